@@ -1,0 +1,32 @@
+/**
+ * Jest runs TypeScript through swc (fast, no type check: `npm run typecheck` does that).
+ * Workspace packages resolve to their sources, so unit tests need no build; the end-to-end
+ * tests spawn the compiled services, which is why `npm test` builds first (pretest).
+ */
+const transform = { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+const moduleNameMapper = {
+  '^@tributary/(core|testkit)$': '<rootDir>/packages/$1/src/index.ts',
+};
+const common = { transform, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname };
+
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{packages,services}/*/src/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{packages,services}/*/test/**/*.test.ts'],
+      testTimeout: 60_000,
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/tests/e2e/**/*.test.ts'],
+      testTimeout: 300_000,
+    },
+  ],
+};

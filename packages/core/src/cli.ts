@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * The `tributary` command: `migrate`, `validate [path]`, `docs [outDir]`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { commonEnv, readEnv, topologyEnv, topologyFromEnv } from './env-config';
+import { isTributaryError } from './errors';
+import { createLogger } from './logger';
+import { migrate } from './migrate';
+import { loadPipelines } from './spec/load-pipeline';
+import { pipelineJsonSchema, pipelineReferenceMarkdown } from './spec/reference-docs';
+
+const USAGE = `usage: tributary <command>
+  migrate            create streams, consumers, KV buckets, database and tables (idempotent)
+  validate [path]    check pipeline specs (default: $TRIBUTARY_PIPELINES or ./pipelines)
+  docs [dir]         write the JSON Schema and reference of the pipeline spec (default: ./docs)`;
+
+/** Writes generated docs into `dir`; returns the files written. */
+export function writeDocs(dir: string): string[] {
+  mkdirSync(path.join(dir, 'reference'), { recursive: true });
+  const files = [path.join(dir, 'pipeline-spec.schema.json'), path.join(dir, 'reference', 'pipeline-spec.md')];
+  writeFileSync(files[0]!, `${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`);
+  writeFileSync(files[1]!, pipelineReferenceMarkdown());
+  return files;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, arg] = argv;
+  const env = readEnv(z.object({ ...commonEnv, ...topologyEnv }));
+  const logger = createLogger('tributary-cli', env.LOG_LEVEL);
+  switch (cmd) {
+    case 'migrate': {
+      const pipelines = loadPipelines(env.TRIBUTARY_PIPELINES);
+      await migrate({ natsUrl: env.NATS_URL, databaseUrl: env.DATABASE_URL, pipelines, topology: topologyFromEnv(env), logger });
+      return 0;
+    }
+    case 'validate': {
+      const pipelines = loadPipelines(arg ?? env.TRIBUTARY_PIPELINES);
+      for (const p of pipelines) process.stdout.write(`ok ${p.file}: pipeline ${p.name}, ${Object.keys(p.sources).length} sources, ${p.datasets.length} datasets, ${p.tables.length} tables\n`);
+      return 0;
+    }
+    case 'docs': {
+      for (const f of writeDocs(arg ?? 'docs')) process.stdout.write(`wrote ${f}\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return cmd ? 2 : 0;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${isTributaryError(err) ? `${err.code}: ` : ''}${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

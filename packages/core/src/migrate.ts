@@ -1,0 +1,89 @@
+/**
+ * `migrate`: creates everything the services need and may not create themselves: streams,
+ * durable consumers, KV buckets, the database, bookkeeping tables and warehouse tables.
+ * Idempotent; run by `npm start` locally and by a Helm pre-install/pre-upgrade Job.
+ */
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Client, Pool } from 'pg';
+import type { Logger } from 'pino';
+import { TributaryError } from './errors';
+import { connectNats } from './nats/connect';
+import { ensureBuckets, ensureConsumers, ensureStreams, monitorConsumers, pipelineConsumers, type TopologyOptions } from './nats/topology';
+import type { Pipeline } from './spec/pipeline';
+import { BOOKKEEPING_DDL } from './warehouse/bookkeeping';
+import { ensureTable } from './warehouse/table-ddl';
+
+/** Inputs of a migration. */
+export interface MigrateOptions {
+  natsUrl: string;
+  databaseUrl: string;
+  pipelines: Pipeline[];
+  topology: TopologyOptions;
+  logger: Logger;
+}
+
+/** Creates the database named in `url` when it does not exist (needs CREATEDB on the server). */
+export async function ensureDatabase(url: string): Promise<boolean> {
+  const probe = new Client({ connectionString: url });
+  try {
+    await probe.connect();
+    await probe.end();
+    return false;
+  } catch (err) {
+    await probe.end().catch(() => undefined);
+    if ((err as { code?: string }).code !== '3D000') {
+      throw new TributaryError('TRIB_E_WAREHOUSE_UNAVAILABLE', `cannot connect to PostgreSQL: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  target.pathname = '/postgres';
+  const admin = new Client({ connectionString: target.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P04') throw err; // created concurrently
+  } finally {
+    await admin.end();
+  }
+  return true;
+}
+
+/** Runs the migration; returns a line per action taken. */
+export async function migrate(opts: MigrateOptions): Promise<string[]> {
+  const actions: string[] = [];
+  if (await ensureDatabase(opts.databaseUrl)) actions.push('created database');
+
+  const pool = new Pool({ connectionString: opts.databaseUrl, max: 1 });
+  try {
+    const client = await pool.connect();
+    try {
+      // Two migrations at once (e.g. two Helm hooks) would race on CREATE; serialise them.
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', ['tributary-migrate']);
+      await client.query(BOOKKEEPING_DDL);
+      for (const p of opts.pipelines) {
+        for (const t of p.tables) actions.push(...(await ensureTable(client, p, t)));
+      }
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['tributary-migrate']);
+    } finally {
+      client.release();
+    }
+  } finally {
+    await pool.end();
+  }
+
+  const nc = await connectNats(opts.natsUrl, 'tributary-migrate');
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+    await ensureStreams(jsm, opts.topology);
+    await ensureConsumers(jsm, monitorConsumers(), opts.topology);
+    for (const p of opts.pipelines) await ensureConsumers(jsm, pipelineConsumers(p), opts.topology);
+    await ensureBuckets(nc, opts.topology);
+    actions.push(`streams, ${opts.pipelines.length * 2 + 3} consumers and KV buckets in place`);
+  } finally {
+    await nc.close();
+  }
+  for (const a of actions) opts.logger.info(`migrate: ${a}`);
+  return actions;
+}

@@ -1,0 +1,45 @@
+/**
+ * Stream names, subjects and durable consumer names: the wire contract of DESIGN.md §3.
+ */
+
+/** The five streams. */
+export const STREAMS = {
+  raw: 'TRIB_RAW',
+  processed: 'TRIB_PROCESSED',
+  loaded: 'TRIB_LOADED',
+  dlq: 'TRIB_DLQ',
+  events: 'TRIB_EVENTS',
+} as const;
+
+/** A stage that can dead-letter records. */
+export type Stage = 'ingest' | 'transform' | 'load';
+
+/** Subject builders. */
+export const subjects = {
+  raw: (pipeline: string, source: string): string => `trib.raw.${pipeline}.${source}`,
+  processed: (pipeline: string, dataset: string): string => `trib.processed.${pipeline}.${dataset}`,
+  loaded: (pipeline: string, table: string): string => `trib.loaded.${pipeline}.${table}`,
+  dlq: (pipeline: string, stage: Stage, name: string): string => `trib.dlq.${pipeline}.${stage}.${name}`,
+  events: (pipeline: string, name: string): string => `trib.events.${pipeline}.${name}`,
+  /** All subjects of one pipeline in a stream, e.g. `trib.raw.traffic.>`. */
+  pipelineFilter: (kind: 'raw' | 'processed' | 'loaded' | 'dlq' | 'events', pipeline: string): string => `trib.${kind}.${pipeline}.>`,
+};
+
+/** Splits a subject into its tokens after the stream prefix: `trib.raw.p.s` -> `['p','s']`. */
+export function subjectTokens(subject: string): string[] {
+  return subject.split('.').slice(2);
+}
+
+/** Durable consumer names: one per stage and pipeline, shared by the stage's replicas. */
+export const consumers = {
+  transformer: (pipeline: string): string => `transformer-${pipeline}`,
+  loader: (pipeline: string): string => `loader-${pipeline}`,
+  /** The monitor folds batch headers of each stream into durable counts. */
+  monitor: (stream: 'raw' | 'processed' | 'dlq'): string => `monitor-${stream}`,
+};
+
+/** JetStream KV buckets. */
+export const BUCKETS = {
+  /** Replies to requests sent with an Idempotency-Key, so a repeat gets the first reply back. */
+  idempotency: 'trib_idempotency',
+} as const;

@@ -1,0 +1,152 @@
+/**
+ * Stream, consumer and KV bucket configuration, created by `migrate` and checked by services at
+ * start-up so that services can run with least privilege.
+ */
+import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { TributaryError } from '../errors';
+import type { Pipeline } from '../spec/pipeline';
+import { BUCKETS, consumers, STREAMS } from './subjects';
+
+/** Tunables of the JetStream topology, from the environment (see `topologyEnv`). */
+export interface TopologyOptions {
+  /** Per-stream storage cap in bytes; a full stream rejects new messages. */
+  maxBytes: number;
+  /** How long messages are kept. */
+  maxAgeMs: number;
+  /** How long JetStream remembers message IDs to drop repeats. */
+  duplicateWindowMs: number;
+  /** Redelivery after this long without an ack. */
+  ackWaitMs: number;
+  /** Deliveries before a batch is dead-lettered whole. */
+  maxDeliver: number;
+  /** Un-acked messages per consumer across all its replicas. */
+  maxAckPending: number;
+  /** Stream replicas (1 on a single server, 3 on a cluster). */
+  replicas: number;
+  /** Time-to-live of idempotency replies. */
+  idempotencyTtlMs: number;
+}
+
+/** Defaults: a week of history, 10 GiB per stream, 2 minute duplicate window. */
+export const DEFAULT_TOPOLOGY: TopologyOptions = {
+  maxBytes: 10 * 1024 ** 3,
+  maxAgeMs: 7 * 86_400_000,
+  duplicateWindowMs: 2 * 60_000,
+  ackWaitMs: 30_000,
+  maxDeliver: 10,
+  maxAckPending: 256,
+  replicas: 1,
+  idempotencyTtlMs: 24 * 3_600_000,
+};
+
+/** Creates or updates the five streams. */
+export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions): Promise<void> {
+  const specs: { name: string; subjects: string[]; maxAgeMs: number; maxBytes: number }[] = [
+    { name: STREAMS.raw, subjects: ['trib.raw.>'], maxAgeMs: opts.maxAgeMs, maxBytes: opts.maxBytes },
+    { name: STREAMS.processed, subjects: ['trib.processed.>'], maxAgeMs: opts.maxAgeMs, maxBytes: opts.maxBytes },
+    { name: STREAMS.loaded, subjects: ['trib.loaded.>'], maxAgeMs: opts.maxAgeMs, maxBytes: Math.min(opts.maxBytes, 1024 ** 3) },
+    // Dead letters are kept for 30 days by default: someone has to look at them.
+    { name: STREAMS.dlq, subjects: ['trib.dlq.>'], maxAgeMs: Math.max(opts.maxAgeMs, 30 * 86_400_000), maxBytes: opts.maxBytes },
+    { name: STREAMS.events, subjects: ['trib.events.>'], maxAgeMs: opts.maxAgeMs, maxBytes: Math.min(opts.maxBytes, 1024 ** 3) },
+  ];
+  for (const s of specs) {
+    const config = {
+      name: s.name,
+      subjects: s.subjects,
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.New,
+      max_bytes: s.maxBytes,
+      max_age: nanos(s.maxAgeMs),
+      duplicate_window: nanos(opts.duplicateWindowMs),
+      num_replicas: opts.replicas,
+    };
+    const exists = await jsm.streams.info(s.name).then(
+      () => true,
+      () => false,
+    );
+    if (exists) await jsm.streams.update(s.name, config);
+    else await jsm.streams.add(config);
+  }
+}
+
+/** The durable consumers a pipeline needs: one per stage, shared by that stage's replicas. */
+export function pipelineConsumers(pipeline: Pipeline): { stream: string; durable: string; filter: string }[] {
+  return [
+    { stream: STREAMS.raw, durable: consumers.transformer(pipeline.name), filter: `trib.raw.${pipeline.name}.>` },
+    { stream: STREAMS.processed, durable: consumers.loader(pipeline.name), filter: `trib.processed.${pipeline.name}.>` },
+  ];
+}
+
+/** The monitor's consumers: headers only, over every pipeline. */
+export function monitorConsumers(): { stream: string; durable: string; filter: string; headersOnly: boolean }[] {
+  return [
+    { stream: STREAMS.raw, durable: consumers.monitor('raw'), filter: 'trib.raw.>', headersOnly: true },
+    { stream: STREAMS.processed, durable: consumers.monitor('processed'), filter: 'trib.processed.>', headersOnly: true },
+    // The monitor reads DLQ bodies too (the reason and the record), so not headers only.
+    { stream: STREAMS.dlq, durable: consumers.monitor('dlq'), filter: 'trib.dlq.>', headersOnly: false },
+  ];
+}
+
+/** Creates or updates durable pull consumers. */
+export async function ensureConsumers(
+  jsm: JetStreamManager,
+  list: { stream: string; durable: string; filter: string; headersOnly?: boolean }[],
+  opts: TopologyOptions,
+): Promise<void> {
+  for (const c of list) {
+    const config = {
+      durable_name: c.durable,
+      filter_subject: c.filter,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(opts.ackWaitMs),
+      max_deliver: opts.maxDeliver,
+      max_ack_pending: opts.maxAckPending,
+      ...(c.headersOnly ? { headers_only: true } : {}),
+    };
+    const exists = await jsm.consumers.info(c.stream, c.durable).then(
+      () => true,
+      () => false,
+    );
+    if (exists) {
+      // filter_subject, ack policy and deliver policy are fixed at creation; the rest may change.
+      const { durable_name: _d, deliver_policy: _p, ...update } = config;
+      await jsm.consumers.update(c.stream, c.durable, update);
+    } else {
+      await jsm.consumers.add(c.stream, config);
+    }
+  }
+}
+
+/** Creates the KV buckets. */
+export async function ensureBuckets(nc: NatsConnection, opts: TopologyOptions): Promise<void> {
+  const kvm = new Kvm(nc);
+  await kvm.create(BUCKETS.idempotency, { ttl: opts.idempotencyTtlMs, replicas: opts.replicas, history: 1 });
+}
+
+/**
+ * Start-up check: every named stream and consumer exists. Fails with TRIB_E_TOPOLOGY_MISSING
+ * listing what is missing, so a service never creates topology itself (least privilege).
+ */
+export async function checkTopology(
+  jsm: JetStreamManager,
+  need: { streams?: string[]; consumers?: { stream: string; durable: string }[] },
+): Promise<void> {
+  const missing: string[] = [];
+  for (const s of need.streams ?? []) {
+    await jsm.streams.info(s).catch(() => missing.push(`stream ${s}`));
+  }
+  for (const c of need.consumers ?? []) {
+    await jsm.consumers.info(c.stream, c.durable).catch(() => missing.push(`consumer ${c.stream}/${c.durable}`));
+  }
+  if (missing.length > 0) {
+    throw new TributaryError(
+      'TRIB_E_TOPOLOGY_MISSING',
+      `JetStream topology is missing: ${missing.join(', ')}. Run \`npm run migrate\` (or the chart's migrate Job) first.`,
+      { details: { missing } },
+    );
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Building blocks shared by the pipeline spec sections: names, durations, rates, field types.
+ */
+import { z } from 'zod';
+
+/** Names used in subjects, consumer names and SQL identifiers: lower snake case, max 63 chars. */
+export const identifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower snake_case: a letter, then letters, digits or _ (max 63)');
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses a duration like `500ms`, `30s`, `30m`, `2h`, `7d` into milliseconds. */
+export function parseDuration(text: string): number {
+  const m = DURATION_RE.exec(text.trim());
+  if (!m) throw new Error(`invalid duration "${text}": use a number and one of ms, s, m, h, d (e.g. 30s)`);
+  return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
+}
+
+/** A duration written as `<number><ms|s|m|h|d>`, parsed to milliseconds. */
+export const duration = z
+  .string()
+  .regex(DURATION_RE, 'must be a duration such as 500ms, 30s, 5m, 2h or 7d')
+  .transform((s) => parseDuration(s))
+  .meta({ description: 'Duration: a number followed by ms, s, m, h or d (e.g. `30m`).' });
+
+/** A rate written as `<number>/<s|m|h>`, parsed to records per second. */
+export const rate = z
+  .string()
+  .regex(/^\d+(?:\.\d+)?\/(s|m|h)$/, 'must be a rate such as 500/s, 60/m or 10/h')
+  .transform((s) => {
+    const [n, unit] = s.split('/');
+    return Number(n) / ({ s: 1, m: 60, h: 3600 } as Record<string, number>)[unit!]!;
+  })
+  .meta({ description: 'Rate: records per unit of time, e.g. `500/s`, `60/m`.' });
+
+/** Column types a dataset field can have, and how each maps to PostgreSQL. */
+export const FIELD_TYPES = {
+  string: 'text',
+  integer: 'bigint',
+  number: 'double precision',
+  boolean: 'boolean',
+  timestamp: 'timestamptz',
+  date: 'date',
+  json: 'jsonb',
+} as const;
+
+/** One of the field types of `FIELD_TYPES`. */
+export type FieldType = keyof typeof FIELD_TYPES;
+
+/** A field type name. */
+export const fieldType = z.enum(Object.keys(FIELD_TYPES) as [FieldType, ...FieldType[]]);
+
+/** A dataset field: a bare type, or a type with options. */
+export const fieldSpec = z.union([
+  fieldType,
+  z.strictObject({
+    type: fieldType,
+    required: z.boolean().default(false).meta({ description: 'A record without this field is dead-lettered.' }),
+    description: z.string().optional(),
+  }),
+]);
+
+/** A dataset field after normalisation. */
+export interface FieldDef {
+  name: string;
+  type: FieldType;
+  required: boolean;
+  description?: string;
+}
+
+/** Normalises the `fields` map of a dataset into an ordered list. */
+export function normaliseFields(fields: Record<string, z.infer<typeof fieldSpec>>): FieldDef[] {
+  return Object.entries(fields).map(([name, f]) =>
+    typeof f === 'string'
+      ? { name, type: f, required: false }
+      : { name, type: f.type, required: f.required, ...(f.description ? { description: f.description } : {}) },
+  );
+}

@@ -1,0 +1,52 @@
+/**
+ * The resolved, ready-to-run form of a pipeline spec: datasets in dependency order with
+ * normalised fields and steps, referenced schema files loaded.
+ */
+import type { FieldDef } from './common';
+import type { SourceSpec } from './sources';
+import type { StepSpec } from './steps';
+import type { TableSpec } from './tables';
+
+/** A dataset ready to run. */
+export interface Dataset {
+  name: string;
+  /** Names of the sources and datasets feeding it. */
+  from: string[];
+  fields: FieldDef[];
+  steps: StepSpec[];
+}
+
+/** A table ready to load. */
+export type Table = TableSpec & { name: string };
+
+/** A pipeline ready to run. */
+export interface Pipeline {
+  name: string;
+  /** Absolute path of the YAML file. */
+  file: string;
+  /** Folder of the YAML file; relative paths in the spec resolve against it. */
+  dir: string;
+  description?: string;
+  slaFreshnessMs: number;
+  sources: Record<string, SourceSpec>;
+  /** Datasets in dependency order: every dataset comes after the datasets it reads. */
+  datasets: Dataset[];
+  tables: Table[];
+  /** JSON Schema documents referenced by the spec, keyed by their path as written. */
+  schemas: Record<string, unknown>;
+}
+
+/** The datasets that read directly from `source` (a source or dataset name). */
+export function consumersOf(pipeline: Pipeline, name: string): Dataset[] {
+  return pipeline.datasets.filter((d) => d.from.includes(name));
+}
+
+/** The tables fed by `dataset`. */
+export function tablesOf(pipeline: Pipeline, dataset: string): Table[] {
+  return pipeline.tables.filter((t) => t.from === dataset);
+}
+
+/** Finds a pipeline by name. */
+export function findPipeline(pipelines: readonly Pipeline[], name: string): Pipeline | undefined {
+  return pipelines.find((p) => p.name === name);
+}

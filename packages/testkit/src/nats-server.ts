@@ -1,0 +1,234 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./free-port";
+import { httpStatus } from "./http-status";
+import { logSize, logTail } from "./log-tail";
+import {
+  type ChildHandle,
+  findExecutable,
+  spawnChild,
+  terminate,
+  waitUntilReady,
+} from "./spawn-child";
+import { track } from "./stop-all";
+
+/** Options of {@link NatsServer.start}. */
+export interface NatsServerOptions {
+  /** Client port; a free one unless told. */
+  port?: number;
+  /** JetStream store directory; a fresh one inside the server's temp dir unless told (then kept on cleanup). */
+  storeDir?: string;
+  /** Server `max_payload` in bytes (the default is 1 MiB). */
+  maxPayload?: number;
+  /** Extra nats-server configuration text, appended to the generated config file. */
+  configExtra?: string;
+  /** How long to wait for readiness; 20 s unless told. */
+  startTimeoutMs?: number;
+}
+
+const FALLBACK_BINARY = "/usr/sbin/nats-server";
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * A private `nats-server -js` on 127.0.0.1, on free ports, with its store in a temp dir.
+ * Output goes to `logPath`; `restart()` keeps the ports and the store so JetStream data survives.
+ */
+export class NatsServer {
+  /** Client port on 127.0.0.1. */
+  readonly port: number;
+  /** HTTP monitoring port on 127.0.0.1. */
+  readonly monitorPort: number;
+  /** JetStream store directory (`-sd`). */
+  readonly storeDir: string;
+  /** Temp dir holding the log, the config and (by default) the store. */
+  readonly dir: string;
+  /** nats-server's stdout and stderr, across restarts. */
+  readonly logPath: string;
+  /** Milliseconds the last start or restart took until ready (for diagnostics). */
+  lastStartMs = 0;
+
+  private child: ChildHandle | undefined;
+  private readonly untrack: () => void;
+
+  private constructor(
+    private readonly binary: string,
+    private readonly configPath: string | undefined,
+    private readonly startTimeoutMs: number,
+    fields: {
+      port: number;
+      monitorPort: number;
+      storeDir: string;
+      dir: string;
+    },
+  ) {
+    this.port = fields.port;
+    this.monitorPort = fields.monitorPort;
+    this.storeDir = fields.storeDir;
+    this.dir = fields.dir;
+    this.logPath = join(fields.dir, "nats-server.log");
+    this.untrack = track({
+      description: `nats-server ${this.url} (${this.dir})`,
+      dispose: () => this.cleanup(),
+      killNow: () => this.child?.signal("SIGKILL"),
+    });
+  }
+
+  /** Client URL, `nats://127.0.0.1:<port>`. */
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** Monitoring base URL, `http://127.0.0.1:<monitorPort>`. */
+  get monitorUrl(): string {
+    return `http://127.0.0.1:${this.monitorPort}`;
+  }
+
+  /** True while the server process runs. */
+  get running(): boolean {
+    return this.child?.running ?? false;
+  }
+
+  /** Process id of the running server (undefined when stopped). */
+  get pid(): number | undefined {
+    return this.child?.running ? this.child.pid : undefined;
+  }
+
+  /**
+   * Starts a server and waits until the client port accepts connections and
+   * `/healthz?js-enabled-only=true` says JetStream is up.
+   */
+  static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
+    const binary = findExecutable("nats-server", [FALLBACK_BINARY]);
+    if (!binary) {
+      throw new Error(
+        `nats-server not found on PATH or at ${FALLBACK_BINARY}: run scripts/setup (installs the Debian package nats-server)`,
+      );
+    }
+    const dir = mkdtempSync(join(tmpdir(), "tributary-nats-"));
+    const storeDir = opts.storeDir ?? join(dir, "store");
+    // Options without a command-line flag (max_payload) go through a config file; flags given on
+    // the command line (-p, -a, -m, -sd) override it.
+    const config = [
+      opts.maxPayload !== undefined ? `max_payload: ${opts.maxPayload}` : "",
+      opts.configExtra ?? "",
+    ]
+      .filter(Boolean)
+      .join("\n");
+    const configPath = config ? join(dir, "nats-server.conf") : undefined;
+    if (configPath) writeFileSync(configPath, config + "\n");
+
+    // freePort() releases the port before nats-server binds it; a parallel jest worker can take
+    // it in between, so an "address already in use" start is retried with new ports.
+    for (let attempt = 1; ; attempt++) {
+      const server = new NatsServer(
+        binary,
+        configPath,
+        opts.startTimeoutMs ?? 20_000,
+        {
+          port: opts.port ?? (await freePort()),
+          monitorPort: await freePort(),
+          storeDir,
+          dir,
+        },
+      );
+      const logFrom = logSize(server.logPath);
+      try {
+        await server.launch();
+        return server;
+      } catch (error) {
+        server.untrack();
+        const clash = /address already in use/i.test(
+          logTail(server.logPath, 40, logFrom),
+        );
+        if (clash && attempt < 3) continue;
+        rmSync(dir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+
+  private async launch(): Promise<void> {
+    const args = [
+      "-js",
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(this.port),
+      "-m",
+      String(this.monitorPort),
+      "-sd",
+      this.storeDir,
+    ];
+    if (this.configPath) args.push("-c", this.configPath);
+    const logFrom = logSize(this.logPath);
+    const started = Date.now();
+    this.child = spawnChild({
+      command: this.binary,
+      args,
+      logPath: this.logPath,
+      cwd: this.dir,
+    });
+    await waitUntilReady(
+      this.child,
+      `nats-server on port ${this.port}`,
+      async () =>
+        (await tcpAnswers(this.port)) &&
+        (await jetStreamHealthy(this.monitorUrl)),
+      { timeoutMs: this.startTimeoutMs, logPath: this.logPath, logFrom },
+    );
+    this.lastStartMs = Date.now() - started;
+  }
+
+  /** Graceful stop (SIGTERM), SIGKILL if it has not exited after 10 s. Safe to call when stopped. */
+  async stop(): Promise<void> {
+    if (this.child) await terminate(this.child, "SIGTERM", STOP_GRACE_MS);
+  }
+
+  /** Crash: SIGKILL and wait for the exit. */
+  async kill(): Promise<void> {
+    if (this.child) await terminate(this.child, "SIGKILL", STOP_GRACE_MS);
+  }
+
+  /** Stops (if running) and starts again on the same ports with the same store directory. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.launch();
+  }
+
+  /** Stops the server and removes its temp dir (a caller-supplied `storeDir` is kept). */
+  async cleanup(): Promise<void> {
+    await this.stop();
+    this.untrack();
+    if (!process.env.TRIBUTARY_KEEP_TMP)
+      rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function tcpAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: "127.0.0.1" });
+    socket.setTimeout(1_000);
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("timeout", () => done(false));
+    socket.once("error", () => done(false));
+  });
+}
+
+async function jetStreamHealthy(monitorUrl: string): Promise<boolean> {
+  try {
+    return (
+      (await httpStatus(
+        `${monitorUrl}/healthz?js-enabled-only=true`,
+        1_000,
+      )) === 200
+    );
+  } catch {
+    return false;
+  }
+}
