@@ -1,4 +1,4 @@
-import { createServer } from "node:net";
+import { createServer } from 'node:net';
 
 /**
  * Returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -11,12 +11,12 @@ export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
-    server.once("error", reject);
-    server.listen({ port: 0, host: "127.0.0.1", exclusive: true }, () => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
       const address = server.address();
-      if (address === null || typeof address === "string") {
+      if (address === null || typeof address === 'string') {
         server.close();
-        reject(new Error("freePort: server.address() returned no port"));
+        reject(new Error('freePort: server.address() returned no port'));
         return;
       }
       const { port } = address;

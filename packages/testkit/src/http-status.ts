@@ -1,4 +1,4 @@
-import { get } from "node:http";
+import { get } from 'node:http';
 
 /**
  * GETs `url` and resolves with the HTTP status code (the body is read and discarded); rejects
@@ -9,18 +9,14 @@ import { get } from "node:http";
  */
 export function httpStatus(url: string, timeoutMs = 2_000): Promise<number> {
   return new Promise((resolve, reject) => {
-    const request = get(
-      url,
-      { agent: false, timeout: timeoutMs },
-      (response) => {
-        response.resume();
-        response.once("end", () => resolve(response.statusCode ?? 0));
-        response.once("error", reject);
-      },
-    );
-    request.once("timeout", () =>
+    const request = get(url, { agent: false, timeout: timeoutMs }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(response.statusCode ?? 0));
+      response.once('error', reject);
+    });
+    request.once('timeout', () =>
       request.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)),
     );
-    request.once("error", reject);
+    request.once('error', reject);
   });
 }

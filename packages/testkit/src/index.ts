@@ -3,15 +3,11 @@
  * free ports in temp dirs, plus helpers to run services as child processes and to poll for
  * conditions. Register `afterAll(stopAll)` in every test file that starts anything.
  */
-export { freePort } from "./free-port";
-export { httpStatus } from "./http-status";
-export { logTail } from "./log-tail";
-export { NatsServer, type NatsServerOptions } from "./nats-server";
-export { PostgresServer, type PostgresServerOptions } from "./postgres-server";
-export {
-  ServiceProcess,
-  spawnService,
-  type SpawnServiceOptions,
-} from "./process-handle";
-export { stopAll, trackedResources } from "./stop-all";
-export { waitFor, type WaitForOptions } from "./wait-for";
+export { freePort } from './free-port';
+export { httpStatus } from './http-status';
+export { logTail } from './log-tail';
+export { NatsServer, type NatsServerOptions } from './nats-server';
+export { PostgresServer, type PostgresServerOptions } from './postgres-server';
+export { ServiceProcess, spawnService, type SpawnServiceOptions } from './process-handle';
+export { stopAll, trackedResources } from './stop-all';
+export { waitFor, type WaitForOptions } from './wait-for';

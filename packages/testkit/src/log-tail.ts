@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 /**
  * Returns the last `lines` lines of a log file ('' when it does not exist), looking no further
@@ -10,9 +10,9 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 export function logTail(path: string, lines = 40, fromByte = 0): string {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    fd = openSync(path, 'r');
   } catch {
-    return "";
+    return '';
   }
   try {
     const size = fstatSync(fd).size;
@@ -20,10 +20,10 @@ export function logTail(path: string, lines = 40, fromByte = 0): string {
     const buffer = Buffer.alloc(Math.max(0, size - start));
     readSync(fd, buffer, 0, buffer.length, start);
     return buffer
-      .toString("utf8")
-      .split("\n")
+      .toString('utf8')
+      .split('\n')
       .slice(-lines - 1)
-      .join("\n")
+      .join('\n')
       .trimEnd();
   } finally {
     closeSync(fd);
@@ -33,7 +33,7 @@ export function logTail(path: string, lines = 40, fromByte = 0): string {
 /** Current size of a file in bytes (0 when missing): the `fromByte` for a later {@link logTail}. */
 export function logSize(path: string): number {
   try {
-    const fd = openSync(path, "r");
+    const fd = openSync(path, 'r');
     try {
       return fstatSync(fd).size;
     } finally {

@@ -1,18 +1,18 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort } from "./free-port";
-import { httpStatus } from "./http-status";
-import { logSize, logTail } from "./log-tail";
+import { rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { freePort } from './free-port';
+import { httpStatus } from './http-status';
+import { logSize, logTail } from './log-tail';
 import {
   type ChildHandle,
   findExecutable,
   spawnChild,
   terminate,
   waitUntilReady,
-} from "./spawn-child";
-import { track } from "./stop-all";
+} from './spawn-child';
+import { track } from './stop-all';
+import { makeTempDir } from './temp-dir';
 
 /** Options of {@link NatsServer.start}. */
 export interface NatsServerOptions {
@@ -28,7 +28,7 @@ export interface NatsServerOptions {
   startTimeoutMs?: number;
 }
 
-const FALLBACK_BINARY = "/usr/sbin/nats-server";
+const FALLBACK_BINARY = '/usr/sbin/nats-server';
 const STOP_GRACE_MS = 10_000;
 
 /**
@@ -67,11 +67,11 @@ export class NatsServer {
     this.monitorPort = fields.monitorPort;
     this.storeDir = fields.storeDir;
     this.dir = fields.dir;
-    this.logPath = join(fields.dir, "nats-server.log");
+    this.logPath = join(fields.dir, 'nats-server.log');
     this.untrack = track({
       description: `nats-server ${this.url} (${this.dir})`,
       dispose: () => this.cleanup(),
-      killNow: () => this.child?.signal("SIGKILL"),
+      killNow: () => this.child?.signal('SIGKILL'),
     });
   }
 
@@ -100,48 +100,41 @@ export class NatsServer {
    * `/healthz?js-enabled-only=true` says JetStream is up.
    */
   static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
-    const binary = findExecutable("nats-server", [FALLBACK_BINARY]);
+    const binary = findExecutable('nats-server', [FALLBACK_BINARY]);
     if (!binary) {
       throw new Error(
         `nats-server not found on PATH or at ${FALLBACK_BINARY}: run scripts/setup (installs the Debian package nats-server)`,
       );
     }
-    const dir = mkdtempSync(join(tmpdir(), "tributary-nats-"));
-    const storeDir = opts.storeDir ?? join(dir, "store");
+    const dir = makeTempDir('nats');
+    const storeDir = opts.storeDir ?? join(dir, 'store');
     // Options without a command-line flag (max_payload) go through a config file; flags given on
     // the command line (-p, -a, -m, -sd) override it.
     const config = [
-      opts.maxPayload !== undefined ? `max_payload: ${opts.maxPayload}` : "",
-      opts.configExtra ?? "",
+      opts.maxPayload !== undefined ? `max_payload: ${opts.maxPayload}` : '',
+      opts.configExtra ?? '',
     ]
       .filter(Boolean)
-      .join("\n");
-    const configPath = config ? join(dir, "nats-server.conf") : undefined;
-    if (configPath) writeFileSync(configPath, config + "\n");
+      .join('\n');
+    const configPath = config ? join(dir, 'nats-server.conf') : undefined;
+    if (configPath) writeFileSync(configPath, config + '\n');
 
     // freePort() releases the port before nats-server binds it; a parallel jest worker can take
     // it in between, so an "address already in use" start is retried with new ports.
     for (let attempt = 1; ; attempt++) {
-      const server = new NatsServer(
-        binary,
-        configPath,
-        opts.startTimeoutMs ?? 20_000,
-        {
-          port: opts.port ?? (await freePort()),
-          monitorPort: await freePort(),
-          storeDir,
-          dir,
-        },
-      );
+      const server = new NatsServer(binary, configPath, opts.startTimeoutMs ?? 20_000, {
+        port: opts.port ?? (await freePort()),
+        monitorPort: await freePort(),
+        storeDir,
+        dir,
+      });
       const logFrom = logSize(server.logPath);
       try {
         await server.launch();
         return server;
       } catch (error) {
         server.untrack();
-        const clash = /address already in use/i.test(
-          logTail(server.logPath, 40, logFrom),
-        );
+        const clash = /address already in use/i.test(logTail(server.logPath, 40, logFrom));
         if (clash && attempt < 3) continue;
         rmSync(dir, { recursive: true, force: true });
         throw error;
@@ -151,17 +144,17 @@ export class NatsServer {
 
   private async launch(): Promise<void> {
     const args = [
-      "-js",
-      "-a",
-      "127.0.0.1",
-      "-p",
+      '-js',
+      '-a',
+      '127.0.0.1',
+      '-p',
       String(this.port),
-      "-m",
+      '-m',
       String(this.monitorPort),
-      "-sd",
+      '-sd',
       this.storeDir,
     ];
-    if (this.configPath) args.push("-c", this.configPath);
+    if (this.configPath) args.push('-c', this.configPath);
     const logFrom = logSize(this.logPath);
     const started = Date.now();
     this.child = spawnChild({
@@ -173,9 +166,7 @@ export class NatsServer {
     await waitUntilReady(
       this.child,
       `nats-server on port ${this.port}`,
-      async () =>
-        (await tcpAnswers(this.port)) &&
-        (await jetStreamHealthy(this.monitorUrl)),
+      async () => (await tcpAnswers(this.port)) && (await jetStreamHealthy(this.monitorUrl)),
       { timeoutMs: this.startTimeoutMs, logPath: this.logPath, logFrom },
     );
     this.lastStartMs = Date.now() - started;
@@ -183,12 +174,12 @@ export class NatsServer {
 
   /** Graceful stop (SIGTERM), SIGKILL if it has not exited after 10 s. Safe to call when stopped. */
   async stop(): Promise<void> {
-    if (this.child) await terminate(this.child, "SIGTERM", STOP_GRACE_MS);
+    if (this.child) await terminate(this.child, 'SIGTERM', STOP_GRACE_MS);
   }
 
   /** Crash: SIGKILL and wait for the exit. */
   async kill(): Promise<void> {
-    if (this.child) await terminate(this.child, "SIGKILL", STOP_GRACE_MS);
+    if (this.child) await terminate(this.child, 'SIGKILL', STOP_GRACE_MS);
   }
 
   /** Stops (if running) and starts again on the same ports with the same store directory. */
@@ -201,33 +192,27 @@ export class NatsServer {
   async cleanup(): Promise<void> {
     await this.stop();
     this.untrack();
-    if (!process.env.TRIBUTARY_KEEP_TMP)
-      rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.TRIBUTARY_KEEP_TMP) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
 function tcpAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ port, host: "127.0.0.1" });
+    const socket = connect({ port, host: '127.0.0.1' });
     socket.setTimeout(1_000);
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
     };
-    socket.once("connect", () => done(true));
-    socket.once("timeout", () => done(false));
-    socket.once("error", () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
   });
 }
 
 async function jetStreamHealthy(monitorUrl: string): Promise<boolean> {
   try {
-    return (
-      (await httpStatus(
-        `${monitorUrl}/healthz?js-enabled-only=true`,
-        1_000,
-      )) === 200
-    );
+    return (await httpStatus(`${monitorUrl}/healthz?js-enabled-only=true`, 1_000)) === 200;
   } catch {
     return false;
   }

@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chownSync,
   existsSync,
@@ -8,20 +8,20 @@ import {
   renameSync,
   rmSync,
   writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Client, type QueryResultRow } from "pg";
-import { freePort } from "./free-port";
-import { logSize, logTail } from "./log-tail";
+} from 'node:fs';
+import { join } from 'node:path';
+import { Client, type QueryResultRow } from 'pg';
+import { freePort } from './free-port';
+import { logSize, logTail } from './log-tail';
 import {
   type ChildHandle,
   describeExit,
   spawnChild,
   terminate,
   waitUntilReady,
-} from "./spawn-child";
-import { track } from "./stop-all";
+} from './spawn-child';
+import { track } from './stop-all';
+import { fastTmpdir, makeTempDir } from './temp-dir';
 
 /** Options of {@link PostgresServer.start}. */
 export interface PostgresServerOptions {
@@ -34,9 +34,14 @@ export interface PostgresServerOptions {
   settings?: Record<string, string | number | boolean>;
   /** How long to wait for readiness; 30 s unless told. */
   startTimeoutMs?: number;
+  /**
+   * Where the server's temp dir goes: /dev/shm (tmpfs) when usable, else the temp dir. Pass a
+   * disk-backed directory for data sets larger than memory should hold.
+   */
+  baseDir?: string;
 }
 
-const PG_ROOT = "/usr/lib/postgresql";
+const PG_ROOT = '/usr/lib/postgresql';
 const STOP_GRACE_MS = 30_000;
 /**
  * Flushing to disk is worthless for throwaway test data and costs seconds per test file on slow
@@ -46,16 +51,16 @@ const STOP_GRACE_MS = 30_000;
  * exactly-once crash test fail for the wrong reason; with fsync off it costs nothing measurable.
  * Pass `settings: { synchronous_commit: 'off' }` where losing them is acceptable.
  */
-const TEST_SETTINGS = ["fsync=off", "full_page_writes=off"];
+const TEST_SETTINGS = ['fsync=off', 'full_page_writes=off'];
 const INITDB_ARGS = [
-  "-U",
-  "postgres",
-  "--auth=trust",
-  "--no-sync",
-  "--no-instructions",
-  "-E",
-  "UTF8",
-  "--locale=C.UTF-8",
+  '-U',
+  'postgres',
+  '--auth=trust',
+  '--no-sync',
+  '--no-instructions',
+  '-E',
+  'UTF8',
+  '--locale=C.UTF-8',
 ];
 
 /** Finds the binaries of the highest PostgreSQL major version installed from Debian packages. */
@@ -63,11 +68,7 @@ function findPostgres(): { bin: string; version: number } {
   let versions: number[] = [];
   try {
     versions = readdirSync(PG_ROOT)
-      .filter(
-        (name) =>
-          /^\d+$/.test(name) &&
-          existsSync(join(PG_ROOT, name, "bin", "postgres")),
-      )
+      .filter((name) => /^\d+$/.test(name) && existsSync(join(PG_ROOT, name, 'bin', 'postgres')))
       .map(Number)
       .sort((a, b) => b - a);
   } catch {
@@ -79,7 +80,7 @@ function findPostgres(): { bin: string; version: number } {
     );
   }
   return {
-    bin: join(PG_ROOT, String(versions[0]), "bin"),
+    bin: join(PG_ROOT, String(versions[0]), 'bin'),
     version: versions[0],
   };
 }
@@ -91,27 +92,14 @@ function findPostgres(): { bin: string; version: number } {
 function serverUser(): { name: string; uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   try {
-    const uid = Number(
-      execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim(),
-    );
-    const gid = Number(
-      execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim(),
-    );
-    return { name: "postgres", uid, gid };
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    return { name: 'postgres', uid, gid };
   } catch {
     throw new Error(
       'running as root but there is no "postgres" user to run PostgreSQL as: run scripts/setup',
     );
   }
-}
-
-/**
- * Unix socket paths are limited to 107 bytes and, when running as root, every directory above the
- * socket must be traversable by `postgres`: a long or private TMPDIR breaks both, /tmp never does.
- */
-function baseTmp(): string {
-  const dir = tmpdir();
-  return dir.length <= 60 ? dir : "/tmp";
 }
 
 async function runToCompletion(
@@ -141,47 +129,41 @@ async function runToCompletion(
  * never see a half-built one (a loser of the race just discards its copy).
  */
 async function dataTemplate(
+  base: string,
   bin: string,
   version: number,
   user: ReturnType<typeof serverUser>,
 ): Promise<string> {
-  const key = createHash("sha256")
-    .update([bin, ...INITDB_ARGS].join(" "))
-    .digest("hex")
+  const key = createHash('sha256')
+    .update([bin, ...INITDB_ARGS].join(' '))
+    .digest('hex')
     .slice(0, 10);
   const templateDir = join(
-    baseTmp(),
+    base,
     `tributary-pg-template-${version}-${process.getuid?.() ?? 0}-${key}`,
   );
-  const data = join(templateDir, "data");
-  if (
-    existsSync(join(templateDir, "ready")) &&
-    existsSync(join(data, "global", "pg_control"))
-  )
+  const data = join(templateDir, 'data');
+  if (existsSync(join(templateDir, 'ready')) && existsSync(join(data, 'global', 'pg_control')))
     return data;
 
   const staging = mkdtempSync(`${templateDir}.tmp-`);
   try {
     if (user) chownSync(staging, user.uid, user.gid);
-    await runToCompletion("initdb", {
-      command: join(bin, "initdb"),
-      args: ["-D", join(staging, "data"), ...INITDB_ARGS],
-      logPath: join(staging, "initdb.log"),
+    await runToCompletion('initdb', {
+      command: join(bin, 'initdb'),
+      args: ['-D', join(staging, 'data'), ...INITDB_ARGS],
+      logPath: join(staging, 'initdb.log'),
       cwd: staging,
       user: user?.name,
     });
-    writeFileSync(join(staging, "ready"), "");
-    if (existsSync(templateDir))
-      rmSync(templateDir, { recursive: true, force: true }); // a broken one
+    writeFileSync(join(staging, 'ready'), '');
+    if (existsSync(templateDir)) rmSync(templateDir, { recursive: true, force: true }); // a broken one
     renameSync(staging, templateDir);
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     const code = (error as NodeJS.ErrnoException).code;
     // Another worker renamed its template into place first: use that one.
-    if (
-      (code === "ENOTEMPTY" || code === "EEXIST") &&
-      existsSync(join(templateDir, "ready"))
-    )
+    if ((code === 'ENOTEMPTY' || code === 'EEXIST') && existsSync(join(templateDir, 'ready')))
       return data;
     throw error;
   }
@@ -191,16 +173,16 @@ async function dataTemplate(
 /** Resolves true once a client can log in and run a query (what pg_isready approximates). */
 async function acceptsQueries(port: number): Promise<boolean> {
   const client = new Client({
-    host: "127.0.0.1",
+    host: '127.0.0.1',
     port,
-    user: "postgres",
-    database: "postgres",
+    user: 'postgres',
+    database: 'postgres',
     connectionTimeoutMillis: 2_000,
   });
-  client.on("error", () => undefined);
+  client.on('error', () => undefined);
   try {
     await client.connect();
-    await client.query("SELECT 1");
+    await client.query('SELECT 1');
     return true;
   } catch {
     return false;
@@ -242,13 +224,13 @@ export class PostgresServer {
     this.port = fields.port;
     this.version = fields.version;
     this.dir = fields.dir;
-    this.dataDir = join(fields.dir, "data");
+    this.dataDir = join(fields.dir, 'data');
     this.socketDir = fields.dir;
-    this.logPath = join(fields.dir, "postgres.log");
+    this.logPath = join(fields.dir, 'postgres.log');
     this.untrack = track({
       description: `postgres ${this.url()} (${this.dir})`,
       dispose: () => this.cleanup(),
-      killNow: () => this.child?.signal("SIGKILL"),
+      killNow: () => this.child?.signal('SIGKILL'),
     });
   }
 
@@ -256,44 +238,39 @@ export class PostgresServer {
    * Creates a data directory (from the shared initdb template) and starts the server, resolving
    * once it accepts queries.
    */
-  static async start(
-    opts: PostgresServerOptions = {},
-  ): Promise<PostgresServer> {
+  static async start(opts: PostgresServerOptions = {}): Promise<PostgresServer> {
     const { bin, version } = findPostgres();
     const user = serverUser();
-    const template = await dataTemplate(bin, version, user);
-    const dir = mkdtempSync(join(baseTmp(), "tributary-pg-"));
+    const base = opts.baseDir ?? fastTmpdir();
+    const template = await dataTemplate(base, bin, version, user);
+    const dir = makeTempDir('pg', base);
     if (user) chownSync(dir, user.uid, user.gid);
     // cp -a keeps the owner (postgres) and the 0700 mode postgres insists on; fs.cpSync keeps neither.
-    execFileSync("cp", ["-a", template, join(dir, "data")]);
+    execFileSync('cp', ['-a', template, join(dir, 'data')]);
     const settings = [
       ...TEST_SETTINGS,
       ...Object.entries(opts.settings ?? {}).map(
-        ([name, value]) =>
-          `${name}=${typeof value === "boolean" ? (value ? "on" : "off") : value}`,
+        ([name, value]) => `${name}=${typeof value === 'boolean' ? (value ? 'on' : 'off') : value}`,
       ),
     ];
 
     // The port from freePort() is released before postgres binds it; retry if a parallel worker took it.
     for (let attempt = 1; ; attempt++) {
       const port = opts.port ?? (await freePort());
-      const server = new PostgresServer(
-        bin,
-        user,
-        settings,
-        opts.startTimeoutMs ?? 30_000,
-        { port, version, dir },
-      );
+      const server = new PostgresServer(bin, user, settings, opts.startTimeoutMs ?? 30_000, {
+        port,
+        version,
+        dir,
+      });
       const logFrom = logSize(server.logPath);
       try {
         await server.launch();
         return server;
       } catch (error) {
         server.untrack();
-        const clash =
-          /address already in use|could not create any TCP\/IP sockets/i.test(
-            logTail(server.logPath, 40, logFrom),
-          );
+        const clash = /address already in use|could not create any TCP\/IP sockets/i.test(
+          logTail(server.logPath, 40, logFrom),
+        );
         if (clash && attempt < 3) continue;
         rmSync(dir, { recursive: true, force: true });
         throw error;
@@ -302,7 +279,7 @@ export class PostgresServer {
   }
 
   /** Connection URL for `database`: `postgres://postgres@127.0.0.1:<port>/<database>`. */
-  url(database = "postgres"): string {
+  url(database = 'postgres'): string {
     return `postgres://postgres@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
   }
 
@@ -320,7 +297,7 @@ export class PostgresServer {
   async query<R extends QueryResultRow = QueryResultRow>(
     sql: string,
     params: unknown[] = [],
-    database = "postgres",
+    database = 'postgres',
   ): Promise<R[]> {
     const client = new Client({ connectionString: this.url(database) });
     await client.connect();
@@ -339,20 +316,20 @@ export class PostgresServer {
 
   private async launch(): Promise<void> {
     const args = [
-      "-D",
+      '-D',
       this.dataDir,
-      "-p",
+      '-p',
       String(this.port),
-      "-h",
-      "127.0.0.1",
-      "-k",
+      '-h',
+      '127.0.0.1',
+      '-k',
       this.socketDir,
     ];
-    for (const setting of this.settings) args.push("-c", setting);
+    for (const setting of this.settings) args.push('-c', setting);
     const logFrom = logSize(this.logPath);
     const started = Date.now();
     this.child = spawnChild({
-      command: join(this.bin, "postgres"),
+      command: join(this.bin, 'postgres'),
       args,
       logPath: this.logPath,
       cwd: this.dir,
@@ -373,12 +350,12 @@ export class PostgresServer {
 
   /** Fast shutdown (SIGINT: disconnect clients, checkpoint); SIGKILL after 30 s. Safe when stopped. */
   async stop(): Promise<void> {
-    if (this.child) await terminate(this.child, "SIGINT", STOP_GRACE_MS);
+    if (this.child) await terminate(this.child, 'SIGINT', STOP_GRACE_MS);
   }
 
   /** Crash: SIGKILL of the postmaster; the next start runs crash recovery. */
   async kill(): Promise<void> {
-    if (this.child) await terminate(this.child, "SIGKILL", STOP_GRACE_MS);
+    if (this.child) await terminate(this.child, 'SIGKILL', STOP_GRACE_MS);
   }
 
   /** Stops (if running) and starts again on the same port with the same data directory. */
@@ -391,7 +368,6 @@ export class PostgresServer {
   async cleanup(): Promise<void> {
     await this.stop();
     this.untrack();
-    if (!process.env.TRIBUTARY_KEEP_TMP)
-      rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.TRIBUTARY_KEEP_TMP) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,15 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { httpStatus } from "./http-status";
-import { logTail } from "./log-tail";
-import {
-  type ChildHandle,
-  spawnChild,
-  terminate,
-  waitUntilReady,
-} from "./spawn-child";
-import { track } from "./stop-all";
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { httpStatus } from './http-status';
+import { logTail } from './log-tail';
+import { type ChildHandle, spawnChild, terminate, waitUntilReady } from './spawn-child';
+import { track } from './stop-all';
+import { makeTempDir } from './temp-dir';
 
 /** Options of {@link spawnService}. */
 export interface SpawnServiceOptions {
@@ -50,7 +45,7 @@ export class ServiceProcess {
     this.untrack = track({
       description: `service ${name} pid ${child.pid} (${logPath})`,
       dispose: () => this.cleanup(),
-      killNow: () => child.signal("SIGKILL"),
+      killNow: () => child.signal('SIGKILL'),
     });
   }
 
@@ -65,13 +60,13 @@ export class ServiceProcess {
   }
 
   /** Sends a signal (SIGKILL unless told) without waiting; await `exited` for the outcome. */
-  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.child.signal(signal);
   }
 
   /** SIGTERM, wait for the exit, SIGKILL after 10 s; resolves with the exit code. */
   async stop(): Promise<number | null> {
-    return (await terminate(this.child, "SIGTERM", STOP_GRACE_MS)).code;
+    return (await terminate(this.child, 'SIGTERM', STOP_GRACE_MS)).code;
   }
 
   /** The last `lines` lines of the service's output. */
@@ -98,13 +93,10 @@ export class ServiceProcess {
  * Uses the node binary running the tests (`process.execPath`), not whatever `node` is on PATH, so
  * services run on the same Node version as the tests that drive them.
  */
-export async function spawnService(
-  opts: SpawnServiceOptions,
-): Promise<ServiceProcess> {
-  const dir = mkdtempSync(
-    join(tmpdir(), `tributary-${opts.name.replace(/[^\w.-]/g, "_")}-`),
-  );
-  const logPath = join(dir, `${opts.name.replace(/[^\w.-]/g, "_")}.log`);
+export async function spawnService(opts: SpawnServiceOptions): Promise<ServiceProcess> {
+  const safeName = opts.name.replace(/[^\w.-]/g, '_');
+  const dir = makeTempDir(`svc-${safeName}`);
+  const logPath = join(dir, `${safeName}.log`);
   const child = spawnChild({
     command: process.execPath,
     args: [opts.script, ...(opts.args ?? [])],

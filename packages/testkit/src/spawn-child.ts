@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
-import { accessSync, closeSync, constants, openSync } from "node:fs";
-import { delimiter, join } from "node:path";
-import { logTail } from "./log-tail";
-import { waitFor } from "./wait-for";
+import { spawn } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { logTail } from './log-tail';
+import { waitFor } from './wait-for';
 
 /** How a child process ended: exit code, or the signal that killed it. */
 export interface ChildExit {
@@ -36,12 +36,9 @@ export interface ChildHandle {
 }
 
 /** Finds an executable on PATH, then in `fallbacks`; undefined when none exists. */
-export function findExecutable(
-  name: string,
-  fallbacks: string[] = [],
-): string | undefined {
+export function findExecutable(name: string, fallbacks: string[] = []): string | undefined {
   const candidates = [
-    ...(process.env.PATH ?? "")
+    ...(process.env.PATH ?? '')
       .split(delimiter)
       .filter(Boolean)
       .map((dir) => join(dir, name)),
@@ -72,14 +69,12 @@ let setprivPath: string | null | undefined;
  */
 export function spawnChild(opts: SpawnChildOptions): ChildHandle {
   if (setprivPath === undefined)
-    setprivPath = findExecutable("setpriv", ["/usr/bin/setpriv"]) ?? null;
+    setprivPath = findExecutable('setpriv', ['/usr/bin/setpriv']) ?? null;
   let command = opts.command;
   let args = opts.args;
   if (setprivPath !== null) {
-    const userArgs = opts.user
-      ? ["--reuid", opts.user, "--regid", opts.user, "--init-groups"]
-      : [];
-    args = [...userArgs, "--pdeathsig", "KILL", "--", command, ...args];
+    const userArgs = opts.user ? ['--reuid', opts.user, '--regid', opts.user, '--init-groups'] : [];
+    args = [...userArgs, '--pdeathsig', 'KILL', '--', command, ...args];
     command = setprivPath;
   } else if (opts.user) {
     throw new Error(
@@ -87,13 +82,13 @@ export function spawnChild(opts: SpawnChildOptions): ChildHandle {
     );
   }
 
-  const logFd = openSync(opts.logPath, "a");
+  const logFd = openSync(opts.logPath, 'a');
   let child;
   try {
     child = spawn(command, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
-      stdio: ["ignore", logFd, logFd],
+      stdio: ['ignore', logFd, logFd],
     });
   } finally {
     // The child holds its own copy of the descriptor.
@@ -102,11 +97,11 @@ export function spawnChild(opts: SpawnChildOptions): ChildHandle {
 
   let running = true;
   const exited = new Promise<ChildExit>((resolve) => {
-    child.once("exit", (code, signal) => {
+    child.once('exit', (code, signal) => {
       running = false;
       resolve({ code, signal });
     });
-    child.once("error", (error) => {
+    child.once('error', (error) => {
       // 'error' without 'exit' means the process never started.
       if (child.pid === undefined) {
         running = false;
@@ -135,9 +130,7 @@ export function spawnChild(opts: SpawnChildOptions): ChildHandle {
 /** Describes a {@link ChildExit} in words for error messages. */
 export function describeExit(exit: ChildExit): string {
   if (exit.error) return `failed to start: ${exit.error.message}`;
-  return exit.signal
-    ? `was killed by ${exit.signal}`
-    : `exited with code ${exit.code}`;
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
 
 /**
@@ -152,13 +145,13 @@ export async function terminate(
   if (!child.running) return child.exited;
   child.signal(signal);
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), graceMs);
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), graceMs);
   });
   const first = await Promise.race([child.exited, timedOut]);
   clearTimeout(timer);
-  if (first !== "timeout") return first;
-  child.signal("SIGKILL");
+  if (first !== 'timeout') return first;
+  child.signal('SIGKILL');
   return child.exited;
 }
 
@@ -175,8 +168,7 @@ export async function waitUntilReady(
 ): Promise<void> {
   let stopped = false;
   const exitedEarly = child.exited.then((exit) => {
-    if (!stopped)
-      throw new Error(`${what} ${describeExit(exit)} before it was ready`);
+    if (!stopped) throw new Error(`${what} ${describeExit(exit)} before it was ready`);
   });
   try {
     await Promise.race([
@@ -189,10 +181,10 @@ export async function waitUntilReady(
     ]);
   } catch (error) {
     stopped = true;
-    child.signal("SIGKILL");
+    child.signal('SIGKILL');
     await child.exited;
     const tail = logTail(opts.logPath, 40, opts.logFrom);
-    const message = `${(error as Error).message}\n--- ${opts.logPath} (tail) ---\n${tail || "(empty)"}`;
+    const message = `${(error as Error).message}\n--- ${opts.logPath} (tail) ---\n${tail || '(empty)'}`;
     throw Object.assign(new Error(message), { cause: error });
   } finally {
     stopped = true;

@@ -36,11 +36,10 @@ function killAllNow(): void {
  * many test files, each with a fresh copy of this module, and permanent listeners would pile up.
  */
 export function track(resource: TrackedResource): () => void {
-  if (tracked.size === 0) process.on("exit", killAllNow);
+  if (tracked.size === 0) process.on('exit', killAllNow);
   tracked.add(resource);
   return () => {
-    if (tracked.delete(resource) && tracked.size === 0)
-      process.removeListener("exit", killAllNow);
+    if (tracked.delete(resource) && tracked.size === 0) process.removeListener('exit', killAllNow);
   };
 }
 
@@ -54,11 +53,9 @@ export function trackedResources(): string[] {
  * yet cleaned up. Register it once per test file: `afterAll(stopAll)`.
  */
 export async function stopAll(): Promise<void> {
-  const results = await Promise.allSettled(
-    [...tracked].map((resource) => resource.dispose()),
-  );
+  const results = await Promise.allSettled([...tracked].map((resource) => resource.dispose()));
   const failures = results.filter(
-    (result): result is PromiseRejectedResult => result.status === "rejected",
+    (result): result is PromiseRejectedResult => result.status === 'rejected',
   );
   if (failures.length > 0) {
     throw new AggregateError(

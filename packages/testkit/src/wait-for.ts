@@ -1,4 +1,4 @@
-import { inspect } from "node:util";
+import { inspect } from 'node:util';
 
 /** Options of {@link waitFor}. */
 export interface WaitForOptions {
@@ -34,19 +34,16 @@ export async function waitFor<T>(
     }
     if (Date.now() >= deadline) break;
     await new Promise((resolve) =>
-      setTimeout(
-        resolve,
-        Math.min(interval, Math.max(0, deadline - Date.now())),
-      ),
+      setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))),
     );
   }
   const detail =
-    "error" in last
+    'error' in last
       ? `last error: ${last.error instanceof Error ? last.error.message : inspect(last.error)}`
       : `last value: ${inspect(last.value, { depth: 4, breakLength: Infinity })}`;
   const err = new Error(
     `Timed out after ${opts.timeoutMs} ms waiting for ${opts.what} (${detail})`,
   );
-  if ("error" in last) (err as Error & { cause?: unknown }).cause = last.error;
+  if ('error' in last) (err as Error & { cause?: unknown }).cause = last.error;
   throw err;
 }

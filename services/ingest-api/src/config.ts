@@ -1,0 +1,36 @@
+/**
+ * ingest-api configuration, read once from the environment.
+ */
+import { commonEnv, envInt, envPort, readEnv } from '@tributary/core';
+import { z } from 'zod';
+
+const schema = z.object({
+  ...commonEnv,
+  INGEST_PORT: envPort(8081),
+  /** Largest request body accepted, in bytes (413 beyond). */
+  INGEST_MAX_BODY_BYTES: envInt(32 * 1024 * 1024, 1024),
+  /** Records per JetStream message; bigger bodies are split into parts. */
+  INGEST_BATCH_RECORDS: envInt(1000, 1),
+  /** Bytes per JetStream message (must stay under the server's max_payload, 1 MiB by default). */
+  INGEST_BATCH_BYTES: envInt(768 * 1024, 1024),
+  /** Publishes in flight per process. */
+  INGEST_MAX_INFLIGHT: envInt(256, 1),
+  /** Requests per second per client (API key, or address without keys); 0 turns limiting off. */
+  INGEST_RATE_LIMIT: envInt(0, 0),
+  /** Burst allowance of the rate limit, in requests. */
+  INGEST_RATE_BURST: envInt(50, 1),
+  /** Inline API keys: `name:sha256hex:pipeline|pipeline,...` (`*` for every pipeline). */
+  TRIBUTARY_API_KEYS: z.string().optional(),
+  /** File of API keys (JSON `[{name, sha256, pipelines}]`), re-read when it changes. */
+  TRIBUTARY_API_KEYS_FILE: z.string().optional(),
+  /** Run generator sources in this process (`false` on replicas that should only serve HTTP). */
+  INGEST_GENERATORS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+});
+
+/** Parsed ingest-api configuration. */
+export type IngestConfig = z.output<typeof schema>;
+
+/** Reads and validates the configuration; throws TRIB_E_CONFIG naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
+  return readEnv(schema, env);
+}

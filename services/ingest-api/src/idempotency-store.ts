@@ -1,0 +1,45 @@
+/**
+ * Replies to requests sent with an `Idempotency-Key`, kept in JetStream KV (bucket
+ * `trib_idempotency`, TTL set by `migrate`) so a repeat gets the first reply back from any replica.
+ */
+import { createHash } from 'node:crypto';
+import type { KV } from '@nats-io/kv';
+import { TributaryError } from '@tributary/core';
+import type { IngestResult } from './record-ingestor';
+
+/** The stored reply of a keyed request. */
+interface Entry {
+  bodySha256: string;
+  result: IngestResult;
+}
+
+/** Reads and writes idempotent replies. */
+export class IdempotencyStore {
+  constructor(private readonly kv: KV) {}
+
+  private key(pipeline: string, source: string, idemKey: string): string {
+    return `${pipeline}.${source}.${createHash('sha256').update(idemKey).digest('hex')}`;
+  }
+
+  /**
+   * Returns the first reply for this key, or undefined when there is none. A repeat with a
+   * different body is refused: reusing a key for other data is a client bug we must not hide.
+   */
+  async get(pipeline: string, source: string, idemKey: string, bodySha256: string): Promise<IngestResult | undefined> {
+    const e = await this.kv.get(this.key(pipeline, source, idemKey));
+    if (!e || e.operation !== 'PUT') return undefined;
+    const entry = e.json<Entry>();
+    if (entry.bodySha256 !== bodySha256) {
+      throw new TributaryError('TRIB_E_VALIDATION', 'Idempotency-Key was already used with a different body', {
+        details: { idempotencyKey: idemKey },
+      });
+    }
+    return entry.result;
+  }
+
+  /** Remembers the reply; only called after JetStream acknowledged the batch. */
+  async put(pipeline: string, source: string, idemKey: string, bodySha256: string, result: IngestResult): Promise<void> {
+    const entry: Entry = { bodySha256, result };
+    await this.kv.put(this.key(pipeline, source, idemKey), JSON.stringify(entry));
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * ingest-api entry point: telemetry first, then the app, drained on SIGTERM.
+ */
+import { createLogger, runService, startTelemetry } from '@tributary/core';
+import { createApp } from './app';
+import { loadConfig } from './config';
+
+const telemetry = startTelemetry('ingest-api');
+const config = loadConfig();
+const logger = createLogger('ingest-api', config.LOG_LEVEL);
+void runService('ingest-api', logger, async () => {
+  const app = createApp(config, { logger });
+  await app.start();
+  return {
+    stop: async () => {
+      await app.stop();
+      await telemetry.shutdown();
+    },
+  };
+});

@@ -1,0 +1,139 @@
+/**
+ * Parses request bodies into records: a JSON array (or one object), NDJSON, or CSV with a header
+ * row. A body that cannot be parsed throws TRIB_E_PARSE naming the line (and column) and why;
+ * elements that parse but are not objects are returned as-is for per-record rejection.
+ */
+import { parse as parseCsv } from 'csv-parse/sync';
+import { TributaryError } from '@tributary/core';
+
+/** Content types the ingest API reads, by canonical name. */
+export const SUPPORTED_TYPES = {
+  'application/json': 'json',
+  'application/x-ndjson': 'ndjson',
+  'application/ndjson': 'ndjson',
+  'application/jsonl': 'ndjson',
+  'application/json-seq': 'ndjson',
+  'text/csv': 'csv',
+} as const;
+
+/** A body format. */
+export type BodyFormat = (typeof SUPPORTED_TYPES)[keyof typeof SUPPORTED_TYPES];
+
+/** Maps a Content-Type header to a format, or throws TRIB_E_UNSUPPORTED_MEDIA_TYPE. */
+export function formatOf(contentType: string | undefined): BodyFormat {
+  const base = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const f = (SUPPORTED_TYPES as Record<string, BodyFormat>)[base];
+  if (!f) {
+    throw new TributaryError(
+      'TRIB_E_UNSUPPORTED_MEDIA_TYPE',
+      `unsupported content type "${base || '(none)'}": send application/json (an array of records), application/x-ndjson or text/csv`,
+    );
+  }
+  return f;
+}
+
+function lineCol(text: string, pos: number): { line: number; column: number } {
+  let line = 1;
+  let last = -1;
+  for (let i = 0; i < pos && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      last = i;
+    }
+  }
+  return { line, column: pos - last };
+}
+
+function parseJson(text: string): unknown[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    const msg = (err as Error).message;
+    const m = /position (\d+)/.exec(msg);
+    const at = m ? lineCol(text, Number(m[1])) : undefined;
+    throw new TributaryError('TRIB_E_PARSE', `invalid JSON${at ? ` at line ${at.line}, column ${at.column}` : ''}: ${msg}`, {
+      location: at ?? {},
+      cause: err,
+    });
+  }
+  if (Array.isArray(v)) return v;
+  if (v !== null && typeof v === 'object') return [v];
+  throw new TributaryError('TRIB_E_PARSE', 'a JSON body must be an array of records or one record object', { location: { line: 1 } });
+}
+
+function parseNdjson(text: string): unknown[] {
+  const out: unknown[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch (err) {
+      throw new TributaryError('TRIB_E_PARSE', `invalid NDJSON at line ${i + 1}: ${(err as Error).message}`, {
+        location: { line: i + 1 },
+        cause: err,
+      });
+    }
+  }
+  return out;
+}
+
+/** Converts CSV strings to the JSON types the source schema declares, where they convert cleanly. */
+function castCsv(rows: Record<string, string>[], types: Record<string, string> | undefined): Record<string, unknown>[] {
+  if (!types) return rows;
+  return rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(row)) {
+      const t = types[k];
+      if (v === '') {
+        // An empty CSV cell is a missing value, not an empty string, unless the field is a string.
+        if (t && t !== 'string') continue;
+        out[k] = v;
+      } else if ((t === 'integer' || t === 'number') && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v.trim())) {
+        out[k] = Number(v);
+      } else if (t === 'boolean' && /^(true|false)$/i.test(v.trim())) {
+        out[k] = v.trim().toLowerCase() === 'true';
+      } else {
+        out[k] = v;
+      }
+    }
+    return out;
+  });
+}
+
+function parseCsvBody(text: string, types?: Record<string, string>): unknown[] {
+  try {
+    const rows = parseCsv(text, { columns: true, skip_empty_lines: true, bom: true, relax_column_count: false, trim: false }) as Record<string, string>[];
+    return castCsv(rows, types);
+  } catch (err) {
+    const e = err as { lines?: number; message: string };
+    throw new TributaryError('TRIB_E_PARSE', `invalid CSV${e.lines ? ` at line ${e.lines}` : ''}: ${e.message}`, {
+      location: e.lines ? { line: e.lines } : {},
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Parses a body. `csvTypes` maps column names to JSON Schema types (from the source schema) so
+ * CSV numbers and booleans arrive typed.
+ */
+export function parseBody(body: Buffer, format: BodyFormat, csvTypes?: Record<string, string>): unknown[] {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw new TributaryError('TRIB_E_PARSE', 'body is not valid UTF-8');
+  }
+  if (text.trim() === '') return [];
+  switch (format) {
+    case 'json':
+      return parseJson(text);
+    case 'ndjson':
+      return parseNdjson(text);
+    case 'csv':
+      return parseCsvBody(text, csvTypes);
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The loader: one consumer loop per pipeline on `loader-<pipeline>` (TRIB_PROCESSED). Each batch
+ * of messages is loaded in one transaction with its ledger rows, then acked; a summary per table
+ * is published on `trib.loaded.<pipeline>.<table>` for the monitor and lineage.
+ */
+import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SpanKind, trace } from '@opentelemetry/api';
+import {
+  BatchConsumer,
+  checkTopology,
+  connectNats,
+  consumers,
+  contextFromHeaders,
+  createLogger,
+  createMetrics,
+  createServiceApp,
+  decodeNdjson,
+  H,
+  header,
+  inSpan,
+  listen,
+  loadPipelines,
+  makeHeaders,
+  numberHeader,
+  Publisher,
+  publishDeadLetter,
+  STREAMS,
+  subjects,
+  subjectTokens,
+  toTributaryError,
+  TributaryError,
+  WAREHOUSE_SCHEMA,
+  type Listener,
+  type Logger,
+  type Pipeline,
+} from '@tributary/core';
+import { Pool } from 'pg';
+import { Histogram } from 'prom-client';
+import { BatchLoader, type LoadItem, type RejectedRow } from './batch-loader';
+import type { LoaderConfig } from './config';
+
+/** Optional injected dependencies (tests). */
+export interface LoaderDeps {
+  logger?: Logger;
+  pipelines?: Pipeline[];
+}
+
+/** Builds the loader. */
+export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
+  const logger = deps.logger ?? createLogger('loader', config.LOG_LEVEL);
+  const only = config.LOADER_ONLY?.split(',').map((s) => s.trim());
+  const pipelines = (deps.pipelines ?? loadPipelines(config.TRIBUTARY_PIPELINES)).filter((p) => !only || only.includes(p.name));
+  const metrics = createMetrics('loader');
+  const latency = new Histogram({
+    name: 'tributary_load_latency_seconds',
+    help: 'From the earliest ingest time of a message to its commit in the warehouse.',
+    labelNames: ['pipeline', 'table'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [metrics.registry],
+  });
+  const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.LOADER_POOL_SIZE, application_name: 'tributary-loader' });
+  pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
+  let nc: NatsConnection | undefined;
+  let publisher: Publisher | undefined;
+  const loops: BatchConsumer[] = [];
+  let listener: Listener | undefined;
+
+  const app = createServiceApp({
+    registry: metrics.registry,
+    ready: async () => {
+      if (loops.length < pipelines.length || loops.some((l) => !l.running)) return 'consumers not running';
+      if (nc?.isClosed()) return 'NATS connection closed';
+      try {
+        await pool.query('SELECT 1');
+      } catch (err) {
+        return `warehouse unreachable: ${(err as Error).message}`;
+      }
+      return undefined;
+    },
+  });
+
+  function decode(msg: JsMsg): LoadItem {
+    const [, dataset] = subjectTokens(msg.subject);
+    return {
+      msgId: header(msg.headers, 'Nats-Msg-Id') ?? `${STREAMS.processed}:${msg.seq}`,
+      dataset: dataset!,
+      seq: msg.seq,
+      ingestedAt: numberHeader(msg.headers, H.ingestedAt, Date.now()),
+      records: decodeNdjson(msg.data),
+    };
+  }
+
+  async function deadLetterRows(pipeline: Pipeline, rows: RejectedRow[], attempts: number): Promise<void> {
+    await Promise.all(
+      rows.map((r) =>
+        publishDeadLetter(
+          publisher!,
+          {
+            pipeline: pipeline.name,
+            stage: 'load',
+            name: r.item.dataset,
+            record: r.record,
+            error: { code: r.error.code, message: r.error.message, location: { ...r.error.location, index: r.index } },
+            attempts,
+            replaySubject: subjects.processed(pipeline.name, r.item.dataset),
+            original: { stream: STREAMS.processed, subject: subjects.processed(pipeline.name, r.item.dataset), seq: r.item.seq, msgId: r.item.msgId, index: r.index },
+            ingestedAt: r.item.ingestedAt,
+            failedAt: new Date().toISOString(),
+          },
+          `${r.item.msgId}:${r.table.name}:dlq:${r.index}`,
+        ),
+      ),
+    );
+    metrics.records.inc({ pipeline: pipeline.name, stage: 'load', name: rows[0]?.item.dataset ?? '', outcome: 'dead_lettered' }, rows.length);
+  }
+
+  async function handleBatch(pipeline: Pipeline, loader: BatchLoader, msgs: JsMsg[]): Promise<void> {
+    const items = msgs.map(decode);
+    const first = msgs[0]!;
+    // One span per flush, child of the first message's trace and linked to the others'.
+    const links = msgs.slice(1).map((m) => ({ context: trace.getSpanContext(contextFromHeaders(m.headers)) })).filter((l) => l.context) as { context: NonNullable<ReturnType<typeof trace.getSpanContext>> }[];
+    await inSpan(`load ${pipeline.name}`, { kind: SpanKind.CONSUMER, links, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': first.subject, 'messaging.batch.message_count': msgs.length, 'db.system.name': 'postgresql' } }, contextFromHeaders(first.headers), async () => {
+      const summaries = await loader.load(items, (rows) => deadLetterRows(pipeline, rows, first.info.deliveryCount));
+      const now = Date.now();
+      for (const s of summaries) {
+        metrics.records.inc({ pipeline: pipeline.name, stage: 'load', name: s.table, outcome: 'loaded' }, s.records);
+        if (s.skipped) metrics.records.inc({ pipeline: pipeline.name, stage: 'load', name: s.table, outcome: 'skipped' }, s.skipped);
+        for (const it of items) latency.observe({ pipeline: pipeline.name, table: s.table }, Math.max(0, now - it.ingestedAt) / 1000);
+        // Informational: the commit is what counts; a lost notice is re-derivable from the ledger.
+        publisher!
+          .publish(subjects.loaded(pipeline.name, s.table), Buffer.from(JSON.stringify({ pipeline: pipeline.name, ...s, loadedAt: new Date(now).toISOString() })), {
+            msgId: `loaded:${s.table}:${s.firstSeq}-${s.lastSeq}:${s.messages}`,
+            headers: makeHeaders({ [H.pipeline]: pipeline.name, [H.table]: s.table, [H.count]: s.records, [H.ingestedAt]: s.minIngestedAt }),
+          })
+          .catch((err: unknown) => logger.warn({ err }, 'loaded notice not published'));
+      }
+    });
+  }
+
+  async function poison(pipeline: Pipeline, msg: JsMsg, err: unknown): Promise<void> {
+    const e = toTributaryError(err);
+    const [, dataset] = subjectTokens(msg.subject);
+    const msgId = header(msg.headers, 'Nats-Msg-Id') ?? `${STREAMS.processed}:${msg.seq}`;
+    await publishDeadLetter(
+      publisher!,
+      {
+        pipeline: pipeline.name,
+        stage: 'load',
+        name: dataset ?? 'unknown',
+        record: Buffer.from(msg.data).toString('utf8'),
+        error: { code: e.code, message: e.message, location: e.location },
+        attempts: msg.info.deliveryCount,
+        replaySubject: msg.subject,
+        original: { stream: STREAMS.processed, subject: msg.subject, seq: msg.seq, msgId },
+        ingestedAt: numberHeader(msg.headers, H.ingestedAt, Date.now()),
+        failedAt: new Date().toISOString(),
+      },
+      `${msgId}:dlq:batch`,
+    );
+  }
+
+  return {
+    app,
+    metrics,
+    /** Connects, checks topology and tables, starts one loop per pipeline. */
+    async start(): Promise<{ port: number }> {
+      nc = await connectNats(config.NATS_URL, 'loader');
+      const jsm = await jetstreamManager(nc);
+      await checkTopology(jsm, {
+        streams: [STREAMS.processed, STREAMS.loaded, STREAMS.dlq],
+        consumers: pipelines.map((p) => ({ stream: STREAMS.processed, durable: consumers.loader(p.name) })),
+      });
+      const want = pipelines.flatMap((p) => p.tables.map((t) => t.name));
+      const have = await pool
+        .query<{ table_name: string }>(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = ANY($2)
+           UNION ALL SELECT 'load_ledger' FROM information_schema.tables WHERE table_schema = 'tributary' AND table_name = 'load_ledger'`,
+          [WAREHOUSE_SCHEMA, want],
+        )
+        .catch((err: unknown) => {
+          throw new TributaryError('TRIB_E_WAREHOUSE_UNAVAILABLE', `cannot reach the warehouse: ${(err as Error).message}`, { cause: err });
+        });
+      const got = new Set(have.rows.map((r) => r.table_name));
+      const missing = [...want.map((t) => `${WAREHOUSE_SCHEMA}.${t}`).filter((t) => !got.has(t.split('.')[1]!)), ...(got.has('load_ledger') ? [] : ['tributary.load_ledger'])];
+      if (missing.length > 0) {
+        throw new TributaryError('TRIB_E_TOPOLOGY_MISSING', `warehouse tables missing: ${missing.join(', ')}. Run \`npm run migrate\` first.`, { details: { missing } });
+      }
+      const js = jetstream(nc);
+      publisher = new Publisher(js, 256);
+      for (const p of pipelines) {
+        const loader = new BatchLoader(pool, p);
+        const loop = new BatchConsumer({
+          js,
+          stream: STREAMS.processed,
+          durable: consumers.loader(p.name),
+          maxBatch: config.LOADER_BATCH_MESSAGES,
+          maxDeliver: config.TRIBUTARY_MAX_DELIVER,
+          logger: logger.child({ pipeline: p.name }),
+          handle: (msgs) => handleBatch(p, loader, msgs),
+          onPoison: (m, err) => poison(p, m, err),
+          onBatch: ({ ms, ok }) => metrics.batchSeconds.observe({ pipeline: p.name, stage: 'load', result: ok ? 'ok' : 'error' }, ms / 1000),
+        });
+        await loop.start();
+        loops.push(loop);
+      }
+      listener = await listen(app, config.LOADER_PORT, config.HOST);
+      logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'loader ready');
+      return { port: listener.port };
+    },
+    /** Finishes the transactions in hand, then closes. */
+    async stop(): Promise<void> {
+      await Promise.all(loops.splice(0).map((l) => l.stop()));
+      await listener?.close();
+      await nc?.drain().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+    },
+  };
+}

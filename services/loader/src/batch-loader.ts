@@ -1,0 +1,197 @@
+/**
+ * Loads a batch of processed messages in one transaction per flush: ledger rows first (their
+ * primary key makes a concurrent or repeated delivery of the same message wait, then skip),
+ * then each table's rows, then the ledger counts; commit; only then may the loop ack.
+ * When the warehouse rejects data, a single message is loaded row by row under savepoints so only
+ * the bad records are dead-lettered.
+ */
+import { tablesOf, type Pipeline, type Rec, type Table, type TributaryError } from '@tributary/core';
+import type { Pool, PoolClient } from 'pg';
+import { classifyPgError } from './pg-errors';
+import { TableWriter, type TableRows } from './table-writer';
+
+/** One decoded processed message. */
+export interface LoadItem {
+  msgId: string;
+  dataset: string;
+  seq: number;
+  ingestedAt: number;
+  records: Rec[];
+}
+
+/** A record the warehouse refused. */
+export interface RejectedRow {
+  item: LoadItem;
+  table: Table;
+  index: number;
+  record: Rec;
+  error: TributaryError;
+}
+
+/** What a flush did, per table. */
+export interface TableSummary {
+  table: string;
+  messages: number;
+  /** Messages skipped because the ledger already had them (redelivery). */
+  replayed: number;
+  records: number;
+  written: number;
+  skipped: number;
+  firstSeq: number;
+  lastSeq: number;
+  minIngestedAt: number;
+  maxIngestedAt: number;
+}
+
+/** Loads batches for one pipeline. */
+export class BatchLoader {
+  private readonly writers: Map<string, TableWriter>;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly pipeline: Pipeline,
+  ) {
+    this.writers = new Map(pipeline.tables.map((t) => [t.name, new TableWriter(pipeline, t)]));
+  }
+
+  /**
+   * Loads `items`. `onRejected` must make rejected rows durable (DLQ) before it resolves; it is
+   * only called on the row-by-row path of a single message.
+   */
+  async load(items: LoadItem[], onRejected: (rows: RejectedRow[]) => Promise<void>): Promise<TableSummary[]> {
+    try {
+      return await this.transaction((c) => this.loadAll(c, items, undefined));
+    } catch (err) {
+      const e = classifyPgError(err, `loading ${items.length} message(s) of pipeline ${this.pipeline.name}`);
+      if (e.code !== 'TRIB_E_LOAD_REJECTED' || items.length !== 1) throw e;
+      const rejected: RejectedRow[] = [];
+      const summary = await this.transaction(async (c) => {
+        const s = await this.loadAll(c, items, rejected);
+        // The dead letters are durable before the commit; a crash in between replays the same
+        // (deduplicated) dead-letter IDs.
+        if (rejected.length > 0) await onRejected(rejected);
+        return s;
+      });
+      return summary;
+    }
+  }
+
+  private async transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw classifyPgError(err, 'connecting to the warehouse');
+    }
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      client.release();
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      // Destroy the session: its temp staging tables may have been created in the failed transaction.
+      client.release(true);
+      throw err;
+    }
+  }
+
+  private async loadAll(client: PoolClient, items: LoadItem[], rowByRow: RejectedRow[] | undefined): Promise<TableSummary[]> {
+    const pairs: { item: LoadItem; table: Table }[] = [];
+    for (const item of items) for (const table of tablesOf(this.pipeline, item.dataset)) pairs.push({ item, table });
+    if (pairs.length === 0) return [];
+    const fresh = await client.query<{ table_name: string; msg_id: string }>(
+      `INSERT INTO tributary.load_ledger (pipeline, table_name, msg_id, dataset, stream_seq, records, written, skipped, ingested_at)
+       SELECT $1, t, m, d, s, r, 0, 0, to_timestamp(i / 1000.0)
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::float8[]) AS u(t, m, d, s, r, i)
+       ON CONFLICT (pipeline, table_name, msg_id) DO NOTHING
+       RETURNING table_name, msg_id`,
+      [
+        this.pipeline.name,
+        pairs.map((p) => p.table.name),
+        pairs.map((p) => p.item.msgId),
+        pairs.map((p) => p.item.dataset),
+        pairs.map((p) => p.item.seq),
+        pairs.map((p) => p.item.records.length),
+        pairs.map((p) => p.item.ingestedAt),
+      ],
+    );
+    const isFresh = new Set(fresh.rows.map((r) => `${r.table_name}\u0000${r.msg_id}`));
+    const summaries: TableSummary[] = [];
+    const ledger: { table: string; msgId: string; records: number; written: number; skipped: number }[] = [];
+    for (const [name, writer] of this.writers) {
+      const mine = pairs.filter((p) => p.table.name === name);
+      if (mine.length === 0) continue;
+      const todo = mine.filter((p) => isFresh.has(`${name}\u0000${p.item.msgId}`));
+      const rows: TableRows[] = todo.map((p) => ({ msgId: p.item.msgId, records: p.item.records, ingestedAt: p.item.ingestedAt }));
+      let written: Map<string, number>;
+      if (rowByRow) {
+        written = await this.writeRowByRow(client, writer, todo, rows, rowByRow);
+      } else {
+        written = await writer.write(client, rows);
+      }
+      const s: TableSummary = {
+        table: name,
+        messages: todo.length,
+        replayed: mine.length - todo.length,
+        records: 0,
+        written: 0,
+        skipped: 0,
+        firstSeq: Math.min(...mine.map((p) => p.item.seq)),
+        lastSeq: Math.max(...mine.map((p) => p.item.seq)),
+        minIngestedAt: Math.min(...mine.map((p) => p.item.ingestedAt)),
+        maxIngestedAt: Math.max(...mine.map((p) => p.item.ingestedAt)),
+      };
+      for (const r of rows) {
+        const w = written.get(r.msgId) ?? 0;
+        ledger.push({ table: name, msgId: r.msgId, records: r.records.length, written: w, skipped: r.records.length - w });
+        s.records += r.records.length;
+        s.written += w;
+        s.skipped += r.records.length - w;
+      }
+      summaries.push(s);
+    }
+    if (ledger.length > 0) {
+      await client.query(
+        `UPDATE tributary.load_ledger l SET records = u.r, written = u.w, skipped = u.s
+         FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[]) AS u(t, m, r, w, s)
+         WHERE l.pipeline = $1 AND l.table_name = u.t AND l.msg_id = u.m`,
+        [this.pipeline.name, ledger.map((l) => l.table), ledger.map((l) => l.msgId), ledger.map((l) => l.records), ledger.map((l) => l.written), ledger.map((l) => l.skipped)],
+      );
+    }
+    return summaries;
+  }
+
+  /** Writes each record under a savepoint; refused records are collected and left out of `rows`. */
+  private async writeRowByRow(
+    client: PoolClient,
+    writer: TableWriter,
+    todo: { item: LoadItem; table: Table }[],
+    rows: TableRows[],
+    rejected: RejectedRow[],
+  ): Promise<Map<string, number>> {
+    const written = new Map<string, number>();
+    for (let k = 0; k < rows.length; k++) {
+      const kept: Rec[] = [];
+      const row = rows[k]!;
+      for (let i = 0; i < row.records.length; i++) {
+        const rec = row.records[i]!;
+        await client.query('SAVEPOINT row');
+        try {
+          const w = await writer.write(client, [{ ...row, records: [rec] }]);
+          await client.query('RELEASE SAVEPOINT row');
+          written.set(row.msgId, (written.get(row.msgId) ?? 0) + (w.get(row.msgId) ?? 0));
+          kept.push(rec);
+        } catch (err) {
+          await client.query('ROLLBACK TO SAVEPOINT row');
+          const e = classifyPgError(err, `table ${writer.table.name}, record ${i}`);
+          if (e.code !== 'TRIB_E_LOAD_REJECTED') throw e;
+          rejected.push({ item: todo[k]!.item, table: writer.table, index: i, record: rec, error: e });
+        }
+      }
+      row.records = kept;
+    }
+    return written;
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * loader configuration, read once from the environment.
+ */
+import { commonEnv, envInt, envPort, readEnv, topologyEnv } from '@tributary/core';
+import { z } from 'zod';
+
+const schema = z.object({
+  ...commonEnv,
+  TRIBUTARY_MAX_DELIVER: topologyEnv.TRIBUTARY_MAX_DELIVER,
+  LOADER_PORT: envPort(8083),
+  /** Processed messages loaded in one transaction. */
+  LOADER_BATCH_MESSAGES: envInt(64, 1),
+  /** PostgreSQL connections per process (one transaction in flight per pipeline). */
+  LOADER_POOL_SIZE: envInt(4, 1),
+  /** Only run these pipelines (comma-separated); all when unset. */
+  LOADER_ONLY: z.string().optional(),
+});
+
+/** Parsed loader configuration. */
+export type LoaderConfig = z.output<typeof schema>;
+
+/** Reads and validates the configuration; throws TRIB_E_CONFIG naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoaderConfig {
+  return readEnv(schema, env);
+}

@@ -1,0 +1,20 @@
+/**
+ * loader entry point: telemetry first, then the app, drained on SIGTERM.
+ */
+import { createLogger, runService, startTelemetry } from '@tributary/core';
+import { createApp } from './app';
+import { loadConfig } from './config';
+
+const telemetry = startTelemetry('loader');
+const config = loadConfig();
+const logger = createLogger('loader', config.LOG_LEVEL);
+void runService('loader', logger, async () => {
+  const app = createApp(config, { logger });
+  await app.start();
+  return {
+    stop: async () => {
+      await app.stop();
+      await telemetry.shutdown();
+    },
+  };
+});

@@ -1,0 +1,79 @@
+/**
+ * Writes one table's share of a flush: COPY into a per-connection staging table, then the load
+ * mode's merge statement, all inside the caller's transaction.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline as pump } from 'node:stream/promises';
+import { datasetOf, FIELD_TYPES, ident, warehouseTable, type Dataset, type Pipeline, type Rec, type Table } from '@tributary/core';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyLine, copyValue } from './copy-text';
+import { MODES } from './modes/registry';
+import type { LoadModeImpl } from './modes/mode';
+
+/** Rows of one input message for this table. */
+export interface TableRows {
+  msgId: string;
+  records: Rec[];
+  ingestedAt: number;
+}
+
+/** Loads rows into one warehouse table. */
+export class TableWriter {
+  readonly dataset: Dataset;
+  private readonly staging: string;
+  private readonly stagingDdl: string;
+  private readonly mode: LoadModeImpl;
+  private readonly copySql: string;
+  /** Connections that already have this staging table (temp tables live per session). */
+  private readonly prepared = new WeakSet<PoolClient>();
+
+  constructor(
+    readonly pipeline: Pipeline,
+    readonly table: Table,
+  ) {
+    this.dataset = datasetOf(pipeline, table);
+    const cols = this.dataset.fields.map((f) => `${ident(f.name)} ${FIELD_TYPES[f.type]}`);
+    // The name carries a hash of the columns so a spec change gets a fresh staging table.
+    const hash = createHash('sha256').update(cols.join(',')).digest('hex').slice(0, 8);
+    this.staging = ident(`stg_${table.name.slice(0, 40)}_${hash}`);
+    this.stagingDdl = `CREATE TEMP TABLE IF NOT EXISTS ${this.staging} (${[...cols, '"_msg_id" text', '"_ingested_at" timestamptz', '"_ord" integer'].join(', ')}) ON COMMIT DELETE ROWS`;
+    const names = [...this.dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"', '"_ord"'];
+    this.copySql = `COPY ${this.staging} (${names.join(', ')}) FROM STDIN`;
+    const impl = MODES[table.mode] as { create: (t: Table, d: unknown) => LoadModeImpl };
+    this.mode = impl.create(table, { dataset: this.dataset, target: warehouseTable(table.name), staging: this.staging });
+  }
+
+  /** Encodes rows as COPY text. */
+  private encode(items: TableRows[]): Buffer {
+    const fields = this.dataset.fields;
+    const parts: string[] = [];
+    let ord = 0;
+    for (const it of items) {
+      const msgId = copyValue('text', it.msgId);
+      const at = copyValue('text', new Date(it.ingestedAt).toISOString());
+      for (const rec of it.records) {
+        const values = fields.map((f) => copyValue(f.type, rec[f.name]));
+        values.push(msgId, at, String(ord++));
+        parts.push(copyLine(values));
+      }
+    }
+    return Buffer.from(parts.join(''));
+  }
+
+  /** Writes `items` in the open transaction; returns rows written per message ID. */
+  async write(client: PoolClient, items: TableRows[]): Promise<Map<string, number>> {
+    if (!this.prepared.has(client)) {
+      await client.query(this.stagingDdl);
+      this.prepared.add(client);
+    }
+    const written = new Map<string, number>();
+    if (items.every((i) => i.records.length === 0)) return written;
+    await client.query(`TRUNCATE ${this.staging}`);
+    await pump(Readable.from([this.encode(items)]), client.query(copyFrom(this.copySql)));
+    const r = await client.query<{ _msg_id: string; written: number }>(this.mode.mergeSql);
+    for (const row of r.rows) written.set(row._msg_id, row.written);
+    return written;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The monitor: folds stream headers into durable counts, and serves pipeline status, lag,
+ * freshness, dead letters and Prometheus metrics. `createApp` has no side effects until `start()`.
+ */
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  checkTopology,
+  connectNats,
+  createLogger,
+  createMetrics,
+  createServiceApp,
+  listen,
+  loadPipelines,
+  STREAMS,
+  type BatchConsumer,
+  type Listener,
+  type Logger,
+  type Pipeline,
+} from '@tributary/core';
+import { Pool } from 'pg';
+import { createApiRouter } from './api-router';
+import type { MonitorConfig } from './config';
+import { readLag } from './consumer-lag';
+import type { FoldedStream } from './folded-message';
+import { prepareDatabase } from './prepare-database';
+import { StatusSnapshots } from './status-snapshot';
+import { registerStatusMetrics } from './status-metrics';
+import { createStreamFold, foldSource } from './stream-fold';
+
+/** Injected dependencies; everything else comes from the config. */
+export interface MonitorDeps {
+  logger?: Logger;
+  /** Pipelines to report on; loaded from `TRIBUTARY_PIPELINES` unless given. */
+  pipelines?: Pipeline[];
+}
+
+/** A monitor instance. */
+export interface MonitorApp {
+  /** Connects, checks the topology, starts the fold loops and the HTTP server. */
+  start(): Promise<{ port: number }>;
+  /** Stops the fold loops (finishing the batch in hand), the HTTP server, NATS and the pool. */
+  stop(): Promise<void>;
+}
+
+const FOLDED: FoldedStream[] = ['raw', 'processed', 'dlq'];
+
+/** Rejects when `p` takes longer than `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Creates the monitor. Validates the pipelines; touches no network until `start()`. */
+export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): MonitorApp {
+  const logger = deps.logger ?? createLogger('monitor', config.LOG_LEVEL);
+  const pipelines = deps.pipelines ?? loadPipelines(config.TRIBUTARY_PIPELINES);
+  const metrics = createMetrics('monitor');
+
+  let nc: NatsConnection | undefined;
+  let jsm: JetStreamManager | undefined;
+  let natsConnected = false;
+  let pool: Pool | undefined;
+  let folds: BatchConsumer[] = [];
+  let listener: Listener | undefined;
+
+  const ready = async (): Promise<string | undefined> => {
+    if (!nc || !natsConnected) return 'NATS is not connected';
+    const idle = FOLDED.filter((_, i) => !folds[i]?.running);
+    if (idle.length > 0) return `fold loops not running: ${idle.join(', ')}`;
+    try {
+      await within(pool!.query('SELECT 1'), config.MONITOR_NATS_TIMEOUT, 'PostgreSQL probe');
+    } catch (err) {
+      return `PostgreSQL is not reachable: ${(err as Error).message}`;
+    }
+    return undefined;
+  };
+
+  const stop = async (): Promise<void> => {
+    const errors: unknown[] = [];
+    const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        errors.push(err);
+        logger.warn({ err }, `error while stopping: ${what}`);
+      }
+    };
+    await step('fold loops', () => Promise.all(folds.map((f) => f.stop())));
+    folds = [];
+    if (listener) await step('HTTP server', listener.close);
+    listener = undefined;
+    // drain() flushes the acks of the last batches before closing.
+    if (nc && !nc.isClosed()) await step('NATS', () => nc!.drain());
+    nc = undefined;
+    if (pool) await step('PostgreSQL pool', () => pool!.end());
+    pool = undefined;
+    if (errors.length > 0) throw errors[0];
+  };
+
+  const start = async (): Promise<{ port: number }> => {
+    try {
+      nc = await connectNats(config.NATS_URL, 'tributary-monitor');
+      natsConnected = true;
+      const conn = nc;
+      void (async () => {
+        for await (const s of conn.status()) {
+          if (s.type === 'disconnect') {
+            natsConnected = false;
+            logger.warn({ server: s.server }, 'NATS disconnected');
+          } else if (s.type === 'reconnect') {
+            natsConnected = true;
+            logger.info({ server: s.server }, 'NATS reconnected');
+          }
+        }
+      })();
+      jsm = await jetstreamManager(nc, { timeout: config.MONITOR_NATS_TIMEOUT });
+      await checkTopology(jsm, {
+        streams: [STREAMS.raw, STREAMS.processed, STREAMS.dlq],
+        consumers: FOLDED.map(foldSource),
+      });
+
+      pool = new Pool({ connectionString: config.DATABASE_URL, max: config.MONITOR_DB_POOL, connectionTimeoutMillis: 5_000 });
+      // An idle client losing its server (PostgreSQL restart) must not crash the process.
+      pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
+      await prepareDatabase(pool);
+
+      const snapshots = new StatusSnapshots({
+        pipelines,
+        pool,
+        readLag: () => readLag(jsm, pipelines, natsConnected),
+        refreshMs: config.MONITOR_REFRESH,
+      });
+      const { folded } = registerStatusMetrics(metrics.registry, snapshots, logger);
+
+      const js = jetstream(nc);
+      for (const stream of FOLDED) {
+        const { stream: name, durable } = foldSource(stream);
+        const info = await jsm.consumers.info(name, durable);
+        const maxDeliver = info.config.max_deliver !== undefined && info.config.max_deliver > 0 ? info.config.max_deliver : Number.MAX_SAFE_INTEGER;
+        folds.push(
+          createStreamFold({
+            stream,
+            js,
+            pool,
+            logger,
+            maxBatch: config.MONITOR_FOLD_BATCH,
+            maxDeliver,
+            onFolded: (s, n) => folded.inc({ stream: s }, n),
+          }),
+        );
+      }
+      await Promise.all(folds.map((f) => f.start()));
+
+      const app = createServiceApp({ registry: metrics.registry, ready });
+      app.use(
+        createApiRouter({ pipelines, snapshots, pool, logger, maxDlqLimit: config.MONITOR_DLQ_MAX_LIMIT }),
+      );
+      listener = await listen(app, config.MONITOR_PORT, config.HOST);
+      logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'monitor started');
+      return { port: listener.port };
+    } catch (err) {
+      await stop().catch(() => undefined);
+      throw err;
+    }
+  };
+
+  return { start, stop };
+}

@@ -1,0 +1,138 @@
+import { H, makeHeaders } from '@tributary/core';
+import { foldMessage } from './folded-message';
+
+const msg = (subject: string, seq: number, headers: Record<string, string | number | undefined>, body = '') => ({
+  subject,
+  seq,
+  headers: makeHeaders(headers),
+  data: Buffer.from(body),
+});
+
+describe('foldMessage', () => {
+  it('reads a raw batch into a stream_log row named after its source', () => {
+    const f = foldMessage(
+      'raw',
+      msg('trib.raw.traffic.gantry', 7, {
+        'Nats-Msg-Id': 'gantry:abc',
+        [H.pipeline]: 'traffic',
+        [H.source]: 'gantry',
+        [H.count]: 12,
+        [H.ingestedAt]: Date.UTC(2025, 0, 2, 3, 4, 5),
+      }),
+    );
+    expect(f.problems).toEqual([]);
+    expect(f.deadLetter).toBeUndefined();
+    expect(f.row).toEqual({
+      stream: 'raw',
+      msgId: 'gantry:abc',
+      pipeline: 'traffic',
+      name: 'gantry',
+      stage: null,
+      errorCode: null,
+      records: 12,
+      filtered: 0,
+      ingestedAt: '2025-01-02T03:04:05.000Z',
+      seq: 7,
+    });
+  });
+
+  it('reads records and filtered counts of a processed batch, including an empty one', () => {
+    const f = foldMessage(
+      'processed',
+      msg('trib.processed.traffic.passages', 3, {
+        'Nats-Msg-Id': 'gantry:abc:passages',
+        [H.pipeline]: 'traffic',
+        [H.dataset]: 'passages',
+        [H.count]: 0,
+        [H.filtered]: 4,
+        [H.ingestedAt]: 1000,
+      }),
+    );
+    expect(f.problems).toEqual([]);
+    expect(f.row).toMatchObject({ stream: 'processed', name: 'passages', records: 0, filtered: 4, ingestedAt: '1970-01-01T00:00:01.000Z' });
+  });
+
+  it('records what it can when headers are missing or malformed, and says what was wrong', () => {
+    const f = foldMessage('raw', msg('trib.raw.traffic.gantry', 9, { [H.count]: 'many', [H.ingestedAt]: 'yesterday' }));
+    expect(f.row).toEqual({
+      stream: 'raw',
+      msgId: 'seq:9',
+      pipeline: 'traffic',
+      name: 'gantry',
+      stage: null,
+      errorCode: null,
+      records: 0,
+      filtered: 0,
+      ingestedAt: null,
+      seq: 9,
+    });
+    expect(f.problems).toHaveLength(5);
+    expect(f.problems.join('\n')).toMatch(/Nats-Msg-Id missing/);
+    expect(f.problems.join('\n')).toMatch(/Trib-Count "many"/);
+    expect(f.problems.join('\n')).toMatch(/Trib-Ingested-At "yesterday"/);
+  });
+
+  it('trusts the subject over a routing header that disagrees with it', () => {
+    const f = foldMessage('raw', msg('trib.raw.traffic.gantry', 1, { 'Nats-Msg-Id': 'x', [H.pipeline]: 'other', [H.source]: 'gantry', [H.count]: 1, [H.ingestedAt]: 1 }));
+    expect(f.row.pipeline).toBe('traffic');
+    expect(f.problems).toEqual([expect.stringMatching(/disagrees with the subject/)]);
+  });
+
+  it('turns a dead letter into a stream_log row and a browsable dead_letters row', () => {
+    const body = {
+      pipeline: 'traffic',
+      stage: 'transform',
+      name: 'passages',
+      record: { plate: 'AB\u0000C', speed: -1 },
+      error: { code: 'TRIB_E_VALIDATION', message: 'speed must be >= 0', location: { field: 'speed' } },
+      attempts: 1,
+      replaySubject: 'trib.raw.traffic.gantry',
+      original: { stream: 'TRIB_RAW', subject: 'trib.raw.traffic.gantry', seq: 4, msgId: 'm1', index: 2 },
+      ingestedAt: 5000,
+      failedAt: '2025-01-01T00:00:00.000Z',
+    };
+    const f = foldMessage(
+      'dlq',
+      msg(
+        'trib.dlq.traffic.transform.passages',
+        11,
+        {
+          'Nats-Msg-Id': 'm1:passages:2',
+          [H.pipeline]: 'traffic',
+          [H.stage]: 'transform',
+          [H.name]: 'passages',
+          [H.count]: 1,
+          [H.errorCode]: 'TRIB_E_VALIDATION',
+          [H.ingestedAt]: 5000,
+        },
+        JSON.stringify(body),
+      ),
+    );
+    expect(f.problems).toEqual([]);
+    expect(f.row).toMatchObject({ stream: 'dlq', stage: 'transform', name: 'passages', errorCode: 'TRIB_E_VALIDATION', records: 1 });
+    expect(f.deadLetter).toEqual({
+      seq: 11,
+      msgId: 'm1:passages:2',
+      pipeline: 'traffic',
+      stage: 'transform',
+      name: 'passages',
+      errorCode: 'TRIB_E_VALIDATION',
+      errorMessage: 'speed must be >= 0',
+      errorLocation: '{"field":"speed"}',
+      // PostgreSQL refuses NUL in jsonb: it is replaced, the rest is kept.
+      record: '{"plate":"AB\uFFFDC","speed":-1}',
+      original: JSON.stringify(body.original),
+      replaySubject: 'trib.raw.traffic.gantry',
+      attempts: 1,
+      ingestedAt: '1970-01-01T00:00:05.000Z',
+      failedAt: '2025-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('keeps a dead letter whose body is not JSON, counted once, with routing from the subject', () => {
+    const f = foldMessage('dlq', msg('trib.dlq.traffic.ingest.gantry', 2, { 'Nats-Msg-Id': 'd1' }, 'not json'));
+    expect(f.row).toMatchObject({ pipeline: 'traffic', stage: 'ingest', name: 'gantry', records: 1, errorCode: null });
+    expect(f.deadLetter).toMatchObject({ stage: 'ingest', name: 'gantry', record: null, errorMessage: null });
+    expect(f.problems.join('\n')).toMatch(/not JSON/);
+  });
+});

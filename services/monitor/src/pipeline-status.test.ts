@@ -1,0 +1,93 @@
+import type { Pipeline } from '@tributary/core';
+import type { StageLag } from './consumer-lag';
+import { buildPipelineStatus, freshnessSeconds } from './pipeline-status';
+import type { StatusCounts } from './status-counts';
+
+const pipeline: Pipeline = {
+  name: 'p',
+  file: '/x/p.yaml',
+  dir: '/x',
+  slaFreshnessMs: 2_000,
+  sources: { gantry: { kind: 'push' }, sim: { kind: 'push' } },
+  datasets: [{ name: 'passages', from: ['gantry', 'sim'], fields: [{ name: 'id', type: 'string', required: false }], steps: [] }],
+  tables: [{ name: 'fact', from: 'passages', mode: 'append' }],
+  schemas: {},
+};
+const lag: StageLag = {
+  transformer: { pending: 1, ack_pending: 0, redelivered: 0 },
+  loader: { pending: 0, ack_pending: 0, redelivered: 0 },
+};
+const log = (stream: string, name: string, records: number, extra: Partial<StatusCounts['streamLog'][number]> = {}) => ({
+  pipeline: 'p',
+  stream,
+  name,
+  stage: null,
+  records,
+  filtered: 0,
+  maxIngestedMs: null,
+  minIngestedMs: null,
+  ...extra,
+});
+
+describe('buildPipelineStatus', () => {
+  it('adds stream-log and ledger sums into per-source, dataset, table and stage counts', () => {
+    const counts: StatusCounts = {
+      streamLog: [
+        log('raw', 'gantry', 8, { maxIngestedMs: 10_000, minIngestedMs: 1_000 }),
+        log('raw', 'sim', 2, { maxIngestedMs: 12_000, minIngestedMs: 12_000 }),
+        log('processed', 'passages', 6, { filtered: 2 }),
+        log('dlq', 'gantry', 3, { stage: 'ingest' }),
+        log('dlq', 'passages', 1, { stage: 'transform' }),
+        log('dlq', 'gantry', 1, { stage: 'transform' }),
+        log('dlq', 'passages', 1, { stage: 'load' }),
+        { ...log('raw', 'gantry', 100), pipeline: 'other' },
+      ],
+      ledger: [
+        { pipeline: 'p', table: 'fact', records: 5, written: 4, skipped: 1, maxIngestedMs: 9_000, lastLoadedAt: new Date(50_000) },
+      ],
+    };
+    expect(buildPipelineStatus(pipeline, counts, lag, 99_000)).toEqual({
+      name: 'p',
+      sla: { freshness_seconds: 2 },
+      freshness_seconds: 3,
+      fresh: false,
+      received: 13,
+      accepted: 10,
+      rejected: 3,
+      sources: { gantry: { accepted: 8, rejected: 3 }, sim: { accepted: 2, rejected: 0 } },
+      datasets: { passages: { records: 6, filtered: 2, dead_lettered: 1 } },
+      tables: { fact: { loaded: 5, written: 4, skipped: 1, dead_lettered: 1 } },
+      dead_lettered: { ingest: 3, transform: 2, load: 1, total: 6 },
+      filtered: 2,
+      lag,
+      last_loaded_at: new Date(50_000).toISOString(),
+    });
+  });
+
+  it('reports zeros for every declared source, dataset and table of an idle pipeline, which is fresh', () => {
+    const s = buildPipelineStatus(pipeline, { streamLog: [], ledger: [] }, lag, 0);
+    expect(s).toMatchObject({
+      freshness_seconds: 0,
+      fresh: true,
+      received: 0,
+      sources: { gantry: { accepted: 0, rejected: 0 }, sim: { accepted: 0, rejected: 0 } },
+      datasets: { passages: { records: 0, filtered: 0, dead_lettered: 0 } },
+      tables: { fact: { loaded: 0, written: 0, skipped: 0, dead_lettered: 0 } },
+      last_loaded_at: null,
+    });
+  });
+});
+
+describe('freshnessSeconds', () => {
+  it('is the gap between newest accepted and newest loaded ingest times, floored at 0', () => {
+    expect(freshnessSeconds({ maxMs: 10_500, minMs: 0 }, 4_000, true, 0)).toBe(6.5);
+    expect(freshnessSeconds({ maxMs: 4_000, minMs: 0 }, 10_000, true, 0)).toBe(0);
+  });
+  it('is 0 when nothing was accepted or there is nothing to load into', () => {
+    expect(freshnessSeconds({ maxMs: null, minMs: null }, null, true, 5_000)).toBe(0);
+    expect(freshnessSeconds({ maxMs: 1_000, minMs: 1_000 }, null, false, 5_000)).toBe(0);
+  });
+  it('is the age of the oldest accepted record while nothing has been loaded', () => {
+    expect(freshnessSeconds({ maxMs: 3_000, minMs: 1_000 }, null, true, 5_000)).toBe(4);
+  });
+});

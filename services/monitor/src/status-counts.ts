@@ -1,0 +1,107 @@
+/**
+ * The durable counts behind pipeline status: two aggregate queries per request (stream log and
+ * load ledger, run in parallel), whatever the number of pipelines.
+ */
+import type { Pool } from 'pg';
+import { toWarehouseError } from './warehouse-error';
+
+/** Sums of `tributary.stream_log` per (pipeline, stream, name, stage). */
+export interface StreamLogSum {
+  pipeline: string;
+  stream: string;
+  name: string;
+  stage: string | null;
+  records: number;
+  filtered: number;
+  /** Newest and oldest ingest time in the group, epoch ms (null when none was recorded). */
+  maxIngestedMs: number | null;
+  minIngestedMs: number | null;
+}
+
+/** Sums of `tributary.load_ledger` per (pipeline, table). */
+export interface LedgerSum {
+  pipeline: string;
+  table: string;
+  records: number;
+  written: number;
+  skipped: number;
+  maxIngestedMs: number | null;
+  lastLoadedAt: Date | null;
+}
+
+/** Both sets of sums. */
+export interface StatusCounts {
+  streamLog: StreamLogSum[];
+  ledger: LedgerSum[];
+}
+
+const STREAM_LOG_SQL = `
+SELECT pipeline, stream, name, stage,
+       sum(records)::bigint AS records,
+       sum(filtered)::bigint AS filtered,
+       (extract(epoch FROM max(ingested_at)) * 1000)::float8 AS max_ingested_ms,
+       (extract(epoch FROM min(ingested_at)) * 1000)::float8 AS min_ingested_ms
+FROM tributary.stream_log
+WHERE pipeline = ANY($1::text[])
+GROUP BY pipeline, stream, name, stage`;
+
+const LEDGER_SQL = `
+SELECT pipeline, table_name,
+       sum(records)::bigint AS records,
+       sum(written)::bigint AS written,
+       sum(skipped)::bigint AS skipped,
+       (extract(epoch FROM max(ingested_at)) * 1000)::float8 AS max_ingested_ms,
+       max(loaded_at) AS last_loaded_at
+FROM tributary.load_ledger
+WHERE pipeline = ANY($1::text[])
+GROUP BY pipeline, table_name`;
+
+/** Reads the sums for the named pipelines. */
+export async function queryStatusCounts(pool: Pool, pipelines: readonly string[]): Promise<StatusCounts> {
+  try {
+    const [log, ledger] = await Promise.all([
+      pool.query<{
+        pipeline: string;
+        stream: string;
+        name: string;
+        stage: string | null;
+        records: string;
+        filtered: string;
+        max_ingested_ms: number | null;
+        min_ingested_ms: number | null;
+      }>(STREAM_LOG_SQL, [pipelines]),
+      pool.query<{
+        pipeline: string;
+        table_name: string;
+        records: string;
+        written: string;
+        skipped: string;
+        max_ingested_ms: number | null;
+        last_loaded_at: Date | null;
+      }>(LEDGER_SQL, [pipelines]),
+    ]);
+    return {
+      streamLog: log.rows.map((r) => ({
+        pipeline: r.pipeline,
+        stream: r.stream,
+        name: r.name,
+        stage: r.stage,
+        records: Number(r.records),
+        filtered: Number(r.filtered),
+        maxIngestedMs: r.max_ingested_ms,
+        minIngestedMs: r.min_ingested_ms,
+      })),
+      ledger: ledger.rows.map((r) => ({
+        pipeline: r.pipeline,
+        table: r.table_name,
+        records: Number(r.records),
+        written: Number(r.written),
+        skipped: Number(r.skipped),
+        maxIngestedMs: r.max_ingested_ms,
+        lastLoadedAt: r.last_loaded_at,
+      })),
+    };
+  } catch (err) {
+    throw toWarehouseError(err, 'cannot read pipeline counts');
+  }
+}

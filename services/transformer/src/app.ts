@@ -1,0 +1,208 @@
+/**
+ * The transformer: one consumer loop per pipeline on `transformer-<pipeline>` (TRIB_RAW). For
+ * each raw batch it runs the datasets, publishes one processed message per dataset (even when
+ * empty, so counts and freshness stay exact) with ID `<input ID>:<dataset>`, dead-letters failed
+ * records, and lets the loop ack the input only after every PubAck arrived.
+ */
+import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SpanKind } from '@opentelemetry/api';
+import {
+  BatchConsumer,
+  checkTopology,
+  connectNats,
+  consumers,
+  contextFromHeaders,
+  createLogger,
+  createMetrics,
+  createServiceApp,
+  decodeNdjson,
+  H,
+  header,
+  inSpan,
+  listen,
+  loadPipelines,
+  makeHeaders,
+  NDJSON,
+  numberHeader,
+  Publisher,
+  publishDeadLetter,
+  STREAMS,
+  subjects,
+  subjectTokens,
+  toTributaryError,
+  type Listener,
+  type Logger,
+  type Pipeline,
+} from '@tributary/core';
+import type { TransformerConfig } from './config';
+import { PipelineRunner } from './pipeline-runner';
+
+/** Optional injected dependencies (tests). */
+export interface TransformerDeps {
+  logger?: Logger;
+  pipelines?: Pipeline[];
+}
+
+/** Splits encoded lines into message bodies of at most `maxBytes` (at least one line each). */
+function chunkLines(lines: string[], maxBytes: number): string[][] {
+  const parts: string[][] = [];
+  let cur: string[] = [];
+  let bytes = 0;
+  for (const l of lines) {
+    const size = Buffer.byteLength(l) + 1;
+    if (cur.length > 0 && bytes + size > maxBytes) {
+      parts.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(l);
+    bytes += size;
+  }
+  parts.push(cur);
+  return parts;
+}
+
+/** Builds the transformer. */
+export function createApp(config: TransformerConfig, deps: TransformerDeps = {}) {
+  const logger = deps.logger ?? createLogger('transformer', config.LOG_LEVEL);
+  const only = config.TRANSFORMER_ONLY?.split(',').map((s) => s.trim());
+  const pipelines = (deps.pipelines ?? loadPipelines(config.TRIBUTARY_PIPELINES)).filter((p) => !only || only.includes(p.name));
+  const runners = new Map(pipelines.map((p) => [p.name, new PipelineRunner(p, config.TRIBUTARY_HMAC_KEY)]));
+  const metrics = createMetrics('transformer');
+  let nc: NatsConnection | undefined;
+  let publisher: Publisher | undefined;
+  const loops: BatchConsumer[] = [];
+  let listener: Listener | undefined;
+
+  const app = createServiceApp({
+    registry: metrics.registry,
+    ready: () => (loops.length < pipelines.length || loops.some((l) => !l.running) ? 'consumers not running' : nc?.isClosed() ? 'NATS connection closed' : undefined),
+  });
+
+  /** Transforms one raw message; resolves once every output is durable. */
+  async function handleMessage(pipeline: Pipeline, msg: JsMsg): Promise<void> {
+    const runner = runners.get(pipeline.name)!;
+    const [, source] = subjectTokens(msg.subject);
+    const inputId = header(msg.headers, 'Nats-Msg-Id') ?? `${STREAMS.raw}:${msg.seq}`;
+    const ingestedAt = numberHeader(msg.headers, H.ingestedAt, Date.now());
+    await inSpan(`process ${msg.subject}`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.message.id': inputId, 'messaging.operation.type': 'process' } }, contextFromHeaders(msg.headers), async () => {
+      const records = decodeNdjson(msg.data);
+      const results = await runner.run(source!, records);
+      const pending: Promise<unknown>[] = [];
+      for (const r of results) {
+        const lines = r.records.map((rec) => JSON.stringify(rec));
+        const parts = chunkLines(lines, config.TRANSFORMER_BATCH_BYTES);
+        parts.forEach((part, p) => {
+          pending.push(
+            publisher!.publish(subjects.processed(pipeline.name, r.dataset), Buffer.from(part.join('\n')), {
+              msgId: parts.length > 1 ? `${inputId}:${r.dataset}:${p}` : `${inputId}:${r.dataset}`,
+              headers: makeHeaders({
+                [H.pipeline]: pipeline.name,
+                [H.dataset]: r.dataset,
+                [H.count]: part.length,
+                // The filtered count travels once per input batch, on its first part.
+                [H.filtered]: p === 0 ? r.filtered : 0,
+                [H.inputId]: inputId,
+                [H.ingestedAt]: ingestedAt,
+                [H.contentType]: NDJSON,
+                [H.part]: parts.length > 1 ? `${p + 1}/${parts.length}` : undefined,
+              }),
+            }),
+          );
+        });
+        for (const f of r.failures) {
+          pending.push(
+            publishDeadLetter(
+              publisher!,
+              {
+                pipeline: pipeline.name,
+                stage: 'transform',
+                name: r.dataset,
+                record: f.record,
+                error: { code: f.error.code, message: f.error.message, location: { ...f.error.location, index: f.index } },
+                attempts: msg.info.deliveryCount,
+                replaySubject: subjects.raw(pipeline.name, source!),
+                original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq, msgId: inputId, index: f.index },
+                ingestedAt,
+                failedAt: new Date().toISOString(),
+              },
+              `${inputId}:${r.dataset}:dlq:${f.index}`,
+            ),
+          );
+        }
+        metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'processed' }, r.records.length);
+        if (r.filtered) metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'filtered' }, r.filtered);
+        if (r.failures.length) metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'dead_lettered' }, r.failures.length);
+      }
+      const settled = await Promise.allSettled(pending);
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
+  }
+
+  /** Dead-letters a whole raw message that cannot be processed (undecodable, or poison). */
+  async function poison(pipeline: Pipeline, msg: JsMsg, err: unknown): Promise<void> {
+    const [, source] = subjectTokens(msg.subject);
+    const inputId = header(msg.headers, 'Nats-Msg-Id') ?? `${STREAMS.raw}:${msg.seq}`;
+    const e = toTributaryError(err);
+    await publishDeadLetter(
+      publisher!,
+      {
+        pipeline: pipeline.name,
+        stage: 'transform',
+        name: source ?? 'unknown',
+        record: Buffer.from(msg.data).toString('utf8'),
+        error: { code: e.code, message: e.message, location: e.location },
+        attempts: msg.info.deliveryCount,
+        replaySubject: msg.subject,
+        original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq, msgId: inputId },
+        ingestedAt: numberHeader(msg.headers, H.ingestedAt, Date.now()),
+        failedAt: new Date().toISOString(),
+      },
+      `${inputId}:dlq:batch`,
+    );
+  }
+
+  return {
+    app,
+    metrics,
+    /** Connects, checks the topology and starts one consumer loop per pipeline. */
+    async start(): Promise<{ port: number }> {
+      nc = await connectNats(config.NATS_URL, 'transformer');
+      const jsm = await jetstreamManager(nc);
+      await checkTopology(jsm, {
+        streams: [STREAMS.raw, STREAMS.processed, STREAMS.dlq],
+        consumers: pipelines.map((p) => ({ stream: STREAMS.raw, durable: consumers.transformer(p.name) })),
+      });
+      const js = jetstream(nc);
+      publisher = new Publisher(js, config.TRANSFORMER_MAX_INFLIGHT);
+      for (const p of pipelines) {
+        const loop = new BatchConsumer({
+          js,
+          stream: STREAMS.raw,
+          durable: consumers.transformer(p.name),
+          maxBatch: config.TRANSFORMER_BATCH_MESSAGES,
+          maxDeliver: config.TRIBUTARY_MAX_DELIVER,
+          logger: logger.child({ pipeline: p.name }),
+          handle: async (msgs) => {
+            await Promise.all(msgs.map((m) => handleMessage(p, m)));
+          },
+          onPoison: (m, err) => poison(p, m, err),
+          onBatch: ({ ms, ok }) => metrics.batchSeconds.observe({ pipeline: p.name, stage: 'transform', result: ok ? 'ok' : 'error' }, ms / 1000),
+        });
+        await loop.start();
+        loops.push(loop);
+      }
+      listener = await listen(app, config.TRANSFORMER_PORT, config.HOST);
+      logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'transformer ready');
+      return { port: listener.port };
+    },
+    /** Finishes the batches in hand, then closes. */
+    async stop(): Promise<void> {
+      await Promise.all(loops.splice(0).map((l) => l.stop()));
+      await listener?.close();
+      await nc?.drain().catch(() => undefined);
+    },
+  };
+}

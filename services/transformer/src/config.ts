@@ -1,0 +1,29 @@
+/**
+ * transformer configuration, read once from the environment.
+ */
+import { commonEnv, envInt, envPort, readEnv, topologyEnv } from '@tributary/core';
+import { z } from 'zod';
+
+const schema = z.object({
+  ...commonEnv,
+  TRIBUTARY_MAX_DELIVER: topologyEnv.TRIBUTARY_MAX_DELIVER,
+  TRANSFORMER_PORT: envPort(8082),
+  /** Raw messages handled at once per pipeline. */
+  TRANSFORMER_BATCH_MESSAGES: envInt(16, 1),
+  /** Bytes per processed message (under the server's max_payload). */
+  TRANSFORMER_BATCH_BYTES: envInt(768 * 1024, 1024),
+  /** Publishes in flight per process. */
+  TRANSFORMER_MAX_INFLIGHT: envInt(512, 1),
+  /** Key of `$hmac()`, which pseudonymises values (e.g. plates). Set it in production. */
+  TRIBUTARY_HMAC_KEY: z.string().min(16, 'must be at least 16 characters').default('tributary-development-key-change-me'),
+  /** Only run these pipelines (comma-separated); all when unset. */
+  TRANSFORMER_ONLY: z.string().optional(),
+});
+
+/** Parsed transformer configuration. */
+export type TransformerConfig = z.output<typeof schema>;
+
+/** Reads and validates the configuration; throws TRIB_E_CONFIG naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): TransformerConfig {
+  return readEnv(schema, env);
+}

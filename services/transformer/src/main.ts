@@ -1,0 +1,20 @@
+/**
+ * transformer entry point: telemetry first, then the app, drained on SIGTERM.
+ */
+import { createLogger, runService, startTelemetry } from '@tributary/core';
+import { createApp } from './app';
+import { loadConfig } from './config';
+
+const telemetry = startTelemetry('transformer');
+const config = loadConfig();
+const logger = createLogger('transformer', config.LOG_LEVEL);
+void runService('transformer', logger, async () => {
+  const app = createApp(config, { logger });
+  await app.start();
+  return {
+    stop: async () => {
+      await app.stop();
+      await telemetry.shutdown();
+    },
+  };
+});

@@ -1,0 +1,20 @@
+/**
+ * `filter`: keeps records for which the expression is truthy; the rest are counted as filtered.
+ */
+import { STEP_SPECS } from '@tributary/core';
+import { compileExpression } from './expression';
+import type { StepFactory } from './step';
+
+/** Config shape (from the core spec). */
+export const spec = STEP_SPECS.filter;
+
+/** Creates the step. */
+export const create: StepFactory<typeof spec> = (config, deps) => {
+  const expr = compileExpression(config, `datasets.${deps.dataset}.steps[${deps.index}].filter`, deps.hmacKey);
+  return {
+    kind: 'filter',
+    async apply(record) {
+      return (await expr.evaluate(record)) ? record : null;
+    },
+  };
+};
