@@ -10,6 +10,8 @@ const moduleNameMapper = {
 const common = { transform, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname };
 
 module.exports = {
+  // Per-test timeouts are global in jest (not per project); e2e files raise theirs with jest.setTimeout.
+  testTimeout: 60_000,
   projects: [
     {
       ...common,
@@ -20,13 +22,11 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/{packages,services}/*/test/**/*.test.ts'],
-      testTimeout: 60_000,
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/tests/e2e/**/*.test.ts'],
-      testTimeout: 300_000,
     },
   ],
 };

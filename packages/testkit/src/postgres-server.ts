@@ -143,8 +143,9 @@ async function dataTemplate(
     `tributary-pg-template-${version}-${process.getuid?.() ?? 0}-${key}`,
   );
   const data = join(templateDir, 'data');
-  if (existsSync(join(templateDir, 'ready')) && existsSync(join(data, 'global', 'pg_control')))
-    return data;
+  const usable = () =>
+    existsSync(join(templateDir, 'ready')) && existsSync(join(data, 'global', 'pg_control'));
+  if (usable()) return data;
 
   const staging = mkdtempSync(`${templateDir}.tmp-`);
   try {
@@ -157,14 +158,19 @@ async function dataTemplate(
       user: user?.name,
     });
     writeFileSync(join(staging, 'ready'), '');
-    if (existsSync(templateDir)) rmSync(templateDir, { recursive: true, force: true }); // a broken one
+    // Another worker may have finished first while initdb ran: never touch a usable template,
+    // someone may be copying it. Only a broken one (lost files) is replaced.
+    if (usable()) {
+      rmSync(staging, { recursive: true, force: true });
+      return data;
+    }
+    if (existsSync(templateDir)) rmSync(templateDir, { recursive: true, force: true });
     renameSync(staging, templateDir);
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     const code = (error as NodeJS.ErrnoException).code;
     // Another worker renamed its template into place first: use that one.
-    if ((code === 'ENOTEMPTY' || code === 'EEXIST') && existsSync(join(templateDir, 'ready')))
-      return data;
+    if ((code === 'ENOTEMPTY' || code === 'EEXIST') && usable()) return data;
     throw error;
   }
   return data;

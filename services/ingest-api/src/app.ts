@@ -5,13 +5,12 @@
 import { createHash } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { nuid } from '@nats-io/transport-node';
 import { context, SpanKind } from '@opentelemetry/api';
 import {
   BUCKETS,
   checkTopology,
-  connectNats,
+  connectTracked,
   createLogger,
   createMetrics,
   createServiceApp,
@@ -26,6 +25,7 @@ import {
   type Listener,
   type Logger,
   type Pipeline,
+  type TrackedConnection,
 } from '@tributary/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter } from 'prom-client';
@@ -65,7 +65,7 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
   });
   const apiKeys = new ApiKeys({ inline: config.TRIBUTARY_API_KEYS, file: config.TRIBUTARY_API_KEYS_FILE });
   const limiter = new RateLimiter(config.INGEST_RATE_LIMIT, config.INGEST_RATE_BURST);
-  let nc: NatsConnection | undefined;
+  let conn: TrackedConnection | undefined;
   let ingestor: RecordIngestor | undefined;
   let idempotency: IdempotencyStore | undefined;
   let listener: Listener | undefined;
@@ -74,7 +74,7 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
 
   const app = createServiceApp({
     registry: metrics.registry,
-    ready: () => (!ready ? 'starting' : nc?.isClosed() ? 'NATS connection closed' : undefined),
+    ready: () => (!ready ? 'starting' : !conn?.connected ? 'NATS disconnected' : undefined),
   });
 
   app.post(
@@ -97,6 +97,7 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
           throw new TributaryError('TRIB_E_RATE_LIMITED', `rate limit of ${config.INGEST_RATE_LIMIT} requests/s exceeded`);
         }
         const format = formatOf(req.get('content-type'));
+        if (!conn?.connected) throw new TributaryError('TRIB_E_UNAVAILABLE', 'JetStream is unavailable (NATS disconnected); retry later');
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const idemKey = req.get('idempotency-key');
         if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
@@ -151,7 +152,8 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
     metrics,
     /** Connects, checks the topology, starts sources and the HTTP listener. */
     async start(): Promise<{ port: number }> {
-      nc = await connectNats(config.NATS_URL, 'ingest-api');
+      conn = await connectTracked(config.NATS_URL, 'ingest-api');
+      const nc = conn.nc;
       const jsm = await jetstreamManager(nc);
       await checkTopology(jsm, { streams: [STREAMS.raw, STREAMS.dlq] });
       const kv = await new Kvm(nc).open(BUCKETS.idempotency);
@@ -182,7 +184,7 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
       ready = false;
       for (const s of sources.splice(0)) await s.stop();
       await listener?.close();
-      await nc?.drain().catch(() => undefined);
+      await conn?.nc.drain().catch(() => undefined);
     },
   };
 }

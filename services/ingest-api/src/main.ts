@@ -6,7 +6,13 @@ import { createApp } from './app';
 import { loadConfig } from './config';
 
 const telemetry = startTelemetry('ingest-api');
-const config = loadConfig();
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+}
 const logger = createLogger('ingest-api', config.LOG_LEVEL);
 void runService('ingest-api', logger, async () => {
   const app = createApp(config, { logger });

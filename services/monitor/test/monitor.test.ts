@@ -80,7 +80,7 @@ async function settled(): Promise<any> {
   );
 }
 
-function publishRaw(source: string, msgId: string, count: number, ingestedAt: number) {
+function publishRaw(source: string, msgId: string, count: number, ingestedAt: number, timeoutMs?: number) {
   const headers = makeHeaders({
     [H.pipeline]: PIPELINE,
     [H.source]: source,
@@ -89,7 +89,7 @@ function publishRaw(source: string, msgId: string, count: number, ingestedAt: nu
     [H.contentType]: NDJSON,
   });
   const body = encodeNdjson(Array.from({ length: count }, (_, i) => ({ event_id: `${msgId}-${i}` })));
-  return publisher.publish(subjects.raw(PIPELINE, source), body, { msgId, headers });
+  return publisher.publish(subjects.raw(PIPELINE, source), body, { msgId, headers, timeoutMs });
 }
 
 function publishProcessed(dataset: string, msgId: string, count: number, filtered: number, ingestedAt: number) {
@@ -371,6 +371,28 @@ describe('monitor', () => {
     expect(await settled()).toEqual(after);
   });
 
+  it('answers 503 while PostgreSQL is down, and folds what arrived meanwhile once it returns', async () => {
+    const before = (await settled()).pipelines[0];
+    await pg.stop();
+    const down = await getJson('/api/pipelines');
+    expect(down.status).toBe(503);
+    expect(down.body.error.code).toBe('TRIB_E_WAREHOUSE_UNAVAILABLE');
+    expect((await getJson('/readyz')).status).toBe(503);
+    await publishRaw('gantry', 'gantry:r7', 2, T0 + 6_500);
+    await publishProcessed('passages', 'gantry:r7:passages', 2, 0, T0 + 6_500);
+
+    await pg.restart();
+    const after = await waitFor(
+      async () => {
+        const b = await settled();
+        return b.pipelines[0].accepted === before.accepted + 2 && b;
+      },
+      { timeoutMs: 30_000, what: 'the messages published while PostgreSQL was down to be counted' },
+    );
+    expect(after.pipelines[0].datasets.passages.records).toBe(before.datasets.passages.records + 2);
+    expect((await getJson('/readyz')).status).toBe(200);
+  });
+
   it('serves counts while NATS is down, with lag marked unavailable, and resumes folding when it returns', async () => {
     const before = (await settled()).pipelines[0];
     await nats.stop();
@@ -384,9 +406,9 @@ describe('monitor', () => {
 
     await nats.restart();
     await waitFor(async () => (await getJson('/readyz')).status === 200, { timeoutMs: 20_000, what: '/readyz to answer 200 after NATS returns' });
-    // The test's own connection reconnects on its own schedule: retry the publish until it lands
-    // (a retry carries the same message ID, so it is counted once whatever happens).
-    await waitFor(async () => publishRaw('gantry', 'gantry:r6', 1, T0 + 7_000), {
+    // The first publishes after a restart can go unanswered while JetStream recovers its streams:
+    // retry with a short timeout (a retry carries the same message ID, so it is counted once).
+    await waitFor(async () => publishRaw('gantry', 'gantry:r6', 1, T0 + 7_000, 1_000), {
       timeoutMs: 20_000,
       what: 'a publish to succeed after the NATS restart',
     });
@@ -397,6 +419,7 @@ describe('monitor', () => {
       },
       { timeoutMs: 20_000, what: 'the raw message published after the NATS restart to be counted' },
     );
+    // newest accepted is now T0+7s (gantry:r6), newest loaded T0+5s
     expect(after.pipelines[0].freshness_seconds).toBe(2);
   });
 });

@@ -6,7 +6,13 @@ import { createApp } from './app';
 import { loadConfig } from './config';
 
 const telemetry = startTelemetry('transformer');
-const config = loadConfig();
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+}
 const logger = createLogger('transformer', config.LOG_LEVEL);
 void runService('transformer', logger, async () => {
   const app = createApp(config, { logger });

@@ -4,6 +4,7 @@
  * elements that parse but are not objects are returned as-is for per-record rejection.
  */
 import { parse as parseCsv } from 'csv-parse/sync';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { TributaryError } from '@tributary/core';
 
 /** Content types the ingest API reads, by canonical name. */
@@ -49,10 +50,13 @@ function parseJson(text: string): unknown[] {
   try {
     v = JSON.parse(text);
   } catch (err) {
-    const msg = (err as Error).message;
-    const m = /position (\d+)/.exec(msg);
-    const at = m ? lineCol(text, Number(m[1])) : undefined;
-    throw new TributaryError('TRIB_E_PARSE', `invalid JSON${at ? ` at line ${at.line}, column ${at.column}` : ''}: ${msg}`, {
+    // JSON.parse on Node 20 does not always say where; jsonc-parser (strict settings) does.
+    const errors: ParseError[] = [];
+    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    const first = errors[0];
+    const at = first ? lineCol(text, first.offset) : undefined;
+    const reason = first ? printParseErrorCode(first.error) : (err as Error).message;
+    throw new TributaryError('TRIB_E_PARSE', `invalid JSON${at ? ` at line ${at.line}, column ${at.column}` : ''}: ${reason}`, {
       location: at ?? {},
       cause: err,
     });
