@@ -15,6 +15,9 @@ import {
   waitFor,
 } from '@tributary/testkit';
 
+// The integration project's `testTimeout` in jest.config.js does not apply: jest reads that option
+// only from the top-level config. Starting PostgreSQL on a loaded 2-core machine can exceed 5 s.
+jest.setTimeout(60_000);
 afterAll(stopAll);
 
 // A stand-in service: answers /ready once up, logs, exits 0 on SIGTERM, or crashes when told.

@@ -1,0 +1,136 @@
+/**
+ * The consumer loop against a real nats-server: acks only after the handler resolved, retries
+ * transient failures without spending deliveries, isolates a poison message from its batch,
+ * and dead-letters a message on its last delivery.
+ */
+import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { NatsServer, stopAll, waitFor } from '@tributary/testkit';
+import pino from 'pino';
+import { BatchConsumer, connectNats, TributaryError } from '../src';
+
+let server: NatsServer;
+let nc: NatsConnection;
+let js: JetStreamClient;
+const logger = pino({ level: 'silent' });
+let n = 0;
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+  nc = await connectNats(server.url, 'test');
+  js = jetstream(nc);
+});
+afterAll(async () => {
+  await nc?.close();
+  await stopAll();
+});
+
+/** A fresh stream + durable consumer with `count` messages "0".."count-1". */
+async function setup(count: number, maxDeliver = 5, ackWaitMs = 30_000): Promise<{ stream: string; durable: string }> {
+  n++;
+  const stream = `S${n}`;
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: stream, subjects: [`s${n}.>`] });
+  await jsm.consumers.add(stream, { durable_name: 'd', ack_policy: AckPolicy.Explicit, max_deliver: maxDeliver, ack_wait: nanos(ackWaitMs), filter_subject: `s${n}.>` });
+  for (let i = 0; i < count; i++) await js.publish(`s${n}.x`, String(i));
+  return { stream, durable: 'd' };
+}
+
+async function pendingOf(stream: string): Promise<{ pending: number; ack: number }> {
+  const jsm = await jetstreamManager(nc);
+  const ci = await jsm.consumers.info(stream, 'd');
+  return { pending: ci.num_pending, ack: ci.num_ack_pending };
+}
+
+const text = (m: JsMsg): string => new TextDecoder().decode(m.data);
+
+describe('BatchConsumer', () => {
+  it('hands messages over in batches and acks them only after the handler resolved', async () => {
+    const { stream, durable } = await setup(50);
+    const seen: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const loop = new BatchConsumer({
+      js, stream, durable, maxBatch: 20, maxDeliver: 5, logger,
+      handle: async (msgs) => {
+        await gate;
+        seen.push(...msgs.map(text));
+      },
+      onPoison: async () => {},
+    });
+    await loop.start();
+    await waitFor(async () => ((await pendingOf(stream)).ack > 0 ? true : undefined), { timeoutMs: 5_000, what: 'messages delivered' });
+    expect((await pendingOf(stream)).ack).toBeGreaterThan(0); // held, not acked, while the handler waits
+    release();
+    await waitFor(async () => (seen.length === 50 && (await pendingOf(stream)).ack === 0 ? true : undefined), { timeoutMs: 10_000, what: 'all acked' });
+    await loop.stop();
+    expect(seen.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('retries a transient failure in process without redelivery, then acks', async () => {
+    const { stream, durable } = await setup(3);
+    let calls = 0;
+    const deliveries: number[] = [];
+    const loop = new BatchConsumer({
+      js, stream, durable, maxBatch: 10, maxDeliver: 2, logger, backoffMs: [20],
+      handle: async (msgs) => {
+        calls++;
+        deliveries.push(...msgs.map((m) => m.info.deliveryCount));
+        if (calls <= 3) throw new TributaryError('TRIB_E_WAREHOUSE_UNAVAILABLE', 'down');
+      },
+      onPoison: async () => {
+        throw new Error('must not dead-letter healthy messages');
+      },
+    });
+    await loop.start();
+    await waitFor(async () => ((await pendingOf(stream)).ack === 0 && (await pendingOf(stream)).pending === 0 && calls >= 4 ? true : undefined), { timeoutMs: 10_000, what: 'acked after retries' });
+    await loop.stop();
+    expect(Math.max(...deliveries)).toBe(1); // the retries spent no deliveries
+  });
+
+  it('isolates a poison message: its neighbours are handled, it alone is dead-lettered', async () => {
+    const { stream, durable } = await setup(10);
+    const handled: string[] = [];
+    const poisoned: string[] = [];
+    const loop = new BatchConsumer({
+      js, stream, durable, maxBatch: 10, maxDeliver: 5, logger,
+      handle: async (msgs) => {
+        if (msgs.some((m) => text(m) === '4')) throw new TributaryError('TRIB_E_DECODE', 'bad body');
+        handled.push(...msgs.map(text));
+      },
+      onPoison: async (m) => {
+        poisoned.push(text(m));
+      },
+    });
+    await loop.start();
+    await waitFor(async () => ((await pendingOf(stream)).ack === 0 && handled.length + poisoned.length === 10 ? true : undefined), { timeoutMs: 10_000, what: 'all settled' });
+    await loop.stop();
+    expect(poisoned).toEqual(['4']);
+    expect(handled.sort()).toEqual(['0', '1', '2', '3', '5', '6', '7', '8', '9']);
+  });
+
+  it('dead-letters a message on its last delivery without handing it over again', async () => {
+    const { stream, durable } = await setup(1, 2, 300);
+    // First delivery: a handler that never returns (as if the process hung), so the ack wait expires.
+    const stuck = new BatchConsumer({ js, stream, durable, maxBatch: 1, maxDeliver: 2, logger, handle: () => new Promise(() => {}), onPoison: async () => {} });
+    await stuck.start();
+    await waitFor(async () => ((await pendingOf(stream)).ack === 1 ? true : undefined), { timeoutMs: 5_000, what: 'first delivery' });
+    void stuck.stop();
+    const poisoned: number[] = [];
+    const handled: number[] = [];
+    const loop = new BatchConsumer({
+      js, stream, durable, maxBatch: 1, maxDeliver: 2, logger,
+      handle: async (msgs) => {
+        handled.push(...msgs.map((m) => m.info.deliveryCount));
+      },
+      onPoison: async (m) => {
+        poisoned.push(m.info.deliveryCount);
+      },
+    });
+    await loop.start();
+    await waitFor(async () => (poisoned.length === 1 ? true : undefined), { timeoutMs: 10_000, what: 'dead-lettered on the last delivery' });
+    await loop.stop();
+    expect(poisoned).toEqual([2]);
+    expect(handled).toEqual([]);
+  });
+});

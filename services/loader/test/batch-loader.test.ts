@@ -1,0 +1,155 @@
+/**
+ * The loader's exactly-once effect against a real PostgreSQL: the ledger skips redelivered
+ * messages (also when two loaders race on one), modes merge as documented, and data the
+ * warehouse refuses is isolated to the bad records.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BOOKKEEPING_DDL, ensureTable, loadPipelineFile, type Pipeline } from '@tributary/core';
+import { PostgresServer, stopAll } from '@tributary/testkit';
+import { Pool } from 'pg';
+import { BatchLoader, type LoadItem, type RejectedRow } from '../src/batch-loader';
+
+const SPEC = `
+pipeline: shop
+sources:
+  orders_in: { kind: push }
+datasets:
+  orders:
+    from: [orders_in]
+    fields:
+      order_id: { type: string, required: true }
+      status: string
+      amount: number
+      qty: integer
+tables:
+  fact_order_event: { from: orders, mode: append }
+  fact_order_first: { from: orders, mode: append, key: [order_id] }
+  dim_order: { from: orders, mode: upsert, key: [order_id] }
+`;
+
+let pg: PostgresServer;
+let pool: Pool;
+let pipeline: Pipeline;
+
+const item = (msgId: string, seq: number, records: Record<string, unknown>[]): LoadItem => ({ msgId, dataset: 'orders', seq, ingestedAt: Date.now(), records });
+const noRejects = async (rows: RejectedRow[]): Promise<void> => {
+  if (rows.length) throw new Error(`unexpected rejects: ${rows.map((r) => r.error.message).join('; ')}`);
+};
+
+beforeAll(async () => {
+  pg = await PostgresServer.start();
+  pool = new Pool({ connectionString: await pg.createDatabase('wh'), max: 4 });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'trib-loader-'));
+  writeFileSync(path.join(dir, 'shop.yaml'), SPEC);
+  pipeline = loadPipelineFile(path.join(dir, 'shop.yaml'));
+  await pool.query(BOOKKEEPING_DDL);
+  for (const t of pipeline.tables) await ensureTable(pool, pipeline, t);
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await stopAll();
+});
+
+beforeEach(async () => {
+  await pool.query('TRUNCATE warehouse.fact_order_event, warehouse.fact_order_first, warehouse.dim_order, tributary.load_ledger');
+});
+
+async function count(table: string): Promise<number> {
+  return (await pool.query(`SELECT count(*)::int AS n FROM warehouse.${table}`)).rows[0].n;
+}
+
+describe('BatchLoader', () => {
+  it('loads a message once: a redelivery finds its ledger row and writes nothing', async () => {
+    const loader = new BatchLoader(pool, pipeline);
+    const m = item('in-1:orders', 1, [{ order_id: 'a', status: 'new', amount: 10, qty: 1 }, { order_id: 'b', status: 'new', amount: 5, qty: 2 }]);
+    const first = await loader.load([m], noRejects);
+    const again = await loader.load([m], noRejects);
+    expect(first.find((s) => s.table === 'fact_order_event')).toMatchObject({ messages: 1, records: 2, written: 2, replayed: 0 });
+    expect(again.find((s) => s.table === 'fact_order_event')).toMatchObject({ messages: 0, records: 0, replayed: 1 });
+    expect(await count('fact_order_event')).toBe(2);
+    const ledger = await pool.query('SELECT table_name, records, written, skipped FROM tributary.load_ledger ORDER BY table_name');
+    expect(ledger.rows).toEqual([
+      { table_name: 'dim_order', records: 2, written: 2, skipped: 0 },
+      { table_name: 'fact_order_event', records: 2, written: 2, skipped: 0 },
+      { table_name: 'fact_order_first', records: 2, written: 2, skipped: 0 },
+    ]);
+  });
+
+  it('writes a message once when two loaders load it at the same moment', async () => {
+    const a = new BatchLoader(pool, pipeline);
+    const b = new BatchLoader(pool, pipeline);
+    const m = item('race:orders', 7, Array.from({ length: 500 }, (_, i) => ({ order_id: `r${i}`, status: 'new', amount: i, qty: 1 })));
+    await Promise.all([a.load([m], noRejects), b.load([m], noRejects)]);
+    expect(await count('fact_order_event')).toBe(500);
+    expect(await count('dim_order')).toBe(500);
+  });
+
+  it('append with a key keeps the first record per key (stream order) and counts the rest as skipped', async () => {
+    const loader = new BatchLoader(pool, pipeline);
+    await loader.load([item('m1', 1, [{ order_id: 'k', status: 'first', amount: 1, qty: 1 }])], noRejects);
+    await loader.load(
+      [item('m2', 2, [{ order_id: 'k', status: 'second', amount: 2, qty: 1 }, { order_id: 'j', status: 'j1', amount: 3, qty: 1 }, { order_id: 'j', status: 'j2', amount: 4, qty: 1 }])],
+      noRejects,
+    );
+    const rows = (await pool.query('SELECT order_id, status FROM warehouse.fact_order_first ORDER BY order_id')).rows;
+    expect(rows).toEqual([{ order_id: 'j', status: 'j1' }, { order_id: 'k', status: 'first' }]);
+    const l = (await pool.query(`SELECT written, skipped FROM tributary.load_ledger WHERE table_name = 'fact_order_first' AND msg_id = 'm2'`)).rows[0];
+    expect(l).toEqual({ written: 1, skipped: 2 });
+  });
+
+  it('upsert keeps the latest record per key in stream order, within a flush and across flushes', async () => {
+    const loader = new BatchLoader(pool, pipeline);
+    await loader.load(
+      [
+        item('u1', 1, [{ order_id: 'x', status: 'new', amount: 1, qty: 1 }]),
+        item('u2', 2, [{ order_id: 'x', status: 'paid', amount: 1, qty: 1 }, { order_id: 'y', status: 'new', amount: 2, qty: 1 }]),
+      ],
+      noRejects,
+    );
+    await loader.load([item('u3', 3, [{ order_id: 'y', status: 'shipped', amount: 2, qty: 1 }])], noRejects);
+    const rows = (await pool.query('SELECT order_id, status, _msg_id FROM warehouse.dim_order ORDER BY order_id')).rows;
+    expect(rows).toEqual([
+      { order_id: 'x', status: 'paid', _msg_id: 'u2' },
+      { order_id: 'y', status: 'shipped', _msg_id: 'u3' },
+    ]);
+  });
+
+  it('loads a message whose records are all filtered as an empty ledger entry', async () => {
+    const loader = new BatchLoader(pool, pipeline);
+    await loader.load([item('empty', 9, [])], noRejects);
+    const l = (await pool.query(`SELECT records, written FROM tributary.load_ledger WHERE msg_id = 'empty' AND table_name = 'fact_order_event'`)).rows;
+    expect(l).toEqual([{ records: 0, written: 0 }]);
+  });
+
+  it('isolates records the warehouse refuses: the good rows of the message load, the bad ones are handed over with their reason', async () => {
+    const loader = new BatchLoader(pool, pipeline);
+    const bad = item('mixed', 11, [
+      { order_id: 'ok1', status: 'new', amount: 1, qty: 1 },
+      { order_id: 'big', status: 'new', amount: 1, qty: 1e20 }, // out of bigint range
+      { order_id: null, status: 'new', amount: 1, qty: 1 }, // NOT NULL key
+      { order_id: 'ok2', status: 'new', amount: 1, qty: 1 },
+    ]);
+    const rejected: RejectedRow[] = [];
+    await loader.load([bad], async (rows) => {
+      rejected.push(...rows);
+    });
+    expect(await count('fact_order_event')).toBe(3); // no key: the null-key record is fine here
+    expect(await count('dim_order')).toBe(2);
+    const byTable = (t: string) => rejected.filter((r) => r.table.name === t).map((r) => r.index).sort();
+    expect(byTable('fact_order_event')).toEqual([1]);
+    expect(byTable('dim_order')).toEqual([1, 2]);
+    expect(rejected.every((r) => r.error.code === 'TRIB_E_LOAD_REJECTED')).toBe(true);
+    const l = (await pool.query(`SELECT records FROM tributary.load_ledger WHERE msg_id = 'mixed' AND table_name = 'dim_order'`)).rows[0];
+    expect(l.records).toBe(2);
+  });
+
+  it('reports an unreachable warehouse as retryable, not as bad data', async () => {
+    const dead = new Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
+    const loader = new BatchLoader(dead, pipeline);
+    await expect(loader.load([item('z', 1, [{ order_id: 'z' }])], noRejects)).rejects.toMatchObject({ code: 'TRIB_E_WAREHOUSE_UNAVAILABLE', retryable: true });
+    await dead.end();
+  });
+});
