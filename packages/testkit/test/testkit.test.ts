@@ -290,13 +290,16 @@ describe('stopAll', () => {
       readyUrl: `http://127.0.0.1:${port}/ready`,
     });
     const pids = [nats.pid!, pg.pid!, service.pid];
-    expect(childProcesses(process.pid)).toHaveLength(3);
+    const children = childProcesses(process.pid).map((entry) => Number(entry.split(' ')[0]));
+    expect(children).toEqual(expect.arrayContaining(pids));
     expect(trackedResources()).toHaveLength(3);
     await stopAll();
     expect(trackedResources()).toEqual([]);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(existsSync(nats.dir) || existsSync(pg.dir)).toBe(false);
-    // Postgres backends are children of the postmaster, which waits for them before exiting.
+    // Nothing of ours is left: the three are gone, and so are the postmaster's backends (it waits
+    // for them before exiting), since nothing else in this file is still running.
     expect(childProcesses(process.pid)).toEqual([]);
+    expect(childProcesses(pids[1])).toEqual([]);
   });
 });

@@ -1,0 +1,122 @@
+import { FIELD_TYPES, TributaryError, type FieldType } from '@tributary/core';
+import { castValue } from './cast-value';
+
+/** The error castValue throws, or a failure when it returns instead. */
+function refusal(field: string, type: FieldType, value: unknown): TributaryError {
+  let result: unknown;
+  try {
+    result = castValue(field, type, value);
+  } catch (err) {
+    expect(err).toBeInstanceOf(TributaryError);
+    return err as TributaryError;
+  }
+  throw new Error(`castValue(${JSON.stringify(field)}, ${type}, ${JSON.stringify(value)}) returned ${JSON.stringify(result)} instead of refusing`);
+}
+
+function expectRefused(type: FieldType, value: unknown): void {
+  const err = refusal('my_field', type, value);
+  expect(err.code).toBe('TRIB_E_VALIDATION');
+  expect(err.location.field).toBe('my_field');
+  expect(err.message).toContain('"my_field"');
+  expect(err.message).toContain(type);
+}
+
+describe('castValue', () => {
+  it.each(Object.keys(FIELD_TYPES) as FieldType[])('turns null and undefined into null for %s', (type) => {
+    expect(castValue('f', type, null)).toBeNull();
+    expect(castValue('f', type, undefined)).toBeNull();
+  });
+
+  describe('string', () => {
+    it('keeps strings and stringifies numbers and booleans', () => {
+      expect(castValue('f', 'string', 'abc')).toBe('abc');
+      expect(castValue('f', 'string', 12.5)).toBe('12.5');
+      expect(castValue('f', 'string', false)).toBe('false');
+    });
+    it.each([[{ a: 1 }], [[1, 2]]])('refuses the object %p', (v) => expectRefused('string', v));
+  });
+
+  describe('integer', () => {
+    it('keeps safe integers and parses integer strings, surrounding spaces allowed', () => {
+      expect(castValue('f', 'integer', 42)).toBe(42);
+      expect(castValue('f', 'integer', '-17')).toBe(-17);
+      expect(castValue('f', 'integer', ' 8 ')).toBe(8);
+      expect(castValue('f', 'integer', Number.MAX_SAFE_INTEGER)).toBe(Number.MAX_SAFE_INTEGER);
+    });
+    it.each([[1.5], ['1.5'], ['1e3'], ['0x10'], [''], ['abc'], [true], [Number.NaN]])('refuses %p', (v) => expectRefused('integer', v));
+    it('refuses integers beyond 2^53 - 1, as numbers and as strings, rather than losing precision', () => {
+      expectRefused('integer', 2 ** 53);
+      expectRefused('integer', -(2 ** 53));
+      expectRefused('integer', '9007199254740993');
+    });
+  });
+
+  describe('number', () => {
+    it('keeps finite numbers and parses decimal and exponent strings', () => {
+      expect(castValue('f', 'number', 3.25)).toBe(3.25);
+      expect(castValue('f', 'number', '-3.25')).toBe(-3.25);
+      expect(castValue('f', 'number', '.5')).toBe(0.5);
+      expect(castValue('f', 'number', '1.5e3')).toBe(1500);
+    });
+    it.each([[Number.POSITIVE_INFINITY], [Number.NaN], ['12km'], [''], ['Infinity'], [true], [{}]])('refuses %p', (v) =>
+      expectRefused('number', v),
+    );
+  });
+
+  describe('boolean', () => {
+    it('accepts booleans, "true"/"false" and 1/0', () => {
+      expect(castValue('f', 'boolean', true)).toBe(true);
+      expect(castValue('f', 'boolean', 'false')).toBe(false);
+      expect(castValue('f', 'boolean', 'true')).toBe(true);
+      expect(castValue('f', 'boolean', 1)).toBe(true);
+      expect(castValue('f', 'boolean', 0)).toBe(false);
+    });
+    it.each([['yes'], ['TRUE'], [2], ['1'], [[]]])('refuses %p', (v) => expectRefused('boolean', v));
+  });
+
+  describe('timestamp', () => {
+    it('normalises ISO strings with an offset to UTC ISO form', () => {
+      expect(castValue('f', 'timestamp', '2025-01-02T03:04:05+02:00')).toBe('2025-01-02T01:04:05.000Z');
+      expect(castValue('f', 'timestamp', '2025-01-02T03:04:05.123Z')).toBe('2025-01-02T03:04:05.123Z');
+    });
+    it('reads numbers as epoch milliseconds', () => {
+      expect(castValue('f', 'timestamp', 0)).toBe('1970-01-01T00:00:00.000Z');
+      expect(castValue('f', 'timestamp', Date.UTC(2025, 5, 1, 12))).toBe('2025-06-01T12:00:00.000Z');
+    });
+    it.each([['not a date'], ['2025-13-01T00:00:00Z'], [true], [{ at: 1 }]])('refuses %p', (v) => expectRefused('timestamp', v));
+    // V8's fallback date parser reads any text with a number in it as a date in 2001, and rolls
+    // impossible days over into the next month; neither is a timestamp the record meant.
+    it.each([['Tuesday 3'], ['true 1'], ['2025-02-30T00:00:00Z']])('refuses %p, which only a lenient parser reads as a date', (v) =>
+      expectRefused('timestamp', v),
+    );
+  });
+
+  describe('date', () => {
+    it('keeps YYYY-MM-DD strings and takes the UTC day of timestamps and epoch milliseconds', () => {
+      expect(castValue('f', 'date', '2024-02-29')).toBe('2024-02-29');
+      expect(castValue('f', 'date', '2025-01-02T23:30:00-05:00')).toBe('2025-01-03');
+      expect(castValue('f', 'date', 0)).toBe('1970-01-01');
+    });
+    it.each([['someday'], ['2025-13-01'], [false]])('refuses %p', (v) => expectRefused('date', v));
+    it('refuses a calendar day that does not exist instead of passing it to the warehouse', () => {
+      expectRefused('date', '2025-02-30');
+      expectRefused('date', '2025-02-29');
+    });
+  });
+
+  describe('json', () => {
+    it('passes any value through unchanged', () => {
+      const obj = { a: [1, { b: null }] };
+      expect(castValue('f', 'json', obj)).toBe(obj);
+      expect(castValue('f', 'json', 'text')).toBe('text');
+      expect(castValue('f', 'json', 0)).toBe(0);
+      expect(castValue('f', 'json', false)).toBe(false);
+    });
+  });
+
+  it('shortens long values in the refusal message', () => {
+    const err = refusal('f', 'integer', 'x'.repeat(500));
+    expect(err.message.length).toBeLessThan(200);
+    expect(err.message).toContain('...');
+  });
+});
