@@ -69,7 +69,7 @@ describe('traffic pipeline end to end', () => {
     for (let i = 0; i < N; i++) expect(ids.has(i)).toBe(!isInvalid(i) && !isFiltered(i));
 
     // Exactly the invalid records are dead-lettered, each with its index and reason.
-    const dlq = await fetch(`${stack.url('monitor')}/api/dlq?pipeline=traffic&stage=ingest&limit=5000`).then((r) => r.json());
+    const dlq = await fetch(`${stack.url('monitor')}/api/dlq?pipeline=traffic&stage=ingest&limit=5000`).then((r) => r.json() as Promise<any>);
     const dead = (dlq.items ?? dlq.dead_letters ?? dlq) as any[];
     expect(dead).toHaveLength(exp.invalid);
     const deadIds = new Set(dead.map((d) => (d.record as { event_id: string }).event_id));

@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
  *
  * The kernel picks it (bind to port 0), so parallel jest workers rarely collide; the port is
  * released before returning, which leaves a small race that the server starters absorb by
- * retrying on "address in use".
+ * retrying on "address in use". Hand-written: `get-port` does the same but is ESM-only, which
+ * jest's CommonJS loader cannot require.
  */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -14,9 +14,7 @@ export function httpStatus(url: string, timeoutMs = 2_000): Promise<number> {
       response.once('end', () => resolve(response.statusCode ?? 0));
       response.once('error', reject);
     });
-    request.once('timeout', () =>
-      request.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)),
-    );
+    request.once('timeout', () => request.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
     request.once('error', reject);
   });
 }

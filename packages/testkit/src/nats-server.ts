@@ -4,13 +4,7 @@ import { join } from 'node:path';
 import { freePort } from './free-port';
 import { httpStatus } from './http-status';
 import { logSize, logTail } from './log-tail';
-import {
-  type ChildHandle,
-  findExecutable,
-  spawnChild,
-  terminate,
-  waitUntilReady,
-} from './spawn-child';
+import { type ChildHandle, findExecutable, spawnChild, terminate, waitUntilReady } from './spawn-child';
 import { track } from './stop-all';
 import { makeTempDir } from './temp-dir';
 
@@ -110,10 +104,7 @@ export class NatsServer {
     const storeDir = opts.storeDir ?? join(dir, 'store');
     // Options without a command-line flag (max_payload) go through a config file; flags given on
     // the command line (-p, -a, -m, -sd) override it.
-    const config = [
-      opts.maxPayload !== undefined ? `max_payload: ${opts.maxPayload}` : '',
-      opts.configExtra ?? '',
-    ]
+    const config = [opts.maxPayload !== undefined ? `max_payload: ${opts.maxPayload}` : '', opts.configExtra ?? '']
       .filter(Boolean)
       .join('\n');
     const configPath = config ? join(dir, 'nats-server.conf') : undefined;
@@ -136,24 +127,14 @@ export class NatsServer {
         server.untrack();
         const clash = /address already in use/i.test(logTail(server.logPath, 40, logFrom));
         if (clash && attempt < 3) continue;
-        rmSync(dir, { recursive: true, force: true });
+        // The dir stays: the error names its log. It is swept once this process has exited.
         throw error;
       }
     }
   }
 
   private async launch(): Promise<void> {
-    const args = [
-      '-js',
-      '-a',
-      '127.0.0.1',
-      '-p',
-      String(this.port),
-      '-m',
-      String(this.monitorPort),
-      '-sd',
-      this.storeDir,
-    ];
+    const args = ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), '-sd', this.storeDir];
     if (this.configPath) args.push('-c', this.configPath);
     const logFrom = logSize(this.logPath);
     const started = Date.now();

@@ -81,8 +81,7 @@ export class ServiceProcess {
   async cleanup(opts: { keepLog?: boolean } = {}): Promise<void> {
     await this.stop();
     this.untrack();
-    if (!opts.keepLog && !process.env.TRIBUTARY_KEEP_TMP)
-      rmSync(this.dir, { recursive: true, force: true });
+    if (!opts.keepLog && !process.env.TRIBUTARY_KEEP_TMP) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

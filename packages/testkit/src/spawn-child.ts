@@ -68,8 +68,7 @@ let setprivPath: string | null | undefined;
  * cleaning up, which is what keeps orphans from outliving a crashed or timed-out test run.
  */
 export function spawnChild(opts: SpawnChildOptions): ChildHandle {
-  if (setprivPath === undefined)
-    setprivPath = findExecutable('setpriv', ['/usr/bin/setpriv']) ?? null;
+  if (setprivPath === undefined) setprivPath = findExecutable('setpriv', ['/usr/bin/setpriv']) ?? null;
   let command = opts.command;
   let args = opts.args;
   if (setprivPath !== null) {
@@ -77,9 +76,7 @@ export function spawnChild(opts: SpawnChildOptions): ChildHandle {
     args = [...userArgs, '--pdeathsig', 'KILL', '--', command, ...args];
     command = setprivPath;
   } else if (opts.user) {
-    throw new Error(
-      `setpriv (util-linux) is needed to run ${opts.command} as ${opts.user}; run scripts/setup`,
-    );
+    throw new Error(`setpriv (util-linux) is needed to run ${opts.command} as ${opts.user}; run scripts/setup`);
   }
 
   const logFd = openSync(opts.logPath, 'a');
@@ -137,11 +134,7 @@ export function describeExit(exit: ChildExit): string {
  * Sends `signal`, waits up to `graceMs` for the exit, then SIGKILLs and waits again.
  * Resolves with how the process ended.
  */
-export async function terminate(
-  child: ChildHandle,
-  signal: NodeJS.Signals,
-  graceMs: number,
-): Promise<ChildExit> {
+export async function terminate(child: ChildHandle, signal: NodeJS.Signals, graceMs: number): Promise<ChildExit> {
   if (!child.running) return child.exited;
   child.signal(signal);
   let timer: NodeJS.Timeout | undefined;

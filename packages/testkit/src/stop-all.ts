@@ -54,9 +54,7 @@ export function trackedResources(): string[] {
  */
 export async function stopAll(): Promise<void> {
   const results = await Promise.allSettled([...tracked].map((resource) => resource.dispose()));
-  const failures = results.filter(
-    (result): result is PromiseRejectedResult => result.status === 'rejected',
-  );
+  const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failures.length > 0) {
     throw new AggregateError(
       failures.map((failure) => failure.reason),

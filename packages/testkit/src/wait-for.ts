@@ -15,12 +15,10 @@ export interface WaitForOptions {
  *
  * Errors thrown by `fn` count as "not yet" (a server still starting refuses connections), but
  * the last one is kept: on timeout the error names `what` and shows the last value or error,
- * which is usually the whole diagnosis.
+ * which is usually the whole diagnosis. Hand-written: `p-wait-for` is ESM-only and its timeout
+ * error says neither what was awaited nor what was last seen.
  */
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | false>,
-  opts: WaitForOptions,
-): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T | undefined | false>, opts: WaitForOptions): Promise<T> {
   const interval = opts.intervalMs ?? 50;
   const deadline = Date.now() + opts.timeoutMs;
   let last: { value: unknown } | { error: unknown } = { value: undefined };
@@ -33,17 +31,13 @@ export async function waitFor<T>(
       last = { error };
     }
     if (Date.now() >= deadline) break;
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))),
-    );
+    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
   }
   const detail =
     'error' in last
       ? `last error: ${last.error instanceof Error ? last.error.message : inspect(last.error)}`
       : `last value: ${inspect(last.value, { depth: 4, breakLength: Infinity })}`;
-  const err = new Error(
-    `Timed out after ${opts.timeoutMs} ms waiting for ${opts.what} (${detail})`,
-  );
+  const err = new Error(`Timed out after ${opts.timeoutMs} ms waiting for ${opts.what} (${detail})`);
   if ('error' in last) (err as Error & { cause?: unknown }).cause = last.error;
   throw err;
 }

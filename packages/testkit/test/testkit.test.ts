@@ -4,16 +4,7 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Client } from 'pg';
-import {
-  freePort,
-  httpStatus,
-  NatsServer,
-  PostgresServer,
-  spawnService,
-  stopAll,
-  trackedResources,
-  waitFor,
-} from '@tributary/testkit';
+import { freePort, httpStatus, NatsServer, PostgresServer, spawnService, stopAll, trackedResources, waitFor } from '@tributary/testkit';
 
 // The integration project's `testTimeout` in jest.config.js does not apply: jest reads that option
 // only from the top-level config. Starting PostgreSQL on a loaded 2-core machine can exceed 5 s.
@@ -42,8 +33,7 @@ function childProcesses(ppid: number): string[] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       // Fields after the parenthesised command name: state, ppid, ...
       const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(parent) === ppid && state !== 'Z')
-        found.push(`${entry} ${stat.slice(stat.indexOf('('), stat.lastIndexOf(')') + 1)}`);
+      if (Number(parent) === ppid && state !== 'Z') found.push(`${entry} ${stat.slice(stat.indexOf('('), stat.lastIndexOf(')') + 1)}`);
     } catch {
       // The process ended while we looked.
     }
@@ -94,9 +84,7 @@ describe('freePort and waitFor', () => {
         { timeoutMs: 50, intervalMs: 10, what: 'the loader to commit' },
       ),
     ).rejects.toThrow(/the loader to commit.*last error: connection refused/);
-    await expect(waitFor(async () => false, { timeoutMs: 30, what: 'a flag' })).rejects.toThrow(
-      /a flag.*last value: false/,
-    );
+    await expect(waitFor(async () => false, { timeoutMs: 30, what: 'a flag' })).rejects.toThrow(/a flag.*last value: false/);
   });
 });
 
@@ -157,9 +145,7 @@ describe('NatsServer', () => {
     await (await jetstreamManager(nc)).streams.add({ name: 'ONLY_A', subjects: ['a.>'] });
     await nc.close();
     const ncb = await connect({ servers: b.url });
-    await expect((await jetstreamManager(ncb)).streams.info('ONLY_A')).rejects.toThrow(
-      /stream not found/,
-    );
+    await expect((await jetstreamManager(ncb)).streams.info('ONLY_A')).rejects.toThrow(/stream not found/);
     await ncb.close();
     await Promise.all([a.cleanup(), b.cleanup()]);
   });
@@ -181,33 +167,24 @@ describe('PostgresServer', () => {
     expect(server.url()).toBe(`postgres://postgres@127.0.0.1:${server.port}/postgres`);
 
     await server.query('CREATE TABLE t (id int PRIMARY KEY, note text)', [], 'orders');
-    await server.query(
-      "INSERT INTO t SELECT i, 'row ' || i FROM generate_series(1, 100) i",
-      [],
-      'orders',
-    );
+    await server.query("INSERT INTO t SELECT i, 'row ' || i FROM generate_series(1, 100) i", [], 'orders');
 
     const port = server.port;
     await server.restart();
     expect(server.port).toBe(port);
-    expect(await server.query('SELECT count(*)::int AS n FROM t', [], 'orders')).toEqual([
-      { n: 100 },
-    ]);
+    expect(await server.query('SELECT count(*)::int AS n FROM t', [], 'orders')).toEqual([{ n: 100 }]);
 
     // A client connected during the crash: its backend must go away with the postmaster.
     const client = new Client({ connectionString: url });
     client.on('error', () => undefined);
     await client.connect();
-    for (let i = 101; i <= 200; i++)
-      await client.query('INSERT INTO t VALUES ($1, $2)', [i, `row ${i}`]);
+    for (let i = 101; i <= 200; i++) await client.query('INSERT INTO t VALUES ($1, $2)', [i, `row ${i}`]);
     const pid = server.pid!;
     await server.kill();
     expect(isAlive(pid)).toBe(false);
     await server.restart();
     // Every acknowledged commit survives the crash (synchronous_commit stays on).
-    expect(await server.query('SELECT count(*)::int AS n FROM t', [], 'orders')).toEqual([
-      { n: 200 },
-    ]);
+    expect(await server.query('SELECT count(*)::int AS n FROM t', [], 'orders')).toEqual([{ n: 200 }]);
     await client.end().catch(() => undefined);
 
     await server.cleanup();
@@ -224,13 +201,19 @@ describe('PostgresServer', () => {
     await server.cleanup();
   });
 
+  test('a bad setting fails fast with the log tail', async () => {
+    const started = Date.now();
+    await expect(PostgresServer.start({ settings: { no_such_setting: 1 } })).rejects.toThrow(
+      /postgres on port \d+ exited with code 1 before it was ready[\s\S]*no_such_setting/,
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   test('two servers run at once, independently', async () => {
     const [a, b] = await Promise.all([PostgresServer.start(), PostgresServer.start()]);
     expect(a.port).not.toBe(b.port);
     await a.createDatabase('only_a');
-    expect(
-      await b.query("SELECT count(*)::int AS n FROM pg_database WHERE datname = 'only_a'"),
-    ).toEqual([{ n: 0 }]);
+    expect(await b.query("SELECT count(*)::int AS n FROM pg_database WHERE datname = 'only_a'")).toEqual([{ n: 0 }]);
     await Promise.all([a.cleanup(), b.cleanup()]);
   });
 });
