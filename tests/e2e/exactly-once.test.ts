@@ -36,7 +36,7 @@ async function settled(stack: Stack): Promise<any> {
       const s = await stack.status().catch(() => undefined);
       if (!s) return undefined;
       const lagZero = s.lag?.transformer?.pending === 0 && s.lag?.transformer?.ack_pending === 0 && s.lag?.loader?.pending === 0 && s.lag?.loader?.ack_pending === 0;
-      const monitorCaughtUp = Object.values(s.monitor_lag ?? {}).every((v) => v === 0);
+      const monitorCaughtUp = Object.values(s.monitor_lag ?? {}).every((v: any) => v.pending === 0 && v.ack_pending === 0);
       const accounted = s.accepted === s.tables.fact_passage.loaded + s.filtered + s.dead_lettered.transform + s.dead_lettered.load;
       return lagZero && monitorCaughtUp && accounted ? s : undefined;
     },
@@ -70,11 +70,12 @@ describe('traffic pipeline end to end', () => {
 
     // Exactly the invalid records are dead-lettered, each with its index and reason.
     const dlq = await fetch(`${stack.url('monitor')}/api/dlq?pipeline=traffic&stage=ingest&limit=5000`).then((r) => r.json() as Promise<any>);
-    const dead = (dlq.items ?? dlq.dead_letters ?? dlq) as any[];
+    const dead = dlq.dead_letters as any[];
     expect(dead).toHaveLength(exp.invalid);
     const deadIds = new Set(dead.map((d) => (d.record as { event_id: string }).event_id));
     for (let i = 0; i < N; i++) if (isInvalid(i)) expect(deadIds.has(`e-${i}`)).toBe(true);
-    expect(dead[0].error_message ?? dead[0].error?.message).toMatch(/lane/);
+    expect(dead[0].error.message).toMatch(/lane/);
+    expect(dead[0].error.location).toMatchObject({ field: 'lane' });
 
     // The monitor's durable counts agree with the warehouse and the DLQ.
     expect(s.received).toBe(N);

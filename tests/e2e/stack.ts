@@ -120,7 +120,8 @@ export class Stack {
   async status(pipeline = 'traffic'): Promise<any> {
     const r = await fetch(`${this.url('monitor')}/api/pipelines/${pipeline}`);
     if (r.status !== 200) throw new Error(`monitor answered ${r.status}: ${await r.text()}`);
-    return r.json();
+    const body = (await r.json()) as { pipeline: Record<string, unknown>; monitor_lag: Record<string, { pending: number | null; ack_pending: number | null }> };
+    return { ...body.pipeline, monitor_lag: body.monitor_lag };
   }
 
   /** Runs SQL against the warehouse database. */

@@ -72,7 +72,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
     const idle = FOLDED.filter((_, i) => !folds[i]?.running);
     if (idle.length > 0) return `fold loops not running: ${idle.join(', ')}`;
     try {
-      await within(pool!.query('SELECT 1'), config.MONITOR_NATS_TIMEOUT, 'PostgreSQL probe');
+      await within(pool!.query('SELECT 1'), config.MONITOR_REQUEST_TIMEOUT, 'PostgreSQL probe');
     } catch (err) {
       return `PostgreSQL is not reachable: ${(err as Error).message}`;
     }
@@ -117,7 +117,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
           }
         }
       })();
-      jsm = await jetstreamManager(nc, { timeout: config.MONITOR_NATS_TIMEOUT });
+      jsm = await jetstreamManager(nc, { timeout: config.MONITOR_REQUEST_TIMEOUT });
       await checkTopology(jsm, {
         streams: [STREAMS.raw, STREAMS.processed, STREAMS.dlq],
         consumers: FOLDED.map(foldSource),
@@ -140,7 +140,8 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
       for (const stream of FOLDED) {
         const { stream: name, durable } = foldSource(stream);
         const info = await jsm.consumers.info(name, durable);
-        const maxDeliver = info.config.max_deliver !== undefined && info.config.max_deliver > 0 ? info.config.max_deliver : Number.MAX_SAFE_INTEGER;
+        const maxDeliver =
+          info.config.max_deliver !== undefined && info.config.max_deliver > 0 ? info.config.max_deliver : Number.MAX_SAFE_INTEGER;
         folds.push(
           createStreamFold({
             stream,
@@ -156,9 +157,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
       await Promise.all(folds.map((f) => f.start()));
 
       const app = createServiceApp({ registry: metrics.registry, ready });
-      app.use(
-        createApiRouter({ pipelines, snapshots, pool, logger, maxDlqLimit: config.MONITOR_DLQ_MAX_LIMIT }),
-      );
+      app.use(createApiRouter({ pipelines, snapshots, pool, logger, maxDlqLimit: config.MONITOR_DLQ_MAX_LIMIT }));
       listener = await listen(app, config.MONITOR_PORT, config.HOST);
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'monitor started');
       return { port: listener.port };

@@ -16,8 +16,8 @@ const schema = z.object({
   MONITOR_FOLD_BATCH: envInt(500, 1),
   /** Connections in the PostgreSQL pool (three fold loops plus HTTP queries). */
   MONITOR_DB_POOL: envInt(6, 2),
-  /** Timeout of JetStream API requests (consumer info for lag), so a status reply never hangs. */
-  MONITOR_NATS_TIMEOUT: envDuration('2s'),
+  /** Timeout of JetStream API requests (consumer info for lag) and of the readiness probe of PostgreSQL. */
+  MONITOR_REQUEST_TIMEOUT: envDuration('2s'),
   /** Most dead letters one `/api/dlq` request returns. */
   MONITOR_DLQ_MAX_LIMIT: envInt(1000, 1),
 });

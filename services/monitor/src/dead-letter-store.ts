@@ -9,27 +9,6 @@ import type { DeadLetterRow } from './folded-message';
  * DDL of the dead-letter table; idempotent. Belongs in core's BOOKKEEPING_DDL (then the monitor
  * needs no CREATE right); until it moves there the monitor runs it at start.
  */
-export const DEAD_LETTERS_DDL = `
--- One row per dead letter folded from TRIB_DLQ; seq is its stream sequence (replay ID: replay:<seq>).
-CREATE TABLE IF NOT EXISTS tributary.dead_letters (
-  seq             bigint      PRIMARY KEY,
-  msg_id          text        NOT NULL,
-  pipeline        text        NOT NULL,
-  stage           text        NOT NULL,  -- ingest | transform | load
-  name            text        NOT NULL,  -- source or dataset
-  error_code      text,
-  error_message   text,
-  error_location  jsonb,
-  record          jsonb,                 -- the rejected record (a JSON string when it could not be decoded)
-  original        jsonb,                 -- { stream, subject, seq, msgId, index } it came from
-  replay_subject  text,
-  attempts        integer,
-  ingested_at     timestamptz,
-  failed_at       timestamptz,
-  logged_at       timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS dead_letters_pipeline_stage ON tributary.dead_letters (pipeline, stage, seq DESC);
-`;
 
 const INSERT_SQL = `
 INSERT INTO tributary.dead_letters (seq, msg_id, pipeline, stage, name, error_code, error_message, error_location,

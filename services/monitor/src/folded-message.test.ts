@@ -73,7 +73,16 @@ describe('foldMessage', () => {
   });
 
   it('trusts the subject over a routing header that disagrees with it', () => {
-    const f = foldMessage('raw', msg('trib.raw.traffic.gantry', 1, { 'Nats-Msg-Id': 'x', [H.pipeline]: 'other', [H.source]: 'gantry', [H.count]: 1, [H.ingestedAt]: 1 }));
+    const f = foldMessage(
+      'raw',
+      msg('trib.raw.traffic.gantry', 1, {
+        'Nats-Msg-Id': 'x',
+        [H.pipeline]: 'other',
+        [H.source]: 'gantry',
+        [H.count]: 1,
+        [H.ingestedAt]: 1,
+      }),
+    );
     expect(f.row.pipeline).toBe('traffic');
     expect(f.problems).toEqual([expect.stringMatching(/disagrees with the subject/)]);
   });

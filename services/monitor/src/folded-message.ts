@@ -66,7 +66,7 @@ const UNKNOWN = 'unknown';
 
 /** PostgreSQL text and jsonb cannot hold NUL; everything else is kept as sent. */
 function clean(s: string): string {
-  return s.includes('\u0000') ? s.replace(/\u0000/g, '\uFFFD') : s;
+  return s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s;
 }
 
 /** JSON text for a jsonb column (null for undefined), with NULs replaced. */

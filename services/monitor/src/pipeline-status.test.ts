@@ -42,9 +42,7 @@ describe('buildPipelineStatus', () => {
         log('dlq', 'passages', 1, { stage: 'load' }),
         { ...log('raw', 'gantry', 100), pipeline: 'other' },
       ],
-      ledger: [
-        { pipeline: 'p', table: 'fact', records: 5, written: 4, skipped: 1, maxIngestedMs: 9_000, lastLoadedAt: new Date(50_000) },
-      ],
+      ledger: [{ pipeline: 'p', table: 'fact', records: 5, written: 4, skipped: 1, maxIngestedMs: 9_000, lastLoadedAt: new Date(50_000) }],
     };
     expect(buildPipelineStatus(pipeline, counts, lag, 99_000)).toEqual({
       name: 'p',

@@ -13,12 +13,7 @@ export const RECORD_KINDS = ['accepted', 'rejected', 'filtered', 'dead_lettered'
 export function registerStatusMetrics(registry: Registry, snapshots: StatusSnapshots, logger: Logger): { folded: Counter<'stream'> } {
   // A failed snapshot leaves the gauges empty (and `up` at 0) instead of failing the whole scrape.
   const snapshot = (): Promise<StatusSnapshot | undefined> => snapshots.get().catch(() => undefined);
-  const gauge = <L extends string>(
-    name: string,
-    help: string,
-    labelNames: L[],
-    fill: (g: Gauge<L>, s: StatusSnapshot) => void,
-  ): Gauge<L> =>
+  const gauge = <L extends string>(name: string, help: string, labelNames: L[], fill: (g: Gauge<L>, s: StatusSnapshot) => void): Gauge<L> =>
     new Gauge<L>({
       name,
       help,
@@ -60,9 +55,14 @@ export function registerStatusMetrics(registry: Registry, snapshots: StatusSnaps
   gauge('tributary_pipeline_freshness_seconds', 'Newest ingest time accepted minus newest ingest time loaded.', ['pipeline'], (g, s) => {
     for (const p of s.pipelines) g.set({ pipeline: p.name }, p.freshness_seconds);
   });
-  gauge('tributary_pipeline_sla_freshness_seconds', 'The freshness SLA of the pipeline (alert when freshness exceeds it).', ['pipeline'], (g, s) => {
-    for (const p of s.pipelines) g.set({ pipeline: p.name }, p.sla.freshness_seconds);
-  });
+  gauge(
+    'tributary_pipeline_sla_freshness_seconds',
+    'The freshness SLA of the pipeline (alert when freshness exceeds it).',
+    ['pipeline'],
+    (g, s) => {
+      for (const p of s.pipelines) g.set({ pipeline: p.name }, p.sla.freshness_seconds);
+    },
+  );
   gauge(
     'tributary_consumer_pending_messages',
     'Messages not yet delivered to a stage (JetStream num_pending), by pipeline and stage.',
@@ -89,11 +89,16 @@ export function registerStatusMetrics(registry: Registry, snapshots: StatusSnaps
       }
     },
   );
-  gauge('tributary_monitor_fold_pending_messages', 'Messages the monitor has not yet folded into its counts, by stream.', ['stream'], (g, s) => {
-    for (const [stream, lag] of Object.entries(s.monitorLag)) {
-      if (lag.pending !== null && lag.ack_pending !== null) g.set({ stream }, lag.pending + lag.ack_pending);
-    }
-  });
+  gauge(
+    'tributary_monitor_fold_pending_messages',
+    'Messages the monitor has not yet folded into its counts, by stream.',
+    ['stream'],
+    (g, s) => {
+      for (const [stream, lag] of Object.entries(s.monitorLag)) {
+        if (lag.pending !== null && lag.ack_pending !== null) g.set({ stream }, lag.pending + lag.ack_pending);
+      }
+    },
+  );
   const folded = new Counter({
     name: 'tributary_monitor_folded_messages_total',
     help: 'Messages this monitor process folded into PostgreSQL, by stream.',

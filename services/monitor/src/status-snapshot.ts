@@ -51,9 +51,7 @@ export class StatusSnapshots {
       this.opts.pool,
       this.opts.pipelines.map((p) => p.name),
     );
-    const pipelines = this.opts.pipelines.map((p) =>
-      buildPipelineStatus(p, counts, lag.pipelines.get(p.name)!, Date.now()),
-    );
+    const pipelines = this.opts.pipelines.map((p) => buildPipelineStatus(p, counts, lag.pipelines.get(p.name)!, Date.now()));
     const snapshot: StatusSnapshot = { takenAt, pipelines, monitorLag: lag.monitor };
     this.last = snapshot;
     return snapshot;

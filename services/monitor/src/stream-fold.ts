@@ -104,7 +104,13 @@ export function createStreamFold(opts: StreamFoldOptions): BatchConsumer {
         await writeFolded(opts.pool, [
           {
             ...f!,
-            deadLetter: { ...dl, record: null, original: null, errorLocation: null, errorMessage: `${dl.errorMessage ?? ''} ${reason}`.trim() },
+            deadLetter: {
+              ...dl,
+              record: null,
+              original: null,
+              errorLocation: null,
+              errorMessage: `${dl.errorMessage ?? ''} ${reason}`.trim(),
+            },
           },
         ]);
       }

@@ -104,7 +104,13 @@ function publishProcessed(dataset: string, msgId: string, count: number, filtere
   return publisher.publish(subjects.processed(PIPELINE, dataset), encodeNdjson([]), { msgId, headers });
 }
 
-function deadLetter(stage: Stage, name: string, code: DeadLetter['error']['code'], message: string, record: DeadLetter['record']): DeadLetter {
+function deadLetter(
+  stage: Stage,
+  name: string,
+  code: DeadLetter['error']['code'],
+  message: string,
+  record: DeadLetter['record'],
+): DeadLetter {
   return {
     pipeline: PIPELINE,
     stage,
@@ -209,10 +215,22 @@ describe('monitor', () => {
       publishProcessed('passages', 'gantry:r1:passages', 6, 2, T0 + 1_000),
       // Everything filtered: a normal, empty processed batch.
       publishProcessed('passages', 'gantry:r2:passages', 0, 3, T0 + 5_000),
-      publishDeadLetter(publisher, deadLetter('ingest', 'gantry', 'TRIB_E_VALIDATION', 'speed_mph: must be number', { speed_mph: 'fast' }), 'gantry:r1:0'),
+      publishDeadLetter(
+        publisher,
+        deadLetter('ingest', 'gantry', 'TRIB_E_VALIDATION', 'speed_mph: must be number', { speed_mph: 'fast' }),
+        'gantry:r1:0',
+      ),
       publishDeadLetter(publisher, deadLetter('ingest', 'sim', 'TRIB_E_VALIDATION', 'event_id: required', {}), 'sim:r3:1'),
-      publishDeadLetter(publisher, deadLetter('transform', 'passages', 'TRIB_E_STEP', 'map: $hmac of null', { event_id: 'e1' }), 'gantry:r1:passages:3'),
-      publishDeadLetter(publisher, deadLetter('load', 'passages', 'TRIB_E_LOAD_REJECTED', 'value too long', { event_id: 'e2' }), 'gantry:r1:passages:load:0'),
+      publishDeadLetter(
+        publisher,
+        deadLetter('transform', 'passages', 'TRIB_E_STEP', 'map: $hmac of null', { event_id: 'e1' }),
+        'gantry:r1:passages:3',
+      ),
+      publishDeadLetter(
+        publisher,
+        deadLetter('load', 'passages', 'TRIB_E_LOAD_REJECTED', 'value too long', { event_id: 'e2' }),
+        'gantry:r1:passages:load:0',
+      ),
     ]);
     // A dead letter whose body is not JSON and whose headers are missing is still counted.
     await publisher.publish(subjects.dlq(PIPELINE, 'transform', 'passages'), Buffer.from('not json'), {
@@ -341,7 +359,9 @@ describe('monitor', () => {
       return undefined;
     };
     const records = (kind: string) => value('tributary_pipeline_records', { pipeline: PIPELINE, kind });
-    expect([records('accepted'), records('rejected'), records('filtered'), records('dead_lettered'), records('loaded')]).toEqual([14, 2, 5, 5, 6]);
+    expect([records('accepted'), records('rejected'), records('filtered'), records('dead_lettered'), records('loaded')]).toEqual([
+      14, 2, 5, 5, 6,
+    ]);
     expect(value('tributary_pipeline_freshness_seconds', { pipeline: PIPELINE })).toBe(3);
     expect(value('tributary_consumer_pending_messages', { pipeline: PIPELINE, stage: 'transformer' })).toBe(5);
     expect(value('tributary_consumer_pending_messages', { pipeline: PIPELINE, stage: 'loader' })).toBe(2);
@@ -369,6 +389,26 @@ describe('monitor', () => {
     await app!.stop();
     await startMonitor();
     expect(await settled()).toEqual(after);
+  });
+
+  it('keeps counting a dead letter whose record PostgreSQL refuses, storing it without the record', async () => {
+    const before = (await settled()).pipelines[0];
+    // A NUL in a key: jsonb refuses it (values are cleaned, keys are not). Sent with a good neighbour.
+    await Promise.all([
+      publishDeadLetter(publisher, deadLetter('transform', 'passages', 'TRIB_E_STEP', 'bad key', { 'a\u0000b': 1 }), 'nul-key'),
+      publishDeadLetter(publisher, deadLetter('transform', 'passages', 'TRIB_E_STEP', 'fine', { event_id: 'e3' }), 'neighbour'),
+    ]);
+    const p = (await settled()).pipelines[0];
+    expect(p.dead_lettered.transform).toBe(before.dead_lettered.transform + 2);
+    const rows = await pg.query<{ msg_id: string; record: unknown; error_message: string }>(
+      "SELECT msg_id, record, error_message FROM tributary.dead_letters WHERE msg_id IN ('nul-key', 'neighbour') ORDER BY msg_id",
+      [],
+      DB,
+    );
+    expect(rows).toEqual([
+      { msg_id: 'neighbour', record: { event_id: 'e3' }, error_message: 'fine' },
+      { msg_id: 'nul-key', record: null, error_message: expect.stringMatching(/^bad key \(body not stored: .*Unicode/) },
+    ]);
   });
 
   it('answers 503 while PostgreSQL is down, and folds what arrived meanwhile once it returns', async () => {
@@ -405,7 +445,10 @@ describe('monitor', () => {
     expect(down.body.monitor_lag.raw.error).toBe('NATS is not connected');
 
     await nats.restart();
-    await waitFor(async () => (await getJson('/readyz')).status === 200, { timeoutMs: 20_000, what: '/readyz to answer 200 after NATS returns' });
+    await waitFor(async () => (await getJson('/readyz')).status === 200, {
+      timeoutMs: 20_000,
+      what: '/readyz to answer 200 after NATS returns',
+    });
     // The first publishes after a restart can go unanswered while JetStream recovers its streams:
     // retry with a short timeout (a retry carries the same message ID, so it is counted once).
     await waitFor(async () => publishRaw('gantry', 'gantry:r6', 1, T0 + 7_000, 1_000), {

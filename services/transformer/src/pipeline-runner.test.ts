@@ -187,7 +187,7 @@ describe('PipelineRunner on a pipeline with every step kind', () => {
     expect(r.records).toEqual([{ id: 'o-1', secret: null, has_secret: false }]);
   });
 
-  it('runs a dataset that reads another dataset in the same pass, on that dataset\'s output only', async () => {
+  it("runs a dataset that reads another dataset in the same pass, on that dataset's output only", async () => {
     const results = await runner.run('orders', [order({ id: 'small' }), order({ id: 'big', qty: '5' }), order({ id: 'bad', qty: 'x' })]);
     const names = results.map((r) => r.dataset);
     expect(names.indexOf('big_orders')).toBeGreaterThan(names.indexOf('priced'));

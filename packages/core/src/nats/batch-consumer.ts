@@ -67,7 +67,11 @@ export class BatchConsumer {
           await new Promise<void>((r) => (this.spaceWake = r));
         }
       }
-    })().catch((err: unknown) => this.opts.logger.error({ err }, 'consumer iterator failed'));
+    })().catch((err: unknown) => {
+      // The loop can no longer pull: say so on /readyz, so an orchestrator restarts the replica.
+      this.running = false;
+      this.opts.logger.error({ err }, 'consumer iterator failed');
+    });
     this.worker = this.work();
   }
 
@@ -143,7 +147,7 @@ export class BatchConsumer {
           return;
         }
         msg.working();
-        this.opts.logger.warn({ err: dlqErr, attempt }, 'dead-letter publish failed; retrying');
+        this.opts.logger.warn({ err: dlqErr, attempt }, 'recording the poison message failed; retrying');
         await sleep(Math.min(500 * 2 ** attempt, 10_000));
       }
     }

@@ -42,4 +42,26 @@ CREATE TABLE IF NOT EXISTS tributary.stream_log (
   PRIMARY KEY (stream, msg_id)
 );
 CREATE INDEX IF NOT EXISTS stream_log_pipeline ON tributary.stream_log (pipeline, stream, name);
+
+-- One row per dead letter folded from TRIB_DLQ; seq is its stream sequence (replay ID: replay:<seq>).
+CREATE TABLE IF NOT EXISTS tributary.dead_letters (
+  seq             bigint      PRIMARY KEY,
+  msg_id          text        NOT NULL,
+  pipeline        text        NOT NULL,
+  stage           text        NOT NULL,  -- ingest | transform | load
+  name            text        NOT NULL,  -- source or dataset
+  error_code      text,
+  error_message   text,
+  error_location  jsonb,
+  record          jsonb,                 -- the rejected record (a JSON string when it could not be decoded)
+  original        jsonb,                 -- { stream, subject, seq, msgId, index } it came from
+  replay_subject  text,
+  attempts        integer,
+  ingested_at     timestamptz,
+  failed_at       timestamptz,
+  logged_at       timestamptz NOT NULL DEFAULT now()
+);
+-- /api/dlq lists newest first, by pipeline or by pipeline and stage.
+CREATE INDEX IF NOT EXISTS dead_letters_pipeline ON tributary.dead_letters (pipeline, seq DESC);
+CREATE INDEX IF NOT EXISTS dead_letters_pipeline_stage ON tributary.dead_letters (pipeline, stage, seq DESC);
 `;

@@ -10,7 +10,9 @@ function refusal(field: string, type: FieldType, value: unknown): TributaryError
     expect(err).toBeInstanceOf(TributaryError);
     return err as TributaryError;
   }
-  throw new Error(`castValue(${JSON.stringify(field)}, ${type}, ${JSON.stringify(value)}) returned ${JSON.stringify(result)} instead of refusing`);
+  throw new Error(
+    `castValue(${JSON.stringify(field)}, ${type}, ${JSON.stringify(value)}) returned ${JSON.stringify(result)} instead of refusing`,
+  );
 }
 
 function expectRefused(type: FieldType, value: unknown): void {
