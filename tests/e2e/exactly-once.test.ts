@@ -69,8 +69,13 @@ describe('traffic pipeline end to end', () => {
     for (let i = 0; i < N; i++) expect(ids.has(i)).toBe(!isInvalid(i) && !isFiltered(i));
 
     // Exactly the invalid records are dead-lettered, each with its index and reason.
-    const dlq = await fetch(`${stack.url('monitor')}/api/dlq?pipeline=traffic&stage=ingest&limit=5000`).then((r) => r.json() as Promise<any>);
-    const dead = dlq.dead_letters as any[];
+    const dead: any[] = [];
+    for (let before = ''; ; ) {
+      const page = await fetch(`${stack.url('monitor')}/api/dlq?pipeline=traffic&stage=ingest&limit=1000${before}`).then((r) => r.json() as Promise<any>);
+      dead.push(...page.dead_letters);
+      if (page.dead_letters.length < 1000) break;
+      before = `&before=${page.dead_letters.at(-1).seq}`;
+    }
     expect(dead).toHaveLength(exp.invalid);
     const deadIds = new Set(dead.map((d) => (d.record as { event_id: string }).event_id));
     for (let i = 0; i < N; i++) if (isInvalid(i)) expect(deadIds.has(`e-${i}`)).toBe(true);

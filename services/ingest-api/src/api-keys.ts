@@ -29,7 +29,12 @@ function parseInline(text: string): ApiKey[] {
 }
 
 function parseFile(file: string): ApiKey[] {
-  const list = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  let list: unknown;
+  try {
+    list = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new TributaryError('TRIB_E_CONFIG', `TRIBUTARY_API_KEYS_FILE ${file}: ${(err as Error).message}`, { cause: err });
+  }
   if (!Array.isArray(list)) throw new TributaryError('TRIB_E_CONFIG', `${file}: expected a JSON array of {name, sha256, pipelines}`);
   return list.map((k: Partial<ApiKey>, i) => {
     if (typeof k.name !== 'string' || typeof k.sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(k.sha256) || !Array.isArray(k.pipelines)) {

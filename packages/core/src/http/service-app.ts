@@ -53,6 +53,10 @@ export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<Li
           }),
       });
     });
+    // Longer than the idle timeouts of common load balancers and HTTP clients (undici: 4 s,
+    // AWS ALB: 60 s), so the server never closes a kept-alive socket a client is about to reuse.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     server.on('error', reject);
   });
 }

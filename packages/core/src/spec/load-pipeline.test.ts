@@ -141,7 +141,7 @@ tables:
     );
     const found = problems(() => loadPipelineFile(f));
     expect(found).toContainEqual(expect.stringMatching(/^6:39 sources\.feed\.generator: /));
-    expect(found).toContainEqual(expect.stringMatching(/^9:11 datasets\.clean\.from\[0\]: unknown source or dataset "nowhere"/));
+    expect(found).toContainEqual(expect.stringMatching(/^9:11 datasets\.clean\.from: unknown source or dataset "nowhere"/));
     expect(found).toContainEqual(expect.stringMatching(/^13:41 tables\.t\.key\[0\]: key field "missing"/));
   });
 

@@ -10,7 +10,7 @@ import { TributaryError } from '../errors';
 import { compileRecordSchema } from '../json-schema';
 import { normaliseFields } from './common';
 import type { Dataset, Pipeline } from './pipeline';
-import { pipelineSpecSchema, type PipelineSpec } from './pipeline-spec';
+import { checkReferences, pipelineSpecSchema, type PipelineSpec } from './pipeline-spec';
 import { normaliseStep, STEP_SPECS, type StepKind } from './steps';
 
 /** One problem found in a spec file. */
@@ -52,7 +52,7 @@ function flattenIssues(issues: readonly Issue[], root: unknown): { path: Propert
       if (keys.length !== 1) {
         out.push({ path: p, message: `a step is an object with exactly one key, the step kind (${Object.keys(STEP_SPECS).join(', ')})` });
       } else if (!(keys[0]! in STEP_SPECS)) {
-        out.push({ path: p, key: keys[0], message: `unknown step "${keys[0]}" (known: ${Object.keys(STEP_SPECS).join(', ')})` });
+        out.push({ path: p, message: `unknown step "${keys[0]}" (known: ${Object.keys(STEP_SPECS).join(', ')})` });
       } else {
         const kind = keys[0] as StepKind;
         const r = STEP_SPECS[kind].safeParse((value as Record<string, unknown>)[kind]);
@@ -114,8 +114,8 @@ export function parsePipelineSpec(text: string, file: string): { spec?: Pipeline
     return {
       problems: doc.errors.map((e) => ({
         file,
-        line: e.linePos?.[0]?.line,
-        column: e.linePos?.[0]?.col,
+        line: lc.linePos(e.pos[0]).line,
+        column: lc.linePos(e.pos[0]).col,
         field: '',
         message: `YAML: ${e.message.split('\n')[0]}`,
       })),
@@ -123,10 +123,11 @@ export function parsePipelineSpec(text: string, file: string): { spec?: Pipeline
   }
   const root = doc.toJS({ maxAliasCount: 100 }) as unknown;
   const result = pipelineSpecSchema.safeParse(root);
-  if (!result.success) {
-    const problems = flattenIssues(result.error.issues, root).map((i) => ({
+  const issues = [...(result.success ? [] : flattenIssues(result.error.issues, root)), ...checkReferences(root)];
+  if (!result.success || issues.length > 0) {
+    const problems = issues.map((i) => ({
       file,
-      ...locate(doc, lc, i.path, i.key),
+      ...locate(doc, lc, i.path, 'key' in i ? (i as { key?: string }).key : undefined),
       field: fieldPath(i.path),
       message: i.message,
     }));

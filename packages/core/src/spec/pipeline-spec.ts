@@ -44,42 +44,63 @@ export const pipelineSpecSchema = z
     datasets: z.record(identifier, datasetSpec).meta({ description: 'What the transformer produces, by name.' }),
     tables: z.record(identifier, tableSpec).default({}).meta({ description: 'Warehouse tables the loader fills, by name.' }),
   })
-  .superRefine((spec, ctx) => {
-    const sources = new Set(Object.keys(spec.sources));
-    const datasets = new Set(Object.keys(spec.datasets));
-    for (const name of datasets) {
-      if (sources.has(name)) {
-        ctx.addIssue({ code: 'custom', path: ['datasets', name], message: `"${name}" is also a source name; names must be unique` });
-      }
-    }
-    for (const [name, ds] of Object.entries(spec.datasets)) {
-      ds.from.forEach((from, i) => {
-        if (!sources.has(from) && !datasets.has(from)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['datasets', name, 'from', i],
-            message: `unknown source or dataset "${from}" (known: ${[...sources, ...datasets].join(', ')})`,
-          });
-        }
-        if (from === name) ctx.addIssue({ code: 'custom', path: ['datasets', name, 'from', i], message: 'a dataset cannot read from itself' });
-      });
-    }
-    for (const [name, table] of Object.entries(spec.tables)) {
-      const ds = spec.datasets[table.from];
-      if (!ds) {
-        ctx.addIssue({ code: 'custom', path: ['tables', name, 'from'], message: `unknown dataset "${table.from}"` });
-        continue;
-      }
-      (table.key ?? []).forEach((k, i) => {
-        if (!(k in ds.fields)) {
-          ctx.addIssue({ code: 'custom', path: ['tables', name, 'key', i], message: `key field "${k}" is not a field of dataset "${table.from}"` });
-        }
-      });
-    }
-  })
   .meta({ title: 'Tributary pipeline', description: 'One pipeline: its sources, datasets (with steps) and warehouse tables.' });
 
 /** A pipeline spec as written (after defaults and transforms). */
 export type PipelineSpec = z.output<typeof pipelineSpecSchema>;
 /** A dataset spec as written. */
 export type DatasetSpec = z.output<typeof datasetSpec>;
+
+/** A problem found by `checkReferences`. */
+export interface ReferenceProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/**
+ * Cross-references between sections (dataset `from`, table `from` and `key`, unique names),
+ * checked on the raw document so they are reported together with every other problem, even when
+ * other parts of the file are invalid (zod skips refinements of objects that have issues).
+ */
+export function checkReferences(root: unknown): ReferenceProblem[] {
+  const out: ReferenceProblem[] = [];
+  const doc = obj(root);
+  const sources = new Set(Object.keys(obj(doc.sources)));
+  const datasetsRaw = obj(doc.datasets);
+  const datasets = new Set(Object.keys(datasetsRaw));
+  for (const name of datasets) {
+    if (sources.has(name)) out.push({ path: ['datasets', name], message: `"${name}" is also a source name; names must be unique` });
+  }
+  for (const [name, raw] of Object.entries(datasetsRaw)) {
+    const from = obj(raw).from;
+    const list = typeof from === 'string' ? [from] : Array.isArray(from) ? from : [];
+    list.forEach((f: unknown, i) => {
+      if (typeof f !== 'string') return;
+      const p = typeof from === 'string' ? ['datasets', name, 'from'] : ['datasets', name, 'from', i];
+      if (!sources.has(f) && !datasets.has(f)) {
+        out.push({ path: p, message: `unknown source or dataset "${f}" (known: ${[...sources, ...datasets].join(', ')})` });
+      }
+      if (f === name) out.push({ path: p, message: 'a dataset cannot read from itself' });
+    });
+  }
+  for (const [name, raw] of Object.entries(obj(doc.tables))) {
+    const table = obj(raw);
+    if (typeof table.from !== 'string') continue;
+    const ds = datasetsRaw[table.from];
+    if (ds === undefined) {
+      out.push({ path: ['tables', name, 'from'], message: `unknown dataset "${table.from}"` });
+      continue;
+    }
+    const fields = obj(obj(ds).fields);
+    if (Array.isArray(table.key)) {
+      table.key.forEach((k: unknown, i) => {
+        if (typeof k === 'string' && !(k in fields)) {
+          out.push({ path: ['tables', name, 'key', i], message: `key field "${k}" is not a field of dataset "${table.from}"` });
+        }
+      });
+    }
+  }
+  return out;
+}

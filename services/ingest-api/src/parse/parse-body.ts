@@ -70,7 +70,8 @@ function parseNdjson(text: string): unknown[] {
   const out: unknown[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
+    // application/json-seq (RFC 7464) starts each record with RS (0x1E).
+    const line = lines[i]!.replace(/^\u001e/, '').trim();
     if (line === '') continue;
     try {
       out.push(JSON.parse(line));

@@ -5,6 +5,36 @@
 import { TributaryError, type FieldType } from '@tributary/core';
 
 const INT_RE = /^-?\d+$/;
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+// ISO 8601 / RFC 3339: date, optional time (T or space), optional fraction, optional zone.
+const TS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/** Whether `YYYY-MM-DD` names a real day (JavaScript's Date would roll Feb 30 over to March). */
+function validDate(s: string): boolean {
+  const [y, m, d] = s.split('-').map(Number) as [number, number, number];
+  const t = new Date(Date.UTC(y, m - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+}
+
+/**
+ * Parses an ISO 8601 timestamp strictly (Date's own parser accepts "Tuesday 3"). A value without
+ * a zone is read as UTC, never as the process's local time, so results do not depend on TZ.
+ */
+function parseIsoTimestamp(s: string): number | undefined {
+  const m = TS_RE.exec(s.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone] = m;
+  if (!validDate(`${y}-${mo}-${d}`) || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return undefined;
+  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), Number(frac.padEnd(3, '0').slice(0, 3)));
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const offset = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4));
+    if (Number(digits.slice(0, 2)) > 23 || Number(digits.slice(2, 4)) > 59) return undefined;
+    ms -= sign * offset * 60_000;
+  }
+  return ms;
+}
 const NUM_RE = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 function fail(field: string, type: FieldType, value: unknown): never {
@@ -36,17 +66,15 @@ export function castValue(field: string, type: FieldType, value: unknown): unkno
       if (value === 0 || value === 1) return value === 1;
       return fail(field, type, value);
     case 'timestamp': {
-      if (typeof value !== 'string' && typeof value !== 'number') return fail(field, type, value);
-      const d = new Date(value);
-      if (Number.isNaN(d.getTime())) return fail(field, type, value);
-      return d.toISOString();
+      const ms = typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
+      if (ms === undefined) return fail(field, type, value);
+      return new Date(ms).toISOString();
     }
     case 'date': {
-      if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value))) return value;
-      if (typeof value !== 'string' && typeof value !== 'number') return fail(field, type, value);
-      const d = new Date(value);
-      if (Number.isNaN(d.getTime())) return fail(field, type, value);
-      return d.toISOString().slice(0, 10);
+      if (typeof value === 'string' && DATE_RE.test(value)) return validDate(value) ? value : fail(field, type, value);
+      const ms = typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
+      if (ms === undefined) return fail(field, type, value);
+      return new Date(ms).toISOString().slice(0, 10);
     }
     case 'json':
       return value;
