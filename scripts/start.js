@@ -70,7 +70,7 @@ async function ensureNats() {
   const store = path.join(STATE, 'nats');
   fs.mkdirSync(store, { recursive: true });
   const log = fs.openSync(path.join(LOGS, 'nats-server.log'), 'a');
-  const p = spawn(bin, ['-js', '-a', host, '-p', port, '-sd', store], { stdio: ['ignore', log, log] });
+  const p = spawn(bin, ['-js', '-a', host, '-p', port, '-sd', store], { stdio: ['ignore', log, log], detached: true });
   owned.push({ name: 'nats-server', proc: p, signal: 'SIGTERM' });
   await waitUntil(() => answers(host, port), `nats-server on ${host}:${port}`);
   say(`started nats-server -js on ${host}:${port} (store ${store})`);
@@ -86,8 +86,10 @@ async function ensurePostgres() {
   const bin = `/usr/lib/postgresql/${versions.at(-1)}/bin`;
   const data = path.join(STATE, 'postgres');
   // PostgreSQL refuses to run as root: run it as the postgres user, which must own its folders.
-  const as = isRoot ? ['runuser', '-u', 'postgres', '--'] : [];
-  const run = (args, opts = {}) => spawnSync(as[0] || args[0], as.length ? [...as.slice(1), ...args] : args.slice(1), { encoding: 'utf8', ...opts });
+  // setpriv replaces itself with postgres (runuser would stay in between and not pass SIGINT on).
+  const as = isRoot ? ['setpriv', '--reuid', 'postgres', '--regid', 'postgres', '--init-groups', '--'] : [];
+  const run = (args, opts = {}) =>
+    spawnSync(as[0] || args[0], as.length ? [...as.slice(1), ...args] : args.slice(1), { encoding: 'utf8', ...opts });
   if (!fs.existsSync(path.join(data, 'PG_VERSION'))) {
     fs.mkdirSync(data, { recursive: true });
     if (isRoot) spawnSync('chown', ['-R', 'postgres:postgres', STATE]);
@@ -99,7 +101,7 @@ async function ensurePostgres() {
   if (isRoot) spawnSync('chown', ['-R', 'postgres:postgres', sock, data]);
   const log = fs.openSync(path.join(LOGS, 'postgres.log'), 'a');
   const cmd = [`${bin}/postgres`, '-D', data, '-p', port, '-h', host, '-k', sock];
-  const p = spawn(as[0] || cmd[0], as.length ? [...as.slice(1), ...cmd] : cmd.slice(1), { stdio: ['ignore', log, log] });
+  const p = spawn(as[0] || cmd[0], as.length ? [...as.slice(1), ...cmd] : cmd.slice(1), { stdio: ['ignore', log, log], detached: true });
   owned.push({ name: 'postgres', proc: p, signal: 'SIGINT' });
   await waitUntil(() => answers(host, port), `PostgreSQL on ${host}:${port}`);
   // Our own server has only the postgres role; use it unless the URL names a user.
@@ -115,12 +117,16 @@ function startService(s) {
   const p = spawn(process.execPath, [path.join(ROOT, 'services', s.name, 'dist/main.js')], {
     env: { ...env, [s.portVar]: s.port },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group: Ctrl-C reaches only this runner, which then drains the services first
+    // and stops NATS and PostgreSQL after them, in that order.
+    detached: true,
   });
   // Everything goes to the log file; warnings and errors are echoed here too.
   const echo = (chunk) => {
     log.write(chunk);
     for (const line of chunk.toString().split('\n')) {
-      if (/"level":"(warn|error|fatal)"/.test(line) || (line.trim() && !line.startsWith('{'))) process.stdout.write(`[${s.name}] ${line}\n`);
+      if (/"level":"(warn|error|fatal)"/.test(line) || (line.trim() && !line.startsWith('{')))
+        process.stdout.write(`[${s.name}] ${line}\n`);
     }
   };
   p.stdout.on('data', echo);
@@ -139,7 +145,9 @@ async function shutdown(code = 0) {
   if (stopping) return;
   stopping = true;
   say('draining services...');
-  await Promise.all(services.map((s) => new Promise((r) => (s.proc.exitCode !== null ? r() : (s.proc.once('exit', r), s.proc.kill('SIGTERM'))))));
+  await Promise.all(
+    services.map((s) => new Promise((r) => (s.proc.exitCode !== null ? r() : (s.proc.once('exit', r), s.proc.kill('SIGTERM'))))),
+  );
   for (const o of owned.reverse()) {
     await new Promise((r) => (o.proc.exitCode !== null ? r() : (o.proc.once('exit', r), o.proc.kill(o.signal))));
     say(`stopped ${o.name}`);
@@ -159,7 +167,14 @@ async function main() {
   for (const s of SERVICES) startService(s);
   await Promise.all(
     SERVICES.map((s) =>
-      waitUntil(async () => (await fetch(`http://127.0.0.1:${s.port}/readyz`).then((r) => r.ok).catch(() => false)), `${s.name} to be ready`, 60_000),
+      waitUntil(
+        async () =>
+          await fetch(`http://127.0.0.1:${s.port}/readyz`)
+            .then((r) => r.ok)
+            .catch(() => false),
+        `${s.name} to be ready`,
+        60_000,
+      ),
     ),
   );
   const db = new URL(env.DATABASE_URL);

@@ -18,7 +18,9 @@ async function pushRange(stack: Stack, from: number, to: number, parallel = 4, k
     for (let s = starts.shift(); s !== undefined; s = starts.shift()) {
       const n = Math.min(BATCH, to - s);
       for (let attempt = 0; ; attempt++) {
-        const r = await stack.push('gantry', ndjson(s, n), { 'idempotency-key': `${keyPrefix}-${s}` }).catch((err: Error) => ({ status: 0, json: err.message, headers: new Headers() }));
+        const r = await stack
+          .push('gantry', ndjson(s, n), { 'idempotency-key': `${keyPrefix}-${s}` })
+          .catch((err: Error) => ({ status: 0, json: err.message, headers: new Headers() }));
         if (r.status === 202) break;
         // 503 while NATS restarts, or connection refused: retry with the same key (no duplicates).
         if (attempt > 120) throw new Error(`push of ${s} kept failing: ${r.status} ${JSON.stringify(r.json)}`);
@@ -35,7 +37,11 @@ async function settled(stack: Stack): Promise<any> {
     async () => {
       const s = await stack.status().catch(() => undefined);
       if (!s) return undefined;
-      const lagZero = s.lag?.transformer?.pending === 0 && s.lag?.transformer?.ack_pending === 0 && s.lag?.loader?.pending === 0 && s.lag?.loader?.ack_pending === 0;
+      const lagZero =
+        s.lag?.transformer?.pending === 0 &&
+        s.lag?.transformer?.ack_pending === 0 &&
+        s.lag?.loader?.pending === 0 &&
+        s.lag?.loader?.ack_pending === 0;
       const monitorCaughtUp = Object.values(s.monitor_lag ?? {}).every((v: any) => v.pending === 0 && v.ack_pending === 0);
       const accounted = s.accepted === s.tables.fact_passage.loaded + s.filtered + s.dead_lettered.transform + s.dead_lettered.load;
       return lagZero && monitorCaughtUp && accounted ? s : undefined;
@@ -61,7 +67,9 @@ describe('traffic pipeline end to end', () => {
     await pushRange(stack, 0, N);
     const s = await settled(stack);
 
-    const [{ rows, distinct }] = await stack.query('SELECT count(*)::int AS rows, count(DISTINCT event_id)::int AS distinct FROM warehouse.fact_passage');
+    const [{ rows, distinct }] = await stack.query(
+      'SELECT count(*)::int AS rows, count(DISTINCT event_id)::int AS distinct FROM warehouse.fact_passage',
+    );
     expect(rows).toBe(exp.loaded);
     expect(distinct).toBe(exp.loaded);
     const present = await stack.query<{ event_id: string }>('SELECT event_id FROM warehouse.fact_passage');
@@ -70,8 +78,10 @@ describe('traffic pipeline end to end', () => {
 
     // Exactly the invalid records are dead-lettered, each with its index and reason.
     const dead: any[] = [];
-    for (let before = ''; ; ) {
-      const page = await fetch(`${stack.url('monitor')}/api/dlq?pipeline=traffic&stage=ingest&limit=1000${before}`).then((r) => r.json() as Promise<any>);
+    for (let before = ''; ;) {
+      const page = await fetch(`${stack.url('monitor')}/api/dlq?pipeline=traffic&stage=ingest&limit=1000${before}`).then(
+        (r) => r.json() as Promise<any>,
+      );
       dead.push(...page.dead_letters);
       if (page.dead_letters.length < 1000) break;
       before = `&before=${page.dead_letters.at(-1).seq}`;
@@ -118,7 +128,13 @@ describe('traffic pipeline end to end', () => {
     const N = 60_000;
     const load = pushRange(stack, FROM, FROM + N, 2, 'chaos');
 
-    await waitFor(async () => ((await stack.query('SELECT count(*)::int AS n FROM warehouse.fact_passage WHERE event_id ~ $1', ['^e-1[0-9]{6}$']))[0]!.n > 2_000 ? true : undefined), { timeoutMs: 60_000, what: 'loading under way' });
+    await waitFor(
+      async () =>
+        (await stack.query('SELECT count(*)::int AS n FROM warehouse.fact_passage WHERE event_id ~ $1', ['^e-1[0-9]{6}$']))[0]!.n > 2_000
+          ? true
+          : undefined,
+      { timeoutMs: 60_000, what: 'loading under way' },
+    );
     await stack.kill('loader');
     await new Promise((r) => setTimeout(r, 500));
     await stack.startService('loader');
@@ -143,7 +159,9 @@ describe('traffic pipeline end to end', () => {
     );
     expect(distinct).toBe(rows);
     expect(rows).toBe(exp);
-    const [{ total, uniq }] = await stack.query('SELECT count(*)::int AS total, count(DISTINCT event_id)::int AS uniq FROM warehouse.fact_passage');
+    const [{ total, uniq }] = await stack.query(
+      'SELECT count(*)::int AS total, count(DISTINCT event_id)::int AS uniq FROM warehouse.fact_passage',
+    );
     expect(uniq).toBe(total);
     expect(s.accepted).toBe(s.tables.fact_passage.loaded + s.filtered + s.dead_lettered.transform + s.dead_lettered.load);
     expect(s.tables.fact_passage.loaded).toBe(total);

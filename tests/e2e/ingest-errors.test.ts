@@ -127,7 +127,17 @@ describe('ingest API errors', () => {
     cpSync(path.join(ROOT, 'pipelines/schemas'), path.join(dir, 'schemas'), { recursive: true });
     writeFileSync(
       path.join(dir, 'bad.yaml'),
-      ['pipeline: bad', 'sources:', '  in: { kind: push }', 'datasets:', '  d:', '    from: [in]', '    fields: { a: strng }', 'tables: {}', ''].join('\n'),
+      [
+        'pipeline: bad',
+        'sources:',
+        '  in: { kind: push }',
+        'datasets:',
+        '  d:',
+        '    from: [in]',
+        '    fields: { a: strng }',
+        'tables: {}',
+        '',
+      ].join('\n'),
     );
     const before = await streamMessages();
     const proc = await spawnService({
@@ -137,7 +147,10 @@ describe('ingest API errors', () => {
     });
     expect(await proc.exited).toBe(1);
     expect(proc.logTail()).toMatch(/bad\.yaml:7:\d+: datasets\.d\.fields\.a/);
-    await expect(stack.cli(['validate', dir])).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/TRIB_E_SPEC.*\n.*bad\.yaml:7/) });
+    await expect(stack.cli(['validate', dir])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/TRIB_E_SPEC.*\n.*bad\.yaml:7/),
+    });
     expect(await streamMessages()).toBe(before);
     await proc.cleanup();
   });

@@ -100,7 +100,12 @@ export class Stack {
   }
 
   /** POSTs records to a push source. */
-  async push(source: string, body: string, headers: Record<string, string> = {}, pipeline = 'traffic'): Promise<{ status: number; json: any; headers: Headers }> {
+  async push(
+    source: string,
+    body: string,
+    headers: Record<string, string> = {},
+    pipeline = 'traffic',
+  ): Promise<{ status: number; json: any; headers: Headers }> {
     const r = await fetch(`${this.url('ingest-api')}/v1/pipelines/${pipeline}/sources/${source}/records`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-ndjson', ...headers },
@@ -120,7 +125,10 @@ export class Stack {
   async status(pipeline = 'traffic'): Promise<any> {
     const r = await fetch(`${this.url('monitor')}/api/pipelines/${pipeline}`);
     if (r.status !== 200) throw new Error(`monitor answered ${r.status}: ${await r.text()}`);
-    const body = (await r.json()) as { pipeline: Record<string, unknown>; monitor_lag: Record<string, { pending: number | null; ack_pending: number | null }> };
+    const body = (await r.json()) as {
+      pipeline: Record<string, unknown>;
+      monitor_lag: Record<string, { pending: number | null; ack_pending: number | null }>;
+    };
     return { ...body.pipeline, monitor_lag: body.monitor_lag };
   }
 

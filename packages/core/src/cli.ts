@@ -38,7 +38,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'validate': {
       const pipelines = loadPipelines(arg ?? env.TRIBUTARY_PIPELINES);
-      for (const p of pipelines) process.stdout.write(`ok ${p.file}: pipeline ${p.name}, ${Object.keys(p.sources).length} sources, ${p.datasets.length} datasets, ${p.tables.length} tables\n`);
+      for (const p of pipelines)
+        process.stdout.write(
+          `ok ${p.file}: pipeline ${p.name}, ${Object.keys(p.sources).length} sources, ${p.datasets.length} datasets, ${p.tables.length} tables\n`,
+        );
       return 0;
     }
     case 'docs': {

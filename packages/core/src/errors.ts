@@ -62,11 +62,7 @@ export class TributaryError extends Error {
   /** Extra machine-readable detail (e.g. the list of spec problems). */
   readonly details?: unknown;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: { cause?: unknown; location?: ErrorLocation; details?: unknown } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; location?: ErrorLocation; details?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.location = opts.location ?? {};

@@ -16,7 +16,10 @@ export function createLogger(service: string, level = 'info', destination?: pino
         const ctx = trace.getActiveSpan()?.spanContext();
         return ctx ? { trace_id: ctx.traceId, span_id: ctx.spanId } : {};
       },
-      redact: { paths: ['*.password', '*.apiKey', '*.authorization', 'req.headers.authorization', 'req.headers["x-api-key"]'], censor: '[redacted]' },
+      redact: {
+        paths: ['*.password', '*.apiKey', '*.authorization', 'req.headers.authorization', 'req.headers["x-api-key"]'],
+        censor: '[redacted]',
+      },
     },
     destination,
   );

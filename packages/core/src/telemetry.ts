@@ -41,7 +41,12 @@ export function contextFromHeaders(h: MsgHdrs | undefined): Context {
 }
 
 /** Runs `fn` in a span; records an error on the span, then rethrows it. */
-export async function inSpan<T>(name: string, opts: Parameters<ReturnType<typeof trace.getTracer>['startSpan']>[1], parent: Context, fn: (span: Span) => Promise<T>): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  opts: Parameters<ReturnType<typeof trace.getTracer>['startSpan']>[1],
+  parent: Context,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
   const tracer = trace.getTracer('tributary');
   const span = tracer.startSpan(name, opts, parent);
   try {

@@ -31,7 +31,13 @@ async function setup(count: number, maxDeliver = 5, ackWaitMs = 30_000): Promise
   const stream = `S${n}`;
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: stream, subjects: [`s${n}.>`] });
-  await jsm.consumers.add(stream, { durable_name: 'd', ack_policy: AckPolicy.Explicit, max_deliver: maxDeliver, ack_wait: nanos(ackWaitMs), filter_subject: `s${n}.>` });
+  await jsm.consumers.add(stream, {
+    durable_name: 'd',
+    ack_policy: AckPolicy.Explicit,
+    max_deliver: maxDeliver,
+    ack_wait: nanos(ackWaitMs),
+    filter_subject: `s${n}.>`,
+  });
   for (let i = 0; i < count; i++) await js.publish(`s${n}.x`, String(i));
   return { stream, durable: 'd' };
 }
@@ -51,7 +57,12 @@ describe('BatchConsumer', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const loop = new BatchConsumer({
-      js, stream, durable, maxBatch: 20, maxDeliver: 5, logger,
+      js,
+      stream,
+      durable,
+      maxBatch: 20,
+      maxDeliver: 5,
+      logger,
       handle: async (msgs) => {
         await gate;
         seen.push(...msgs.map(text));
@@ -62,7 +73,10 @@ describe('BatchConsumer', () => {
     await waitFor(async () => ((await pendingOf(stream)).ack > 0 ? true : undefined), { timeoutMs: 5_000, what: 'messages delivered' });
     expect((await pendingOf(stream)).ack).toBeGreaterThan(0); // held, not acked, while the handler waits
     release();
-    await waitFor(async () => (seen.length === 50 && (await pendingOf(stream)).ack === 0 ? true : undefined), { timeoutMs: 10_000, what: 'all acked' });
+    await waitFor(async () => (seen.length === 50 && (await pendingOf(stream)).ack === 0 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'all acked',
+    });
     await loop.stop();
     expect(seen.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
@@ -72,7 +86,13 @@ describe('BatchConsumer', () => {
     let calls = 0;
     const deliveries: number[] = [];
     const loop = new BatchConsumer({
-      js, stream, durable, maxBatch: 10, maxDeliver: 2, logger, backoffMs: [20],
+      js,
+      stream,
+      durable,
+      maxBatch: 10,
+      maxDeliver: 2,
+      logger,
+      backoffMs: [20],
       handle: async (msgs) => {
         calls++;
         deliveries.push(...msgs.map((m) => m.info.deliveryCount));
@@ -83,7 +103,10 @@ describe('BatchConsumer', () => {
       },
     });
     await loop.start();
-    await waitFor(async () => ((await pendingOf(stream)).ack === 0 && (await pendingOf(stream)).pending === 0 && calls >= 4 ? true : undefined), { timeoutMs: 10_000, what: 'acked after retries' });
+    await waitFor(
+      async () => ((await pendingOf(stream)).ack === 0 && (await pendingOf(stream)).pending === 0 && calls >= 4 ? true : undefined),
+      { timeoutMs: 10_000, what: 'acked after retries' },
+    );
     await loop.stop();
     expect(Math.max(...deliveries)).toBe(1); // the retries spent no deliveries
   });
@@ -93,7 +116,12 @@ describe('BatchConsumer', () => {
     const handled: string[] = [];
     const poisoned: string[] = [];
     const loop = new BatchConsumer({
-      js, stream, durable, maxBatch: 10, maxDeliver: 5, logger,
+      js,
+      stream,
+      durable,
+      maxBatch: 10,
+      maxDeliver: 5,
+      logger,
       handle: async (msgs) => {
         if (msgs.some((m) => text(m) === '4')) throw new TributaryError('TRIB_E_DECODE', 'bad body');
         handled.push(...msgs.map(text));
@@ -103,7 +131,10 @@ describe('BatchConsumer', () => {
       },
     });
     await loop.start();
-    await waitFor(async () => ((await pendingOf(stream)).ack === 0 && handled.length + poisoned.length === 10 ? true : undefined), { timeoutMs: 10_000, what: 'all settled' });
+    await waitFor(async () => ((await pendingOf(stream)).ack === 0 && handled.length + poisoned.length === 10 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'all settled',
+    });
     await loop.stop();
     expect(poisoned).toEqual(['4']);
     expect(handled.sort()).toEqual(['0', '1', '2', '3', '5', '6', '7', '8', '9']);
@@ -112,14 +143,28 @@ describe('BatchConsumer', () => {
   it('dead-letters a message on its last delivery without handing it over again', async () => {
     const { stream, durable } = await setup(1, 2, 300);
     // First delivery: a handler that never returns (as if the process hung), so the ack wait expires.
-    const stuck = new BatchConsumer({ js, stream, durable, maxBatch: 1, maxDeliver: 2, logger, handle: () => new Promise(() => {}), onPoison: async () => {} });
+    const stuck = new BatchConsumer({
+      js,
+      stream,
+      durable,
+      maxBatch: 1,
+      maxDeliver: 2,
+      logger,
+      handle: () => new Promise(() => {}),
+      onPoison: async () => {},
+    });
     await stuck.start();
     await waitFor(async () => ((await pendingOf(stream)).ack === 1 ? true : undefined), { timeoutMs: 5_000, what: 'first delivery' });
     void stuck.stop();
     const poisoned: number[] = [];
     const handled: number[] = [];
     const loop = new BatchConsumer({
-      js, stream, durable, maxBatch: 1, maxDeliver: 2, logger,
+      js,
+      stream,
+      durable,
+      maxBatch: 1,
+      maxDeliver: 2,
+      logger,
       handle: async (msgs) => {
         handled.push(...msgs.map((m) => m.info.deliveryCount));
       },
@@ -128,7 +173,10 @@ describe('BatchConsumer', () => {
       },
     });
     await loop.start();
-    await waitFor(async () => (poisoned.length === 1 ? true : undefined), { timeoutMs: 10_000, what: 'dead-lettered on the last delivery' });
+    await waitFor(async () => (poisoned.length === 1 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'dead-lettered on the last delivery',
+    });
     await loop.stop();
     expect(poisoned).toEqual([2]);
     expect(handled).toEqual([]);

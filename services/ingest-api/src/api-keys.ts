@@ -86,7 +86,8 @@ export class ApiKeys {
     } catch {
       // Keep the last good key set when the file is mid-write or briefly invalid.
     }
-    if (!presented) throw new TributaryError('TRIB_E_UNAUTHORIZED', 'an API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key"');
+    if (!presented)
+      throw new TributaryError('TRIB_E_UNAUTHORIZED', 'an API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key"');
     const digest = Buffer.from(hashKey(presented), 'hex');
     for (const k of [...this.inline, ...this.fileKeys]) {
       if (timingSafeEqual(digest, Buffer.from(k.sha256, 'hex'))) {

@@ -83,46 +83,55 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
     async (req: Request, res: Response) => {
       const { pipeline: pName, source } = req.params as { pipeline: string; source: string };
       const parent = context.active();
-      await inSpan('POST /v1/pipelines/{pipeline}/sources/{source}/records', { kind: SpanKind.SERVER, attributes: { 'tributary.pipeline': pName, 'tributary.source': source } }, parent, async (span) => {
-        const pipeline = findPipeline(pipelines, pName);
-        if (!pipeline) throw new TributaryError('TRIB_E_UNKNOWN_PIPELINE', `unknown pipeline "${pName}"`);
-        const auth = req.get('authorization')?.replace(/^Bearer\s+/i, '') ?? req.get('x-api-key');
-        const keyName = apiKeys.authorize(auth, pipeline.name);
-        const src = pipeline.sources[source];
-        if (!src) throw new TributaryError('TRIB_E_UNKNOWN_SOURCE', `pipeline "${pName}" has no source "${source}"`);
-        if (src.kind !== 'push') throw new TributaryError('TRIB_E_UNKNOWN_SOURCE', `source "${source}" of pipeline "${pName}" is a ${src.kind} source, not push`);
-        const wait = limiter.take(keyName ?? req.ip ?? 'anonymous');
-        if (wait > 0) {
-          res.set('Retry-After', String(wait));
-          throw new TributaryError('TRIB_E_RATE_LIMITED', `rate limit of ${config.INGEST_RATE_LIMIT} requests/s exceeded`);
-        }
-        const format = formatOf(req.get('content-type'));
-        if (!conn?.connected) throw new TributaryError('TRIB_E_UNAVAILABLE', 'JetStream is unavailable (NATS disconnected); retry later');
-        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const idemKey = req.get('idempotency-key');
-        if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
-          throw new TributaryError('TRIB_E_PARSE', 'Idempotency-Key must be 1 to 255 characters');
-        }
-        const bodySha = idemKey ? createHash('sha256').update(body).digest('hex') : '';
-        if (idemKey) {
-          const first = await idempotency!.get(pipeline.name, source, idemKey, bodySha);
-          if (first) {
-            span.setAttribute('tributary.idempotent_replay', true);
-            res.set('Idempotent-Replayed', 'true').status(202).json(first);
-            requests.inc({ pipeline: pName, source, status: 202 });
-            return;
+      await inSpan(
+        'POST /v1/pipelines/{pipeline}/sources/{source}/records',
+        { kind: SpanKind.SERVER, attributes: { 'tributary.pipeline': pName, 'tributary.source': source } },
+        parent,
+        async (span) => {
+          const pipeline = findPipeline(pipelines, pName);
+          if (!pipeline) throw new TributaryError('TRIB_E_UNKNOWN_PIPELINE', `unknown pipeline "${pName}"`);
+          const auth = req.get('authorization')?.replace(/^Bearer\s+/i, '') ?? req.get('x-api-key');
+          const keyName = apiKeys.authorize(auth, pipeline.name);
+          const src = pipeline.sources[source];
+          if (!src) throw new TributaryError('TRIB_E_UNKNOWN_SOURCE', `pipeline "${pName}" has no source "${source}"`);
+          if (src.kind !== 'push')
+            throw new TributaryError(
+              'TRIB_E_UNKNOWN_SOURCE',
+              `source "${source}" of pipeline "${pName}" is a ${src.kind} source, not push`,
+            );
+          const wait = limiter.take(keyName ?? req.ip ?? 'anonymous');
+          if (wait > 0) {
+            res.set('Retry-After', String(wait));
+            throw new TributaryError('TRIB_E_RATE_LIMITED', `rate limit of ${config.INGEST_RATE_LIMIT} requests/s exceeded`);
           }
-        }
-        const records = parseBody(body, format, format === 'csv' ? csvTypes(pipeline, source) : undefined);
-        // The ID rules of DESIGN.md §4: the client's key makes retries idempotent; without one a
-        // fresh ID is used, so a client retry after a lost reply may duplicate (documented).
-        const id = idemKey ? `${source}:${idemKey}` : `${source}:${nuid.next()}`;
-        const result = await ingestor!.ingest(pipeline, source, records, id);
-        if (idemKey) await idempotency!.put(pipeline.name, source, idemKey, bodySha, result);
-        span.setAttributes({ 'tributary.accepted': result.accepted, 'tributary.rejected': result.rejected });
-        res.status(202).json(result);
-        requests.inc({ pipeline: pName, source, status: 202 });
-      });
+          const format = formatOf(req.get('content-type'));
+          if (!conn?.connected) throw new TributaryError('TRIB_E_UNAVAILABLE', 'JetStream is unavailable (NATS disconnected); retry later');
+          const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+          const idemKey = req.get('idempotency-key');
+          if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
+            throw new TributaryError('TRIB_E_PARSE', 'Idempotency-Key must be 1 to 255 characters');
+          }
+          const bodySha = idemKey ? createHash('sha256').update(body).digest('hex') : '';
+          if (idemKey) {
+            const first = await idempotency!.get(pipeline.name, source, idemKey, bodySha);
+            if (first) {
+              span.setAttribute('tributary.idempotent_replay', true);
+              res.set('Idempotent-Replayed', 'true').status(202).json(first);
+              requests.inc({ pipeline: pName, source, status: 202 });
+              return;
+            }
+          }
+          const records = parseBody(body, format, format === 'csv' ? csvTypes(pipeline, source) : undefined);
+          // The ID rules of DESIGN.md §4: the client's key makes retries idempotent; without one a
+          // fresh ID is used, so a client retry after a lost reply may duplicate (documented).
+          const id = idemKey ? `${source}:${idemKey}` : `${source}:${nuid.next()}`;
+          const result = await ingestor!.ingest(pipeline, source, records, id);
+          if (idemKey) await idempotency!.put(pipeline.name, source, idemKey, bodySha, result);
+          span.setAttributes({ 'tributary.accepted': result.accepted, 'tributary.rejected': result.rejected });
+          res.status(202).json(result);
+          requests.inc({ pipeline: pName, source, status: 202 });
+        },
+      );
     },
   );
 
@@ -135,8 +144,10 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
     let e: TributaryError;
     const httpErr = err as { type?: string; status?: number; message?: string };
     if (isTributaryError(err)) e = err;
-    else if (httpErr.type === 'entity.too.large') e = new TributaryError('TRIB_E_TOO_LARGE', `body larger than ${config.INGEST_MAX_BODY_BYTES} bytes`);
-    else if (httpErr.status && httpErr.status >= 400 && httpErr.status < 500) e = new TributaryError('TRIB_E_PARSE', httpErr.message ?? 'bad request');
+    else if (httpErr.type === 'entity.too.large')
+      e = new TributaryError('TRIB_E_TOO_LARGE', `body larger than ${config.INGEST_MAX_BODY_BYTES} bytes`);
+    else if (httpErr.status && httpErr.status >= 400 && httpErr.status < 500)
+      e = new TributaryError('TRIB_E_PARSE', httpErr.message ?? 'bad request');
     else e = new TributaryError('TRIB_E_INTERNAL', 'internal error', { cause: err });
     if (e.code === 'TRIB_E_UNAVAILABLE') res.set('Retry-After', (e.details as { streamFull?: boolean })?.streamFull ? '5' : '1');
     const status = e.code === 'TRIB_E_VALIDATION' ? 422 : e.status;
@@ -158,17 +169,28 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
       await checkTopology(jsm, { streams: [STREAMS.raw, STREAMS.dlq] });
       const kv = await new Kvm(nc).open(BUCKETS.idempotency);
       await kv.status().catch((err: unknown) => {
-        throw new TributaryError('TRIB_E_TOPOLOGY_MISSING', `KV bucket ${BUCKETS.idempotency} is missing; run \`npm run migrate\``, { cause: err });
+        throw new TributaryError('TRIB_E_TOPOLOGY_MISSING', `KV bucket ${BUCKETS.idempotency} is missing; run \`npm run migrate\``, {
+          cause: err,
+        });
       });
       idempotency = new IdempotencyStore(kv);
       const publisher = new Publisher(jetstream(nc), config.INGEST_MAX_INFLIGHT);
-      ingestor = new RecordIngestor(publisher, { batchRecords: config.INGEST_BATCH_RECORDS, batchBytes: config.INGEST_BATCH_BYTES, metrics });
+      ingestor = new RecordIngestor(publisher, {
+        batchRecords: config.INGEST_BATCH_RECORDS,
+        batchBytes: config.INGEST_BATCH_BYTES,
+        metrics,
+      });
       if (config.INGEST_GENERATORS) {
         for (const p of pipelines) {
           for (const [name, src] of Object.entries(p.sources)) {
             if (src.kind === 'push') continue;
             const kind = SOURCES[src.kind];
-            const handle = (kind.create as (c: typeof src, d: unknown) => SourceHandle)(src, { pipeline: p, name, ingestor, logger: logger.child({ pipeline: p.name, source: name }) });
+            const handle = (kind.create as (c: typeof src, d: unknown) => SourceHandle)(src, {
+              pipeline: p,
+              name,
+              ingestor,
+              logger: logger.child({ pipeline: p.name, source: name }),
+            });
             await handle.start();
             sources.push(handle);
           }

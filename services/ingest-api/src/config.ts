@@ -24,7 +24,10 @@ const schema = z.object({
   /** File of API keys (JSON `[{name, sha256, pipelines}]`), re-read when it changes. */
   TRIBUTARY_API_KEYS_FILE: z.string().optional(),
   /** Run generator sources in this process (`false` on replicas that should only serve HTTP). */
-  INGEST_GENERATORS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  INGEST_GENERATORS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 /** Parsed ingest-api configuration. */

@@ -80,7 +80,8 @@ export class RecordIngestor {
       else if (validate) problem = validate(rec);
       if (problem) {
         rejected++;
-        if (errors.length < MAX_REPORTED_ERRORS) errors.push({ index: i, ...(problem.field ? { field: problem.field } : {}), reason: problem.message });
+        if (errors.length < MAX_REPORTED_ERRORS)
+          errors.push({ index: i, ...(problem.field ? { field: problem.field } : {}), reason: problem.message });
         dlq.push(
           publishDeadLetter(
             this.publisher,
@@ -89,7 +90,11 @@ export class RecordIngestor {
               stage: 'ingest',
               name: source,
               record: (rec ?? null) as never,
-              error: { code: 'TRIB_E_VALIDATION', message: problem.message, location: { index: i, ...(problem.field ? { field: problem.field } : {}) } },
+              error: {
+                code: 'TRIB_E_VALIDATION',
+                message: problem.message,
+                location: { index: i, ...(problem.field ? { field: problem.field } : {}) },
+              },
               attempts: 1,
               replaySubject: subjects.raw(pipeline.name, source),
               original: { msgId: id, index: i },
@@ -138,7 +143,9 @@ export class RecordIngestor {
     const settled = await Promise.allSettled([...acks, ...dlq]);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
-    const duplicates = settled.slice(0, acks.length).filter((s) => s.status === 'fulfilled' && (s.value as { duplicate?: boolean }).duplicate).length;
+    const duplicates = settled
+      .slice(0, acks.length)
+      .filter((s) => s.status === 'fulfilled' && (s.value as { duplicate?: boolean }).duplicate).length;
 
     const m = this.opts.metrics;
     m?.records.inc({ pipeline: pipeline.name, stage: 'ingest', name: source, outcome: 'accepted' }, lines.length);

@@ -104,7 +104,13 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
             error: { code: r.error.code, message: r.error.message, location: { ...r.error.location, index: r.index } },
             attempts,
             replaySubject: subjects.processed(pipeline.name, r.item.dataset),
-            original: { stream: STREAMS.processed, subject: subjects.processed(pipeline.name, r.item.dataset), seq: r.item.seq, msgId: r.item.msgId, index: r.index },
+            original: {
+              stream: STREAMS.processed,
+              subject: subjects.processed(pipeline.name, r.item.dataset),
+              seq: r.item.seq,
+              msgId: r.item.msgId,
+              index: r.index,
+            },
             ingestedAt: r.item.ingestedAt,
             failedAt: new Date().toISOString(),
           },
@@ -112,30 +118,59 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
         ),
       ),
     );
-    metrics.records.inc({ pipeline: pipeline.name, stage: 'load', name: rows[0]?.item.dataset ?? '', outcome: 'dead_lettered' }, rows.length);
+    metrics.records.inc(
+      { pipeline: pipeline.name, stage: 'load', name: rows[0]?.item.dataset ?? '', outcome: 'dead_lettered' },
+      rows.length,
+    );
   }
 
   async function handleBatch(pipeline: Pipeline, loader: BatchLoader, msgs: JsMsg[]): Promise<void> {
     const items = msgs.map(decode);
     const first = msgs[0]!;
     // One span per flush, child of the first message's trace and linked to the others'.
-    const links = msgs.slice(1).map((m) => ({ context: trace.getSpanContext(contextFromHeaders(m.headers)) })).filter((l) => l.context) as { context: NonNullable<ReturnType<typeof trace.getSpanContext>> }[];
-    await inSpan(`load ${pipeline.name}`, { kind: SpanKind.CONSUMER, links, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': first.subject, 'messaging.batch.message_count': msgs.length, 'db.system.name': 'postgresql' } }, contextFromHeaders(first.headers), async () => {
-      const summaries = await loader.load(items, (rows) => deadLetterRows(pipeline, rows, first.info.deliveryCount));
-      const now = Date.now();
-      for (const s of summaries) {
-        metrics.records.inc({ pipeline: pipeline.name, stage: 'load', name: s.table, outcome: 'loaded' }, s.records);
-        if (s.skipped) metrics.records.inc({ pipeline: pipeline.name, stage: 'load', name: s.table, outcome: 'skipped' }, s.skipped);
-        for (const it of items) latency.observe({ pipeline: pipeline.name, table: s.table }, Math.max(0, now - it.ingestedAt) / 1000);
-        // Informational: the commit is what counts; a lost notice is re-derivable from the ledger.
-        publisher!
-          .publish(subjects.loaded(pipeline.name, s.table), Buffer.from(JSON.stringify({ pipeline: pipeline.name, ...s, loadedAt: new Date(now).toISOString() })), {
-            msgId: `loaded:${s.table}:${s.firstSeq}-${s.lastSeq}:${s.messages}`,
-            headers: makeHeaders({ [H.pipeline]: pipeline.name, [H.table]: s.table, [H.count]: s.records, [H.ingestedAt]: s.minIngestedAt }),
-          })
-          .catch((err: unknown) => logger.warn({ err }, 'loaded notice not published'));
-      }
-    });
+    const links = msgs
+      .slice(1)
+      .map((m) => ({ context: trace.getSpanContext(contextFromHeaders(m.headers)) }))
+      .filter((l) => l.context) as { context: NonNullable<ReturnType<typeof trace.getSpanContext>> }[];
+    await inSpan(
+      `load ${pipeline.name}`,
+      {
+        kind: SpanKind.CONSUMER,
+        links,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.destination.name': first.subject,
+          'messaging.batch.message_count': msgs.length,
+          'db.system.name': 'postgresql',
+        },
+      },
+      contextFromHeaders(first.headers),
+      async () => {
+        const summaries = await loader.load(items, (rows) => deadLetterRows(pipeline, rows, first.info.deliveryCount));
+        const now = Date.now();
+        for (const s of summaries) {
+          metrics.records.inc({ pipeline: pipeline.name, stage: 'load', name: s.table, outcome: 'loaded' }, s.records);
+          if (s.skipped) metrics.records.inc({ pipeline: pipeline.name, stage: 'load', name: s.table, outcome: 'skipped' }, s.skipped);
+          for (const it of items) latency.observe({ pipeline: pipeline.name, table: s.table }, Math.max(0, now - it.ingestedAt) / 1000);
+          // Informational: the commit is what counts; a lost notice is re-derivable from the ledger.
+          publisher!
+            .publish(
+              subjects.loaded(pipeline.name, s.table),
+              Buffer.from(JSON.stringify({ pipeline: pipeline.name, ...s, loadedAt: new Date(now).toISOString() })),
+              {
+                msgId: `loaded:${s.table}:${s.firstSeq}-${s.lastSeq}:${s.messages}`,
+                headers: makeHeaders({
+                  [H.pipeline]: pipeline.name,
+                  [H.table]: s.table,
+                  [H.count]: s.records,
+                  [H.ingestedAt]: s.minIngestedAt,
+                }),
+              },
+            )
+            .catch((err: unknown) => logger.warn({ err }, 'loaded notice not published'));
+        }
+      },
+    );
   }
 
   async function poison(pipeline: Pipeline, msg: JsMsg, err: unknown): Promise<void> {
@@ -182,9 +217,16 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
           throw new TributaryError('TRIB_E_WAREHOUSE_UNAVAILABLE', `cannot reach the warehouse: ${(err as Error).message}`, { cause: err });
         });
       const got = new Set(have.rows.map((r) => r.table_name));
-      const missing = [...want.map((t) => `${WAREHOUSE_SCHEMA}.${t}`).filter((t) => !got.has(t.split('.')[1]!)), ...(got.has('load_ledger') ? [] : ['tributary.load_ledger'])];
+      const missing = [
+        ...want.map((t) => `${WAREHOUSE_SCHEMA}.${t}`).filter((t) => !got.has(t.split('.')[1]!)),
+        ...(got.has('load_ledger') ? [] : ['tributary.load_ledger']),
+      ];
       if (missing.length > 0) {
-        throw new TributaryError('TRIB_E_TOPOLOGY_MISSING', `warehouse tables missing: ${missing.join(', ')}. Run \`npm run migrate\` first.`, { details: { missing } });
+        throw new TributaryError(
+          'TRIB_E_TOPOLOGY_MISSING',
+          `warehouse tables missing: ${missing.join(', ')}. Run \`npm run migrate\` first.`,
+          { details: { missing } },
+        );
       }
       const js = jetstream(nc);
       publisher = new Publisher(js, 256);
@@ -199,7 +241,8 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
           logger: logger.child({ pipeline: p.name }),
           handle: (msgs) => handleBatch(p, loader, msgs),
           onPoison: (m, err) => poison(p, m, err),
-          onBatch: ({ ms, ok }) => metrics.batchSeconds.observe({ pipeline: p.name, stage: 'load', result: ok ? 'ok' : 'error' }, ms / 1000),
+          onBatch: ({ ms, ok }) =>
+            metrics.batchSeconds.observe({ pipeline: p.name, stage: 'load', result: ok ? 'ok' : 'error' }, ms / 1000),
         });
         await loop.start();
         loops.push(loop);

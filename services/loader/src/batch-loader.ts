@@ -157,7 +157,14 @@ export class BatchLoader {
         `UPDATE tributary.load_ledger l SET records = u.r, written = u.w, skipped = u.s
          FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[]) AS u(t, m, r, w, s)
          WHERE l.pipeline = $1 AND l.table_name = u.t AND l.msg_id = u.m`,
-        [this.pipeline.name, ledger.map((l) => l.table), ledger.map((l) => l.msgId), ledger.map((l) => l.records), ledger.map((l) => l.written), ledger.map((l) => l.skipped)],
+        [
+          this.pipeline.name,
+          ledger.map((l) => l.table),
+          ledger.map((l) => l.msgId),
+          ledger.map((l) => l.records),
+          ledger.map((l) => l.written),
+          ledger.map((l) => l.skipped),
+        ],
       );
     }
     return summaries;

@@ -33,7 +33,13 @@ let pg: PostgresServer;
 let pool: Pool;
 let pipeline: Pipeline;
 
-const item = (msgId: string, seq: number, records: Record<string, unknown>[]): LoadItem => ({ msgId, dataset: 'orders', seq, ingestedAt: Date.now(), records });
+const item = (msgId: string, seq: number, records: Record<string, unknown>[]): LoadItem => ({
+  msgId,
+  dataset: 'orders',
+  seq,
+  ingestedAt: Date.now(),
+  records,
+});
 const noRejects = async (rows: RejectedRow[]): Promise<void> => {
   if (rows.length) throw new Error(`unexpected rejects: ${rows.map((r) => r.error.message).join('; ')}`);
 };
@@ -64,7 +70,10 @@ async function count(table: string): Promise<number> {
 describe('BatchLoader', () => {
   it('loads a message once: a redelivery finds its ledger row and writes nothing', async () => {
     const loader = new BatchLoader(pool, pipeline);
-    const m = item('in-1:orders', 1, [{ order_id: 'a', status: 'new', amount: 10, qty: 1 }, { order_id: 'b', status: 'new', amount: 5, qty: 2 }]);
+    const m = item('in-1:orders', 1, [
+      { order_id: 'a', status: 'new', amount: 10, qty: 1 },
+      { order_id: 'b', status: 'new', amount: 5, qty: 2 },
+    ]);
     const first = await loader.load([m], noRejects);
     const again = await loader.load([m], noRejects);
     expect(first.find((s) => s.table === 'fact_order_event')).toMatchObject({ messages: 1, records: 2, written: 2, replayed: 0 });
@@ -81,7 +90,11 @@ describe('BatchLoader', () => {
   it('writes a message once when two loaders load it at the same moment', async () => {
     const a = new BatchLoader(pool, pipeline);
     const b = new BatchLoader(pool, pipeline);
-    const m = item('race:orders', 7, Array.from({ length: 500 }, (_, i) => ({ order_id: `r${i}`, status: 'new', amount: i, qty: 1 })));
+    const m = item(
+      'race:orders',
+      7,
+      Array.from({ length: 500 }, (_, i) => ({ order_id: `r${i}`, status: 'new', amount: i, qty: 1 })),
+    );
     await Promise.all([a.load([m], noRejects), b.load([m], noRejects)]);
     expect(await count('fact_order_event')).toBe(500);
     expect(await count('dim_order')).toBe(500);
@@ -91,12 +104,23 @@ describe('BatchLoader', () => {
     const loader = new BatchLoader(pool, pipeline);
     await loader.load([item('m1', 1, [{ order_id: 'k', status: 'first', amount: 1, qty: 1 }])], noRejects);
     await loader.load(
-      [item('m2', 2, [{ order_id: 'k', status: 'second', amount: 2, qty: 1 }, { order_id: 'j', status: 'j1', amount: 3, qty: 1 }, { order_id: 'j', status: 'j2', amount: 4, qty: 1 }])],
+      [
+        item('m2', 2, [
+          { order_id: 'k', status: 'second', amount: 2, qty: 1 },
+          { order_id: 'j', status: 'j1', amount: 3, qty: 1 },
+          { order_id: 'j', status: 'j2', amount: 4, qty: 1 },
+        ]),
+      ],
       noRejects,
     );
     const rows = (await pool.query('SELECT order_id, status FROM warehouse.fact_order_first ORDER BY order_id')).rows;
-    expect(rows).toEqual([{ order_id: 'j', status: 'j1' }, { order_id: 'k', status: 'first' }]);
-    const l = (await pool.query(`SELECT written, skipped FROM tributary.load_ledger WHERE table_name = 'fact_order_first' AND msg_id = 'm2'`)).rows[0];
+    expect(rows).toEqual([
+      { order_id: 'j', status: 'j1' },
+      { order_id: 'k', status: 'first' },
+    ]);
+    const l = (
+      await pool.query(`SELECT written, skipped FROM tributary.load_ledger WHERE table_name = 'fact_order_first' AND msg_id = 'm2'`)
+    ).rows[0];
     expect(l).toEqual({ written: 1, skipped: 2 });
   });
 
@@ -105,7 +129,10 @@ describe('BatchLoader', () => {
     await loader.load(
       [
         item('u1', 1, [{ order_id: 'x', status: 'new', amount: 1, qty: 1 }]),
-        item('u2', 2, [{ order_id: 'x', status: 'paid', amount: 1, qty: 1 }, { order_id: 'y', status: 'new', amount: 2, qty: 1 }]),
+        item('u2', 2, [
+          { order_id: 'x', status: 'paid', amount: 1, qty: 1 },
+          { order_id: 'y', status: 'new', amount: 2, qty: 1 },
+        ]),
       ],
       noRejects,
     );
@@ -120,7 +147,9 @@ describe('BatchLoader', () => {
   it('loads a message whose records are all filtered as an empty ledger entry', async () => {
     const loader = new BatchLoader(pool, pipeline);
     await loader.load([item('empty', 9, [])], noRejects);
-    const l = (await pool.query(`SELECT records, written FROM tributary.load_ledger WHERE msg_id = 'empty' AND table_name = 'fact_order_event'`)).rows;
+    const l = (
+      await pool.query(`SELECT records, written FROM tributary.load_ledger WHERE msg_id = 'empty' AND table_name = 'fact_order_event'`)
+    ).rows;
     expect(l).toEqual([{ records: 0, written: 0 }]);
   });
 
@@ -138,7 +167,11 @@ describe('BatchLoader', () => {
     });
     expect(await count('fact_order_event')).toBe(3); // no key: the null-key record is fine here
     expect(await count('dim_order')).toBe(2);
-    const byTable = (t: string) => rejected.filter((r) => r.table.name === t).map((r) => r.index).sort();
+    const byTable = (t: string) =>
+      rejected
+        .filter((r) => r.table.name === t)
+        .map((r) => r.index)
+        .sort();
     expect(byTable('fact_order_event')).toEqual([1]);
     expect(byTable('dim_order')).toEqual([1, 2]);
     expect(rejected.every((r) => r.error.code === 'TRIB_E_LOAD_REJECTED')).toBe(true);
@@ -149,7 +182,10 @@ describe('BatchLoader', () => {
   it('reports an unreachable warehouse as retryable, not as bad data', async () => {
     const dead = new Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
     const loader = new BatchLoader(dead, pipeline);
-    await expect(loader.load([item('z', 1, [{ order_id: 'z' }])], noRejects)).rejects.toMatchObject({ code: 'TRIB_E_WAREHOUSE_UNAVAILABLE', retryable: true });
+    await expect(loader.load([item('z', 1, [{ order_id: 'z' }])], noRejects)).rejects.toMatchObject({
+      code: 'TRIB_E_WAREHOUSE_UNAVAILABLE',
+      retryable: true,
+    });
     await dead.end();
   });
 });

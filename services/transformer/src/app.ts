@@ -77,7 +77,12 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
 
   const app = createServiceApp({
     registry: metrics.registry,
-    ready: () => (loops.length < pipelines.length || loops.some((l) => !l.running) ? 'consumers not running' : nc?.isClosed() ? 'NATS connection closed' : undefined),
+    ready: () =>
+      loops.length < pipelines.length || loops.some((l) => !l.running)
+        ? 'consumers not running'
+        : nc?.isClosed()
+          ? 'NATS connection closed'
+          : undefined,
   });
 
   /** Transforms one raw message; resolves once every output is durable. */
@@ -86,59 +91,77 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
     const [, source] = subjectTokens(msg.subject);
     const inputId = header(msg.headers, 'Nats-Msg-Id') ?? `${STREAMS.raw}:${msg.seq}`;
     const ingestedAt = numberHeader(msg.headers, H.ingestedAt, Date.now());
-    await inSpan(`process ${msg.subject}`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject, 'messaging.message.id': inputId, 'messaging.operation.type': 'process' } }, contextFromHeaders(msg.headers), async () => {
-      const records = decodeNdjson(msg.data);
-      const results = await runner.run(source!, records);
-      const pending: Promise<unknown>[] = [];
-      for (const r of results) {
-        const lines = r.records.map((rec) => JSON.stringify(rec));
-        const parts = chunkLines(lines, config.TRANSFORMER_BATCH_BYTES);
-        parts.forEach((part, p) => {
-          pending.push(
-            publisher!.publish(subjects.processed(pipeline.name, r.dataset), Buffer.from(part.join('\n')), {
-              msgId: parts.length > 1 ? `${inputId}:${r.dataset}:${p}` : `${inputId}:${r.dataset}`,
-              headers: makeHeaders({
-                [H.pipeline]: pipeline.name,
-                [H.dataset]: r.dataset,
-                [H.count]: part.length,
-                // The filtered count travels once per input batch, on its first part.
-                [H.filtered]: p === 0 ? r.filtered : 0,
-                [H.inputId]: inputId,
-                [H.ingestedAt]: ingestedAt,
-                [H.contentType]: NDJSON,
-                [H.part]: parts.length > 1 ? `${p + 1}/${parts.length}` : undefined,
+    await inSpan(
+      `process ${msg.subject}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.destination.name': msg.subject,
+          'messaging.message.id': inputId,
+          'messaging.operation.type': 'process',
+        },
+      },
+      contextFromHeaders(msg.headers),
+      async () => {
+        const records = decodeNdjson(msg.data);
+        const results = await runner.run(source!, records);
+        const pending: Promise<unknown>[] = [];
+        for (const r of results) {
+          const lines = r.records.map((rec) => JSON.stringify(rec));
+          const parts = chunkLines(lines, config.TRANSFORMER_BATCH_BYTES);
+          parts.forEach((part, p) => {
+            pending.push(
+              publisher!.publish(subjects.processed(pipeline.name, r.dataset), Buffer.from(part.join('\n')), {
+                msgId: parts.length > 1 ? `${inputId}:${r.dataset}:${p}` : `${inputId}:${r.dataset}`,
+                headers: makeHeaders({
+                  [H.pipeline]: pipeline.name,
+                  [H.dataset]: r.dataset,
+                  [H.count]: part.length,
+                  // The filtered count travels once per input batch, on its first part.
+                  [H.filtered]: p === 0 ? r.filtered : 0,
+                  [H.inputId]: inputId,
+                  [H.ingestedAt]: ingestedAt,
+                  [H.contentType]: NDJSON,
+                  [H.part]: parts.length > 1 ? `${p + 1}/${parts.length}` : undefined,
+                }),
               }),
-            }),
-          );
-        });
-        for (const f of r.failures) {
-          pending.push(
-            publishDeadLetter(
-              publisher!,
-              {
-                pipeline: pipeline.name,
-                stage: 'transform',
-                name: r.dataset,
-                record: f.record,
-                error: { code: f.error.code, message: f.error.message, location: { ...f.error.location, index: f.index } },
-                attempts: msg.info.deliveryCount,
-                replaySubject: subjects.raw(pipeline.name, source!),
-                original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq, msgId: inputId, index: f.index },
-                ingestedAt,
-                failedAt: new Date().toISOString(),
-              },
-              `${inputId}:${r.dataset}:dlq:${f.index}`,
-            ),
-          );
+            );
+          });
+          for (const f of r.failures) {
+            pending.push(
+              publishDeadLetter(
+                publisher!,
+                {
+                  pipeline: pipeline.name,
+                  stage: 'transform',
+                  name: r.dataset,
+                  record: f.record,
+                  error: { code: f.error.code, message: f.error.message, location: { ...f.error.location, index: f.index } },
+                  attempts: msg.info.deliveryCount,
+                  replaySubject: subjects.raw(pipeline.name, source!),
+                  original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq, msgId: inputId, index: f.index },
+                  ingestedAt,
+                  failedAt: new Date().toISOString(),
+                },
+                `${inputId}:${r.dataset}:dlq:${f.index}`,
+              ),
+            );
+          }
+          metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'processed' }, r.records.length);
+          if (r.filtered)
+            metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'filtered' }, r.filtered);
+          if (r.failures.length)
+            metrics.records.inc(
+              { pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'dead_lettered' },
+              r.failures.length,
+            );
         }
-        metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'processed' }, r.records.length);
-        if (r.filtered) metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'filtered' }, r.filtered);
-        if (r.failures.length) metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'dead_lettered' }, r.failures.length);
-      }
-      const settled = await Promise.allSettled(pending);
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed) throw failed.reason;
-    });
+        const settled = await Promise.allSettled(pending);
+        const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed) throw failed.reason;
+      },
+    );
   }
 
   /** Dead-letters a whole raw message that cannot be processed (undecodable, or poison). */
@@ -189,7 +212,8 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
             await Promise.all(msgs.map((m) => handleMessage(p, m)));
           },
           onPoison: (m, err) => poison(p, m, err),
-          onBatch: ({ ms, ok }) => metrics.batchSeconds.observe({ pipeline: p.name, stage: 'transform', result: ok ? 'ok' : 'error' }, ms / 1000),
+          onBatch: ({ ms, ok }) =>
+            metrics.batchSeconds.observe({ pipeline: p.name, stage: 'transform', result: ok ? 'ok' : 'error' }, ms / 1000),
         });
         await loop.start();
         loops.push(loop);

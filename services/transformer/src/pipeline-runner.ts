@@ -35,7 +35,10 @@ interface CompiledDataset {
 export class PipelineRunner {
   private readonly datasets: CompiledDataset[];
 
-  constructor(readonly pipeline: Pipeline, hmacKey: string) {
+  constructor(
+    readonly pipeline: Pipeline,
+    hmacKey: string,
+  ) {
     this.datasets = pipeline.datasets.map((def) => ({
       def,
       steps: def.steps.map((s, index) => {

@@ -31,9 +31,7 @@ export function formatProblems(problems: SpecProblem[]): string {
 }
 
 function fieldPath(p: ReadonlyArray<PropertyKey>): string {
-  return p
-    .map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`))
-    .join('');
+  return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
 }
 
 type Issue = z.core.$ZodIssue;
@@ -107,7 +105,10 @@ function locate(doc: Document, lc: LineCounter, p: readonly PropertyKey[], key?:
 }
 
 /** Parses and validates one spec text; returns the spec or the list of problems. */
-export function parsePipelineSpec(text: string, file: string): { spec?: PipelineSpec; problems: SpecProblem[]; doc?: Document; lc?: LineCounter } {
+export function parsePipelineSpec(
+  text: string,
+  file: string,
+): { spec?: PipelineSpec; problems: SpecProblem[]; doc?: Document; lc?: LineCounter } {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -231,9 +232,18 @@ export function listPipelineFiles(location: string): string[] {
   const abs = path.resolve(location);
   if (abs.includes('*')) {
     const dir = path.dirname(abs);
-    const re = new RegExp(`^${path.basename(abs).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const re = new RegExp(
+      `^${path
+        .basename(abs)
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     if (!existsSync(dir)) return [];
-    return readdirSync(dir).filter((f) => re.test(f)).sort().map((f) => path.join(dir, f));
+    return readdirSync(dir)
+      .filter((f) => re.test(f))
+      .sort()
+      .map((f) => path.join(dir, f));
   }
   if (!existsSync(abs)) {
     throw new TributaryError('TRIB_E_SPEC', `pipeline location not found: ${location}`, { location: { file: location } });
@@ -248,7 +258,8 @@ export function listPipelineFiles(location: string): string[] {
 /** Loads every pipeline at `location`; all problems in all files are reported together. */
 export function loadPipelines(location: string): Pipeline[] {
   const files = listPipelineFiles(location);
-  if (files.length === 0) throw new TributaryError('TRIB_E_SPEC', `no pipeline files (*.yaml) found at ${location}`, { location: { file: location } });
+  if (files.length === 0)
+    throw new TributaryError('TRIB_E_SPEC', `no pipeline files (*.yaml) found at ${location}`, { location: { file: location } });
   const pipelines: Pipeline[] = [];
   const problems: SpecProblem[] = [];
   for (const f of files) {

@@ -13,14 +13,27 @@ export function pipelineJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(pipelineSpecSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 }
 
-type JS = { type?: string | string[]; description?: string; properties?: Record<string, JS>; required?: string[]; enum?: unknown[]; const?: unknown; anyOf?: JS[]; default?: unknown; items?: JS; additionalProperties?: JS | boolean; pattern?: string };
+type JS = {
+  type?: string | string[];
+  description?: string;
+  properties?: Record<string, JS>;
+  required?: string[];
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: JS[];
+  default?: unknown;
+  items?: JS;
+  additionalProperties?: JS | boolean;
+  pattern?: string;
+};
 
 function typeOf(s: JS): string {
   if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
   if (s.enum) return s.enum.map((e) => `\`${String(e)}\``).join(' \\| ');
   if (s.anyOf) return s.anyOf.map(typeOf).join(' or ');
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
-  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object') return `map of ${typeOf(s.additionalProperties)}`;
+  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object')
+    return `map of ${typeOf(s.additionalProperties)}`;
   return Array.isArray(s.type) ? s.type.join(' or ') : (s.type ?? 'any');
 }
 
@@ -53,7 +66,7 @@ export function pipelineReferenceMarkdown(): string {
     '',
     '## Dataset',
     '',
-    fieldTable(((top.properties?.datasets?.additionalProperties ?? {}) as JS)),
+    fieldTable((top.properties?.datasets?.additionalProperties ?? {}) as JS),
     '',
     '## Source kinds',
     '',

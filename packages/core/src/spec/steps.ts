@@ -15,15 +15,15 @@ export const STEP_SPECS = {
       schema: z.string().meta({ description: 'JSON Schema file, relative to the pipeline file.' }),
     })
     .meta({ description: 'Dead-letters records that do not satisfy a JSON Schema, naming the failing field.' }),
-  map: z
-    .record(identifier, expression)
-    .meta({
-      description:
-        'Sets fields to the value of JSONata expressions evaluated on the input record (all see the record as it was before this step). Functions: $hmac(value).',
-    }),
+  map: z.record(identifier, expression).meta({
+    description:
+      'Sets fields to the value of JSONata expressions evaluated on the input record (all see the record as it was before this step). Functions: $hmac(value).',
+  }),
   filter: expression.meta({ description: 'Keeps records for which the JSONata expression is truthy; others are counted as filtered.' }),
   rename: z.record(z.string(), identifier).meta({ description: 'Renames fields: `{ old_name: new_name }`.' }),
-  cast: z.record(identifier, fieldType).meta({ description: 'Converts fields to a type; a value that cannot be converted dead-letters the record.' }),
+  cast: z
+    .record(identifier, fieldType)
+    .meta({ description: 'Converts fields to a type; a value that cannot be converted dead-letters the record.' }),
   drop: z.array(z.string()).min(1).meta({ description: 'Removes fields.' }),
 } as const;
 

@@ -71,7 +71,8 @@ function parseNdjson(text: string): unknown[] {
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     // application/json-seq (RFC 7464) starts each record with RS (0x1E).
-    const line = lines[i]!.replace(/^\u001e/, '').trim();
+    const raw = lines[i]!;
+    const line = (raw.charCodeAt(0) === 0x1e ? raw.slice(1) : raw).trim();
     if (line === '') continue;
     try {
       out.push(JSON.parse(line));
@@ -110,7 +111,10 @@ function castCsv(rows: Record<string, string>[], types: Record<string, string> |
 
 function parseCsvBody(text: string, types?: Record<string, string>): unknown[] {
   try {
-    const rows = parseCsv(text, { columns: true, skip_empty_lines: true, bom: true, relax_column_count: false, trim: false }) as Record<string, string>[];
+    const rows = parseCsv(text, { columns: true, skip_empty_lines: true, bom: true, relax_column_count: false, trim: false }) as Record<
+      string,
+      string
+    >[];
     return castCsv(rows, types);
   } catch (err) {
     const e = err as { lines?: number; message: string };

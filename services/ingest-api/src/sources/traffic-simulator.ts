@@ -20,9 +20,7 @@ export class TrafficSimulator {
   private readonly faker: Faker;
   private n = 0;
 
-  constructor(
-    private readonly opts: { seed?: number; invalidRatio?: number; gantries?: number; idPrefix: string },
-  ) {
+  constructor(private readonly opts: { seed?: number; invalidRatio?: number; gantries?: number; idPrefix: string }) {
     this.faker = new Faker({ locale: [en] });
     if (opts.seed !== undefined) this.faker.seed(opts.seed);
   }

@@ -39,9 +39,13 @@ const NUM_RE = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 function fail(field: string, type: FieldType, value: unknown): never {
   const shown = JSON.stringify(value);
-  throw new TributaryError('TRIB_E_VALIDATION', `field "${field}": ${shown && shown.length > 60 ? `${shown.slice(0, 60)}...` : shown} is not a valid ${type}`, {
-    location: { field },
-  });
+  throw new TributaryError(
+    'TRIB_E_VALIDATION',
+    `field "${field}": ${shown && shown.length > 60 ? `${shown.slice(0, 60)}...` : shown} is not a valid ${type}`,
+    {
+      location: { field },
+    },
+  );
 }
 
 /** Converts `value` to `type`; null and undefined stay null. */
@@ -66,13 +70,15 @@ export function castValue(field: string, type: FieldType, value: unknown): unkno
       if (value === 0 || value === 1) return value === 1;
       return fail(field, type, value);
     case 'timestamp': {
-      const ms = typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
+      const ms =
+        typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
       if (ms === undefined) return fail(field, type, value);
       return new Date(ms).toISOString();
     }
     case 'date': {
       if (typeof value === 'string' && DATE_RE.test(value)) return validDate(value) ? value : fail(field, type, value);
-      const ms = typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
+      const ms =
+        typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
       if (ms === undefined) return fail(field, type, value);
       return new Date(ms).toISOString().slice(0, 10);
     }

@@ -18,14 +18,19 @@ export function compileExpression(source: string, where: string, hmacKey: string
     expr = jsonata(source);
   } catch (err) {
     const e = err as { message: string; position?: number };
-    throw new TributaryError('TRIB_E_SPEC', `${where}: invalid expression "${source}"${e.position !== undefined ? ` at character ${e.position}` : ''}: ${e.message}`, {
-      cause: err,
-    });
+    throw new TributaryError(
+      'TRIB_E_SPEC',
+      `${where}: invalid expression "${source}"${e.position !== undefined ? ` at character ${e.position}` : ''}: ${e.message}`,
+      {
+        cause: err,
+      },
+    );
   }
   // $hmac(value): keyed pseudonym (HMAC-SHA256, 128 bits as hex) so joins still work on the value.
   expr.registerFunction(
     'hmac',
-    (value: unknown) => (value === undefined || value === null ? value : createHmac('sha256', hmacKey).update(String(value)).digest('hex').slice(0, 32)),
+    (value: unknown) =>
+      value === undefined || value === null ? value : createHmac('sha256', hmacKey).update(String(value)).digest('hex').slice(0, 32),
     '<j-:s>',
   );
   return {

@@ -11,7 +11,8 @@ export const spec = STEP_SPECS.map;
 /** Creates the step, compiling every expression once. */
 export const create: StepFactory<typeof spec> = (config, deps) => {
   const exprs = Object.entries(config).map(
-    ([field, source]) => [field, compileExpression(source, `datasets.${deps.dataset}.steps[${deps.index}].map.${field}`, deps.hmacKey)] as const,
+    ([field, source]) =>
+      [field, compileExpression(source, `datasets.${deps.dataset}.steps[${deps.index}].map.${field}`, deps.hmacKey)] as const,
   );
   return {
     kind: 'map',
