@@ -42,4 +42,8 @@ export const consumers = {
 export const BUCKETS = {
   /** Replies to requests sent with an Idempotency-Key, so a repeat gets the first reply back. */
   idempotency: 'trib_idempotency',
+  /** Leases: which replica runs a pull source right now (see KvLease). */
+  leases: 'trib_leases',
+  /** Pull-source positions (page cursors, LSNs, file offsets), committed after JetStream acked the records before them. */
+  cursors: 'trib_cursors',
 } as const;

@@ -125,6 +125,8 @@ export async function ensureConsumers(
 export async function ensureBuckets(nc: NatsConnection, opts: TopologyOptions): Promise<void> {
   const kvm = new Kvm(nc);
   await kvm.create(BUCKETS.idempotency, { ttl: opts.idempotencyTtlMs, replicas: opts.replicas, history: 1 });
+  await kvm.create(BUCKETS.leases, { replicas: opts.replicas, history: 1 });
+  await kvm.create(BUCKETS.cursors, { replicas: opts.replicas, history: 5 });
 }
 
 /**

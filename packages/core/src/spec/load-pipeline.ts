@@ -220,6 +220,7 @@ export function loadPipelineFile(file: string): Pipeline {
     dir,
     ...(spec.description ? { description: spec.description } : {}),
     slaFreshnessMs: spec.sla.freshness,
+    connections: spec.connections,
     sources: spec.sources,
     datasets,
     tables: Object.entries(spec.tables).map(([name, t]) => ({ ...t, name })),

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { duration, fieldSpec, identifier } from './common';
+import { connectionSpec } from './connections';
 import { sourceSpec } from './sources';
 import { stepSpec } from './steps';
 import { tableSpec } from './tables';
@@ -37,6 +38,10 @@ export const pipelineSpecSchema = z
         }),
       })
       .default({ freshness: 30 * 60_000 }),
+    connections: z
+      .record(identifier, connectionSpec)
+      .default({})
+      .meta({ description: 'Named connections (HTTP APIs, databases, buckets) with their credentials, referenced by sources.' }),
     sources: z
       .record(identifier, sourceSpec)
       .refine((s) => Object.keys(s).length > 0, 'declare at least one source')
@@ -85,6 +90,16 @@ export function checkReferences(root: unknown): ReferenceProblem[] {
       }
       if (f === name) out.push({ path: p, message: 'a dataset cannot read from itself' });
     });
+  }
+  const connections = new Set(Object.keys(obj(doc.connections)));
+  for (const [name, raw] of Object.entries(obj(doc.sources))) {
+    const ref = obj(raw).connection;
+    if (typeof ref === 'string' && !connections.has(ref)) {
+      out.push({
+        path: ['sources', name, 'connection'],
+        message: `unknown connection "${ref}" (declared: ${[...connections].join(', ') || 'none'})`,
+      });
+    }
   }
   for (const [name, raw] of Object.entries(obj(doc.tables))) {
     const table = obj(raw);

@@ -3,6 +3,7 @@
  * normalised fields and steps, referenced schema files loaded.
  */
 import type { FieldDef } from './common';
+import type { ConnectionSpec } from './connections';
 import type { SourceSpec } from './sources';
 import type { StepSpec } from './steps';
 import type { TableSpec } from './tables';
@@ -28,6 +29,8 @@ export interface Pipeline {
   dir: string;
   description?: string;
   slaFreshnessMs: number;
+  /** Named connections, referenced by sources as `connection: <name>`. */
+  connections: Record<string, ConnectionSpec>;
   sources: Record<string, SourceSpec>;
   /** Datasets in dependency order: every dataset comes after the datasets it reads. */
   datasets: Dataset[];
