@@ -9,6 +9,16 @@ const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 // ISO 8601 / RFC 3339: date, optional time (T or space), optional fraction, optional zone.
 const TS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
+const CANONICAL_TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** Range checks of a canonical `YYYY-MM-DDTHH:MM:SS.sssZ` string (digits already checked). */
+function validCanonical(s: string): boolean {
+  const h = (s.charCodeAt(11) - 48) * 10 + (s.charCodeAt(12) - 48);
+  const mi = (s.charCodeAt(14) - 48) * 10 + (s.charCodeAt(15) - 48);
+  const sec = (s.charCodeAt(17) - 48) * 10 + (s.charCodeAt(18) - 48);
+  return h < 24 && mi < 60 && sec < 60 && validDate(s.slice(0, 10));
+}
+
 /** Whether `YYYY-MM-DD` names a real day (JavaScript's Date would roll Feb 30 over to March). */
 function validDate(s: string): boolean {
   const [y, m, d] = s.split('-').map(Number) as [number, number, number];
@@ -21,7 +31,7 @@ function validDate(s: string): boolean {
  * a zone is read as UTC, never as the process's local time, so results do not depend on TZ.
  */
 function parseIsoTimestamp(s: string): number | undefined {
-  const m = TS_RE.exec(s.trim());
+  const m = TS_RE.exec(s.length === 24 ? s : s.trim());
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone] = m;
   if (!validDate(`${y}-${mo}-${d}`) || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return undefined;
@@ -70,6 +80,8 @@ export function castValue(field: string, type: FieldType, value: unknown): unkno
       if (value === 0 || value === 1) return value === 1;
       return fail(field, type, value);
     case 'timestamp': {
+      // Fast path: already canonical (what Date#toISOString and most producers emit).
+      if (typeof value === 'string' && value.length === 24 && CANONICAL_TS_RE.test(value) && validCanonical(value)) return value;
       const ms =
         typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
       if (ms === undefined) return fail(field, type, value);

@@ -13,8 +13,10 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
   const expr = compileExpression(config, `datasets.${deps.dataset}.steps[${deps.index}].filter`, deps.hmacKey);
   return {
     kind: 'filter',
-    async apply(record) {
-      return (await expr.evaluate(record)) ? record : null;
+    apply(record) {
+      const v = expr.evaluate(record);
+      if (v instanceof Promise) return v.then((x) => (x ? record : null));
+      return v ? record : null;
     },
   };
 };

@@ -1,7 +1,7 @@
 /**
  * `map`: sets fields to JSONata expressions evaluated on the record as it was before the step.
  */
-import { STEP_SPECS } from '@tributary/core';
+import { STEP_SPECS, type Rec } from '@tributary/core';
 import { compileExpression } from './expression';
 import type { StepFactory } from './step';
 
@@ -14,12 +14,24 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
     ([field, source]) =>
       [field, compileExpression(source, `datasets.${deps.dataset}.steps[${deps.index}].map.${field}`, deps.hmacKey)] as const,
   );
+  // Synchronous while every expression takes the fast path: no promise per record.
+  const finish = async (record: Rec, out: Rec, from: number, first: Promise<unknown>): Promise<Rec> => {
+    for (let i = from; i < exprs.length; i++) {
+      const [field, expr] = exprs[i]!;
+      const v = i === from ? await first : await expr.evaluate(record);
+      if (v === undefined) delete out[field];
+      else out[field] = v;
+    }
+    return out;
+  };
   return {
     kind: 'map',
-    async apply(record) {
+    apply(record) {
       const out = { ...record };
-      for (const [field, expr] of exprs) {
-        const v = await expr.evaluate(record);
+      for (let i = 0; i < exprs.length; i++) {
+        const [field, expr] = exprs[i]!;
+        const v = expr.evaluate(record);
+        if (v instanceof Promise) return finish(record, out, i, v);
         if (v === undefined) delete out[field];
         else out[field] = v;
       }
