@@ -23,7 +23,9 @@ export const create: SourceFactory<typeof spec> = (config, deps) => {
   let n = 0;
   const tick = async (): Promise<void> => {
     const now = Date.now();
-    due += ((now - last) / 1000) * config.rate;
+    // A generator asked for more than the machine can make falls behind; it must not try to catch
+    // up with ever larger ticks (unbounded memory), so at most one tick's worth of backlog is kept.
+    due = Math.min(due + ((now - last) / 1000) * config.rate, Math.max(1, (config.rate * TICK_MS) / 1000) * 2);
     last = now;
     const count = Math.floor(due);
     if (count === 0) return;

@@ -8,6 +8,32 @@ import jsonata from 'jsonata';
 import { compileFast, FALLBACK } from './fast-expression';
 import { hmacSha256Hex } from './keyed-hash';
 
+/** Limits of one evaluation: an expression that recurses or loops forever dead-letters its record. */
+export const LIMITS = { timeoutMs: 250, maxDepth: 300 };
+const GUARD = '__tributary_guard';
+
+type Env = { lookup(name: string): unknown; isParallelCall?: boolean };
+
+/**
+ * Installs JSONata's evaluation hooks to enforce LIMITS. The guard state travels in the bindings
+ * of each evaluation (not in a closure), because one compiled expression evaluates many records
+ * concurrently.
+ */
+function guard(expr: jsonata.Expression): void {
+  const check = (env: Env, delta: number): void => {
+    if (env.isParallelCall) return;
+    const g = env.lookup(GUARD) as { depth: number; deadline: number } | undefined;
+    if (!g) return;
+    g.depth += delta;
+    if (g.depth > LIMITS.maxDepth) throw new Error(`expression nested deeper than ${LIMITS.maxDepth} (non-terminating recursion?)`);
+    if (Date.now() > g.deadline) throw new Error(`expression ran longer than ${LIMITS.timeoutMs} ms (infinite loop?)`);
+  };
+  // JSONata 2 looks its hooks up under these registered symbols.
+  const assign = expr.assign as (name: string | symbol, value: unknown) => void;
+  assign(Symbol.for('jsonata.__evaluate_entry'), (_e: unknown, _i: unknown, env: Env) => check(env, 1));
+  assign(Symbol.for('jsonata.__evaluate_exit'), (_e: unknown, _i: unknown, env: Env) => check(env, -1));
+}
+
 /** A compiled expression. */
 export interface Expression {
   source: string;
@@ -35,9 +61,10 @@ export function compileExpression(source: string, where: string, hmacKey: string
   const hmac = (value: unknown): unknown => (value === undefined || value === null ? value : digest(String(value)).slice(0, 32));
   expr.registerFunction('hmac', hmac, '<j-:s>');
   const fast = compileFast(expr.ast(), { hmac });
+  guard(expr);
   const slow = async (input: unknown): Promise<unknown> => {
     try {
-      return await expr.evaluate(input);
+      return await expr.evaluate(input, { [GUARD]: { depth: 0, deadline: Date.now() + LIMITS.timeoutMs } });
     } catch (err) {
       throw new TributaryError('TRIB_E_STEP', `${where}: expression "${source}" failed: ${(err as Error).message}`, { cause: err });
     }
