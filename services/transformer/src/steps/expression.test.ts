@@ -1,4 +1,8 @@
-import { compileExpression } from './expression';
+import { compileExpression, LIMITS } from './expression';
+
+beforeAll(() => {
+  LIMITS.timeoutMs = 250; // keep the runaway tests short
+});
 
 const compile = (src: string) => compileExpression(src, 'test', 'a-key-of-sixteen-chars');
 

@@ -8,8 +8,11 @@ import jsonata from 'jsonata';
 import { compileFast, FALLBACK } from './fast-expression';
 import { hmacSha256Hex } from './keyed-hash';
 
-/** Limits of one evaluation: an expression that recurses or loops forever dead-letters its record. */
-export const LIMITS = { timeoutMs: 250, maxDepth: 300 };
+/**
+ * Limits of one evaluation: an expression that recurses or loops forever dead-letters its record.
+ * The time is wall time and evaluations of concurrent records interleave, so it is generous.
+ */
+export const LIMITS = { timeoutMs: 5_000, maxDepth: 300 };
 const GUARD = '__tributary_guard';
 
 type Env = { lookup(name: string): unknown; isParallelCall?: boolean };
