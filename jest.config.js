@@ -28,5 +28,10 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['<rootDir>/tests/e2e/**/*.test.ts'],
     },
+    {
+      ...common,
+      displayName: 'deploy',
+      testMatch: ['<rootDir>/tests/deploy/**/*.test.ts', '<rootDir>/infra/test/**/*.test.ts'],
+    },
   ],
 };

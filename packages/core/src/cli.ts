@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `tributary` command: `migrate`, `validate [path]`, `docs [outDir]`.
+ * The `tributary` command: `migrate`, `validate [path]`, `docs [outDir]`, `check [path]`, `models [path]`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,13 +9,16 @@ import { commonEnv, readEnv, topologyEnv, topologyFromEnv } from './env-config';
 import { isTributaryError } from './errors';
 import { createLogger } from './logger';
 import { migrate } from './migrate';
+import { checkCommand, modelsCommand } from './warehouse/checks/check-command';
 import { loadPipelines } from './spec/load-pipeline';
 import { pipelineJsonSchema, pipelineReferenceMarkdown } from './spec/reference-docs';
 
 const USAGE = `usage: tributary <command>
   migrate            create streams, consumers, KV buckets, database and tables (idempotent)
   validate [path]    check pipeline specs (default: $TRIBUTARY_PIPELINES or ./pipelines)
-  docs [dir]         write the JSON Schema and reference of the pipeline spec (default: ./docs)`;
+  docs [dir]         write the JSON Schema and reference of the pipeline spec (default: ./docs)
+  check [path]       run the data-quality checks; exit 1 when an error-severity check fails
+  models [path]      run the SQL models in dependency order; exit 1 when one fails`;
 
 /** Writes generated docs into `dir`; returns the files written. */
 export function writeDocs(dir: string): string[] {
@@ -43,6 +46,12 @@ async function main(argv: string[]): Promise<number> {
           `ok ${p.file}: pipeline ${p.name}, ${Object.keys(p.sources).length} sources, ${p.datasets.length} datasets, ${p.tables.length} tables\n`,
         );
       return 0;
+    }
+    case 'check':
+    case 'models': {
+      const pipelines = loadPipelines(arg ?? env.TRIBUTARY_PIPELINES);
+      const run = cmd === 'check' ? checkCommand : modelsCommand;
+      return run(env.DATABASE_URL, pipelines, (line) => process.stdout.write(`${line}\n`));
     }
     case 'docs': {
       for (const f of writeDocs(arg ?? 'docs')) process.stdout.write(`wrote ${f}\n`);

@@ -37,6 +37,10 @@ export const ERROR_CODES = {
   TRIB_E_UNAVAILABLE: { retryable: true, status: 503 },
   /** The warehouse is unreachable or failed for a reason unrelated to the data. */
   TRIB_E_WAREHOUSE_UNAVAILABLE: { retryable: true, status: 503 },
+  /** A warehouse table cannot take its spec (changed type, key or mode): that table stops, others go on. */
+  TRIB_E_SCHEMA_INCOMPATIBLE: { retryable: false, status: 409 },
+  /** A data-quality check of severity error failed (or could not run). */
+  TRIB_E_CHECK_FAILED: { retryable: false, status: 422 },
   /** Anything else: a bug. */
   TRIB_E_INTERNAL: { retryable: false, status: 500 },
 } as const;

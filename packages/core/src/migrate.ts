@@ -11,7 +11,7 @@ import { connectNats } from './nats/connect';
 import { ensureBuckets, ensureConsumers, ensureStreams, monitorConsumers, pipelineConsumers, type TopologyOptions } from './nats/topology';
 import type { Pipeline } from './spec/pipeline';
 import { BOOKKEEPING_DDL } from './warehouse/bookkeeping';
-import { ensureTable } from './warehouse/table-ddl';
+import { ensureWarehouse } from './warehouse/ensure-warehouse';
 
 /** Inputs of a migration. */
 export interface MigrateOptions {
@@ -62,9 +62,15 @@ export async function migrate(opts: MigrateOptions): Promise<string[]> {
       // Two migrations at once (e.g. two Helm hooks) would race on CREATE; serialise them.
       await client.query('SELECT pg_advisory_lock(hashtext($1))', ['tributary-migrate']);
       await client.query(BOOKKEEPING_DDL);
+      // One transaction, so an incompatible table is rolled back to a savepoint, not half-changed.
+      await client.query('BEGIN');
       for (const p of opts.pipelines) {
-        for (const t of p.tables) actions.push(...(await ensureTable(client, p, t)));
+        const w = await ensureWarehouse(client, p);
+        actions.push(...w.actions);
+        // An incompatible change stops that table only: migrate goes on (a failing Helm hook would stop them all).
+        for (const s of w.stopped) opts.logger.error({ pipeline: p.name, table: s.table, code: 'TRIB_E_SCHEMA_INCOMPATIBLE' }, s.message);
       }
+      await client.query('COMMIT');
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['tributary-migrate']);
     } finally {
       client.release();
@@ -79,7 +85,7 @@ export async function migrate(opts: MigrateOptions): Promise<string[]> {
     await ensureStreams(jsm, opts.topology);
     await ensureConsumers(jsm, monitorConsumers(), opts.topology);
     for (const p of opts.pipelines) await ensureConsumers(jsm, pipelineConsumers(p), opts.topology);
-    await ensureBuckets(nc, opts.topology);
+    await ensureBuckets(nc, opts.topology, opts.pipelines);
     actions.push(`streams, ${opts.pipelines.length * 2 + 3} consumers and KV buckets in place`);
   } finally {
     await nc.close();

@@ -7,6 +7,8 @@
  * like) download their own server binaries at install time; these machines have the Debian packages
  * and npm here does not run install scripts.
  */
+export { FakeApis, type FakeApisOptions, type FakeFault, type FakeRequest } from './fake-apis';
+export { FAKE_VENUES } from './fake-api-data';
 export { freePort } from './free-port';
 export { httpStatus } from './http-status';
 export { logTail } from './log-tail';

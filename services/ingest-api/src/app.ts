@@ -26,6 +26,8 @@ import {
   type Logger,
   type Pipeline,
   type TrackedConnection,
+  startHeartbeat,
+  type Heartbeat,
 } from '@tributary/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter } from 'prom-client';
@@ -35,6 +37,8 @@ import { IdempotencyStore } from './idempotency-store';
 import { formatOf, parseBody } from './parse/parse-body';
 import { RateLimiter } from './rate-limiter';
 import { RecordIngestor } from './record-ingestor';
+import { openRunnerBuckets, SourceRunner } from './scheduling/source-runner';
+import { fileUploadRoute } from './sources/files/upload-route';
 import { SOURCES } from './sources/registry';
 import type { SourceHandle } from './sources/source';
 
@@ -69,6 +73,7 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
   let ingestor: RecordIngestor | undefined;
   let idempotency: IdempotencyStore | undefined;
   let listener: Listener | undefined;
+  let heartbeat: Heartbeat | undefined;
   const sources: SourceHandle[] = [];
   let ready = false;
 
@@ -135,6 +140,14 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
     },
   );
 
+  // File uploads for `file` sources with `upload: true`, streamed into their folder.
+  app.use(
+    fileUploadRoute({
+      pipelines,
+      authorize: (req, pipeline) => apiKeys.authorize(req.get('authorization')?.replace(/^Bearer\s+/i, '') ?? req.get('x-api-key'), pipeline),
+    }),
+  );
+
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: { code: 'TRIB_E_NOT_FOUND', message: 'no such endpoint' } });
   });
@@ -180,30 +193,46 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
         batchBytes: config.INGEST_BATCH_BYTES,
         metrics,
       });
-      if (config.INGEST_GENERATORS) {
-        for (const p of pipelines) {
-          for (const [name, src] of Object.entries(p.sources)) {
-            if (src.kind === 'push') continue;
-            const kind = SOURCES[src.kind];
-            const handle = (kind.create as (c: typeof src, d: unknown) => SourceHandle)(src, {
-              pipeline: p,
-              name,
-              ingestor,
-              logger: logger.child({ pipeline: p.name, source: name }),
-            });
-            await handle.start();
-            sources.push(handle);
-          }
+      // Pull sources (rest, postgres_cdc, file, ...) run under the scheduler: on their schedules,
+      // one replica at a time per source (a lease in KV). Without it they are built (configs
+      // checked) but not run.
+      const scheduler = config.INGEST_PULL_SOURCES
+        ? new SourceRunner({
+            ...(await openRunnerBuckets(nc)),
+            js: jetstream(nc),
+            ingestor,
+            publisher,
+            logger,
+            registry: metrics.registry,
+            leaseTtlMs: config.INGEST_LEASE_TTL_MS,
+          })
+        : undefined;
+      for (const p of pipelines) {
+        for (const [name, src] of Object.entries(p.sources)) {
+          if (src.kind === 'push' || (src.kind === 'generator' && !config.INGEST_GENERATORS)) continue;
+          const kind = SOURCES[src.kind];
+          const handle = (kind.create as (c: typeof src, d: unknown) => SourceHandle)(src, {
+            pipeline: p,
+            name,
+            ingestor,
+            logger: logger.child({ pipeline: p.name, source: name }),
+            metrics,
+            scheduler,
+          });
+          await handle.start();
+          sources.push(handle);
         }
       }
       listener = await listen(app, config.INGEST_PORT, config.HOST);
       ready = true;
+      heartbeat = startHeartbeat(nc, { service: 'ingest-api' });
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name), sources: sources.length }, 'ingest-api ready');
       return { port: listener.port };
     },
     /** Stops sources, finishes in-flight requests, drains NATS. */
     async stop(): Promise<void> {
       ready = false;
+      await heartbeat?.stop();
       for (const s of sources.splice(0)) await s.stop();
       await listener?.close();
       await conn?.nc.drain().catch(() => undefined);

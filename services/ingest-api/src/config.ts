@@ -28,6 +28,13 @@ const schema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** Run pull sources (rest, postgres_cdc, file, ...) in this process; one replica at a time runs each. */
+  INGEST_PULL_SOURCES: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** Lease time-to-live of a pull source: a dead replica's sources move to another after at most this long. */
+  INGEST_LEASE_TTL_MS: envInt(15_000, 300),
 });
 
 /** Parsed ingest-api configuration. */

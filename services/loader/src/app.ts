@@ -34,11 +34,14 @@ import {
   type Listener,
   type Logger,
   type Pipeline,
+  startHeartbeat,
+  type Heartbeat,
 } from '@tributary/core';
 import { Pool } from 'pg';
 import { Histogram } from 'prom-client';
 import { BatchLoader, type LoadItem, type RejectedRow } from './batch-loader';
 import type { LoaderConfig } from './config';
+import { ModelScheduler, modelMetrics } from './model-scheduler';
 
 /** Optional injected dependencies (tests). */
 export interface LoaderDeps {
@@ -64,7 +67,10 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
   let nc: NatsConnection | undefined;
   let publisher: Publisher | undefined;
   const loops: BatchConsumer[] = [];
+  const models = modelMetrics(metrics.registry);
+  const schedulers = new Map<string, ModelScheduler>();
   let listener: Listener | undefined;
+  let heartbeat: Heartbeat | undefined;
 
   const app = createServiceApp({
     registry: metrics.registry,
@@ -147,6 +153,7 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
       contextFromHeaders(first.headers),
       async () => {
         const summaries = await loader.load(items, (rows) => deadLetterRows(pipeline, rows, first.info.deliveryCount));
+        schedulers.get(pipeline.name)?.markLoaded(summaries.filter((s) => s.written > 0).map((s) => s.table));
         const now = Date.now();
         for (const s of summaries) {
           metrics.records.inc({ pipeline: pipeline.name, stage: 'load', name: s.table, outcome: 'loaded' }, s.records);
@@ -231,6 +238,9 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
       const js = jetstream(nc);
       publisher = new Publisher(js, 256);
       for (const p of pipelines) {
+        const scheduler = new ModelScheduler(pool, p, models, logger.child({ pipeline: p.name }), config.LOADER_MODELS_INTERVAL_MS);
+        schedulers.set(p.name, scheduler);
+        scheduler.start();
         const loader = new BatchLoader(pool, p);
         const loop = new BatchConsumer({
           js,
@@ -248,12 +258,15 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
         loops.push(loop);
       }
       listener = await listen(app, config.LOADER_PORT, config.HOST);
+      heartbeat = startHeartbeat(nc, { service: 'loader' });
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'loader ready');
       return { port: listener.port };
     },
     /** Finishes the transactions in hand, then closes. */
     async stop(): Promise<void> {
+      await heartbeat?.stop();
       await Promise.all(loops.splice(0).map((l) => l.stop()));
+      await Promise.all([...schedulers.values()].map((s) => s.stop()));
       await listener?.close();
       await nc?.drain().catch(() => undefined);
       await pool.end().catch(() => undefined);

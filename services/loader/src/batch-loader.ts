@@ -51,7 +51,10 @@ export class BatchLoader {
     private readonly pool: Pool,
     private readonly pipeline: Pipeline,
   ) {
-    this.writers = new Map(pipeline.tables.map((t) => [t.name, new TableWriter(pipeline, t)]));
+    // Dimensions first: facts of the same flush look up the versions it just wrote (only scd2
+    // tables are looked up, and they look up nothing themselves).
+    const ordered = [...pipeline.tables.filter((t) => t.mode === 'scd2'), ...pipeline.tables.filter((t) => t.mode !== 'scd2')];
+    this.writers = new Map(ordered.map((t) => [t.name, new TableWriter(pipeline, t)]));
   }
 
   /**

@@ -12,6 +12,8 @@ const schema = z.object({
   LOADER_BATCH_MESSAGES: envInt(64, 1),
   /** PostgreSQL connections per process (one transaction in flight per pipeline). */
   LOADER_POOL_SIZE: envInt(4, 1),
+  /** How often models downstream of freshly loaded tables (and their checks) run, in ms. */
+  LOADER_MODELS_INTERVAL_MS: envInt(5000, 100),
   /** Only run these pipelines (comma-separated); all when unset. */
   LOADER_ONLY: z.string().optional(),
 });

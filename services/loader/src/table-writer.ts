@@ -5,10 +5,21 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
-import { datasetOf, FIELD_TYPES, ident, warehouseTable, type Dataset, type Pipeline, type Rec, type Table } from '@tributary/core';
+import {
+  datasetOf,
+  FIELD_TYPES,
+  ident,
+  lookupColumns,
+  warehouseTable,
+  type Dataset,
+  type Pipeline,
+  type Rec,
+  type Table,
+} from '@tributary/core';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyLine, copyValue } from './copy-text';
+import { lookupStatements } from './dimension-lookups';
 import { MODES } from './modes/registry';
 import type { LoadModeImpl } from './modes/mode';
 
@@ -26,6 +37,10 @@ export class TableWriter {
   private readonly stagingDdl: string;
   private readonly mode: LoadModeImpl;
   private readonly copySql: string;
+  /** Statements filling lookup columns, run after the COPY and before the mode's own. */
+  private readonly lookupSql: string[];
+  /** Dimension tables this table looks up (the batch loader writes them first). */
+  readonly dimensions: string[];
   /** Connections that already have this staging table (temp tables live per session). */
   private readonly prepared = new WeakSet<PoolClient>();
 
@@ -34,15 +49,30 @@ export class TableWriter {
     readonly table: Table,
   ) {
     this.dataset = datasetOf(pipeline, table);
+    const lookups = lookupColumns(pipeline, table);
+    this.dimensions = lookups.map((l) => l.dimension.name);
     const cols = this.dataset.fields.map((f) => `${ident(f.name)} ${FIELD_TYPES[f.type]}`);
+    const extra = lookups.map((l) => `${ident(l.column)} bigint`);
     // The name carries a hash of the columns so a spec change gets a fresh staging table.
-    const hash = createHash('sha256').update(cols.join(',')).digest('hex').slice(0, 8);
-    this.staging = ident(`stg_${table.name.slice(0, 40)}_${hash}`);
-    this.stagingDdl = `CREATE TEMP TABLE IF NOT EXISTS ${this.staging} (${[...cols, '"_msg_id" text', '"_ingested_at" timestamptz', '"_ord" integer'].join(', ')}) ON COMMIT DELETE ROWS`;
+    const hash = createHash('sha256')
+      .update([...cols, ...extra].join(','))
+      .digest('hex')
+      .slice(0, 8);
+    const base = `stg_${table.name.slice(0, 40)}_${hash}`;
+    this.staging = ident(base);
+    this.stagingDdl = `CREATE TEMP TABLE IF NOT EXISTS ${this.staging} (${[...cols, ...extra, '"_msg_id" text', '"_ingested_at" timestamptz', '"_ord" integer'].join(', ')}) ON COMMIT DELETE ROWS`;
     const names = [...this.dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"', '"_ord"'];
     this.copySql = `COPY ${this.staging} (${names.join(', ')}) FROM STDIN`;
+    this.lookupSql = lookupStatements(pipeline, this.staging, lookups);
     const impl = MODES[table.mode] as { create: (t: Table, d: unknown) => LoadModeImpl };
-    this.mode = impl.create(table, { dataset: this.dataset, target: warehouseTable(table.name), staging: this.staging });
+    this.mode = impl.create(table, {
+      dataset: this.dataset,
+      target: warehouseTable(table.name),
+      staging: this.staging,
+      pipeline,
+      extraColumns: lookups.map((l) => l.column),
+      scratch: ident(`${base}_plan`),
+    });
   }
 
   /** Encodes rows as COPY text. */
@@ -66,12 +96,14 @@ export class TableWriter {
   async write(client: PoolClient, items: TableRows[]): Promise<Map<string, number>> {
     if (!this.prepared.has(client)) {
       await client.query(this.stagingDdl);
+      for (const stmt of this.mode.sessionSql ?? []) await client.query(stmt);
       this.prepared.add(client);
     }
     const written = new Map<string, number>();
     if (items.every((i) => i.records.length === 0)) return written;
     await client.query(`TRUNCATE ${this.staging}`);
     await pump(Readable.from([this.encode(items)]), client.query(copyFrom(this.copySql)));
+    for (const stmt of [...this.lookupSql, ...(this.mode.beforeMerge ?? [])]) await client.query(stmt);
     const r = await client.query<{ _msg_id: string; written: number }>(this.mode.mergeSql);
     for (const row of r.rows) written.set(row._msg_id, row.written);
     return written;

@@ -1,12 +1,20 @@
 /**
- * The monitor's JSON API: pipeline status (`/api/pipelines`, `/api/pipelines/:name`) and the
- * dead-letter browser (`/api/dlq`). Errors answer `{ error: { code, message } }` with the code's status.
+ * The monitor's JSON API: pipeline status (`/api/pipelines`, `/api/pipelines/:name`), the
+ * dashboard's overview and live feed (`/api/overview`, `/api/live`), the pipeline page's series,
+ * errors and loads, services, alerts, and the DLQ console (see dlq-router.ts). Errors answer
+ * `{ error: { code, message } }` with the code's status.
  */
-import { findPipeline, identifier, toTributaryError, TributaryError, type Logger, type Pipeline } from '@tributary/core';
+import { findPipeline, toTributaryError, TributaryError, type Logger, type Pipeline } from '@tributary/core';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { listDeadLetters } from './dead-letter-store';
+import type { AlertMonitor } from './alerts/alert-monitor';
+import { ALERT_NAMES } from './alerts/alert-rules';
+import { createDlqRouter, type DlqRouterDeps } from './dlq-router';
+import type { LiveFeed } from './live-feed';
+import type { Overview } from './overview';
+import { queryCheckResults, queryErrorGroups, queryPipelineSeries, queryRecentLoads } from './pipeline-series';
+import type { ReplicaRegistry } from './replica-registry';
 import type { StatusSnapshots } from './status-snapshot';
 
 /** What the API reads. */
@@ -17,17 +25,25 @@ export interface ApiRouterDeps {
   logger: Logger;
   /** Upper bound of `limit` in `/api/dlq`. */
   maxDlqLimit: number;
+  overview: () => Promise<Overview>;
+  live: LiveFeed;
+  replicas: ReplicaRegistry;
+  alerts: AlertMonitor;
+  /** Whether `tributary.alert_events` exists. */
+  alertHistory: boolean;
+  adminToken: string | undefined;
+  actions: DlqRouterDeps['actions'];
 }
 
 /** Creates the `/api` router (mount it at the root). */
 export function createApiRouter(deps: ApiRouterDeps): Router {
   const router = express.Router();
-  const dlqQuery = z.object({
-    pipeline: identifier.optional(),
-    stage: z.enum(['ingest', 'transform', 'load']).optional(),
-    limit: z.coerce.number().int().min(1).max(deps.maxDlqLimit).default(100),
-    before: z.coerce.number().int().min(1).optional(),
-  });
+  const known = (name: string): Pipeline => {
+    const p = findPipeline(deps.pipelines, name);
+    if (!p) throw new TributaryError('TRIB_E_UNKNOWN_PIPELINE', `unknown pipeline "${name}"`);
+    return p;
+  };
+  const minutesQuery = z.coerce.number().int().min(1).max(7 * 24 * 60).default(15);
 
   router.get('/api/pipelines', async (_req, res) => {
     const s = await deps.snapshots.get();
@@ -35,21 +51,55 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
   });
 
   router.get('/api/pipelines/:name', async (req, res) => {
-    if (!findPipeline(deps.pipelines, req.params.name)) {
-      throw new TributaryError('TRIB_E_UNKNOWN_PIPELINE', `unknown pipeline "${req.params.name}"`);
-    }
+    known(req.params.name);
     const s = await deps.snapshots.get();
     res.json({ pipeline: s.pipelines.find((p) => p.name === req.params.name), monitor_lag: s.monitorLag });
   });
 
-  router.get('/api/dlq', async (req, res) => {
-    const q = dlqQuery.safeParse(req.query);
-    if (!q.success) {
-      const problems = q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-      throw new TributaryError('TRIB_E_PARSE', `invalid query: ${problems.join('; ')}`, { details: q.error.issues });
-    }
-    res.json({ dead_letters: await listDeadLetters(deps.pool, q.data) });
+  router.get('/api/overview', async (_req, res) => {
+    res.json(await deps.overview());
   });
+
+  router.get('/api/live', (req, res) => deps.live.attach(req, res));
+
+  router.get('/api/pipelines/:name/series', async (req, res) => {
+    const p = known(req.params.name);
+    const minutes = minutesQuery.safeParse(req.query.minutes);
+    if (!minutes.success) throw new TributaryError('TRIB_E_PARSE', 'minutes must be an integer from 1 to 10080');
+    res.json(await queryPipelineSeries(deps.pool, p.name, minutes.data));
+  });
+
+  router.get('/api/pipelines/:name/errors', async (req, res) => {
+    res.json({ errors: await queryErrorGroups(deps.pool, known(req.params.name).name) });
+  });
+
+  router.get('/api/pipelines/:name/loads', async (req, res) => {
+    res.json({ loads: await queryRecentLoads(deps.pool, known(req.params.name).name) });
+  });
+
+  router.get('/api/pipelines/:name/checks', async (req, res) => {
+    res.json({ checks: await queryCheckResults(deps.pool, known(req.params.name).name) });
+  });
+
+  router.get('/api/services', (_req, res) => {
+    res.json({ services: deps.replicas.services() });
+  });
+
+  router.get('/api/alerts', async (_req, res) => {
+    const history = deps.alertHistory
+      ? (
+          await deps.pool.query(
+            `SELECT id::int, at, alert, status, severity, labels, summary, value, starts_at
+             FROM tributary.alert_events ORDER BY id DESC LIMIT 100`,
+          )
+        ).rows
+      : [];
+    res.json({ active: deps.alerts.list(), history, rules: ALERT_NAMES });
+  });
+
+  router.use(
+    createDlqRouter({ pool: deps.pool, maxLimit: deps.maxDlqLimit, adminToken: deps.adminToken, actions: deps.actions }),
+  );
 
   // The catalogue has no code for a wrong URL; an unknown endpoint is still a JSON 404.
   router.use('/api', (req, res) => {

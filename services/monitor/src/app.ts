@@ -1,12 +1,20 @@
 /**
  * The monitor: folds stream headers into durable counts, and serves pipeline status, lag,
- * freshness, dead letters and Prometheus metrics. `createApp` has no side effects until `start()`.
+ * freshness, dead letters and Prometheus metrics; the live dashboard and DLQ console; evaluates
+ * alert rules and notifies; tracks service replicas from heartbeats.
+ * `createApp` has no side effects until `start()`.
  */
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
 import {
+  BUCKETS,
   checkTopology,
   connectNats,
+  KvLease,
+  Publisher,
+  startHeartbeat,
+  type Heartbeat,
   createLogger,
   createMetrics,
   createServiceApp,
@@ -19,14 +27,26 @@ import {
   type Pipeline,
 } from '@tributary/core';
 import { Pool } from 'pg';
+import { AlertMonitor } from './alerts/alert-monitor';
+import { AlertNotifier } from './alerts/alert-notifier';
+import { createSinks } from './alerts/create-sinks';
 import { createApiRouter } from './api-router';
 import type { MonitorConfig } from './config';
 import { readLag } from './consumer-lag';
+import { createDashboardRouter } from './dashboard-router';
+import { DeadLetterActions } from './dead-letter-actions';
 import type { FoldedStream } from './folded-message';
+import { LineageEmitter, lineageNaming } from './lineage/lineage-emitter';
+import { LiveFeed } from './live-feed';
+import { ensureMonitorTables } from './monitor-ddl';
+import { registerMonitorMetrics } from './monitor-metrics';
+import { buildOverview } from './overview';
 import { prepareDatabase } from './prepare-database';
+import { ReplicaRegistry } from './replica-registry';
 import { StatusSnapshots } from './status-snapshot';
 import { registerStatusMetrics } from './status-metrics';
 import { createStreamFold, foldSource } from './stream-fold';
+import { ThroughputRates } from './throughput-rates';
 
 /** Injected dependencies; everything else comes from the config. */
 export interface MonitorDeps {
@@ -66,6 +86,24 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
   let pool: Pool | undefined;
   let folds: BatchConsumer[] = [];
   let listener: Listener | undefined;
+  let heartbeat: Heartbeat | undefined;
+  let live: LiveFeed | undefined;
+  let alerts: AlertMonitor | undefined;
+  let notifier: AlertNotifier | undefined;
+  let lineage: LineageEmitter | undefined;
+  const replicas = new ReplicaRegistry({
+    timeoutMs: config.MONITOR_REPLICA_TIMEOUT,
+    forgetMs: config.MONITOR_REPLICA_FORGET,
+    expected: config.MONITOR_SERVICES,
+    logger,
+  });
+  const rates = new ThroughputRates();
+  const monitorMetrics = registerMonitorMetrics(
+    metrics.registry,
+    replicas,
+    () => live?.size ?? 0,
+    () => alerts?.failingChecks() ?? [],
+  );
 
   const ready = async (): Promise<string | undefined> => {
     if (!nc || !natsConnected) return 'NATS is not connected';
@@ -89,8 +127,19 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
         logger.warn({ err }, `error while stopping: ${what}`);
       }
     };
+    if (heartbeat) await step('heartbeat', () => heartbeat!.stop());
+    heartbeat = undefined;
+    if (alerts) await step('alert rules', () => alerts!.stop());
+    alerts = undefined;
+    if (notifier) await step('alert notifications', () => notifier!.close());
+    notifier = undefined;
     await step('fold loops', () => Promise.all(folds.map((f) => f.stop())));
     folds = [];
+    if (lineage) await step('lineage', () => lineage!.stop());
+    lineage = undefined;
+    replicas.stop();
+    // Live streams never end by themselves: end them so the server can close.
+    live?.close();
     if (listener) await step('HTTP server', listener.close);
     listener = undefined;
     // drain() flushes the acks of the last batches before closing.
@@ -127,6 +176,8 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
       // An idle client losing its server (PostgreSQL restart) must not crash the process.
       pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
       await prepareDatabase(pool);
+      const own = await ensureMonitorTables(pool);
+      if (!own.ok) logger.warn({ reason: own.reason }, 'cannot create the monitor tables: DLQ actions and alert history are off');
 
       const snapshots = new StatusSnapshots({
         pipelines,
@@ -137,6 +188,60 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
       const { folded } = registerStatusMetrics(metrics.registry, snapshots, logger);
 
       const js = jetstream(nc);
+      const publisher = new Publisher(js, 256);
+      replicas.start(nc);
+      heartbeat = startHeartbeat(nc, { service: 'monitor' });
+      // Without the leases bucket (an old migrate) this replica notifies alone rather than never.
+      const kv = await new Kvm(nc)
+        .open(BUCKETS.leases)
+        .then(async (k) => (await k.status(), k))
+        .catch(() => undefined);
+      notifier = new AlertNotifier(createSinks(config), logger.child({ component: 'alerts' }), monitorMetrics.notifications);
+      alerts = new AlertMonitor({
+        snapshots,
+        replicas,
+        expectedServices: config.MONITOR_SERVICES,
+        pool,
+        notifier,
+        thresholds: {
+          lagMessages: config.MONITOR_ALERT_LAG_MESSAGES,
+          dlqGrowth: config.MONITOR_ALERT_DLQ_GROWTH,
+          errorRate: config.MONITOR_ALERT_ERROR_RATE,
+          windowMs: config.MONITOR_ALERT_WINDOW,
+        },
+        forMs: config.MONITOR_ALERT_FOR,
+        intervalMs: config.MONITOR_ALERT_INTERVAL,
+        logger: logger.child({ component: 'alerts' }),
+        recordEvents: own.ok,
+        lease: kv ? new KvLease(kv, 'monitor.alerts', heartbeat.instance.replace(/[^\w.=-]/g, '_'), Math.max(3 * config.MONITOR_ALERT_INTERVAL, 5_000)) : undefined,
+        publisher: () => publisher,
+        gauge: monitorMetrics.alerts,
+      });
+      const overview = async () => {
+        const snapshot = await snapshots.get();
+        rates.observe(snapshot.takenAt, snapshot.pipelines);
+        return buildOverview({
+          pipelines,
+          snapshot,
+          rates,
+          services: replicas.services(),
+          alerts: alerts?.list() ?? [],
+          adminEnabled: own.ok && config.MONITOR_ADMIN_TOKEN !== undefined,
+        });
+      };
+      live = new LiveFeed(overview, config.MONITOR_LIVE_INTERVAL, logger);
+      if (config.MONITOR_OPENLINEAGE_URL) {
+        lineage = new LineageEmitter({
+          url: config.MONITOR_OPENLINEAGE_URL,
+          naming: lineageNaming(config.MONITOR_OPENLINEAGE_NAMESPACE, config.NATS_URL, config.DATABASE_URL),
+          pipelines,
+          js,
+          kv: await new Kvm(nc).open(BUCKETS.cursors).catch(() => undefined),
+          pool,
+          logger: logger.child({ component: 'lineage' }),
+        });
+        await lineage.start();
+      }
       for (const stream of FOLDED) {
         const { stream: name, durable } = foldSource(stream);
         const info = await jsm.consumers.info(name, durable);
@@ -151,13 +256,32 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
             maxBatch: config.MONITOR_FOLD_BATCH,
             maxDeliver,
             onFolded: (s, n) => folded.inc({ stream: s }, n),
+            onDeadLetters: (rows) => lineage?.onDeadLetters(rows),
           }),
         );
       }
       await Promise.all(folds.map((f) => f.start()));
+      alerts.start();
 
       const app = createServiceApp({ registry: metrics.registry, ready });
-      app.use(createApiRouter({ pipelines, snapshots, pool, logger, maxDlqLimit: config.MONITOR_DLQ_MAX_LIMIT }));
+      app.set('trust proxy', 'loopback');
+      app.use(
+        createApiRouter({
+          pipelines,
+          snapshots,
+          pool,
+          logger,
+          maxDlqLimit: config.MONITOR_DLQ_MAX_LIMIT,
+          overview,
+          live,
+          replicas,
+          alerts,
+          alertHistory: own.ok,
+          adminToken: config.MONITOR_ADMIN_TOKEN,
+          actions: own.ok ? new DeadLetterActions(pool, () => publisher, logger, monitorMetrics.dlqActions) : undefined,
+        }),
+      );
+      app.use(createDashboardRouter());
       listener = await listen(app, config.MONITOR_PORT, config.HOST);
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'monitor started');
       return { port: listener.port };

@@ -4,6 +4,26 @@
 import { commonEnv, envDuration, envInt, envPort, readEnv } from '@tributary/core';
 import { z } from 'zod';
 
+/** A comma-separated list variable (empty entries dropped). */
+const envList = () =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
+
+/** An optional URL variable (empty means unset). */
+const envUrl = () =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .pipe(z.url().optional());
+
 const schema = z.object({
   ...commonEnv,
   MONITOR_PORT: envPort(8080),
@@ -20,6 +40,45 @@ const schema = z.object({
   MONITOR_REQUEST_TIMEOUT: envDuration('2s'),
   /** Most dead letters one `/api/dlq` request returns. */
   MONITOR_DLQ_MAX_LIMIT: envInt(1000, 1),
+  /** Bearer token of the dashboard's write actions (DLQ replay and discard); unset disables them. */
+  MONITOR_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  /** How often the live feed (server-sent events) pushes a status update to dashboards. */
+  MONITOR_LIVE_INTERVAL: envDuration('2s'),
+  /** A replica whose last heartbeat is older than this is reported missing. */
+  MONITOR_REPLICA_TIMEOUT: envDuration('15s'),
+  /** A missing or stopped replica is forgotten after this long. */
+  MONITOR_REPLICA_FORGET: envDuration('10m'),
+  /** Services whose replicas are expected (a service seen before with no live replica alerts). */
+  MONITOR_SERVICES: envList().default(['ingest-api', 'transformer', 'loader']),
+  /** How often alert rules are evaluated. */
+  MONITOR_ALERT_INTERVAL: envDuration('5s'),
+  /** How long a rule's condition must hold before its alert fires (Prometheus `for`). */
+  MONITOR_ALERT_FOR: envDuration('1m'),
+  /** Consumer lag alert: pending + un-acked messages of a stage above this. */
+  MONITOR_ALERT_LAG_MESSAGES: envInt(1000, 0),
+  /** Window of the DLQ-growth and error-rate rules. */
+  MONITOR_ALERT_WINDOW: envDuration('5m'),
+  /** DLQ growth alert: more than this many records dead-lettered within the window. */
+  MONITOR_ALERT_DLQ_GROWTH: envInt(100, 0),
+  /** Error-rate alert: dead-lettered (transform + load) per accepted record within the window above this. */
+  MONITOR_ALERT_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  /** Slack-compatible webhooks (comma-separated) that get alert notifications. */
+  MONITOR_ALERT_WEBHOOKS: envList(),
+  /** SMTP server for alert email, e.g. `smtp://user:pass@mail.example.com:587` (`smtps://` for TLS). */
+  MONITOR_ALERT_SMTP_URL: envUrl(),
+  /** Sender and recipients (comma-separated) of alert email. */
+  MONITOR_ALERT_EMAIL_FROM: z.string().default('tributary@localhost'),
+  MONITOR_ALERT_EMAIL_TO: envList(),
+  /** Alertmanager base URL; alerts are POSTed to `<url>/api/v2/alerts`. */
+  MONITOR_ALERTMANAGER_URL: envUrl(),
+  /** Firing alerts are re-sent to Alertmanager this often (it resolves alerts not re-sent). */
+  MONITOR_ALERTMANAGER_RESEND: envDuration('1m'),
+  /** The dashboard's public URL, for links in notifications. */
+  MONITOR_PUBLIC_URL: z.string().default('http://localhost:8080'),
+  /** OpenLineage endpoint (e.g. Marquez); run events are POSTed to `<url>/api/v1/lineage`. */
+  MONITOR_OPENLINEAGE_URL: envUrl(),
+  /** OpenLineage namespace of Tributary's jobs. */
+  MONITOR_OPENLINEAGE_NAMESPACE: z.string().default('tributary'),
 });
 
 /** Parsed monitor configuration. */

@@ -57,44 +57,87 @@ export interface DeadLetterView {
   attempts: number | null;
   ingested_at: string | null;
   failed_at: string | null;
+  /** `open`, or the latest action taken on it. */
+  status: 'open' | 'replayed' | 'discarded';
+  status_at: string | null;
+}
+
+/** Which dead letters a listing or an action covers. */
+export interface DeadLetterFilter {
+  pipeline?: string;
+  stage?: string;
+  /** Source or dataset name. */
+  name?: string;
+  /** Error code, e.g. TRIB_E_VALIDATION. */
+  code?: string;
+  /** Text searched (case-insensitive) in the error message and the record. */
+  q?: string;
+  /** `open` (default), `replayed`, `discarded` or `all`. */
+  status?: 'open' | 'replayed' | 'discarded' | 'all';
 }
 
 /** Filters of a dead-letter listing. */
-export interface DeadLetterQuery {
-  pipeline?: string;
-  stage?: string;
+export interface DeadLetterQuery extends DeadLetterFilter {
   /** Only entries with a lower sequence (the next page after the last `seq` seen). */
   before?: number;
   limit: number;
 }
 
-/** Lists dead letters, newest (highest sequence) first. */
-export async function listDeadLetters(db: Pool, q: DeadLetterQuery): Promise<DeadLetterView[]> {
-  const r = await db.query<{
-    seq: string;
-    msg_id: string;
-    pipeline: string;
-    stage: string;
-    name: string;
-    error_code: string | null;
-    error_message: string | null;
-    error_location: unknown;
-    record: unknown;
-    original: unknown;
-    replay_subject: string | null;
-    attempts: number | null;
-    ingested_at: Date | null;
-    failed_at: Date | null;
-  }>(
-    `SELECT seq, msg_id, pipeline, stage, name, error_code, error_message, error_location, record, original,
-            replay_subject, attempts, ingested_at, failed_at
-     FROM tributary.dead_letters
-     WHERE ($1::text IS NULL OR pipeline = $1) AND ($2::text IS NULL OR stage = $2) AND ($3::bigint IS NULL OR seq < $3)
-     ORDER BY seq DESC
-     LIMIT $4`,
-    [q.pipeline ?? null, q.stage ?? null, q.before ?? null, q.limit],
-  );
-  return r.rows.map((x) => ({
+/** Escapes LIKE wildcards so a search for `50%` finds the text `50%`. */
+function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * The WHERE clause of a filter, with parameters from \$1. Exported for the actions, which select
+ * "all matching" with exactly the listing's semantics.
+ */
+export function filterClause(f: DeadLetterFilter, firstParam = 1): { sql: string; params: unknown[] } {
+  const params: unknown[] = [
+    f.pipeline ?? null,
+    f.stage ?? null,
+    f.name ?? null,
+    f.code ?? null,
+    f.q ? likePattern(f.q) : null,
+    f.status ?? 'open',
+  ];
+  const p = (i: number): string => `$${firstParam + i}`;
+  const sql = `(${p(0)}::text IS NULL OR d.pipeline = ${p(0)})
+    AND (${p(1)}::text IS NULL OR d.stage = ${p(1)})
+    AND (${p(2)}::text IS NULL OR d.name = ${p(2)})
+    AND (${p(3)}::text IS NULL OR d.error_code = ${p(3)})
+    AND (${p(4)}::text IS NULL OR d.error_message ILIKE ${p(4)} OR d.record::text ILIKE ${p(4)} OR d.msg_id ILIKE ${p(4)})
+    AND (${p(5)}::text = 'all' OR coalesce(s.status, 'open') = ${p(5)})`;
+  return { sql, params };
+}
+
+/** Columns of a listing (dead letter `d` joined with its state `s`). */
+export const DEAD_LETTER_COLUMNS = `d.seq, d.msg_id, d.pipeline, d.stage, d.name, d.error_code, d.error_message, d.error_location,
+  d.record, d.original, d.replay_subject, d.attempts, d.ingested_at, d.failed_at, s.status, s.at AS status_at`;
+
+/** A row of a listing query. */
+export interface DeadLetterDbRow {
+  seq: string;
+  msg_id: string;
+  pipeline: string;
+  stage: string;
+  name: string;
+  error_code: string | null;
+  error_message: string | null;
+  error_location: unknown;
+  record: unknown;
+  original: unknown;
+  replay_subject: string | null;
+  attempts: number | null;
+  ingested_at: Date | null;
+  failed_at: Date | null;
+  status: 'replayed' | 'discarded' | null;
+  status_at: Date | null;
+}
+
+/** Turns a database row into its API view. */
+export function toView(x: DeadLetterDbRow): DeadLetterView {
+  return {
     seq: Number(x.seq),
     msg_id: x.msg_id,
     pipeline: x.pipeline,
@@ -107,5 +150,27 @@ export async function listDeadLetters(db: Pool, q: DeadLetterQuery): Promise<Dea
     attempts: x.attempts,
     ingested_at: x.ingested_at?.toISOString() ?? null,
     failed_at: x.failed_at?.toISOString() ?? null,
-  }));
+    status: x.status ?? 'open',
+    status_at: x.status_at?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Lists dead letters, newest (highest sequence) first. Without the monitor's state table (a
+ * read-only monitor) every dead letter is listed as open.
+ */
+export async function listDeadLetters(db: Pool, q: DeadLetterQuery, withState = true): Promise<DeadLetterView[]> {
+  const f = filterClause(withState ? q : { ...q, status: 'all' }, 3);
+  const state = withState
+    ? 'LEFT JOIN tributary.dead_letter_state s ON s.seq = d.seq'
+    : 'LEFT JOIN (SELECT NULL::bigint AS seq, NULL::text AS status, NULL::timestamptz AS at) s ON false';
+  const r = await db.query<DeadLetterDbRow>(
+    `SELECT ${DEAD_LETTER_COLUMNS}
+     FROM tributary.dead_letters d ${state}
+     WHERE ($1::bigint IS NULL OR d.seq < $1) AND ${f.sql}
+     ORDER BY d.seq DESC
+     LIMIT $2`,
+    [q.before ?? null, q.limit, ...f.params],
+  );
+  return r.rows.map(toView);
 }

@@ -8,6 +8,7 @@ const pipeline: Pipeline = {
   file: '/x/p.yaml',
   dir: '/x',
   slaFreshnessMs: 2_000,
+  connections: {},
   sources: { gantry: { kind: 'push' }, sim: { kind: 'push' } },
   datasets: [{ name: 'passages', from: ['gantry', 'sim'], fields: [{ name: 'id', type: 'string', required: false }], steps: [] }],
   tables: [{ name: 'fact', from: 'passages', mode: 'append' }],

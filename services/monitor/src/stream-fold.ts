@@ -8,7 +8,7 @@ import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { BatchConsumer, consumers, STREAMS, type Logger } from '@tributary/core';
 import type { Pool } from 'pg';
 import { insertDeadLetters } from './dead-letter-store';
-import { foldMessage, type FoldedMessage, type FoldedStream } from './folded-message';
+import { foldMessage, type DeadLetterRow, type FoldedMessage, type FoldedStream } from './folded-message';
 import { insertStreamLog } from './stream-log-store';
 import { toWarehouseError } from './warehouse-error';
 
@@ -23,6 +23,8 @@ export interface StreamFoldOptions {
   maxDeliver: number;
   /** Called with the number of messages folded per batch (metrics). */
   onFolded?: (stream: FoldedStream, messages: number) => void;
+  /** Called after commit with the dead letters stored for the first time (lineage). */
+  onDeadLetters?: (rows: DeadLetterRow[]) => void;
 }
 
 /** The stream and durable a fold loop reads. */
@@ -30,8 +32,11 @@ export function foldSource(stream: FoldedStream): { stream: string; durable: str
   return { stream: STREAMS[stream], durable: consumers.monitor(stream) };
 }
 
-/** Writes folded messages in one transaction; rolls back and rethrows a classified error. */
-async function writeFolded(pool: Pool, folded: FoldedMessage[]): Promise<void> {
+/**
+ * Writes folded messages in one transaction; rolls back and rethrows a classified error.
+ * Resolves with the dead letters stored for the first time.
+ */
+async function writeFolded(pool: Pool, folded: FoldedMessage[]): Promise<DeadLetterRow[]> {
   let client;
   try {
     client = await pool.connect();
@@ -55,6 +60,7 @@ async function writeFolded(pool: Pool, folded: FoldedMessage[]): Promise<void> {
     });
     await insertDeadLetters(client, deadLetters);
     await client.query('COMMIT');
+    return deadLetters;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {
       broken = true;
@@ -86,8 +92,9 @@ export function createStreamFold(opts: StreamFoldOptions): BatchConsumer {
     maxDeliver: opts.maxDeliver,
     logger: log,
     handle: async (msgs) => {
-      await writeFolded(opts.pool, fold(msgs));
+      const fresh = await writeFolded(opts.pool, fold(msgs));
       opts.onFolded?.(stream, msgs.length);
+      if (fresh.length > 0) opts.onDeadLetters?.(fresh);
     },
     // The monitor owns no output to dead-letter into: a message its batch could not write (or one
     // redelivered max_deliver times) is folded alone, and if its body is what the database refuses,
@@ -95,7 +102,8 @@ export function createStreamFold(opts: StreamFoldOptions): BatchConsumer {
     onPoison: async (msg, cause) => {
       const [f] = fold([msg]);
       try {
-        await writeFolded(opts.pool, [f!]);
+        const fresh = await writeFolded(opts.pool, [f!]);
+        if (fresh.length > 0) opts.onDeadLetters?.(fresh);
       } catch (err) {
         if (toWarehouseError(err, 'fold').retryable || !f!.deadLetter) throw err;
         log.error({ err, cause, seq: msg.seq }, 'dead letter body refused by PostgreSQL; recording it without the body');

@@ -17,6 +17,7 @@ import {
   createMetrics,
   createServiceApp,
   decodeNdjson,
+  AGGREGATED_HEADER,
   H,
   header,
   inSpan,
@@ -34,9 +35,14 @@ import {
   type Listener,
   type Logger,
   type Pipeline,
+  startHeartbeat,
+  type Heartbeat,
 } from '@tributary/core';
 import type { TransformerConfig } from './config';
 import { PipelineRunner } from './pipeline-runner';
+import { openStepServices, type OpenedServices } from './step-services';
+import { referenceKeys, storeReferences } from './steps/reference-store';
+import { WindowFinalizer } from './window-finalizer';
 
 /** Optional injected dependencies (tests). */
 export interface TransformerDeps {
@@ -74,6 +80,11 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
   let publisher: Publisher | undefined;
   const loops: BatchConsumer[] = [];
   let listener: Listener | undefined;
+  let opened: OpenedServices | undefined;
+  const finalizers: WindowFinalizer[] = [];
+  /** Datasets other datasets enrich from, with the key fields to store them under in KV. */
+  const references = new Map(pipelines.map((p) => [p.name, referenceKeys(p)]));
+  let heartbeat: Heartbeat | undefined;
 
   const app = createServiceApp({
     registry: metrics.registry,
@@ -105,7 +116,13 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
       contextFromHeaders(msg.headers),
       async () => {
         const records = decodeNdjson(msg.data);
-        const results = await runner.run(source!, records);
+        const results = await runner.run(source!, records, inputId);
+        // Reference datasets are in KV before the input is acked (a redelivery puts the same values).
+        for (const r of results) {
+          if (references.get(pipeline.name)!.has(r.dataset)) {
+            await storeReferences(opened!.services.state!, pipeline, references.get(pipeline.name)!, r.dataset, r.records);
+          }
+        }
         const pending: Promise<unknown>[] = [];
         for (const r of results) {
           const lines = r.records.map((rec) => JSON.stringify(rec));
@@ -120,6 +137,8 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
                   [H.count]: part.length,
                   // The filtered count travels once per input batch, on its first part.
                   [H.filtered]: p === 0 ? r.filtered : 0,
+                  // Window datasets: input records behind the partial rows (their record_count sum).
+                  [AGGREGATED_HEADER]: r.aggregated === undefined ? undefined : p === 0 ? r.aggregated : 0,
                   [H.inputId]: inputId,
                   [H.ingestedAt]: ingestedAt,
                   [H.contentType]: NDJSON,
@@ -200,6 +219,28 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
       });
       const js = jetstream(nc);
       publisher = new Publisher(js, config.TRANSFORMER_MAX_INFLIGHT);
+      // Stateful steps (dedupe, enrich) and window finalization: connect only what is used.
+      const needsState = pipelines.some((p) => references.get(p.name)!.size > 0);
+      opened = await openStepServices(
+        nc,
+        { databaseUrl: config.DATABASE_URL, poolSize: config.TRANSFORMER_POOL_SIZE, logger },
+        [...runners.values()],
+        needsState,
+      );
+      for (const r of runners.values()) await r.open(opened.services);
+      if (opened.pool) {
+        for (const p of pipelines) {
+          const f = new WindowFinalizer({
+            pool: opened.pool,
+            publisher,
+            pipeline: p,
+            logger: logger.child({ pipeline: p.name, component: 'window-finalizer' }),
+            intervalMs: config.TRANSFORMER_FINALIZE_INTERVAL,
+          });
+          f.start();
+          finalizers.push(f);
+        }
+      }
       for (const p of pipelines) {
         const loop = new BatchConsumer({
           js,
@@ -219,12 +260,17 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
         loops.push(loop);
       }
       listener = await listen(app, config.TRANSFORMER_PORT, config.HOST);
+      heartbeat = startHeartbeat(nc, { service: 'transformer' });
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'transformer ready');
       return { port: listener.port };
     },
     /** Finishes the batches in hand, then closes. */
     async stop(): Promise<void> {
+      await heartbeat?.stop();
       await Promise.all(loops.splice(0).map((l) => l.stop()));
+      await Promise.all(finalizers.splice(0).map((f) => f.stop()));
+      for (const r of runners.values()) await r.close();
+      await opened?.close();
       await listener?.close();
       await nc?.drain().catch(() => undefined);
     },

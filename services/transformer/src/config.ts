@@ -1,7 +1,7 @@
 /**
  * transformer configuration, read once from the environment.
  */
-import { commonEnv, envInt, envPort, readEnv, topologyEnv } from '@tributary/core';
+import { commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/core';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -16,6 +16,10 @@ const schema = z.object({
   TRANSFORMER_MAX_INFLIGHT: envInt(512, 1),
   /** Key of `$hmac()`, which pseudonymises values (e.g. plates). Set it in production. */
   TRIBUTARY_HMAC_KEY: z.string().min(16, 'must be at least 16 characters').default('tributary-development-key-change-me'),
+  /** How often windows of aggregate tables are checked against their watermark and finalized. */
+  TRANSFORMER_FINALIZE_INTERVAL: envDuration('1s'),
+  /** PostgreSQL connections per process, for `enrich` from tables and window finalization. */
+  TRANSFORMER_POOL_SIZE: envInt(2, 1),
   /** Only run these pipelines (comma-separated); all when unset. */
   TRANSFORMER_ONLY: z.string().optional(),
 });

@@ -1,26 +1,28 @@
 /**
- * Runs a pipeline's datasets over one batch of source records: each record goes through the
- * dataset's steps, then is projected onto the declared fields (typed, required fields checked).
- * Datasets that read other datasets run in the same pass, in dependency order.
+ * Runs a pipeline's datasets over one batch of source records: the batch goes through the
+ * dataset's steps in order (per-record steps record by record, batch steps on the whole batch),
+ * then each record is projected onto the declared fields (typed, required fields checked).
+ * Datasets that read other datasets run in the same pass, in dependency order; a `route` step
+ * hands its routed records to the target datasets instead of its output.
  */
 import { tablesOf, toTributaryError, TributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/core';
 import { castValue } from './steps/cast-value';
 import { STEPS } from './steps/registry';
-import type { Step } from './steps/step';
+import type { BatchContext, BatchItem, Step, StepFailure, StepServices } from './steps/step';
 
 /** A record a step or the projection rejected. */
-export interface Failure {
-  /** Index of the record in the dataset's input batch. */
-  index: number;
-  record: Rec;
-  error: TributaryError;
-}
+export type Failure = StepFailure;
 
 /** The outcome of one dataset for one input batch. */
 export interface DatasetResult {
   dataset: string;
   records: Rec[];
+  /** Records dropped on purpose: filter, dedupe repeats, enrich misses with `drop`, routed away. */
   filtered: number;
+  /** Of `filtered`, the records a route step sent to other datasets. */
+  routed: number;
+  /** Window datasets: input records aggregated into `records` (partial rows); their `record_count`s add up to it. */
+  aggregated?: number;
   failures: Failure[];
 }
 
@@ -52,30 +54,70 @@ export class PipelineRunner {
     }));
   }
 
+  /** Services the steps need (`state` KV, `db`), so the app connects only those. */
+  needs(): Set<keyof StepServices> {
+    return new Set(this.datasets.flatMap((d) => d.steps.flatMap((s) => s.needs ?? [])));
+  }
+
+  /** Opens every step that has services to connect. */
+  async open(services: StepServices): Promise<void> {
+    for (const d of this.datasets) for (const s of d.steps) await s.open?.(services);
+  }
+
+  /** Closes every step. */
+  async close(): Promise<void> {
+    for (const d of this.datasets) for (const s of d.steps) await s.close?.();
+  }
+
   /** Whether any dataset reads from `source` (directly or through other datasets). */
   feeds(source: string): boolean {
     return this.datasets.some((d) => d.def.from.includes(source));
   }
 
-  private async runOne(ds: CompiledDataset, input: Rec[]): Promise<DatasetResult> {
-    const result: DatasetResult = { dataset: ds.def.name, records: [], filtered: 0, failures: [] };
-    for (let i = 0; i < input.length; i++) {
-      let rec: Rec | null = input[i]!;
+  private async runOne(
+    ds: CompiledDataset,
+    input: Rec[],
+    ctx: BatchContext,
+  ): Promise<{ result: DatasetResult; routed: Map<string, Rec[]> }> {
+    const result: DatasetResult = { dataset: ds.def.name, records: [], filtered: 0, routed: 0, failures: [] };
+    const routed = new Map<string, Rec[]>();
+    let items: BatchItem[] = input.map((record, index) => ({ record, index }));
+    for (const step of ds.steps) {
+      if (items.length === 0) break;
+      if (step.applyBatch) {
+        const out = await step.applyBatch(items, ctx);
+        items = out.items;
+        result.filtered += out.filtered;
+        if (out.aggregated !== undefined) result.aggregated = out.aggregated;
+        result.failures.push(...out.failures);
+        for (const [target, recs] of out.routed ?? []) {
+          routed.set(target, [...(routed.get(target) ?? []), ...recs]);
+          result.routed += recs.length;
+        }
+        continue;
+      }
+      const next: BatchItem[] = [];
+      for (const it of items) {
+        try {
+          const rec = await step.apply!(it.record);
+          if (rec === null) result.filtered++;
+          else next.push({ record: rec, index: it.index });
+        } catch (err) {
+          result.failures.push({ index: it.index, record: input[it.index] ?? it.record, error: toTributaryError(err, 'TRIB_E_STEP') });
+        }
+      }
+      items = next;
+    }
+    for (const it of items) {
       try {
-        for (const step of ds.steps) {
-          rec = await step.apply(rec);
-          if (rec === null) break;
-        }
-        if (rec === null) {
-          result.filtered++;
-          continue;
-        }
-        result.records.push(this.project(ds, rec));
+        result.records.push(this.project(ds, it.record));
       } catch (err) {
-        result.failures.push({ index: i, record: input[i]!, error: toTributaryError(err, 'TRIB_E_STEP') });
+        result.failures.push({ index: it.index, record: input[it.index] ?? it.record, error: toTributaryError(err, 'TRIB_E_STEP') });
       }
     }
-    return result;
+    // Failures in input order, whichever step found them, so DLQ IDs and tests are stable.
+    result.failures.sort((a, b) => a.index - b.index);
+    return { result, routed };
   }
 
   /** Keeps only declared fields, converted to their types; a missing required field throws. */
@@ -93,18 +135,48 @@ export class PipelineRunner {
     return out;
   }
 
-  /** Runs every dataset fed by `source` (and those fed by them) over `records`. */
-  async run(source: string, records: Rec[]): Promise<DatasetResult[]> {
+  /**
+   * Runs every dataset fed by `source` (and those fed by them) over `records`. `inputId` is the
+   * input message's ID; batch steps derive their state changes from it.
+   */
+  async run(source: string, records: Rec[], inputId = 'test'): Promise<DatasetResult[]> {
     const outputs = new Map<string, Rec[]>([[source, records]]);
+    /** Records routed to a dataset, by the dataset that routed them. */
+    const routedTo = new Map<string, Map<string, Rec[]>>();
     const results: DatasetResult[] = [];
     for (const ds of this.datasets) {
-      const inputs = ds.def.from.filter((f) => outputs.has(f));
-      if (inputs.length === 0) continue;
-      const input = inputs.length === 1 ? outputs.get(inputs[0]!)! : inputs.flatMap((f) => outputs.get(f)!);
-      const r = await this.runOne(ds, input);
-      outputs.set(ds.def.name, r.records);
-      results.push(r);
+      const parts: Rec[][] = [];
+      let fed = false;
+      for (const f of ds.def.from) {
+        const routed = routedTo.get(ds.def.name)?.get(f);
+        const routes = this.routesOf(f);
+        if (routes.has(ds.def.name)) {
+          // A route target reads only what its router sent it (nothing when the router did not run).
+          if (outputs.has(f)) fed = true;
+          if (routed) parts.push(routed);
+        } else if (outputs.has(f)) {
+          fed = true;
+          parts.push(outputs.get(f)!);
+        }
+      }
+      if (!fed) continue;
+      const input = parts.length === 1 ? parts[0]! : parts.flat();
+      const { result, routed } = await this.runOne(ds, input, { inputId, pipeline: this.pipeline.name, dataset: ds.def.name });
+      outputs.set(ds.def.name, result.records);
+      for (const [target, recs] of routed) {
+        if (!routedTo.has(target)) routedTo.set(target, new Map());
+        routedTo.get(target)!.set(ds.def.name, recs);
+      }
+      results.push(result);
     }
     return results;
+  }
+
+  /** The route targets of a dataset's route steps. */
+  private routesOf(name: string): Set<string> {
+    const ds = this.pipeline.datasets.find((d) => d.name === name);
+    const out = new Set<string>();
+    for (const s of ds?.steps ?? []) if (s.kind === 'route') for (const t of Object.keys(s.config)) out.add(t);
+    return out;
   }
 }

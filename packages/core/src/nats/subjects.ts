@@ -46,4 +46,8 @@ export const BUCKETS = {
   leases: 'trib_leases',
   /** Pull-source positions (page cursors, LSNs, file offsets), committed after JetStream acked the records before them. */
   cursors: 'trib_cursors',
+  /** Transformer state that must outlive a batch: reference datasets for `enrich`, join buffers (entries deleted by their steps). */
+  state: 'trib_state',
+  /** `dedupe` keys: the first record kept per key; entries expire with the bucket's max age. */
+  dedupe: 'trib_dedupe',
 } as const;

@@ -122,11 +122,17 @@ export async function ensureConsumers(
 }
 
 /** Creates the KV buckets. */
-export async function ensureBuckets(nc: NatsConnection, opts: TopologyOptions): Promise<void> {
+export async function ensureBuckets(nc: NatsConnection, opts: TopologyOptions, pipelines?: Pipeline[]): Promise<void> {
   const kvm = new Kvm(nc);
   await kvm.create(BUCKETS.idempotency, { ttl: opts.idempotencyTtlMs, replicas: opts.replicas, history: 1 });
   await kvm.create(BUCKETS.leases, { replicas: opts.replicas, history: 1 });
   await kvm.create(BUCKETS.cursors, { replicas: opts.replicas, history: 5 });
+  await kvm.create(BUCKETS.state, { replicas: opts.replicas, history: 1 });
+  // Dedupe keys live as long as the longest `within` of any dedupe step, and at least a week.
+  const within = (pipelines ?? []).flatMap((p) =>
+    p.datasets.flatMap((d) => d.steps.flatMap((s) => (s.kind === 'dedupe' ? [s.config.within] : []))),
+  );
+  await kvm.create(BUCKETS.dedupe, { replicas: opts.replicas, history: 1, ttl: Math.max(7 * 86_400_000, ...within) });
 }
 
 /**

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TributaryError } from '../errors';
+import { duration } from './common';
 
 /** A secret reference: `env:NAME` (environment variable) or `file:/path` (a mounted file). */
 export const secretRef = z
@@ -59,6 +60,16 @@ export const httpConnectionSpec = z
     auth: httpAuthSpec.optional(),
     headers: z.record(z.string(), z.string()).default({}).meta({ description: 'Headers sent with every request (no secrets here).' }),
     timeout: z.string().default('30s').meta({ description: 'Per-request timeout.' }),
+    budget: z
+      .strictObject({
+        requests: z.number().int().min(1).meta({ description: 'Requests allowed per interval.' }),
+        per: duration.meta({ description: 'The interval, e.g. `1m` or `1d`.' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'Request budget of this API key, shared by every source using the connection on every replica (a counter in JetStream KV); requests wait for the next interval when it is spent.',
+      }),
     description: z.string().optional(),
   })
   .meta({ title: 'http connection' });

@@ -8,7 +8,9 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml
 import type { z } from 'zod';
 import { TributaryError } from '../errors';
 import { compileRecordSchema } from '../json-schema';
-import { normaliseFields } from './common';
+import { resolveWarehouse } from '../warehouse/warehouse-spec';
+import type { FieldDef } from './common';
+import { datasetFields, resolveTable } from './derived-spec';
 import type { Dataset, Pipeline } from './pipeline';
 import { checkReferences, pipelineSpecSchema, type PipelineSpec } from './pipeline-spec';
 import { normaliseStep, STEP_SPECS, type StepKind } from './steps';
@@ -205,15 +207,26 @@ export function loadPipelineFile(file: string): Pipeline {
   if (cycle) late.push(problemAt(['datasets', cycle[0]!, 'from'], `datasets read from each other in a cycle: ${cycle.join(' -> ')}`));
   if (late.length > 0) fail(late);
 
+  const resolvedFields = new Map<string, FieldDef[]>();
   const datasets: Dataset[] = order.map((name) => {
     const ds = spec.datasets[name]!;
+    // A window dataset's fields are derived from its window step, with its input's field types.
+    resolvedFields.set(name, datasetFields(spec, name, resolvedFields));
     return {
       name,
       from: ds.from,
-      fields: normaliseFields(ds.fields),
+      fields: resolvedFields.get(name)!,
       steps: ds.steps.map((s) => normaliseStep(s as Record<string, unknown>)),
     };
   });
+  const tables = Object.entries(spec.tables).map(([name, t]) => {
+    const r = resolveTable({ ...t, name }, datasets);
+    if (r.problem) late.push(problemAt(['tables', name, 'key'], r.problem));
+    return r.table;
+  });
+  const warehouse = resolveWarehouse(spec, dir);
+  for (const p of warehouse.problems) late.push(problemAt(p.path, p.message));
+  if (late.length > 0) fail(late);
   return {
     name: spec.pipeline,
     file: abs,
@@ -223,8 +236,9 @@ export function loadPipelineFile(file: string): Pipeline {
     connections: spec.connections,
     sources: spec.sources,
     datasets,
-    tables: Object.entries(spec.tables).map(([name, t]) => ({ ...t, name })),
+    tables,
     schemas,
+    warehouse: warehouse.sections,
   };
 }
 

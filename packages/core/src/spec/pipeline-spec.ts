@@ -6,9 +6,14 @@
 import { z } from 'zod';
 import { duration, fieldSpec, identifier } from './common';
 import { connectionSpec } from './connections';
+import { checkStreamSteps } from './derived-spec';
 import { sourceSpec } from './sources';
 import { stepSpec } from './steps';
 import { tableSpec } from './tables';
+import { generatedDimensionsSpec } from '../warehouse/calendar';
+import { checksSpec } from '../warehouse/checks/check-spec';
+import { modelsSpec } from '../warehouse/models/model-spec';
+import { checkWarehouseReferences } from '../warehouse/warehouse-spec';
 
 /** A dataset: records from sources or other datasets, run through steps, with declared output fields. */
 export const datasetSpec = z
@@ -21,7 +26,11 @@ export const datasetSpec = z
     fields: z
       .record(identifier, fieldSpec)
       .refine((f) => Object.keys(f).length > 0, 'declare at least one field')
-      .meta({ description: 'Output fields and their types; records are projected onto them and tables take their columns from them.' }),
+      .optional()
+      .meta({
+        description:
+          'Output fields and their types; records are projected onto them and tables take their columns from them. Required, except for a window dataset (derived from its window step).',
+      }),
     steps: z.array(stepSpec).default([]).meta({ description: 'Steps run in order on each record.' }),
   })
   .meta({ title: 'dataset' });
@@ -48,6 +57,9 @@ export const pipelineSpecSchema = z
       .meta({ description: 'Where records come from, by name.' }),
     datasets: z.record(identifier, datasetSpec).meta({ description: 'What the transformer produces, by name.' }),
     tables: z.record(identifier, tableSpec).default({}).meta({ description: 'Warehouse tables the loader fills, by name.' }),
+    dimensions: generatedDimensionsSpec,
+    models: modelsSpec,
+    checks: checksSpec,
   })
   .meta({ title: 'Tributary pipeline', description: 'One pipeline: its sources, datasets (with steps) and warehouse tables.' });
 
@@ -101,6 +113,8 @@ export function checkReferences(root: unknown): ReferenceProblem[] {
       });
     }
   }
+  out.push(...checkStreamSteps(root));
+  out.push(...checkWarehouseReferences(root));
   for (const [name, raw] of Object.entries(obj(doc.tables))) {
     const table = obj(raw);
     if (typeof table.from !== 'string') continue;

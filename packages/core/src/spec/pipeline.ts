@@ -7,6 +7,7 @@ import type { ConnectionSpec } from './connections';
 import type { SourceSpec } from './sources';
 import type { StepSpec } from './steps';
 import type { TableSpec } from './tables';
+import type { WarehouseSections } from '../warehouse/warehouse-spec';
 
 /** A dataset ready to run. */
 export interface Dataset {
@@ -37,6 +38,8 @@ export interface Pipeline {
   tables: Table[];
   /** JSON Schema documents referenced by the spec, keyed by their path as written. */
   schemas: Record<string, unknown>;
+  /** Generated dimensions, SQL models (in dependency order) and checks. */
+  warehouse?: WarehouseSections;
 }
 
 /** The datasets that read directly from `source` (a source or dataset name). */

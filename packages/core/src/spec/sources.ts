@@ -4,6 +4,14 @@
  */
 import { z } from 'zod';
 import { rate } from './common';
+import { restSourceSpec } from './rest-source';
+import { fileSourceSpec, objectStoreSourceSpec } from './file-sources';
+import { postgresCdcSourceSpec, postgresPollSourceSpec } from './postgres-sources';
+
+export * from './schedule';
+export * from './rest-source';
+export * from './postgres-sources';
+export * from './file-sources';
 
 const schemaRef = z
   .string()
@@ -40,10 +48,23 @@ export const generatorSourceSpec = z
 export const SOURCE_SPECS = {
   push: pushSourceSpec,
   generator: generatorSourceSpec,
+  rest: restSourceSpec,
+  postgres_cdc: postgresCdcSourceSpec,
+  postgres_poll: postgresPollSourceSpec,
+  file: fileSourceSpec,
+  object_store: objectStoreSourceSpec,
 } as const;
 
 /** A source declaration. */
-export const sourceSpec = z.discriminatedUnion('kind', [pushSourceSpec, generatorSourceSpec]);
+export const sourceSpec = z.discriminatedUnion('kind', [
+  pushSourceSpec,
+  generatorSourceSpec,
+  restSourceSpec,
+  postgresCdcSourceSpec,
+  postgresPollSourceSpec,
+  fileSourceSpec,
+  objectStoreSourceSpec,
+]);
 
 /** A parsed source declaration. */
 export type SourceSpec = z.infer<typeof sourceSpec>;

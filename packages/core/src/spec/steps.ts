@@ -4,7 +4,8 @@
  * re-exports its shape as `spec`; a registry test checks that both lists agree.
  */
 import { z } from 'zod';
-import { fieldType, identifier } from './common';
+import { duration, fieldType, identifier } from './common';
+import { windowStepSpec } from './window';
 
 const expression = z.string().min(1).meta({ description: 'A JSONata expression evaluated against the record.' });
 
@@ -25,6 +26,64 @@ export const STEP_SPECS = {
     .record(identifier, fieldType)
     .meta({ description: 'Converts fields to a type; a value that cannot be converted dead-letters the record.' }),
   drop: z.array(z.string()).min(1).meta({ description: 'Removes fields.' }),
+  window: windowStepSpec,
+  dedupe: z
+    .strictObject({
+      key: z.array(z.string().min(1)).min(1).meta({ description: 'Fields that identify a repeat.' }),
+      within: duration.default(24 * 3_600_000).meta({
+        description: 'A record is a repeat when a record with the same key was kept less than this long before it (by `time`).',
+      }),
+      time: z
+        .string()
+        .optional()
+        .meta({ description: 'Event-time field measuring `within`; the time the record is first processed when unset.' }),
+    })
+    .meta({
+      description:
+        'Drops repeats of a key (counted as filtered), across batches, replicas and restarts: the first record kept per key is recorded in JetStream KV with compare-and-set.',
+    }),
+  route: z
+    .record(identifier, expression)
+    .refine((r) => Object.keys(r).length > 0, 'name at least one target dataset')
+    .meta({
+      description:
+        'Sends each record to the first target dataset whose JSONata condition holds (`{ speeding: "speed_kmh > 130" }`); targets list this dataset in `from`. Routed records leave this dataset (counted as filtered here); the rest stay.',
+    }),
+  enrich: z
+    .strictObject({
+      from: z
+        .union([
+          z.strictObject({ table: identifier.meta({ description: 'Warehouse table (schema `warehouse`).' }) }),
+          z.strictObject({
+            dataset: identifier.meta({ description: 'A dataset of this pipeline, kept current in JetStream KV by the transformer.' }),
+          }),
+        ])
+        .meta({ description: 'Reference data: `{ table: dim_card }` or `{ dataset: venues }`.' }),
+      on: z
+        .record(z.string().min(1), identifier)
+        .refine((o) => Object.keys(o).length > 0, 'name at least one field')
+        .meta({ description: 'Record field to reference field: `{ card_id: card_id }`.' }),
+      fields: z
+        .record(identifier, identifier)
+        .refine((f) => Object.keys(f).length > 0, 'name at least one field')
+        .meta({ description: 'Fields to add: `{ new_name: reference_field }`.' }),
+      on_miss: z.enum(['keep', 'drop', 'dead_letter', 'retry']).default('keep').meta({
+        description:
+          'No reference row: `keep` (fields null), `drop` (counted as filtered), `dead_letter`, or `retry` (the batch waits and is retried, for reference data that arrives later).',
+      }),
+      cache_ttl: duration.default(60_000).meta({ description: 'How long a looked-up row (or miss) is reused.' }),
+      cache_size: z.number().int().min(0).default(10_000).meta({ description: 'Rows kept in the cache.' }),
+    })
+    .meta({ description: 'Adds fields from reference data looked up by key, with a cache.' }),
+  code: z
+    .strictObject({
+      module: z.string().min(1).meta({ description: 'JavaScript (CommonJS) module, relative to the pipeline file.' }),
+      options: z.record(z.string(), z.unknown()).default({}).meta({ description: "Passed to the module's `create(options)`." }),
+    })
+    .meta({
+      description:
+        'Custom logic in a module exporting `apply(record)` (record, null to filter, or throw to dead-letter) or `create(options)` returning `{ apply }` or `{ applyBatch }`.',
+    }),
 } as const;
 
 /** The name of a step kind. */

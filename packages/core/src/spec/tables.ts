@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { identifier } from './common';
+import { accumulatingSpec, lookupsSpec, scd2Spec } from './dimensional-tables';
 
 const base = {
   from: identifier.meta({ description: 'The dataset whose records this table receives.' }),
@@ -21,6 +22,7 @@ export const MODE_SPECS = {
         .min(1)
         .optional()
         .meta({ description: 'Natural key: a record whose key is already in the table is skipped and counted.' }),
+      lookups: lookupsSpec.optional(),
     })
     .meta({ title: 'append', description: 'Inserts every record.' }),
   upsert: z
@@ -28,15 +30,39 @@ export const MODE_SPECS = {
       ...base,
       mode: z.literal('upsert'),
       key: z.array(identifier).min(1).meta({ description: 'Natural key: the newest record per key wins.' }),
+      lookups: lookupsSpec.optional(),
     })
     .meta({ title: 'upsert', description: 'Inserts new keys and overwrites existing ones with the latest record.' }),
+  aggregate: z
+    .strictObject({
+      ...base,
+      mode: z.literal('aggregate'),
+      key: z
+        .array(identifier)
+        .min(1)
+        .optional()
+        .meta({ description: 'Set from the window step (`window_start` and its key fields); if written, it must match.' }),
+    })
+    .meta({
+      title: 'aggregate',
+      description:
+        'Merges the partial aggregates of a `window` dataset additively (counts and sums add, min/max keep the extreme, averages are sum over count), so results are exact under redelivery and scale-out.',
+    }),
+  scd2: scd2Spec,
+  accumulating: accumulatingSpec,
 } as const;
 
 /** A load mode name. */
 export type LoadMode = keyof typeof MODE_SPECS;
 
 /** A table declaration. */
-export const tableSpec = z.discriminatedUnion('mode', [MODE_SPECS.append, MODE_SPECS.upsert]);
+export const tableSpec = z.discriminatedUnion('mode', [
+  MODE_SPECS.append,
+  MODE_SPECS.upsert,
+  MODE_SPECS.aggregate,
+  MODE_SPECS.scd2,
+  MODE_SPECS.accumulating,
+]);
 
 /** A parsed table declaration. */
 export type TableSpec = z.infer<typeof tableSpec>;

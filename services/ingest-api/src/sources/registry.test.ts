@@ -2,13 +2,13 @@ import { readdirSync } from 'node:fs';
 import { SOURCE_SPECS } from '@tributary/core';
 import { SOURCES } from './registry';
 
-const NOT_SOURCES = new Set(['source.ts', 'registry.ts', 'traffic-simulator.ts']);
+const NOT_SOURCES = new Set(['source.ts', 'registry.ts', 'traffic-simulator.ts', 'pull-source.ts']);
 
 /** Source kinds from the files in this folder: every module except the shared ones and tests. */
 function sourceFiles(): string[] {
   return readdirSync(__dirname)
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !NOT_SOURCES.has(f))
-    .map((f) => f.slice(0, -'.ts'.length))
+    .map((f) => f.slice(0, -'.ts'.length).replace(/-/g, '_')) // kind postgres_cdc lives in postgres-cdc.ts
     .sort();
 }
 
@@ -29,7 +29,16 @@ describe('sources registry', () => {
 
   it.each(Object.keys(SOURCE_SPECS))('source spec "%s" accepts its own kind literal', (name) => {
     const spec = SOURCE_SPECS[name as keyof typeof SOURCE_SPECS];
-    const extra = name === 'generator' ? { generator: 'traffic' } : {};
+    const extra = (
+      {
+        generator: { generator: 'traffic' },
+        postgres_cdc: { connection: 'db', tables: ['orders'] },
+        postgres_poll: { connection: 'db', table: 'orders' },
+        file: { path: 'landing' },
+        object_store: { connection: 'bucket' },
+        rest: { connection: 'api', request: { path: '/events.json' } },
+      } as Record<string, object>
+    )[name] ?? {};
     expect(spec.safeParse({ kind: name, ...extra }).success).toBe(true);
   });
 });

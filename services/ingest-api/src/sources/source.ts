@@ -5,6 +5,7 @@
 import type { Logger, Pipeline } from '@tributary/core';
 import type { z } from 'zod';
 import type { RecordIngestor } from '../record-ingestor';
+import type { PullScheduler } from './pull-source';
 
 /** What a source gets to do its work. */
 export interface SourceDeps {
@@ -12,6 +13,8 @@ export interface SourceDeps {
   name: string;
   ingestor: RecordIngestor;
   logger: Logger;
+  /** Runs pull sources on their schedules under a lease; absent on replicas that run none. */
+  scheduler?: PullScheduler;
 }
 
 /** A running source. */

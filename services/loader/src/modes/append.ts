@@ -9,8 +9,8 @@ import type { ModeFactory } from './mode';
 export const spec = MODE_SPECS.append;
 
 /** Creates the mode. */
-export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging }) => {
-  const cols = [...dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"'].join(', ');
+export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging, extraColumns = [] }) => {
+  const cols = [...dataset.fields.map((f) => ident(f.name)), ...extraColumns.map(ident), '"_msg_id"', '"_ingested_at"'].join(', ');
   if (!table.key) {
     return {
       mergeSql: `WITH ins AS (INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staging} ORDER BY _ord RETURNING _msg_id)

@@ -9,8 +9,8 @@ import type { ModeFactory } from './mode';
 export const spec = MODE_SPECS.upsert;
 
 /** Creates the mode. */
-export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging }) => {
-  const names = [...dataset.fields.map((f) => f.name), '_msg_id', '_ingested_at'];
+export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging, extraColumns = [] }) => {
+  const names = [...dataset.fields.map((f) => f.name), ...extraColumns, '_msg_id', '_ingested_at'];
   const cols = names.map(ident).join(', ');
   const key = table.key.map(ident).join(', ');
   const updates = names

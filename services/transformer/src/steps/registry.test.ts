@@ -1,13 +1,16 @@
 import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { STEP_SPECS } from '@tributary/core';
 import { STEPS } from './registry';
 
-const NOT_STEPS = new Set(['step.ts', 'registry.ts', 'cast-value.ts', 'expression.ts']);
-
-/** Step names from the files in this folder: every module except the shared helpers and tests. */
+/**
+ * Step names from the files in this folder: every module exporting a `spec` (helpers such as
+ * cast-value.ts or lookup-cache.ts export none), so a step file missing from the registry fails.
+ */
 function stepFiles(): string[] {
   return readdirSync(__dirname)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !NOT_STEPS.has(f))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'registry.ts')
+    .filter((f) => 'spec' in (require(path.join(__dirname, f)) as object))
     .map((f) => f.slice(0, -'.ts'.length))
     .sort();
 }

@@ -3,11 +3,16 @@
  * files in this folder.
  */
 import * as cast from './cast';
+import * as code from './code';
+import * as dedupe from './dedupe';
 import * as drop from './drop';
+import * as enrich from './enrich';
 import * as filter from './filter';
 import * as map from './map';
 import * as rename from './rename';
+import * as route from './route';
 import * as validate from './validate';
+import * as window from './window';
 
 /** Every step implementation. */
-export const STEPS = { validate, map, filter, rename, cast, drop } as const;
+export const STEPS = { validate, map, filter, rename, cast, drop, window, dedupe, route, enrich, code } as const;

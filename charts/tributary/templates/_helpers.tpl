@@ -1,0 +1,352 @@
+{{/*
+Helpers of the Tributary chart. Each one says what it takes and what it returns.
+Templates receive the root context as `.` unless a helper says it takes a dict.
+*/}}
+
+{{/*
+tributary.name
+Input:  the root context.
+Output: the chart name, or nameOverride; at most 63 characters.
+*/}}
+{{- define "tributary.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+tributary.fullname
+Input:  the root context.
+Output: the prefix of every object name: fullnameOverride, or `<release>` when it already
+        contains the chart name, else `<release>-<chart>`; at most 63 characters.
+*/}}
+{{- define "tributary.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+tributary.componentName
+Input:  dict "root" (root context), "name" (component name, e.g. "loader").
+Output: `<fullname>-<name>`, the name of the component's Deployment, Service, ServiceAccount, ...
+*/}}
+{{- define "tributary.componentName" -}}
+{{- printf "%s-%s" (include "tributary.fullname" .root) .name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+tributary.labels
+Input:  dict "root", "name" (component name, or "" for objects of the whole release).
+Output: YAML map of the recommended labels plus global.labels.
+*/}}
+{{- define "tributary.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "tributary.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: tributary
+{{- with .root.Values.global.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+tributary.selectorLabels
+Input:  dict "root", "name" (component name, or "").
+Output: YAML map of the labels that select a component's pods (name, instance, component).
+*/}}
+{{- define "tributary.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tributary.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- if .name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+{{- end -}}
+
+{{/*
+tributary.image
+Input:  dict "root", "name" (component name).
+Output: the image reference `<registry>/<repository>/<name>:<tag>`; a component's
+        image.repository replaces `<registry>/<repository>/<name>`, its image.tag the tag.
+*/}}
+{{- define "tributary.image" -}}
+{{- $g := .root.Values.global.image -}}
+{{- $c := (index .root.Values.components .name).image -}}
+{{- $tag := $c.tag | default $g.tag | default .root.Chart.AppVersion -}}
+{{- $repo := $c.repository -}}
+{{- if not $repo -}}
+{{- $repo = list $g.registry $g.repository .name | compact | join "/" -}}
+{{- end -}}
+{{- printf "%s:%s" $repo $tag -}}
+{{- end -}}
+
+{{/*
+tributary.natsUrl
+Input:  the root context.
+Output: the NATS URL the services use: our dev StatefulSet's Service when nats.dev.enabled,
+        else nats.url.
+*/}}
+{{- define "tributary.natsUrl" -}}
+{{- if .Values.nats.dev.enabled -}}
+{{- printf "nats://%s-nats:4222" (include "tributary.fullname" .) -}}
+{{- else -}}
+{{- .Values.nats.url -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+tributary.natsMonitoringEndpoint
+Input:  dict "root", "autoscaling" (a component's autoscaling values).
+Output: `host:8222` of the NATS monitoring endpoint KEDA polls: the explicit value, else the host
+        of the NATS URL (the first one of a comma-separated list).
+*/}}
+{{- define "tributary.natsMonitoringEndpoint" -}}
+{{- if .autoscaling.natsMonitoringEndpoint -}}
+{{- .autoscaling.natsMonitoringEndpoint -}}
+{{- else -}}
+{{- $u := urlParse (first (splitList "," (include "tributary.natsUrl" .root))) -}}
+{{- printf "%s:8222" (first (splitList ":" $u.host)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+tributary.secretName
+Input:  the root context.
+Output: the name of the Secret the chart creates for the values under `postgresql` and `secrets`.
+*/}}
+{{- define "tributary.secretName" -}}
+{{- printf "%s-secrets" (include "tributary.fullname" .) -}}
+{{- end -}}
+
+{{/*
+tributary.chartSecretData
+Input:  the root context.
+Output: YAML map of the keys the chart's own Secret holds (empty when every secret comes from an
+        existing Secret): database-url, hmac-key, api-keys.json.
+*/}}
+{{- define "tributary.chartSecretData" -}}
+{{- $v := .Values -}}
+{{- if and $v.postgresql.url (not $v.postgresql.existingSecret) }}
+database-url: {{ $v.postgresql.url | b64enc | quote }}
+{{- end }}
+{{- if and $v.secrets.hmacKey (not $v.secrets.hmacKeyExistingSecret) }}
+hmac-key: {{ $v.secrets.hmacKey | b64enc | quote }}
+{{- end }}
+{{- if and $v.secrets.apiKeys (not $v.secrets.apiKeysExistingSecret) }}
+api-keys.json: {{ $v.secrets.apiKeys | b64enc | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+tributary.secretRef
+Input:  dict "root", "existing" (name of an existing Secret, or ""), "key" (its key),
+        "ownKey" (the key in the chart's Secret), "value" (the inline value, or "").
+Output: JSON {"name", "key"} of where the secret lives, or {} when it is not configured.
+*/}}
+{{- define "tributary.secretRef" -}}
+{{- if .existing -}}
+{{- dict "name" .existing "key" .key | toJson -}}
+{{- else if .value -}}
+{{- dict "name" (include "tributary.secretName" .root) "key" .ownKey | toJson -}}
+{{- else -}}
+{{- dict | toJson -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+tributary.databaseSecretRef
+Input:  the root context.
+Output: JSON {"name", "key"} of the Secret key holding DATABASE_URL; fails when none is configured.
+*/}}
+{{- define "tributary.databaseSecretRef" -}}
+{{- $p := .Values.postgresql -}}
+{{- $ref := include "tributary.secretRef" (dict "root" . "existing" $p.existingSecret "key" $p.existingSecretKey "ownKey" "database-url" "value" $p.url) -}}
+{{- if eq $ref "{}" -}}
+{{- fail "postgresql.url or postgresql.existingSecret is required: the loader, the monitor and migrate need the warehouse" -}}
+{{- end -}}
+{{- $ref -}}
+{{- end -}}
+
+{{/*
+tributary.pipelinesConfigMap
+Input:  the root context.
+Output: the name of the ConfigMap with the pipeline specs, or "" when the images' examples are used.
+*/}}
+{{- define "tributary.pipelinesConfigMap" -}}
+{{- if .Values.pipelines.existingConfigMap -}}
+{{- .Values.pipelines.existingConfigMap -}}
+{{- else if .Values.pipelines.files -}}
+{{- printf "%s-pipelines" (include "tributary.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+tributary.pipelineData
+Input:  the root context.
+Output: YAML map of the ConfigMap data: one key per file of pipelines.files, its path with `/`
+        written as `__` (ConfigMap keys cannot hold `/`; the volume's items put them back).
+*/}}
+{{- define "tributary.pipelineData" -}}
+{{- range $path, $content := .Values.pipelines.files }}
+{{ replace "/" "__" $path | quote }}: {{ $content | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+tributary.pipelineNames
+Input:  the root context.
+Output: JSON list of the `pipeline:` names of the YAML files in pipelines.files (parsed).
+*/}}
+{{- define "tributary.pipelineNames" -}}
+{{- $names := list -}}
+{{- range $path, $content := .Values.pipelines.files -}}
+{{- if or (hasSuffix ".yaml" $path) (hasSuffix ".yml" $path) -}}
+{{- $doc := fromYaml $content -}}
+{{- if and $doc (hasKey $doc "pipeline") -}}
+{{- $names = append $names $doc.pipeline -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $names | toJson -}}
+{{- end -}}
+
+{{/*
+tributary.podSecurityContext
+Input:  the root context.
+Output: YAML of a pod securityContext meeting the restricted Pod Security Standard.
+*/}}
+{{- define "tributary.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+fsGroup: {{ .Values.securityContext.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/*
+tributary.containerSecurityContext
+Input:  none.
+Output: YAML of a container securityContext: no privilege escalation, read-only root
+        filesystem, every capability dropped, RuntimeDefault seccomp.
+*/}}
+{{- define "tributary.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/*
+tributary.commonEnv
+Input:  dict "root", "name" (component name, or "migrate"), "database" (bool).
+Output: YAML list of the environment every container gets: NATS_URL, TRIBUTARY_PIPELINES,
+        LOG_LEVEL, the OTel variables, DATABASE_URL when "database", then global.env.
+*/}}
+{{- define "tributary.commonEnv" -}}
+{{- $v := .root.Values -}}
+- name: NATS_URL
+  value: {{ include "tributary.natsUrl" .root | quote }}
+- name: TRIBUTARY_PIPELINES
+  value: {{ ternary "/etc/tributary/pipelines" "pipelines" (ne (include "tributary.pipelinesConfigMap" .root) "") | quote }}
+- name: LOG_LEVEL
+  value: {{ $v.global.logLevel | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ .name | quote }}
+- name: K8S_POD_NAME
+  valueFrom: { fieldRef: { fieldPath: metadata.name } }
+- name: K8S_NAMESPACE
+  valueFrom: { fieldRef: { fieldPath: metadata.namespace } }
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ list "k8s.pod.name=$(K8S_POD_NAME)" "k8s.namespace.name=$(K8S_NAMESPACE)" (printf "service.version=%s" .root.Chart.AppVersion) $v.otel.resourceAttributes | compact | join "," | quote }}
+{{- if $v.otel.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $v.otel.endpoint | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ $v.otel.protocol | quote }}
+{{- end }}
+{{- if .database }}
+{{- $db := include "tributary.databaseSecretRef" .root | fromJson }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef: { name: {{ $db.name | quote }}, key: {{ $db.key | quote }} }
+{{- end }}
+{{- range $name, $value := $v.global.env }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+tributary.pipelinesVolume
+Input:  the root context.
+Output: YAML list of volumes: `tmp` (an emptyDir, the only writable path) and `pipelines` (the
+        ConfigMap, files put back at their paths) when there is one.
+*/}}
+{{- define "tributary.volumes" -}}
+- name: tmp
+  emptyDir: { sizeLimit: 64Mi }
+{{- $cm := include "tributary.pipelinesConfigMap" . }}
+{{- if $cm }}
+- name: pipelines
+  configMap:
+    name: {{ $cm }}
+    {{- if and .Values.pipelines.files (not .Values.pipelines.existingConfigMap) }}
+    items:
+      {{- range $path, $_ := .Values.pipelines.files }}
+      - { key: {{ replace "/" "__" $path | quote }}, path: {{ $path | quote }} }
+      {{- end }}
+    {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+tributary.volumeMounts
+Input:  the root context.
+Output: YAML list of the mounts matching tributary.volumes.
+*/}}
+{{- define "tributary.volumeMounts" -}}
+- { name: tmp, mountPath: /tmp }
+{{- if include "tributary.pipelinesConfigMap" . }}
+- { name: pipelines, mountPath: /etc/tributary/pipelines, readOnly: true }
+{{- end }}
+{{- end -}}
+
+{{/*
+tributary.checksums
+Input:  the root context.
+Output: YAML map of pod annotations whose values change when the pipeline specs or the chart's
+        secrets change, so that `helm upgrade` rolls the pods.
+*/}}
+{{- define "tributary.checksums" -}}
+checksum/pipelines: {{ include "tributary.pipelineData" . | sha256sum }}
+checksum/secrets: {{ include "tributary.chartSecretData" . | sha256sum }}
+{{- end -}}
+
+{{/*
+tributary.render
+Input:  dict "object" (YAML text of a Kubernetes object), "merge" (map, deep-merged over it),
+        "patch" (list of RFC 6902 operations applied after the merge).
+Output: the object as YAML. This is how users change any field the values do not offer.
+*/}}
+{{- define "tributary.render" -}}
+{{- $obj := fromYaml .object -}}
+{{- if hasKey $obj "Error" -}}
+{{- fail (printf "tributary.render: cannot parse a rendered object: %s" $obj.Error) -}}
+{{- end -}}
+{{- $obj = mergeOverwrite $obj (deepCopy (.merge | default dict)) -}}
+{{- if .patch -}}
+{{- $obj = (include "tributary.jsonpatch" (dict "doc" $obj "patch" .patch) | fromJson).doc -}}
+{{- end -}}
+{{- toYaml $obj -}}
+{{- end -}}

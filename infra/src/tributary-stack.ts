@@ -1,0 +1,190 @@
+/**
+ * TributaryStack: NATS with JetStream (the official chart), PostgreSQL (the Bitnami chart, or an
+ * existing server by URL) and the Tributary chart of this repository, wired together in one
+ * namespace. Secrets travel as Pulumi secrets into a Kubernetes Secret that the chart references
+ * (`postgresql.existingSecret`), never as chart values.
+ */
+import path from 'node:path';
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+
+/** The four services, each scaled on its own. */
+export const SERVICES = ['ingest-api', 'transformer', 'loader', 'monitor'] as const;
+/** A Tributary service. */
+export type Service = (typeof SERVICES)[number];
+
+/** How one service scales: a fixed count, an HPA on CPU, or KEDA on its consumer lag (transformer, loader). */
+export type Scaling = { mode: 'none'; replicas: number } | { mode: 'hpa' | 'keda'; minReplicas: number; maxReplicas: number };
+
+/** Where PostgreSQL comes from. */
+export type PostgresSource =
+  | { kind: 'chart'; chartVersion: string; storage: string; password: pulumi.Input<string> }
+  | { kind: 'external'; url: pulumi.Input<string> };
+
+/** Arguments of TributaryStack. */
+export interface TributaryStackArgs {
+  /** Namespace of everything (created). */
+  namespace: string;
+  /** Version of the official NATS chart (nats-io/k8s). */
+  natsChartVersion: string;
+  /** NATS servers in the JetStream cluster (1 for kind, 3 for production). */
+  natsReplicas: number;
+  /** Size of each NATS server's JetStream file store. */
+  natsStorage: string;
+  /** PostgreSQL from the Bitnami chart, or an existing server. */
+  postgres: PostgresSource;
+  /** Key of `$hmac()` (a Pulumi secret). */
+  hmacKey: pulumi.Input<string>;
+  /** Image registry and repository prefix (`ghcr.io/tributary`; empty registry for images loaded into kind). */
+  image: { registry: string; repository: string; tag: string; pullPolicy: 'Always' | 'IfNotPresent' | 'Never' };
+  /** Scaling of each service. */
+  scaling: Record<Service, Scaling>;
+  /** Pipelines whose consumers KEDA watches (the `pipeline:` names). */
+  pipelines: string[];
+  /** Create ServiceMonitor, PrometheusRule and the dashboard (needs the Prometheus Operator). */
+  monitoring: boolean;
+  /** Extra values for the Tributary chart, merged last. */
+  chartValues?: Record<string, unknown>;
+}
+
+/** Path of the chart in this repository. */
+export const CHART_PATH = path.resolve(__dirname, '../../charts/tributary');
+
+/** The chart values for the services' scaling settings. */
+export function componentValues(scaling: Record<Service, Scaling>, pipelines: string[]): Record<string, unknown> {
+  return Object.fromEntries(
+    SERVICES.map((s) => {
+      const sc = scaling[s];
+      if (sc.mode === 'keda' && (s === 'ingest-api' || s === 'monitor'))
+        throw new Error(`${s} cannot scale with KEDA: it has no consumer lag`);
+      const autoscaling =
+        sc.mode === 'none'
+          ? { mode: 'none', minReplicas: 1, maxReplicas: 1 }
+          : { mode: sc.mode, minReplicas: sc.minReplicas, maxReplicas: sc.maxReplicas, ...(sc.mode === 'keda' ? { pipelines } : {}) };
+      return [
+        s,
+        {
+          replicas: sc.mode === 'none' ? sc.replicas : sc.minReplicas,
+          autoscaling,
+          pdb: { enabled: (sc.mode === 'none' ? sc.replicas : sc.minReplicas) > 1 },
+        },
+      ];
+    }),
+  );
+}
+
+/** NATS, PostgreSQL and Tributary in one namespace. */
+export class TributaryStack extends pulumi.ComponentResource {
+  /** The namespace everything runs in. */
+  readonly namespace: pulumi.Output<string>;
+  /** NATS URL the services use. */
+  readonly natsUrl: pulumi.Output<string>;
+  /** The Helm release of Tributary. */
+  readonly release: k8s.helm.v3.Release;
+
+  constructor(name: string, args: TributaryStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('tributary:index:TributaryStack', name, {}, opts);
+    const child = { parent: this };
+    const ns = new k8s.core.v1.Namespace(
+      name,
+      { metadata: { name: args.namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } },
+      child,
+    );
+    this.namespace = ns.metadata.name;
+
+    // NATS with JetStream: the official chart by reference.
+    const nats = new k8s.helm.v3.Release(
+      `${name}-nats`,
+      {
+        name: 'nats',
+        chart: 'nats',
+        version: args.natsChartVersion,
+        repositoryOpts: { repo: 'https://nats-io.github.io/k8s/helm/charts/' },
+        namespace: this.namespace,
+        values: {
+          config: {
+            cluster: { enabled: args.natsReplicas > 1, replicas: args.natsReplicas },
+            jetstream: { enabled: true, fileStore: { pvc: { size: args.natsStorage } } },
+          },
+          container: { merge: { resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } } } },
+          natsBox: { enabled: false },
+        },
+      },
+      child,
+    );
+    this.natsUrl = pulumi.interpolate`nats://nats.${this.namespace}.svc:4222`;
+
+    // PostgreSQL: the Bitnami chart by reference, or an existing server.
+    const dependsOn: pulumi.Resource[] = [nats];
+    let databaseUrl: pulumi.Output<string>;
+    if (args.postgres.kind === 'chart') {
+      const pgSecret = new k8s.core.v1.Secret(
+        `${name}-postgresql-auth`,
+        {
+          metadata: { name: 'postgresql-auth', namespace: this.namespace },
+          stringData: { password: pulumi.secret(args.postgres.password), 'postgres-password': pulumi.secret(args.postgres.password) },
+        },
+        child,
+      );
+      const pg = new k8s.helm.v3.Release(
+        `${name}-postgresql`,
+        {
+          name: 'postgresql',
+          chart: 'oci://registry-1.docker.io/bitnamicharts/postgresql',
+          version: args.postgres.chartVersion,
+          namespace: this.namespace,
+          values: {
+            auth: { username: 'tributary', database: 'tributary', existingSecret: 'postgresql-auth' },
+            primary: {
+              persistence: { size: args.postgres.storage },
+              resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '2Gi' } },
+            },
+          },
+        },
+        { ...child, dependsOn: [pgSecret] },
+      );
+      dependsOn.push(pg);
+      databaseUrl = pulumi.interpolate`postgres://tributary:${args.postgres.password}@postgresql.${this.namespace}.svc:5432/tributary`;
+    } else {
+      databaseUrl = pulumi.output(args.postgres.url);
+    }
+
+    // Secrets of the services, referenced by the chart (never passed as values).
+    const secrets = new k8s.core.v1.Secret(
+      `${name}-secrets`,
+      {
+        metadata: { name: 'tributary-secrets', namespace: this.namespace },
+        stringData: { 'database-url': pulumi.secret(databaseUrl), 'hmac-key': pulumi.secret(args.hmacKey) },
+      },
+      child,
+    );
+    dependsOn.push(secrets);
+
+    this.release = new k8s.helm.v3.Release(
+      `${name}-tributary`,
+      {
+        name: 'tributary',
+        chart: CHART_PATH,
+        namespace: this.namespace,
+        // The migrate hook must finish before the release counts as deployed.
+        waitForJobs: true,
+        timeout: 600,
+        values: pulumi.all([this.natsUrl]).apply(([natsUrl]) => ({
+          global: { image: args.image },
+          nats: { url: natsUrl },
+          postgresql: { url: '', existingSecret: 'tributary-secrets', existingSecretKey: 'database-url' },
+          secrets: { hmacKeyExistingSecret: 'tributary-secrets', hmacKeyExistingSecretKey: 'hmac-key' },
+          monitoring: {
+            serviceMonitor: { enabled: args.monitoring },
+            prometheusRule: { enabled: args.monitoring },
+            grafanaDashboard: { enabled: args.monitoring },
+          },
+          components: componentValues(args.scaling, args.pipelines),
+          ...(args.chartValues ?? {}),
+        })),
+      },
+      { ...child, dependsOn },
+    );
+    this.registerOutputs({ namespace: this.namespace, natsUrl: this.natsUrl, release: this.release.status });
+  }
+}

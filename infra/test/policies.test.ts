@@ -1,0 +1,120 @@
+/**
+ * Policies of the Pulumi program, checked under mocks for each stack: every container runs as
+ * non-root with limits, each service scales on its own, and no secret is in plain configuration
+ * or in chart values. The Tributary release's values are rendered with the real helm, so the
+ * checks look at the objects the cluster would get.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { tool } from '../../tests/deploy/k8s-tools';
+import { find, ofKind, parseManifests, podSpecs, restrictedProblems, type K8sObject } from '../../tests/deploy/manifests';
+import { allSchemaProblems } from '../../tests/deploy/k8s-schema';
+import { runProgram, stackConfig, TEST_SECRETS, type Registered } from './run-program';
+
+/** Pulumi's marker of a serialized secret: `{ [SECRET_SIG]: SECRET_VALUE_SIG, value }`. */
+const SECRET_SIG = '4dabf18193072939515e22adb298388d';
+const SECRET_VALUE_SIG = '1b47061264138c4ac30d75fd1eb44270';
+const SERVICES = ['ingest-api', 'transformer', 'loader', 'monitor'];
+
+/** Renders a helm Release's chart with its values, as the provider would. */
+function renderRelease(release: Registered): K8sObject[] {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'pulumi-values-')), 'values.json');
+  writeFileSync(file, JSON.stringify(release.inputs.values));
+  return parseManifests(
+    tool('helm', ['template', release.inputs.name, release.inputs.chart, '--namespace', release.inputs.namespace, '-f', file]),
+  );
+}
+
+describe.each(['kind', 'eks'])('the Pulumi program on the %s stack', (stackName) => {
+  jest.setTimeout(120_000);
+  let resources: Registered[] = [];
+  let objects: K8sObject[] = [];
+
+  beforeAll(async () => {
+    jest.resetModules();
+    resources = await runProgram(stackName);
+    const release = resources.find((r) => r.type === 'kubernetes:helm.sh/v3:Release' && r.inputs.name === 'tributary')!;
+    objects = renderRelease(release);
+  });
+
+  it('installs NATS and PostgreSQL by chart reference and Tributary from this repository, in a TributaryStack', () => {
+    const releases = resources.filter((r) => r.type === 'kubernetes:helm.sh/v3:Release');
+    const byName = Object.fromEntries(releases.map((r) => [r.inputs.name, r.inputs]));
+    expect(byName.nats).toMatchObject({ chart: 'nats', repositoryOpts: { repo: 'https://nats-io.github.io/k8s/helm/charts/' } });
+    expect(byName.nats.values.config.jetstream.enabled).toBe(true);
+    expect(byName.tributary.chart).toMatch(/charts\/tributary$/);
+    expect(byName.tributary.waitForJobs).toBe(true);
+    if (stackName === 'kind') expect(byName.postgresql.chart).toContain('bitnamicharts/postgresql');
+    else expect(byName.postgresql).toBeUndefined(); // an existing database, by URL
+    expect(resources.filter((r) => r.type === 'tributary:index:TributaryStack')).toHaveLength(1);
+  });
+
+  it('reaches the cluster through a kubeconfig context (kind) or a stack reference (EKS), never an AWS provider', () => {
+    const provider = resources.find((r) => r.type === 'pulumi:providers:kubernetes')!;
+    if (stackName === 'kind') expect(provider.inputs.context).toBe('kind-tributary');
+    else {
+      expect(resources.find((r) => r.type === 'pulumi:pulumi:StackReference')!.inputs.name).toBe('acme/eks-cluster/prod');
+      expect(provider.inputs.kubeconfig).toContain('kind: Config');
+    }
+    expect(resources.filter((r) => r.type.startsWith('aws:') || r.type.startsWith('eks:'))).toEqual([]);
+  });
+
+  it('policy: every container runs as non-root with requests and limits', () => {
+    expect(allSchemaProblems(objects)).toEqual([]);
+    const pods = podSpecs(objects);
+    expect(pods.length).toBeGreaterThanOrEqual(5);
+    expect(pods.flatMap((p) => restrictedProblems(p.owner, p.spec))).toEqual([]);
+    // The charts rendered by the provider: their values set limits.
+    const nats = resources.find((r) => r.inputs.name === 'nats')!;
+    expect(nats.inputs.values.container.merge.resources.limits.memory).toBeDefined();
+    const pg = resources.find((r) => r.inputs.name === 'postgresql');
+    if (pg) expect(pg.inputs.values.primary.resources.limits.memory).toBeDefined();
+    const ns = resources.find((r) => r.type === 'kubernetes:core/v1:Namespace')!;
+    expect(ns.inputs.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+
+  it('policy: each service scales on its own', () => {
+    const autoscalers = [...ofKind(objects, 'HorizontalPodAutoscaler'), ...ofKind(objects, 'ScaledObject')];
+    for (const s of SERVICES) {
+      const d = find(objects, 'Deployment', `tributary-${s}`);
+      const own = autoscalers.filter((a) => a.spec.scaleTargetRef.name === d.metadata.name);
+      expect(own.length).toBeLessThanOrEqual(1);
+      // Either its own autoscaler or its own replica count: never a shared knob.
+      if (own.length === 0) expect(d.spec.replicas).toBeGreaterThanOrEqual(1);
+      else expect(d.spec.replicas).toBeUndefined();
+    }
+    if (stackName === 'eks') {
+      expect(find(objects, 'HorizontalPodAutoscaler', 'tributary-ingest-api').spec.maxReplicas).toBe(20);
+      for (const s of ['transformer', 'loader']) {
+        const so = find(objects, 'ScaledObject', `tributary-${s}`);
+        expect(so.spec.triggers.map((t: any) => t.metadata.consumer)).toEqual([`${s}-traffic`]);
+      }
+    }
+  });
+
+  it('policy: no secret in plain configuration or in chart values', () => {
+    for (const [key, value] of Object.entries(stackConfig(stackName))) {
+      if (/password|secret|hmac|token|kubeconfig|postgresUrl/i.test(key))
+        expect({ key, value }).toEqual({ key, value: { secure: expect.any(String) } });
+    }
+    const secretValues = Object.values(TEST_SECRETS[stackName]!);
+    for (const r of resources) {
+      const text = JSON.stringify(r.inputs);
+      const leaks = secretValues.filter((v) => text.includes(v) || text.includes(v.split(':').slice(-1)[0]!));
+      if (r.type === 'kubernetes:core/v1:Secret') continue; // where they belong
+      expect({ resource: `${r.type} ${r.name}`, leaks }).toEqual({ resource: `${r.type} ${r.name}`, leaks: [] });
+    }
+    // The chart gets references to the Secret the program made, not values.
+    const secret = resources.find((r) => r.type === 'kubernetes:core/v1:Secret' && r.inputs.metadata.name === 'tributary-secrets')!;
+    // Pulumi marks the whole stringData secret (its envelope carries Pulumi's secret signature), so state and previews hide it.
+    expect(secret.inputs.stringData[SECRET_SIG]).toBe(SECRET_VALUE_SIG);
+    expect(Object.keys(secret.inputs.stringData.value).sort()).toEqual(['database-url', 'hmac-key']);
+    expect(ofKind(objects, 'Secret').filter((s) => !s.metadata.name.includes('migrate'))).toEqual([]);
+    const loader = find(objects, 'Deployment', 'tributary-loader');
+    expect(loader.spec.template.spec.containers[0].env).toContainEqual({
+      name: 'DATABASE_URL',
+      valueFrom: { secretKeyRef: { name: 'tributary-secrets', key: 'database-url' } },
+    });
+  });
+});

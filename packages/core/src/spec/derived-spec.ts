@@ -1,0 +1,115 @@
+/**
+ * What the stream steps add to a pipeline spec: a window dataset's fields and its aggregate
+ * table's key are derived from the window step (declaring them by hand would only let them drift),
+ * and the cross-references of `window`, `route` and `enrich` are checked with everything else.
+ */
+import { normaliseFields, type FieldDef, type FieldType } from './common';
+import type { Dataset, Table } from './pipeline';
+import type { PipelineSpec, ReferenceProblem } from './pipeline-spec';
+import { normaliseStep } from './steps';
+import { windowFields, WINDOW_COLUMNS, type WindowConfig } from './window';
+
+const obj = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+/** The one-key step objects of a raw dataset. */
+function rawSteps(ds: unknown): { kind: string; config: unknown }[] {
+  const steps = obj(ds).steps;
+  if (!Array.isArray(steps)) return [];
+  return steps.map((s) => {
+    const k = Object.keys(obj(s))[0] ?? '';
+    return { kind: k, config: obj(s)[k] };
+  });
+}
+
+/** Checks of the stream steps on the raw document (reported with every other problem). */
+export function checkStreamSteps(root: unknown): ReferenceProblem[] {
+  const out: ReferenceProblem[] = [];
+  const doc = obj(root);
+  const datasets = obj(doc.datasets);
+  for (const [name, raw] of Object.entries(datasets)) {
+    const steps = rawSteps(raw);
+    const w = steps.findIndex((s) => s.kind === 'window');
+    const hasFields = obj(raw).fields !== undefined;
+    if (w >= 0 && w !== steps.length - 1) {
+      out.push({
+        path: ['datasets', name, 'steps', w],
+        message: 'a window must be the last step (later steps would see partial aggregates)',
+      });
+    }
+    if (w >= 0 && hasFields) {
+      out.push({
+        path: ['datasets', name, 'fields'],
+        message: "a window dataset's fields are derived from its window step: remove `fields`",
+      });
+    }
+    if (w < 0 && !hasFields) out.push({ path: ['datasets', name], message: 'declare `fields` (the output contract)' });
+    steps.forEach((s, i) => {
+      if (s.kind === 'route') {
+        for (const target of Object.keys(obj(s.config))) {
+          const from = obj(datasets[target]).from;
+          const list = typeof from === 'string' ? [from] : Array.isArray(from) ? from : [];
+          if (!(target in datasets)) {
+            out.push({ path: ['datasets', name, 'steps', i, 'route', target], message: `unknown dataset "${target}"` });
+          } else if (!list.includes(name)) {
+            out.push({
+              path: ['datasets', name, 'steps', i, 'route', target],
+              message: `dataset "${target}" must list "${name}" in \`from\``,
+            });
+          }
+        }
+      }
+      if (s.kind === 'enrich') {
+        const ref = obj(obj(s.config).from).dataset;
+        if (typeof ref === 'string' && !(ref in datasets)) {
+          out.push({ path: ['datasets', name, 'steps', i, 'enrich', 'from', 'dataset'], message: `unknown dataset "${ref}"` });
+        }
+      }
+    });
+  }
+  for (const [name, raw] of Object.entries(obj(doc.tables))) {
+    const t = obj(raw);
+    if (t.mode !== 'aggregate' || typeof t.from !== 'string' || !(t.from in datasets)) continue;
+    const steps = rawSteps(datasets[t.from]);
+    if (steps.at(-1)?.kind !== 'window') {
+      out.push({
+        path: ['tables', name, 'from'],
+        message: `an aggregate table reads a dataset whose last step is a window; "${t.from}" has none`,
+      });
+    }
+  }
+  return out;
+}
+
+/** The window config of a dataset, when its last step is a window. */
+export function windowOf(ds: Pick<Dataset, 'steps'>): WindowConfig | undefined {
+  const last = ds.steps.at(-1);
+  return last?.kind === 'window' ? last.config : undefined;
+}
+
+/** The fields of dataset `name`: declared, or derived from its window step. */
+export function datasetFields(spec: PipelineSpec, name: string, resolved: Map<string, FieldDef[]>): FieldDef[] {
+  const ds = spec.datasets[name]!;
+  const last = ds.steps.at(-1);
+  const step = last ? normaliseStep(last as Record<string, unknown>) : undefined;
+  if (step?.kind !== 'window') return normaliseFields(ds.fields ?? {});
+  // Key and aggregate types follow the input dataset's fields (a source's are unknown: string/number).
+  const types: Record<string, FieldType> = {};
+  for (const f of ds.from) for (const d of resolved.get(f) ?? []) types[d.name] ??= d.type;
+  return windowFields(step.config, types);
+}
+
+/**
+ * Problems with a table once datasets are resolved: an aggregate table's key is `window_start`
+ * plus the window's key fields, set here (a written key must equal it).
+ */
+export function resolveTable(table: Table, datasets: Dataset[]): { table: Table; problem?: string } {
+  if (table.mode !== 'aggregate') return { table };
+  const w = windowOf(datasets.find((d) => d.name === table.from) ?? { steps: [] });
+  if (!w) return { table };
+  const key = [WINDOW_COLUMNS.start, ...w.key];
+  if (table.key && table.key.join() !== key.join()) {
+    return { table, problem: `the key of an aggregate table is [${key.join(', ')}] (from the window step)` };
+  }
+  return { table: { ...table, key } };
+}

@@ -1,0 +1,64 @@
+/**
+ * Builds the context of one pull-source run: publish (message IDs from the source position),
+ * dead-letter, cursors, the shared request budget and parent-stream reads. Used by the scheduler
+ * for every run, and by tests (and the conformance suite) to run a source once without it.
+ */
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { publishDeadLetter, subjects, type Logger, type Pipeline, type Publisher } from '@tributary/core';
+import type { Registry } from 'prom-client';
+import type { CursorStore, PullContext, SourceIngestor } from '../sources/pull-source';
+import { budgetKey, KvRequestBudget } from './request-budget';
+import { readPublishedRecords } from './stream-reader';
+
+/** What every run of a replica shares. */
+export interface PullContextDeps {
+  ingestor: SourceIngestor;
+  publisher: Publisher;
+  js: JetStreamClient;
+  /** KV bucket `trib_leases` (request budgets live there too). */
+  leases: KV;
+  registry: Registry;
+}
+
+/** The context of one run of `source`. */
+export function buildPullContext(
+  deps: PullContextDeps,
+  run: { pipeline: Pipeline; source: string; cursors: CursorStore; signal: AbortSignal; logger: Logger; scheduledAt: number; runId: string },
+): PullContext {
+  const { pipeline, source: name, signal } = run;
+  const { ingestor, publisher } = deps;
+  return {
+    ...run,
+    ingestor,
+    metrics: deps.registry,
+    takeBudget: async (budget, limit) => {
+      await new KvRequestBudget(deps.leases, budgetKey(pipeline.name, budget)).take(limit, signal);
+    },
+    readRecords: (from, opts) => readPublishedRecords(deps.js, pipeline, from, { ...opts, signal }),
+    publish: (records, position) => {
+      // Checked before publishing: a run whose lease is gone must not publish under it.
+      signal.throwIfAborted();
+      return ingestor.ingest(pipeline, name, records, `${name}:${position}`);
+    },
+    deadLetter: async (item, position) => {
+      signal.throwIfAborted();
+      await publishDeadLetter(
+        publisher,
+        {
+          pipeline: pipeline.name,
+          stage: 'ingest',
+          name,
+          record: item.record as never,
+          error: { code: item.code, message: item.message, ...(item.location ? { location: item.location } : {}) },
+          attempts: 1,
+          replaySubject: subjects.raw(pipeline.name, name),
+          original: { msgId: `${name}:${position}` },
+          ingestedAt: Date.now(),
+          failedAt: new Date().toISOString(),
+        },
+        `${name}:${position}:dlq`,
+      );
+    },
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * One pull source under the scheduler: a loop that takes the source's lease (`source.<pipeline>.<source>`
+ * in `trib_leases`), keeps renewing it, runs the source when due, and hands the lease over on
+ * stop. Every replica runs this loop for every pull source; only the lease holder runs the
+ * source, the others retry the lease every third of its TTL and take over once it expired.
+ *
+ * The schedule's state (when the next run is due, consecutive failures) lives in `trib_cursors`
+ * under `schedule.<pipeline>.<source>`, so a replica that takes over continues the same schedule,
+ * and a run that was cut short is run again with the same `scheduledAt`.
+ */
+import type { KV } from '@nats-io/kv';
+import { nuid } from '@nats-io/transport-node';
+import { KvLease, TributaryError, type Logger, type Pipeline } from '@tributary/core';
+import type { PullContext, PullSchedule, PullSource } from '../sources/pull-source';
+import type { SourceHandle } from '../sources/source';
+import { backoffDelay, sleep } from './backoff';
+import { ScheduleClock } from './schedule-clock';
+
+/** The schedule state kept in KV. */
+export interface ScheduleState {
+  /** When the pending run is (or was) due; its `scheduledAt`. */
+  due: number;
+  /** Consecutive failed runs of `due`. */
+  failures: number;
+  /** When to retry a failed run (with backoff); unset when the last run succeeded. */
+  retryAt?: number;
+  last?: { scheduledAt: number; finishedAt: number; outcome: 'ok' | 'failed'; error?: string };
+}
+
+/** The KV key of a source's schedule state. */
+export function scheduleKey(pipeline: string, source: string): string {
+  return `schedule.${pipeline}.${source}`;
+}
+
+/** The KV key of a source's lease. */
+export function leaseKey(pipeline: string, source: string): string {
+  return `source.${pipeline}.${source}`;
+}
+
+/** Everything a ScheduledSource needs; built by SourceRunner. */
+export interface ScheduledSourceOptions {
+  pipeline: Pipeline;
+  name: string;
+  schedule: PullSchedule;
+  source: PullSource;
+  logger: Logger;
+  leases: KV;
+  cursors: KV;
+  /** Unique per replica (and process): the lease holder's name. */
+  holder: string;
+  leaseTtlMs: number;
+  /** Backoff of failed runs: first retry after up to `initialMs`, doubling up to `maxMs`. */
+  retry: { initialMs: number; maxMs: number };
+  /** Builds the context of one run (publish, cursors, DLQ) with the given signal. */
+  context: (base: { signal: AbortSignal; scheduledAt: number; runId: string; logger: Logger }) => PullContext;
+  /** Called after each run and lease change, for metrics. */
+  observe?: (e: { type: 'run'; outcome: 'ok' | 'failed' | 'aborted'; seconds: number } | { type: 'lease'; held: boolean }) => void;
+}
+
+/** A pull source's lease-and-schedule loop. */
+export class ScheduledSource implements SourceHandle {
+  private readonly stopping = new AbortController();
+  private readonly lease: KvLease;
+  private readonly clock: ScheduleClock;
+  private loop?: Promise<void>;
+  private tenure?: AbortController;
+  private renewer?: NodeJS.Timeout;
+  private wake?: () => void;
+
+  constructor(private readonly o: ScheduledSourceOptions) {
+    this.lease = new KvLease(o.leases, leaseKey(o.pipeline.name, o.name), o.holder, o.leaseTtlMs);
+    this.clock = new ScheduleClock(o.schedule);
+  }
+
+  /** Whether this replica currently holds the source's lease. */
+  get leaseHeld(): boolean {
+    return this.lease.isHeld;
+  }
+
+  /** Starts the loop in the background. */
+  async start(): Promise<void> {
+    this.watchReleases();
+    this.loop = this.main().catch((err: unknown) => this.o.logger.error({ err }, 'source scheduler loop failed'));
+  }
+
+  /**
+   * Wakes a waiting contender as soon as the lease key changes (a holder releasing on stop), so a
+   * graceful handover takes a KV round trip instead of up to a third of the TTL.
+   */
+  private watchReleases(): void {
+    void (async () => {
+      try {
+        const updates = await this.o.leases.watch({ key: this.lease.key });
+        this.stopping.signal.addEventListener('abort', () => updates.stop(), { once: true });
+        for await (const _e of updates) this.wake?.();
+      } catch {
+        // No watch (KV unavailable): contenders still retry every beat.
+      }
+    })();
+  }
+
+  /** Aborts a run in progress, waits for it, and releases the lease so another replica takes over at once. */
+  async stop(): Promise<void> {
+    this.stopping.abort(new TributaryError('TRIB_E_UNAVAILABLE', 'ingest-api is stopping'));
+    await this.loop;
+  }
+
+  /** Renewals and contention attempts happen at this pace: three chances per TTL. */
+  private get beatMs(): number {
+    return Math.max(20, Math.floor(this.o.leaseTtlMs / 3));
+  }
+
+  private async main(): Promise<void> {
+    const stop = this.stopping.signal;
+    while (!stop.aborted) {
+      if (!this.tenure || this.tenure.signal.aborted) {
+        if (!(await this.lease.tryAcquire())) {
+          await Promise.race([sleep(this.beatMs, stop).catch(() => undefined), new Promise<void>((resolve) => (this.wake = resolve))]);
+          this.wake = undefined;
+          continue;
+        }
+        this.startTenure();
+      }
+      const signal = AbortSignal.any([stop, this.tenure!.signal]);
+      try {
+        const state = await this.readState();
+        const wakeAt = state.retryAt ?? state.due;
+        if (Date.now() < wakeAt) {
+          await sleep(wakeAt - Date.now(), signal);
+          continue;
+        }
+        await this.runOnce(state, signal);
+      } catch (err) {
+        // KV unavailable while reading or writing the schedule: wait a beat and look again.
+        if (!signal.aborted) {
+          this.o.logger.warn({ err }, 'schedule state unavailable');
+          await sleep(this.beatMs, signal).catch(() => undefined);
+        }
+      }
+    }
+    this.endTenure();
+    await this.lease.release();
+  }
+
+  private startTenure(): void {
+    const tenure = new AbortController();
+    this.tenure = tenure;
+    this.o.logger.info({ lease: this.lease.key, holder: this.o.holder }, 'source lease acquired');
+    this.o.observe?.({ type: 'lease', held: true });
+    let renewing = false;
+    this.renewer = setInterval(() => {
+      if (renewing) return;
+      renewing = true;
+      void this.lease
+        .renew()
+        .then((ok) => {
+          if (ok || tenure.signal.aborted) return;
+          this.o.logger.warn({ lease: this.lease.key }, 'source lease lost; stopping the run in progress');
+          this.endTenure(new TributaryError('TRIB_E_UNAVAILABLE', `lease ${this.lease.key} lost`));
+        })
+        .finally(() => (renewing = false));
+    }, this.beatMs);
+  }
+
+  private endTenure(reason?: Error): void {
+    if (this.renewer) clearInterval(this.renewer);
+    this.renewer = undefined;
+    if (this.tenure && !this.tenure.signal.aborted) {
+      this.tenure.abort(reason ?? new TributaryError('TRIB_E_UNAVAILABLE', 'lease released'));
+      this.o.observe?.({ type: 'lease', held: false });
+    }
+  }
+
+  private async readState(): Promise<ScheduleState> {
+    const e = await this.o.cursors.get(scheduleKey(this.o.pipeline.name, this.o.name));
+    if (e && e.operation === 'PUT' && e.length > 0) return e.json<ScheduleState>();
+    // Stored at once: recomputing "the next cron time" on every look would always be in the future.
+    const first: ScheduleState = { due: this.clock.first(Date.now()), failures: 0 };
+    await this.writeState(first);
+    return first;
+  }
+
+  private async writeState(state: ScheduleState): Promise<void> {
+    await this.o.cursors.put(scheduleKey(this.o.pipeline.name, this.o.name), JSON.stringify(state));
+  }
+
+  private async runOnce(state: ScheduleState, signal: AbortSignal): Promise<void> {
+    const runId = nuid.next();
+    const logger = this.o.logger.child({ run: runId });
+    const started = Date.now();
+    const ctx = this.o.context({ signal, scheduledAt: state.due, runId, logger });
+    logger.info({ scheduledAt: new Date(state.due).toISOString(), attempt: state.failures + 1 }, 'source run started');
+    let error: unknown;
+    try {
+      await this.o.source.run(ctx);
+    } catch (err) {
+      error = err;
+    }
+    const now = Date.now();
+    const seconds = (now - started) / 1000;
+    if (signal.aborted) {
+      // Cut short by shutdown or a lost lease: the schedule stays as it is, so whoever runs the
+      // source next repeats this run from its last committed cursor, with the same scheduledAt.
+      logger.info({ seconds }, 'source run aborted');
+      this.o.observe?.({ type: 'run', outcome: 'aborted', seconds });
+      return;
+    }
+    if (error === undefined) {
+      logger.info({ seconds }, 'source run finished');
+      this.o.observe?.({ type: 'run', outcome: 'ok', seconds });
+      await this.writeState({
+        due: this.clock.next(state.due, now),
+        failures: 0,
+        last: { scheduledAt: state.due, finishedAt: now, outcome: 'ok' },
+      });
+      return;
+    }
+    const failures = state.failures + 1;
+    // Retried with backoff rather than at the next scheduled time: the retry resumes the same
+    // run (same scheduledAt, same message IDs) from its last committed cursor.
+    const retryAt = now + backoffDelay(failures, this.o.retry.initialMs, this.o.retry.maxMs);
+    // Logged once here, at the boundary; the error names the request or record that failed.
+    logger.error({ err: error, failures, retryAt: new Date(retryAt).toISOString() }, 'source run failed');
+    this.o.observe?.({ type: 'run', outcome: 'failed', seconds });
+    await this.writeState({
+      due: state.due,
+      failures,
+      retryAt,
+      last: { scheduledAt: state.due, finishedAt: now, outcome: 'failed', error: (error as Error)?.message ?? String(error) },
+    });
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The record a replicated change becomes: the row's columns plus `_table`, `_op`, `_lsn`
+ * (commit LSN of its transaction), `_seq` (its index in the transaction) and `_commit_at`.
+ */
+import type { Pgoutput } from 'pg-logical-replication';
+import { formatLsn } from './lsn';
+
+/** Operations a record can carry; `read` is a row of the initial snapshot. */
+export type ChangeOp = 'insert' | 'update' | 'delete' | 'read';
+
+/** The transaction a change belongs to. */
+export interface TxnInfo {
+  lsn: bigint;
+  /** Commit time, ISO 8601 with microseconds. */
+  commitAt: string;
+}
+
+/** Microseconds since the Unix epoch as an ISO 8601 string with microseconds (Date keeps only ms). */
+export function isoMicros(us: bigint): string {
+  const ms = us / 1000n;
+  return `${new Date(Number(ms)).toISOString().slice(0, 23)}${String(us - ms * 1000n).padStart(3, '0')}Z`;
+}
+
+/** A record for one insert, update or delete. */
+export function changeRecord(
+  msg: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete,
+  txn: TxnInfo,
+  seq: number,
+): Record<string, unknown> {
+  const meta = {
+    _table: `${msg.relation.schema}.${msg.relation.name}`,
+    _op: msg.tag as ChangeOp,
+    _lsn: formatLsn(txn.lsn),
+    _seq: seq,
+    _commit_at: txn.commitAt,
+  };
+  if (msg.tag === 'insert') return { ...msg.new, ...meta };
+  if (msg.tag === 'update') {
+    // The old row (REPLICA IDENTITY FULL) or old key (the key changed) when the server sends one.
+    const before = msg.old ?? msg.key;
+    return { ...msg.new, ...meta, ...(before ? { _before: { ...before } } : {}) };
+  }
+  // A delete carries the key columns (the whole old row with REPLICA IDENTITY FULL).
+  return { ...(msg.old ?? msg.key ?? {}), ...meta };
+}
+
+/** A record for one row of the initial snapshot. */
+export function snapshotRecord(row: Record<string, unknown>, table: string, lsn: bigint, at: string, seq: number): Record<string, unknown> {
+  return { ...row, _table: table, _op: 'read' satisfies ChangeOp, _lsn: formatLsn(lsn), _seq: seq, _commit_at: at };
+}

@@ -1,0 +1,168 @@
+/**
+ * The streaming phase of `postgres_cdc`: reads the slot, publishes changes in batches, and
+ * reports to PostgreSQL only what JetStream acknowledged. Also writes heartbeats and measures the
+ * slot's lag.
+ */
+import type { Gauge } from 'prom-client';
+import { TributaryError } from '@tributary/core';
+import type { PullContext } from '../pull-source';
+import { ChangeBatcher, type BatcherResume } from './change-batcher';
+import { changeRecord, isoMicros, type TxnInfo } from './cdc-records';
+import { formatLsn, formatPos, parseLsn, type ChangePos } from './lsn';
+import { connectPostgres } from './pg-connection';
+import { ReplicationStream, type ReplicationEvent } from './replication-stream';
+import { slotLagBytes } from './replication-setup';
+
+/** Prefix of the logical messages written as heartbeats. */
+export const HEARTBEAT_PREFIX = 'tributary.heartbeat';
+
+/** Everything the streaming phase needs. */
+export interface CdcStreamOptions {
+  ctx: PullContext;
+  url: string;
+  slot: string;
+  publication: string;
+  batchRecords: number;
+  flushIntervalMs: number;
+  heartbeatMs: number;
+  resume: BatcherResume;
+  /** The slot's confirmed flush position when the run started. */
+  confirmed: bigint;
+  /** Persists the batcher's position (the `acked` change and the `pending` batch range). */
+  save(state: BatcherResume): Promise<void>;
+  lag: Gauge<'pipeline' | 'source' | 'slot'>;
+}
+
+const TIMEOUT = Symbol('timeout');
+
+/** Resolves with `p`'s result, or TIMEOUT after `ms` (leaving `p` to be awaited later). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), Math.max(0, ms))));
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** Streams changes until `ctx.signal` aborts (resolves) or the connection fails (throws). */
+export async function streamChanges(o: CdcStreamOptions): Promise<void> {
+  const { ctx } = o;
+  const repl = await connectPostgres(o.url, { replication: true, application: `tributary-cdc-${o.slot}` });
+  const admin = await connectPostgres(o.url, { application: `tributary-cdc-heartbeat-${o.slot}` });
+  const serverVersion = Number((await admin.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? 0);
+  // Logical messages in pgoutput need PostgreSQL 14; before that, keepalives alone move an idle slot.
+  let emitHeartbeats = serverVersion >= 140_000;
+  const stream = ReplicationStream.start(repl, { slot: o.slot, publication: o.publication, startLsn: 0n, messages: emitHeartbeats });
+  const batcher = new ChangeBatcher<Record<string, unknown>>(o.resume, o.batchRecords, o.confirmed);
+  const onAbort = (): void => stream.destroy();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+
+  // Standby status updates on a timer, independent of the read loop: while a publish waits on
+  // JetStream the loop reads nothing, and the server must still hear from us (wal_sender_timeout).
+  const status = setInterval(() => stream.acknowledge(batcher.flushLsn), Math.min(o.heartbeatMs, 10_000));
+  const beat = setInterval(() => void heartbeat(), o.heartbeatMs);
+  let beating = false;
+  const heartbeat = async (): Promise<void> => {
+    if (beating) return;
+    beating = true;
+    try {
+      // A WAL record in this database: decoding passes it, and when nothing of ours is in
+      // flight its LSN is reported, so the slot keeps up even when our tables are idle.
+      if (emitHeartbeats) {
+        await admin.query('SELECT pg_logical_emit_message(false, $1, $2)', [HEARTBEAT_PREFIX, new Date().toISOString()]).catch((err) => {
+          emitHeartbeats = false;
+          ctx.logger.warn({ err: (err as Error).message }, 'cannot write heartbeats (pg_logical_emit_message); relying on keepalives');
+        });
+      }
+      const lag = await slotLagBytes(admin, o.slot);
+      if (lag !== undefined) o.lag.set({ pipeline: ctx.pipeline.name, source: ctx.source, slot: o.slot }, lag);
+    } catch (err) {
+      ctx.logger.warn({ err: (err as Error).message }, 'heartbeat failed');
+    } finally {
+      beating = false;
+    }
+  };
+
+  const flush = async (): Promise<void> => {
+    const batch = batcher.take();
+    if (!batch) return;
+    await o.save({ acked: batcher.ackedPos, pending: { from: batch.from, to: batch.to } });
+    await ctx.publish(batch.records, `cdc:${formatPos(batch.from)}-${formatPos(batch.to)}`);
+    batcher.published(batch.to);
+    await o.save({ acked: batch.to });
+    stream.acknowledge(batcher.flushLsn);
+  };
+
+  let txn: (TxnInfo & { seq: number }) | undefined;
+  const handle = async (ev: ReplicationEvent): Promise<void> => {
+    if (ev.type === 'keepalive') {
+      if (!txn) batcher.idleAt(ev.walEnd);
+      if (ev.replyRequested) stream.acknowledge(batcher.flushLsn);
+      return;
+    }
+    const m = ev.message;
+    switch (m.tag) {
+      case 'begin':
+        txn = { lsn: parseLsn(m.commitLsn!), commitAt: isoMicros(m.commitTime as bigint), seq: 0 };
+        return;
+      case 'insert':
+      case 'update':
+      case 'delete': {
+        if (!txn) throw new TributaryError('TRIB_E_INTERNAL', `postgres_cdc: ${m.tag} outside a transaction`);
+        const pos: ChangePos = { lsn: txn.lsn, seq: txn.seq++ };
+        if (batcher.isPublished(pos)) return; // replayed after a restart: JetStream has it
+        if (batcher.mustFlushBefore(pos)) await flush();
+        batcher.add(pos, changeRecord(m, txn, pos.seq));
+        if (batcher.full) await flush();
+        return;
+      }
+      case 'commit':
+        if (txn) batcher.committed(txn.lsn, txn.seq, parseLsn(m.commitEndLsn!));
+        txn = undefined;
+        return;
+      case 'message':
+        if (!m.transactional && m.prefix === HEARTBEAT_PREFIX && !txn && m.messageLsn) batcher.idleAt(parseLsn(m.messageLsn));
+        return;
+      case 'truncate':
+        // Rows removed by TRUNCATE are not replicated one by one: say so where people look.
+        for (const rel of m.relations) {
+          const table = `${rel.schema}.${rel.name}`;
+          await ctx.deadLetter(
+            {
+              record: { _table: table, _op: 'truncate', _lsn: txn ? formatLsn(txn.lsn) : null },
+              code: 'TRIB_E_VALIDATION',
+              message: `TRUNCATE of ${table} is not replicated as records; reload the table if its rows matter downstream`,
+            },
+            `cdc:truncate:${txn ? formatLsn(txn.lsn) : ev.walStart.toString(16)}:${table}`,
+          );
+        }
+        return;
+      default:
+        return; // relation, type and origin messages only feed the parser
+    }
+  };
+
+  const it = stream[Symbol.asyncIterator]();
+  try {
+    let next = it.next();
+    for (;;) {
+      const dueAt = batcher.dueAt(o.flushIntervalMs);
+      const r = dueAt === undefined ? await next : await within(next, dueAt - Date.now());
+      if (r === TIMEOUT) {
+        await flush();
+        continue;
+      }
+      if (r.done) break;
+      next = it.next();
+      await handle(r.value);
+    }
+  } catch (err) {
+    if (!ctx.signal.aborted) throw new TributaryError('TRIB_E_UNAVAILABLE', `postgres_cdc replication stream failed: ${(err as Error).message}`, { cause: err });
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    clearInterval(status);
+    clearInterval(beat);
+    stream.destroy();
+    await repl.end().catch(() => undefined);
+    await admin.end().catch(() => undefined);
+  }
+  if (!ctx.signal.aborted) throw new TributaryError('TRIB_E_UNAVAILABLE', 'postgres_cdc: the server ended the replication stream');
+}

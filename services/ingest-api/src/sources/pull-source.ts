@@ -1,0 +1,144 @@
+/**
+ * The contract between a pull source (rest, postgres_cdc, postgres_poll, file, object_store, ...)
+ * and the scheduler that runs it (`../scheduling/`). A pull source only knows how to do one run;
+ * the scheduler decides when (cron, interval, or continuously), makes sure exactly one ingest-api
+ * replica runs it at a time (a lease in JetStream KV), and gives each run what it needs.
+ *
+ * A source kind module exports `spec` and `create = pullSource((config, deps) => ({ run }))`;
+ * `pullSource` turns that into the registry's ordinary `SourceFactory`, so `app.ts` treats pull
+ * sources like any other kind.
+ *
+ * Rules a `run` follows (the conformance suite in `test/conformance.ts` checks them):
+ * 1. Publish through `ctx.publish(records, position)`: it resolves only after JetStream acked
+ *    every message, and the message ID is `<source>:<position>`. `position` must name the source
+ *    position deterministically (page URL or cursor + cursor window, LSN, file hash + offset), so
+ *    a crash and retry publishes the same IDs and JetStream/the loader's ledger drop the repeats.
+ * 2. Commit a cursor (`ctx.cursors.commit`) only after the publishes it covers resolved.
+ * 3. Stop promptly when `ctx.signal` aborts (shutdown, or the lease was lost), without
+ *    committing anything it has not published. Throwing `ctx.signal.reason` is fine.
+ * 4. Throw on failure: the run is logged, counted, and the next run starts from the last cursor.
+ */
+import type { ErrorCode, ErrorLocation, Logger, Pipeline, PullScheduleSpec } from '@tributary/core';
+import type { Registry } from 'prom-client';
+import type { z } from 'zod';
+import type { IngestResult } from '../record-ingestor';
+import type { SourceDeps, SourceFactory, SourceHandle } from './source';
+
+/** Where a pull source remembers its position between runs (JetStream KV bucket `trib_cursors`). */
+export interface CursorStore {
+  /**
+   * The committed value under `sub` (a sub-key such as a fan-out parent or a table name; default
+   * the source itself), or undefined when nothing was committed yet.
+   */
+  get<T = unknown>(sub?: string): Promise<T | undefined>;
+  /**
+   * Commits `value` under `sub`. Compare-and-set against what this store last read or wrote, so a
+   * replica that lost its lease cannot move a cursor another replica moved meanwhile: that throws
+   * TRIB_E_UNAVAILABLE and the run ends. Call only after the records it covers were published.
+   */
+  commit<T = unknown>(value: T, sub?: string): Promise<void>;
+}
+
+/** Publishes records of one source: `ingest()` of the record ingestor, resolving after PubAck. */
+export interface SourceIngestor {
+  ingest(pipeline: Pipeline, source: string, records: unknown[], id: string, ingestedAt?: number): Promise<IngestResult>;
+}
+
+/** What one run of a pull source gets. */
+export interface PullContext {
+  /** The pipeline the source belongs to. */
+  readonly pipeline: Pipeline;
+  /** The source's name in the pipeline. */
+  readonly source: string;
+  /**
+   * Validates, batches and publishes `records` with message IDs `<source>:<position>[:<part>]`;
+   * resolves after JetStream acknowledged all of them. `position` must be deterministic (see rule 1).
+   */
+  publish(records: unknown[], position: string): Promise<IngestResult>;
+  /**
+   * Dead-letters one item the source could not turn into records (a malformed page, a CSV row
+   * that does not parse) on `trib.dlq.<pipeline>.ingest.<source>` with message ID
+   * `<source>:<position>:dlq`; resolves after PubAck. Records that fail the source schema are
+   * dead-lettered by `publish` already.
+   */
+  deadLetter(item: { record: unknown; code: ErrorCode; message: string; location?: ErrorLocation }, position: string): Promise<void>;
+  /**
+   * Waits until one request of the shared budget `name` may go: at most `requests` per `perMs`
+   * across every replica and source using it (a counter in KV `trib_leases`, key
+   * `budget.<pipeline>.<name>`). Rejects with `signal.reason` when the run is aborted meanwhile.
+   */
+  takeBudget(name: string, limit: { requests: number; perMs: number }): Promise<void>;
+  /**
+   * Reads the records published so far for a source (its raw stream) or dataset (its processed
+   * stream) of this pipeline, oldest first, from `sinceMs` (ms since epoch) when given, and ends
+   * at the newest one (it does not wait for more).
+   */
+  readRecords(from: string, opts?: { sinceMs?: number }): AsyncIterable<Record<string, unknown>>;
+  /** The underlying ingestor, for sources that need another message ID scheme. */
+  readonly ingestor: SourceIngestor;
+  /** This source's cursors (keys `<pipeline>.<source>[.<sub>]` in `trib_cursors`). */
+  readonly cursors: CursorStore;
+  /** Aborted on shutdown and when this replica loses the source's lease: stop, commit nothing more. */
+  readonly signal: AbortSignal;
+  /** Logger bound to the pipeline, source and run. */
+  readonly logger: Logger;
+  /** When this run was due (ms since epoch); the same value for every retry of a missed run. */
+  readonly scheduledAt: number;
+  /** Unique ID of this run, for logs. */
+  readonly runId: string;
+  /** The service's Prometheus registry, for a source's own `tributary_*` metrics (register once per registry). */
+  readonly metrics: Registry;
+}
+
+/** One pull source: `run` does one pass (or, for continuous sources, runs until aborted). */
+export interface PullSource {
+  /** Does one run; resolves when caught up (or aborted), rejects on failure. */
+  run(ctx: PullContext): Promise<void>;
+  /** Releases resources held across runs (connections, replication slots' clients). Optional. */
+  close?(): Promise<void>;
+}
+
+/**
+ * When a pull source runs, from its spec's `schedule` (core `pullScheduleSpec`): an interval, a
+ * cron expression, or continuously (no `schedule`: `run` is started again whenever it returns,
+ * for sources such as change data capture that stream until aborted).
+ */
+export type PullSchedule = PullScheduleSpec | undefined;
+
+/** What the scheduler needs to run a pull source; implemented by `scheduling/source-runner.ts`. */
+export interface PullScheduler {
+  /** Starts running `source` on `schedule` under the lease `source.<pipeline>.<source>`. */
+  add(opts: { pipeline: Pipeline; name: string; schedule: PullSchedule; source: PullSource; logger: Logger }): SourceHandle;
+}
+
+/** Dependencies of a pull source factory: the ordinary source deps (no network touched yet). */
+export type PullSourceDeps = SourceDeps;
+
+/** Builds a pull source from its parsed config; validates, touches no network. */
+export type PullSourceFactory<S extends z.ZodType> = (config: z.output<S>, deps: PullSourceDeps) => PullSource;
+
+/**
+ * Wraps a pull source factory as a registry `SourceFactory`: `start()` hands the source to the
+ * scheduler in `deps.scheduler` with the spec's `schedule`; `.pull` is the bare factory. Without a scheduler (a replica with
+ * `INGEST_PULL_SOURCES=false`) the source is built, so its config is still checked, but not run.
+ */
+export function pullSource<S extends z.ZodType>(factory: PullSourceFactory<S>): SourceFactory<S> & { pull: PullSourceFactory<S> } {
+  const create: SourceFactory<S> = (config, deps) => {
+    const source = factory(config, deps);
+    const schedule = (config as { schedule?: PullSchedule }).schedule;
+    let handle: SourceHandle | undefined;
+    return {
+      async start() {
+        if (!deps.scheduler) return;
+        handle = deps.scheduler.add({ pipeline: deps.pipeline, name: deps.name, schedule, source, logger: deps.logger });
+        await handle.start();
+      },
+      async stop() {
+        await handle?.stop();
+        await source.close?.();
+      },
+    };
+  };
+  // `pull` builds the bare PullSource: tests and the conformance suite run it without a scheduler.
+  return Object.assign(create, { pull: factory });
+}

@@ -1,0 +1,109 @@
+/**
+ * `aggregate`: merges the partial aggregates of a `window` dataset into one row per (window, key).
+ * Partials of one flush are first summed per key, then added to the stored row:
+ * counts and sums add, min/max keep the extreme, an average is its merged sum over its merged
+ * count, flags are re-evaluated on the merged values. Addition is commutative and associative, so
+ * any batch split, any order and any number of transformer replicas give the same table; a
+ * redelivered message never gets here twice (the ledger row written in the same transaction).
+ * Rows already published as final (`final`, set by the transformer's window finalizer under a row
+ * lock) still take late records, and count them in `late_records`.
+ */
+import { avgParts, ident, MODE_SPECS, TributaryError, WINDOW_COLUMNS, windowOf, type FlagTerm } from '@tributary/core';
+import type { ModeFactory } from './mode';
+
+/** Config shape (from the core spec). */
+export const spec = MODE_SPECS.aggregate;
+
+/** How a column merges: add, keep the smaller, keep the larger, or keep the stored value. */
+type Merge = 'add' | 'min' | 'max' | 'keep';
+
+/** Creates the mode: the merge statement for one aggregate table. */
+export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging }) => {
+  const w = windowOf(dataset);
+  if (!w || !table.key) {
+    throw new TributaryError('TRIB_E_SPEC', `table ${table.name}: an aggregate table reads a dataset whose last step is a window`);
+  }
+  const key = table.key;
+  const merges = new Map<string, Merge>([
+    [WINDOW_COLUMNS.end, 'keep'],
+    [WINDOW_COLUMNS.records, 'add'],
+    [WINDOW_COLUMNS.maxEventTime, 'max'],
+  ]);
+  /** avg column -> its sum and count columns. */
+  const avgs = new Map<string, { sum: string; count: string }>();
+  for (const [name, a] of Object.entries(w.aggregate)) {
+    if (a.fn === 'avg') {
+      const p = avgParts(name);
+      avgs.set(name, p);
+      merges.set(p.sum, 'add').set(p.count, 'add');
+    } else merges.set(name, a.fn === 'min' ? 'min' : a.fn === 'max' ? 'max' : 'add');
+  }
+  const q = ident;
+  const mergedSql = (col: string): string => {
+    const avg = avgs.get(col);
+    if (avg) return `(${mergedSql(avg.sum)} / NULLIF(${mergedSql(avg.count)}, 0))`;
+    const m = merges.get(col)!;
+    const [a, b] = [`t.${q(col)}`, `EXCLUDED.${q(col)}`];
+    // NULL means "no value yet" (e.g. a sum over only null inputs): it must not wipe the other side.
+    if (m === 'add') return `COALESCE(${a} + ${b}, ${a}, ${b})`;
+    if (m === 'min') return `LEAST(${a}, ${b})`;
+    if (m === 'max') return `GREATEST(${a}, ${b})`;
+    return a;
+  };
+  const insertedSql = (col: string): string => {
+    const avg = avgs.get(col);
+    return avg ? `(s.${q(avg.sum)} / NULLIF(s.${q(avg.count)}, 0))` : `s.${q(col)}`;
+  };
+  const flagSql = (terms: FlagTerm[], value: (col: string) => string): string =>
+    `(${terms.map((t) => `${value(t.column)} ${t.op === '!=' ? '<>' : t.op} ${t.value}`).join(' AND ')})`;
+
+  // Per-flush pre-aggregation: several partials of one (window, key) in a flush become one row.
+  const groupCols = key.map(q);
+  const preAgg = [...merges.entries()].map(([col, m]) => {
+    const fn = m === 'add' ? 'sum' : m === 'min' ? 'min' : 'max';
+    return `${fn}(${q(col)}) AS ${q(col)}`;
+  });
+  const cols: string[] = [];
+  const values: string[] = [];
+  const updates: string[] = [];
+  for (const f of dataset.fields) {
+    cols.push(q(f.name));
+    if (key.includes(f.name)) {
+      values.push(`s.${q(f.name)}`);
+    } else if (f.name in w.flags) {
+      values.push(flagSql(w.flags[f.name]!, insertedSql));
+      updates.push(`${q(f.name)} = ${flagSql(w.flags[f.name]!, mergedSql)}`);
+    } else if (f.name === WINDOW_COLUMNS.late) {
+      values.push('0');
+      // Records merged into a row already published as final are late: counted, never lost.
+      updates.push(
+        `${q(f.name)} = t.${q(f.name)} + CASE WHEN t.${q(WINDOW_COLUMNS.final)} THEN EXCLUDED.${q(WINDOW_COLUMNS.records)} ELSE 0 END`,
+      );
+    } else if (f.name === WINDOW_COLUMNS.final) {
+      values.push('false');
+    } else {
+      values.push(insertedSql(f.name));
+      if (merges.get(f.name) !== 'keep') updates.push(`${q(f.name)} = ${mergedSql(f.name)}`);
+    }
+  }
+  cols.push('"_msg_id"', '"_ingested_at"');
+  values.push('s._msg_id', 's._ingested_at');
+  updates.push(
+    '"_msg_id" = EXCLUDED."_msg_id"',
+    '"_ingested_at" = LEAST(t."_ingested_at", EXCLUDED."_ingested_at")',
+    '"_loaded_at" = now()',
+  );
+
+  return {
+    mergeSql: `WITH s AS (
+        SELECT ${groupCols.join(', ')}, ${preAgg.join(', ')}, max(_msg_id) AS _msg_id, min(_ingested_at) AS _ingested_at
+        FROM ${staging} GROUP BY ${groupCols.join(', ')}
+      ), up AS (
+        INSERT INTO ${target} AS t (${cols.join(', ')})
+        SELECT ${values.join(', ')} FROM s
+        ON CONFLICT (${groupCols.join(', ')}) DO UPDATE SET ${updates.join(', ')}
+        RETURNING 1
+      )
+      SELECT _msg_id, count(*)::int AS written FROM ${staging} GROUP BY _msg_id`,
+  };
+};

@@ -1,0 +1,298 @@
+/**
+ * `scd2` against a real PostgreSQL, with fast-check: random histories of dimension members are
+ * delivered in random order, split into random messages and flushes, partly redelivered, and
+ * partly loaded by two loaders at once; the dimension must come out as the history says.
+ */
+import { stopAll } from '@tributary/testkit';
+import fc from 'fast-check';
+import { BatchLoader, type LoadItem } from '../src/batch-loader';
+import { at, load, message, ms, noRejects, startWarehouse, type Warehouse } from './warehouse-fixture';
+
+const SPEC = `
+pipeline: crm
+sources:
+  members_in: { kind: push }
+datasets:
+  members:
+    from: members_in
+    fields:
+      id: { type: string, required: true }
+      name: string
+      tier: string
+      note: string
+      changed_at: timestamp
+      deleted: boolean
+  members_now:
+    from: members_in
+    fields: { id: { type: string, required: true }, name: string, tier: string, note: string }
+tables:
+  dim_member:
+    from: members
+    mode: scd2
+    key: [id]
+    track: [name, tier]
+    valid_from: changed_at
+    deletes: { field: deleted }
+  dim_member_now:
+    from: members_now
+    mode: scd2
+    key: [id]
+    surrogate_key: member_sk
+`;
+
+/** One record of a member's history. */
+interface Ev {
+  id: string;
+  t: number;
+  name: string | null;
+  tier: string;
+  note: string;
+  deleted: boolean;
+}
+
+// Property runs load dozens of flushes each against a real server: a number of runs (more with
+// PROPERTY_RUNS), cut short on a slow machine rather than timing out the test.
+jest.setTimeout(150_000);
+const RUNS = { numRuns: Number(process.env.PROPERTY_RUNS ?? 30), interruptAfterTimeLimit: 60_000 };
+
+let w: Warehouse;
+beforeAll(async () => {
+  w = await startWarehouse(SPEC);
+});
+afterAll(async () => {
+  await w?.pool.end();
+  await stopAll();
+});
+
+const asEv = (r: Row): Ev => ({ id: r.id, t: r.valid_from, name: r.name, tier: r.tier ?? '', note: r.note ?? '', deleted: r.is_deleted });
+const sameState = (a: Ev, b: Ev): boolean => a.deleted === b.deleted && (a.deleted || (a.name === b.name && a.tier === b.tier));
+const record = (e: Ev): Record<string, unknown> => ({
+  id: e.id,
+  name: e.name,
+  tier: e.tier,
+  note: e.note,
+  changed_at: at(e.t),
+  deleted: e.deleted,
+});
+
+/** Random states of one member at strictly increasing times. */
+const history = (id: string, changesOnly: boolean): fc.Arbitrary<Ev[]> =>
+  fc
+    .array(
+      fc.record({
+        gap: fc.integer({ min: 1, max: 50 }),
+        name: fc.constantFrom('ann', 'bob', null),
+        tier: fc.constantFrom('gold', 'silver'),
+        note: fc.string({ maxLength: 3 }),
+        deleted: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
+      }),
+      { minLength: 1, maxLength: 7 },
+    )
+    .map((steps) => {
+      let t = 0;
+      const out: Ev[] = [];
+      for (const s of steps) {
+        t += s.gap;
+        const e: Ev = { id, t, name: s.name, tier: s.tier, note: s.note, deleted: s.deleted };
+        // Change histories: every record differs from the one before it in time.
+        if (changesOnly && out.length > 0 && sameState(out[out.length - 1]!, e)) continue;
+        out.push(e);
+      }
+      return out;
+    });
+
+/** Arrival: a shuffled list with some exact duplicates, cut into messages, flushes and waves. */
+const delivery = (changesOnly: boolean) =>
+  fc
+    .tuple(history('m1', changesOnly), history('m2', changesOnly), history('m3', changesOnly))
+    .map((hs) => hs.flat())
+    .chain((events) =>
+      fc.record({
+        events: fc.constant(events),
+        order: fc.array(fc.nat(), { minLength: events.length, maxLength: events.length }),
+        dupes: fc.array(fc.nat({ max: events.length - 1 }), { maxLength: 3 }),
+        cuts: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: events.length + 3, maxLength: events.length + 3 }),
+        flushSizes: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 20, maxLength: 20 }),
+        redeliver: fc.array(fc.nat(), { maxLength: 3 }),
+        parallel: fc.boolean(),
+      }),
+    );
+
+type Delivery = { events: Ev[]; order: number[]; dupes: number[]; cuts: number[]; flushSizes: number[]; redeliver: number[]; parallel: boolean };
+
+/** Loads a delivery into the warehouse: flushes in sequence, or in waves of two concurrent loaders. */
+async function deliver(d: Delivery, run: number): Promise<void> {
+  const arrivals = [...d.events.map((e, i) => ({ e, k: d.order[i]! })), ...d.dupes.map((i, j) => ({ e: d.events[i]!, k: d.order[j] ?? j }))]
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.e);
+  const msgs: LoadItem[] = [];
+  for (let i = 0, c = 0; i < arrivals.length; c++) {
+    const n = d.cuts[c % d.cuts.length]!;
+    msgs.push(message(`r${run}-m${msgs.length}`, 'members', arrivals.slice(i, i + n).map(record)));
+    i += n;
+  }
+  const flushes: LoadItem[][] = [];
+  for (let i = 0, f = 0; i < msgs.length; f++) {
+    const n = d.flushSizes[f % d.flushSizes.length]!;
+    const flush = msgs.slice(i, i + n);
+    // Redelivery: an earlier message comes again with this flush (the ledger must skip it).
+    for (const r of d.redeliver) if (r % (i + 1) < i) flush.push(msgs[r % (i + 1)]!);
+    flushes.push(flush);
+    i += n;
+  }
+  if (!d.parallel) {
+    for (const f of flushes) await load(w, f);
+    return;
+  }
+  for (let i = 0; i < flushes.length; i += 2) {
+    await Promise.all(flushes.slice(i, i + 2).map((f) => new BatchLoader(w.pool, w.pipeline).load(f, noRejects)));
+  }
+}
+
+interface Row {
+  id: string;
+  name: string | null;
+  tier: string | null;
+  note: string | null;
+  valid_from: number;
+  valid_to: number;
+  is_current: boolean;
+  is_deleted: boolean;
+}
+
+async function versions(table = 'dim_member'): Promise<Row[]> {
+  const r = await w.pool.query(
+    `SELECT id, name, tier, note, valid_from, valid_to, is_current, is_deleted FROM warehouse.${table} ORDER BY id, valid_from`,
+  );
+  return r.rows.map((x) => ({ ...x, valid_from: ms(x.valid_from), valid_to: ms(x.valid_to) }));
+}
+
+const reset = () => w.pool.query('TRUNCATE warehouse.dim_member, warehouse.dim_member_now, tributary.load_ledger');
+
+describe('scd2 (property tests against PostgreSQL)', () => {
+  it('a history of changes comes out the same whatever the arrival order, batching, redelivery and concurrency', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(delivery(true), async (d) => {
+        await reset();
+        await deliver(d, run++);
+        const expected: Row[] = [];
+        for (const id of ['m1', 'm2', 'm3']) {
+          const h = d.events.filter((e) => e.id === id).sort((a, b) => a.t - b.t);
+          h.forEach((e, i) =>
+            expected.push({
+              id,
+              name: e.name,
+              tier: e.tier,
+              note: e.note,
+              valid_from: ms(at(e.t)),
+              valid_to: i + 1 < h.length ? ms(at(h[i + 1]!.t)) : Infinity,
+              is_current: i + 1 === h.length && !e.deleted,
+              is_deleted: e.deleted,
+            }),
+          );
+        }
+        // Untracked columns (and every column of a deletion marker) hold the latest record of a
+        // version; a late change that splits a version leaves them on both parts, so only the
+        // last version's are exact.
+        const got = await versions();
+        const lastOf = (rows: Row[], i: number) => i + 1 === rows.length || rows[i + 1]!.id !== rows[i]!.id;
+        const exact = (rows: Row[]) =>
+          rows.map((r, i) =>
+            lastOf(rows, i) ? r : { ...r, note: '', ...(r.is_deleted ? { name: null, tier: null } : {}) },
+          );
+        expect(exact(got)).toEqual(exact(expected));
+      }),
+      RUNS,
+    );
+  });
+
+  it('any stream of records (repeats included) keeps versions contiguous, distinct, and current with the latest record', async () => {
+    let run = 1000;
+    await fc.assert(
+      fc.asyncProperty(delivery(false), async (d) => {
+        await reset();
+        await deliver(d, run++);
+        const rows = await versions();
+        for (const id of ['m1', 'm2', 'm3']) {
+          const h = d.events.filter((e) => e.id === id).sort((a, b) => a.t - b.t);
+          const v = rows.filter((r) => r.id === id);
+          expect(v[0]!.valid_from).toBe(ms(at(h[0]!.t)));
+          v.forEach((r, i) => {
+            const next = v[i + 1];
+            expect(r.valid_to).toBe(next ? next.valid_from : Infinity);
+            expect(r.is_current).toBe(!next && !r.is_deleted);
+            if (next) expect(sameState(asEv(r), asEv(next))).toBe(false);
+            // Every version starts at a record with its values.
+            expect(h.some((e) => ms(at(e.t)) === r.valid_from && sameState(e, asEv(r)))).toBe(true);
+          });
+          const last = h[h.length - 1]!;
+          const lastRow = v[v.length - 1]!;
+          expect(lastRow.is_deleted).toBe(last.deleted);
+          if (!last.deleted) expect([lastRow.name, lastRow.tier]).toEqual([last.name, last.tier]);
+          // Untracked columns are type 1 within a version: the latest record's.
+          expect(lastRow.note).toBe(last.note);
+        }
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('scd2 without an event-time field', () => {
+  beforeEach(reset);
+
+  it('versions by load time: a change closes the current row, an unchanged record writes nothing', async () => {
+    await load(w, [message('a1', 'members_now', [{ id: 'x', name: 'ann', tier: 'gold', note: 'n1' }])]);
+    await load(w, [message('a2', 'members_now', [{ id: 'x', name: 'ann', tier: 'gold', note: 'n1' }])]);
+    const before = await w.pool.query('SELECT member_sk, _loaded_at FROM warehouse.dim_member_now');
+    expect(before.rows).toHaveLength(1);
+    await load(w, [message('a3', 'members_now', [{ id: 'x', name: 'ann', tier: 'silver', note: 'n1' }])]);
+    const rows = (await w.pool.query('SELECT member_sk, tier, is_current, valid_to FROM warehouse.dim_member_now ORDER BY valid_from')).rows;
+    expect(rows.map((r) => [r.tier, r.is_current])).toEqual([
+      ['gold', false],
+      ['silver', true],
+    ]);
+    expect(rows[0].member_sk).toBe(before.rows[0].member_sk);
+    expect(rows[1].member_sk).not.toBe(rows[0].member_sk);
+    expect(ms(rows[0].valid_to)).toBeLessThan(Infinity);
+    const ledger = (await w.pool.query(`SELECT msg_id, written, skipped FROM tributary.load_ledger WHERE table_name = 'dim_member_now' ORDER BY msg_id`)).rows;
+    expect(ledger).toEqual([
+      { msg_id: 'a1', written: 1, skipped: 0 },
+      { msg_id: 'a2', written: 0, skipped: 1 },
+      { msg_id: 'a3', written: 1, skipped: 0 },
+    ]);
+  });
+
+  it('compares tracked columns NULL-safely: NULL to NULL is no change, NULL to a value is one', async () => {
+    await load(w, [message('b1', 'members_now', [{ id: 'y', name: null, tier: 'gold' }])]);
+    await load(w, [message('b2', 'members_now', [{ id: 'y', name: null, tier: 'gold' }])]);
+    await load(w, [message('b3', 'members_now', [{ id: 'y', name: 'bob', tier: 'gold' }])]);
+    const rows = (await w.pool.query('SELECT name, is_current FROM warehouse.dim_member_now ORDER BY valid_from')).rows;
+    expect(rows).toEqual([
+      { name: null, is_current: false },
+      { name: 'bob', is_current: true },
+    ]);
+  });
+
+  it('keeps the last record in stream order when a flush carries several for one member', async () => {
+    await load(w, [
+      message('c1', 'members_now', [
+        { id: 'z', name: 'a', tier: 'gold' },
+        { id: 'z', name: 'b', tier: 'gold' },
+      ]),
+      message('c2', 'members_now', [{ id: 'z', name: 'c', tier: 'gold' }]),
+    ]);
+    const rows = (await w.pool.query('SELECT name, is_current FROM warehouse.dim_member_now')).rows;
+    expect(rows).toEqual([{ name: 'c', is_current: true }]);
+  });
+
+  it('refuses a second current row per member in the database itself (partial unique index)', async () => {
+    await load(w, [message('d1', 'members_now', [{ id: 'q', name: 'a', tier: 'gold' }])]);
+    await expect(
+      w.pool.query(
+        `INSERT INTO warehouse.dim_member_now (id, valid_from, is_current, _msg_id) VALUES ('q', now() + interval '1 day', true, 'manual')`,
+      ),
+    ).rejects.toMatchObject({ code: '23505' });
+  });
+});

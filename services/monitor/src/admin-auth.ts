@@ -1,0 +1,37 @@
+/**
+ * Protects the dashboard's write actions with one bearer token (`MONITOR_ADMIN_TOKEN`), compared
+ * in constant time. Without a configured token the actions are disabled (403), never open.
+ * The actor recorded in the audit trail is the `X-Tributary-Actor` header (the name the user
+ * typed), which the shared token does not prove: put the monitor behind an SSO proxy for that.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** The request's actor, set by {@link requireAdmin}. */
+export function actorOf(res: { locals: Record<string, unknown> }): string {
+  return String(res.locals.actor ?? 'admin');
+}
+
+/** Middleware: 403 when no token is configured, 401 without the right `Authorization: Bearer <token>`. */
+export function requireAdmin(token: string | undefined): RequestHandler {
+  const want = token ? digest(token) : undefined;
+  return (req, res, next) => {
+    if (!want) {
+      res.status(403).json({
+        error: { code: 'TRIB_E_UNAUTHORIZED', message: 'write actions are disabled: set MONITOR_ADMIN_TOKEN on the monitor to enable them' },
+      });
+      return;
+    }
+    const given = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1];
+    if (!given || !timingSafeEqual(digest(given), want)) {
+      res.set('WWW-Authenticate', 'Bearer realm="tributary-monitor"');
+      res.status(401).json({ error: { code: 'TRIB_E_UNAUTHORIZED', message: 'missing or wrong admin token' } });
+      return;
+    }
+    const actor = (req.get('x-tributary-actor') ?? '').trim().slice(0, 100);
+    res.locals.actor = actor || 'admin';
+    next();
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * Runs the alert rules every `intervalMs`: reads the status snapshot, replicas and failing checks,
+ * keeps the counts of the rule window, updates the state machine, and for each transition
+ * notifies the sinks, records it in `tributary.alert_events` and publishes it on
+ * `trib.events.<pipeline>.alert` (TRIB_EVENTS). With several monitor replicas, every one
+ * evaluates (each dashboard shows alerts) but only the holder of a KV lease notifies and records.
+ */
+import { H, makeHeaders, subjects, type KvLease, type Logger, type Publisher } from '@tributary/core';
+import type { Pool } from 'pg';
+import type { Gauge } from 'prom-client';
+import type { ReplicaRegistry } from '../replica-registry';
+import type { StatusSnapshots } from '../status-snapshot';
+import { AlertEngine, type ActiveAlert, type AlertTransition } from './alert-engine';
+import type { AlertNotifier } from './alert-notifier';
+import { evaluateRules, type FailingCheck, type RuleThresholds, type WindowDelta } from './alert-rules';
+import { queryFailingChecks } from './quality-checks';
+
+/** Inputs of the alert loop. */
+export interface AlertMonitorOptions {
+  snapshots: StatusSnapshots;
+  replicas: ReplicaRegistry;
+  expectedServices: readonly string[];
+  pool: Pool;
+  notifier: AlertNotifier;
+  thresholds: RuleThresholds;
+  forMs: number;
+  intervalMs: number;
+  logger: Logger;
+  /** Whether `tributary.alert_events` exists. */
+  recordEvents: boolean;
+  /** Only the holder notifies; absent means this replica always does. */
+  lease?: KvLease;
+  /** Publishes alert events to TRIB_EVENTS when given. */
+  publisher?: () => Publisher | undefined;
+  /** Gauge of alerts by name and state. */
+  gauge?: Gauge<'alertname' | 'state'>;
+}
+
+type Sample = { at: number; counts: Map<string, { accepted: number; deadLettered: number; failed: number }> };
+
+/** The alert loop. */
+export class AlertMonitor {
+  private readonly engine: AlertEngine;
+  private readonly samples: Sample[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private checksAt = 0;
+  private checks: FailingCheck[] = [];
+  private firing = new Map<string, AlertTransition>();
+
+  constructor(private readonly opts: AlertMonitorOptions) {
+    this.engine = new AlertEngine(opts.forMs);
+  }
+
+  /** Starts evaluating. */
+  start(): void {
+    const tick = (): void => {
+      this.running = this.evaluate()
+        .then(() => undefined)
+        .catch((err: unknown) => this.opts.logger.warn({ err }, 'alert evaluation failed'))
+        .finally(() => {
+          if (this.timer !== undefined) this.timer = setTimeout(tick, this.opts.intervalMs);
+        });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  /** Quality checks failing at the last read (for `/metrics`). */
+  failingChecks(): readonly FailingCheck[] {
+    return this.checks;
+  }
+
+  /** Alerts pending and firing now. */
+  list(): ActiveAlert[] {
+    return this.engine.list();
+  }
+
+  /** One evaluation (exposed for tests). */
+  async evaluate(now = Date.now()): Promise<AlertTransition[]> {
+    const snapshot = await this.opts.snapshots.get();
+    const deltas = this.window(now, snapshot.pipelines);
+    if (now - this.checksAt > Math.max(this.opts.intervalMs, 10_000)) {
+      this.checksAt = now;
+      this.checks = await queryFailingChecks(this.opts.pool).catch((err: unknown) => {
+        this.opts.logger.debug({ err }, 'cannot read quality checks');
+        return this.checks;
+      });
+    }
+    const conditions = evaluateRules(
+      {
+        pipelines: snapshot.pipelines,
+        deltas,
+        services: this.opts.replicas.services(now),
+        expectedServices: this.opts.expectedServices,
+        replicasKnown: this.opts.replicas.warm(now),
+        failingChecks: this.checks,
+      },
+      this.opts.thresholds,
+    );
+    const transitions = this.engine.update(conditions, now);
+    for (const t of transitions) {
+      if (t.status === 'firing') this.firing.set(t.alert.fingerprint, t);
+      else this.firing.delete(t.alert.fingerprint);
+    }
+    // Keep the re-sent copies current (value, wording) for Alertmanager.
+    for (const a of this.engine.list()) {
+      const f = this.firing.get(a.fingerprint);
+      if (f) this.firing.set(a.fingerprint, { ...f, alert: { ...a }, at: now });
+    }
+    this.updateGauge();
+    const leader = this.opts.lease ? await this.holdLease(now) : true;
+    if (leader) {
+      if (transitions.length > 0) {
+        this.opts.notifier.notify(transitions);
+        await this.record(transitions);
+      }
+      this.opts.notifier.refresh([...this.firing.values()]);
+    }
+    return transitions;
+  }
+
+  private async holdLease(now: number): Promise<boolean> {
+    const lease = this.opts.lease!;
+    return lease.isHeld ? (await lease.renew(now)) || lease.tryAcquire(now) : lease.tryAcquire(now);
+  }
+
+  private updateGauge(): void {
+    const g = this.opts.gauge;
+    if (!g) return;
+    g.reset();
+    for (const a of this.engine.list()) g.inc({ alertname: a.alert, state: a.state });
+  }
+
+  /** Adds a sample and returns each pipeline's growth since the oldest sample inside the window. */
+  private window(now: number, pipelines: { name: string; accepted: number; dead_lettered: { total: number; transform: number; load: number } }[]) {
+    this.samples.push({
+      at: now,
+      counts: new Map(
+        pipelines.map((p) => [
+          p.name,
+          { accepted: p.accepted, deadLettered: p.dead_lettered.total, failed: p.dead_lettered.transform + p.dead_lettered.load },
+        ]),
+      ),
+    });
+    while (this.samples.length > 1 && this.samples[0]!.at < now - this.opts.thresholds.windowMs) this.samples.shift();
+    const first = this.samples[0]!;
+    const deltas = new Map<string, WindowDelta>();
+    for (const p of pipelines) {
+      const a = first.counts.get(p.name);
+      const b = this.samples.at(-1)!.counts.get(p.name)!;
+      if (!a) continue;
+      deltas.set(p.name, {
+        accepted: b.accepted - a.accepted,
+        deadLettered: b.deadLettered - a.deadLettered,
+        failed: b.failed - a.failed,
+        spanMs: now - first.at,
+      });
+    }
+    return deltas;
+  }
+
+  private async record(ts: AlertTransition[]): Promise<void> {
+    if (this.opts.recordEvents) {
+      await this.opts.pool
+        .query(
+          `INSERT INTO tributary.alert_events (alert, status, severity, labels, summary, value, starts_at, at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::float8[], $7::timestamptz[], $8::timestamptz[])`,
+          [
+            ts.map((t) => t.alert.alert),
+            ts.map((t) => t.status),
+            ts.map((t) => t.alert.severity),
+            ts.map((t) => JSON.stringify(t.alert.labels)),
+            ts.map((t) => t.alert.summary),
+            ts.map((t) => (Number.isFinite(t.alert.value) ? t.alert.value : null)),
+            ts.map((t) => new Date(t.alert.firedAt ?? t.alert.activeSince).toISOString()),
+            ts.map((t) => new Date(t.at).toISOString()),
+          ],
+        )
+        .catch((err: unknown) => this.opts.logger.warn({ err }, 'cannot record alert events'));
+    }
+    const pub = this.opts.publisher?.();
+    if (!pub) return;
+    for (const t of ts) {
+      const pipeline = t.alert.labels.pipeline;
+      if (!pipeline) continue;
+      const body = { status: t.status, alert: t.alert.alert, labels: t.alert.labels, summary: t.alert.summary, value: t.alert.value };
+      pub
+        .publish(subjects.events(pipeline, 'alert'), Buffer.from(JSON.stringify(body)), {
+          msgId: `alert:${t.alert.fingerprint}:${t.alert.activeSince}:${t.status}`,
+          headers: makeHeaders({ [H.pipeline]: pipeline, [H.contentType]: 'application/json' }),
+        })
+        .catch((err: unknown) => this.opts.logger.warn({ err }, 'cannot publish alert event'));
+    }
+  }
+
+  /** Stops evaluating (the evaluation in hand finishes). */
+  async stop(): Promise<void> {
+    const t = this.timer;
+    this.timer = undefined;
+    clearTimeout(t);
+    await this.running;
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The alert rules, as pure functions of what the monitor knows at one moment: pipeline status,
+ * counts over the rule window, service replicas and failing quality checks. Each returns the
+ * conditions that hold now; the engine adds `for` durations and resolve notices. The same rules
+ * ship as Prometheus alerting rules in deploy/prometheus/tributary-rules.yml (keep them in step).
+ */
+import type { PipelineStatus } from '../pipeline-status';
+import type { ServiceView } from '../replica-registry';
+
+/** Severity of an alert. */
+export type Severity = 'critical' | 'warning';
+
+/** A condition that holds now. */
+export interface AlertCondition {
+  /** Alert name, as in the Prometheus rules file. */
+  alert: string;
+  labels: Record<string, string>;
+  severity: Severity;
+  summary: string;
+  value: number;
+}
+
+/** Thresholds of the rules (from the monitor's configuration). */
+export interface RuleThresholds {
+  lagMessages: number;
+  dlqGrowth: number;
+  errorRate: number;
+  windowMs: number;
+}
+
+/** Growth of a pipeline's counts over the rule window. */
+export interface WindowDelta {
+  accepted: number;
+  /** Dead-lettered at every stage, ingest included. */
+  deadLettered: number;
+  /** Dead-lettered by the transformer and the loader (the pipeline's own errors). */
+  failed: number;
+  /** Span the delta actually covers (shorter than the window just after start). */
+  spanMs: number;
+}
+
+/** A quality check whose latest result failed. */
+export interface FailingCheck {
+  pipeline: string;
+  table: string;
+  check: string;
+  detail: string;
+}
+
+/** Everything the rules read. */
+export interface RuleInputs {
+  pipelines: readonly PipelineStatus[];
+  deltas: ReadonlyMap<string, WindowDelta>;
+  services: readonly ServiceView[];
+  /** Services expected to have at least one live replica. */
+  expectedServices: readonly string[];
+  /** False while the monitor has not yet listened to heartbeats for a whole timeout. */
+  replicasKnown: boolean;
+  failingChecks: readonly FailingCheck[];
+}
+
+/** The names of every rule, in the order they are evaluated. */
+export const ALERT_NAMES = [
+  'TributaryFreshnessBreach',
+  'TributaryConsumerLag',
+  'TributaryDlqGrowth',
+  'TributaryErrorRate',
+  'TributaryReplicaMissing',
+  'TributaryServiceDown',
+  'TributaryQualityCheckFailed',
+] as const;
+
+const minutes = (ms: number): string => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`);
+const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** Evaluates every rule. */
+export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondition[] {
+  const out: AlertCondition[] = [];
+  for (const p of inputs.pipelines) {
+    if (p.freshness_seconds > p.sla.freshness_seconds) {
+      out.push({
+        alert: 'TributaryFreshnessBreach',
+        labels: { pipeline: p.name },
+        severity: 'critical',
+        summary: `${p.name}: warehouse data is ${round(p.freshness_seconds)} s behind ingest (SLA ${p.sla.freshness_seconds} s)`,
+        value: p.freshness_seconds,
+      });
+    }
+    for (const stage of ['transformer', 'loader'] as const) {
+      const l = p.lag[stage];
+      // Unknown lag (NATS unreachable) is not evidence of lag; the replica rules cover outages.
+      if (l.pending === null || l.ack_pending === null) continue;
+      const lag = l.pending + l.ack_pending;
+      if (lag > t.lagMessages) {
+        out.push({
+          alert: 'TributaryConsumerLag',
+          labels: { pipeline: p.name, stage },
+          severity: 'warning',
+          summary: `${p.name}: ${lag} messages waiting for the ${stage} (threshold ${t.lagMessages})`,
+          value: lag,
+        });
+      }
+    }
+    const d = inputs.deltas.get(p.name);
+    if (d && d.deadLettered > t.dlqGrowth) {
+      out.push({
+        alert: 'TributaryDlqGrowth',
+        labels: { pipeline: p.name },
+        severity: 'warning',
+        summary: `${p.name}: ${d.deadLettered} records dead-lettered in the last ${minutes(t.windowMs)} (threshold ${t.dlqGrowth})`,
+        value: d.deadLettered,
+      });
+    }
+    if (d && d.accepted > 0 && d.failed / d.accepted > t.errorRate) {
+      const rate = d.failed / d.accepted;
+      out.push({
+        alert: 'TributaryErrorRate',
+        labels: { pipeline: p.name },
+        severity: 'warning',
+        summary: `${p.name}: ${round(rate * 100, 2)}% of accepted records failed in transform or load over ${minutes(t.windowMs)} (threshold ${round(t.errorRate * 100, 2)}%)`,
+        value: rate,
+      });
+    }
+  }
+  for (const s of inputs.services) {
+    for (const r of s.replicas) {
+      if (r.state !== 'missing') continue;
+      out.push({
+        alert: 'TributaryReplicaMissing',
+        labels: { service: s.service, instance: r.instance },
+        severity: 'warning',
+        summary: `${s.service} replica ${r.instance} sent no heartbeat for ${Math.round(r.age_seconds)} s`,
+        value: r.age_seconds,
+      });
+    }
+    if (s.live === 0 && inputs.replicasKnown && inputs.expectedServices.includes(s.service)) {
+      out.push({
+        alert: 'TributaryServiceDown',
+        labels: { service: s.service },
+        severity: 'critical',
+        summary: `${s.service} has no live replica`,
+        value: 0,
+      });
+    }
+  }
+  for (const c of inputs.failingChecks) {
+    out.push({
+      alert: 'TributaryQualityCheckFailed',
+      labels: { pipeline: c.pipeline, table: c.table, check: c.check },
+      severity: 'warning',
+      summary: `${c.pipeline}: quality check ${c.check} on ${c.table} failed${c.detail ? `: ${c.detail}` : ''}`,
+      value: 1,
+    });
+  }
+  return out;
+}
+
+/** A stable key of an alert instance: its name and sorted labels. */
+export function fingerprint(c: { alert: string; labels: Record<string, string> }): string {
+  const labels = Object.keys(c.labels)
+    .sort()
+    .map((k) => `${k}=${c.labels[k]}`)
+    .join(',');
+  return `${c.alert}{${labels}}`;
+}

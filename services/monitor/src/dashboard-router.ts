@@ -1,0 +1,41 @@
+/**
+ * Serves the dashboard: one HTML shell for every page (the browser code routes by path), its
+ * compiled scripts (`dist/web`, built from `web/src` by `tsc -b`), stylesheet and icon
+ * (`web/static`) and uPlot's browser build from node_modules. No bundler: the scripts are native
+ * ES modules. A strict Content-Security-Policy allows nothing but this origin.
+ */
+import path from 'node:path';
+import express, { type Router } from 'express';
+
+const ROOT = path.resolve(__dirname, '..');
+/** Pages of the dashboard; each answers the same HTML shell. */
+export const DASHBOARD_PAGES = ['/', '/pipelines/:name', '/dlq', '/alerts'];
+
+/** Creates the router serving the dashboard. */
+export function createDashboardRouter(): Router {
+  const router = express.Router();
+  const uplot = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+  router.use((_req, res, next) => {
+    res.set({
+      'content-security-policy':
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'same-origin',
+    });
+    next();
+  });
+  const shell = path.join(ROOT, 'web/static/index.html');
+  for (const page of DASHBOARD_PAGES) {
+    router.get(page, (_req, res) => {
+      res.set('cache-control', 'no-cache');
+      res.sendFile(shell);
+    });
+  }
+  // Scripts and styles revalidate (cheap 304s) so a new release shows at the next reload.
+  const opts = { maxAge: 0, etag: true, index: false as const };
+  router.use('/assets/js', express.static(path.join(ROOT, 'dist/web'), opts));
+  router.use('/assets', express.static(path.join(ROOT, 'web/static'), opts));
+  router.get('/vendor/uplot.js', (_req, res) => res.sendFile(path.join(uplot, 'uPlot.iife.min.js'), { maxAge: '1d' }));
+  router.get('/vendor/uplot.css', (_req, res) => res.sendFile(path.join(uplot, 'uPlot.min.css'), { maxAge: '1d' }));
+  return router;
+}

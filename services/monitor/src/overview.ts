@@ -1,0 +1,64 @@
+/**
+ * The overview every dashboard page starts from, and what the live feed pushes: each pipeline's
+ * status with its flow (sources -> datasets -> tables) and records/s per node, the service
+ * replicas, and the alerts pending or firing.
+ */
+import type { Pipeline } from '@tributary/core';
+import type { ActiveAlert } from './alerts/alert-engine';
+import type { ConsumerLag } from './consumer-lag';
+import type { PipelineStatus } from './pipeline-status';
+import type { ServiceView } from './replica-registry';
+import type { StatusSnapshot } from './status-snapshot';
+import type { PipelineRates, ThroughputRates } from './throughput-rates';
+
+/** The shape of a pipeline's flow. */
+export interface PipelineTopology {
+  description: string | null;
+  sources: { name: string; kind: string }[];
+  datasets: { name: string; from: string[] }[];
+  tables: { name: string; from: string; mode: string }[];
+}
+
+/** One pipeline in the overview. */
+export type PipelineOverview = PipelineStatus & { rates: PipelineRates; topology: PipelineTopology };
+
+/** The overview. */
+export interface Overview {
+  taken_at: string;
+  pipelines: PipelineOverview[];
+  monitor_lag: Record<string, ConsumerLag>;
+  services: ServiceView[];
+  alerts: ActiveAlert[];
+  /** Whether write actions (DLQ replay, discard) are enabled on this monitor. */
+  admin: { enabled: boolean };
+}
+
+/** The flow of a pipeline from its spec. */
+export function topologyOf(p: Pipeline): PipelineTopology {
+  return {
+    description: p.description ?? null,
+    sources: Object.entries(p.sources).map(([name, s]) => ({ name, kind: s.kind })),
+    datasets: p.datasets.map((d) => ({ name: d.name, from: d.from })),
+    tables: p.tables.map((t) => ({ name: t.name, from: t.from, mode: t.mode })),
+  };
+}
+
+/** Assembles the overview from its parts. */
+export function buildOverview(parts: {
+  pipelines: readonly Pipeline[];
+  snapshot: StatusSnapshot;
+  rates: ThroughputRates;
+  services: ServiceView[];
+  alerts: ActiveAlert[];
+  adminEnabled: boolean;
+}): Overview {
+  const specs = new Map(parts.pipelines.map((p) => [p.name, p]));
+  return {
+    taken_at: new Date(parts.snapshot.takenAt).toISOString(),
+    pipelines: parts.snapshot.pipelines.map((p) => ({ ...p, rates: parts.rates.rates(p.name), topology: topologyOf(specs.get(p.name)!) })),
+    monitor_lag: parts.snapshot.monitorLag,
+    services: parts.services,
+    alerts: parts.alerts,
+    admin: { enabled: parts.adminEnabled },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The dashboard's entry: picks the page for the current path, keeps one live connection
+ * (server-sent events from `/api/live`) whose overviews update the page in place, and navigates
+ * between pages without reloading (internal links are intercepted; back and forward work).
+ */
+import { get } from './api.js';
+import { alertsPage } from './alerts-page.js';
+import { dlqPage } from './dlq-page.js';
+import { overviewPage } from './overview-page.js';
+import type { Page } from './page.js';
+import { pipelinePage } from './pipeline-page.js';
+import type { Overview } from './types.js';
+
+const main = document.getElementById('main')!;
+const liveEl = document.getElementById('live')!;
+const alertCount = document.getElementById('alert-count')!;
+let page: Page | undefined;
+let latest: Overview | undefined;
+
+function pageFor(path: string): Page {
+  const m = /^\/pipelines\/([^/]+)\/?$/.exec(path);
+  if (m) return pipelinePage(decodeURIComponent(m[1]!));
+  if (path === '/dlq') return dlqPage();
+  if (path === '/alerts') return alertsPage();
+  return overviewPage();
+}
+
+function show(focus: boolean): void {
+  page?.unmount?.();
+  page = pageFor(location.pathname);
+  document.title = page.title;
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('[data-nav]')) {
+    if (a.dataset.nav === page.nav) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  page.mount(main);
+  if (latest) page.update(latest);
+  // After a navigation, move focus to the new content so keyboard and screen-reader users follow.
+  if (focus) main.focus();
+}
+
+function apply(o: Overview): void {
+  latest = o;
+  const firing = o.alerts.filter((a) => a.state === 'firing').length;
+  alertCount.hidden = firing === 0;
+  alertCount.textContent = String(firing);
+  alertCount.setAttribute('aria-label', `${firing} firing`);
+  page?.update(o);
+}
+
+function setLive(state: 'on' | 'off' | 'connecting', text: string): void {
+  liveEl.className = `live ${state}`;
+  liveEl.querySelector('.text')!.textContent = text;
+}
+
+function connect(): void {
+  const es = new EventSource('/api/live');
+  es.addEventListener('open', () => setLive('on', 'Live'));
+  es.addEventListener('overview', (e) => {
+    setLive('on', `Live · ${new Date().toLocaleTimeString()}`);
+    apply(JSON.parse((e as MessageEvent<string>).data) as Overview);
+  });
+  // EventSource reconnects by itself; the indicator says so meanwhile.
+  es.addEventListener('error', () => setLive(es.readyState === EventSource.CLOSED ? 'off' : 'connecting', 'Reconnecting…'));
+}
+
+document.addEventListener('click', (e) => {
+  const a = (e.target as Element).closest?.('a');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith('/api/') || a.target) return;
+  e.preventDefault();
+  history.pushState(null, '', url);
+  show(true);
+});
+window.addEventListener('popstate', () => show(true));
+
+show(false);
+// The first overview comes over HTTP too, so the page fills even where event streams are blocked.
+get<Overview>('/api/overview').then(apply, () => setLive('off', 'Monitor unreachable'));
+connect();

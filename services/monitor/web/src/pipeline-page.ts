@@ -1,0 +1,248 @@
+/**
+ * One pipeline: live totals and flow, throughput and latency charts over a chosen range (from the
+ * stream log and the load ledger), errors per stage and code, and the most recent loads.
+ */
+import { get } from './api.js';
+import { h, replaceRegion } from './dom.js';
+import { flowDiagram } from './flow-diagram.js';
+import { ago, duration, lagOf, num, rate, time } from './format.js';
+import type { Page } from './page.js';
+import { timeChart, type TimeChart } from './time-chart.js';
+import type { CheckResult, ErrorGroup, Overview, RecentLoad, Series } from './types.js';
+import { dlqBadge, freshnessBadge, lagBadge, tile } from './widgets.js';
+
+const RANGES: [string, number][] = [
+  ['5 m', 5],
+  ['15 m', 15],
+  ['1 h', 60],
+  ['6 h', 360],
+  ['24 h', 1440],
+];
+/** The charts and tables refresh at most this often (they cost queries; the totals are live). */
+const REFRESH_MS = 5_000;
+
+function errorsTable(pipeline: string, errors: ErrorGroup[]): HTMLElement {
+  if (errors.length === 0) return h('p', { class: 'empty' }, 'No dead letters. Every record made it through or was filtered.');
+  return h(
+    'div',
+    { class: 'scroll-x' },
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'Stage'), h('th', {}, 'Source / dataset'), h('th', {}, 'Error'), h('th', { class: 'num' }, 'Total'), h('th', { class: 'num' }, 'Open'), h('th', { class: 'hide-sm' }, 'Last'), h('th', {}, 'Example'))),
+      h(
+        'tbody',
+        {},
+        errors.map((e) => {
+          const q = new URLSearchParams({ pipeline, stage: e.stage, name: e.name, ...(e.code ? { code: e.code } : {}) });
+          return h(
+            'tr',
+            {},
+            h('td', {}, e.stage),
+            h('td', {}, e.name),
+            h('td', {}, h('a', { href: `/dlq?${q}`, 'data-key': `err-${q}` }, e.code ?? 'unknown')),
+            h('td', { class: 'num' }, num(e.count)),
+            h('td', { class: 'num' }, num(e.open)),
+            h('td', { class: 'hide-sm' }, ago(e.last_failed_at)),
+            h('td', { class: 'msg' }, e.example ?? ''),
+          );
+        }),
+      ),
+    ),
+  );
+}
+
+function checksTable(checks: CheckResult[]): HTMLElement {
+  return h(
+    'div',
+    { class: 'scroll-x' },
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'Check'), h('th', {}, 'Table'), h('th', {}, 'Result'), h('th', { class: 'num' }, 'Failing rows'), h('th', { class: 'hide-sm' }, 'Checked'), h('th', {}, 'Detail'))),
+      h(
+        'tbody',
+        {},
+        checks.map((c) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, h('code', {}, c.check), h('div', { class: 'sub' }, `${c.kind} · ${c.severity}`)),
+            h('td', {}, c.table ?? '–'),
+            h('td', {}, h('span', { class: `badge ${c.status === 'pass' ? 'ok' : c.severity === 'warn' ? 'warn' : 'bad'}` }, c.status)),
+            h('td', { class: 'num' }, num(c.failing_rows)),
+            h('td', { class: 'hide-sm' }, ago(c.checked_at)),
+            h('td', { class: 'msg' }, c.error ?? ''),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function loadsTable(loads: RecentLoad[]): HTMLElement {
+  if (loads.length === 0) return h('p', { class: 'empty' }, 'Nothing loaded yet.');
+  return h(
+    'div',
+    { class: 'scroll-x' },
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'Committed'), h('th', {}, 'Table'), h('th', { class: 'num' }, 'Messages'), h('th', { class: 'num' }, 'Records'), h('th', { class: 'num' }, 'Written'), h('th', { class: 'num hide-sm' }, 'Skipped'), h('th', { class: 'hide-sm' }, 'Stream seq'), h('th', { class: 'num' }, 'Latency'))),
+      h(
+        'tbody',
+        {},
+        loads.map((l) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, time(l.loaded_at)),
+            h('td', {}, l.table),
+            h('td', { class: 'num' }, num(l.messages)),
+            h('td', { class: 'num' }, num(l.records)),
+            h('td', { class: 'num' }, num(l.written)),
+            h('td', { class: 'num hide-sm' }, num(l.skipped)),
+            h('td', { class: 'hide-sm' }, l.first_seq === null ? '–' : l.first_seq === l.last_seq ? String(l.first_seq) : `${l.first_seq}–${l.last_seq}`),
+            h('td', { class: 'num' }, duration(l.max_latency_seconds)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Creates the page of pipeline `name`. */
+export function pipelinePage(name: string): Page {
+  let minutes = Number(new URLSearchParams(location.search).get('minutes')) || 15;
+  let head: HTMLElement;
+  let tiles: HTMLElement;
+  let flow: HTMLElement;
+  let errors: HTMLElement;
+  let loads: HTMLElement;
+  let checks: HTMLElement;
+  let checksSection: HTMLElement;
+  let rangeBar: HTMLElement;
+  const charts: TimeChart[] = [];
+  let lastFetch = 0;
+  let fetching = false;
+  let gone = false;
+
+  const refresh = async (force = false): Promise<void> => {
+    if (fetching || gone || (!force && Date.now() - lastFetch < REFRESH_MS)) return;
+    fetching = true;
+    lastFetch = Date.now();
+    const base = `/api/pipelines/${encodeURIComponent(name)}`;
+    try {
+      const [s, e, l, c] = await Promise.all([
+        get<Series>(`${base}/series?minutes=${minutes}`),
+        get<{ errors: ErrorGroup[] }>(`${base}/errors`),
+        get<{ loads: RecentLoad[] }>(`${base}/loads`),
+        get<{ checks: CheckResult[] }>(`${base}/checks`),
+      ]);
+      if (gone) return;
+      const dead = s.t.map((_, i) => s.dead_lettered.ingest[i]! + s.dead_lettered.transform[i]! + s.dead_lettered.load[i]!);
+      charts[0]?.update(s.t, [s.accepted, s.loaded, dead]);
+      charts[1]?.update(s.t, [s.latency.p50, s.latency.p95, s.latency.max]);
+      replaceRegion(errors, errorsTable(name, e.errors));
+      replaceRegion(loads, loadsTable(l.loads));
+      // Only pipelines that declare checks get the section.
+      checksSection.hidden = c.checks.length === 0;
+      replaceRegion(checks, checksTable(c.checks));
+    } catch (err) {
+      replaceRegion(errors, h('p', { class: 'notice bad' }, `Cannot load: ${(err as Error).message}`));
+    } finally {
+      fetching = false;
+    }
+  };
+
+  const drawRanges = (): void => {
+    replaceRegion(
+      rangeBar,
+      RANGES.map(([label, m]) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            'aria-pressed': String(m === minutes),
+            'data-key': `range-${m}`,
+            onclick: () => {
+              minutes = m;
+              history.replaceState(null, '', `?minutes=${m}`);
+              drawRanges();
+              void refresh(true);
+            },
+          },
+          label,
+        ),
+      ),
+    );
+  };
+
+  return {
+    title: `${name} · Tributary`,
+    nav: 'overview',
+    mount(main) {
+      head = h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, name)));
+      tiles = h('section', { class: 'tiles', 'aria-label': 'Totals' });
+      flow = h('div', { class: 'scroll-x' });
+      errors = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
+      loads = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
+      checks = h('div', {});
+      checksSection = h('section', { class: 'panel', 'aria-labelledby': 'h-checks', hidden: true }, h('h2', { id: 'h-checks' }, 'Quality checks'), checks);
+      rangeBar = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time range' });
+      const throughput = h('div', { class: 'chart', role: 'img', 'aria-label': 'Records per second accepted, loaded and dead-lettered over time' });
+      const latency = h('div', { class: 'chart', role: 'img', 'aria-label': 'Seconds from ingest to warehouse commit over time' });
+      main.replaceChildren(
+        head,
+        tiles,
+        h('section', { class: 'panel', 'aria-labelledby': 'h-flow' }, h('h2', { id: 'h-flow' }, 'Flow'), flow),
+        h('div', { class: 'page-head' }, h('h2', {}, 'Over time'), rangeBar),
+        h(
+          'div',
+          { class: 'grid' },
+          h('section', { class: 'panel', 'aria-labelledby': 'h-thr' }, h('h3', { id: 'h-thr' }, 'Throughput (records/s)'), throughput),
+          h('section', { class: 'panel', 'aria-labelledby': 'h-lat' }, h('h3', { id: 'h-lat' }, 'Ingest-to-warehouse latency'), latency),
+        ),
+        checksSection,
+        h('section', { class: 'panel', 'aria-labelledby': 'h-err' }, h('h2', { id: 'h-err' }, 'Errors by stage'), errors),
+        h('section', { class: 'panel', 'aria-labelledby': 'h-loads' }, h('h2', { id: 'h-loads' }, 'Recent loads'), loads),
+      );
+      drawRanges();
+      charts.push(
+        timeChart(throughput, [{ label: 'accepted', color: '--accent' }, { label: 'loaded', color: '--ok' }, { label: 'dead-lettered', color: '--bad' }], (v) => rate(v)),
+        timeChart(latency, [{ label: 'p50', color: '--accent' }, { label: 'p95', color: '--warn' }, { label: 'max', color: '--bad', dash: [4, 4] }], (v) => duration(v)),
+      );
+      void refresh(true);
+    },
+    update(o: Overview) {
+      const p = o.pipelines.find((x) => x.name === name);
+      if (!p) {
+        replaceRegion(head, h('div', {}, h('h1', {}, name), h('p', { class: 'notice bad' }, `No pipeline named "${name}" is loaded.`)));
+        return;
+      }
+      replaceRegion(
+        head,
+        h('div', {}, h('h1', {}, p.name), p.topology.description ? h('p', { class: 'sub' }, p.topology.description) : null),
+        h('div', { class: 'badges' }, freshnessBadge(p), lagBadge('transform', p.lag.transformer), lagBadge('load', p.lag.loader), dlqBadge(p)),
+      );
+      const loaded = Object.values(p.tables).reduce((n, t) => n + t.loaded, 0);
+      const lag = (lagOf(p.lag.transformer) ?? 0) + (lagOf(p.lag.loader) ?? 0);
+      replaceRegion(
+        tiles,
+        tile('Received', num(p.received), `${num(p.rejected)} rejected at ingest`),
+        tile('Accepted', num(p.accepted), rate(p.rates.accepted)),
+        tile('Loaded', num(loaded), `${rate(p.rates.loaded)} · last ${ago(p.last_loaded_at)}`),
+        tile('Filtered', num(p.filtered)),
+        tile('Dead-lettered', num(p.dead_lettered.total), `ingest ${num(p.dead_lettered.ingest)} · transform ${num(p.dead_lettered.transform)} · load ${num(p.dead_lettered.load)}`, p.dead_lettered.total ? 'warn' : undefined),
+        tile('Freshness', duration(p.freshness_seconds), `SLA ${duration(p.sla.freshness_seconds)}`, p.fresh ? undefined : 'bad'),
+        tile('Waiting', num(lag), 'messages in transform + load'),
+      );
+      replaceRegion(flow, flowDiagram(p));
+      void refresh();
+    },
+    unmount() {
+      gone = true;
+      for (const c of charts.splice(0)) c.destroy();
+    },
+  };
+}
