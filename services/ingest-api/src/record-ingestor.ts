@@ -16,6 +16,7 @@ import {
   type Publisher,
   type RecordValidator,
   type StageMetrics,
+  TributaryError,
 } from '@tributary/core';
 
 /** One rejected record in a reply. */
@@ -62,6 +63,30 @@ export class RecordIngestor {
     return this.validators.get(key);
   }
 
+  /** Serialises one record, refusing (400/413, naming the index) what can never be published. */
+  private serialise(rec: unknown, index: number): string {
+    let line: string;
+    try {
+      line = JSON.stringify(rec) ?? 'null';
+    } catch (err) {
+      throw new TributaryError('TRIB_E_PARSE', `record ${index} cannot be serialised (nested too deeply?): ${(err as Error).message}`, {
+        location: { index },
+        cause: err,
+      });
+    }
+    // The record must fit one message with room for the dead-letter envelope around it.
+    if (line.length > this.opts.batchBytes && Buffer.byteLength(line) > this.opts.batchBytes) {
+      throw new TributaryError(
+        'TRIB_E_TOO_LARGE',
+        `record ${index} is ${Buffer.byteLength(line)} bytes; the largest record is ${this.opts.batchBytes} bytes`,
+        {
+          location: { index },
+        },
+      );
+    }
+    return line;
+  }
+
   /**
    * Ingests `records` for `pipeline`/`source`. `id` is the base of every message ID: the caller's
    * `<source>:<Idempotency-Key>`, a pull source position, or a fresh ID.
@@ -70,44 +95,47 @@ export class RecordIngestor {
     const validate = this.validatorFor(pipeline, source);
     const fingerprint = this.fingerprints.get(`${pipeline.name}/${source}`) || undefined;
     const errors: Rejection[] = [];
-    const dlq: Promise<unknown>[] = [];
-    let rejected = 0;
+    const rejects: { index: number; record: unknown; problem: { field?: string; message: string } }[] = [];
     const lines: string[] = [];
+    // First pass: check and serialise everything, so a record that can never travel (too deep to
+    // serialise, or larger than a message) refuses the whole request before anything is published.
     for (let i = 0; i < records.length; i++) {
       const rec = records[i];
       let problem: { field?: string; message: string } | undefined;
       if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) problem = { message: 'a record must be a JSON object' };
       else if (validate) problem = validate(rec);
+      const line = this.serialise(rec, i);
       if (problem) {
-        rejected++;
         if (errors.length < MAX_REPORTED_ERRORS)
           errors.push({ index: i, ...(problem.field ? { field: problem.field } : {}), reason: problem.message });
-        dlq.push(
-          publishDeadLetter(
-            this.publisher,
-            {
-              pipeline: pipeline.name,
-              stage: 'ingest',
-              name: source,
-              record: (rec ?? null) as never,
-              error: {
-                code: 'TRIB_E_VALIDATION',
-                message: problem.message,
-                location: { index: i, ...(problem.field ? { field: problem.field } : {}) },
-              },
-              attempts: 1,
-              replaySubject: subjects.raw(pipeline.name, source),
-              original: { msgId: id, index: i },
-              ingestedAt,
-              failedAt: new Date().toISOString(),
-            },
-            `${id}:dlq:${i}`,
-          ),
-        );
-        continue;
+        rejects.push({ index: i, record: rec, problem });
+      } else {
+        lines.push(line);
       }
-      lines.push(JSON.stringify(rec));
     }
+    const rejected = rejects.length;
+    const dlq = rejects.map(({ index: i, record: rec, problem }) =>
+      publishDeadLetter(
+        this.publisher,
+        {
+          pipeline: pipeline.name,
+          stage: 'ingest',
+          name: source,
+          record: (rec ?? null) as never,
+          error: {
+            code: 'TRIB_E_VALIDATION',
+            message: problem.message,
+            location: { index: i, ...(problem.field ? { field: problem.field } : {}) },
+          },
+          attempts: 1,
+          replaySubject: subjects.raw(pipeline.name, source),
+          original: { msgId: id, index: i },
+          ingestedAt,
+          failedAt: new Date().toISOString(),
+        },
+        `${id}:dlq:${i}`,
+      ),
+    );
 
     // Split into parts bounded by records and bytes; deterministic, so a retry splits the same way.
     const parts: string[][] = [];

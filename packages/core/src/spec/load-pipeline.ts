@@ -124,7 +124,13 @@ export function parsePipelineSpec(
       })),
     };
   }
-  const root = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    // Unresolved aliases, or an alias bomb (billion laughs) refused by the alias limit.
+    return { problems: [{ file, field: '', message: `YAML: ${(err as Error).message}` }], doc, lc };
+  }
   const result = pipelineSpecSchema.safeParse(root);
   const issues = [...(result.success ? [] : flattenIssues(result.error.issues, root)), ...checkReferences(root)];
   if (!result.success || issues.length > 0) {

@@ -52,7 +52,11 @@ function parseJson(text: string): unknown[] {
   } catch (err) {
     // JSON.parse on Node 20 does not always say where; jsonc-parser (strict settings) does.
     const errors: ParseError[] = [];
-    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    try {
+      parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    } catch {
+      // jsonc-parser recurses; a hostile, deeply nested body overflows it. Report without a position.
+    }
     const first = errors[0];
     const at = first ? lineCol(text, first.offset) : undefined;
     const reason = first ? printParseErrorCode(first.error) : (err as Error).message;
