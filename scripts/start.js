@@ -140,6 +140,30 @@ function startService(s) {
   services.push({ ...s, proc: p });
 }
 
+// ---- Third-party REST APIs of pipelines/events_weather.yaml and pipelines/forecast.yaml -------
+// There is no internet here by default: each API whose key is not in the environment is pointed
+// (through its connection's `base_url_env`) at a local fake server serving pages shaped like the
+// real API's (packages/testkit/src/fake-apis.ts). Set TICKETMASTER_API_KEY, OPENWEATHER_API_KEY or
+// TOMORROW_API_KEY to use the real API instead; FAKE_APIS_PORT picks the fake server's port.
+const REST_APIS = [
+  { key: 'TICKETMASTER_API_KEY', url: 'TICKETMASTER_BASE_URL', path: '/discovery/v2' },
+  { key: 'OPENWEATHER_API_KEY', url: 'OPENWEATHER_BASE_URL', path: '' },
+  { key: 'TOMORROW_API_KEY', url: 'TOMORROW_BASE_URL', path: '' },
+];
+let fakeApis;
+async function startFakeApis() {
+  const faked = REST_APIS.filter((a) => !env[a.key] && !env[a.url]);
+  if (faked.length === 0) return;
+  const { FakeApis } = require(path.join(ROOT, 'packages/testkit/dist/fake-apis.js'));
+  fakeApis = await new FakeApis().start(Number(env.FAKE_APIS_PORT || 0));
+  for (const a of faked) {
+    env[a.key] = 'local-fake-key';
+    env[a.url] = fakeApis.url + a.path;
+  }
+  say(`no ${faked.map((a) => a.key).join(', ')}: those REST sources use the local fake APIs at ${fakeApis.url}`);
+}
+// ---------------------------------------------------------------------------------------------
+
 let stopping = false;
 async function shutdown(code = 0) {
   if (stopping) return;
@@ -148,6 +172,7 @@ async function shutdown(code = 0) {
   await Promise.all(
     services.map((s) => new Promise((r) => (s.proc.exitCode !== null ? r() : (s.proc.once('exit', r), s.proc.kill('SIGTERM'))))),
   );
+  await fakeApis?.stop();
   for (const o of owned.reverse()) {
     await new Promise((r) => (o.proc.exitCode !== null ? r() : (o.proc.once('exit', r), o.proc.kill(o.signal))));
     say(`stopped ${o.name}`);
@@ -164,6 +189,7 @@ async function main() {
   const m = spawnSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], { env, encoding: 'utf8' });
   if (m.status !== 0) throw new Error(`migrate failed:\n${m.stderr || m.stdout}`);
   say('migrate: streams, consumers, KV buckets and warehouse tables in place');
+  await startFakeApis();
   for (const s of SERVICES) startService(s);
   await Promise.all(
     SERVICES.map((s) =>

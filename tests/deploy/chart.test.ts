@@ -233,12 +233,20 @@ describe('the tributary chart', () => {
       expect(sm.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '30s' }]);
       const rule = find(objs(), 'PrometheusRule', 't-tributary');
       const alerts = rule.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
-      expect(alerts).toEqual(expect.arrayContaining(['TributaryPipelineStale', 'TributaryConsumerLagHigh', 'TributaryDeadLetters']));
+      expect(alerts).toEqual(expect.arrayContaining(['TributaryFreshnessBreach', 'TributaryConsumerLag', 'TributaryDlqGrowth']));
       // Prometheus' own templates survive Helm's.
       expect(JSON.stringify(rule.spec)).toContain('{{ $labels.pipeline }}');
-      for (const r of rule.spec.groups.flatMap((g: any) => g.rules)) expect(r.expr).toMatch(/tributary_/);
+      for (const r of rule.spec.groups.flatMap((g: any) => g.rules)) expect(r.expr).toMatch(/tributary_|up\b/);
       const dash = JSON.parse(find(objs(), 'ConfigMap', 't-tributary-dashboard').data!['tributary.json']!);
       expect(dash.panels.length).toBeGreaterThan(4);
+    });
+
+    it("ships the monitor's alert rules and dashboard (deploy/prometheus, deploy/grafana) unchanged", () => {
+      // Helm reads only files inside the chart: these are copies, kept equal here.
+      const same = (a: string, b: string) =>
+        expect(readFileSync(path.join(ROOT, a), 'utf8')).toBe(readFileSync(path.join(ROOT, b), 'utf8'));
+      same('charts/tributary/files/prometheus-rules.yaml', 'deploy/prometheus/tributary-rules.yml');
+      same('charts/tributary/files/grafana-dashboard.json', 'deploy/grafana/tributary.json');
     });
 
     it('restricts NATS and PostgreSQL egress to the given peers', () => {

@@ -61,13 +61,16 @@ export interface Mail {
 
 /** An SMTP receiver (plain, no TLS, no auth: loopback only). */
 export class SmtpReceiver {
-  readonly mails: Mail[] = [];
   private port = 0;
-  private constructor(private readonly server: SMTPServer) {}
+  private constructor(
+    private readonly server: SMTPServer,
+    /** Mail received so far, oldest first. */
+    readonly mails: Mail[],
+  ) {}
 
   /** Listens on a free loopback port. */
   static async start(): Promise<SmtpReceiver> {
-    let self: SmtpReceiver | undefined;
+    const mails: Mail[] = [];
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
@@ -80,7 +83,7 @@ export class SmtpReceiver {
           // Headers may be folded over several lines; unfold before reading the subject.
           const head = raw.split(/\r?\n\r?\n/)[0]!.replace(/\r?\n[ \t]+/g, ' ');
           const subject = /^Subject: (.*)$/im.exec(head)?.[1] ?? '';
-          self!.mails.push({
+          mails.push({
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
             subject,
@@ -90,7 +93,7 @@ export class SmtpReceiver {
         });
       },
     });
-    self = new SmtpReceiver(server);
+    const self = new SmtpReceiver(server, mails);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     self.port = (server.server.address() as AddressInfo).port;
     return self;

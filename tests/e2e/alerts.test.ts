@@ -137,10 +137,13 @@ describe('alerts', () => {
       postableAlerts.parse(post.body);
     }
     // The last word Alertmanager got about the freshness breach ends it (endsAt not in the future).
-    await waitFor(async () => {
-      const last = amAlerts('TributaryFreshnessBreach').at(-1);
-      return last && Date.parse(last.endsAt) <= Date.now();
-    }, { timeoutMs: 10_000, what: 'a resolve (endsAt now) at Alertmanager' });
+    await waitFor(
+      async () => {
+        const last = amAlerts('TributaryFreshnessBreach').at(-1);
+        return last && Date.parse(last.endsAt) <= Date.now();
+      },
+      { timeoutMs: 10_000, what: 'a resolve (endsAt now) at Alertmanager' },
+    );
     const last = amAlerts('TributaryFreshnessBreach').at(-1);
     expect(last.labels).toMatchObject({ alertname: 'TributaryFreshnessBreach', severity: 'critical', pipeline: 'traffic' });
 

@@ -19,7 +19,9 @@ jest.setTimeout(180_000);
 
 const ROOT = path.resolve(__dirname, '../..');
 const TOKEN = 'e2e-admin-token-0123456789';
-const SHOTS = process.env.TRIBUTARY_SCREENSHOTS ? path.resolve(ROOT, process.env.TRIBUTARY_SCREENSHOTS) : mkdtempSync(path.join(tmpdir(), 'trib-shots-'));
+const SHOTS = process.env.TRIBUTARY_SCREENSHOTS
+  ? path.resolve(ROOT, process.env.TRIBUTARY_SCREENSHOTS)
+  : mkdtempSync(path.join(tmpdir(), 'trib-shots-'));
 
 /** The passage schema with `passengers` capped at `max`: the dataset's validate step uses it. */
 function strictSchema(max: number): string {
@@ -77,7 +79,8 @@ describe('dashboard', () => {
     ]);
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('dialog', (d) => void d.accept());
-  }, 120_000);
+    // Long enough for `scripts/setup --test-tools` to install Chromium on a fresh machine.
+  }, 600_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -129,7 +132,12 @@ describe('dashboard', () => {
       },
       { timeoutMs: 30_000, what: 'loaded records in the series' },
     );
-    await page.waitForTimeout(1500); // let the next refresh draw them for the screenshot
+    // The last five minutes, which is all this stack has lived.
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/series?minutes=5') && r.ok()),
+      page.getByRole('button', { name: '5 m', exact: true }).click(),
+    ]);
+    await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
     await page.screenshot({ path: path.join(SHOTS, 'pipeline.png'), fullPage: true });
   });
 
@@ -178,7 +186,9 @@ describe('dashboard', () => {
 
     const [loaded] = await waitFor(
       async () => {
-        const rows = await stack.query('SELECT event_id, passengers, _msg_id FROM warehouse.fact_passage WHERE event_id = $1', ['bus-0001']);
+        const rows = await stack.query('SELECT event_id, passengers, _msg_id FROM warehouse.fact_passage WHERE event_id = $1', [
+          'bus-0001',
+        ]);
         return rows.length > 0 ? rows : undefined;
       },
       { timeoutMs: 30_000, what: 'bus-0001 in warehouse.fact_passage' },
@@ -204,7 +214,10 @@ describe('dashboard', () => {
 
   it('lists the DLQ-growth alert the dead letter raised on the alerts page', async () => {
     await page.goto(`${stack.url('monitor')}/alerts`);
-    await page.locator('section[aria-labelledby="h-history"] tbody tr', { hasText: 'TributaryDlqGrowth' }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('section[aria-labelledby="h-history"] tbody tr', { hasText: 'TributaryDlqGrowth' })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await page.screenshot({ path: path.join(SHOTS, 'alerts.png'), fullPage: true });
   });
 });

@@ -49,17 +49,15 @@ function spansOf(otlp: HttpReceiver): Span[] {
       (r.body.resourceSpans ?? []).flatMap((rs: any) => {
         const service = rs.resource?.attributes?.find((a: any) => a.key === 'service.name')?.value?.stringValue;
         return (rs.scopeSpans ?? []).flatMap((ss: any) =>
-          (ss.spans ?? []).map(
-            (s: any): Span => ({
-              service,
-              traceId: s.traceId,
-              spanId: s.spanId,
-              parentSpanId: s.parentSpanId || undefined,
-              name: s.name,
-              kind: s.kind,
-              attributes: Object.fromEntries((s.attributes ?? []).map((a: any) => [a.key, Object.values(a.value ?? {})[0]])),
-            }),
-          ),
+          (ss.spans ?? []).map((s: any): Span => ({
+            service,
+            traceId: s.traceId,
+            spanId: s.spanId,
+            parentSpanId: s.parentSpanId || undefined,
+            name: s.name,
+            kind: s.kind,
+            attributes: Object.fromEntries((s.attributes ?? []).map((a: any) => [a.key, Object.values(a.value ?? {})[0]])),
+          })),
         );
       }),
     );
@@ -74,6 +72,9 @@ describe('traces, lineage and metrics from a real run', () => {
   let stack: Stack;
   let otlp: HttpReceiver;
   let lineage: HttpReceiver;
+
+  // Installs promtool (Debian's prometheus) on a machine that lacks it; minutes on a fresh one.
+  beforeAll(() => ensureTestTool(PROMTOOL), 600_000);
 
   beforeAll(async () => {
     [otlp, lineage] = await Promise.all([HttpReceiver.start(), HttpReceiver.start()]);
@@ -152,7 +153,13 @@ describe('traces, lineage and metrics from a real run', () => {
       // A corrupt message on the loader's input: not NDJSON, so the loader cannot load it at all.
       await jetstream(nc).publish('trib.processed.traffic.passages', new TextEncoder().encode('{"event_id": "x", oops\n'), {
         msgID: 'corrupt-1:passages',
-        headers: makeHeaders({ [H.pipeline]: 'traffic', [H.dataset]: 'passages', [H.count]: 1, [H.ingestedAt]: Date.now(), [H.contentType]: NDJSON }),
+        headers: makeHeaders({
+          [H.pipeline]: 'traffic',
+          [H.dataset]: 'passages',
+          [H.count]: 1,
+          [H.ingestedAt]: Date.now(),
+          [H.contentType]: NDJSON,
+        }),
       });
     } finally {
       await nc.close();
@@ -200,12 +207,14 @@ describe('traces, lineage and metrics from a real run', () => {
 
     // And every panel query is valid PromQL: promtool parses them as recording rules, with
     // Grafana's variables replaced by what Grafana would put there.
-    ensureTestTool(PROMTOOL);
     const promql = exprs
       .filter((e) => !e.startsWith('label_values(') && e !== 'prometheus')
       .map((e) => e.replaceAll('$__rate_interval', '1m').replaceAll('$pipeline', '.*'));
     const rulesFile = path.join(mkdtempSync(path.join(tmpdir(), 'trib-grafana-')), 'queries.yml');
-    writeFileSync(rulesFile, JSON.stringify({ groups: [{ name: 'grafana', rules: promql.map((expr, i) => ({ record: `grafana_query_${i}`, expr })) }] }));
+    writeFileSync(
+      rulesFile,
+      JSON.stringify({ groups: [{ name: 'grafana', rules: promql.map((expr, i) => ({ record: `grafana_query_${i}`, expr })) }] }),
+    );
     const check = await run(PROMTOOL, ['check', 'rules', rulesFile]).catch((err: { stdout: string; stderr: string }) => {
       throw new Error(`a Grafana query is not valid PromQL:\n${err.stdout}\n${err.stderr}`);
     });

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -15,11 +16,14 @@ const ROOT = path.resolve(__dirname, '../..');
 export function ensureTestTool(binary: string): void {
   if (existsSync(binary)) return;
   try {
-    execFileSync(path.join(ROOT, 'scripts/setup'), ['--test-tools'], { stdio: 'pipe', timeout: 600_000 });
+    // Test files run in parallel workers: one installs while the others wait, then find it there.
+    execFileSync('flock', [path.join(tmpdir(), 'tributary-test-tools.lock'), path.join(ROOT, 'scripts/setup'), '--test-tools'], {
+      stdio: 'pipe',
+      timeout: 600_000,
+    });
   } catch (err) {
     const out = `${(err as { stdout?: Buffer }).stdout ?? ''}${(err as { stderr?: Buffer }).stderr ?? ''}`;
     throw new Error(`${binary} is missing and \`scripts/setup --test-tools\` could not install it:\n${out}`);
   }
   if (!existsSync(binary)) throw new Error(`${binary} is still missing after \`scripts/setup --test-tools\``);
 }
-

@@ -44,3 +44,4 @@ export * from './warehouse/models/model-runner';
 export * from './warehouse/checks/check-spec';
 export * from './warehouse/checks/expand-checks';
 export * from './warehouse/checks/check-runner';
+export * from './warehouse/checks/check-command';

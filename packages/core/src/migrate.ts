@@ -62,15 +62,12 @@ export async function migrate(opts: MigrateOptions): Promise<string[]> {
       // Two migrations at once (e.g. two Helm hooks) would race on CREATE; serialise them.
       await client.query('SELECT pg_advisory_lock(hashtext($1))', ['tributary-migrate']);
       await client.query(BOOKKEEPING_DDL);
-      // One transaction, so an incompatible table is rolled back to a savepoint, not half-changed.
-      await client.query('BEGIN');
       for (const p of opts.pipelines) {
         const w = await ensureWarehouse(client, p);
         actions.push(...w.actions);
         // An incompatible change stops that table only: migrate goes on (a failing Helm hook would stop them all).
         for (const s of w.stopped) opts.logger.error({ pipeline: p.name, table: s.table, code: 'TRIB_E_SCHEMA_INCOMPATIBLE' }, s.message);
       }
-      await client.query('COMMIT');
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['tributary-migrate']);
     } finally {
       client.release();

@@ -76,7 +76,13 @@ export function ticketmasterEvent(i: number, startMs: number, rnd: () => number)
 function weatherValues(rnd: () => number, t: number, lat: number) {
   const base = 25 - Math.abs(lat - 30) * 0.5 + 6 * Math.sin((t / 86_400_000) * 2 * Math.PI);
   const temp = Math.round((base + rnd() * 4 - 2) * 100) / 100;
-  return { temp, feels_like: temp - 1, humidity: 40 + Math.round(rnd() * 50), pressure: 1000 + Math.round(rnd() * 30), wind: Math.round(rnd() * 120) / 10 };
+  return {
+    temp,
+    feels_like: temp - 1,
+    humidity: 40 + Math.round(rnd() * 50),
+    pressure: 1000 + Math.round(rnd() * 30),
+    wind: Math.round(rnd() * 120) / 10,
+  };
 }
 
 /** OpenWeatherMap current weather (`/data/2.5/weather`). */
@@ -87,7 +93,14 @@ export function owmCurrent(lat: number, lon: number, now: number, rnd: () => num
     coord: { lon, lat },
     weather: [CONDITIONS[Math.floor(rnd() * CONDITIONS.length)]],
     base: 'stations',
-    main: { temp: w.temp, feels_like: w.feels_like, temp_min: w.temp - 2, temp_max: w.temp + 2, pressure: w.pressure, humidity: w.humidity },
+    main: {
+      temp: w.temp,
+      feels_like: w.feels_like,
+      temp_min: w.temp - 2,
+      temp_max: w.temp + 2,
+      pressure: w.pressure,
+      humidity: w.humidity,
+    },
     visibility: 10000,
     wind: { speed: w.wind, deg: Math.round(rnd() * 360) },
     clouds: { all: Math.round(rnd() * 100) },
@@ -108,7 +121,14 @@ export function owmForecast(lat: number, lon: number, now: number, rnd: () => nu
     const w = weatherValues(rnd, t, lat);
     return {
       dt: Math.floor(t / 1000),
-      main: { temp: w.temp, feels_like: w.feels_like, temp_min: w.temp - 1, temp_max: w.temp + 1, pressure: w.pressure, humidity: w.humidity },
+      main: {
+        temp: w.temp,
+        feels_like: w.feels_like,
+        temp_min: w.temp - 1,
+        temp_max: w.temp + 1,
+        pressure: w.pressure,
+        humidity: w.humidity,
+      },
       weather: [CONDITIONS[Math.floor(rnd() * CONDITIONS.length)]],
       clouds: { all: Math.round(rnd() * 100) },
       wind: { speed: w.wind, deg: Math.round(rnd() * 360), gust: w.wind + 1 },
@@ -160,7 +180,14 @@ export function tomorrowForecast(lat: number, lon: number, now: number, rnd: () 
       const w = weatherValues(rnd, t, lat);
       return {
         time: new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        values: { temperature: w.temp, temperatureApparent: w.feels_like, humidity: w.humidity, precipitationProbability: Math.round(rnd() * 100), windSpeed: w.wind, weatherCode: 1000 },
+        values: {
+          temperature: w.temp,
+          temperatureApparent: w.feels_like,
+          humidity: w.humidity,
+          precipitationProbability: Math.round(rnd() * 100),
+          windSpeed: w.wind,
+          weatherCode: 1000,
+        },
       };
     });
   }

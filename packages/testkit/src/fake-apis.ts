@@ -70,7 +70,9 @@ export class FakeApis {
     this.genericTotal = opts.genericItems ?? 25;
     const rnd = prng(opts.seed ?? 1);
     // Whole seconds, as Ticketmaster's dateTime has no fraction.
-    this.events = Array.from({ length: n }, (_, i) => ticketmasterEvent(i, Math.floor((this.now - past + (i * span) / n) / 1000) * 1000, rnd));
+    this.events = Array.from({ length: n }, (_, i) =>
+      ticketmasterEvent(i, Math.floor((this.now - past + (i * span) / n) / 1000) * 1000, rnd),
+    );
   }
 
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
@@ -123,7 +125,14 @@ export class FakeApis {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams);
-    const entry: FakeRequest = { method: req.method ?? 'GET', path: url.pathname, query, headers: req.headers, at: Date.now(), status: 200 };
+    const entry: FakeRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query,
+      headers: req.headers,
+      at: Date.now(),
+      status: 200,
+    };
     this.requests.push(entry);
     const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       entry.status = status;
@@ -146,7 +155,12 @@ export class FakeApis {
     this.answer(url, query, req.headers.authorization, send);
   }
 
-  private answer(url: URL, query: Record<string, string>, authorization: string | undefined, send: (status: number, body: unknown, headers?: Record<string, string>) => void): void {
+  private answer(
+    url: URL,
+    query: Record<string, string>,
+    authorization: string | undefined,
+    send: (status: number, body: unknown, headers?: Record<string, string>) => void,
+  ): void {
     const bearer = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
     const given = query.apikey ?? query.appid ?? bearer;
     if (!given || (this.opts.apiKey !== undefined && given !== this.opts.apiKey)) {
@@ -184,7 +198,10 @@ export class FakeApis {
     const size = Number(q.get('size') ?? 20);
     const page = Number(q.get('page') ?? 0);
     // The real API refuses to page deeper than 1000 results.
-    if (size * page >= 1000) return send(400, { errors: [{ code: 'DIS1035', detail: 'API Limits Exceeded: Max paging depth exceeded. (page * size) must be less than 1,000' }] });
+    if (size * page >= 1000)
+      return send(400, {
+        errors: [{ code: 'DIS1035', detail: 'API Limits Exceeded: Max paging depth exceeded. (page * size) must be less than 1,000' }],
+      });
     const matching = this.events.filter((e) => {
       const t = Date.parse((e.dates as { start: { dateTime: string } }).start.dateTime);
       return t >= from && t < to;
@@ -216,7 +233,9 @@ export class FakeApis {
       // `updated_after` and `updated_before` (both exclusive) select a time window.
       const after = q.get('updated_after') ? Date.parse(q.get('updated_after')!) : -Infinity;
       const before = q.get('updated_before') ? Date.parse(q.get('updated_before')!) : Infinity;
-      const all = Array.from({ length: total }, (_, i) => item(i)).filter((it) => Date.parse(it.updated_at) > after && Date.parse(it.updated_at) < before);
+      const all = Array.from({ length: total }, (_, i) => item(i)).filter(
+        (it) => Date.parse(it.updated_at) > after && Date.parse(it.updated_at) < before,
+      );
       const offset = Number(q.get('offset') ?? 0);
       const limit = Number(q.get('limit') ?? 10);
       return send(200, { items: all.slice(offset, offset + limit), total: all.length });
@@ -230,7 +249,8 @@ export class FakeApis {
     const page = Number(q.get('page') ?? 1);
     const start = (page - 1) * 10;
     const items = Array.from({ length: Math.max(0, Math.min(10, total - start)) }, (_, i) => item(start + i));
-    const headers: Record<string, string> = start + 10 < total ? { link: `</generic/link?page=${page + 1}>; rel="next", </generic/link?page=1>; rel="first"` } : {};
+    const headers: Record<string, string> =
+      start + 10 < total ? { link: `</generic/link?page=${page + 1}>; rel="next", </generic/link?page=1>; rel="first"` } : {};
     send(200, items, headers);
   }
 }

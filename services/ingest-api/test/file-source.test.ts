@@ -62,12 +62,8 @@ describe('file source', () => {
     writeFileSync(path.join(landing, 'b-orders.csv'), 'Order ID,qty,sku\n1,2,A\n2,x,B\n3\n4,-1,C\n5,6,D\n');
     writeFileSync(path.join(landing, 'c-events.json'), '[\n {"order_id": 10, "qty": 1},\n {"order_id": 11, "qty": },\n {"order_id": 12, "qty": 3}\n]\n');
 
-    const T0 = Date.now(); const log = (m: string) => console.log(`${Date.now() - T0} ${m}`);
     let ingest = await env.spawnIngest({});
-    log('spawned');
     await waitFor(async () => (await env.raw('landing', 'drop')).length >= 3, { timeoutMs: 20_000, what: 'the first chunks of a-big.ndjson' });
-    log('killing');
-    console.log(ingest.proc.logTail(10));
     ingest.proc.kill('SIGKILL');
     await ingest.proc.exited;
 
@@ -82,22 +78,19 @@ describe('file source', () => {
     expect(existsSync(path.join(landing, 'a-big.ndjson'))).toBe(true);
 
     ingest = await env.spawnIngest({});
-    log('respawned');
     const all = await waitFor(
       async () => {
         const r = await records();
-        return r.length >= 30_000 + 5 ? r : undefined;
+        return r.length >= 30_004 ? r : undefined;
       },
       { timeoutMs: 60_000, what: 'every good row' },
     );
-    log('all rows ' + all.length);
     await waitFor(async () => readdirSync(path.join(landing, 'done')).length === 3, { timeoutMs: 10_000, what: 'three files in done/' });
 
-    log('done dir');
     // Exactly once, typed, renamed.
     const ids = all.map((r) => r.order_id as number);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toHaveLength(30_005);
+    expect(ids).toHaveLength(30_004);
     expect(all.filter((r) => (r.order_id as number) < 100).sort((a, b) => (a.order_id as number) - (b.order_id as number))).toEqual([
       { order_id: 1, qty: 2, sku: 'A' },
       { order_id: 5, qty: 6, sku: 'D' },

@@ -22,7 +22,7 @@ connections:
 sources:
 ${sources}
 datasets:
-  out: { from: [${[...sources.matchAll(/^  (\w+):/gm)].map((m) => m[1]).join(', ')}], fields: { id: string } }
+  out: { from: [${[...sources.matchAll(/^ {2}(\w+):/gm)].map((m) => m[1]).join(', ')}], fields: { id: string } }
 `;
 }
 
@@ -43,7 +43,12 @@ describe('rest source', () => {
     await h.close();
   });
 
-  const run = (p: Pipeline, source: string) => h.runOnce(create.pull(p.sources[source] as never, { pipeline: p, name: source, ingestor: undefined as never, logger: h.logger }), p, source);
+  const run = (p: Pipeline, source: string) =>
+    h.runOnce(
+      create.pull(p.sources[source] as never, { pipeline: p, name: source, ingestor: undefined as never, logger: h.logger }),
+      p,
+      source,
+    );
   const records = async (p: Pipeline, source: string): Promise<Rec[]> => (await h.env.raw(p.name, source)).flatMap((m) => m.records);
 
   it('pages through Ticketmaster by page number in date windows, each event once, message IDs from window and page', async () => {
@@ -84,7 +89,12 @@ describe('rest source', () => {
     ['Link header', '/generic/link', '$', '{ type: next_url }'],
   ])('pages through %s pagination to the end', async (_kind, path, selector, pagination) => {
     const name = `pg_${path.split('/')[2]}`;
-    const p = h.pipeline(yaml(name, `  items:\n    kind: rest\n    connection: fake\n    request: { path: ${path} }\n    records: "${selector}"\n    pagination: ${pagination}\n`));
+    const p = h.pipeline(
+      yaml(
+        name,
+        `  items:\n    kind: rest\n    connection: fake\n    request: { path: ${path} }\n    records: "${selector}"\n    pagination: ${pagination}\n`,
+      ),
+    );
     await run(p, 'items');
     const got = await records(p, 'items');
     expect(got.map((r) => r.n)).toEqual(Array.from({ length: 25 }, (_, i) => i));
@@ -109,7 +119,10 @@ describe('rest source', () => {
 
   it('retries 429 (after its Retry-After) and 500 with backoff, then gets the page', async () => {
     const p = h.pipeline(
-      yaml('retries', `  items:\n    kind: rest\n    connection: fake\n    request: { path: /generic/offset }\n    records: items\n    pagination: { type: offset, size: 10 }\n    retry: { attempts: 4, initial: 10ms, max: 5s }\n`),
+      yaml(
+        'retries',
+        `  items:\n    kind: rest\n    connection: fake\n    request: { path: /generic/offset }\n    records: items\n    pagination: { type: offset, size: 10 }\n    retry: { attempts: 4, initial: 10ms, max: 5s }\n`,
+      ),
     );
     const before = fake.requestsTo('/generic/offset').length;
     fake.inject('/generic/offset', { status: 429, retryAfter: '1' }, { status: 500 });
@@ -122,9 +135,18 @@ describe('rest source', () => {
   });
 
   it('fails the run naming the request on a malformed page, without moving the cursor; the retry resumes at that page', async () => {
-    const p = h.pipeline(yaml('malformed', `  items:\n    kind: rest\n    connection: fake\n    request: { path: /generic/cursor }\n    records: data\n    pagination: { type: cursor, param: cursor, path: next_cursor }\n`));
+    const p = h.pipeline(
+      yaml(
+        'malformed',
+        `  items:\n    kind: rest\n    connection: fake\n    request: { path: /generic/cursor }\n    records: data\n    pagination: { type: cursor, param: cursor, path: next_cursor }\n`,
+      ),
+    );
     // The first page is fine, the second is truncated JSON.
-    fake.inject('/generic/cursor', { status: 200, body: JSON.stringify({ data: [{ id: 'item-0000', n: 0 }], next_cursor: 'MQ' }) }, { malformed: true });
+    fake.inject(
+      '/generic/cursor',
+      { status: 200, body: JSON.stringify({ data: [{ id: 'item-0000', n: 0 }], next_cursor: 'MQ' }) },
+      { malformed: true },
+    );
     await expect(run(p, 'items')).rejects.toMatchObject({
       code: 'TRIB_E_DECODE',
       message: expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/generic\/cursor\?cursor=MQ&apikey=\*\*\*: response is not JSON/),
@@ -154,7 +176,11 @@ describe('rest source', () => {
   it('fails with TRIB_E_CONFIG naming the request when the API refuses the key, and never shows the key', async () => {
     process.env.WRONG_KEY = 'wr0ng-k3y';
     const p = h.pipeline(
-      yaml('badkey', `  items:\n    kind: rest\n    connection: fake\n    request: { path: /generic/offset }\n`, 'auth: { type: api_key, in: query, name: apikey, secret: env:WRONG_KEY }'),
+      yaml(
+        'badkey',
+        `  items:\n    kind: rest\n    connection: fake\n    request: { path: /generic/offset }\n`,
+        'auth: { type: api_key, in: query, name: apikey, secret: env:WRONG_KEY }',
+      ),
     );
     const err = await run(p, 'items').catch((e: Error) => e);
     expect(err).toMatchObject({ code: 'TRIB_E_CONFIG', message: expect.stringContaining('GET http://127.0.0.1') });

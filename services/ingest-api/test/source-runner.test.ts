@@ -67,7 +67,14 @@ describe('pull-source scheduler', () => {
     const nc = await h.connect();
     conns.push(nc);
     const deps = await h.deps(nc);
-    const runner = new SourceRunner({ ...deps, logger: h.logger, registry: new Registry(), leaseTtlMs, retry: { initialMs: 20, maxMs: 50 }, holder: name });
+    const runner = new SourceRunner({
+      ...deps,
+      logger: h.logger,
+      registry: new Registry(),
+      leaseTtlMs,
+      retry: { initialMs: 20, maxMs: 50 },
+      holder: name,
+    });
     const add: SourceRunner['add'] = (o) => {
       const handle = runner.add(o);
       handles.push(handle);
@@ -138,7 +145,13 @@ describe('pull-source scheduler', () => {
     const p = pipeline();
     const probe = new Probe();
     const { runner } = await replica('cron', 600);
-    const handle = runner.add({ pipeline: p, name: 's', schedule: { cron: '* * * * * *' }, source: probe.source('cron'), logger: h.logger });
+    const handle = runner.add({
+      pipeline: p,
+      name: 's',
+      schedule: { cron: '* * * * * *' },
+      source: probe.source('cron'),
+      logger: h.logger,
+    });
     await handle.start();
     await waitFor(async () => probe.runs.length >= 2, { timeoutMs: 20_000, what: 'probe.runs.length >= 2' });
     await handle.stop();

@@ -86,7 +86,13 @@ export class ModelScheduler {
         tables,
       );
       const touched = new Set([...tables, ...models.map((m) => m.name)]);
-      this.enqueue(() => this.round(models, this.checks.filter((c) => c.reads.some((r) => touched.has(r))), 'load'));
+      this.enqueue(() =>
+        this.round(
+          models,
+          this.checks.filter((c) => c.reads.some((r) => touched.has(r))),
+          'load',
+        ),
+      );
     }, this.intervalMs);
     this.timer.unref();
     for (const m of this.models.filter((x) => x.schedule)) {
@@ -94,7 +100,13 @@ export class ModelScheduler {
         new Cron(m.schedule!, { protect: true }, () => {
           const models = [m, ...downstreamOf(this.models, [m.name])];
           const names = new Set(models.map((x) => x.name));
-          this.enqueue(() => this.round(models, this.checks.filter((c) => c.reads.some((r) => names.has(r))), 'schedule'));
+          this.enqueue(() =>
+            this.round(
+              models,
+              this.checks.filter((c) => c.reads.some((r) => names.has(r))),
+              'schedule',
+            ),
+          );
         }),
       );
     }
@@ -125,7 +137,8 @@ export class ModelScheduler {
       const labels = { pipeline: r.pipeline, check: r.name, severity: r.severity };
       this.metrics.checkFailed.set(labels, r.status === 'pass' ? 0 : 1);
       this.metrics.checkFailingRows.set(labels, r.failingRows);
-      if (r.status !== 'pass') this.logger.warn({ check: r.name, severity: r.severity, failing: r.failingRows, error: r.error }, 'check failed');
+      if (r.status !== 'pass')
+        this.logger.warn({ check: r.name, severity: r.severity, failing: r.failingRows, error: r.error }, 'check failed');
     }
   }
 }

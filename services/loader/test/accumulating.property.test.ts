@@ -123,12 +123,19 @@ describe('accumulating (property tests against PostgreSQL)', () => {
         const msgs: LoadItem[] = [];
         for (let i = 0, c = 0; i < arrivals.length; c++) {
           const n = d.cuts[c % d.cuts.length]!;
-          msgs.push(message(`acc${run}-${msgs.length}`, 'order_events', arrivals.slice(i, i + n).map((a) => record(a.e))));
+          msgs.push(
+            message(
+              `acc${run}-${msgs.length}`,
+              'order_events',
+              arrivals.slice(i, i + n).map((a) => record(a.e)),
+            ),
+          );
           i += n;
         }
         run++;
         const flushes: LoadItem[][] = [];
-        for (let i = 0; i < msgs.length; i += d.flush) flushes.push([...msgs.slice(i, i + d.flush), ...d.redeliver.filter((r) => r % (i + 1) < i).map((r) => msgs[r % (i + 1)]!)]);
+        for (let i = 0; i < msgs.length; i += d.flush)
+          flushes.push([...msgs.slice(i, i + d.flush), ...d.redeliver.filter((r) => r % (i + 1) < i).map((r) => msgs[r % (i + 1)]!)]);
         if (d.parallel) await Promise.all(flushes.map((f) => new BatchLoader(w.pool, w.pipeline).load(f, noRejects)));
         else for (const f of flushes) await load(w, f);
         const rows = (

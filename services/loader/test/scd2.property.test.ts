@@ -118,7 +118,15 @@ const delivery = (changesOnly: boolean) =>
       }),
     );
 
-type Delivery = { events: Ev[]; order: number[]; dupes: number[]; cuts: number[]; flushSizes: number[]; redeliver: number[]; parallel: boolean };
+type Delivery = {
+  events: Ev[];
+  order: number[];
+  dupes: number[];
+  cuts: number[];
+  flushSizes: number[];
+  redeliver: number[];
+  parallel: boolean;
+};
 
 /** Loads a delivery into the warehouse: flushes in sequence, or in waves of two concurrent loaders. */
 async function deliver(d: Delivery, run: number): Promise<void> {
@@ -198,9 +206,7 @@ describe('scd2 (property tests against PostgreSQL)', () => {
         const got = await versions();
         const lastOf = (rows: Row[], i: number) => i + 1 === rows.length || rows[i + 1]!.id !== rows[i]!.id;
         const exact = (rows: Row[]) =>
-          rows.map((r, i) =>
-            lastOf(rows, i) ? r : { ...r, note: '', ...(r.is_deleted ? { name: null, tier: null } : {}) },
-          );
+          rows.map((r, i) => (lastOf(rows, i) ? r : { ...r, note: '', ...(r.is_deleted ? { name: null, tier: null } : {}) }));
         expect(exact(got)).toEqual(exact(expected));
       }),
       RUNS,
@@ -248,7 +254,8 @@ describe('scd2 without an event-time field', () => {
     const before = await w.pool.query('SELECT member_sk, _loaded_at FROM warehouse.dim_member_now');
     expect(before.rows).toHaveLength(1);
     await load(w, [message('a3', 'members_now', [{ id: 'x', name: 'ann', tier: 'silver', note: 'n1' }])]);
-    const rows = (await w.pool.query('SELECT member_sk, tier, is_current, valid_to FROM warehouse.dim_member_now ORDER BY valid_from')).rows;
+    const rows = (await w.pool.query('SELECT member_sk, tier, is_current, valid_to FROM warehouse.dim_member_now ORDER BY valid_from'))
+      .rows;
     expect(rows.map((r) => [r.tier, r.is_current])).toEqual([
       ['gold', false],
       ['silver', true],
@@ -256,7 +263,9 @@ describe('scd2 without an event-time field', () => {
     expect(rows[0].member_sk).toBe(before.rows[0].member_sk);
     expect(rows[1].member_sk).not.toBe(rows[0].member_sk);
     expect(ms(rows[0].valid_to)).toBeLessThan(Infinity);
-    const ledger = (await w.pool.query(`SELECT msg_id, written, skipped FROM tributary.load_ledger WHERE table_name = 'dim_member_now' ORDER BY msg_id`)).rows;
+    const ledger = (
+      await w.pool.query(`SELECT msg_id, written, skipped FROM tributary.load_ledger WHERE table_name = 'dim_member_now' ORDER BY msg_id`)
+    ).rows;
     expect(ledger).toEqual([
       { msg_id: 'a1', written: 1, skipped: 0 },
       { msg_id: 'a2', written: 0, skipped: 1 },

@@ -20,7 +20,10 @@ export function requireAdmin(token: string | undefined): RequestHandler {
   return (req, res, next) => {
     if (!want) {
       res.status(403).json({
-        error: { code: 'TRIB_E_UNAUTHORIZED', message: 'write actions are disabled: set MONITOR_ADMIN_TOKEN on the monitor to enable them' },
+        error: {
+          code: 'TRIB_E_UNAUTHORIZED',
+          message: 'write actions are disabled: set MONITOR_ADMIN_TOKEN on the monitor to enable them',
+        },
       });
       return;
     }

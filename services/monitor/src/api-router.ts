@@ -43,7 +43,12 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
     if (!p) throw new TributaryError('TRIB_E_UNKNOWN_PIPELINE', `unknown pipeline "${name}"`);
     return p;
   };
-  const minutesQuery = z.coerce.number().int().min(1).max(7 * 24 * 60).default(15);
+  const minutesQuery = z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(15);
 
   router.get('/api/pipelines', async (_req, res) => {
     const s = await deps.snapshots.get();
@@ -97,9 +102,7 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
     res.json({ active: deps.alerts.list(), history, rules: ALERT_NAMES });
   });
 
-  router.use(
-    createDlqRouter({ pool: deps.pool, maxLimit: deps.maxDlqLimit, adminToken: deps.adminToken, actions: deps.actions }),
-  );
+  router.use(createDlqRouter({ pool: deps.pool, maxLimit: deps.maxDlqLimit, adminToken: deps.adminToken, actions: deps.actions }));
 
   // The catalogue has no code for a wrong URL; an unknown endpoint is still a JSON 404.
   router.use('/api', (req, res) => {

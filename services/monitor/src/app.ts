@@ -213,7 +213,14 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
         intervalMs: config.MONITOR_ALERT_INTERVAL,
         logger: logger.child({ component: 'alerts' }),
         recordEvents: own.ok,
-        lease: kv ? new KvLease(kv, 'monitor.alerts', heartbeat.instance.replace(/[^\w.=-]/g, '_'), Math.max(3 * config.MONITOR_ALERT_INTERVAL, 5_000)) : undefined,
+        lease: kv
+          ? new KvLease(
+              kv,
+              'monitor.alerts',
+              heartbeat.instance.replace(/[^\w.=-]/g, '_'),
+              Math.max(3 * config.MONITOR_ALERT_INTERVAL, 5_000),
+            )
+          : undefined,
         publisher: () => publisher,
         gauge: monitorMetrics.alerts,
       });

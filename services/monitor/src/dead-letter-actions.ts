@@ -96,7 +96,12 @@ export class DeadLetterActions {
           result.done,
           result.skipped,
           result.failed,
-          result.errors.length > 0 ? result.errors.slice(0, 5).map((e) => `${e.seq}: ${e.message}`).join('; ') : null,
+          result.errors.length > 0
+            ? result.errors
+                .slice(0, 5)
+                .map((e) => `${e.seq}: ${e.message}`)
+                .join('; ')
+            : null,
         ])
         .catch((err: unknown) => this.logger.error({ err, actionId }, 'cannot complete the DLQ audit row'));
     }

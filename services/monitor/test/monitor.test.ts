@@ -336,6 +336,8 @@ describe('monitor', () => {
       attempts: 1,
       ingested_at: new Date(T0 + 500).toISOString(),
       failed_at: new Date(T0 + 600).toISOString(),
+      status: 'open',
+      status_at: null,
     });
 
     const page = await getJson(`/api/dlq?limit=2&before=${seqs[0]}`);

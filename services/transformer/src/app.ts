@@ -39,7 +39,8 @@ import {
   type Heartbeat,
 } from '@tributary/core';
 import type { TransformerConfig } from './config';
-import { PipelineRunner } from './pipeline-runner';
+import { PipelineRunner, type DatasetResult, type ReleasedRun } from './pipeline-runner';
+import { StateSweeper } from './state-sweeper';
 import { openStepServices, type OpenedServices } from './step-services';
 import { referenceKeys, storeReferences } from './steps/reference-store';
 import { WindowFinalizer } from './window-finalizer';
@@ -82,6 +83,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
   let listener: Listener | undefined;
   let opened: OpenedServices | undefined;
   const finalizers: WindowFinalizer[] = [];
+  const sweepers: StateSweeper[] = [];
   /** Datasets other datasets enrich from, with the key fields to store them under in KV. */
   const references = new Map(pipelines.map((p) => [p.name, referenceKeys(p)]));
   let heartbeat: Heartbeat | undefined;
@@ -123,64 +125,122 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
             await storeReferences(opened!.services.state!, pipeline, references.get(pipeline.name)!, r.dataset, r.records);
           }
         }
-        const pending: Promise<unknown>[] = [];
-        for (const r of results) {
-          const lines = r.records.map((rec) => JSON.stringify(rec));
-          const parts = chunkLines(lines, config.TRANSFORMER_BATCH_BYTES);
-          parts.forEach((part, p) => {
-            pending.push(
-              publisher!.publish(subjects.processed(pipeline.name, r.dataset), Buffer.from(part.join('\n')), {
-                msgId: parts.length > 1 ? `${inputId}:${r.dataset}:${p}` : `${inputId}:${r.dataset}`,
-                headers: makeHeaders({
-                  [H.pipeline]: pipeline.name,
-                  [H.dataset]: r.dataset,
-                  [H.count]: part.length,
-                  // The filtered count travels once per input batch, on its first part.
-                  [H.filtered]: p === 0 ? r.filtered : 0,
-                  // Window datasets: input records behind the partial rows (their record_count sum).
-                  [AGGREGATED_HEADER]: r.aggregated === undefined ? undefined : p === 0 ? r.aggregated : 0,
-                  [H.inputId]: inputId,
-                  [H.ingestedAt]: ingestedAt,
-                  [H.contentType]: NDJSON,
-                  [H.part]: parts.length > 1 ? `${p + 1}/${parts.length}` : undefined,
-                }),
-              }),
-            );
-          });
-          for (const f of r.failures) {
-            pending.push(
-              publishDeadLetter(
-                publisher!,
-                {
-                  pipeline: pipeline.name,
-                  stage: 'transform',
-                  name: r.dataset,
-                  record: f.record,
-                  error: { code: f.error.code, message: f.error.message, location: { ...f.error.location, index: f.index } },
-                  attempts: msg.info.deliveryCount,
-                  replaySubject: subjects.raw(pipeline.name, source!),
-                  original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq, msgId: inputId, index: f.index },
-                  ingestedAt,
-                  failedAt: new Date().toISOString(),
-                },
-                `${inputId}:${r.dataset}:dlq:${f.index}`,
-              ),
-            );
-          }
-          metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'processed' }, r.records.length);
-          if (r.filtered)
-            metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'filtered' }, r.filtered);
-          if (r.failures.length)
-            metrics.records.inc(
-              { pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'dead_lettered' },
-              r.failures.length,
-            );
-        }
-        const settled = await Promise.allSettled(pending);
-        const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-        if (failed) throw failed.reason;
+        await publishResults(pipeline, results, {
+          inputId,
+          ingestedAt,
+          source: source!,
+          attempts: msg.info.deliveryCount,
+          original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq },
+        });
       },
     );
+  }
+
+  /**
+   * Publishes one input's results: a processed message per dataset (`<input ID>:<dataset>`), a
+   * dead letter per failed record, an event per record of an `emit` step. Resolves once every
+   * PubAck arrived; rejects if any publish failed (the input is then not acked).
+   */
+  async function publishResults(
+    pipeline: Pipeline,
+    results: DatasetResult[],
+    meta: {
+      inputId: string;
+      ingestedAt: number;
+      source: string;
+      attempts: number;
+      original: { stream?: string; subject?: string; seq?: number };
+    },
+  ): Promise<void> {
+    const { inputId, ingestedAt, source } = meta;
+    const pending: Promise<unknown>[] = [];
+    for (const r of results) {
+      const lines = r.records.map((rec) => JSON.stringify(rec));
+      const parts = chunkLines(lines, config.TRANSFORMER_BATCH_BYTES);
+      parts.forEach((part, p) => {
+        pending.push(
+          publisher!.publish(subjects.processed(pipeline.name, r.dataset), Buffer.from(part.join('\n')), {
+            msgId: parts.length > 1 ? `${inputId}:${r.dataset}:${p}` : `${inputId}:${r.dataset}`,
+            headers: makeHeaders({
+              [H.pipeline]: pipeline.name,
+              [H.dataset]: r.dataset,
+              [H.count]: part.length,
+              // The filtered count travels once per input batch, on its first part.
+              [H.filtered]: p === 0 ? r.filtered : 0,
+              // Window datasets: input records behind the partial rows (their record_count sum).
+              [AGGREGATED_HEADER]: r.aggregated === undefined ? undefined : p === 0 ? r.aggregated : 0,
+              [H.inputId]: inputId,
+              [H.ingestedAt]: ingestedAt,
+              [H.contentType]: NDJSON,
+              [H.part]: parts.length > 1 ? `${p + 1}/${parts.length}` : undefined,
+            }),
+          }),
+        );
+      });
+      for (const f of r.failures) {
+        pending.push(
+          publishDeadLetter(
+            publisher!,
+            {
+              pipeline: pipeline.name,
+              stage: 'transform',
+              name: r.dataset,
+              record: f.record,
+              error: { code: f.error.code, message: f.error.message, location: { ...f.error.location, index: f.index } },
+              attempts: meta.attempts,
+              replaySubject: subjects.raw(pipeline.name, source),
+              original: { ...meta.original, msgId: inputId, index: f.index },
+              ingestedAt,
+              failedAt: new Date().toISOString(),
+            },
+            `${inputId}:${r.dataset}:dlq:${f.index}`,
+          ),
+        );
+      }
+      // Events of `emit` steps, one message each (as window-final events are), IDs by position.
+      for (const [name, recs] of r.events ?? []) {
+        recs.forEach((rec, n) => {
+          pending.push(
+            publisher!.publish(subjects.events(pipeline.name, name), Buffer.from(JSON.stringify(rec)), {
+              msgId: `${inputId}:${r.dataset}:event:${name}:${n}`,
+              headers: makeHeaders({
+                [H.pipeline]: pipeline.name,
+                [H.name]: name,
+                [H.dataset]: r.dataset,
+                [H.count]: 1,
+                [H.inputId]: inputId,
+                [H.ingestedAt]: ingestedAt,
+                [H.contentType]: 'application/json',
+              }),
+            }),
+          );
+        });
+      }
+      metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'processed' }, r.records.length);
+      if (r.filtered)
+        metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'filtered' }, r.filtered);
+      if (r.failures.length)
+        metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'dead_lettered' }, r.failures.length);
+    }
+    const settled = await Promise.allSettled(pending);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Publishes what a stateful step's clock released (see StateSweeper). */
+  async function publishRelease(pipeline: Pipeline, r: ReleasedRun): Promise<void> {
+    for (const res of r.results) {
+      if (references.get(pipeline.name)!.has(res.dataset)) {
+        await storeReferences(opened!.services.state!, pipeline, references.get(pipeline.name)!, res.dataset, res.records);
+      }
+    }
+    await publishResults(pipeline, r.results, {
+      inputId: r.id,
+      ingestedAt: r.ingestedAt,
+      source: r.source ?? r.dataset,
+      attempts: 1,
+      original: {},
+    });
   }
 
   /** Dead-letters a whole raw message that cannot be processed (undecodable, or poison). */
@@ -241,6 +301,18 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
           finalizers.push(f);
         }
       }
+      // Clocks of the stateful steps (join timeouts, idle sessions): released records take the
+      // same publish path as a transformed input, under IDs derived from the release.
+      for (const p of pipelines) {
+        const sweeper = new StateSweeper({
+          runner: runners.get(p.name)!,
+          publish: (r: ReleasedRun) => publishRelease(p, r),
+          logger: logger.child({ pipeline: p.name, component: 'state-sweeper' }),
+          intervalMs: config.TRANSFORMER_SWEEP_INTERVAL,
+        });
+        sweeper.start();
+        sweepers.push(sweeper);
+      }
       for (const p of pipelines) {
         const loop = new BatchConsumer({
           js,
@@ -269,6 +341,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
       await heartbeat?.stop();
       await Promise.all(loops.splice(0).map((l) => l.stop()));
       await Promise.all(finalizers.splice(0).map((f) => f.stop()));
+      await Promise.all(sweepers.splice(0).map((s) => s.stop()));
       for (const r of runners.values()) await r.close();
       await opened?.close();
       await listener?.close();

@@ -18,6 +18,8 @@ const schema = z.object({
   TRIBUTARY_HMAC_KEY: z.string().min(16, 'must be at least 16 characters').default('tributary-development-key-change-me'),
   /** How often windows of aggregate tables are checked against their watermark and finalized. */
   TRANSFORMER_FINALIZE_INTERVAL: envDuration('1s'),
+  /** How often join timeouts, idle sessions and idle state of the stateful steps are swept. */
+  TRANSFORMER_SWEEP_INTERVAL: envDuration('5s'),
   /** PostgreSQL connections per process, for `enrich` from tables and window finalization. */
   TRANSFORMER_POOL_SIZE: envInt(2, 1),
   /** Only run these pipelines (comma-separated); all when unset. */

@@ -1,5 +1,5 @@
 /**
- * The few JetStream KV calls the steps use (get, create, update, put), in memory, for
+ * The few JetStream KV calls the steps use (get, create, update, put, delete, keys), in memory, for
  * `--dry-run`: a sample file runs through `dedupe` and `enrich` without a NATS server.
  * Same compare-and-set rules as KV: create fails on a live key, update on a stale revision.
  */
@@ -31,6 +31,16 @@ export function memoryKv(): KV {
     put: async (k: string, v: string) => {
       map.set(k, { value: String(v), revision: ++rev });
       return rev;
+    },
+    delete: async (k: string, opts?: { previousSeq?: number }) => {
+      if (opts?.previousSeq !== undefined && map.get(k)?.revision !== opts.previousSeq) throw new Error('wrong last sequence');
+      map.delete(k);
+    },
+    keys: async (filter = '>') => {
+      const prefix = filter.endsWith('>') ? filter.slice(0, -1) : filter;
+      return (async function* () {
+        yield* [...map.keys()].filter((k) => (filter.endsWith('>') ? k.startsWith(prefix) : k === filter));
+      })();
     },
   } as unknown as KV;
 }

@@ -8,7 +8,7 @@
 import { tablesOf, toTributaryError, TributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/core';
 import { castValue } from './steps/cast-value';
 import { STEPS } from './steps/registry';
-import type { BatchContext, BatchItem, Step, StepFailure, StepServices } from './steps/step';
+import type { BatchContext, BatchItem, Release, Step, StepFailure, StepServices } from './steps/step';
 
 /** A record a step or the projection rejected. */
 export type Failure = StepFailure;
@@ -24,6 +24,20 @@ export interface DatasetResult {
   /** Window datasets: input records aggregated into `records` (partial rows); their `record_count`s add up to it. */
   aggregated?: number;
   failures: Failure[];
+  /** `emit` steps: records to publish as events, by event name. */
+  events?: Map<string, Rec[]>;
+}
+
+/** What the steps' clocks released (see `Release`), run through the rest of the pipeline. */
+export interface ReleasedRun {
+  id: string;
+  /** The dataset whose step released the records. */
+  dataset: string;
+  source?: string;
+  ingestedAt: number;
+  results: DatasetResult[];
+  /** Tells the step the results are durable. */
+  confirm(): Promise<void>;
 }
 
 interface CompiledDataset {
@@ -59,6 +73,11 @@ export class PipelineRunner {
     return new Set(this.datasets.flatMap((d) => d.steps.flatMap((s) => s.needs ?? [])));
   }
 
+  /** Whether any step releases records on its own clock (join timeouts, idle sessions). */
+  hasClock(): boolean {
+    return this.datasets.some((d) => d.steps.some((s) => s.release));
+  }
+
   /** Opens every step that has services to connect. */
   async open(services: StepServices): Promise<void> {
     for (const d of this.datasets) for (const s of d.steps) await s.open?.(services);
@@ -74,15 +93,21 @@ export class PipelineRunner {
     return this.datasets.some((d) => d.def.from.includes(source));
   }
 
+  /**
+   * Runs a dataset's steps from `fromStep` on `start` (each record with its position in `input`
+   * and, when the dataset reads several inputs, the input it came from), then the projection.
+   */
   private async runOne(
     ds: CompiledDataset,
     input: Rec[],
     ctx: BatchContext,
+    start: BatchItem[] = input.map((record, index) => ({ record, index })),
+    fromStep = 0,
   ): Promise<{ result: DatasetResult; routed: Map<string, Rec[]> }> {
     const result: DatasetResult = { dataset: ds.def.name, records: [], filtered: 0, routed: 0, failures: [] };
     const routed = new Map<string, Rec[]>();
-    let items: BatchItem[] = input.map((record, index) => ({ record, index }));
-    for (const step of ds.steps) {
+    let items = start;
+    for (const step of ds.steps.slice(fromStep)) {
       if (items.length === 0) break;
       if (step.applyBatch) {
         const out = await step.applyBatch(items, ctx);
@@ -90,6 +115,10 @@ export class PipelineRunner {
         result.filtered += out.filtered;
         if (out.aggregated !== undefined) result.aggregated = out.aggregated;
         result.failures.push(...out.failures);
+        for (const [name, recs] of out.events ?? []) {
+          result.events ??= new Map();
+          result.events.set(name, [...(result.events.get(name) ?? []), ...recs]);
+        }
         for (const [target, recs] of out.routed ?? []) {
           routed.set(target, [...(routed.get(target) ?? []), ...recs]);
           result.routed += recs.length;
@@ -101,7 +130,7 @@ export class PipelineRunner {
         try {
           const rec = await step.apply!(it.record);
           if (rec === null) result.filtered++;
-          else next.push({ record: rec, index: it.index });
+          else next.push({ ...it, record: rec });
         } catch (err) {
           result.failures.push({ index: it.index, record: input[it.index] ?? it.record, error: toTributaryError(err, 'TRIB_E_STEP') });
         }
@@ -140,12 +169,23 @@ export class PipelineRunner {
    * input message's ID; batch steps derive their state changes from it.
    */
   async run(source: string, records: Rec[], inputId = 'test'): Promise<DatasetResult[]> {
-    const outputs = new Map<string, Rec[]>([[source, records]]);
-    /** Records routed to a dataset, by the dataset that routed them. */
-    const routedTo = new Map<string, Map<string, Rec[]>>();
-    const results: DatasetResult[] = [];
+    return this.runDownstream(new Map([[source, records]]), [], inputId, source);
+  }
+
+  /**
+   * Runs the datasets fed by `outputs` (names already produced), in dependency order, after the
+   * results already computed in `results`.
+   */
+  private async runDownstream(
+    outputs: Map<string, Rec[]>,
+    results: DatasetResult[],
+    inputId: string,
+    source: string | undefined,
+    routedTo = new Map<string, Map<string, Rec[]>>(),
+  ): Promise<DatasetResult[]> {
     for (const ds of this.datasets) {
-      const parts: Rec[][] = [];
+      if (outputs.has(ds.def.name)) continue;
+      const parts: { from: string; recs: Rec[] }[] = [];
       let fed = false;
       for (const f of ds.def.from) {
         const routed = routedTo.get(ds.def.name)?.get(f);
@@ -153,15 +193,19 @@ export class PipelineRunner {
         if (routes.has(ds.def.name)) {
           // A route target reads only what its router sent it (nothing when the router did not run).
           if (outputs.has(f)) fed = true;
-          if (routed) parts.push(routed);
+          if (routed) parts.push({ from: f, recs: routed });
         } else if (outputs.has(f)) {
           fed = true;
-          parts.push(outputs.get(f)!);
+          parts.push({ from: f, recs: outputs.get(f)! });
         }
       }
       if (!fed) continue;
-      const input = parts.length === 1 ? parts[0]! : parts.flat();
-      const { result, routed } = await this.runOne(ds, input, { inputId, pipeline: this.pipeline.name, dataset: ds.def.name });
+      const input = parts.length === 1 ? parts[0]!.recs : parts.flatMap((p) => p.recs);
+      // Each record knows which input it came from (a join tells its records from its partners).
+      const items: BatchItem[] = [];
+      for (const p of parts) for (const record of p.recs) items.push({ record, index: items.length, from: p.from });
+      const ctx = { inputId, pipeline: this.pipeline.name, dataset: ds.def.name, ...(source ? { source } : {}) };
+      const { result, routed } = await this.runOne(ds, input, { ...ctx, size: items.length }, items);
       outputs.set(ds.def.name, result.records);
       for (const [target, recs] of routed) {
         if (!routedTo.has(target)) routedTo.set(target, new Map());
@@ -170,6 +214,41 @@ export class PipelineRunner {
       results.push(result);
     }
     return results;
+  }
+
+  /**
+   * What the stateful steps' clocks release now (join timeouts, idle sessions), each run through
+   * the rest of its dataset and the datasets downstream, as if it were an input message with ID
+   * `release.id`. The caller publishes the results, then calls `confirm`.
+   */
+  async release(now = Date.now()): Promise<ReleasedRun[]> {
+    const out: ReleasedRun[] = [];
+    for (const ds of this.datasets) {
+      for (const [i, step] of ds.steps.entries()) {
+        if (!step.release) continue;
+        for (const r of await step.release(now)) out.push(await this.continueFrom(ds, i + 1, r));
+      }
+    }
+    return out;
+  }
+
+  /** Runs a release through the steps after the one that released it, then downstream. */
+  private async continueFrom(ds: CompiledDataset, fromStep: number, r: Release): Promise<ReleasedRun> {
+    const ctx = { inputId: r.id, pipeline: this.pipeline.name, dataset: ds.def.name, ...(r.source ? { source: r.source } : {}) };
+    const { result, routed } = await this.runOne(ds, [], { ...ctx, size: r.items.length }, r.items, fromStep);
+    result.filtered += r.filtered;
+    result.failures.unshift(...r.failures);
+    const routedTo = new Map<string, Map<string, Rec[]>>();
+    for (const [target, recs] of routed) routedTo.set(target, new Map([[ds.def.name, recs]]));
+    const results = await this.runDownstream(new Map([[ds.def.name, result.records]]), [result], r.id, r.source, routedTo);
+    return {
+      id: r.id,
+      dataset: ds.def.name,
+      ingestedAt: r.ingestedAt,
+      results,
+      confirm: r.confirm,
+      ...(r.source ? { source: r.source } : {}),
+    };
   }
 
   /** The route targets of a dataset's route steps. */

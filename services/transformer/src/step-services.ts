@@ -1,7 +1,8 @@
 /**
- * Connects what the stateful steps of the loaded pipelines need, and only that: the `trib_state`
- * and `trib_dedupe` KV buckets (checked, never created: `migrate` creates them) and a warehouse
- * pool for `enrich` from tables and for finalizing windows of aggregate tables.
+ * Connects what the stateful steps of the loaded pipelines need, and only that: the `trib_state`,
+ * `trib_dedupe`, `trib_join` and `trib_windows` KV buckets (checked, never created: `migrate`
+ * creates them) and a warehouse pool for `enrich` from tables and for finalizing windows of
+ * aggregate tables.
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -34,7 +35,7 @@ export async function openStepServices(
   const needs = new Set(runners.flatMap((r) => [...r.needs()]));
   if (needsState) needs.add('state');
   if (runners.some((r) => hasAggregateTables(r.pipeline))) needs.add('db');
-  const buckets = (['state', 'dedupe'] as const).filter((b) => needs.has(b));
+  const buckets = (['state', 'dedupe', 'join', 'windows'] as const).filter((b) => needs.has(b));
   if (buckets.length > 0) {
     await checkTopology(await jetstreamManager(nc), { streams: buckets.map((b) => `KV_${BUCKETS[b]}`) });
   }

@@ -54,25 +54,50 @@ export class BatchConsumer {
 
   /** Binds to the durable consumer (which `migrate` created) and starts pulling. */
   async start(): Promise<void> {
+    // The first bind fails loudly (a missing consumer is a deployment error); later ones retry.
+    const first = await this.bind();
+    this.running = true;
+    this.pump = this.pumpForever(first);
+    this.worker = this.work();
+  }
+
+  private async bind(): Promise<AsyncIterable<JsMsg> & { stop(): void; close(): Promise<void | Error> }> {
     const consumer = await this.opts.js.consumers.get(this.opts.stream, this.opts.durable);
     const messages = await consumer.consume({ max_messages: this.opts.maxBatch * 2 });
     this.iter = messages;
-    this.running = true;
-    this.pump = (async () => {
-      for await (const m of messages) {
-        this.queue.push(m);
-        this.wake?.();
-        // Back-pressure: stop pulling while two batches wait; the server holds the rest.
-        while (this.queue.length >= this.opts.maxBatch * 2 && !this.stopping) {
-          await new Promise<void>((r) => (this.spaceWake = r));
+    return messages;
+  }
+
+  /**
+   * Pulls until stopped. If the iterator ends or fails on its own (server restarted, consumer
+   * recreated, heartbeats lost for long), binds again with backoff instead of leaving the
+   * replica alive but idle.
+   */
+  private async pumpForever(first: AsyncIterable<JsMsg>): Promise<void> {
+    let messages: AsyncIterable<JsMsg> | undefined = first;
+    for (let attempt = 0; !this.stopping; attempt++) {
+      try {
+        messages ??= await this.bind();
+        this.running = true;
+        for await (const m of messages) {
+          attempt = 0;
+          this.queue.push(m);
+          this.wake?.();
+          // Back-pressure: stop pulling while two batches wait; the server holds the rest.
+          while (this.queue.length >= this.opts.maxBatch * 2 && !this.stopping) {
+            await new Promise<void>((r) => (this.spaceWake = r));
+          }
         }
+        if (!this.stopping) this.opts.logger.warn({ durable: this.opts.durable }, 'consumer iterator ended; binding again');
+      } catch (err) {
+        this.opts.logger.error({ err, durable: this.opts.durable, attempt }, 'consumer iterator failed; binding again');
       }
-    })().catch((err: unknown) => {
-      // The loop can no longer pull: say so on /readyz, so an orchestrator restarts the replica.
+      messages = undefined;
+      if (this.stopping) break;
+      // Not pulling right now: /readyz says so until the next bind succeeds.
       this.running = false;
-      this.opts.logger.error({ err }, 'consumer iterator failed');
-    });
-    this.worker = this.work();
+      await sleep(Math.min(250 * 2 ** attempt, 5_000));
+    }
   }
 
   private async work(): Promise<void> {

@@ -50,4 +50,8 @@ export const BUCKETS = {
   state: 'trib_state',
   /** `dedupe` keys: the first record kept per key; entries expire with the bucket's max age. */
   dedupe: 'trib_dedupe',
+  /** `join` state per key: records waiting for a partner, partners, released timeouts (no TTL: steps delete empty entries). */
+  join: 'trib_join',
+  /** `sliding` and `session` state per key (no TTL: entries are pruned and deleted by their steps). */
+  windows: 'trib_windows',
 } as const;

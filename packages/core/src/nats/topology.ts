@@ -133,6 +133,10 @@ export async function ensureBuckets(nc: NatsConnection, opts: TopologyOptions, p
     p.datasets.flatMap((d) => d.steps.flatMap((s) => (s.kind === 'dedupe' ? [s.config.within] : []))),
   );
   await kvm.create(BUCKETS.dedupe, { replicas: opts.replicas, history: 1, ttl: Math.max(7 * 86_400_000, ...within) });
+  // Join and stateful-window state: no bucket TTL (an expiring entry would drop a waiting record
+  // silently); the steps prune entries and delete empty ones themselves.
+  await kvm.create(BUCKETS.join, { replicas: opts.replicas, history: 1 });
+  await kvm.create(BUCKETS.windows, { replicas: opts.replicas, history: 1 });
 }
 
 /**

@@ -6,6 +6,7 @@
 import { normaliseFields, type FieldDef, type FieldType } from './common';
 import type { Dataset, Table } from './pipeline';
 import type { PipelineSpec, ReferenceProblem } from './pipeline-spec';
+import { sessionFields } from './stateful-steps';
 import { normaliseStep } from './steps';
 import { windowFields, WINDOW_COLUMNS, type WindowConfig } from './window';
 
@@ -29,18 +30,22 @@ export function checkStreamSteps(root: unknown): ReferenceProblem[] {
   const datasets = obj(doc.datasets);
   for (const [name, raw] of Object.entries(datasets)) {
     const steps = rawSteps(raw);
-    const w = steps.findIndex((s) => s.kind === 'window');
+    // Window and session datasets derive their fields from that step, which must come last.
+    const w = steps.findIndex((s) => s.kind === 'window' || s.kind === 'session');
     const hasFields = obj(raw).fields !== undefined;
     if (w >= 0 && w !== steps.length - 1) {
       out.push({
         path: ['datasets', name, 'steps', w],
-        message: 'a window must be the last step (later steps would see partial aggregates)',
+        message:
+          steps[w]!.kind === 'window'
+            ? 'a window must be the last step (later steps would see partial aggregates)'
+            : 'a session step must be the last step (read its rows from another dataset to go on)',
       });
     }
     if (w >= 0 && hasFields) {
       out.push({
         path: ['datasets', name, 'fields'],
-        message: "a window dataset's fields are derived from its window step: remove `fields`",
+        message: `a ${steps[w]!.kind} dataset's fields are derived from its ${steps[w]!.kind} step: remove \`fields\``,
       });
     }
     if (w < 0 && !hasFields) out.push({ path: ['datasets', name], message: 'declare `fields` (the output contract)' });
@@ -57,6 +62,25 @@ export function checkStreamSteps(root: unknown): ReferenceProblem[] {
               message: `dataset "${target}" must list "${name}" in \`from\``,
             });
           }
+        }
+      }
+      if (s.kind === 'join') {
+        const partner = obj(s.config).with;
+        const from = obj(raw).from;
+        const list = typeof from === 'string' ? [from] : Array.isArray(from) ? from : [];
+        if (typeof partner === 'string' && !list.includes(partner)) {
+          out.push({
+            path: ['datasets', name, 'steps', i, 'join', 'with'],
+            message: `"${partner}" must be listed in this dataset's \`from\``,
+          });
+        } else if (typeof partner === 'string' && list.length < 2) {
+          out.push({
+            path: ['datasets', name, 'from'],
+            message: `a join reads its records and its partners ("${partner}"): list both in \`from\``,
+          });
+        }
+        if (steps.slice(0, i).some((p) => p.kind === 'join')) {
+          out.push({ path: ['datasets', name, 'steps', i], message: 'one join per dataset (join the result in another dataset)' });
         }
       }
       if (s.kind === 'enrich') {
@@ -92,11 +116,11 @@ export function datasetFields(spec: PipelineSpec, name: string, resolved: Map<st
   const ds = spec.datasets[name]!;
   const last = ds.steps.at(-1);
   const step = last ? normaliseStep(last as Record<string, unknown>) : undefined;
-  if (step?.kind !== 'window') return normaliseFields(ds.fields ?? {});
+  if (step?.kind !== 'window' && step?.kind !== 'session') return normaliseFields(ds.fields ?? {});
   // Key and aggregate types follow the input dataset's fields (a source's are unknown: string/number).
   const types: Record<string, FieldType> = {};
   for (const f of ds.from) for (const d of resolved.get(f) ?? []) types[d.name] ??= d.type;
-  return windowFields(step.config, types);
+  return step.kind === 'window' ? windowFields(step.config, types) : sessionFields(step.config, types);
 }
 
 /**

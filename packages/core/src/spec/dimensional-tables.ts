@@ -16,7 +16,9 @@ export const lookupsSpec = z
       on: z
         .record(identifier, identifier)
         .refine((m) => Object.keys(m).length > 0, 'map at least one field')
-        .meta({ description: "Fact field -> dimension key column, covering the dimension's whole `key`, e.g. `{ sales_staff_id: staff_id }`." }),
+        .meta({
+          description: "Fact field -> dimension key column, covering the dimension's whole `key`, e.g. `{ sales_staff_id: staff_id }`.",
+        }),
       at: identifier.optional().meta({
         description:
           'Event-time field of the fact: the key of the dimension version valid at that time is taken. Without it, the current version.',
@@ -43,7 +45,9 @@ export const scd2Spec = z
       description:
         'Event-time field (timestamp or date) at which each record became true: versions are ordered by it, so records may arrive out of order. Without it, the load time.',
     }),
-    surrogate_key: identifier.optional().meta({ description: 'Name of the surrogate key column, one value per version. Default `<table>_sk`.' }),
+    surrogate_key: identifier
+      .optional()
+      .meta({ description: 'Name of the surrogate key column, one value per version. Default `<table>_sk`.' }),
     deletes: z
       .strictObject({
         field: identifier.meta({ description: 'Field that marks a record as a delete of its member.' }),
@@ -51,7 +55,10 @@ export const scd2Spec = z
         action: z
           .enum(['close', 'ignore'])
           .default('close')
-          .meta({ description: '`close`: the current version ends and a deletion marker (`is_deleted`) is kept; `ignore`: delete records change nothing.' }),
+          .meta({
+            description:
+              '`close`: the current version ends and a deletion marker (`is_deleted`) is kept; `ignore`: delete records change nothing.',
+          }),
       })
       .optional(),
   })
@@ -75,17 +82,13 @@ export const accumulatingSpec = z
       description:
         'Event order field (timestamp, date or integer): `latest` takes the value of the newest event, `earliest` of the oldest, whatever the arrival order. Without it, arrival order.',
     }),
-    columns: z
-      .record(identifier, accumulateRule)
-      .default({})
-      .meta({
-        description:
-          'Merge rule per column: `latest` (default), `earliest`, `min`, `max` (milestones: e.g. `delivered_at: min`), `sum`. A NULL in an event never overwrites a value.',
-      }),
+    columns: z.record(identifier, accumulateRule).default({}).meta({
+      description:
+        'Merge rule per column: `latest` (default), `earliest`, `min`, `max` (milestones: e.g. `delivered_at: min`), `sum`. A NULL in an event never overwrites a value.',
+    }),
     lookups: lookupsSpec.optional(),
   })
   .meta({
     title: 'accumulating',
-    description:
-      'Accumulating snapshot fact: one row per process instance whose milestone columns fill in as events arrive, in any order.',
+    description: 'Accumulating snapshot fact: one row per process instance whose milestone columns fill in as events arrive, in any order.',
   });

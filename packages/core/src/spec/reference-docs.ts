@@ -3,6 +3,7 @@
  * schema, so docs cannot drift from the code (a test compares them with the committed files).
  */
 import { z } from 'zod';
+import { connectionSpec } from './connections';
 import { pipelineSpecSchema } from './pipeline-spec';
 import { SOURCE_SPECS } from './sources';
 import { STEP_SPECS } from './steps';
@@ -21,6 +22,8 @@ type JS = {
   enum?: unknown[];
   const?: unknown;
   anyOf?: JS[];
+  oneOf?: JS[];
+  title?: string;
   default?: unknown;
   items?: JS;
   additionalProperties?: JS | boolean;
@@ -30,7 +33,7 @@ type JS = {
 function typeOf(s: JS): string {
   if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
   if (s.enum) return s.enum.map((e) => `\`${String(e)}\``).join(' \\| ');
-  if (s.anyOf) return s.anyOf.map(typeOf).join(' or ');
+  if (s.anyOf ?? s.oneOf) return (s.anyOf ?? s.oneOf)!.map(typeOf).join(' or ');
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
   if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object')
     return `map of ${typeOf(s.additionalProperties)}`;
@@ -46,6 +49,30 @@ function fieldTable(schema: JS): string {
     return `| \`${name}\` | ${typeOf(p)} | ${req.has(name) && p.default === undefined ? 'yes' : ''} | ${def} | ${desc} |`;
   });
   return ['| field | type | required | default | description |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+/**
+ * Field tables of the nested objects of `schema` (one per variant of a union of objects, e.g.
+ * each pagination type), named `prefix.field`, so every field of a section is listed.
+ */
+function nestedTables(prefix: string, schema: JS, depth = 0): string[] {
+  const out: string[] = [];
+  for (const [name, p] of Object.entries(schema.properties ?? {})) {
+    const variants = (p.oneOf ?? p.anyOf ?? [p]).filter((v) => v.properties && Object.keys(v.properties).length > 0);
+    for (const v of variants) {
+      const kind = v.properties?.type?.const ?? v.properties?.kind?.const;
+      const label = variants.length > 1 ? ` (${v.title ?? (kind === undefined ? 'variant' : String(kind))})` : '';
+      out.push(
+        `#### \`${prefix}.${name}\`${label}`,
+        '',
+        ...(p.description ? [p.description.replace(/\n/g, ' '), ''] : []),
+        fieldTable(v),
+        '',
+      );
+      if (depth < 2) out.push(...nestedTables(`${prefix}.${name}`, v, depth + 1));
+    }
+  }
+  return out;
 }
 
 /** The Markdown reference of every section, source kind, step and load mode. */
@@ -73,7 +100,12 @@ export function pipelineReferenceMarkdown(): string {
   ];
   for (const [kind, spec] of Object.entries(SOURCE_SPECS)) {
     const s = js(spec);
-    out.push(`### \`${kind}\``, '', s.description ?? '', '', fieldTable(s), '');
+    out.push(`### \`${kind}\``, '', s.description ?? '', '', fieldTable(s), '', ...nestedTables(kind, s));
+  }
+  out.push('## Connection kinds', '', 'Declared under `connections:` by name and referenced by sources as `connection: <name>`.', '');
+  for (const c of js(connectionSpec).oneOf ?? []) {
+    const kind = String(c.properties?.kind?.const);
+    out.push(`### \`${kind}\``, '', ...(c.description ? [c.description, ''] : []), fieldTable(c), '', ...nestedTables(kind, c));
   }
   out.push('## Steps', '', 'Each step is a one-key object in a dataset\'s `steps` list, e.g. `- filter: "speed_kmh > 0"`.', '');
   for (const [kind, spec] of Object.entries(STEP_SPECS)) {

@@ -22,7 +22,7 @@ export const restRequestSpec = z
   .strictObject({
     method: z.enum(['GET', 'POST']).default('GET'),
     path: template.meta({
-      description: 'Path relative to the connection\'s base URL (or an absolute URL), e.g. `/events.json` or `/venues/{{ parent.id }}`.',
+      description: "Path relative to the connection's base URL (or an absolute URL), e.g. `/events.json` or `/venues/{{ parent.id }}`.",
     }),
     query: z
       .record(z.string(), z.union([template, z.number(), z.boolean()]))
@@ -34,7 +34,7 @@ export const restRequestSpec = z
   .meta({
     title: 'rest request',
     description:
-      'Placeholders: `{{ window.start }}`, `{{ window.end }}` (incremental, in `incremental.format`), `{{ parent.<path> }}` (fan-out), `{{ now }}` (ISO time the run was planned). Secrets come from the connection\'s `auth`, never from here.',
+      "Placeholders: `{{ window.start }}`, `{{ window.end }}` (incremental, in `incremental.format`), `{{ parent.<path> }}` (fan-out), `{{ now }}` (ISO time the run was planned). Secrets come from the connection's `auth`, never from here.",
   });
 
 const common = {
@@ -49,7 +49,8 @@ const common = {
     .default('fail')
     .meta({ description: '`fail` the run when the cap is reached (nothing is skipped silently), or `stop` paging with a warning.' }),
   stop_when: jsonata.optional().meta({
-    description: 'Stop after a page when this JSONata expression on the response body is true; `$count` is the page\'s record count, `$page` its index.',
+    description:
+      "Stop after a page when this JSONata expression on the response body is true; `$count` is the page's record count, `$page` its index.",
   }),
 };
 
@@ -94,7 +95,7 @@ export const restPaginationSpec = z
         }),
         ...common,
       })
-      .meta({ title: 'next URL (body or Link header)' }),
+      .meta({ title: 'next URL' }),
   ])
   .meta({ description: 'How to get the next page.' });
 
@@ -110,14 +111,21 @@ export const restIncrementalSpec = z
     }),
     end: duration.default(0).meta({ description: 'Windows end this long after now (e.g. `30d` for upcoming events or forecasts).' }),
     cursor_field: jsonata.optional().meta({
-      description: 'Path of a date-time in each record: the committed cursor becomes the newest value seen (capped at the window end); the window end when unset.',
+      description:
+        'Path of a date-time in each record: the committed cursor becomes the newest value seen (capped at the window end); the window end when unset.',
     }),
     format: z
       .enum(['iso', 'iso_seconds', 'unix', 'unix_ms', 'date'])
       .default('iso')
-      .meta({ description: 'How `{{ window.start }}`/`{{ window.end }}` render: `2024-01-01T00:00:00.000Z`, `2024-01-01T00:00:00Z`, seconds, milliseconds, `2024-01-01`.' }),
+      .meta({
+        description:
+          'How `{{ window.start }}`/`{{ window.end }}` render: `2024-01-01T00:00:00.000Z`, `2024-01-01T00:00:00Z`, seconds, milliseconds, `2024-01-01`.',
+      }),
   })
-  .meta({ title: 'incremental sync' });
+  .meta({
+    title: 'incremental sync',
+    description: 'Date windows from the committed cursor: each run covers [cursor - lookback, now + end), in `step` windows.',
+  });
 
 /** Fan-out: one request unit per parent record read from another source's or dataset's stream. */
 export const restParentsSpec = z
@@ -126,23 +134,34 @@ export const restParentsSpec = z
       description: 'A source (its raw stream) or dataset (its processed stream) of this pipeline whose records are the parents.',
     }),
     select: jsonata.optional().meta({
-      description: 'JSONata mapping each record to a parent object (or an array of them), e.g. `_embedded.venues[0]`; the record when unset.',
+      description:
+        'JSONata mapping each record to a parent object (or an array of them), e.g. `_embedded.venues[0]`; the record when unset.',
     }),
-    key: jsonata.meta({ description: 'Path of the parent\'s identity; parents are de-duplicated by it (the latest wins).' }),
+    key: jsonata.meta({ description: "Path of the parent's identity; parents are de-duplicated by it (the latest wins)." }),
     since: duration.optional().meta({ description: 'Only records published this long before the run; the whole stream when unset.' }),
     where: jsonata.optional().meta({
       description: 'JSONata filter on a parent; `$window_start`, `$window_end` (ms, incremental) and `$now` (ms) are bound.',
     }),
-    max: z.number().int().min(1).default(1000).meta({ description: 'More parents than this fails the run (they are stored in the run plan).' }),
+    max: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .meta({ description: 'More parents than this fails the run (they are stored in the run plan).' }),
   })
-  .meta({ title: 'parents (fan-out)' });
+  .meta({
+    title: 'parents (fan-out)',
+    description: 'Fan-out: one request per parent record (and window), e.g. one weather request per venue of the events stream.',
+  });
 
 /** Retries of failed requests. */
 export const restRetrySpec = z
   .strictObject({
     attempts: z.number().int().min(1).default(5).meta({ description: 'Tries per request, the first included.' }),
     initial: duration.default(1000).meta({ description: 'Backoff before the first retry; doubles each time, with full jitter.' }),
-    max: duration.default(60_000).meta({ description: 'Largest backoff; a `Retry-After` longer than this fails the run instead of waiting.' }),
+    max: duration
+      .default(60_000)
+      .meta({ description: 'Largest backoff; a `Retry-After` longer than this fails the run instead of waiting.' }),
   })
   .meta({ title: 'retry', description: 'Retries on 429, 5xx, timeouts and network errors, honouring `Retry-After`.' });
 
@@ -154,28 +173,25 @@ export const restSourceSpec = z
     schedule: pullScheduleSpec.default({ every: 15 * 60_000 }),
     request: restRequestSpec,
     records: jsonata.default('$').meta({
-      description: 'Where the records are in the response body (JSONata). A missing path is an empty page (Ticketmaster omits `_embedded` when nothing matches); an object is one record.',
+      description:
+        'Where the records are in the response body (JSONata). A missing path is an empty page (Ticketmaster omits `_embedded` when nothing matches); an object is one record.',
     }),
-    add_fields: z
-      .record(z.string(), template)
-      .default({})
-      .meta({
-        description:
-          'Fields added to every record, rendered from templates per request, so fan-out records keep their parent (e.g. `venue_id: "{{ parent.id }}"`).',
-      }),
+    add_fields: z.record(z.string(), template).default({}).meta({
+      description:
+        'Fields added to every record, rendered from templates per request, so fan-out records keep their parent (e.g. `venue_id: "{{ parent.id }}"`).',
+    }),
     expect: jsonata.optional().meta({
-      description: 'A JSONata condition every response body must satisfy (e.g. `$exists(page)`); a body that fails it does not match (see `on_malformed`).',
+      description:
+        'A JSONata condition every response body must satisfy (e.g. `$exists(page)`); a body that fails it does not match (see `on_malformed`).',
     }),
     pagination: restPaginationSpec.default({ type: 'none' }),
     incremental: restIncrementalSpec.optional(),
     parents: restParentsSpec.optional(),
     retry: restRetrySpec.default({ attempts: 5, initial: 1000, max: 60_000 }),
-    on_malformed: z
-      .enum(['fail', 'dead_letter'])
-      .default('fail')
-      .meta({
-        description: 'A response that does not match (not JSON, records not objects): `fail` the run (retried from the same page), or `dead_letter` the page and go on with the next unit.',
-      }),
+    on_malformed: z.enum(['fail', 'dead_letter']).default('fail').meta({
+      description:
+        'A response that does not match (not JSON, fails `expect`, or a 4xx other than 401, 403 and 429): `fail` the run (retried from the same page), or `dead_letter` it and go on with the next unit. Records that are not objects or fail `schema` are dead-lettered one by one either way.',
+    }),
     schema: schemaRef.optional(),
     description: z.string().optional(),
   })

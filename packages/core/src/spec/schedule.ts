@@ -15,10 +15,7 @@ export const pullScheduleSpec = z
       .meta({ title: 'interval' }),
     z
       .strictObject({
-        cron: z
-          .string()
-          .min(1)
-          .meta({ description: 'Cron expression (5 or 6 fields, seconds optional), e.g. `0 */6 * * *`.' }),
+        cron: z.string().min(1).meta({ description: 'Cron expression (5 or 6 fields, seconds optional), e.g. `0 */6 * * *`.' }),
         timezone: z.string().optional().meta({ description: 'IANA time zone of the cron expression; UTC when unset.' }),
       })
       .meta({ title: 'cron' }),

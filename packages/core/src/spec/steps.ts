@@ -5,7 +5,13 @@
  */
 import { z } from 'zod';
 import { duration, fieldType, identifier } from './common';
+import { emitStepSpec, joinStepSpec, sessionStepSpec, slidingStepSpec } from './stateful-steps';
 import { windowStepSpec } from './window';
+
+export * from './stateful-steps';
+
+/** Schema languages a `validate` step (and a source's `schema`) can use. */
+export const schemaKind = z.enum(['json_schema', 'avro', 'protobuf']);
 
 const expression = z.string().min(1).meta({ description: 'A JSONata expression evaluated against the record.' });
 
@@ -13,9 +19,22 @@ const expression = z.string().min(1).meta({ description: 'A JSONata expression e
 export const STEP_SPECS = {
   validate: z
     .strictObject({
-      schema: z.string().meta({ description: 'JSON Schema file, relative to the pipeline file.' }),
+      schema: z.string().meta({
+        description:
+          'Schema file, relative to the pipeline file: JSON Schema (`.json`), Avro (`.avsc`) or Protobuf (`.proto`), by extension unless `kind` says.',
+      }),
+      kind: schemaKind.optional().meta({ description: 'The schema language, when the file extension does not say it.' }),
+      message: z
+        .string()
+        .optional()
+        .meta({
+          description: 'Protobuf: the message type records must be (e.g. `shop.v1.Transaction`); needed when the file has several.',
+        }),
     })
-    .meta({ description: 'Dead-letters records that do not satisfy a JSON Schema, naming the failing field.' }),
+    .meta({
+      description:
+        'Dead-letters records that do not satisfy a schema (JSON Schema, Avro or Protobuf), with the failing field and reason; Avro and Protobuf also decode (convert) values to the schema types. The schema fingerprint rides in the `Trib-Schema-Fingerprint` header.',
+    }),
   map: z.record(identifier, expression).meta({
     description:
       'Sets fields to the value of JSONata expressions evaluated on the input record (all see the record as it was before this step). Functions: $hmac(value).',
@@ -75,6 +94,10 @@ export const STEP_SPECS = {
       cache_size: z.number().int().min(0).default(10_000).meta({ description: 'Rows kept in the cache.' }),
     })
     .meta({ description: 'Adds fields from reference data looked up by key, with a cache.' }),
+  join: joinStepSpec,
+  sliding: slidingStepSpec,
+  session: sessionStepSpec,
+  emit: emitStepSpec,
   code: z
     .strictObject({
       module: z.string().min(1).meta({ description: 'JavaScript (CommonJS) module, relative to the pipeline file.' }),

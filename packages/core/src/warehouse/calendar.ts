@@ -31,7 +31,8 @@ export const generatedDimensionSpec = z.discriminatedUnion('kind', [
     })
     .meta({
       title: 'time of day dimension',
-      description: 'One row per minute (or second) of a day: `time_id` (time, key), hour, minute, second, am_pm, day_part (night, morning, afternoon, evening).',
+      description:
+        'One row per minute (or second) of a day: `time_id` (time, key), hour, minute, second, am_pm, day_part (night, morning, afternoon, evening).',
     }),
 ]);
 

@@ -23,12 +23,13 @@ export async function ensureWarehouse(client: PoolClient, pipeline: Pipeline): P
   for (const t of pipeline.tables) {
     let status = 'ok';
     let problems: string[] = [];
-    await client.query('SAVEPOINT ensure_table');
+    // One transaction per table: an incompatible one is rolled back whole, the others stay.
+    await client.query('BEGIN');
     try {
       out.actions.push(...(await ensureTable(client, pipeline, t)));
-      await client.query('RELEASE SAVEPOINT ensure_table');
+      await client.query('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK TO SAVEPOINT ensure_table');
+      await client.query('ROLLBACK');
       if (!isTributaryError(err, 'TRIB_E_SCHEMA_INCOMPATIBLE')) throw err;
       status = 'incompatible';
       problems = (err.details as string[] | undefined) ?? [err.message];

@@ -93,14 +93,21 @@ function indexDdl(table: Table, ix: { name: string; columns: string[]; where?: s
 /** CREATE TABLE (and unique key index) statements for a table. */
 export function tableDdl(pipeline: Pipeline, table: Table): string[] {
   const cols = tableColumns(pipeline, table).map((c) => `${ident(c.name)} ${c.ddl}`);
-  return [`CREATE TABLE IF NOT EXISTS ${warehouseTable(table.name)} (\n  ${cols.join(',\n  ')}\n)`, ...tableIndexes(table).map((ix) => indexDdl(table, ix))];
+  return [
+    `CREATE TABLE IF NOT EXISTS ${warehouseTable(table.name)} (\n  ${cols.join(',\n  ')}\n)`,
+    ...tableIndexes(table).map((ix) => indexDdl(table, ix)),
+  ];
 }
 
 /**
  * Why the existing table cannot take the spec (empty when it can): a column whose type changed,
  * a mode's own column missing (the table was made by another mode), or a key that changed.
  */
-export async function schemaProblems(db: Pool | PoolClient, pipeline: Pipeline, table: Table): Promise<{ exists: boolean; problems: string[] }> {
+export async function schemaProblems(
+  db: Pool | PoolClient,
+  pipeline: Pipeline,
+  table: Table,
+): Promise<{ exists: boolean; problems: string[] }> {
   const existing = await db.query<{ column_name: string; data_type: string }>(
     'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
     [WAREHOUSE_SCHEMA, table.name],
@@ -145,17 +152,21 @@ export async function ensureTable(db: Pool | PoolClient, pipeline: Pipeline, tab
     return actions;
   }
   if (problems.length > 0) {
-    throw new TributaryError('TRIB_E_SCHEMA_INCOMPATIBLE', `table ${WAREHOUSE_SCHEMA}.${table.name} stopped, incompatible schema change: ${problems.join('; ')}`, {
-      location: { file: pipeline.file, field: `tables.${table.name}` },
-      details: problems,
-    });
+    throw new TributaryError(
+      'TRIB_E_SCHEMA_INCOMPATIBLE',
+      `table ${WAREHOUSE_SCHEMA}.${table.name} stopped, incompatible schema change: ${problems.join('; ')}`,
+      {
+        location: { file: pipeline.file, field: `tables.${table.name}` },
+        details: problems,
+      },
+    );
   }
   const have = new Set(
     (
-      await db.query<{ column_name: string }>('SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2', [
-        WAREHOUSE_SCHEMA,
-        table.name,
-      ])
+      await db.query<{ column_name: string }>(
+        'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+        [WAREHOUSE_SCHEMA, table.name],
+      )
     ).rows.map((r) => r.column_name),
   );
   for (const c of tableColumns(pipeline, table)) {

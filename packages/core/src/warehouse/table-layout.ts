@@ -73,7 +73,10 @@ export function lookupColumns(pipeline: Pipeline, table: Table): LookupColumn[] 
   return Object.entries(lookups).map(([column, l]) => {
     const dim = pipeline.tables.find((t) => t.name === l.dimension);
     if (!dim || dim.mode !== 'scd2') {
-      throw new TributaryError('TRIB_E_SPEC', `table ${table.name}: lookup ${column}: ${l.dimension} is not an scd2 table of ${pipeline.name}`);
+      throw new TributaryError(
+        'TRIB_E_SPEC',
+        `table ${table.name}: lookup ${column}: ${l.dimension} is not an scd2 table of ${pipeline.name}`,
+      );
     }
     const byDim = new Map(Object.entries(l.on).map(([field, dimColumn]) => [dimColumn, field]));
     return {

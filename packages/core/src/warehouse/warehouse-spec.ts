@@ -33,38 +33,67 @@ export function checkWarehouseReferences(root: unknown): WarehouseProblem[] {
     const has = (f: unknown): boolean => typeof f === 'string' && f in fields;
     if (t.mode === 'scd2') {
       for (const col of [...Object.keys(SCD2_COLUMNS), String(t.surrogate_key ?? `${name}_sk`)]) {
-        if (col in fields) out.push({ path: ['tables', name], message: `field "${col}" of dataset "${String(t.from)}" clashes with a column scd2 adds` });
+        if (col in fields)
+          out.push({ path: ['tables', name], message: `field "${col}" of dataset "${String(t.from)}" clashes with a column scd2 adds` });
       }
-      for (const k of ['valid_from'] as const) if (t[k] !== undefined && !has(t[k])) out.push({ path: ['tables', name, k], message: `"${String(t[k])}" is not a field of dataset "${String(t.from)}"` });
-      if (t.deletes !== undefined && !has(obj(t.deletes).field)) out.push({ path: ['tables', name, 'deletes', 'field'], message: `"${String(obj(t.deletes).field)}" is not a field of dataset "${String(t.from)}"` });
+      for (const k of ['valid_from'] as const)
+        if (t[k] !== undefined && !has(t[k]))
+          out.push({ path: ['tables', name, k], message: `"${String(t[k])}" is not a field of dataset "${String(t.from)}"` });
+      if (t.deletes !== undefined && !has(obj(t.deletes).field))
+        out.push({
+          path: ['tables', name, 'deletes', 'field'],
+          message: `"${String(obj(t.deletes).field)}" is not a field of dataset "${String(t.from)}"`,
+        });
       (Array.isArray(t.track) ? t.track : []).forEach((c, i) => {
-        if (!has(c)) out.push({ path: ['tables', name, 'track', i], message: `"${String(c)}" is not a field of dataset "${String(t.from)}"` });
+        if (!has(c))
+          out.push({ path: ['tables', name, 'track', i], message: `"${String(c)}" is not a field of dataset "${String(t.from)}"` });
       });
     }
     if (t.mode === 'accumulating') {
-      if (t.order_by !== undefined && !has(t.order_by)) out.push({ path: ['tables', name, 'order_by'], message: `"${String(t.order_by)}" is not a field of dataset "${String(t.from)}"` });
+      if (t.order_by !== undefined && !has(t.order_by))
+        out.push({ path: ['tables', name, 'order_by'], message: `"${String(t.order_by)}" is not a field of dataset "${String(t.from)}"` });
       for (const c of Object.keys(obj(t.columns))) {
-        if (!has(c) && !(c in obj(t.lookups))) out.push({ path: ['tables', name, 'columns', c], message: `"${c}" is not a field of dataset "${String(t.from)}" nor a lookup` });
+        if (!has(c) && !(c in obj(t.lookups)))
+          out.push({ path: ['tables', name, 'columns', c], message: `"${c}" is not a field of dataset "${String(t.from)}" nor a lookup` });
       }
     }
     for (const [col, rawLookup] of Object.entries(obj(t.lookups))) {
       const l = obj(rawLookup);
       const dim = obj(tables[String(l.dimension)]);
       if (dim.mode !== 'scd2') {
-        out.push({ path: ['tables', name, 'lookups', col, 'dimension'], message: `"${String(l.dimension)}" is not an scd2 table of this pipeline` });
+        out.push({
+          path: ['tables', name, 'lookups', col, 'dimension'],
+          message: `"${String(l.dimension)}" is not an scd2 table of this pipeline`,
+        });
         continue;
       }
-      if (col in fields) out.push({ path: ['tables', name, 'lookups', col], message: `lookup column "${col}" clashes with a field of dataset "${String(t.from)}"` });
+      if (col in fields)
+        out.push({
+          path: ['tables', name, 'lookups', col],
+          message: `lookup column "${col}" clashes with a field of dataset "${String(t.from)}"`,
+        });
       const on = obj(l.on);
       const key = Array.isArray(dim.key) ? (dim.key as string[]) : [];
       const mapped = new Set(Object.values(on));
-      for (const k of key) if (!mapped.has(k)) out.push({ path: ['tables', name, 'lookups', col, 'on'], message: `does not map the key column "${k}" of ${String(l.dimension)}` });
-      for (const f of Object.keys(on)) if (!has(f)) out.push({ path: ['tables', name, 'lookups', col, 'on', f], message: `"${f}" is not a field of dataset "${String(t.from)}"` });
-      if (l.at !== undefined && !has(l.at)) out.push({ path: ['tables', name, 'lookups', col, 'at'], message: `"${String(l.at)}" is not a field of dataset "${String(t.from)}"` });
+      for (const k of key)
+        if (!mapped.has(k))
+          out.push({
+            path: ['tables', name, 'lookups', col, 'on'],
+            message: `does not map the key column "${k}" of ${String(l.dimension)}`,
+          });
+      for (const f of Object.keys(on))
+        if (!has(f))
+          out.push({ path: ['tables', name, 'lookups', col, 'on', f], message: `"${f}" is not a field of dataset "${String(t.from)}"` });
+      if (l.at !== undefined && !has(l.at))
+        out.push({
+          path: ['tables', name, 'lookups', col, 'at'],
+          message: `"${String(l.at)}" is not a field of dataset "${String(t.from)}"`,
+        });
     }
   }
   for (const name of Object.keys(obj(doc.models))) {
-    if (name in tables || name in obj(doc.dimensions)) out.push({ path: ['models', name], message: `"${name}" is also a table name; names must be unique` });
+    if (name in tables || name in obj(doc.dimensions))
+      out.push({ path: ['models', name], message: `"${name}" is also a table name; names must be unique` });
   }
   for (const name of Object.keys(obj(doc.dimensions))) {
     if (name in tables) out.push({ path: ['dimensions', name], message: `"${name}" is also a table name; names must be unique` });
@@ -92,7 +121,12 @@ export interface WarehouseSections {
 
 /** Reads model SQL files and orders models; problems name the field they come from. */
 export function resolveWarehouse(
-  spec: { dimensions?: Record<string, GeneratedDimension>; models?: Record<string, ModelSpec>; checks?: CheckEntry[]; tables?: Record<string, unknown> },
+  spec: {
+    dimensions?: Record<string, GeneratedDimension>;
+    models?: Record<string, ModelSpec>;
+    checks?: CheckEntry[];
+    tables?: Record<string, unknown>;
+  },
   dir: string,
 ): { sections: WarehouseSections; problems: WarehouseProblem[] } {
   const problems: WarehouseProblem[] = [];
@@ -103,18 +137,29 @@ export function resolveWarehouse(
     try {
       text = readFileSync(path.resolve(dir, m.sql), 'utf8');
     } catch (err) {
-      problems.push({ path: ['models', name, 'sql'], message: `cannot read ${m.sql}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      problems.push({
+        path: ['models', name, 'sql'],
+        message: `cannot read ${m.sql}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      });
       continue;
     }
     const refs = refsOf(text);
-    for (const r of refs) if (!known.has(r)) problems.push({ path: ['models', name, 'sql'], message: `${m.sql}: ref('${r}') is not a table, dimension or model of this pipeline` });
-    if (m.materialized !== 'incremental' && m.unique_key) problems.push({ path: ['models', name, 'unique_key'], message: 'only incremental models take a unique_key' });
+    for (const r of refs)
+      if (!known.has(r))
+        problems.push({
+          path: ['models', name, 'sql'],
+          message: `${m.sql}: ref('${r}') is not a table, dimension or model of this pipeline`,
+        });
+    if (m.materialized !== 'incremental' && m.unique_key)
+      problems.push({ path: ['models', name, 'unique_key'], message: 'only incremental models take a unique_key' });
     models.push({ ...m, name, text, refs });
   }
   const { order, cycle } = orderModels(models);
   if (cycle) problems.push({ path: ['models', cycle[0]!], message: `models reference each other in a cycle: ${cycle.join(' -> ')}` });
   for (const [i, c] of (spec.checks ?? []).entries()) {
-    for (const r of c.sql ? refsOf(c.sql) : []) if (!known.has(r)) problems.push({ path: ['checks', i, 'sql'], message: `ref('${r}') is not a table, dimension or model of this pipeline` });
+    for (const r of c.sql ? refsOf(c.sql) : [])
+      if (!known.has(r))
+        problems.push({ path: ['checks', i, 'sql'], message: `ref('${r}') is not a table, dimension or model of this pipeline` });
   }
   return { sections: { dimensions: spec.dimensions ?? {}, models: order, checks: spec.checks ?? [] }, problems };
 }

@@ -49,9 +49,13 @@ export class KvCursorStore implements CursorStore {
     } catch (err) {
       // Forget the revision: the next get() re-reads what the other writer committed.
       this.revisions.delete(key);
-      throw new TributaryError('TRIB_E_UNAVAILABLE', `cursor ${key} was not committed: it changed meanwhile (lease lost?) or KV is unavailable`, {
-        cause: err,
-      });
+      throw new TributaryError(
+        'TRIB_E_UNAVAILABLE',
+        `cursor ${key} was not committed: it changed meanwhile (lease lost?) or KV is unavailable`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 }

@@ -24,7 +24,15 @@ export interface PullContextDeps {
 /** The context of one run of `source`. */
 export function buildPullContext(
   deps: PullContextDeps,
-  run: { pipeline: Pipeline; source: string; cursors: CursorStore; signal: AbortSignal; logger: Logger; scheduledAt: number; runId: string },
+  run: {
+    pipeline: Pipeline;
+    source: string;
+    cursors: CursorStore;
+    signal: AbortSignal;
+    logger: Logger;
+    scheduledAt: number;
+    runId: string;
+  },
 ): PullContext {
   const { pipeline, source: name, signal } = run;
   const { ingestor, publisher } = deps;

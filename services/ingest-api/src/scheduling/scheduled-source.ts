@@ -11,7 +11,7 @@
 import type { KV } from '@nats-io/kv';
 import { nuid } from '@nats-io/transport-node';
 import { KvLease, TributaryError, type Logger, type Pipeline } from '@tributary/core';
-import type { PullContext, PullSchedule, PullSource } from '../sources/pull-source';
+import type { PullContext, PullRunResult, PullSchedule, PullSource } from '../sources/pull-source';
 import type { SourceHandle } from '../sources/source';
 import { backoffDelay, sleep } from './backoff';
 import { ScheduleClock } from './schedule-clock';
@@ -191,8 +191,9 @@ export class ScheduledSource implements SourceHandle {
     const ctx = this.o.context({ signal, scheduledAt: state.due, runId, logger });
     logger.info({ scheduledAt: new Date(state.due).toISOString(), attempt: state.failures + 1 }, 'source run started');
     let error: unknown;
+    let result: PullRunResult | void = undefined;
     try {
-      await this.o.source.run(ctx);
+      result = await this.o.source.run(ctx);
     } catch (err) {
       error = err;
     }
@@ -208,8 +209,9 @@ export class ScheduledSource implements SourceHandle {
     if (error === undefined) {
       logger.info({ seconds }, 'source run finished');
       this.o.observe?.({ type: 'run', outcome: 'ok', seconds });
+      const next = this.clock.next(state.due, now);
       await this.writeState({
-        due: this.clock.next(state.due, now),
+        due: result?.retryInMs === undefined ? next : Math.min(next, now + result.retryInMs),
         failures: 0,
         last: { scheduledAt: state.due, finishedAt: now, outcome: 'ok' },
       });

@@ -90,10 +90,16 @@ export interface PullContext {
   readonly metrics: Registry;
 }
 
+/** What a run may tell the scheduler (optional: resolving with nothing is the common case). */
+export interface PullRunResult {
+  /** Run again after this many ms instead of at the next scheduled time (e.g. nothing to fan out from yet). */
+  retryInMs?: number;
+}
+
 /** One pull source: `run` does one pass (or, for continuous sources, runs until aborted). */
 export interface PullSource {
   /** Does one run; resolves when caught up (or aborted), rejects on failure. */
-  run(ctx: PullContext): Promise<void>;
+  run(ctx: PullContext): Promise<void | PullRunResult>;
   /** Releases resources held across runs (connections, replication slots' clients). Optional. */
   close?(): Promise<void>;
 }

@@ -51,7 +51,9 @@ export const create = pullSource<typeof spec>((config, deps) => {
     baseUrl: override || conn.base_url,
     records: compileExpression(config.records, 'records'),
     ...(config.expect ? { expect: compileExpression(config.expect, 'expect') } : {}),
-    ...(config.incremental?.cursor_field ? { cursorField: compileExpression(config.incremental.cursor_field, 'incremental.cursor_field') } : {}),
+    ...(config.incremental?.cursor_field
+      ? { cursorField: compileExpression(config.incremental.cursor_field, 'incremental.cursor_field') }
+      : {}),
     paginator: new Paginator(config.pagination),
     ...(config.parents ? { parents: new ParentSelector(config.parents) } : {}),
     ...(conn.auth?.type === 'api_key' && conn.auth.in === 'query' ? { authQueryParam: conn.auth.name } : {}),
@@ -68,7 +70,7 @@ export const create = pullSource<typeof spec>((config, deps) => {
         ...(budget ? { takeBudget: () => ctx.takeBudget(config.connection, { requests: budget.requests, perMs: budget.per }) } : {}),
         onAttempt: (status) => counter.inc({ pipeline: deps.pipeline.name, source: deps.name, status }),
       });
-      await runRest(ctx, parts, client);
+      return runRest(ctx, parts, client);
     },
   };
 });

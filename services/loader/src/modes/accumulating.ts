@@ -46,8 +46,7 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
         return `sum(${q})`;
     }
   };
-  const orderOf = (c: string): string =>
-    `${rule(c) === 'latest' ? 'max' : 'min'}(${ord}) FILTER (WHERE ${ident(c)} IS NOT NULL)`;
+  const orderOf = (c: string): string => `${rule(c) === 'latest' ? 'max' : 'min'}(${ord}) FILTER (WHERE ${ident(c)} IS NOT NULL)`;
   const valueOrder = ordered.length
     ? `jsonb_strip_nulls(jsonb_build_object(${ordered.map((c) => `'${c}', ${orderOf(c)}`).join(', ')}))`
     : `'{}'::jsonb`;

@@ -132,7 +132,10 @@ export class AlertMonitor {
   }
 
   /** Adds a sample and returns each pipeline's growth since the oldest sample inside the window. */
-  private window(now: number, pipelines: { name: string; accepted: number; dead_lettered: { total: number; transform: number; load: number } }[]) {
+  private window(
+    now: number,
+    pipelines: { name: string; accepted: number; dead_lettered: { total: number; transform: number; load: number } }[],
+  ) {
     this.samples.push({
       at: now,
       counts: new Map(

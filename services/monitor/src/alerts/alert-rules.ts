@@ -107,7 +107,7 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
         alert: 'TributaryDlqGrowth',
         labels: { pipeline: p.name },
         severity: 'warning',
-        summary: `${p.name}: ${d.deadLettered} records dead-lettered in the last ${minutes(t.windowMs)} (threshold ${t.dlqGrowth})`,
+        summary: `${p.name}: ${d.deadLettered} record${d.deadLettered === 1 ? '' : 's'} dead-lettered in the last ${minutes(t.windowMs)} (threshold ${t.dlqGrowth})`,
         value: d.deadLettered,
       });
     }

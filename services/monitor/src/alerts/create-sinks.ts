@@ -11,7 +11,9 @@ import { webhookSink } from './sinks/webhook-sink';
 export function createSinks(config: MonitorConfig): AlertSink[] {
   const sinks: AlertSink[] = config.MONITOR_ALERT_WEBHOOKS.map((url) => webhookSink(url, config.MONITOR_PUBLIC_URL));
   if (config.MONITOR_ALERT_SMTP_URL && config.MONITOR_ALERT_EMAIL_TO.length > 0) {
-    sinks.push(emailSink(config.MONITOR_ALERT_SMTP_URL, config.MONITOR_ALERT_EMAIL_FROM, config.MONITOR_ALERT_EMAIL_TO, config.MONITOR_PUBLIC_URL));
+    sinks.push(
+      emailSink(config.MONITOR_ALERT_SMTP_URL, config.MONITOR_ALERT_EMAIL_FROM, config.MONITOR_ALERT_EMAIL_TO, config.MONITOR_PUBLIC_URL),
+    );
   }
   if (config.MONITOR_ALERTMANAGER_URL) {
     sinks.push(alertmanagerSink(config.MONITOR_ALERTMANAGER_URL, config.MONITOR_PUBLIC_URL, config.MONITOR_ALERTMANAGER_RESEND));

@@ -16,7 +16,8 @@ export const PRODUCER = 'urn:tributary:monitor';
 /** Schema of the custom `tributary` run facet (described in docs/METRICS.md). */
 const FACET_SCHEMA = 'urn:tributary:facets:TributaryRunFacet:1';
 const ERROR_FACET = 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet';
-const STATS_FACET = 'https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet';
+const STATS_FACET =
+  'https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet';
 
 /** Where events point: job namespace and the dataset namespaces of NATS and PostgreSQL. */
 export interface LineageNaming {

@@ -48,7 +48,18 @@ export function alertsPage(): Page {
                     {},
                     h('td', {}, time(e.at)),
                     h('td', {}, h('span', { class: `badge ${e.status === 'firing' ? 'bad' : 'ok'}` }, e.status)),
-                    h('td', {}, h('strong', {}, e.alert), h('div', { class: 'sub' }, Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).join(', '))),
+                    h(
+                      'td',
+                      {},
+                      h('strong', {}, e.alert),
+                      h(
+                        'div',
+                        { class: 'sub' },
+                        Object.entries(e.labels)
+                          .map(([k, v]) => `${k}=${v}`)
+                          .join(', '),
+                      ),
+                    ),
                     h('td', { class: 'msg' }, e.summary),
                   ),
                 ),
@@ -64,14 +75,31 @@ export function alertsPage(): Page {
       active = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
       history = h('div', {});
       main.replaceChildren(
-        h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Alerts'), h('p', { class: 'sub' }, 'Evaluated by the monitor every few seconds; notified to the configured webhooks, email and Alertmanager when they fire and when they resolve.'))),
+        h(
+          'div',
+          { class: 'page-head' },
+          h(
+            'div',
+            {},
+            h('h1', {}, 'Alerts'),
+            h(
+              'p',
+              { class: 'sub' },
+              'Evaluated by the monitor every few seconds; notified to the configured webhooks, email and Alertmanager when they fire and when they resolve.',
+            ),
+          ),
+        ),
         h('section', { class: 'panel', 'aria-labelledby': 'h-active' }, h('h2', { id: 'h-active' }, 'Now'), active),
         h('section', { class: 'panel', 'aria-labelledby': 'h-history' }, h('h2', { id: 'h-history' }, 'History'), history),
         h(
           'section',
           { class: 'panel', 'aria-labelledby': 'h-rules' },
           h('h2', { id: 'h-rules' }, 'Rules'),
-          h('dl', {}, RULES.map(([name, text]) => [h('dt', {}, h('code', {}, name)), h('dd', {}, text)])),
+          h(
+            'dl',
+            {},
+            RULES.map(([name, text]) => [h('dt', {}, h('code', {}, name)), h('dd', {}, text)]),
+          ),
         ),
       );
       void loadHistory().catch(() => undefined);

@@ -24,7 +24,16 @@ function readFilters(): Filters {
 }
 
 function select(name: string, label: string, value: string | undefined, options: [string, string][]): HTMLElement {
-  return h('label', { class: 'field' }, label, h('select', { name }, options.map(([v, text]) => h('option', { value: v, selected: v === (value ?? '') }, text))));
+  return h(
+    'label',
+    { class: 'field' },
+    label,
+    h(
+      'select',
+      { name },
+      options.map(([v, text]) => h('option', { value: v, selected: v === (value ?? '') }, text)),
+    ),
+  );
 }
 
 function input(name: string, label: string, value: string | undefined, attrs: Record<string, string> = {}): HTMLElement {
@@ -47,7 +56,8 @@ export function dlqPage(): Page {
   let more: HTMLButtonElement;
   let busy = false;
 
-  const query = (extra: Record<string, string> = {}): string => new URLSearchParams({ ...filters, limit: String(PAGE), ...extra } as Record<string, string>).toString();
+  const query = (extra: Record<string, string> = {}): string =>
+    new URLSearchParams({ ...filters, limit: String(PAGE), ...extra } as Record<string, string>).toString();
 
   const say = (text: string, tone: '' | 'ok' | 'bad' = ''): void => {
     status.className = `notice ${tone}`;
@@ -75,7 +85,21 @@ export function dlqPage(): Page {
             h(
               'table',
               {},
-              h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Action'), h('th', {}, 'By'), h('th', {}, 'Selection'), h('th', { class: 'num' }, 'Done'), h('th', { class: 'num' }, 'Skipped'), h('th', { class: 'num' }, 'Failed'))),
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  h('th', {}, 'When'),
+                  h('th', {}, 'Action'),
+                  h('th', {}, 'By'),
+                  h('th', {}, 'Selection'),
+                  h('th', { class: 'num' }, 'Done'),
+                  h('th', { class: 'num' }, 'Skipped'),
+                  h('th', { class: 'num' }, 'Failed'),
+                ),
+              ),
               h(
                 'tbody',
                 {},
@@ -110,7 +134,10 @@ export function dlqPage(): Page {
     try {
       const r = await post<ActionResult>(`/api/dlq/${action}`, body);
       const verb = action === 'replay' ? 'Replayed' : 'Discarded';
-      say(`${verb} ${num(r.done)} of ${num(r.requested)}${r.skipped ? `, ${num(r.skipped)} skipped (already handled)` : ''}${r.failed ? `, ${num(r.failed)} failed: ${r.errors[0]?.message ?? ''}` : ''}.`, r.failed ? 'bad' : 'ok');
+      say(
+        `${verb} ${num(r.done)} of ${num(r.requested)}${r.skipped ? `, ${num(r.skipped)} skipped (already handled)` : ''}${r.failed ? `, ${num(r.failed)} failed: ${r.errors[0]?.message ?? ''}` : ''}.`,
+        r.failed ? 'bad' : 'ok',
+      );
       await Promise.all([load(), loadAudit()]);
     } catch (err) {
       say(err instanceof ApiError && err.status === 401 ? 'The admin token was refused.' : `Failed: ${(err as Error).message}`, 'bad');
@@ -126,10 +153,49 @@ export function dlqPage(): Page {
     const filterBody = { filter: { ...filters, status: filters.status ?? 'open' } };
     replaceRegion(
       actionsBar,
-      h('button', { type: 'button', class: 'primary', disabled: disabled || n === 0, 'data-key': 'replay-sel', onclick: () => void act('replay', { seqs: [...selected] }, `${n} selected dead letter${n === 1 ? '' : 's'}`) }, `Replay selected (${n})`),
-      h('button', { type: 'button', class: 'danger', disabled: disabled || n === 0, 'data-key': 'discard-sel', onclick: () => void act('discard', { seqs: [...selected] }, `${n} selected dead letter${n === 1 ? '' : 's'}`) }, `Discard selected (${n})`),
-      h('button', { type: 'button', disabled, 'data-key': 'replay-all', onclick: () => void act('replay', filterBody, 'every dead letter matching the filters') }, 'Replay all matching'),
-      h('button', { type: 'button', class: 'danger', disabled, 'data-key': 'discard-all', onclick: () => void act('discard', filterBody, 'every dead letter matching the filters') }, 'Discard all matching'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'primary',
+          disabled: disabled || n === 0,
+          'data-key': 'replay-sel',
+          onclick: () => void act('replay', { seqs: [...selected] }, `${n} selected dead letter${n === 1 ? '' : 's'}`),
+        },
+        `Replay selected (${n})`,
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'danger',
+          disabled: disabled || n === 0,
+          'data-key': 'discard-sel',
+          onclick: () => void act('discard', { seqs: [...selected] }, `${n} selected dead letter${n === 1 ? '' : 's'}`),
+        },
+        `Discard selected (${n})`,
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          disabled,
+          'data-key': 'replay-all',
+          onclick: () => void act('replay', filterBody, 'every dead letter matching the filters'),
+        },
+        'Replay all matching',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'danger',
+          disabled,
+          'data-key': 'discard-all',
+          onclick: () => void act('discard', filterBody, 'every dead letter matching the filters'),
+        },
+        'Discard all matching',
+      ),
       adminEnabled ? null : h('span', { class: 'sub' }, 'Actions are disabled on this monitor (no MONITOR_ADMIN_TOKEN).'),
     );
   };
@@ -214,7 +280,20 @@ export function dlqPage(): Page {
                   h('strong', {}, r.error.code ?? 'unknown'),
                   ' ',
                   r.error.message ?? '',
-                  h('details', {}, h('summary', { 'data-key': `rec-${r.seq}` }, 'Record and origin'), h('pre', {}, JSON.stringify({ record: r.record, original: r.original, replay_subject: r.replay_subject, location: r.error.location }, null, 2))),
+                  h(
+                    'details',
+                    {},
+                    h('summary', { 'data-key': `rec-${r.seq}` }, 'Record and origin'),
+                    h(
+                      'pre',
+                      {},
+                      JSON.stringify(
+                        { record: r.record, original: r.original, replay_subject: r.replay_subject, location: r.error.location },
+                        null,
+                        2,
+                      ),
+                    ),
+                  ),
                 ),
                 h('td', { class: 'num hide-sm' }, r.attempts ?? '–'),
                 h('td', {}, h('span', { class: `badge ${r.status === 'open' ? 'warn' : r.status === 'replayed' ? 'ok' : ''}` }, r.status)),
@@ -234,7 +313,11 @@ export function dlqPage(): Page {
       const v = String(data.get(k) ?? '').trim();
       if (v) filters[k] = v;
     }
-    history.replaceState(null, '', `/dlq${Object.keys(filters).length ? `?${new URLSearchParams(filters as Record<string, string>)}` : ''}`);
+    history.replaceState(
+      null,
+      '',
+      `/dlq${Object.keys(filters).length ? `?${new URLSearchParams(filters as Record<string, string>)}` : ''}`,
+    );
     void load().catch((err: Error) => say(`Cannot load: ${err.message}`, 'bad'));
   };
 
@@ -271,16 +354,46 @@ export function dlqPage(): Page {
       status = h('p', { class: 'notice', role: 'status', 'aria-live': 'polite' });
       audit = h('div', {});
       more = h('button', { type: 'button', onclick: () => void load(true) }, 'Load more');
-      const token = h('input', { type: 'password', name: 'token', autocomplete: 'off', value: credentials.token, onchange: (e) => (credentials.token = (e.target as HTMLInputElement).value) });
-      const actor = h('input', { name: 'actor', autocomplete: 'name', value: credentials.actor, placeholder: 'for the audit trail', onchange: (e) => (credentials.actor = (e.target as HTMLInputElement).value) });
+      const token = h('input', {
+        type: 'password',
+        name: 'token',
+        autocomplete: 'off',
+        value: credentials.token,
+        onchange: (e) => (credentials.token = (e.target as HTMLInputElement).value),
+      });
+      const actor = h('input', {
+        name: 'actor',
+        autocomplete: 'name',
+        value: credentials.actor,
+        placeholder: 'for the audit trail',
+        onchange: (e) => (credentials.actor = (e.target as HTMLInputElement).value),
+      });
       main.replaceChildren(
-        h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Dead letters'), h('p', { class: 'sub' }, 'Records a stage could not process, with why. Fix the cause, then replay them to where they were going.'))),
+        h(
+          'div',
+          { class: 'page-head' },
+          h(
+            'div',
+            {},
+            h('h1', {}, 'Dead letters'),
+            h(
+              'p',
+              { class: 'sub' },
+              'Records a stage could not process, with why. Fix the cause, then replay them to where they were going.',
+            ),
+          ),
+        ),
         h('section', { class: 'panel', 'aria-label': 'Search' }, form),
         h(
           'section',
           { class: 'panel', 'aria-labelledby': 'h-list' },
           h('h2', { id: 'h-list' }, 'Matching dead letters'),
-          h('form', { class: 'admin-bar', 'aria-label': 'Admin credentials', onsubmit: (e) => e.preventDefault() }, h('label', { class: 'field' }, 'Admin token', token), h('label', { class: 'field' }, 'Your name', actor)),
+          h(
+            'form',
+            { class: 'admin-bar', 'aria-label': 'Admin credentials', onsubmit: (e) => e.preventDefault() },
+            h('label', { class: 'field' }, 'Admin token', token),
+            h('label', { class: 'field' }, 'Your name', actor),
+          ),
           h('div', { class: 'actions' }, actionsBar),
           status,
           list,

@@ -40,16 +40,46 @@ export function flowDiagram(p: PipelineOverview): SVGElement {
   const nodes: FlowNode[] = [];
   for (const s of p.topology.sources) {
     const c = p.sources[s.name] ?? { accepted: 0, rejected: 0 };
-    nodes.push({ id: `s:${s.name}`, kind: 'source', name: s.name, meta: `${s.kind} source`, count: `${num(c.accepted, true)} accepted`, dlq: c.rejected, col: 0, x: 0, y: 0 });
+    nodes.push({
+      id: `s:${s.name}`,
+      kind: 'source',
+      name: s.name,
+      meta: `${s.kind} source`,
+      count: `${num(c.accepted, true)} accepted`,
+      dlq: c.rejected,
+      col: 0,
+      x: 0,
+      y: 0,
+    });
   }
   for (const d of p.topology.datasets) {
     const c = p.datasets[d.name] ?? { records: 0, filtered: 0, dead_lettered: 0 };
     const filtered = c.filtered ? ` · ${num(c.filtered, true)} filtered` : '';
-    nodes.push({ id: `d:${d.name}`, kind: 'dataset', name: d.name, meta: 'dataset', count: `${num(c.records, true)} out${filtered}`, dlq: c.dead_lettered, col: depth.get(d.name) ?? 1, x: 0, y: 0 });
+    nodes.push({
+      id: `d:${d.name}`,
+      kind: 'dataset',
+      name: d.name,
+      meta: 'dataset',
+      count: `${num(c.records, true)} out${filtered}`,
+      dlq: c.dead_lettered,
+      col: depth.get(d.name) ?? 1,
+      x: 0,
+      y: 0,
+    });
   }
   for (const t of p.topology.tables) {
     const c = p.tables[t.name] ?? { loaded: 0, written: 0, skipped: 0, dead_lettered: 0 };
-    nodes.push({ id: `t:${t.name}`, kind: 'table', name: t.name, meta: `table · ${t.mode}`, count: `${num(c.loaded, true)} loaded`, dlq: c.dead_lettered, col: maxDs + 1, x: 0, y: 0 });
+    nodes.push({
+      id: `t:${t.name}`,
+      kind: 'table',
+      name: t.name,
+      meta: `table · ${t.mode}`,
+      count: `${num(c.loaded, true)} loaded`,
+      dlq: c.dead_lettered,
+      col: maxDs + 1,
+      x: 0,
+      y: 0,
+    });
   }
   const cols = maxDs + 2;
   const perCol = Array.from({ length: cols }, (_, i) => nodes.filter((n) => n.col === i));
@@ -95,7 +125,11 @@ export function flowDiagram(p: PipelineOverview): SVGElement {
       return svg(
         'g',
         {},
-        svg('path', { class: `edge${e.rate > 0 ? ' active' : ''}`, d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`, 'stroke-width': width }),
+        svg('path', {
+          class: `edge${e.rate > 0 ? ' active' : ''}`,
+          d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
+          'stroke-width': width,
+        }),
         svg('text', { class: 'rate', x: mx, y: (y1 + y2) / 2 - 6, 'text-anchor': 'middle' }, rate(e.rate)),
       );
     }),

@@ -35,8 +35,12 @@ function show(focus: boolean): void {
   }
   page.mount(main);
   if (latest) page.update(latest);
-  // After a navigation, move focus to the new content so keyboard and screen-reader users follow.
-  if (focus) main.focus();
+  // After a navigation, start at the top and move focus to the new content, so keyboard and
+  // screen-reader users follow.
+  if (focus) {
+    window.scrollTo(0, 0);
+    main.focus({ preventScroll: true });
+  }
 }
 
 function apply(o: Overview): void {

@@ -16,8 +16,20 @@ function pipelineCard(p: PipelineOverview): HTMLElement {
     h(
       'header',
       {},
-      h('div', {}, h('h2', { id: `p-${p.name}` }, h('a', { href: `/pipelines/${encodeURIComponent(p.name)}`, 'data-key': `p-${p.name}` }, p.name)), p.topology.description ? h('p', { class: 'sub' }, p.topology.description) : null),
-      h('div', { class: 'badges' }, freshnessBadge(p), lagBadge('transform', p.lag.transformer), lagBadge('load', p.lag.loader), dlqBadge(p)),
+      h(
+        'div',
+        {},
+        h('h2', { id: `p-${p.name}` }, h('a', { href: `/pipelines/${encodeURIComponent(p.name)}`, 'data-key': `p-${p.name}` }, p.name)),
+        p.topology.description ? h('p', { class: 'sub' }, p.topology.description) : null,
+      ),
+      h(
+        'div',
+        { class: 'badges' },
+        freshnessBadge(p),
+        lagBadge('transform', p.lag.transformer),
+        lagBadge('load', p.lag.loader),
+        dlqBadge(p),
+      ),
     ),
     h(
       'dl',
@@ -45,7 +57,11 @@ export function alertList(alerts: ActiveAlert[]): HTMLElement {
       h(
         'li',
         {},
-        h('span', { class: `badge ${a.state === 'firing' ? (a.severity === 'critical' ? 'bad' : 'warn') : ''}` }, a.state === 'firing' ? a.severity : 'pending'),
+        h(
+          'span',
+          { class: `badge ${a.state === 'firing' ? (a.severity === 'critical' ? 'bad' : 'warn') : ''}` },
+          a.state === 'firing' ? a.severity : 'pending',
+        ),
         ' ',
         h('strong', {}, a.alert),
         ' ',
@@ -71,10 +87,24 @@ export function overviewPage(): Page {
       alerts = h('div', {});
       services = h('div', {});
       main.replaceChildren(
-        h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Pipelines'), h('p', { class: 'sub' }, 'Live flow from sources to warehouse tables, updated every few seconds.'))),
+        h(
+          'div',
+          { class: 'page-head' },
+          h(
+            'div',
+            {},
+            h('h1', {}, 'Pipelines'),
+            h('p', { class: 'sub' }, 'Live flow from sources to warehouse tables, updated every few seconds.'),
+          ),
+        ),
         tiles,
         pipelines,
-        h('div', { class: 'grid' }, h('section', { class: 'panel', 'aria-labelledby': 'h-alerts' }, h('h2', { id: 'h-alerts' }, 'Alerts'), alerts), h('section', { class: 'panel', 'aria-labelledby': 'h-services' }, h('h2', { id: 'h-services' }, 'Services'), services)),
+        h(
+          'div',
+          { class: 'grid' },
+          h('section', { class: 'panel', 'aria-labelledby': 'h-alerts' }, h('h2', { id: 'h-alerts' }, 'Alerts'), alerts),
+          h('section', { class: 'panel', 'aria-labelledby': 'h-services' }, h('h2', { id: 'h-services' }, 'Services'), services),
+        ),
       );
     },
     update(o: Overview) {
@@ -85,14 +115,46 @@ export function overviewPage(): Page {
       const down = o.services.filter((s) => s.live === 0).length;
       replaceRegion(
         tiles,
-        tile('Records in', rate(sum((p) => p.rates.accepted)), `${num(sum((p) => p.accepted), true)} accepted in total`),
-        tile('Records loaded', rate(sum((p) => p.rates.loaded)), `${num(sum((p) => Object.values(p.tables).reduce((n, t) => n + t.loaded, 0)), true)} in total`),
-        tile('Freshness', breached ? `${breached} breached` : 'All fresh', `${o.pipelines.length} pipeline${o.pipelines.length === 1 ? '' : 's'}`, breached ? 'bad' : undefined),
+        tile(
+          'Records in',
+          rate(sum((p) => p.rates.accepted)),
+          `${num(
+            sum((p) => p.accepted),
+            true,
+          )} accepted in total`,
+        ),
+        tile(
+          'Records loaded',
+          rate(sum((p) => p.rates.loaded)),
+          `${num(
+            sum((p) => Object.values(p.tables).reduce((n, t) => n + t.loaded, 0)),
+            true,
+          )} in total`,
+        ),
+        tile(
+          'Freshness',
+          breached ? `${breached} breached` : 'All fresh',
+          `${o.pipelines.length} pipeline${o.pipelines.length === 1 ? '' : 's'}`,
+          breached ? 'bad' : undefined,
+        ),
         tile('Messages waiting', num(lag), 'transform + load lag', lag > 1000 ? 'warn' : undefined),
-        tile('Dead letters', num(sum((p) => p.dead_lettered.total)), 'all stages', sum((p) => p.dead_lettered.total) > 0 ? 'warn' : undefined),
-        tile('Alerts firing', num(firing), down ? `${down} services without a live replica` : 'services healthy', firing ? 'bad' : undefined),
+        tile(
+          'Dead letters',
+          num(sum((p) => p.dead_lettered.total)),
+          'all stages',
+          sum((p) => p.dead_lettered.total) > 0 ? 'warn' : undefined,
+        ),
+        tile(
+          'Alerts firing',
+          num(firing),
+          down ? `${down} services without a live replica` : 'services healthy',
+          firing ? 'bad' : undefined,
+        ),
       );
-      replaceRegion(pipelines, o.pipelines.length ? o.pipelines.map(pipelineCard) : h('p', { class: 'panel empty' }, 'No pipelines are loaded.'));
+      replaceRegion(
+        pipelines,
+        o.pipelines.length ? o.pipelines.map(pipelineCard) : h('p', { class: 'panel empty' }, 'No pipelines are loaded.'),
+      );
       replaceRegion(alerts, alertList(o.alerts));
       replaceRegion(services, servicesTable(o.services));
     },

@@ -29,7 +29,21 @@ function errorsTable(pipeline: string, errors: ErrorGroup[]): HTMLElement {
     h(
       'table',
       {},
-      h('thead', {}, h('tr', {}, h('th', {}, 'Stage'), h('th', {}, 'Source / dataset'), h('th', {}, 'Error'), h('th', { class: 'num' }, 'Total'), h('th', { class: 'num' }, 'Open'), h('th', { class: 'hide-sm' }, 'Last'), h('th', {}, 'Example'))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, 'Stage'),
+          h('th', {}, 'Source / dataset'),
+          h('th', {}, 'Error'),
+          h('th', { class: 'num' }, 'Total'),
+          h('th', { class: 'num' }, 'Open'),
+          h('th', { class: 'hide-sm' }, 'Last'),
+          h('th', {}, 'Example'),
+        ),
+      ),
       h(
         'tbody',
         {},
@@ -59,7 +73,20 @@ function checksTable(checks: CheckResult[]): HTMLElement {
     h(
       'table',
       {},
-      h('thead', {}, h('tr', {}, h('th', {}, 'Check'), h('th', {}, 'Table'), h('th', {}, 'Result'), h('th', { class: 'num' }, 'Failing rows'), h('th', { class: 'hide-sm' }, 'Checked'), h('th', {}, 'Detail'))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, 'Check'),
+          h('th', {}, 'Table'),
+          h('th', {}, 'Result'),
+          h('th', { class: 'num' }, 'Failing rows'),
+          h('th', { class: 'hide-sm' }, 'Checked'),
+          h('th', {}, 'Detail'),
+        ),
+      ),
       h(
         'tbody',
         {},
@@ -88,7 +115,22 @@ function loadsTable(loads: RecentLoad[]): HTMLElement {
     h(
       'table',
       {},
-      h('thead', {}, h('tr', {}, h('th', {}, 'Committed'), h('th', {}, 'Table'), h('th', { class: 'num' }, 'Messages'), h('th', { class: 'num' }, 'Records'), h('th', { class: 'num' }, 'Written'), h('th', { class: 'num hide-sm' }, 'Skipped'), h('th', { class: 'hide-sm' }, 'Stream seq'), h('th', { class: 'num' }, 'Latency'))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, 'Committed'),
+          h('th', {}, 'Table'),
+          h('th', { class: 'num' }, 'Messages'),
+          h('th', { class: 'num' }, 'Records'),
+          h('th', { class: 'num' }, 'Written'),
+          h('th', { class: 'num hide-sm' }, 'Skipped'),
+          h('th', { class: 'hide-sm' }, 'Stream seq'),
+          h('th', { class: 'num' }, 'Latency'),
+        ),
+      ),
       h(
         'tbody',
         {},
@@ -102,7 +144,11 @@ function loadsTable(loads: RecentLoad[]): HTMLElement {
             h('td', { class: 'num' }, num(l.records)),
             h('td', { class: 'num' }, num(l.written)),
             h('td', { class: 'num hide-sm' }, num(l.skipped)),
-            h('td', { class: 'hide-sm' }, l.first_seq === null ? '–' : l.first_seq === l.last_seq ? String(l.first_seq) : `${l.first_seq}–${l.last_seq}`),
+            h(
+              'td',
+              { class: 'hide-sm' },
+              l.first_seq === null ? '–' : l.first_seq === l.last_seq ? String(l.first_seq) : `${l.first_seq}–${l.last_seq}`,
+            ),
             h('td', { class: 'num' }, duration(l.max_latency_seconds)),
           ),
         ),
@@ -188,9 +234,18 @@ export function pipelinePage(name: string): Page {
       errors = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
       loads = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
       checks = h('div', {});
-      checksSection = h('section', { class: 'panel', 'aria-labelledby': 'h-checks', hidden: true }, h('h2', { id: 'h-checks' }, 'Quality checks'), checks);
+      checksSection = h(
+        'section',
+        { class: 'panel', 'aria-labelledby': 'h-checks', hidden: true },
+        h('h2', { id: 'h-checks' }, 'Quality checks'),
+        checks,
+      );
       rangeBar = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time range' });
-      const throughput = h('div', { class: 'chart', role: 'img', 'aria-label': 'Records per second accepted, loaded and dead-lettered over time' });
+      const throughput = h('div', {
+        class: 'chart',
+        role: 'img',
+        'aria-label': 'Records per second accepted, loaded and dead-lettered over time',
+      });
       const latency = h('div', { class: 'chart', role: 'img', 'aria-label': 'Seconds from ingest to warehouse commit over time' });
       main.replaceChildren(
         head,
@@ -209,8 +264,24 @@ export function pipelinePage(name: string): Page {
       );
       drawRanges();
       charts.push(
-        timeChart(throughput, [{ label: 'accepted', color: '--accent' }, { label: 'loaded', color: '--ok' }, { label: 'dead-lettered', color: '--bad' }], (v) => rate(v)),
-        timeChart(latency, [{ label: 'p50', color: '--accent' }, { label: 'p95', color: '--warn' }, { label: 'max', color: '--bad', dash: [4, 4] }], (v) => duration(v)),
+        timeChart(
+          throughput,
+          [
+            { label: 'accepted', color: '--accent' },
+            { label: 'loaded', color: '--ok' },
+            { label: 'dead-lettered', color: '--bad' },
+          ],
+          (v) => rate(v),
+        ),
+        timeChart(
+          latency,
+          [
+            { label: 'p50', color: '--accent' },
+            { label: 'p95', color: '--warn' },
+            { label: 'max', color: '--bad', dash: [4, 4] },
+          ],
+          (v) => duration(v),
+        ),
       );
       void refresh(true);
     },
@@ -223,7 +294,14 @@ export function pipelinePage(name: string): Page {
       replaceRegion(
         head,
         h('div', {}, h('h1', {}, p.name), p.topology.description ? h('p', { class: 'sub' }, p.topology.description) : null),
-        h('div', { class: 'badges' }, freshnessBadge(p), lagBadge('transform', p.lag.transformer), lagBadge('load', p.lag.loader), dlqBadge(p)),
+        h(
+          'div',
+          { class: 'badges' },
+          freshnessBadge(p),
+          lagBadge('transform', p.lag.transformer),
+          lagBadge('load', p.lag.loader),
+          dlqBadge(p),
+        ),
       );
       const loaded = Object.values(p.tables).reduce((n, t) => n + t.loaded, 0);
       const lag = (lagOf(p.lag.transformer) ?? 0) + (lagOf(p.lag.loader) ?? 0);
@@ -233,7 +311,12 @@ export function pipelinePage(name: string): Page {
         tile('Accepted', num(p.accepted), rate(p.rates.accepted)),
         tile('Loaded', num(loaded), `${rate(p.rates.loaded)} · last ${ago(p.last_loaded_at)}`),
         tile('Filtered', num(p.filtered)),
-        tile('Dead-lettered', num(p.dead_lettered.total), `ingest ${num(p.dead_lettered.ingest)} · transform ${num(p.dead_lettered.transform)} · load ${num(p.dead_lettered.load)}`, p.dead_lettered.total ? 'warn' : undefined),
+        tile(
+          'Dead-lettered',
+          num(p.dead_lettered.total),
+          `ingest ${num(p.dead_lettered.ingest)} · transform ${num(p.dead_lettered.transform)} · load ${num(p.dead_lettered.load)}`,
+          p.dead_lettered.total ? 'warn' : undefined,
+        ),
         tile('Freshness', duration(p.freshness_seconds), `SLA ${duration(p.sla.freshness_seconds)}`, p.fresh ? undefined : 'bad'),
         tile('Waiting', num(lag), 'messages in transform + load'),
       );

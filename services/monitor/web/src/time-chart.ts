@@ -49,7 +49,8 @@ export function timeChart(container: HTMLElement, lines: LineSpec[], format: (v:
         width: 2,
         dash: l.dash,
         spanGaps: false,
-        points: { show: false },
+        // Points too: a series with data in one bucket only would otherwise draw nothing.
+        points: { show: true, size: 4 },
         value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)),
       })),
     ],

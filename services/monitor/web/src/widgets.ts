@@ -7,7 +7,13 @@ import type { PipelineOverview, Service } from './types.js';
 
 /** A summary tile. */
 export function tile(label: string, value: string, hint?: string, tone?: 'bad' | 'warn'): HTMLElement {
-  return h('div', { class: `tile${tone ? ` ${tone}` : ''}` }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value), hint ? h('div', { class: 'hint' }, hint) : null);
+  return h(
+    'div',
+    { class: `tile${tone ? ` ${tone}` : ''}` },
+    h('div', { class: 'label' }, label),
+    h('div', { class: 'value' }, value),
+    hint ? h('div', { class: 'hint' }, hint) : null,
+  );
 }
 
 /** Freshness against the SLA, as a badge. */
@@ -29,7 +35,11 @@ export function lagBadge(stage: string, l: { pending: number | null; ack_pending
 /** Dead letters as a badge linking to the console. */
 export function dlqBadge(p: PipelineOverview): HTMLElement {
   const n = p.dead_lettered.total;
-  return h('a', { class: `badge ${n > 0 ? 'bad' : 'ok'}`, href: `/dlq?pipeline=${encodeURIComponent(p.name)}`, 'data-key': `dlq-${p.name}` }, `${num(n)} dead-lettered`);
+  return h(
+    'a',
+    { class: `badge ${n > 0 ? 'bad' : 'ok'}`, href: `/dlq?pipeline=${encodeURIComponent(p.name)}`, 'data-key': `dlq-${p.name}` },
+    `${num(n)} dead-lettered`,
+  );
 }
 
 const STATE_TEXT = { live: 'live', not_ready: 'not ready', missing: 'missing', stopped: 'stopped' } as const;
@@ -45,20 +55,48 @@ export function servicesTable(services: Service[]): HTMLElement {
       'table',
       {},
       h('caption', { class: 'visually-hidden' }, 'Service replicas from their heartbeats'),
-      h('thead', {}, h('tr', {}, h('th', {}, 'Service'), h('th', {}, 'Replica'), h('th', {}, 'State'), h('th', { class: 'hide-sm' }, 'Up'), h('th', {}, 'Last beat'), h('th', { class: 'num hide-sm' }, 'Memory'))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, 'Service'),
+          h('th', {}, 'Replica'),
+          h('th', {}, 'State'),
+          h('th', { class: 'hide-sm' }, 'Up'),
+          h('th', {}, 'Last beat'),
+          h('th', { class: 'num hide-sm' }, 'Memory'),
+        ),
+      ),
       h(
         'tbody',
         {},
         services.flatMap((s) =>
           s.replicas.length === 0
-            ? [h('tr', {}, h('th', { scope: 'row' }, s.service), h('td', { colspan: 5 }, h('span', { class: 'badge bad' }, 'no replica reporting')))]
+            ? [
+                h(
+                  'tr',
+                  {},
+                  h('th', { scope: 'row' }, s.service),
+                  h('td', { colspan: 5 }, h('span', { class: 'badge bad' }, 'no replica reporting')),
+                ),
+              ]
             : s.replicas.map((r, i) =>
                 h(
                   'tr',
                   {},
-                  i === 0 ? h('th', { scope: 'row', rowspan: s.replicas.length }, s.service, h('div', { class: 'sub' }, `${s.live} live`)) : null,
+                  i === 0
+                    ? h('th', { scope: 'row', rowspan: s.replicas.length }, s.service, h('div', { class: 'sub' }, `${s.live} live`))
+                    : null,
                   h('td', {}, h('code', {}, `${r.host}:${r.pid}`)),
-                  h('td', {}, h('span', { class: `state-dot ${r.state}`, 'aria-hidden': 'true' }), STATE_TEXT[r.state], r.not_ready ? h('div', { class: 'sub' }, r.not_ready) : null),
+                  h(
+                    'td',
+                    {},
+                    h('span', { class: `state-dot ${r.state}`, 'aria-hidden': 'true' }),
+                    STATE_TEXT[r.state],
+                    r.not_ready ? h('div', { class: 'sub' }, r.not_ready) : null,
+                  ),
                   h('td', { class: 'hide-sm' }, duration((now - Date.parse(r.started_at)) / 1000)),
                   h('td', {}, ago(r.last_seen, now)),
                   h('td', { class: 'num hide-sm' }, bytes(r.rss_bytes)),

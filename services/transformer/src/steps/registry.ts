@@ -6,13 +6,33 @@ import * as cast from './cast';
 import * as code from './code';
 import * as dedupe from './dedupe';
 import * as drop from './drop';
+import * as emit from './emit';
 import * as enrich from './enrich';
 import * as filter from './filter';
+import * as join from './join';
 import * as map from './map';
 import * as rename from './rename';
 import * as route from './route';
+import * as session from './session';
+import * as sliding from './sliding';
 import * as validate from './validate';
 import * as window from './window';
 
 /** Every step implementation. */
-export const STEPS = { validate, map, filter, rename, cast, drop, window, dedupe, route, enrich, code } as const;
+export const STEPS = {
+  validate,
+  map,
+  filter,
+  rename,
+  cast,
+  drop,
+  window,
+  dedupe,
+  route,
+  enrich,
+  code,
+  join,
+  sliding,
+  session,
+  emit,
+} as const;

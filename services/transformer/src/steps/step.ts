@@ -26,6 +26,10 @@ export interface StepServices {
   state?: KV;
   /** The `trib_dedupe` KV bucket (first record kept per key). */
   dedupe?: KV;
+  /** The `trib_join` KV bucket (records waiting for partners, partners). */
+  join?: KV;
+  /** The `trib_windows` KV bucket (`sliding` and `session` state per key). */
+  windows?: KV;
   /** The warehouse, for `enrich` from a table. */
   db?: Pool;
 }
@@ -35,6 +39,8 @@ export interface BatchItem {
   record: Rec;
   /** Index in the dataset's input batch; stable across redeliveries of the same input message. */
   index: number;
+  /** The source or dataset (of this dataset's `from`) the record came from. */
+  from?: string;
 }
 
 /** Where a batch comes from. */
@@ -43,6 +49,10 @@ export interface BatchContext {
   inputId: string;
   pipeline: string;
   dataset: string;
+  /** The source of the input message (for dead letters of records a step releases later). */
+  source?: string;
+  /** Records in the dataset's input batch: positions from here on are free for records a step adds. */
+  size?: number;
 }
 
 /** A record a step rejected. */
@@ -63,6 +73,28 @@ export interface BatchOutcome {
   aggregated?: number;
   /** `route`: records sent to other datasets, by dataset name (counted as filtered here). */
   routed?: Map<string, Rec[]>;
+  /** `emit`: records to publish as events, by event name. */
+  events?: Map<string, Rec[]>;
+}
+
+/**
+ * Records a stateful step releases on its own clock rather than in answer to a batch: a join's
+ * records whose wait ended, sessions of keys that went idle. The step has already recorded the
+ * release in its state (so no batch can claim those records any more); the caller runs the
+ * dataset's later steps on `items`, publishes the result under IDs derived from `id`, then calls
+ * `confirm` so the step forgets them. A crash before `confirm` releases the same `id` again.
+ */
+export interface Release {
+  /** Deterministic: the same release always has this ID. */
+  id: string;
+  items: BatchItem[];
+  filtered: number;
+  failures: StepFailure[];
+  /** When the records were first seen (for freshness). */
+  ingestedAt: number;
+  /** The source the records came from, when known. */
+  source?: string;
+  confirm(): Promise<void>;
 }
 
 /** A ready step: `apply` (per record), or `applyBatch` (per batch), or both. */
@@ -74,6 +106,8 @@ export interface Step {
   readonly needs?: readonly (keyof StepServices)[];
   /** Connects the step to its services; called once before the first batch. */
   open?(services: StepServices): Promise<void>;
+  /** Stateful steps: what the clock releases now (join timeouts, idle sessions); see `Release`. */
+  release?(now: number): Promise<Release[]>;
   close?(): Promise<void>;
 }
 

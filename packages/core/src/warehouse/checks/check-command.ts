@@ -16,7 +16,12 @@ export async function checkCommand(databaseUrl: string, pipelines: readonly Pipe
     for (const p of pipelines) {
       const results = await runChecks(pool, p.name, expandChecks(p.warehouse?.checks ?? []));
       for (const r of results) {
-        const what = r.status === 'error' ? `could not run: ${r.error}` : r.status === 'fail' ? `${r.failingRows} failing row(s) ${JSON.stringify(r.sample.slice(0, 3))}` : '';
+        const what =
+          r.status === 'error'
+            ? `could not run: ${r.error}`
+            : r.status === 'fail'
+              ? `${r.failingRows} failing row(s) ${JSON.stringify(r.sample.slice(0, 3))}`
+              : '';
         out(`${r.status.toUpperCase().padEnd(5)} ${r.severity.padEnd(5)} ${p.name}: ${r.name}${what ? `: ${what}` : ''}`);
       }
       all.push(...results);
@@ -25,7 +30,9 @@ export async function checkCommand(databaseUrl: string, pipelines: readonly Pipe
     await pool.end();
   }
   const failed = all.filter((r) => r.status !== 'pass');
-  out(`${all.length} checks: ${all.length - failed.length} passed, ${failed.filter((r) => r.severity === 'error').length} failed (error), ${failed.filter((r) => r.severity === 'warn').length} failed (warn)`);
+  out(
+    `${all.length} checks: ${all.length - failed.length} passed, ${failed.filter((r) => r.severity === 'error').length} failed (error), ${failed.filter((r) => r.severity === 'warn').length} failed (warn)`,
+  );
   return gateFails(all) ? 1 : 0;
 }
 

@@ -42,15 +42,48 @@ export async function runChecks(pool: Pool, pipeline: string, checks: readonly C
          SELECT (SELECT count(*) FROM f) AS n, (SELECT coalesce(jsonb_agg(to_jsonb(s)), '[]'::jsonb) FROM (SELECT * FROM f LIMIT 5) s) AS sample`,
       );
       const n = Number(q.rows[0]!.n);
-      r = { pipeline, name: c.name, kind: c.kind, severity: c.severity, table: c.table, status: n === 0 ? 'pass' : 'fail', failingRows: n, sample: q.rows[0]!.sample, durationMs: Date.now() - started };
+      r = {
+        pipeline,
+        name: c.name,
+        kind: c.kind,
+        severity: c.severity,
+        table: c.table,
+        status: n === 0 ? 'pass' : 'fail',
+        failingRows: n,
+        sample: q.rows[0]!.sample,
+        durationMs: Date.now() - started,
+      };
     } catch (err) {
-      r = { pipeline, name: c.name, kind: c.kind, severity: c.severity, table: c.table, status: 'error', failingRows: 0, sample: [], error: (err as Error).message, durationMs: Date.now() - started };
+      r = {
+        pipeline,
+        name: c.name,
+        kind: c.kind,
+        severity: c.severity,
+        table: c.table,
+        status: 'error',
+        failingRows: 0,
+        sample: [],
+        error: (err as Error).message,
+        durationMs: Date.now() - started,
+      };
     }
     results.push(r);
     await pool.query(
       `INSERT INTO tributary.check_results (run_id, pipeline, check_name, table_name, kind, severity, status, failing_rows, sample, error, duration_ms)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [runId, pipeline, r.name, r.table ?? null, r.kind, r.severity, r.status, r.failingRows, JSON.stringify(r.sample), r.error ?? null, r.durationMs],
+      [
+        runId,
+        pipeline,
+        r.name,
+        r.table ?? null,
+        r.kind,
+        r.severity,
+        r.status,
+        r.failingRows,
+        JSON.stringify(r.sample),
+        r.error ?? null,
+        r.durationMs,
+      ],
     );
   }
   return results;

@@ -14,8 +14,15 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]);
 export const checkEntrySpec = z
   .strictObject({
     table: z.string().optional().meta({ description: 'The table, generated dimension or model tested.' }),
-    name: z.string().regex(/^[a-z][a-z0-9_.]*$/).optional().meta({ description: 'Name of a custom `sql` check (required with `sql`).' }),
-    severity: z.enum(['warn', 'error']).default('error').meta({ description: '`error` fails `tributary check` (exit 1); `warn` is reported only.' }),
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9_.]*$/)
+      .optional()
+      .meta({ description: 'Name of a custom `sql` check (required with `sql`).' }),
+    severity: z
+      .enum(['warn', 'error'])
+      .default('error')
+      .meta({ description: '`error` fails `tributary check` (exit 1); `warn` is reported only.' }),
     where: z.string().optional().meta({ description: 'SQL condition restricting the rows tested, e.g. `is_current`.' }),
     not_null: z.array(column).min(1).optional().meta({ description: 'Columns that must not be NULL.' }),
     unique: z
@@ -27,7 +34,10 @@ export const checkEntrySpec = z
       .record(column, z.string().regex(/^[a-z][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, 'must be table.column'))
       .optional()
       .meta({ description: 'Column -> `table.column` it references: every non-NULL value must exist there.' }),
-    accepted_values: z.record(column, z.array(scalar).min(1)).optional().meta({ description: 'Column -> the values allowed (NULL is allowed).' }),
+    accepted_values: z
+      .record(column, z.array(scalar).min(1))
+      .optional()
+      .meta({ description: 'Column -> the values allowed (NULL is allowed).' }),
     accepted_range: z
       .record(column, z.strictObject({ min: scalar.optional(), max: scalar.optional() }))
       .optional()
@@ -38,7 +48,10 @@ export const checkEntrySpec = z
         max_age: duration.meta({ description: 'The newest value of `column` must be younger than this.' }),
       })
       .optional(),
-    sql: z.string().optional().meta({ description: "Custom check: a SELECT returning the failing rows; `{{ ref('name') }}` names a table or model." }),
+    sql: z
+      .string()
+      .optional()
+      .meta({ description: "Custom check: a SELECT returning the failing rows; `{{ ref('name') }}` names a table or model." }),
     description: z.string().optional(),
   })
   .refine((c) => (c.sql ? c.name !== undefined : c.table !== undefined), 'a check needs `table` (or `sql` with `name`)')

@@ -25,13 +25,29 @@ export function expandChecks(entries: readonly CheckEntry[]): Check[] {
       const conds = [e.where ? `(${e.where})` : undefined, extra].filter(Boolean);
       return conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
     };
-    const add = (kind: Check['kind'], suffix: string, build: (t: string, resolve: (n: string) => string) => string, reads: string[] = []): void => {
-      out.push({ name: `${table}.${kind}.${suffix}`, kind, severity, table, reads: [table, ...reads], failingRows: (resolve) => build(resolve(table), resolve) });
+    const add = (
+      kind: Check['kind'],
+      suffix: string,
+      build: (t: string, resolve: (n: string) => string) => string,
+      reads: string[] = [],
+    ): void => {
+      out.push({
+        name: `${table}.${kind}.${suffix}`,
+        kind,
+        severity,
+        table,
+        reads: [table, ...reads],
+        failingRows: (resolve) => build(resolve(table), resolve),
+      });
     };
     for (const c of e.not_null ?? []) add('not_null', c, (t) => `SELECT * FROM ${t}${where(`${ident(c)} IS NULL`)}`);
     for (const u of e.unique ?? []) {
       const cols = (Array.isArray(u) ? u : [u]).map(ident).join(', ');
-      add('unique', (Array.isArray(u) ? u : [u]).join('_'), (t) => `SELECT ${cols}, count(*) AS n FROM ${t}${where()} GROUP BY ${cols} HAVING count(*) > 1`);
+      add(
+        'unique',
+        (Array.isArray(u) ? u : [u]).join('_'),
+        (t) => `SELECT ${cols}, count(*) AS n FROM ${t}${where()} GROUP BY ${cols} HAVING count(*) > 1`,
+      );
     }
     for (const [c, ref] of Object.entries(e.relationships ?? {})) {
       const [rt, rc] = ref.split('.') as [string, string];
@@ -48,11 +64,15 @@ export function expandChecks(entries: readonly CheckEntry[]): Check[] {
       add(
         'accepted_values',
         c,
-        (t) => `SELECT ${ident(c)}, count(*) AS n FROM ${t}${where(`${ident(c)}::text NOT IN (${values.map((v) => literal(String(v))).join(', ')})`)} GROUP BY ${ident(c)}`,
+        (t) =>
+          `SELECT ${ident(c)}, count(*) AS n FROM ${t}${where(`${ident(c)}::text NOT IN (${values.map((v) => literal(String(v))).join(', ')})`)} GROUP BY ${ident(c)}`,
       );
     }
     for (const [c, r] of Object.entries(e.accepted_range ?? {})) {
-      const bad = [r.min !== undefined ? `${ident(c)} < ${literal(r.min)}` : undefined, r.max !== undefined ? `${ident(c)} > ${literal(r.max)}` : undefined].filter(Boolean);
+      const bad = [
+        r.min !== undefined ? `${ident(c)} < ${literal(r.min)}` : undefined,
+        r.max !== undefined ? `${ident(c)} > ${literal(r.max)}` : undefined,
+      ].filter(Boolean);
       add('accepted_range', c, (t) => `SELECT * FROM ${t}${where(`(${bad.join(' OR ') || 'false'})`)}`);
     }
     if (e.freshness) {

@@ -36,7 +36,10 @@ async function materialize(c: PoolClient, m: Model, hash: string, pipeline: stri
   const sql = renderModelSql(m.text, warehouseTable, { self: t, incremental: existing !== undefined });
   switch (m.materialized) {
     case 'view': {
-      const last = await c.query(`SELECT 1 FROM tributary.model_runs WHERE pipeline = $1 AND model = $2 AND status = 'success' AND sql_hash = $3 LIMIT 1`, [pipeline, m.name, hash]);
+      const last = await c.query(
+        `SELECT 1 FROM tributary.model_runs WHERE pipeline = $1 AND model = $2 AND status = 'success' AND sql_hash = $3 LIMIT 1`,
+        [pipeline, m.name, hash],
+      );
       if (existing && last.rowCount) return { rows: 0, unchanged: true };
       await c.query('SAVEPOINT replace_view');
       try {
@@ -68,7 +71,10 @@ async function materialize(c: PoolClient, m: Model, hash: string, pipeline: stri
       const upsert = m.unique_key
         ? ` ON CONFLICT (${m.unique_key.map(ident).join(', ')}) DO ${
             cols.some((x) => !m.unique_key!.includes(x))
-              ? `UPDATE SET ${cols.filter((x) => !m.unique_key!.includes(x)).map((x) => `${ident(x)} = EXCLUDED.${ident(x)}`).join(', ')}`
+              ? `UPDATE SET ${cols
+                  .filter((x) => !m.unique_key!.includes(x))
+                  .map((x) => `${ident(x)} = EXCLUDED.${ident(x)}`)
+                  .join(', ')}`
               : 'NOTHING'
           }`
         : '';

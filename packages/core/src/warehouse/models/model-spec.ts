@@ -8,7 +8,13 @@ import { z } from 'zod';
 /** One model. */
 export const modelSpec = z
   .strictObject({
-    sql: z.string().min(1).meta({ description: "SQL file (relative to the pipeline file): one SELECT; `{{ ref('name') }}` names a table, generated dimension or model." }),
+    sql: z
+      .string()
+      .min(1)
+      .meta({
+        description:
+          "SQL file (relative to the pipeline file): one SELECT; `{{ ref('name') }}` names a table, generated dimension or model.",
+      }),
     materialized: z.enum(['view', 'table', 'incremental']).default('view').meta({
       description:
         '`view`: created once (re-created when the SQL changes); `table`: rebuilt on each run; `incremental`: each run inserts the SELECT, replacing rows with the same `unique_key`. In incremental SQL, text between `{% if is_incremental() %}` and `{% endif %}` is kept only once the table exists, and `{{ this }}` names it.',
@@ -19,7 +25,10 @@ export const modelSpec = z
       .optional()
       .meta({ description: 'Incremental: the columns identifying a row.' }),
     schedule: z.string().optional().meta({ description: 'Cron expression (5 fields) to run it on a schedule too, e.g. `*/15 * * * *`.' }),
-    after_load: z.boolean().default(true).meta({ description: 'Run after loads that wrote to a table it reads (directly or through other models).' }),
+    after_load: z
+      .boolean()
+      .default(true)
+      .meta({ description: 'Run after loads that wrote to a table it reads (directly or through other models).' }),
     description: z.string().optional(),
   })
   .meta({ title: 'model' });
@@ -50,7 +59,11 @@ export function refsOf(sql: string): string[] {
 }
 
 /** Replaces `ref()`, `this` and the is_incremental block; `resolve` maps a name to a quoted table. */
-export function renderModelSql(sql: string, resolve: (name: string) => string, opts: { self?: string; incremental?: boolean } = {}): string {
+export function renderModelSql(
+  sql: string,
+  resolve: (name: string) => string,
+  opts: { self?: string; incremental?: boolean } = {},
+): string {
   return sql
     .replace(/\{%\s*if\s+is_incremental\(\)\s*%\}([\s\S]*?)\{%\s*endif\s*%\}/g, (_, body: string) => (opts.incremental ? body : ''))
     .replace(REF_RE, (_, name: string) => resolve(name))

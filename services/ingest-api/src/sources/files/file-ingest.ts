@@ -5,6 +5,7 @@
  * restart resumes mid-file and republishes at most one chunk, under the same ID. Rows that do not
  * parse or fail the source schema are dead-lettered with the file name, line and reason.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { RecordValidator } from '@tributary/core';
 import type { PullContext } from '../pull-source';
@@ -54,7 +55,8 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
   if (!prior) await ctx.cursors.commit(state, key);
   if (state.items > 0) ctx.logger.info({ file: job.name, offset: state.items }, 'resuming file');
 
-  const id = job.contentId.slice(0, 16);
+  // Short, fixed-length form of the content identity for message IDs.
+  const id = createHash('sha256').update(job.contentId).digest('hex').slice(0, 16);
   let chunkStart = Math.floor(state.items / o.batchRecords) * o.batchRecords;
   let records: unknown[] = [];
   let dlq: Promise<void>[] = [];

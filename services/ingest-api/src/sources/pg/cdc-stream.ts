@@ -3,6 +3,7 @@
  * reports to PostgreSQL only what JetStream acknowledged. Also writes heartbeats and measures the
  * slot's lag.
  */
+import type { Client } from 'pg';
 import type { Gauge } from 'prom-client';
 import { TributaryError } from '@tributary/core';
 import type { PullContext } from '../pull-source';
@@ -42,6 +43,18 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Ends a client, forcing its socket closed when a graceful end does not finish quickly (a
+ * walsender connection in the middle of COPY BOTH may never answer the terminate message).
+ */
+async function endClient(client: Client): Promise<void> {
+  const ended = client.end().then(
+    () => true,
+    () => true,
+  );
+  if (await within(ended, 2000) === TIMEOUT) (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+}
+
 /** Streams changes until `ctx.signal` aborts (resolves) or the connection fails (throws). */
 export async function streamChanges(o: CdcStreamOptions): Promise<void> {
   const { ctx } = o;
@@ -67,7 +80,7 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
       // A WAL record in this database: decoding passes it, and when nothing of ours is in
       // flight its LSN is reported, so the slot keeps up even when our tables are idle.
       if (emitHeartbeats) {
-        await admin.query('SELECT pg_logical_emit_message(false, $1, $2)', [HEARTBEAT_PREFIX, new Date().toISOString()]).catch((err) => {
+        await admin.query('SELECT pg_logical_emit_message(false, $1::text, $2::text)', [HEARTBEAT_PREFIX, new Date().toISOString()]).catch((err) => {
           emitHeartbeats = false;
           ctx.logger.warn({ err: (err as Error).message }, 'cannot write heartbeats (pg_logical_emit_message); relying on keepalives');
         });
@@ -141,8 +154,8 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
   };
 
   const it = stream[Symbol.asyncIterator]();
+  let next = it.next();
   try {
-    let next = it.next();
     for (;;) {
       const dueAt = batcher.dueAt(o.flushIntervalMs);
       const r = dueAt === undefined ? await next : await within(next, dueAt - Date.now());
@@ -161,8 +174,9 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
     clearInterval(status);
     clearInterval(beat);
     stream.destroy();
-    await repl.end().catch(() => undefined);
-    await admin.end().catch(() => undefined);
+    next.catch(() => undefined); // the read in flight fails with the destroyed stream
+    await endClient(repl);
+    await endClient(admin);
   }
   if (!ctx.signal.aborted) throw new TributaryError('TRIB_E_UNAVAILABLE', 'postgres_cdc: the server ended the replication stream');
 }

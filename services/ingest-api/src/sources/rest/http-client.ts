@@ -99,7 +99,10 @@ export class RestHttpClient {
       } catch (err) {
         this.o.signal.throwIfAborted();
         this.o.onAttempt?.('error');
-        last = (err as Error).name === 'TimeoutError' ? `no answer within ${this.o.connection.timeout}` : this.redact(String((err as Error).cause ?? err));
+        last =
+          (err as Error).name === 'TimeoutError'
+            ? `no answer within ${this.o.connection.timeout}`
+            : this.redact(String((err as Error).cause ?? err));
       }
       if (res) {
         this.o.onAttempt?.(String(res.status));
@@ -112,7 +115,9 @@ export class RestHttpClient {
           });
         }
         if (res.status !== 429 && res.status < 500) {
-          throw new TributaryError('TRIB_E_DECODE', `${what}: ${res.status}: ${snippet}`, { details: { request: what, status: res.status } });
+          throw new TributaryError('TRIB_E_DECODE', `${what}: ${res.status}: ${snippet}`, {
+            details: { request: what, status: res.status },
+          });
         }
         last = `${res.status}${snippet ? `: ${snippet}` : ''}`;
         const after = retryAfterMs(res.headers.get('retry-after'));

@@ -81,7 +81,8 @@ export class Paginator {
     switch (s.type) {
       case 'page_number': {
         const total = this.total ? Number(await this.total.evaluate(page.body)) : NaN;
-        const last = page.count === 0 || (s.size !== undefined && page.count < s.size) || (Number.isFinite(total) && state.index + 1 >= total);
+        const last =
+          page.count === 0 || (s.size !== undefined && page.count < s.size) || (Number.isFinite(total) && state.index + 1 >= total);
         next = last ? undefined : { index: state.index + 1 };
         break;
       }

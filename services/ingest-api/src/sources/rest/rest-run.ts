@@ -15,13 +15,16 @@
  */
 import { nuid } from '@nats-io/transport-node';
 import { isTributaryError, TributaryError, type RestSourceSpec } from '@tributary/core';
-import type { PullContext } from '../pull-source';
+import type { PullContext, PullRunResult } from '../pull-source';
 import { asList, type Expression } from './expression';
 import type { RestHttpClient } from './http-client';
 import type { PageState, Paginator } from './paginator';
 import { keyLabel, type Parent, type ParentSelector } from './parents';
 import { renderDeep, renderTemplate } from './template';
 import { formatTime, parseCursorValue, syncRange, windowAt, windowCount, type TimeWindow } from './windows';
+
+/** When a fan-out source finds no parent records at all, its next run comes this soon. */
+export const NO_PARENTS_RETRY_MS = 30_000;
 
 /** What a rest source keeps in its cursor (`cursor.<pipeline>.<source>` in `trib_cursors`). */
 export interface RestCursor {
@@ -67,14 +70,15 @@ export interface RestParts {
 export function joinUrl(base: string, path: string): URL {
   if (/^https?:\/\//i.test(path)) {
     const url = new URL(path);
-    if (url.origin !== new URL(base).origin) throw new TributaryError('TRIB_E_SPEC', `request.path ${url.origin} is not on the connection's origin`);
+    if (url.origin !== new URL(base).origin)
+      throw new TributaryError('TRIB_E_SPEC', `request.path ${url.origin} is not on the connection's origin`);
     return url;
   }
   return new URL(`${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`);
 }
 
 /** Runs one rest source's run (see the file comment). */
-export async function runRest(ctx: PullContext, parts: RestParts, client: RestHttpClient): Promise<void> {
+export async function runRest(ctx: PullContext, parts: RestParts, client: RestHttpClient): Promise<PullRunResult | void> {
   const { spec } = parts;
   const inc = spec.incremental;
   const state = (await ctx.cursors.get<RestCursor>()) ?? {};
@@ -82,11 +86,22 @@ export async function runRest(ctx: PullContext, parts: RestParts, client: RestHt
   let parents: Parent[] = [];
   if (!plan) {
     const now = Date.now();
-    if (parts.parents) parents = await parts.parents.collect(ctx, now);
+    if (parts.parents) {
+      parents = await parts.parents.collect(ctx, now);
+      if (parents.length === 0) {
+        // Nothing to fan out from yet (e.g. the first run of the parent source has not published):
+        // leave the cursor where it is, so the windows are not spent, and look again soon.
+        ctx.logger.info({ from: parts.spec.parents!.from }, 'no parent records yet; trying again shortly');
+        return { retryInMs: NO_PARENTS_RETRY_MS };
+      }
+    }
     plan = {
       // Time for readers, plus a random part: JetStream de-duplicates IDs stream-wide, and a
       // source of the same name in another pipeline may plan in the same second.
-      id: `${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${nuid.next().slice(-6)}`,
+      id: `${new Date(now)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z')}-${nuid.next().slice(-6)}`,
       at: now,
       ...(inc ? { range: syncRange(inc, state.cursor, now) } : {}),
       ...(parts.parents ? { parents: parents.length } : {}),
@@ -185,9 +200,13 @@ async function pageThrough(
       res = await client.send(spec.request.method, url, headers, body);
       parsed = parseBody(res.text, request, client);
       if (parts.expect && (await parts.expect.evaluate(parsed)) !== true) {
-        throw new TributaryError('TRIB_E_DECODE', `${request}: response does not satisfy expect "${parts.expect.text}": ${client.redact(res.text.slice(0, 200))}`, {
-          details: { request },
-        });
+        throw new TributaryError(
+          'TRIB_E_DECODE',
+          `${request}: response does not satisfy expect "${parts.expect.text}": ${client.redact(res.text.slice(0, 200))}`,
+          {
+            details: { request },
+          },
+        );
       }
       records = asList(await parts.records.evaluate(parsed));
       if (added.length > 0) {
@@ -209,10 +228,8 @@ async function pageThrough(
       }
     }
     if (records.length > 0) await ctx.publish(records, position);
-    const next = await parts.paginator.next(
-      page,
-      { body: parsed, headers: res.headers, count: records.length, url, request },
-      (message) => ctx.logger.warn({ request }, message),
+    const next = await parts.paginator.next(page, { body: parsed, headers: res.headers, count: records.length, url, request }, (message) =>
+      ctx.logger.warn({ request }, message),
     );
     if (next?.url && parts.authQueryParam) {
       // Stored in KV: keep credentials out of it even when an API echoes them in its next link.
@@ -240,9 +257,13 @@ function parseBody(text: string, request: string, client: RestHttpClient): unkno
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new TributaryError('TRIB_E_DECODE', `${request}: response is not JSON (${(err as Error).message}): ${client.redact(JSON.stringify(text.slice(0, 120)))}`, {
-      cause: err,
-      details: { request },
-    });
+    throw new TributaryError(
+      'TRIB_E_DECODE',
+      `${request}: response is not JSON (${(err as Error).message}): ${client.redact(JSON.stringify(text.slice(0, 120)))}`,
+      {
+        cause: err,
+        details: { request },
+      },
+    );
   }
 }

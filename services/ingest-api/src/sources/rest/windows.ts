@@ -16,7 +16,8 @@ export interface TimeWindow {
 export function startOf(inc: Incremental, now: number): number {
   if (/^\d+(?:\.\d+)?(ms|s|m|h|d)$/.test(inc.start)) return now - parseDuration(inc.start);
   const t = Date.parse(inc.start);
-  if (Number.isNaN(t)) throw new TributaryError('TRIB_E_SPEC', `incremental.start "${inc.start}" is neither an ISO date-time nor a duration`);
+  if (Number.isNaN(t))
+    throw new TributaryError('TRIB_E_SPEC', `incremental.start "${inc.start}" is neither an ISO date-time nor a duration`);
   return t;
 }
 

@@ -1,0 +1,93 @@
+import type { PipelineStatus } from '../pipeline-status';
+import type { ServiceView } from '../replica-registry';
+import { evaluateRules, fingerprint, type RuleInputs, type RuleThresholds } from './alert-rules';
+
+const T: RuleThresholds = { lagMessages: 100, dlqGrowth: 10, errorRate: 0.05, windowMs: 300_000 };
+
+function status(over: Partial<PipelineStatus> = {}): PipelineStatus {
+  return {
+    name: 'traffic',
+    sla: { freshness_seconds: 2 },
+    freshness_seconds: 0,
+    fresh: true,
+    received: 0,
+    accepted: 0,
+    rejected: 0,
+    sources: {},
+    datasets: {},
+    tables: {},
+    dead_lettered: { ingest: 0, transform: 0, load: 0, total: 0 },
+    filtered: 0,
+    lag: { transformer: { pending: 0, ack_pending: 0, redelivered: 0 }, loader: { pending: 0, ack_pending: 0, redelivered: 0 } },
+    last_loaded_at: null,
+    ...over,
+  };
+}
+
+function inputs(over: Partial<RuleInputs> = {}): RuleInputs {
+  return { pipelines: [status()], deltas: new Map(), services: [], expectedServices: [], replicasKnown: true, failingChecks: [], ...over };
+}
+
+const names = (i: RuleInputs): string[] => evaluateRules(i, T).map(fingerprint);
+
+describe('alert rules', () => {
+  it('hold nothing for a healthy pipeline', () => {
+    expect(names(inputs())).toEqual([]);
+  });
+
+  it('flag freshness beyond the SLA, not at it', () => {
+    expect(names(inputs({ pipelines: [status({ freshness_seconds: 2 })] }))).toEqual([]);
+    expect(names(inputs({ pipelines: [status({ freshness_seconds: 2.5 })] }))).toEqual(['TributaryFreshnessBreach{pipeline=traffic}']);
+  });
+
+  it('count pending and un-acked messages as lag, and ignore unknown lag', () => {
+    const lag = {
+      transformer: { pending: null, ack_pending: null, redelivered: null },
+      loader: { pending: 90, ack_pending: 20, redelivered: 0 },
+    };
+    expect(names(inputs({ pipelines: [status({ lag })] }))).toEqual(['TributaryConsumerLag{pipeline=traffic,stage=loader}']);
+  });
+
+  it('flag dead-letter growth and the transform + load error rate over the window', () => {
+    const deltas = new Map([['traffic', { accepted: 100, deadLettered: 11, failed: 6, spanMs: 300_000 }]]);
+    expect(names(inputs({ deltas }))).toEqual(['TributaryDlqGrowth{pipeline=traffic}', 'TributaryErrorRate{pipeline=traffic}']);
+    const quiet = new Map([['traffic', { accepted: 0, deadLettered: 3, failed: 3, spanMs: 1 }]]);
+    expect(names(inputs({ deltas: quiet }))).toEqual([]);
+  });
+
+  it('flag a missing replica and an expected service without live replicas, once heartbeats are known', () => {
+    const services: ServiceView[] = [
+      {
+        service: 'loader',
+        live: 0,
+        replicas: [
+          {
+            service: 'loader',
+            instance: 'h/1/a',
+            host: 'h',
+            pid: 1,
+            state: 'missing',
+            started_at: '',
+            last_seen: '',
+            age_seconds: 20,
+            rss_bytes: 0,
+          },
+        ],
+      },
+      { service: 'ingest-api', live: 0, replicas: [] },
+    ];
+    expect(names(inputs({ services, expectedServices: ['loader'] }))).toEqual([
+      'TributaryReplicaMissing{instance=h/1/a,service=loader}',
+      'TributaryServiceDown{service=loader}',
+    ]);
+    expect(names(inputs({ services, expectedServices: ['loader'], replicasKnown: false }))).toEqual([
+      'TributaryReplicaMissing{instance=h/1/a,service=loader}',
+    ]);
+  });
+
+  it('flag failing quality checks', () => {
+    const failingChecks = [{ pipeline: 'traffic', table: 'fact_passage', check: 'unique_event_id', detail: '3 duplicates' }];
+    const [c] = evaluateRules(inputs({ failingChecks }), T);
+    expect(c).toMatchObject({ alert: 'TributaryQualityCheckFailed', summary: expect.stringContaining('3 duplicates') });
+  });
+});
