@@ -27,6 +27,7 @@ export class Stack {
   readonly procs = new Map<ServiceName, ServiceProcess>();
   readonly ports = new Map<ServiceName, number>();
   private db?: Client;
+  private serviceEnv: Partial<Record<ServiceName | 'migrate', Record<string, string>>> = {};
 
   private constructor(
     readonly nats: NatsServer,
@@ -36,8 +37,21 @@ export class Stack {
   ) {}
 
   /** Starts NATS, PostgreSQL, runs migrate, and starts the given services (all by default). */
-  static async start(opts: { pipelines?: string; env?: Record<string, string>; services?: ServiceName[] } = {}): Promise<Stack> {
-    const [nats, pg] = await Promise.all([NatsServer.start(), PostgresServer.start()]);
+  static async start(
+    opts: {
+      pipelines?: string;
+      env?: Record<string, string>;
+      services?: ServiceName[];
+      /** nats-server configuration text (e.g. users and permissions). */
+      natsConfig?: string;
+      /** Extra environment per service (e.g. its NATS credentials). */
+      serviceEnv?: Partial<Record<ServiceName | 'migrate', Record<string, string>>>;
+    } = {},
+  ): Promise<Stack> {
+    const [nats, pg] = await Promise.all([
+      NatsServer.start(opts.natsConfig ? { configExtra: opts.natsConfig } : {}),
+      PostgresServer.start(),
+    ]);
     const databaseUrl = pg.url('tributary');
     const env = {
       NATS_URL: nats.url,
@@ -48,7 +62,8 @@ export class Stack {
       ...opts.env,
     };
     const stack = new Stack(nats, pg, databaseUrl, env);
-    await stack.cli(['migrate']);
+    stack.serviceEnv = opts.serviceEnv ?? {};
+    await stack.cli(['migrate'], stack.serviceEnv.migrate ?? {});
     for (const s of opts.services ?? (Object.keys(SERVICES) as ServiceName[])) await stack.startService(s);
     return stack;
   }
@@ -68,7 +83,7 @@ export class Stack {
     const proc = await spawnService({
       name,
       script: path.join(ROOT, 'services', name, 'dist/main.js'),
-      env: { ...this.env, ...extraEnv, [SERVICES[name]]: String(port) },
+      env: { ...this.env, ...this.serviceEnv[name], ...extraEnv, [SERVICES[name]]: String(port) },
       readyUrl: `http://127.0.0.1:${port}/readyz`,
       readyTimeoutMs: 60_000,
     });

@@ -44,6 +44,17 @@ export const commonEnv = {
   TRIBUTARY_PIPELINES: z.string().default('pipelines'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   HOST: z.string().default('0.0.0.0'),
+  // NATS authentication and TLS (all optional; secrets may come from mounted files).
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  NATS_PASSWORD_FILE: z.string().optional(),
+  NATS_TOKEN: z.string().optional(),
+  NATS_TOKEN_FILE: z.string().optional(),
+  NATS_NKEY_SEED_FILE: z.string().optional(),
+  NATS_CREDS_FILE: z.string().optional(),
+  NATS_TLS_CA_FILE: z.string().optional(),
+  NATS_TLS_CERT_FILE: z.string().optional(),
+  NATS_TLS_KEY_FILE: z.string().optional(),
 };
 
 /** Variables that tune the JetStream topology (read by `migrate` and by consumers). */

@@ -7,7 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Client, Pool } from 'pg';
 import type { Logger } from 'pino';
 import { TributaryError } from './errors';
-import { connectNats } from './nats/connect';
+import { connectNats, type NatsAuth } from './nats/connect';
 import { ensureBuckets, ensureConsumers, ensureStreams, monitorConsumers, pipelineConsumers, type TopologyOptions } from './nats/topology';
 import type { Pipeline } from './spec/pipeline';
 import { BOOKKEEPING_DDL } from './warehouse/bookkeeping';
@@ -16,6 +16,8 @@ import { ensureWarehouse } from './warehouse/ensure-warehouse';
 /** Inputs of a migration. */
 export interface MigrateOptions {
   natsUrl: string;
+  /** NATS authentication and TLS. */
+  natsAuth?: NatsAuth;
   databaseUrl: string;
   pipelines: Pipeline[];
   topology: TopologyOptions;
@@ -76,7 +78,7 @@ export async function migrate(opts: MigrateOptions): Promise<string[]> {
     await pool.end();
   }
 
-  const nc = await connectNats(opts.natsUrl, 'tributary-migrate');
+  const nc = await connectNats(opts.natsUrl, 'tributary-migrate', opts.natsAuth);
   try {
     const jsm = await jetstreamManager(nc, { timeout: 10_000 });
     await ensureStreams(jsm, opts.topology);

@@ -176,7 +176,7 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
     metrics,
     /** Connects, checks the topology, starts sources and the HTTP listener. */
     async start(): Promise<{ port: number }> {
-      conn = await connectTracked(config.NATS_URL, 'ingest-api');
+      conn = await connectTracked(config.NATS_URL, 'ingest-api', config);
       const nc = conn.nc;
       const jsm = await jetstreamManager(nc);
       await checkTopology(jsm, { streams: [STREAMS.raw, STREAMS.dlq] });

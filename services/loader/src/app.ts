@@ -207,7 +207,7 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
     metrics,
     /** Connects, checks topology and tables, starts one loop per pipeline. */
     async start(): Promise<{ port: number }> {
-      nc = await connectNats(config.NATS_URL, 'loader');
+      nc = await connectNats(config.NATS_URL, 'loader', config);
       const jsm = await jetstreamManager(nc);
       await checkTopology(jsm, {
         streams: [STREAMS.processed, STREAMS.loaded, STREAMS.dlq],

@@ -152,7 +152,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
 
   const start = async (): Promise<{ port: number }> => {
     try {
-      nc = await connectNats(config.NATS_URL, 'tributary-monitor');
+      nc = await connectNats(config.NATS_URL, 'tributary-monitor', config);
       natsConnected = true;
       const conn = nc;
       void (async () => {

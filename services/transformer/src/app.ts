@@ -271,7 +271,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
     metrics,
     /** Connects, checks the topology and starts one consumer loop per pipeline. */
     async start(): Promise<{ port: number }> {
-      nc = await connectNats(config.NATS_URL, 'transformer');
+      nc = await connectNats(config.NATS_URL, 'transformer', config);
       const jsm = await jetstreamManager(nc);
       await checkTopology(jsm, {
         streams: [STREAMS.raw, STREAMS.processed, STREAMS.dlq],

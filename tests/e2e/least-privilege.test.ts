@@ -1,0 +1,70 @@
+/**
+ * The shipped NATS configuration (deploy/nats/nats-server.conf) with one user per service: the
+ * whole pipeline works when each service connects with only its own permissions, and the server
+ * refuses a service that steps outside them, or a wrong password.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { waitFor } from '@tributary/testkit';
+import { ndjson } from './passages';
+import { Stack } from './stack';
+
+jest.setTimeout(240_000);
+const ROOT = path.resolve(__dirname, '../..');
+const PASSWORDS = { ADMIN: 'admin-pw', INGEST: 'ingest-pw', TRANSFORMER: 'transformer-pw', LOADER: 'loader-pw', MONITOR: 'monitor-pw' };
+
+/** The shipped config, with the password variables filled in and the store dir left to the test kit. */
+function natsConfig(): string {
+  let text = readFileSync(path.join(ROOT, 'deploy/nats/nats-server.conf'), 'utf8').replace(/^jetstream:.*$/m, '');
+  for (const [k, v] of Object.entries(PASSWORDS)) text = text.replaceAll(`$${k}_PASSWORD`, `"${v}"`);
+  return text;
+}
+
+describe('least-privilege NATS users', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    const creds = (user: string, pw: string) => ({ NATS_USER: user, NATS_PASSWORD: pw });
+    stack = await Stack.start({
+      natsConfig: natsConfig(),
+      serviceEnv: {
+        migrate: creds('admin', PASSWORDS.ADMIN),
+        'ingest-api': creds('ingest', PASSWORDS.INGEST),
+        transformer: creds('transformer', PASSWORDS.TRANSFORMER),
+        loader: creds('loader', PASSWORDS.LOADER),
+        monitor: creds('monitor', PASSWORDS.MONITOR),
+      },
+    });
+  }, 180_000);
+  afterAll(async () => stack?.stopAll());
+
+  it('moves records from push to the warehouse with each service limited to its own subjects', async () => {
+    const r = await stack.push('gantry', ndjson(0, 300), { 'idempotency-key': 'lp-1' });
+    expect(r.status).toBe(202);
+    const again = await stack.push('gantry', ndjson(0, 300), { 'idempotency-key': 'lp-1' });
+    expect(again.headers.get('idempotent-replayed')).toBe('true'); // KV works for the ingest user
+    await waitFor(
+      async () => ((await stack.status().catch(() => undefined))?.tables?.fact_passage?.loaded === r.json.accepted - 6 ? true : undefined),
+      {
+        timeoutMs: 60_000,
+        what: 'records loaded',
+      },
+    );
+  });
+
+  it('refuses a wrong password and a service publishing outside its permissions', async () => {
+    await expect(connect({ servers: stack.nats.url, user: 'loader', pass: 'wrong', reconnect: false })).rejects.toThrow(/Authorization/i);
+    const nc = await connect({ servers: stack.nats.url, user: 'loader', pass: PASSWORDS.LOADER });
+    const errors: string[] = [];
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === 'error') errors.push(String(s.error));
+    })();
+    nc.publish('trib.raw.traffic.gantry', 'forged');
+    await nc.flush();
+    await waitFor(async () => (errors.some((e) => /permission/i.test(e)) ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'a permissions violation',
+    });
+    await nc.close();
+  });
+});
