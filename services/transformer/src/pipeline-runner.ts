@@ -26,6 +26,8 @@ export interface DatasetResult {
   failures: Failure[];
   /** `emit` steps: records to publish as events, by event name. */
   events?: Map<string, Rec[]>;
+  /** Fingerprint of the schema the dataset's records were validated against (its last `validate` step). */
+  fingerprint?: string;
 }
 
 /** What the steps' clocks released (see `Release`), run through the rest of the pipeline. */
@@ -105,6 +107,8 @@ export class PipelineRunner {
     fromStep = 0,
   ): Promise<{ result: DatasetResult; routed: Map<string, Rec[]> }> {
     const result: DatasetResult = { dataset: ds.def.name, records: [], filtered: 0, routed: 0, failures: [] };
+    const fingerprint = ds.steps.findLast((s) => s.fingerprint)?.fingerprint;
+    if (fingerprint) result.fingerprint = fingerprint;
     const routed = new Map<string, Rec[]>();
     let items = start;
     for (const step of ds.steps.slice(fromStep)) {
@@ -128,7 +132,9 @@ export class PipelineRunner {
       const next: BatchItem[] = [];
       for (const it of items) {
         try {
-          const rec = await step.apply!(it.record);
+          const out = step.apply!(it.record);
+          // Most steps answer synchronously; awaiting only promises saves a microtask per record per step.
+          const rec = out instanceof Promise ? await out : out;
           if (rec === null) result.filtered++;
           else next.push({ ...it, record: rec });
         } catch (err) {
