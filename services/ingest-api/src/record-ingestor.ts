@@ -4,9 +4,8 @@
  * ones into batches bounded by records and bytes, publishes them with deterministic message IDs,
  * and resolves only once JetStream acknowledged everything.
  */
-import { createHash } from 'node:crypto';
 import {
-  compileRecordSchema,
+  compileSchema,
   H,
   makeHeaders,
   NDJSON,
@@ -14,7 +13,8 @@ import {
   subjects,
   type Pipeline,
   type Publisher,
-  type RecordValidator,
+  type RecordSchema,
+  schemaKindOf,
   type StageMetrics,
   TributaryError,
 } from '@tributary/core';
@@ -44,7 +44,7 @@ const MAX_REPORTED_ERRORS = 1000;
 
 /** Validates, batches and publishes records for the sources of a set of pipelines. */
 export class RecordIngestor {
-  private readonly validators = new Map<string, RecordValidator | undefined>();
+  private readonly validators = new Map<string, RecordSchema | undefined>();
   private readonly fingerprints = new Map<string, string>();
 
   constructor(
@@ -52,13 +52,15 @@ export class RecordIngestor {
     private readonly opts: { batchRecords: number; batchBytes: number; metrics?: StageMetrics },
   ) {}
 
-  private validatorFor(pipeline: Pipeline, source: string): RecordValidator | undefined {
+  /** The source's schema (JSON Schema, Avro or Protobuf, by extension), compiled once. */
+  private validatorFor(pipeline: Pipeline, source: string): RecordSchema | undefined {
     const key = `${pipeline.name}/${source}`;
     if (!this.validators.has(key)) {
       const ref = pipeline.sources[source]?.schema;
       const doc = ref ? pipeline.schemas[ref] : undefined;
-      this.validators.set(key, doc ? compileRecordSchema(doc, ref) : undefined);
-      this.fingerprints.set(key, doc ? createHash('sha256').update(JSON.stringify(doc)).digest('hex').slice(0, 16) : '');
+      const schema = ref && doc !== undefined ? compileSchema(doc, ref, schemaKindOf(ref)) : undefined;
+      this.validators.set(key, schema);
+      this.fingerprints.set(key, schema ? `${schema.kind}:${schema.fingerprint}` : '');
     }
     return this.validators.get(key);
   }
@@ -91,7 +93,10 @@ export class RecordIngestor {
    * Ingests `records` for `pipeline`/`source`. `id` is the base of every message ID: the caller's
    * `<source>:<Idempotency-Key>`, a pull source position, or a fresh ID.
    */
-  async ingest(pipeline: Pipeline, source: string, records: unknown[], id: string, ingestedAt = Date.now()): Promise<IngestResult> {
+  async ingest(pipeline: Pipeline, source: string, records: unknown[], sourceId: string, ingestedAt = Date.now()): Promise<IngestResult> {
+    // JetStream drops repeated IDs across the whole stream, so the pipeline is part of every ID:
+    // two pipelines with a source of the same name and the same client key must not collide.
+    const id = `${pipeline.name}/${sourceId}`;
     const validate = this.validatorFor(pipeline, source);
     const fingerprint = this.fingerprints.get(`${pipeline.name}/${source}`) || undefined;
     const errors: Rejection[] = [];
@@ -100,10 +105,15 @@ export class RecordIngestor {
     // First pass: check and serialise everything, so a record that can never travel (too deep to
     // serialise, or larger than a message) refuses the whole request before anything is published.
     for (let i = 0; i < records.length; i++) {
-      const rec = records[i];
+      let rec = records[i];
       let problem: { field?: string; message: string } | undefined;
       if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) problem = { message: 'a record must be a JSON object' };
-      else if (validate) problem = validate(rec);
+      else if (validate) {
+        // Avro and Protobuf schemas also decode: the record travels as the schema reads it.
+        const checked = validate.check(rec);
+        if ('problem' in checked) problem = checked.problem;
+        else rec = checked.record;
+      }
       const line = this.serialise(rec, i);
       if (problem) {
         if (errors.length < MAX_REPORTED_ERRORS)
