@@ -49,7 +49,16 @@ const CITIES = [
   ['Austin', 'United States'],
 ];
 const DESIGNS = ['Wooden', 'Steel', 'Granite', 'Cotton', 'Frozen', 'Bronze', 'Plastic', 'Rubber', 'Soft', 'Fresh'];
-const COMPANIES = ['Fahey and Sons', 'Leannon Group', 'Armstrong Inc', 'Kohler LLC', 'Frami Ltd', 'Mraz Partners', 'Grant Co', 'Bogan Works'];
+const COMPANIES = [
+  'Fahey and Sons',
+  'Leannon Group',
+  'Armstrong Inc',
+  'Kohler LLC',
+  'Frami Ltd',
+  'Mraz Partners',
+  'Grant Co',
+  'Bogan Works',
+];
 
 function parseArgs(argv) {
   const out = { command: argv[0] };
@@ -89,7 +98,12 @@ async function setup(db, r) {
   await db.query('BEGIN');
   await db.query(`INSERT INTO currency (currency_code) VALUES ('GBP'), ('USD'), ('EUR')`);
   await db.query(`INSERT INTO payment_type (payment_type_name) VALUES ('SALES_RECEIPT'), ('SALES_REFUND'), ('PURCHASE_PAYMENT')`);
-  for (const [name, loc] of DEPTS) await db.query('INSERT INTO department (department_name, location, manager) VALUES ($1, $2, $3)', [name, loc, `${pick(FIRST)} ${pick(LAST)}`]);
+  for (const [name, loc] of DEPTS)
+    await db.query('INSERT INTO department (department_name, location, manager) VALUES ($1, $2, $3)', [
+      name,
+      loc,
+      `${pick(FIRST)} ${pick(LAST)}`,
+    ]);
   for (let i = 0; i < 12; i++) {
     const first = FIRST[i % FIRST.length];
     const last = pick(LAST);
@@ -104,19 +118,28 @@ async function setup(db, r) {
     const [city, country] = pick(CITIES);
     await db.query(
       'INSERT INTO address (address_line_1, address_line_2, city, postal_code, country, phone) VALUES ($1, $2, $3, $4, $5, $6)',
-      [`${int(1, 200)} ${pick(LAST)} Street`, r() < 0.5 ? null : `Unit ${int(1, 9)}`, city, String(int(10000, 99999)), country, `+44 ${int(1000, 9999)} ${int(100000, 999999)}`],
+      [
+        `${int(1, 200)} ${pick(LAST)} Street`,
+        r() < 0.5 ? null : `Unit ${int(1, 9)}`,
+        city,
+        String(int(10000, 99999)),
+        country,
+        `+44 ${int(1000, 9999)} ${int(100000, 999999)}`,
+      ],
     );
   }
   for (const [i, name] of DESIGNS.entries()) {
-    await db.query('INSERT INTO design (design_name, file_location, file_name) VALUES ($1, $2, $3)', [name, '/designs', `${name.toLowerCase()}-${i + 1}.json`]);
+    await db.query('INSERT INTO design (design_name, file_location, file_name) VALUES ($1, $2, $3)', [
+      name,
+      '/designs',
+      `${name.toLowerCase()}-${i + 1}.json`,
+    ]);
   }
   for (const name of COMPANIES) {
-    await db.query('INSERT INTO counterparty (counterparty_legal_name, legal_address_id, commercial_contact, delivery_contact) VALUES ($1, $2, $3, $4)', [
-      name,
-      int(1, 20),
-      `${pick(FIRST)} ${pick(LAST)}`,
-      `${pick(FIRST)} ${pick(LAST)}`,
-    ]);
+    await db.query(
+      'INSERT INTO counterparty (counterparty_legal_name, legal_address_id, commercial_contact, delivery_contact) VALUES ($1, $2, $3, $4)',
+      [name, int(1, 20), `${pick(FIRST)} ${pick(LAST)}`, `${pick(FIRST)} ${pick(LAST)}`],
+    );
   }
   await db.query('COMMIT');
   return 'seeded';
@@ -131,51 +154,116 @@ async function pickId(db, r, sql) {
 
 /** The application's business transactions, with their weights. */
 const ACTIONS = [
-  [40, 'order', async (db, r, int) => {
-    const counts = (await db.query('SELECT (SELECT max(design_id) FROM design) d, (SELECT max(staff_id) FROM staff) s, (SELECT max(counterparty_id) FROM counterparty) c')).rows[0];
-    await db.query(
-      `INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id, agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id)
+  [
+    40,
+    'order',
+    async (db, r, int) => {
+      const counts = (
+        await db.query(
+          'SELECT (SELECT max(design_id) FROM design) d, (SELECT max(staff_id) FROM staff) s, (SELECT max(counterparty_id) FROM counterparty) c',
+        )
+      ).rows[0];
+      await db.query(
+        `INSERT INTO sales_order (design_id, staff_id, counterparty_id, units_sold, unit_price, currency_id, agreed_delivery_date, agreed_payment_date, agreed_delivery_location_id)
        VALUES ($1, $2, $3, $4, $5, $6, current_date + $7::int, current_date + $8::int, $9)`,
-      [int(1, counts.d), int(1, counts.s), int(1, counts.c), int(1, 50) * 100, int(200, 400) / 100, r() < 0.7 ? 1 : int(2, 3), int(3, 20), int(25, 40), int(1, 20)],
-    );
-  }],
-  [15, 'renegotiate', async (db, r, int) => {
-    const id = await pickId(db, r, 'SELECT sales_order_id AS id FROM sales_order WHERE delivered_at IS NULL');
-    if (id) await db.query('UPDATE sales_order SET units_sold = $1, agreed_delivery_date = agreed_delivery_date + $2::int WHERE sales_order_id = $3', [int(1, 50) * 100, int(1, 5), id]);
-  }],
-  [20, 'deliver', async (db, r) => {
-    const id = await pickId(db, r, 'SELECT sales_order_id AS id FROM sales_order WHERE delivered_at IS NULL');
-    if (id) await db.query('UPDATE sales_order SET delivered_at = now() WHERE sales_order_id = $1', [id]);
-  }],
-  [15, 'payment', async (db, r, int) => {
-    const id = await pickId(db, r, 'SELECT o.sales_order_id AS id FROM sales_order o WHERE delivered_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM payment p WHERE p.sales_order_id = o.sales_order_id)');
-    if (!id) return;
-    await db.query(
-      `INSERT INTO payment (sales_order_id, counterparty_id, payment_amount, currency_id, payment_type_id, paid, payment_date, company_ac_number, counterparty_ac_number)
+        [
+          int(1, counts.d),
+          int(1, counts.s),
+          int(1, counts.c),
+          int(1, 50) * 100,
+          int(200, 400) / 100,
+          r() < 0.7 ? 1 : int(2, 3),
+          int(3, 20),
+          int(25, 40),
+          int(1, 20),
+        ],
+      );
+    },
+  ],
+  [
+    15,
+    'renegotiate',
+    async (db, r, int) => {
+      const id = await pickId(db, r, 'SELECT sales_order_id AS id FROM sales_order WHERE delivered_at IS NULL');
+      if (id)
+        await db.query(
+          'UPDATE sales_order SET units_sold = $1, agreed_delivery_date = agreed_delivery_date + $2::int WHERE sales_order_id = $3',
+          [int(1, 50) * 100, int(1, 5), id],
+        );
+    },
+  ],
+  [
+    20,
+    'deliver',
+    async (db, r) => {
+      const id = await pickId(db, r, 'SELECT sales_order_id AS id FROM sales_order WHERE delivered_at IS NULL');
+      if (id) await db.query('UPDATE sales_order SET delivered_at = now() WHERE sales_order_id = $1', [id]);
+    },
+  ],
+  [
+    15,
+    'payment',
+    async (db, r, int) => {
+      const id = await pickId(
+        db,
+        r,
+        'SELECT o.sales_order_id AS id FROM sales_order o WHERE delivered_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM payment p WHERE p.sales_order_id = o.sales_order_id)',
+      );
+      if (!id) return;
+      await db.query(
+        `INSERT INTO payment (sales_order_id, counterparty_id, payment_amount, currency_id, payment_type_id, paid, payment_date, company_ac_number, counterparty_ac_number)
        SELECT sales_order_id, counterparty_id, units_sold * unit_price, currency_id, 1, true, current_date, $2, $3 FROM sales_order WHERE sales_order_id = $1`,
-      [id, String(int(10000000, 99999999)), String(int(10000000, 99999999))],
-    );
-  }],
-  [3, 'staff_move', async (db, r, int) => {
-    const id = await pickId(db, r, 'SELECT staff_id AS id FROM staff');
-    await db.query('UPDATE staff SET department_id = $1 WHERE staff_id = $2', [int(1, DEPTS.length), id]);
-  }],
-  [2, 'counterparty_rename', async (db, r) => {
-    const id = await pickId(db, r, 'SELECT counterparty_id AS id FROM counterparty');
-    await db.query(`UPDATE counterparty SET counterparty_legal_name = regexp_replace(counterparty_legal_name, ' \\(Holdings\\)$', '') || CASE WHEN counterparty_legal_name LIKE '% (Holdings)' THEN '' ELSE ' (Holdings)' END WHERE counterparty_id = $1`, [id]);
-  }],
-  [2, 'address_phone', async (db, r, int) => {
-    const id = await pickId(db, r, 'SELECT address_id AS id FROM address');
-    await db.query('UPDATE address SET phone = $1 WHERE address_id = $2', [`+44 ${int(1000, 9999)} ${int(100000, 999999)}`, id]);
-  }],
-  [2, 'design', async (db, r, int) => {
-    const name = `${DESIGNS[int(0, DESIGNS.length - 1)]} ${int(2, 99)}`;
-    await db.query('INSERT INTO design (design_name, file_location, file_name) VALUES ($1, $2, $3)', [name, '/designs', `${name.toLowerCase().replace(' ', '-')}.json`]);
-  }],
-  [1, 'cancel', async (db, r) => {
-    const id = await pickId(db, r, 'SELECT sales_order_id AS id FROM sales_order WHERE delivered_at IS NULL');
-    if (id) await db.query('DELETE FROM sales_order WHERE sales_order_id = $1', [id]);
-  }],
+        [id, String(int(10000000, 99999999)), String(int(10000000, 99999999))],
+      );
+    },
+  ],
+  [
+    3,
+    'staff_move',
+    async (db, r, int) => {
+      const id = await pickId(db, r, 'SELECT staff_id AS id FROM staff');
+      await db.query('UPDATE staff SET department_id = $1 WHERE staff_id = $2', [int(1, DEPTS.length), id]);
+    },
+  ],
+  [
+    2,
+    'counterparty_rename',
+    async (db, r) => {
+      const id = await pickId(db, r, 'SELECT counterparty_id AS id FROM counterparty');
+      await db.query(
+        `UPDATE counterparty SET counterparty_legal_name = regexp_replace(counterparty_legal_name, ' \\(Holdings\\)$', '') || CASE WHEN counterparty_legal_name LIKE '% (Holdings)' THEN '' ELSE ' (Holdings)' END WHERE counterparty_id = $1`,
+        [id],
+      );
+    },
+  ],
+  [
+    2,
+    'address_phone',
+    async (db, r, int) => {
+      const id = await pickId(db, r, 'SELECT address_id AS id FROM address');
+      await db.query('UPDATE address SET phone = $1 WHERE address_id = $2', [`+44 ${int(1000, 9999)} ${int(100000, 999999)}`, id]);
+    },
+  ],
+  [
+    2,
+    'design',
+    async (db, r, int) => {
+      const name = `${DESIGNS[int(0, DESIGNS.length - 1)]} ${int(2, 99)}`;
+      await db.query('INSERT INTO design (design_name, file_location, file_name) VALUES ($1, $2, $3)', [
+        name,
+        '/designs',
+        `${name.toLowerCase().replace(' ', '-')}.json`,
+      ]);
+    },
+  ],
+  [
+    1,
+    'cancel',
+    async (db, r) => {
+      const id = await pickId(db, r, 'SELECT sales_order_id AS id FROM sales_order WHERE delivered_at IS NULL');
+      if (id) await db.query('DELETE FROM sales_order WHERE sales_order_id = $1', [id]);
+    },
+  ],
 ];
 
 /** Runs business transactions at `rate` per second until `count` or `durationMs` is reached. */

@@ -181,7 +181,7 @@ describe('traces, lineage and metrics from a real run', () => {
       for (const n of exposed(text)) if (n.startsWith('tributary_')) live.add(n);
     }
     const doc = readFileSync(path.join(ROOT, 'docs/METRICS.md'), 'utf8');
-    const rows = [...doc.matchAll(/^\| `(tributary_[a-z0-9_]+)` \|(.*)$/gm)];
+    const rows = [...doc.matchAll(/^\| `(tributary_[a-z0-9_]+)`\s*\|(.*)$/gm)];
     const documented = new Set(rows.map((m) => m[1]!));
     expect([...live].filter((n) => !documented.has(n)).sort()).toEqual([]);
     // A documented metric this stack does not show must say when it exists ("only when ...").

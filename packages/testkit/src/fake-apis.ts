@@ -210,8 +210,8 @@ export class FakeApis {
     const items = matching.slice(page * size, (page + 1) * size);
     const link = (p: number): { href: string } => {
       const u = new URL(url);
+      // The key stays in the link, as some APIs echo every query parameter: clients must keep it out of what they store.
       u.searchParams.set('page', String(p));
-      u.searchParams.delete('apikey');
       return { href: `${u.pathname}?${u.searchParams}` };
     };
     send(200, {

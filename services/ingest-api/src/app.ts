@@ -34,6 +34,7 @@ import { Counter } from 'prom-client';
 import { ApiKeys } from './api-keys';
 import type { IngestConfig } from './config';
 import { IdempotencyStore } from './idempotency-store';
+import { binaryFormatOf, decodeBinaryBody } from './parse/binary-body';
 import { formatOf, parseBody } from './parse/parse-body';
 import { RateLimiter } from './rate-limiter';
 import { RecordIngestor } from './record-ingestor';
@@ -109,7 +110,9 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
             res.set('Retry-After', String(wait));
             throw new TributaryError('TRIB_E_RATE_LIMITED', `rate limit of ${config.INGEST_RATE_LIMIT} requests/s exceeded`);
           }
-          const format = formatOf(req.get('content-type'));
+          // Avro and Protobuf bodies are decoded with the source's schema; the rest are text formats.
+          const binary = binaryFormatOf(req.get('content-type'));
+          const format = binary ? undefined : formatOf(req.get('content-type'));
           if (!conn?.connected) throw new TributaryError('TRIB_E_UNAVAILABLE', 'JetStream is unavailable (NATS disconnected); retry later');
           const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
           const idemKey = req.get('idempotency-key');
@@ -126,7 +129,9 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
               return;
             }
           }
-          const records = parseBody(body, format, format === 'csv' ? csvTypes(pipeline, source) : undefined);
+          const records = binary
+            ? await decodeBinaryBody(body, binary, pipeline, source)
+            : parseBody(body, format!, format === 'csv' ? csvTypes(pipeline, source) : undefined);
           // The ID rules of DESIGN.md §4: the client's key makes retries idempotent; without one a
           // fresh ID is used, so a client retry after a lost reply may duplicate (documented).
           const id = idemKey ? `${source}:${idemKey}` : `${source}:${nuid.next()}`;

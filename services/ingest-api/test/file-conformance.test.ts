@@ -39,7 +39,8 @@ datasets:
     pipeline,
     source: 'items',
     batch: 5,
-    create: () => createFile.pull(pipeline.sources.items as never, { pipeline, name: 'items', ingestor: undefined as never, logger: h.logger }),
+    create: () =>
+      createFile.pull(pipeline.sources.items as never, { pipeline, name: 'items', ingestor: undefined as never, logger: h.logger }),
     add: async (k) => {
       writeFileSync(path.join(folder, `f${String(++files).padStart(3, '0')}.ndjson`), lines(n + 1, k));
       n += k;
@@ -51,7 +52,13 @@ datasets:
 
 pullSourceConformance('object_store', async (h, id) => {
   const port = await freePort();
-  const server = new S3rver({ port, address: '127.0.0.1', directory: mkdtempSync(path.join(tmpdir(), 'trib-s3c-')), silent: true, configureBuckets: [{ name: id }] });
+  const server = new S3rver({
+    port,
+    address: '127.0.0.1',
+    directory: mkdtempSync(path.join(tmpdir(), 'trib-s3c-')),
+    silent: true,
+    configureBuckets: [{ name: id }],
+  });
   await server.run();
   const s3 = new S3Client({
     region: 'us-east-1',
@@ -80,7 +87,8 @@ datasets:
     pipeline,
     source: 'items',
     batch: 5,
-    create: () => createObjectStore.pull(pipeline.sources.items as never, { pipeline, name: 'items', ingestor: undefined as never, logger: h.logger }),
+    create: () =>
+      createObjectStore.pull(pipeline.sources.items as never, { pipeline, name: 'items', ingestor: undefined as never, logger: h.logger }),
     add: async (k) => {
       await s3.send(new PutObjectCommand({ Bucket: id, Key: `in/f${String(++files).padStart(3, '0')}.ndjson`, Body: lines(n + 1, k) }));
       n += k;

@@ -57,13 +57,21 @@ describe('file source', () => {
 
   it('ingests good rows, dead-letters bad ones with file and line, survives a SIGKILL mid-file, and processes each content once', async () => {
     // A large file first, so the kill lands in the middle of it.
-    const big = Array.from({ length: 30_000 }, (_, i) => JSON.stringify({ order_id: 100_000 + i, qty: i % 7, sku: `S${i % 13}` })).join('\n');
+    const big = Array.from({ length: 30_000 }, (_, i) => JSON.stringify({ order_id: 100_000 + i, qty: i % 7, sku: `S${i % 13}` })).join(
+      '\n',
+    );
     writeFileSync(path.join(landing, 'a-big.ndjson'), `${big}\n`);
     writeFileSync(path.join(landing, 'b-orders.csv'), 'Order ID,qty,sku\n1,2,A\n2,x,B\n3\n4,-1,C\n5,6,D\n');
-    writeFileSync(path.join(landing, 'c-events.json'), '[\n {"order_id": 10, "qty": 1},\n {"order_id": 11, "qty": },\n {"order_id": 12, "qty": 3}\n]\n');
+    writeFileSync(
+      path.join(landing, 'c-events.json'),
+      '[\n {"order_id": 10, "qty": 1},\n {"order_id": 11, "qty": },\n {"order_id": 12, "qty": 3}\n]\n',
+    );
 
     let ingest = await env.spawnIngest({});
-    await waitFor(async () => (await env.raw('landing', 'drop')).length >= 3, { timeoutMs: 20_000, what: 'the first chunks of a-big.ndjson' });
+    await waitFor(async () => (await env.raw('landing', 'drop')).length >= 3, {
+      timeoutMs: 20_000,
+      what: 'the first chunks of a-big.ndjson',
+    });
     ingest.proc.kill('SIGKILL');
     await ingest.proc.exited;
 
@@ -117,14 +125,19 @@ describe('file source', () => {
     // The same content again under another name: moved to done/, not read again.
     const before = (await env.raw('landing', 'drop')).length;
     writeFileSync(path.join(landing, 'd-orders-again.csv'), 'Order ID,qty,sku\n1,2,A\n2,x,B\n3\n4,-1,C\n5,6,D\n');
-    await waitFor(async () => readdirSync(path.join(landing, 'done')).length === 4, { timeoutMs: 10_000, what: 'the repeat moved to done/' });
+    await waitFor(async () => readdirSync(path.join(landing, 'done')).length === 4, {
+      timeoutMs: 10_000,
+      what: 'the repeat moved to done/',
+    });
     expect((await env.raw('landing', 'drop')).length).toBe(before);
 
     // A truncated JSON file: good rows before the break go on, the file goes to failed/.
     writeFileSync(path.join(landing, 'e-cut.json'), '[{"order_id": 20, "qty": 1},\n{"order_id": 21, "qty"');
     await waitFor(async () => existsSync(path.join(landing, 'failed', 'e-cut.json')), { timeoutMs: 10_000, what: 'e-cut.json in failed/' });
     expect((await records()).filter((r) => r.order_id === 20)).toHaveLength(1);
-    const fatal = (await env.deadLetters('landing', 'drop')).filter((d) => (d.error as { location: { file: string } }).location.file === 'e-cut.json');
+    const fatal = (await env.deadLetters('landing', 'drop')).filter(
+      (d) => (d.error as { location: { file: string } }).location.file === 'e-cut.json',
+    );
     expect(fatal.map((d) => (d.error as { message: string }).message)).toEqual([
       expect.stringContaining('ends inside this element'),
       expect.stringContaining('truncated'),
@@ -141,7 +154,10 @@ describe('file source', () => {
       timeoutMs: 10_000,
       what: 'the uploaded rows',
     });
-    const refused = await fetch(`http://127.0.0.1:${ingest.port}/v1/pipelines/landing/sources/drop/files/notes.txt`, { method: 'PUT', body: 'x' });
+    const refused = await fetch(`http://127.0.0.1:${ingest.port}/v1/pipelines/landing/sources/drop/files/notes.txt`, {
+      method: 'PUT',
+      body: 'x',
+    });
     expect(refused.status).toBe(400);
     await ingest.proc.stop();
   });

@@ -87,13 +87,21 @@ describe('object_store source', () => {
     await put('incoming/done/old.csv', 'order_id\n98\n');
 
     let ingest = await env.spawnIngest(creds);
-    await waitFor(async () => (await keys()).includes('incoming/done/2024/events.ndjson') && (await keys()).includes('incoming/done/orders.csv'), {
-      timeoutMs: 20_000,
-      what: 'both objects moved to incoming/done/',
-    });
+    await waitFor(
+      async () => (await keys()).includes('incoming/done/2024/events.ndjson') && (await keys()).includes('incoming/done/orders.csv'),
+      {
+        timeoutMs: 20_000,
+        what: 'both objects moved to incoming/done/',
+      },
+    );
     const records = (await env.raw('lake', 'incoming')).flatMap((m) => m.records);
     expect(records.map((r) => r.order_id).sort()).toEqual([1, 4, 7]);
-    expect(await keys()).toEqual(['elsewhere/ignored.csv', 'incoming/done/2024/events.ndjson', 'incoming/done/old.csv', 'incoming/done/orders.csv']);
+    expect(await keys()).toEqual([
+      'elsewhere/ignored.csv',
+      'incoming/done/2024/events.ndjson',
+      'incoming/done/old.csv',
+      'incoming/done/orders.csv',
+    ]);
     const dlq = (await env.deadLetters('lake', 'incoming')).map((d) => (d.error as { location: { file: string; line: number } }).location);
     expect(dlq.sort((a, b) => a.file.localeCompare(b.file))).toEqual([
       { file: 'incoming/2024/events.ndjson', line: 2 },
@@ -105,7 +113,10 @@ describe('object_store source', () => {
     ingest = await env.spawnIngest(creds);
     const messages = (await env.raw('lake', 'incoming')).length;
     await put('incoming/orders-again.csv', csv);
-    await waitFor(async () => (await keys()).includes('incoming/done/orders-again.csv'), { timeoutMs: 20_000, what: 'the repeat moved to done/' });
+    await waitFor(async () => (await keys()).includes('incoming/done/orders-again.csv'), {
+      timeoutMs: 20_000,
+      what: 'the repeat moved to done/',
+    });
     expect((await env.raw('lake', 'incoming')).length).toBe(messages);
     await ingest.proc.stop();
   });

@@ -116,7 +116,8 @@ datasets:
     pipeline,
     source: 'items',
     batch: 5,
-    create: () => createPoll.pull(pipeline.sources.items as never, { pipeline, name: 'items', ingestor: undefined as never, logger: h.logger }),
+    create: () =>
+      createPoll.pull(pipeline.sources.items as never, { pipeline, name: 'items', ingestor: undefined as never, logger: h.logger }),
     add: async (k) => {
       for (let i = 0; i < k; i++) await pgs.query('INSERT INTO items (id, name) VALUES ($1, $2)', [++n, `item ${n}`], id);
     },

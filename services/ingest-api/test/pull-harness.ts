@@ -14,7 +14,7 @@ import { Registry } from 'prom-client';
 import { RecordIngestor } from '../src/record-ingestor';
 import { KvCursorStore } from '../src/scheduling/cursor-store';
 import { buildPullContext, type PullContextDeps } from '../src/scheduling/pull-context';
-import type { CursorStore, PullContext, PullSource } from '../src/sources/pull-source';
+import type { CursorStore, PullContext, PullRunResult, PullSource } from '../src/sources/pull-source';
 import { SourceEnv } from './source-env';
 
 /** NATS, buckets, and helpers to run pull sources in this process. */
@@ -89,8 +89,13 @@ export class PullHarness {
   }
 
   /** Runs `src` once as `source` of `pipeline`. */
-  async runOnce(src: PullSource, pipeline: Pipeline, source: string, opts: Parameters<PullHarness['context']>[2] = {}): Promise<void> {
-    await src.run(await this.context(pipeline, source, opts));
+  async runOnce(
+    src: PullSource,
+    pipeline: Pipeline,
+    source: string,
+    opts: Parameters<PullHarness['context']>[2] = {},
+  ): Promise<PullRunResult | void> {
+    return src.run(await this.context(pipeline, source, opts));
   }
 
   /** Closes the connection and the temp folder. */

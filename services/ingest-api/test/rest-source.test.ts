@@ -115,6 +115,11 @@ describe('rest source', () => {
     );
     await run(p, 'events');
     expect((await records(p, 'events')).length).toBe(53);
+    // The plan stored after each page held the next URL, without the key the API echoed in it.
+    const stored: string[] = [];
+    for await (const e of await h.cursors.history({ key: 'cursor.tm_links.events' })) stored.push(e.string());
+    expect(stored.some((v) => v.includes('/discovery/v2/events.json?'))).toBe(true);
+    expect(stored.join('\n')).not.toContain(KEY);
   });
 
   it('retries 429 (after its Retry-After) and 500 with backoff, then gets the page', async () => {
@@ -215,7 +220,7 @@ describe('rest source', () => {
     }
   });
 
-  it('fetches historical weather once per event that started inside the incremental window', async () => {
+  it('fetches historical weather once per event that started inside the incremental window, once there are events', async () => {
     const p = h.pipeline(
       yaml(
         'history',
@@ -239,8 +244,12 @@ describe('rest source', () => {
 `,
       ),
     );
-    await run(p, 'events');
     const before = fake.requestsTo('/data/3.0').length;
+    // Before the events source ran there is nothing to fan out from: no request, the windows are
+    // not spent (no cursor), and the scheduler is asked to look again soon.
+    expect(await run(p, 'past')).toEqual({ retryInMs: 30_000 });
+    expect(await h.cursorStore(p, 'past').get()).toBeUndefined();
+    await run(p, 'events');
     await run(p, 'past');
     const past = fake.allEvents.filter((e) => Date.parse((e.dates as { start: { dateTime: string } }).start.dateTime) < Date.now());
     expect(fake.requestsTo('/data/3.0').length - before).toBe(past.length);

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { PostgresServer, stopAll, waitFor } from '@tributary/testkit';
 import { Client } from 'pg';
-import type { Rec } from '@tributary/core';
+import { loadPipelineFile, type Rec } from '@tributary/core';
 import { SourceEnv } from './source-env';
 
 // The script is plain CommonJS: the same code `node scripts/sales-oltp.js` runs.
@@ -17,6 +17,17 @@ const oltp = require('../../../scripts/sales-oltp.js') as {
 };
 
 afterAll(stopAll);
+
+describe('pipelines/variants/sales-cdc.yaml', () => {
+  it('stays a drop-in replacement of pipelines/sales.yaml: same name, tables and dataset fields', () => {
+    const root = path.resolve(__dirname, '../../..');
+    const push = loadPipelineFile(path.join(root, 'pipelines/sales.yaml'));
+    const cdc = loadPipelineFile(path.join(root, 'pipelines/variants/sales-cdc.yaml'));
+    expect(cdc.name).toBe(push.name);
+    expect(cdc.tables).toEqual(push.tables);
+    for (const ds of push.datasets) expect(cdc.datasets.find((d) => d.name === ds.name)?.fields).toEqual(ds.fields);
+  });
+});
 
 describe('sales OLTP captured by pipelines/variants/sales-cdc.yaml', () => {
   let pg: PostgresServer;
@@ -50,9 +61,11 @@ describe('sales OLTP captured by pipelines/variants/sales-cdc.yaml', () => {
     expect(done.order).toBeGreaterThan(50);
 
     // Every order as it is now: its last record in the stream matches the row.
-    const orders = (await db.query<{ sales_order_id: number; units_sold: number; delivered: boolean }>(
-      'SELECT sales_order_id, units_sold, delivered_at IS NOT NULL AS delivered FROM sales_order ORDER BY 1',
-    )).rows;
+    const orders = (
+      await db.query<{ sales_order_id: number; units_sold: number; delivered: boolean }>(
+        'SELECT sales_order_id, units_sold, delivered_at IS NOT NULL AS delivered FROM sales_order ORDER BY 1',
+      )
+    ).rows;
     const latest = await waitFor(
       async () => {
         const last = new Map<number, Rec>();
@@ -66,11 +79,11 @@ describe('sales OLTP captured by pipelines/variants/sales-cdc.yaml', () => {
       },
       { timeoutMs: 30_000, what: 'the latest state of every order' },
     );
-    const tables = new Set(
-      (await env.raw('sales', 'sales_db')).flatMap((m) => m.records.map((x) => x._table as string)),
-    );
+    const tables = new Set((await env.raw('sales', 'sales_db')).flatMap((m) => m.records.map((x) => x._table as string)));
     expect([...tables].sort()).toEqual(
-      ['address', 'counterparty', 'currency', 'department', 'design', 'payment', 'payment_type', 'sales_order', 'staff'].map((t) => `public.${t}`),
+      ['address', 'counterparty', 'currency', 'department', 'design', 'payment', 'payment_type', 'sales_order', 'staff'].map(
+        (t) => `public.${t}`,
+      ),
     );
     expect(latest.size).toBeGreaterThanOrEqual(orders.length);
     await db.end();

@@ -78,7 +78,8 @@ export class SourceEnv {
       while (left > 0) {
         const batch = await c.fetch({ max_messages: Math.min(left, 500), expires: 2000 });
         for await (const m of batch) {
-          const body = m.data.byteLength === 0 ? [] : m.headers?.get('Content-Type') === 'application/json' ? [m.json<Rec>()] : decodeNdjson(m.data);
+          const body =
+            m.data.byteLength === 0 ? [] : m.headers?.get('Content-Type') === 'application/json' ? [m.json<Rec>()] : decodeNdjson(m.data);
           out.push({ subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') ?? '', records: body });
           left = m.info.pending;
         }

@@ -95,7 +95,7 @@ describe('pull-source scheduler', () => {
     const ha = a.runner.add({ pipeline: p, name: 's', schedule, source: probe.source('a'), logger: h.logger });
     const hb = b.runner.add({ pipeline: p, name: 's', schedule, source: probe.source('b'), logger: h.logger });
     await Promise.all([ha.start(), hb.start()]);
-    await waitFor(async () => probe.runs.length >= 3, { timeoutMs: 20_000, what: 'probe.runs.length >= 3' });
+    await waitFor(async () => probe.runs.length >= 3, { timeoutMs: 20_000, what: 'three runs' });
     const [holder, other] = probe.count('a') > 0 ? [a, b] : [b, a];
     const [hHolder, hOther] = holder === a ? [ha, hb] : [hb, ha];
     return { p, probe, holder, other, hHolder, hOther, holderName: holder === a ? 'a' : 'b', otherName: holder === a ? 'b' : 'a' };
@@ -106,7 +106,7 @@ describe('pull-source scheduler', () => {
     expect(probe.count(otherName)).toBe(0);
     // The holder's connection dies: it can neither renew nor release; the lease expires and moves.
     await holder.nc.close();
-    await waitFor(async () => probe.count(otherName) >= 2, { timeoutMs: 20_000, what: 'probe.count(otherName) >= 2' });
+    await waitFor(async () => probe.count(otherName) >= 2, { timeoutMs: 20_000, what: 'two runs on the other replica' });
     expect(probe.maxActive).toBe(1);
     await hOther.stop();
     await hHolder.stop();
@@ -117,7 +117,7 @@ describe('pull-source scheduler', () => {
     // A one-minute TTL: the other replica can only run within the test timeout if the lease was released.
     const { probe, hHolder, hOther, otherName } = await contend({ every: 50 }, 60_000);
     await hHolder.stop();
-    await waitFor(async () => probe.count(otherName) >= 1, { timeoutMs: 20_000, what: 'probe.count(otherName) >= 1' });
+    await waitFor(async () => probe.count(otherName) >= 1, { timeoutMs: 20_000, what: 'a run on the other replica' });
     await hOther.stop();
     expect(probe.maxActive).toBe(1);
   });
@@ -153,7 +153,7 @@ describe('pull-source scheduler', () => {
       logger: h.logger,
     });
     await handle.start();
-    await waitFor(async () => probe.runs.length >= 2, { timeoutMs: 20_000, what: 'probe.runs.length >= 2' });
+    await waitFor(async () => probe.runs.length >= 2, { timeoutMs: 20_000, what: 'two cron runs' });
     await handle.stop();
     for (const r of probe.runs) expect(r.scheduledAt % 1000).toBe(0);
     expect(probe.runs[1]!.scheduledAt).toBeGreaterThan(probe.runs[0]!.scheduledAt);

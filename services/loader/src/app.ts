@@ -41,6 +41,7 @@ import { Pool } from 'pg';
 import { Histogram } from 'prom-client';
 import { BatchLoader, type LoadItem, type RejectedRow } from './batch-loader';
 import type { LoaderConfig } from './config';
+import { blockedTables } from './blocked-tables';
 import { ModelScheduler, modelMetrics } from './model-scheduler';
 
 /** Optional injected dependencies (tests). */
@@ -241,7 +242,7 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
         const scheduler = new ModelScheduler(pool, p, models, logger.child({ pipeline: p.name }), config.LOADER_MODELS_INTERVAL_MS);
         schedulers.set(p.name, scheduler);
         scheduler.start();
-        const loader = new BatchLoader(pool, p);
+        const loader = new BatchLoader(pool, p, await blockedTables(pool, p, metrics.registry, logger));
         const loop = new BatchConsumer({
           js,
           stream: STREAMS.processed,

@@ -5,7 +5,7 @@
  * When the warehouse rejects data, a single message is loaded row by row under savepoints so only
  * the bad records are dead-lettered.
  */
-import { tablesOf, type Pipeline, type Rec, type Table, type TributaryError } from '@tributary/core';
+import { tablesOf, TributaryError, type Pipeline, type Rec, type Table } from '@tributary/core';
 import type { Pool, PoolClient } from 'pg';
 import { classifyPgError } from './pg-errors';
 import { TableWriter, type TableRows } from './table-writer';
@@ -47,9 +47,15 @@ export interface TableSummary {
 export class BatchLoader {
   private readonly writers: Map<string, TableWriter>;
 
+  /**
+   * `blocked`: tables whose warehouse schema cannot take the spec (incompatible change), with
+   * the reason. Their records are dead-lettered (TRIB_E_SCHEMA_INCOMPATIBLE, replayable once the
+   * table is fixed) while the pipeline's other tables go on loading.
+   */
   constructor(
     private readonly pool: Pool,
     private readonly pipeline: Pipeline,
+    private readonly blocked: ReadonlyMap<string, string> = new Map(),
   ) {
     // Dimensions first: facts of the same flush look up the versions it just wrote (only scd2
     // tables are looked up, and they look up nothing themselves).
@@ -59,17 +65,22 @@ export class BatchLoader {
 
   /**
    * Loads `items`. `onRejected` must make rejected rows durable (DLQ) before it resolves; it is
-   * only called on the row-by-row path of a single message.
+   * called on the row-by-row path of a single message, and for the records of blocked tables.
    */
   async load(items: LoadItem[], onRejected: (rows: RejectedRow[]) => Promise<void>): Promise<TableSummary[]> {
     try {
-      return await this.transaction((c) => this.loadAll(c, items, undefined));
+      return await this.transaction(async (c) => {
+        const blockedRows: RejectedRow[] = [];
+        const s = await this.loadAll(c, items, undefined, blockedRows);
+        if (blockedRows.length > 0) await onRejected(blockedRows);
+        return s;
+      });
     } catch (err) {
       const e = classifyPgError(err, `loading ${items.length} message(s) of pipeline ${this.pipeline.name}`);
       if (e.code !== 'TRIB_E_LOAD_REJECTED' || items.length !== 1) throw e;
       const rejected: RejectedRow[] = [];
       const summary = await this.transaction(async (c) => {
-        const s = await this.loadAll(c, items, rejected);
+        const s = await this.loadAll(c, items, rejected, rejected);
         // The dead letters are durable before the commit; a crash in between replays the same
         // (deduplicated) dead-letter IDs.
         if (rejected.length > 0) await onRejected(rejected);
@@ -100,9 +111,16 @@ export class BatchLoader {
     }
   }
 
-  private async loadAll(client: PoolClient, items: LoadItem[], rowByRow: RejectedRow[] | undefined): Promise<TableSummary[]> {
+  private async loadAll(
+    client: PoolClient,
+    items: LoadItem[],
+    rowByRow: RejectedRow[] | undefined,
+    blockedRows: RejectedRow[],
+  ): Promise<TableSummary[]> {
     const pairs: { item: LoadItem; table: Table }[] = [];
-    for (const item of items) for (const table of tablesOf(this.pipeline, item.dataset)) pairs.push({ item, table });
+    // A message given twice in one flush is loaded once: the ledger only dedupes across statements.
+    const unique = [...new Map(items.map((i) => [i.msgId, i])).values()];
+    for (const item of unique) for (const table of tablesOf(this.pipeline, item.dataset)) pairs.push({ item, table });
     if (pairs.length === 0) return [];
     const fresh = await client.query<{ table_name: string; msg_id: string }>(
       `INSERT INTO tributary.load_ledger (pipeline, table_name, msg_id, dataset, stream_seq, records, written, skipped, ingested_at)
@@ -129,7 +147,22 @@ export class BatchLoader {
       const todo = mine.filter((p) => isFresh.has(`${name}\u0000${p.item.msgId}`));
       const rows: TableRows[] = todo.map((p) => ({ msgId: p.item.msgId, records: p.item.records, ingestedAt: p.item.ingestedAt }));
       let written: Map<string, number>;
-      if (rowByRow) {
+      const blocked = this.blocked.get(name);
+      if (blocked !== undefined) {
+        for (const [k, r] of rows.entries()) {
+          r.records.forEach((record, index) =>
+            blockedRows.push({
+              item: todo[k]!.item,
+              table: writer.table,
+              index,
+              record,
+              error: new TributaryError('TRIB_E_SCHEMA_INCOMPATIBLE', blocked, { location: { field: `tables.${name}` } }),
+            }),
+          );
+          r.records = [];
+        }
+        written = new Map();
+      } else if (rowByRow) {
         written = await this.writeRowByRow(client, writer, todo, rows, rowByRow);
       } else {
         written = await writer.write(client, rows);

@@ -36,6 +36,7 @@ beforeAll(async () => {
   url = await pg.createDatabase('sales');
   // Dates of timestamps (created_at::date) are taken in the session time zone: pin it.
   pool = new Pool({ connectionString: url, max: 4, options: '-c timezone=UTC' });
+  pool.on('error', () => undefined); // idle connections cut when the server stops at the end
   pipeline = loadPipelineFile(path.join(ROOT, 'pipelines/sales.yaml'));
   await pool.query(BOOKKEEPING_DDL);
   const c = await pool.connect();

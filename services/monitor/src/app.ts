@@ -288,7 +288,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
           actions: own.ok ? new DeadLetterActions(pool, () => publisher, logger, monitorMetrics.dlqActions) : undefined,
         }),
       );
-      app.use(createDashboardRouter());
+      app.use(createDashboardRouter(logger));
       listener = await listen(app, config.MONITOR_PORT, config.HOST);
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'monitor started');
       return { port: listener.port };

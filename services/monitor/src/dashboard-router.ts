@@ -4,16 +4,20 @@
  * (`web/static`) and uPlot's browser build from node_modules. No bundler: the scripts are native
  * ES modules. A strict Content-Security-Policy allows nothing but this origin.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { Logger } from '@tributary/core';
 import express, { type Router } from 'express';
 
 const ROOT = path.resolve(__dirname, '..');
 /** Pages of the dashboard; each answers the same HTML shell. */
 export const DASHBOARD_PAGES = ['/', '/pipelines/:name', '/dlq', '/alerts'];
 
-/** Creates the router serving the dashboard. */
-export function createDashboardRouter(): Router {
+/** Creates the router serving the dashboard; warns when its files are missing (an image built without them). */
+export function createDashboardRouter(logger?: Logger): Router {
   const router = express.Router();
+  const missing = [path.join(ROOT, 'web/static/index.html'), path.join(ROOT, 'dist/web/main.js')].filter((f) => !existsSync(f));
+  if (missing.length > 0) logger?.warn({ missing }, 'dashboard files are missing: the API works, the dashboard pages will not');
   const uplot = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
   router.use((_req, res, next) => {
     res.set({

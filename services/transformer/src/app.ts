@@ -172,6 +172,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
               [H.inputId]: inputId,
               [H.ingestedAt]: ingestedAt,
               [H.contentType]: NDJSON,
+              [H.schema]: r.fingerprint,
               [H.part]: parts.length > 1 ? `${p + 1}/${parts.length}` : undefined,
             }),
           }),

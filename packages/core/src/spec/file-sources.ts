@@ -8,9 +8,10 @@ import { z } from 'zod';
 import { duration, identifier } from './common';
 import { pullScheduleSpec } from './schedule';
 
-const schemaRef = z
-  .string()
-  .meta({ description: 'Path of a JSON Schema file, relative to the pipeline file: each record must satisfy it, and CSV columns take their types from it.' });
+const schemaRef = z.string().meta({
+  description:
+    'Path of a JSON Schema file, relative to the pipeline file: each record must satisfy it, and CSV columns take their types from it.',
+});
 
 /** How a file's bytes become records. */
 export const fileFormatSpec = z.enum(['auto', 'csv', 'json', 'ndjson']).meta({
@@ -39,7 +40,13 @@ const fileCommon = {
     .record(z.string(), identifier)
     .default({})
     .meta({ description: 'Renames columns/keys of the file to field names, e.g. `{"Order ID": order_id}`; others keep their name.' }),
-  batch_records: z.number().int().min(1).max(100_000).default(1000).meta({ description: 'Records per published batch (and per offset commit).' }),
+  batch_records: z
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(1000)
+    .meta({ description: 'Records per published batch (and per offset commit).' }),
   schema: schemaRef.optional(),
   description: z.string().optional(),
 };
@@ -48,14 +55,18 @@ const fileCommon = {
 export const fileSourceSpec = z
   .strictObject({
     kind: z.literal('file'),
-    path: z.string().min(1).meta({ description: 'Watched folder, relative to the pipeline file or absolute. Processed files move to `done/` or `failed/` inside it.' }),
+    path: z.string().min(1).meta({
+      description: 'Watched folder, relative to the pipeline file or absolute. Processed files move to `done/` or `failed/` inside it.',
+    }),
     ...fileCommon,
     schedule: pullScheduleSpec.default({ every: 5_000 }),
-    min_age: duration
-      .default(1_000)
-      .meta({ description: 'A file is read only once unchanged for this long, so a file still being copied in waits. Uploads land whole (renamed into place).' }),
+    min_age: duration.default(1_000).meta({
+      description:
+        'A file is read only once unchanged for this long, so a file still being copied in waits. Uploads land whole (renamed into place).',
+    }),
     upload: z.boolean().default(false).meta({
-      description: 'Accept uploads at `PUT /v1/pipelines/{pipeline}/sources/{source}/files/{name}` (streamed into the folder). With several replicas the folder must be shared.',
+      description:
+        'Accept uploads at `PUT /v1/pipelines/{pipeline}/sources/{source}/files/{name}` (streamed into the folder). With several replicas the folder must be shared.',
     }),
     upload_max_bytes: z
       .number()
@@ -75,13 +86,15 @@ export const objectStoreSourceSpec = z
   .strictObject({
     kind: z.literal('object_store'),
     connection: identifier.meta({ description: 'An `s3` connection (bucket, endpoint, keys).' }),
-    prefix: z.string().default('').meta({ description: 'Key prefix of the landing zone, e.g. `landing/sales/`; keys below `done/` and `failed/` under it are skipped.' }),
+    prefix: z.string().default('').meta({
+      description: 'Key prefix of the landing zone, e.g. `landing/sales/`; keys below `done/` and `failed/` under it are skipped.',
+    }),
     ...fileCommon,
     schedule: pullScheduleSpec.default({ every: 30_000 }),
-    after: z
-      .enum(['move', 'keep'])
-      .default('move')
-      .meta({ description: '`move`: a processed object is moved to `<prefix>done/` (or `<prefix>failed/`); `keep`: left in place (KV remembers it is done).' }),
+    after: z.enum(['move', 'keep']).default('move').meta({
+      description:
+        '`move`: a processed object is moved to `<prefix>done/` (or `<prefix>failed/`); `keep`: left in place (KV remembers it is done).',
+    }),
   })
   .meta({
     title: 'object_store source',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { TributaryError } from '../errors';
-import { compileRecordSchema } from '../json-schema';
+import { compileSchema, parseSchemaText, schemaKindOf, type SchemaKind } from '../schema/record-schema';
 import { resolveWarehouse } from '../warehouse/warehouse-spec';
 import type { FieldDef } from './common';
 import { datasetFields, resolveTable } from './derived-spec';
@@ -188,22 +188,27 @@ export function loadPipelineFile(file: string): Pipeline {
 
   const dir = path.dirname(abs);
   const schemas: Record<string, unknown> = {};
-  const refs: { path: PropertyKey[]; ref: string }[] = [];
+  const refs: { path: PropertyKey[]; ref: string; kind?: SchemaKind; message?: string }[] = [];
   for (const [name, src] of Object.entries(spec.sources)) if (src.schema) refs.push({ path: ['sources', name, 'schema'], ref: src.schema });
   for (const [name, ds] of Object.entries(spec.datasets)) {
     ds.steps.forEach((s, i) => {
       const step = normaliseStep(s as Record<string, unknown>);
-      if (step.kind === 'validate') refs.push({ path: ['datasets', name, 'steps', i, 'validate', 'schema'], ref: step.config.schema });
+      if (step.kind === 'validate') {
+        const { schema: ref, kind, message } = step.config;
+        refs.push({ path: ['datasets', name, 'steps', i, 'validate', 'schema'], ref, kind, message });
+      }
     });
   }
   const late: SpecProblem[] = [];
   const problemAt = (p: PropertyKey[], message: string): SpecProblem => ({ file, ...locate(doc!, lc!, p), field: fieldPath(p), message });
-  for (const { path: p, ref } of refs) {
+  for (const { path: p, ref, kind, message } of refs) {
     if (ref in schemas) continue;
     const target = path.resolve(dir, ref);
     try {
-      const parsed = JSON.parse(readFileSync(target, 'utf8')) as unknown;
-      compileRecordSchema(parsed, ref);
+      // JSON Schema and Avro documents are parsed JSON; a .proto file is kept as its text.
+      const k = schemaKindOf(ref, kind);
+      const parsed = parseSchemaText(readFileSync(target, 'utf8'), k);
+      compileSchema(parsed, ref, k, message);
       schemas[ref] = parsed;
     } catch (err) {
       late.push(problemAt(p, `schema ${ref} (${target}): ${(err as Error).message}`));

@@ -36,7 +36,10 @@ export interface Pipeline {
   /** Datasets in dependency order: every dataset comes after the datasets it reads. */
   datasets: Dataset[];
   tables: Table[];
-  /** JSON Schema documents referenced by the spec, keyed by their path as written. */
+  /**
+   * Schemas referenced by the spec, keyed by their path as written: parsed JSON for JSON Schema
+   * and Avro (`.avsc`), the source text for Protobuf (`.proto`); see `schemaKindOf`.
+   */
   schemas: Record<string, unknown>;
   /** Generated dimensions, SQL models (in dependency order) and checks. */
   warehouse?: WarehouseSections;

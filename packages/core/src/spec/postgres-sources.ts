@@ -26,27 +26,27 @@ export const postgresCdcSourceSpec = z
     kind: z.literal('postgres_cdc'),
     connection: identifier.meta({ description: 'A `postgres` connection; its user needs the REPLICATION attribute (or superuser).' }),
     tables: z.array(qualifiedTable).min(1).meta({ description: 'Tables whose changes are captured, e.g. `[public.orders, payments]`.' }),
-    publication: identifier
-      .optional()
-      .meta({ description: 'Publication to read; `trib_<pipeline>_<source>` when unset. Created (or extended with missing tables) when `create_publication` is on.' }),
-    slot: identifier
-      .optional()
-      .meta({ description: 'Logical replication slot; `trib_<pipeline>_<source>` when unset. Created on first run, with the initial snapshot.' }),
-    create_publication: z
-      .boolean()
-      .default(true)
-      .meta({ description: 'Create the publication, or add missing tables to it; off: only check it covers `tables` (for a DBA-managed publication).' }),
-    snapshot: z
-      .enum(['initial', 'never'])
-      .default('initial')
-      .meta({ description: '`initial`: when the slot is created, read every table at the slot\'s start point first (records with `_op: read`); `never`: changes only.' }),
-    heartbeat: duration
-      .default(10_000)
-      .meta({ description: 'How often a heartbeat is written to the WAL (so an idle database does not pile up WAL behind the slot) and the slot lag metric refreshed.' }),
+    publication: identifier.optional().meta({
+      description:
+        'Publication to read; `trib_<pipeline>_<source>` when unset. Created (or extended with missing tables) when `create_publication` is on.',
+    }),
+    slot: identifier.optional().meta({
+      description: 'Logical replication slot; `trib_<pipeline>_<source>` when unset. Created on first run, with the initial snapshot.',
+    }),
+    create_publication: z.boolean().default(true).meta({
+      description:
+        'Create the publication, or add missing tables to it; off: only check it covers `tables` (for a DBA-managed publication).',
+    }),
+    snapshot: z.enum(['initial', 'never']).default('initial').meta({
+      description:
+        "`initial`: when the slot is created, read every table at the slot's start point first (records with `_op: read`); `never`: changes only.",
+    }),
+    heartbeat: duration.default(10_000).meta({
+      description:
+        'How often a heartbeat is written to the WAL (so an idle database does not pile up WAL behind the slot) and the slot lag metric refreshed.',
+    }),
     batch_records: z.number().int().min(1).max(100_000).default(1000).meta({ description: 'Changes per published batch at most.' }),
-    flush_interval: duration
-      .default(200)
-      .meta({ description: 'A partial batch is published after waiting this long for more changes.' }),
+    flush_interval: duration.default(200).meta({ description: 'A partial batch is published after waiting this long for more changes.' }),
     schema: schemaRef.optional(),
     description: z.string().optional(),
   })
@@ -63,20 +63,19 @@ export const postgresPollSourceSpec = z
     connection: identifier.meta({ description: 'A `postgres` connection (a read-only user is enough).' }),
     table: qualifiedTable,
     columns: z.array(column).min(1).optional().meta({ description: 'Columns to read; all when unset.' }),
-    cursor_column: column
-      .default('updated_at')
-      .meta({ description: 'A `timestamptz` (or `timestamp`, read as UTC) column every insert and update sets to the time of the change, e.g. with `now()`.' }),
-    key: z
-      .array(column)
-      .min(1)
-      .optional()
-      .meta({ description: 'Tie-break columns, unique together; the primary key when unset.' }),
+    cursor_column: column.default('updated_at').meta({
+      description:
+        'A `timestamptz` (or `timestamp`, read as UTC) column every insert and update sets to the time of the change, e.g. with `now()`.',
+    }),
+    key: z.array(column).min(1).optional().meta({ description: 'Tie-break columns, unique together; the primary key when unset.' }),
     schedule: pullScheduleSpec.default({ every: 10_000 }),
     safety_lag: duration.default(5_000).meta({
-      description: 'Rows whose cursor value is newer than the database\'s now() minus this are left for the next run, so rows of transactions still in flight are not skipped.',
+      description:
+        "Rows whose cursor value is newer than the database's now() minus this are left for the next run, so rows of transactions still in flight are not skipped.",
     }),
     wait_for_open_transactions: z.boolean().default(true).meta({
-      description: 'Also hold the watermark below the start of the oldest open transaction of the database (needs `pg_read_all_stats` to see other users\' sessions).',
+      description:
+        "Also hold the watermark below the start of the oldest open transaction of the database (needs `pg_read_all_stats` to see other users' sessions).",
     }),
     batch_records: z.number().int().min(1).max(100_000).default(1000).meta({ description: 'Rows per query page and published batch.' }),
     schema: schemaRef.optional(),

@@ -114,13 +114,10 @@ export const restIncrementalSpec = z
       description:
         'Path of a date-time in each record: the committed cursor becomes the newest value seen (capped at the window end); the window end when unset.',
     }),
-    format: z
-      .enum(['iso', 'iso_seconds', 'unix', 'unix_ms', 'date'])
-      .default('iso')
-      .meta({
-        description:
-          'How `{{ window.start }}`/`{{ window.end }}` render: `2024-01-01T00:00:00.000Z`, `2024-01-01T00:00:00Z`, seconds, milliseconds, `2024-01-01`.',
-      }),
+    format: z.enum(['iso', 'iso_seconds', 'unix', 'unix_ms', 'date']).default('iso').meta({
+      description:
+        'How `{{ window.start }}`/`{{ window.end }}` render: `2024-01-01T00:00:00.000Z`, `2024-01-01T00:00:00Z`, seconds, milliseconds, `2024-01-01`.',
+    }),
   })
   .meta({
     title: 'incremental sync',

@@ -38,14 +38,20 @@ export const create = pullSource<typeof spec>((config, deps) => {
         const contentId = await sha256File(file.path);
         if (!format) {
           await ctx.deadLetter(
-            { record: null, code: 'TRIB_E_PARSE', message: `${file.name}: cannot tell the format from the extension (set \`format\`)`, location: { file: file.name } },
+            {
+              record: null,
+              code: 'TRIB_E_PARSE',
+              message: `${file.name}: cannot tell the format from the extension (set \`format\`)`,
+              location: { file: file.name },
+            },
             `file:${contentId.slice(0, 16)}:fatal`,
           );
           await moveInto(file, FAILED_DIR, contentId);
           continue;
         }
         const state = await ingestFile(ctx, { contentId, name: file.name, format, open: async () => createReadStream(file.path) }, opts);
-        if (state.name !== file.name) ctx.logger.info({ file: file.name, first: state.name }, 'same content as a file processed before: not read again');
+        if (state.name !== file.name)
+          ctx.logger.info({ file: file.name, first: state.name }, 'same content as a file processed before: not read again');
         await moveInto(file, state.status === 'done' ? DONE_DIR : FAILED_DIR, contentId);
       }
     },

@@ -6,6 +6,7 @@ import { generatorSourceSpec } from '@tributary/core';
 import { nuid } from '@nats-io/transport-node';
 import type { SourceFactory } from './source';
 import { TrafficSimulator } from './traffic-simulator';
+import { TransactionsSimulator } from './transactions-simulator';
 
 /** Config shape of the generator source (from the core spec). */
 export const spec = generatorSourceSpec;
@@ -15,7 +16,8 @@ const TICK_MS = 100;
 /** Creates a generator; `start` begins ticking, `stop` finishes the tick in progress. */
 export const create: SourceFactory<typeof spec> = (config, deps) => {
   const instance = nuid.next();
-  const sim = new TrafficSimulator({ seed: config.seed, invalidRatio: config.invalid_ratio, idPrefix: `${deps.name}-${instance}` });
+  const simOpts = { seed: config.seed, invalidRatio: config.invalid_ratio, idPrefix: `${deps.name}-${instance}` };
+  const sim = config.generator === 'transactions' ? new TransactionsSimulator(simOpts) : new TrafficSimulator(simOpts);
   let timer: NodeJS.Timeout | undefined;
   let busy: Promise<void> | undefined;
   let due = 0;

@@ -36,13 +36,19 @@ export const create = pullSource<typeof spec>((config, deps) => {
           const format = formatFor(obj.key, config.format);
           if (!format) {
             await ctx.deadLetter(
-              { record: null, code: 'TRIB_E_PARSE', message: `${obj.key}: cannot tell the format from the extension (set \`format\`)`, location: { file: obj.key } },
+              {
+                record: null,
+                code: 'TRIB_E_PARSE',
+                message: `${obj.key}: cannot tell the format from the extension (set \`format\`)`,
+                location: { file: obj.key },
+              },
               `file:${obj.contentId}:fatal`,
             );
             if (config.after === 'move') await bucket.move(obj.key, `${failed}${rest}`);
             continue;
           }
-          if (config.after === 'keep' && (await ctx.cursors.get<{ status: string }>(fileStateKey(obj.contentId)))?.status === 'done') continue;
+          if (config.after === 'keep' && (await ctx.cursors.get<{ status: string }>(fileStateKey(obj.contentId)))?.status === 'done')
+            continue;
           const state = await ingestFile(ctx, { contentId: obj.contentId, name: obj.key, format, open: () => bucket.read(obj.key) }, opts);
           if (config.after === 'move') await bucket.move(obj.key, `${state.status === 'done' ? done : failed}${rest}`);
         }

@@ -70,7 +70,10 @@ export const create = pullSource<typeof spec>((config, deps) => {
         ctx.logger.warn({ slot }, 'initial snapshot was interrupted: dropping the slot and starting over');
         await dropSlot(admin, slot);
       } else if (cursor?.phase === 'streaming') {
-        ctx.logger.error({ slot }, 'replication slot is gone (dropped outside Tributary?): creating it again with a new snapshot; changes in between are lost');
+        ctx.logger.error(
+          { slot },
+          'replication slot is gone (dropped outside Tributary?): creating it again with a new snapshot; changes in between are lost',
+        );
       }
       // Committed before the slot exists: a crash from here on is seen as an interrupted snapshot.
       await ctx.cursors.commit({ slot, phase: 'snapshot' } satisfies CdcCursor);

@@ -27,7 +27,10 @@ interface PollCursor {
 
 /** Deterministic position of a page: the range it covers (hashed: key values may hold any text). */
 function pagePosition(after: RowPos | undefined, to: RowPos): string {
-  return `poll:${createHash('sha256').update(JSON.stringify([after ?? null, to])).digest('hex').slice(0, 32)}`;
+  return `poll:${createHash('sha256')
+    .update(JSON.stringify([after ?? null, to]))
+    .digest('hex')
+    .slice(0, 32)}`;
 }
 
 /** Creates the source: checks its connection, touches no network. */
@@ -57,7 +60,12 @@ export const create = pullSource<typeof spec>((config, deps) => {
           const to = state.pending ?? page.positions[page.positions.length - 1];
           if (!to) break;
           await ctx.cursors.commit({ after: state.after, pending: to } satisfies PollCursor);
-          const records = page.rows.map((row, i) => ({ ...row, _table: table.name, _op: 'upsert', _commit_at: isoTimestamp(page.positions[i]!.c) }));
+          const records = page.rows.map((row, i) => ({
+            ...row,
+            _table: table.name,
+            _op: 'upsert',
+            _commit_at: isoTimestamp(page.positions[i]!.c),
+          }));
           if (records.length > 0) await ctx.publish(records, pagePosition(state.after, to));
           state.after = to;
           delete state.pending;

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { SOURCE_SPECS } from '@tributary/core';
 import { SOURCES } from './registry';
 
-const NOT_SOURCES = new Set(['source.ts', 'registry.ts', 'traffic-simulator.ts', 'pull-source.ts']);
+const NOT_SOURCES = new Set(['source.ts', 'registry.ts', 'traffic-simulator.ts', 'transactions-simulator.ts', 'pull-source.ts']);
 
 /** Source kinds from the files in this folder: every module except the shared ones and tests. */
 function sourceFiles(): string[] {

@@ -12,7 +12,14 @@ import type { ReplicaRegistry } from '../replica-registry';
 import type { StatusSnapshots } from '../status-snapshot';
 import { AlertEngine, type ActiveAlert, type AlertTransition } from './alert-engine';
 import type { AlertNotifier } from './alert-notifier';
-import { evaluateRules, type FailingCheck, type RuleThresholds, type WindowDelta } from './alert-rules';
+import {
+  evaluateRules,
+  statusDownCondition,
+  type AlertCondition,
+  type FailingCheck,
+  type RuleThresholds,
+  type WindowDelta,
+} from './alert-rules';
 import { queryFailingChecks } from './quality-checks';
 
 /** Inputs of the alert loop. */
@@ -47,6 +54,8 @@ export class AlertMonitor {
   private checksAt = 0;
   private checks: FailingCheck[] = [];
   private firing = new Map<string, AlertTransition>();
+  /** The last conditions computed from a status snapshot. */
+  private lastConditions: AlertCondition[] = [];
 
   constructor(private readonly opts: AlertMonitorOptions) {
     this.engine = new AlertEngine(opts.forMs);
@@ -77,7 +86,14 @@ export class AlertMonitor {
 
   /** One evaluation (exposed for tests). */
   async evaluate(now = Date.now()): Promise<AlertTransition[]> {
-    const snapshot = await this.opts.snapshots.get();
+    let snapshot;
+    try {
+      snapshot = await this.opts.snapshots.get();
+    } catch (err) {
+      // Without status nothing can be judged: keep what held at the last good evaluation (so
+      // nothing resolves falsely) and say that status is down.
+      return this.apply([...this.lastConditions, statusDownCondition((err as Error).message)], now);
+    }
     const deltas = this.window(now, snapshot.pipelines);
     if (now - this.checksAt > Math.max(this.opts.intervalMs, 10_000)) {
       this.checksAt = now;
@@ -97,6 +113,12 @@ export class AlertMonitor {
       },
       this.opts.thresholds,
     );
+    this.lastConditions = conditions;
+    return this.apply(conditions, now);
+  }
+
+  /** Updates the state machine, the gauge and the firing set, then notifies and records. */
+  private async apply(conditions: AlertCondition[], now: number): Promise<AlertTransition[]> {
     const transitions = this.engine.update(conditions, now);
     for (const t of transitions) {
       if (t.status === 'firing') this.firing.set(t.alert.fingerprint, t);

@@ -68,7 +68,19 @@ export const ALERT_NAMES = [
   'TributaryReplicaMissing',
   'TributaryServiceDown',
   'TributaryQualityCheckFailed',
+  'TributaryMonitorStatusDown',
 ] as const;
+
+/** The condition that holds while the monitor cannot read pipeline status at all. */
+export function statusDownCondition(reason: string): AlertCondition {
+  return {
+    alert: 'TributaryMonitorStatusDown',
+    labels: {},
+    severity: 'critical',
+    summary: `the monitor cannot compute pipeline status: ${reason}`.slice(0, 300),
+    value: 0,
+  };
+}
 
 const minutes = (ms: number): string => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`);
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -62,10 +62,13 @@ export class LineageEmitter {
     const cursor = Number((await this.opts.kv?.get(CURSOR_KEY).catch(() => null))?.string() ?? 0) || 0;
     const consumer = await this.opts.js.consumers.get(STREAMS.loaded, {
       filter_subjects: 'trib.loaded.>',
-      ...(cursor > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: cursor + 1 } : { deliver_policy: DeliverPolicy.All }),
+      // First start: from now on (sending the whole retained history to a lineage server at once
+      // would flood it); afterwards from the cursor, so nothing is missed across restarts.
+      ...(cursor > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: cursor + 1 } : { deliver_policy: DeliverPolicy.New }),
     });
     const messages = await consumer.consume();
     this.iter = messages;
+    let savedAt = 0;
     this.loop = (async () => {
       for await (const m of messages) {
         if (this.stopping) break;
@@ -75,7 +78,12 @@ export class LineageEmitter {
         } catch (err) {
           this.opts.logger.warn({ err, seq: m.seq }, 'lineage: skipping a load notice');
         }
-        await this.opts.kv?.put(CURSOR_KEY, String(m.seq)).catch(() => undefined);
+        // The cursor is saved at most once a second: a restart resends at most a second of runs,
+        // which the deterministic run IDs make harmless.
+        if (Date.now() - savedAt >= 1_000 || m.info.pending === 0) {
+          savedAt = Date.now();
+          await this.opts.kv?.put(CURSOR_KEY, String(m.seq)).catch(() => undefined);
+        }
       }
     })();
   }

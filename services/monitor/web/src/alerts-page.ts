@@ -18,6 +18,7 @@ const RULES: [string, string][] = [
   ['TributaryReplicaMissing', 'A service replica stopped sending heartbeats without saying goodbye.'],
   ['TributaryServiceDown', 'A service has no live replica at all.'],
   ['TributaryQualityCheckFailed', 'The latest run of a data-quality check failed.'],
+  ['TributaryMonitorStatusDown', 'The monitor cannot read pipeline status (PostgreSQL unreachable); other alerts hold as they were.'],
 ];
 
 /** Creates the alerts page. */

@@ -52,16 +52,23 @@ function apply(o: Overview): void {
   page?.update(o);
 }
 
-function setLive(state: 'on' | 'off' | 'connecting', text: string): void {
+/**
+ * The connection indicator. Only a change of state is announced (the text is a status region);
+ * the time of the last update sits beside it, hidden from screen readers, which would otherwise
+ * read it out every few seconds.
+ */
+function setLive(state: 'on' | 'off' | 'connecting', text: string, updated = ''): void {
   liveEl.className = `live ${state}`;
-  liveEl.querySelector('.text')!.textContent = text;
+  const t = liveEl.querySelector('.text')!;
+  if (t.textContent !== text) t.textContent = text;
+  liveEl.querySelector('.updated')!.textContent = updated;
 }
 
 function connect(): void {
   const es = new EventSource('/api/live');
   es.addEventListener('open', () => setLive('on', 'Live'));
   es.addEventListener('overview', (e) => {
-    setLive('on', `Live · ${new Date().toLocaleTimeString()}`);
+    setLive('on', 'Live', `· ${new Date().toLocaleTimeString()}`);
     apply(JSON.parse((e as MessageEvent<string>).data) as Overview);
   });
   // EventSource reconnects by itself; the indicator says so meanwhile.

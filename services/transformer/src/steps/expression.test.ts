@@ -33,4 +33,10 @@ describe('compileExpression', () => {
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => e.evaluate({ xs: [i, i] })));
     expect(results).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i));
   });
+
+  it('registers $distance_km: great-circle kilometres, undefined when a coordinate is missing', async () => {
+    // Amsterdam to New York is about 5,860 km.
+    expect(await compile('$round($distance_km(52.37, 4.90, 40.71, -74.01))').evaluate({})).toBeCloseTo(5861, -1);
+    expect(await compile('$distance_km(lat, 4.9, plat, 5)').evaluate({ lat: 52 })).toBeUndefined();
+  });
 });

@@ -1,7 +1,7 @@
 /**
- * JSONata expressions, compiled once, with the functions Tributary registers (`$hmac`). Simple
- * expressions also get a synchronous fast path (fast-expression.ts); JSONata evaluates the rest,
- * and any record the fast path gives up on.
+ * JSONata expressions, compiled once, with the functions Tributary registers (`$hmac`,
+ * `$distance_km`). Simple expressions also get a synchronous fast path (fast-expression.ts);
+ * JSONata evaluates the rest, and any record the fast path gives up on.
  */
 import { TributaryError } from '@tributary/core';
 import jsonata from 'jsonata';
@@ -37,6 +37,18 @@ function guard(expr: jsonata.Expression): void {
   assign(Symbol.for('jsonata.__evaluate_exit'), (_e: unknown, _i: unknown, env: Env) => check(env, -1));
 }
 
+/**
+ * Great-circle (haversine) distance in km between two points in degrees; undefined when any
+ * coordinate is missing, so a record without a previous location compares as "no distance".
+ */
+export function distanceKm(lat1: unknown, lon1: unknown, lat2: unknown, lon2: unknown): number | undefined {
+  const v = [lat1, lon1, lat2, lon2];
+  if (!v.every((x) => typeof x === 'number' && Number.isFinite(x))) return undefined;
+  const [a1, o1, a2, o2] = (v as number[]).map((x) => (x * Math.PI) / 180) as [number, number, number, number];
+  const h = Math.sin((a2 - a1) / 2) ** 2 + Math.cos(a1) * Math.cos(a2) * Math.sin((o2 - o1) / 2) ** 2;
+  return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
 /** A compiled expression. */
 export interface Expression {
   source: string;
@@ -63,6 +75,8 @@ export function compileExpression(source: string, where: string, hmacKey: string
   const digest = hmacSha256Hex(hmacKey);
   const hmac = (value: unknown): unknown => (value === undefined || value === null ? value : digest(String(value)).slice(0, 32));
   expr.registerFunction('hmac', hmac, '<j-:s>');
+  // $distance_km(lat1, lon1, lat2, lon2): great-circle distance (JSONata has no trigonometry).
+  expr.registerFunction('distance_km', distanceKm);
   const fast = compileFast(expr.ast(), { hmac });
   guard(expr);
   const slow = async (input: unknown): Promise<unknown> => {

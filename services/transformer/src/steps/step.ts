@@ -102,6 +102,8 @@ export interface Step {
   readonly kind: string;
   apply?(record: Rec): Rec | null | Promise<Rec | null>;
   applyBatch?(items: BatchItem[], ctx: BatchContext): Promise<BatchOutcome>;
+  /** `validate`: `<kind>:<fingerprint>` of its schema, sent as `Trib-Schema-Fingerprint` with the dataset. */
+  readonly fingerprint?: string;
   /** Which services the step needs, so the app connects only what is used. */
   readonly needs?: readonly (keyof StepServices)[];
   /** Connects the step to its services; called once before the first batch. */

@@ -1,7 +1,11 @@
 /**
- * `validate`: dead-letters records that do not satisfy a JSON Schema, naming the failing field.
+ * `validate`: dead-letters records that do not satisfy a schema, naming the failing field and
+ * why. JSON Schema (`.json`), Avro (`.avsc`) or Protobuf (`.proto`, with `message`), by extension
+ * or `kind`. Avro and Protobuf also decode: the record goes on as the schema reads it (Avro fills
+ * defaults and drops undeclared fields; Protobuf keeps declared fields, enums by name). The
+ * schema's fingerprint goes on the dataset's processed messages (`Trib-Schema-Fingerprint`).
  */
-import { compileRecordSchema, STEP_SPECS, TributaryError } from '@tributary/core';
+import { compileSchema, schemaKindOf, STEP_SPECS, TributaryError } from '@tributary/core';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */
@@ -9,15 +13,17 @@ export const spec = STEP_SPECS.validate;
 
 /** Creates the step; the schema file was loaded and checked with the spec. */
 export const create: StepFactory<typeof spec> = (config, deps) => {
-  const check = compileRecordSchema(deps.pipeline.schemas[config.schema], config.schema);
+  const kind = schemaKindOf(config.schema, config.kind);
+  const schema = compileSchema(deps.pipeline.schemas[config.schema], config.schema, kind, config.message);
   return {
     kind: 'validate',
+    fingerprint: `${kind}:${schema.fingerprint}`,
     apply(record) {
-      const problem = check(record);
-      if (problem) {
-        throw new TributaryError('TRIB_E_VALIDATION', `${config.schema}: ${problem.message}`, { location: { field: problem.field } });
+      const r = schema.check(record);
+      if ('problem' in r) {
+        throw new TributaryError('TRIB_E_VALIDATION', `${config.schema}: ${r.problem.message}`, { location: { field: r.problem.field } });
       }
-      return record;
+      return r.record;
     },
   };
 };

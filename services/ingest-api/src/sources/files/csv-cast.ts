@@ -14,7 +14,10 @@ export function schemaFieldTypes(schema: unknown): FieldTypes {
   const props = (schema as { properties?: Record<string, { type?: string | string[] }> } | undefined)?.properties;
   if (!props) return undefined;
   return Object.fromEntries(
-    Object.entries(props).map(([k, v]) => [k, Array.isArray(v.type) ? (v.type.find((t) => t !== 'null') ?? 'string') : (v.type ?? 'string')]),
+    Object.entries(props).map(([k, v]) => [
+      k,
+      Array.isArray(v.type) ? (v.type.find((t) => t !== 'null') ?? 'string') : (v.type ?? 'string'),
+    ]),
   );
 }
 

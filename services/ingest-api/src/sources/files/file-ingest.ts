@@ -63,7 +63,14 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
   let rejected = 0;
   let index = 0;
 
-  const bad = (at: number, line: number, code: 'TRIB_E_PARSE' | 'TRIB_E_VALIDATION', message: string, record: unknown, field?: string): void => {
+  const bad = (
+    at: number,
+    line: number,
+    code: 'TRIB_E_PARSE' | 'TRIB_E_VALIDATION',
+    message: string,
+    record: unknown,
+    field?: string,
+  ): void => {
     rejected++;
     dlq.push(
       ctx.deadLetter(
@@ -107,7 +114,12 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
     // Rows read before the break were published; the rest of the file is unreadable.
     await flush(index);
     await ctx.deadLetter(
-      { record: null, code: 'TRIB_E_PARSE', message: `${job.name}: ${err.message}`, location: { file: job.name, ...(err.line ? { line: err.line } : {}) } },
+      {
+        record: null,
+        code: 'TRIB_E_PARSE',
+        message: `${job.name}: ${err.message}`,
+        location: { file: job.name, ...(err.line ? { line: err.line } : {}) },
+      },
       `file:${id}:fatal`,
     );
     state.status = 'failed';

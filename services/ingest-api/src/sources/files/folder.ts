@@ -50,10 +50,12 @@ export async function moveInto(file: ReadyFile, sub: string, contentId: string):
   const target = path.join(path.dirname(file.path), sub);
   await mkdir(target, { recursive: true });
   let dest = path.join(target, file.name);
-  if (await stat(dest).then(
-    () => true,
-    () => false,
-  )) {
+  if (
+    await stat(dest).then(
+      () => true,
+      () => false,
+    )
+  ) {
     const ext = path.extname(file.name);
     dest = path.join(target, `${path.basename(file.name, ext)}-${contentId.slice(0, 12)}${ext}`);
   }

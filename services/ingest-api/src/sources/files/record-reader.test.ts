@@ -16,7 +16,10 @@ async function read(text: string, o: Partial<ReadOptions>, chunk = 3): Promise<F
 describe('readItems: CSV', () => {
   it('maps headers, types cells from the schema, and reports bad rows in line order while good rows go on', async () => {
     const text = 'Order ID,qty,paid,note\n1,2,true,ok\n2,x\n3,4,false,"multi\nline"\n4,5,TRUE,\n';
-    const items = await read(text, { mapping: { 'Order ID': 'order_id' }, types: { order_id: 'integer', qty: 'integer', paid: 'boolean', note: 'string' } });
+    const items = await read(text, {
+      mapping: { 'Order ID': 'order_id' },
+      types: { order_id: 'integer', qty: 'integer', paid: 'boolean', note: 'string' },
+    });
     expect(items).toEqual([
       { line: 2, record: { order_id: 1, qty: 2, paid: true, note: 'ok' } },
       { line: 3, error: expect.stringContaining('Invalid Record Length'), raw: '2,x\n' },

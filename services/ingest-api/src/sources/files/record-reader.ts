@@ -82,7 +82,7 @@ async function* readCsv(input: Readable, o: ReadOptions): AsyncGenerator<FileIte
   input.pipe(parser);
   for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
     while (skipped.length > 0 && skipped[0]!.line < info.lines) yield skipped.shift()!;
-    yield { line: info.lines, record: castCsvRow(o.csv.header ? record : rename(record, o.mapping) as Record<string, string>, o.types) };
+    yield { line: info.lines, record: castCsvRow(o.csv.header ? record : (rename(record, o.mapping) as Record<string, string>), o.types) };
   }
   yield* skipped.splice(0);
 }

@@ -3,14 +3,7 @@
  * CommonJS and speaks to any S3-compatible server with path-style addressing).
  */
 import type { Readable } from 'node:stream';
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-  type _Object,
-} from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type _Object } from '@aws-sdk/client-s3';
 import { resolveSecret, TributaryError, type Pipeline } from '@tributary/core';
 
 /** An object ready to ingest. */
@@ -25,7 +18,10 @@ export interface BucketObject {
 /** Checks at construction time (no network) that `connection` names an s3 connection. */
 export function checkS3Connection(pipeline: Pipeline, source: string, connection: string): void {
   if (pipeline.connections[connection]?.kind !== 's3') {
-    throw new TributaryError('TRIB_E_CONFIG', `source "${source}" of pipeline "${pipeline.name}": connection "${connection}" must be a declared s3 connection`);
+    throw new TributaryError(
+      'TRIB_E_CONFIG',
+      `source "${source}" of pipeline "${pipeline.name}": connection "${connection}" must be a declared s3 connection`,
+    );
   }
 }
 
@@ -78,7 +74,13 @@ export class S3Bucket {
   /** Moves an object (copy, then delete: S3 has no rename). */
   async move(from: string, to: string): Promise<void> {
     await this.call(`copy ${from}`, () =>
-      this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: `${this.bucket}/${encodeURIComponent(from).replace(/%2F/g, '/')}` })),
+      this.s3.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: to,
+          CopySource: `${this.bucket}/${encodeURIComponent(from).replace(/%2F/g, '/')}`,
+        }),
+      ),
     );
     await this.call(`delete ${from}`, () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: from })));
   }

@@ -47,7 +47,10 @@ export function fileUploadRoute(opts: UploadRouteOptions): Router {
       throw new TributaryError('TRIB_E_UNKNOWN_SOURCE', `pipeline "${pName}" has no file source "${source}" that accepts uploads`);
     }
     if (!NAME_RE.test(name) || !globToRegExp(src.pattern).test(name)) {
-      throw new TributaryError('TRIB_E_PARSE', `file name "${name}" must be letters, digits, . _ - and match the source's pattern ${src.pattern}`);
+      throw new TributaryError(
+        'TRIB_E_PARSE',
+        `file name "${name}" must be letters, digits, . _ - and match the source's pattern ${src.pattern}`,
+      );
     }
     const declared = Number(req.get('content-length') ?? 0);
     if (declared > src.upload_max_bytes) throw new TributaryError('TRIB_E_TOO_LARGE', `upload larger than ${src.upload_max_bytes} bytes`);
@@ -60,7 +63,8 @@ export function fileUploadRoute(opts: UploadRouteOptions): Router {
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         bytes += chunk.length;
-        if (bytes > src.upload_max_bytes) return done(new TributaryError('TRIB_E_TOO_LARGE', `upload larger than ${src.upload_max_bytes} bytes`));
+        if (bytes > src.upload_max_bytes)
+          return done(new TributaryError('TRIB_E_TOO_LARGE', `upload larger than ${src.upload_max_bytes} bytes`));
         hash.update(chunk);
         done(null, chunk);
       },

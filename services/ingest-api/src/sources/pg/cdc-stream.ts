@@ -52,14 +52,18 @@ async function endClient(client: Client): Promise<void> {
     () => true,
     () => true,
   );
-  if (await within(ended, 2000) === TIMEOUT) (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  if ((await within(ended, 2000)) === TIMEOUT)
+    (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
 }
 
 /** Streams changes until `ctx.signal` aborts (resolves) or the connection fails (throws). */
 export async function streamChanges(o: CdcStreamOptions): Promise<void> {
   const { ctx } = o;
   const repl = await connectPostgres(o.url, { replication: true, application: `tributary-cdc-${o.slot}` });
-  const admin = await connectPostgres(o.url, { application: `tributary-cdc-heartbeat-${o.slot}` });
+  const admin = await connectPostgres(o.url, { application: `tributary-cdc-heartbeat-${o.slot}` }).catch(async (err: unknown) => {
+    await endClient(repl);
+    throw err;
+  });
   const serverVersion = Number((await admin.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? 0);
   // Logical messages in pgoutput need PostgreSQL 14; before that, keepalives alone move an idle slot.
   let emitHeartbeats = serverVersion >= 140_000;
@@ -67,6 +71,8 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
   const batcher = new ChangeBatcher<Record<string, unknown>>(o.resume, o.batchRecords, o.confirmed);
   const onAbort = (): void => stream.destroy();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  // An abort while connecting fired before the listener existed: honour it now.
+  if (ctx.signal.aborted) stream.destroy();
 
   // Standby status updates on a timer, independent of the read loop: while a publish waits on
   // JetStream the loop reads nothing, and the server must still hear from us (wal_sender_timeout).
@@ -80,10 +86,12 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
       // A WAL record in this database: decoding passes it, and when nothing of ours is in
       // flight its LSN is reported, so the slot keeps up even when our tables are idle.
       if (emitHeartbeats) {
-        await admin.query('SELECT pg_logical_emit_message(false, $1::text, $2::text)', [HEARTBEAT_PREFIX, new Date().toISOString()]).catch((err) => {
-          emitHeartbeats = false;
-          ctx.logger.warn({ err: (err as Error).message }, 'cannot write heartbeats (pg_logical_emit_message); relying on keepalives');
-        });
+        await admin
+          .query('SELECT pg_logical_emit_message(false, $1::text, $2::text)', [HEARTBEAT_PREFIX, new Date().toISOString()])
+          .catch((err) => {
+            emitHeartbeats = false;
+            ctx.logger.warn({ err: (err as Error).message }, 'cannot write heartbeats (pg_logical_emit_message); relying on keepalives');
+          });
       }
       const lag = await slotLagBytes(admin, o.slot);
       if (lag !== undefined) o.lag.set({ pipeline: ctx.pipeline.name, source: ctx.source, slot: o.slot }, lag);
@@ -168,7 +176,8 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
       await handle(r.value);
     }
   } catch (err) {
-    if (!ctx.signal.aborted) throw new TributaryError('TRIB_E_UNAVAILABLE', `postgres_cdc replication stream failed: ${(err as Error).message}`, { cause: err });
+    if (!ctx.signal.aborted)
+      throw new TributaryError('TRIB_E_UNAVAILABLE', `postgres_cdc replication stream failed: ${(err as Error).message}`, { cause: err });
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     clearInterval(status);

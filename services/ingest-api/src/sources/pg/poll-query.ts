@@ -53,7 +53,8 @@ export async function describeTable(
     if (!c) throw new TributaryError('TRIB_E_CONFIG', `postgres_poll: ${t.name} has no key column ${k}`);
     return { name: k, type: c.type };
   });
-  for (const c of o.columns ?? []) if (!byName.has(c)) throw new TributaryError('TRIB_E_CONFIG', `postgres_poll: ${t.name} has no column ${c}`);
+  for (const c of o.columns ?? [])
+    if (!byName.has(c)) throw new TributaryError('TRIB_E_CONFIG', `postgres_poll: ${t.name} has no column ${c}`);
   return { sql: t.sql, name: t.name, cursor: { name: cursor.name, type: cursor.type }, key, columns: o.columns };
 }
 

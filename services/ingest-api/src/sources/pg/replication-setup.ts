@@ -38,7 +38,10 @@ export async function ensurePublication(
   if (absent.length > 0) throw new TributaryError('TRIB_E_CONFIG', `postgres_cdc: tables not found: ${absent.join(', ')}`);
   for (const r of found.rows) {
     if (r.ident === 'n' || (r.ident === 'd' && !r.pk)) {
-      opts.logger.warn({ table: r.name }, 'table has no primary key or replica identity: its updates and deletes fail while it is published');
+      opts.logger.warn(
+        { table: r.name },
+        'table has no primary key or replica identity: its updates and deletes fail while it is published',
+      );
     }
   }
 

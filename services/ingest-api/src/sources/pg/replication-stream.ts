@@ -18,8 +18,7 @@ import { formatLsn } from './lsn';
 
 /** What the stream yields, in server order. */
 export type ReplicationEvent =
-  | { type: 'change'; walStart: bigint; message: Pgoutput.Message }
-  | { type: 'keepalive'; walEnd: bigint; replyRequested: boolean };
+  { type: 'change'; walStart: bigint; message: Pgoutput.Message } | { type: 'keepalive'; walEnd: bigint; replyRequested: boolean };
 
 const copyBoth = (copyStreams as unknown as { both: (sql: string, opts: object) => Duplex }).both;
 

@@ -23,7 +23,12 @@ export interface SnapshotChunk {
  * REPEATABLE READ with the imported snapshot, so all tables are read at the same instant: the slot's
  * consistent point.
  */
-export async function* readSnapshot(client: Client, snapshotName: string, tables: string[], chunkRows: number): AsyncGenerator<SnapshotChunk> {
+export async function* readSnapshot(
+  client: Client,
+  snapshotName: string,
+  tables: string[],
+  chunkRows: number,
+): AsyncGenerator<SnapshotChunk> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     await client.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replace(/'/g, "''")}'`);

@@ -84,6 +84,15 @@ export async function runRest(ctx: PullContext, parts: RestParts, client: RestHt
   const state = (await ctx.cursors.get<RestCursor>()) ?? {};
   let plan = state.run;
   let parents: Parent[] = [];
+  if (plan && parts.parents) {
+    const saved = await ctx.cursors.get<{ id: string; parents: Parent[] }>('parents');
+    if (saved?.id === plan.id) parents = saved.parents;
+    else {
+      // The spec gained `parents` since this run was planned: plan it again rather than get stuck.
+      ctx.logger.warn({ plan: plan.id }, 'unfinished run does not match the spec any more; planning again');
+      plan = undefined;
+    }
+  }
   if (!plan) {
     const now = Date.now();
     if (parts.parents) {
@@ -113,11 +122,6 @@ export async function runRest(ctx: PullContext, parts: RestParts, client: RestHt
     await ctx.cursors.commit<RestCursor>({ ...state, run: plan });
     ctx.logger.info({ plan: plan.id, range: plan.range, parents: plan.parents }, 'rest run planned');
   } else {
-    if (parts.parents) {
-      const saved = await ctx.cursors.get<{ id: string; parents: Parent[] }>('parents');
-      if (saved?.id !== plan.id) throw new TributaryError('TRIB_E_INTERNAL', `parents of run ${plan.id} are missing from the cursor store`);
-      parents = saved.parents;
-    }
     ctx.logger.info({ plan: plan.id, unit: plan.unit, page: plan.page?.index }, 'rest run resumed');
   }
 

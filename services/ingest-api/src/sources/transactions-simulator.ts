@@ -1,0 +1,167 @@
+/**
+ * The card-transaction simulator behind the `generator: transactions` source: card payments at
+ * merchants in cities around the world, with a small share of fraud patterns for the fraud rules
+ * of `pipelines/transactions.yaml` to find:
+ * - a velocity burst: one card paying six times within a minute;
+ * - an amount spike: ten times or more the card's usual amount;
+ * - impossible travel: a payment thousands of kilometres from the card's previous one, minutes later.
+ * Deterministic for a seed. Event times never go backwards per card, as card networks deliver them.
+ */
+import { Faker, en } from '@faker-js/faker';
+
+/** A simulated card payment as a payment processor would send it. */
+export interface CardTransaction {
+  tx_id: string;
+  card_id: string;
+  merchant_id: string;
+  merchant_name: string;
+  merchant_category: string;
+  city: string;
+  country: string;
+  lat: number;
+  lon: number;
+  amount: number;
+  currency: string;
+  channel: 'chip' | 'contactless' | 'online';
+  at: string;
+}
+
+/** Cities the merchants are in: [name, country, lat, lon, currency]. */
+const CITIES: [string, string, number, number, string][] = [
+  ['Amsterdam', 'NL', 52.37, 4.9, 'EUR'],
+  ['Rotterdam', 'NL', 51.92, 4.48, 'EUR'],
+  ['Utrecht', 'NL', 52.09, 5.12, 'EUR'],
+  ['Antwerp', 'BE', 51.22, 4.4, 'EUR'],
+  ['Brussels', 'BE', 50.85, 4.35, 'EUR'],
+  ['Paris', 'FR', 48.86, 2.35, 'EUR'],
+  ['Berlin', 'DE', 52.52, 13.4, 'EUR'],
+  ['London', 'GB', 51.51, -0.13, 'GBP'],
+  ['Madrid', 'ES', 40.42, -3.7, 'EUR'],
+  ['New York', 'US', 40.71, -74.01, 'USD'],
+  ['Chicago', 'US', 41.88, -87.63, 'USD'],
+  ['Des Moines', 'US', 41.59, -93.62, 'USD'],
+  ['Singapore', 'SG', 1.35, 103.82, 'SGD'],
+  ['Sydney', 'AU', -33.87, 151.21, 'AUD'],
+  ['Tokyo', 'JP', 35.68, 139.69, 'JPY'],
+];
+/** Home cities of the cards (the European ones): far-away cities are where travel fraud happens. */
+const HOME_CITIES = 9;
+const CATEGORIES = ['grocery', 'restaurant', 'fuel', 'electronics', 'clothing', 'travel', 'pharmacy', 'entertainment'];
+
+interface Card {
+  id: string;
+  home: number;
+  /** Usual amount of a payment. */
+  usual: number;
+  /** Last payment: city and time, so event times never go backwards and travel can be impossible. */
+  lastCity: number;
+  lastAt: number;
+}
+
+interface Merchant {
+  id: string;
+  name: string;
+  category: string;
+  city: number;
+}
+
+/** Produces card transactions; `fraudRatio` of them start a fraud pattern, `invalidRatio` are broken. */
+export class TransactionsSimulator {
+  private readonly faker: Faker;
+  private readonly cards: Card[];
+  private readonly merchants: Merchant[];
+  private n = 0;
+
+  constructor(private readonly opts: { seed?: number; invalidRatio?: number; fraudRatio?: number; cards?: number; idPrefix: string }) {
+    this.faker = new Faker({ locale: [en] });
+    if (opts.seed !== undefined) this.faker.seed(opts.seed);
+    const f = this.faker;
+    this.merchants = CITIES.flatMap((_, city) =>
+      Array.from({ length: 8 }, (_, i) => ({
+        id: `M${String(city * 8 + i + 1).padStart(4, '0')}`,
+        name: f.company.name(),
+        category: f.helpers.arrayElement(CATEGORIES),
+        city,
+      })),
+    );
+    this.cards = Array.from({ length: opts.cards ?? 500 }, (_, i) => ({
+      id: `C${String(i + 1).padStart(6, '0')}`,
+      home: f.number.int({ min: 0, max: HOME_CITIES - 1 }),
+      usual: Math.round(f.number.float({ min: 8, max: 120 }) * 100) / 100,
+      lastCity: -1,
+      lastAt: 0,
+    }));
+  }
+
+  /** The next `count` records, stamped up to `now`. */
+  next(count: number, now = Date.now()): Record<string, unknown>[] {
+    const f = this.faker;
+    const out: Record<string, unknown>[] = [];
+    while (out.length < count) {
+      const card = f.helpers.arrayElement(this.cards);
+      const fraud = f.number.float({ min: 0, max: 1 }) < (this.opts.fraudRatio ?? 0.01);
+      const pattern = fraud ? f.helpers.arrayElement(['velocity', 'amount', 'travel'] as const) : 'normal';
+      if (pattern === 'velocity') {
+        // Six payments within a minute, at merchants of the card's home city.
+        for (let i = 0; i < 6 && out.length < count; i++)
+          out.push(this.payment(card, this.localCity(card), card.usual, now - (5 - i) * 8_000));
+        continue;
+      }
+      if (pattern === 'travel' && card.lastCity >= 0) {
+        // Somewhere on another continent, minutes after the last payment.
+        const far = CITIES.flatMap((c, i) => (distance(CITIES[card.lastCity]!, c) > 3000 ? [i] : []));
+        out.push(this.payment(card, f.helpers.arrayElement(far), card.usual, Math.max(now, card.lastAt + 60_000)));
+        continue;
+      }
+      const amount =
+        pattern === 'amount' ? card.usual * f.number.float({ min: 10, max: 20 }) : card.usual * f.number.float({ min: 0.3, max: 1.8 });
+      out.push(this.payment(card, this.localCity(card), amount, now - f.number.int({ min: 0, max: 500 })));
+    }
+    return out;
+  }
+
+  /** Mostly the card's home city, sometimes a neighbouring one. */
+  private localCity(card: Card): number {
+    const f = this.faker;
+    return f.number.float({ min: 0, max: 1 }) < 0.9 ? card.home : f.number.int({ min: 0, max: HOME_CITIES - 1 });
+  }
+
+  private payment(card: Card, city: number, amount: number, at: number): Record<string, unknown> {
+    const f = this.faker;
+    const m = f.helpers.arrayElement(this.merchants.filter((x) => x.city === city));
+    const [name, country, lat, lon, currency] = CITIES[city]!;
+    // Per card, time only moves forward (a processor delivers a card's payments in order).
+    const t = Math.max(at, card.lastAt + 1);
+    card.lastAt = t;
+    card.lastCity = city;
+    this.n++;
+    const rec: Record<string, unknown> = {
+      tx_id: `${this.opts.idPrefix}-${this.n}`,
+      card_id: card.id,
+      merchant_id: m.id,
+      merchant_name: m.name,
+      merchant_category: m.category,
+      city: name,
+      country,
+      lat,
+      lon,
+      amount: Math.round(amount * 100) / 100,
+      currency,
+      channel: f.helpers.arrayElement(['chip', 'contactless', 'online'] as const),
+      at: new Date(t).toISOString(),
+    } satisfies CardTransaction as unknown as Record<string, unknown>;
+    if (this.opts.invalidRatio && f.number.float({ min: 0, max: 1 }) < this.opts.invalidRatio) {
+      delete rec.card_id; // missing a required field: rejected by the source schema
+    }
+    return rec;
+  }
+}
+
+/** Great-circle distance in km between two cities. */
+function distance(a: [string, string, number, number, string], b: [string, string, number, number, string]): number {
+  const [, , lat1, lon1] = a;
+  const [, , lat2, lon2] = b;
+  const r = Math.PI / 180;
+  const h = Math.sin(((lat2 - lat1) * r) / 2) ** 2 + Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.sin(((lon2 - lon1) * r) / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.sqrt(h));
+}
