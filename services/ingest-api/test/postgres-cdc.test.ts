@@ -156,8 +156,8 @@ describe('postgres_cdc source', () => {
     expect(Object.keys(del).sort()).toEqual(['_commit_at', '_lsn', '_op', '_seq', '_table', 'id']);
 
     // Message IDs derive from positions: snapshot chunks and change ranges.
-    expect(messages[0]!.msgId).toMatch(/^changes:snap:[0-9A-F]{16}:public\.items:0$/);
-    expect(messages[messages.length - 1]!.msgId).toMatch(/^changes:cdc:[0-9A-F]{16}\.\d+-[0-9A-F]{16}\.\d+$/);
+    expect(messages[0]!.msgId).toMatch(/^shop\/changes:snap:[0-9A-F]{16}:public\.items:0$/);
+    expect(messages[messages.length - 1]!.msgId).toMatch(/^shop\/changes:cdc:[0-9A-F]{16}\.\d+-[0-9A-F]{16}\.\d+$/);
 
     // Once idle, heartbeats bring the slot's confirmed position to the current WAL end.
     const slot = await waitFor(

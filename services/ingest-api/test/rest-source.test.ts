@@ -73,7 +73,7 @@ describe('rest source', () => {
     expect(got.map((e) => e.id).sort()).toEqual(fake.allEvents.map((e) => e.id).sort());
     const ids = (await h.env.raw('tm', 'events')).map((m) => m.msgId);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids[0]).toMatch(new RegExp(`^events:\\d{8}T\\d{6}Z-\\w{6}:w${iso(now - 30 * 86_400_000)}\\.\\.${iso(now)}:p0$`));
+    expect(ids[0]).toMatch(new RegExp(`^tm/events:\\d{8}T\\d{6}Z-\\w{6}:w${iso(now - 30 * 86_400_000)}\\.\\.${iso(now)}:p0$`));
     const cursor = await h.cursorStore(p, 'events').get<RestCursor>();
     // Committed at the end of the range: the plan's now + `end`.
     expect(cursor?.run).toBeUndefined();

@@ -212,7 +212,7 @@ describe('join on JetStream KV', () => {
       const later = Date.now() + 3_600_001;
       const [ra, rb] = await Promise.all([a.runner.release(later), b.runner.release(later)]);
       const runs = [...ra, ...rb];
-      expect(new Set(runs.map((r) => r.id))).toEqual(new Set([`join-timeout:event_weather.0:e-1#0`]));
+      expect(new Set(runs.map((r) => r.id))).toEqual(new Set([`join-timeout:timeout_${outcome}/event_weather.0:e-1#0`]));
       const res = runs[0]!.results.find((r) => r.dataset === 'event_weather')!;
       expect({ records: res.records.length, filtered: res.filtered, dead: res.failures.length }).toEqual(want);
       if (outcome === 'emit') expect(res.records[0]).toMatchObject({ event_id: 't1', temp_c: null, weather_at: null });

@@ -13,30 +13,30 @@ import { avroType, plainAvro } from './record-schema';
 /** Records of a container file, read with `readerSchema`, and the writer schema's fingerprint. */
 export async function decodeAvroContainer(body: Buffer, readerSchema: unknown): Promise<{ records: unknown[]; writerFingerprint: string }> {
   const reader = avroType(readerSchema);
-  let resolver: avro.Resolver | undefined;
   let writer: avro.Type | undefined;
   let failure: TributaryError | undefined;
-  // noDecode: the decoder hands over each record's bytes; they are read here with a resolver built
-  // from types that know Tributary's logical types.
-  const decoder = new avro.streams.BlockDecoder({ noDecode: true });
-  decoder.on('metadata', (_t: unknown, _codec: unknown, header: { meta: Record<string, Buffer> }) => {
-    try {
-      writer = avroType(JSON.parse(header.meta['avro.schema']!.toString()));
-      resolver = reader.createResolver(writer);
-    } catch (err) {
-      failure = new TributaryError(
-        'TRIB_E_SCHEMA_INCOMPATIBLE',
-        `the body's Avro writer schema cannot be read with the source schema: ${(err as Error).message}`,
-        { cause: err },
-      );
-      decoder.destroy(failure);
-    }
+  // Both types are built with Tributary's logical types: the writer's through parseHook (a Type is
+  // taken as its own schema), the reader's passed in whole; the decoder resolves one to the other.
+  const decoder = new avro.streams.BlockDecoder({
+    readerSchema: reader as unknown as avro.Schema,
+    parseHook: (schema: unknown) => {
+      writer = avroType(schema);
+      try {
+        reader.createResolver(writer);
+      } catch (err) {
+        failure = new TributaryError(
+          'TRIB_E_SCHEMA_INCOMPATIBLE',
+          `the body's Avro writer schema cannot be read with the source schema: ${(err as Error).message}`,
+          { cause: err },
+        );
+        throw failure;
+      }
+      return writer;
+    },
   });
   const records: unknown[] = [];
   try {
-    for await (const bytes of Readable.from([body]).pipe(decoder) as AsyncIterable<Buffer>) {
-      records.push(plainAvro(reader.fromBuffer(bytes, resolver)));
-    }
+    for await (const value of Readable.from([body]).pipe(decoder) as AsyncIterable<unknown>) records.push(plainAvro(value));
   } catch (err) {
     if (failure) throw failure;
     throw new TributaryError('TRIB_E_PARSE', `invalid Avro container: ${(err as Error).message}`, { cause: err });

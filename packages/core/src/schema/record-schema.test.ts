@@ -95,9 +95,16 @@ describe('record schemas', () => {
     });
 
     it('reads a container written with an older compatible version, resolving it to the current one', async () => {
-      const body = await container(AVRO_V1, [{ ...tx(), note: 'hello' }]);
+      const body = await container(AVRO_V1, [
+        { ...tx(), note: 'hello' },
+        { ...tx({ tx_id: 't2' }), note: null },
+      ]);
       const { records, writerFingerprint } = await decodeAvroContainer(body, AVRO);
-      expect(records).toEqual([{ ...tx(), merchant_name: null, merchant_category: null, city: null, country: null, channel: 'unknown' }]);
+      const filled = { merchant_name: null, merchant_category: null, city: null, country: null, channel: 'unknown' };
+      expect(records).toEqual([
+        { ...tx(), ...filled },
+        { ...tx({ tx_id: 't2' }), ...filled },
+      ]);
       expect(writerFingerprint).toBe(compileSchema(AVRO_V1, 'v1.avsc', 'avro').fingerprint);
     });
 

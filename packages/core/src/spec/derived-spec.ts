@@ -6,9 +6,9 @@
 import { normaliseFields, type FieldDef, type FieldType } from './common';
 import type { Dataset, Table } from './pipeline';
 import type { PipelineSpec, ReferenceProblem } from './pipeline-spec';
-import { sessionFields } from './stateful-steps';
+import { sessionFields, sessionStepSpec } from './stateful-steps';
 import { normaliseStep } from './steps';
-import { windowFields, WINDOW_COLUMNS, type WindowConfig } from './window';
+import { windowFields, windowStepSpec, WINDOW_COLUMNS, type WindowConfig } from './window';
 
 const obj = (v: unknown): Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
@@ -103,6 +103,23 @@ export function checkStreamSteps(root: unknown): ReferenceProblem[] {
     }
   }
   return out;
+}
+
+/**
+ * The field names of a window or session dataset, derived from its last step in the raw document
+ * (so table keys can be checked before the spec is resolved); undefined for other datasets.
+ */
+export function derivedFieldNames(rawDataset: unknown): Record<string, true> | undefined {
+  const last = rawSteps(rawDataset).at(-1);
+  let fields: FieldDef[] | undefined;
+  if (last?.kind === 'window') {
+    const w = windowStepSpec.safeParse(last.config);
+    if (w.success) fields = windowFields(w.data, {});
+  } else if (last?.kind === 'session') {
+    const s = sessionStepSpec.safeParse(last.config);
+    if (s.success) fields = sessionFields(s.data, {});
+  }
+  return fields && Object.fromEntries(fields.map((f) => [f.name, true as const]));
 }
 
 /** The window config of a dataset, when its last step is a window. */

@@ -52,13 +52,10 @@ export const scd2Spec = z
       .strictObject({
         field: identifier.meta({ description: 'Field that marks a record as a delete of its member.' }),
         value: z.union([z.string(), z.number(), z.boolean()]).default(true).meta({ description: 'Value of `field` that means deleted.' }),
-        action: z
-          .enum(['close', 'ignore'])
-          .default('close')
-          .meta({
-            description:
-              '`close`: the current version ends and a deletion marker (`is_deleted`) is kept; `ignore`: delete records change nothing.',
-          }),
+        action: z.enum(['close', 'ignore']).default('close').meta({
+          description:
+            '`close`: the current version ends and a deletion marker (`is_deleted`) is kept; `ignore`: delete records change nothing.',
+        }),
       })
       .optional(),
   })

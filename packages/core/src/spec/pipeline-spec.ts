@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { duration, fieldSpec, identifier } from './common';
 import { connectionSpec } from './connections';
-import { checkStreamSteps } from './derived-spec';
+import { checkStreamSteps, derivedFieldNames } from './derived-spec';
 import { sourceSpec } from './sources';
 import { stepSpec } from './steps';
 import { tableSpec } from './tables';
@@ -123,7 +123,7 @@ export function checkReferences(root: unknown): ReferenceProblem[] {
       out.push({ path: ['tables', name, 'from'], message: `unknown dataset "${table.from}"` });
       continue;
     }
-    const fields = obj(obj(ds).fields);
+    const fields = derivedFieldNames(ds) ?? obj(obj(ds).fields);
     if (Array.isArray(table.key)) {
       table.key.forEach((k: unknown, i) => {
         if (typeof k === 'string' && !(k in fields)) {

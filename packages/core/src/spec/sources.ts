@@ -30,12 +30,10 @@ export const pushSourceSpec = z
 export const generatorSourceSpec = z
   .strictObject({
     kind: z.literal('generator'),
-    generator: z
-      .enum(['traffic', 'transactions'])
-      .meta({
-        description:
-          'Which simulator produces the records: `traffic` (toll gantry passages) or `transactions` (card payments, with fraud patterns).',
-      }),
+    generator: z.enum(['traffic', 'transactions']).meta({
+      description:
+        'Which simulator produces the records: `traffic` (toll gantry passages) or `transactions` (card payments, with fraud patterns).',
+    }),
     rate: rate.default(100).meta({ description: 'Records per second, e.g. `500/s`.' }),
     schema: schemaRef.optional(),
     invalid_ratio: z

@@ -24,12 +24,9 @@ export const STEP_SPECS = {
           'Schema file, relative to the pipeline file: JSON Schema (`.json`), Avro (`.avsc`) or Protobuf (`.proto`), by extension unless `kind` says.',
       }),
       kind: schemaKind.optional().meta({ description: 'The schema language, when the file extension does not say it.' }),
-      message: z
-        .string()
-        .optional()
-        .meta({
-          description: 'Protobuf: the message type records must be (e.g. `shop.v1.Transaction`); needed when the file has several.',
-        }),
+      message: z.string().optional().meta({
+        description: 'Protobuf: the message type records must be (e.g. `shop.v1.Transaction`); needed when the file has several.',
+      }),
     })
     .meta({
       description:

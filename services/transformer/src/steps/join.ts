@@ -21,8 +21,8 @@
  *   writes first takes the record out of the waiting list, the other no longer sees it;
  * - outputs are stored with the input message's marker, so a redelivered message publishes the
  *   same joined records under the same IDs (`<input ID>:<dataset>`) instead of joining again;
- * - a release is recorded in the entry before it is published (ID `join-timeout:<dataset>.<step>:
- *   <record ID>`) and forgotten after its PubAcks, so a crash in between publishes it again under
+ * - a release is recorded in the entry before it is published (ID `join-timeout:<pipeline>/
+ *   <dataset>.<step>:<record ID>`) and forgotten after its PubAcks, so a crash in between publishes it again under
  *   the same ID, which JetStream or the loader's ledger drops.
  */
 import type { KV } from '@nats-io/kv';
@@ -128,7 +128,11 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
 
   /** The Release of a released record: runs on through the dataset as `on_timeout` says. */
   function toRelease(key: string, r: Released): Omit<Release, 'confirm'> {
-    const base = { id: `join-timeout:${deps.dataset}.${deps.index}:${r.id}`, ingestedAt: r.at, ...(r.src ? { source: r.src } : {}) };
+    const base = {
+      id: `join-timeout:${deps.pipeline.name}/${deps.dataset}.${deps.index}:${r.id}`,
+      ingestedAt: r.at,
+      ...(r.src ? { source: r.src } : {}),
+    };
     if (config.on_timeout === 'emit')
       return { ...base, items: [{ record: joined(r.rec, undefined), index: -1 }], filtered: 0, failures: [] };
     if (config.on_timeout === 'drop') return { ...base, items: [], filtered: 1, failures: [] };

@@ -13,7 +13,7 @@
  * - the rows a message closes are stored with its marker, so a redelivery publishes the same rows
  *   under the same IDs and adds nothing again;
  * - idle releases are recorded before they are published and forgotten after their PubAcks
- *   (ID `session:<dataset>.<step>:<key>:<n>`, n counting the key's sessions), so a crash in
+ *   (ID `session:<pipeline>/<dataset>.<step>:<key>:<n>`, n counting the key's sessions), so a crash in
  *   between publishes the row again under the same ID, which is dropped downstream.
  * A record arriving after its session was emitted starts a new session.
  */
@@ -161,7 +161,11 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
           const due = now - st.last >= idle ? st.o : [];
           st.o = st.o.filter((s) => !due.includes(s));
           for (const s of due)
-            st.r.push({ id: `session:${deps.dataset}.${deps.index}:${key.slice(prefix.length)}:${++st.c}`, row: row(st, s), at: st.last });
+            st.r.push({
+              id: `session:${deps.pipeline.name}/${deps.dataset}.${deps.index}:${key.slice(prefix.length)}:${++st.c}`,
+              row: row(st, s),
+              at: st.last,
+            });
           released = st.r;
           // With nothing open or pending, the entry only keeps markers: dropped once they expire.
           const drop = st.o.length === 0 && st.r.length === 0 && now - lastWrite >= MARKER_TTL_MS;

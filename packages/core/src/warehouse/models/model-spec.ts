@@ -8,13 +8,9 @@ import { z } from 'zod';
 /** One model. */
 export const modelSpec = z
   .strictObject({
-    sql: z
-      .string()
-      .min(1)
-      .meta({
-        description:
-          "SQL file (relative to the pipeline file): one SELECT; `{{ ref('name') }}` names a table, generated dimension or model.",
-      }),
+    sql: z.string().min(1).meta({
+      description: "SQL file (relative to the pipeline file): one SELECT; `{{ ref('name') }}` names a table, generated dimension or model.",
+    }),
     materialized: z.enum(['view', 'table', 'incremental']).default('view').meta({
       description:
         '`view`: created once (re-created when the SQL changes); `table`: rebuilt on each run; `incremental`: each run inserts the SELECT, replacing rows with the same `unique_key`. In incremental SQL, text between `{% if is_incremental() %}` and `{% endif %}` is kept only once the table exists, and `{{ this }}` names it.',
