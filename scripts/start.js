@@ -203,6 +203,21 @@ async function main() {
       ),
     ),
   );
+  // The sales example has push sources (its CDC variant is in pipelines/variants): seed it once
+  // with the deterministic sample data, so its warehouse builds on a first `npm start`. The
+  // pushes carry Idempotency-Keys, so running this again changes nothing.
+  const seed = path.join(ROOT, 'pipelines/sales/generate-sales.js');
+  const hasSales = (() => {
+    try {
+      return fs.statSync(env.TRIBUTARY_PIPELINES).isDirectory() && fs.readdirSync(env.TRIBUTARY_PIPELINES).includes('sales.yaml');
+    } catch {
+      return false;
+    }
+  })();
+  if (fs.existsSync(seed) && hasSales) {
+    const s = spawnSync(process.execPath, [seed, '--push', `http://127.0.0.1:${SERVICES[0].port}`], { env, encoding: 'utf8' });
+    say(s.status === 0 ? 'pushed the sales sample data (pipelines/sales/generate-sales.js)' : `sales sample push failed: ${s.stderr || s.stdout}`);
+  }
   const db = new URL(env.DATABASE_URL);
   process.stdout.write(`
 Tributary is running.
