@@ -216,7 +216,11 @@ async function main() {
   })();
   if (fs.existsSync(seed) && hasSales) {
     const s = spawnSync(process.execPath, [seed, '--push', `http://127.0.0.1:${SERVICES[0].port}`], { env, encoding: 'utf8' });
-    say(s.status === 0 ? 'pushed the sales sample data (pipelines/sales/generate-sales.js)' : `sales sample push failed: ${s.stderr || s.stdout}`);
+    say(
+      s.status === 0
+        ? 'pushed the sales sample data (pipelines/sales/generate-sales.js)'
+        : `sales sample push failed: ${s.stderr || s.stdout}`,
+    );
   }
   const db = new URL(env.DATABASE_URL);
   process.stdout.write(`

@@ -18,7 +18,8 @@ export interface Measured {
   perSecond: number;
 }
 
-const esc = (v: unknown): string => (v === null || v === undefined ? '\\N' : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n'));
+const esc = (v: unknown): string =>
+  v === null || v === undefined ? '\\N' : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
 
 /** COPY `n` passages (projected like the pipeline does) into a copy of the fact table, 5000 rows per COPY. */
 export async function rawCopy(databaseUrl: string, n: number): Promise<Measured> {
@@ -32,14 +33,28 @@ export async function rawCopy(databaseUrl: string, n: number): Promise<Measured>
     for (let i = s; i < Math.min(n, s + 5000); i++) {
       const r = passage(i, 'copy');
       lines.push(
-        [r.event_id, r.gantry_id, r.plate, Math.round((r.speed_mph as number) * 16.09344) / 10, r.lane, r.passengers, r.observed_at, `copy:${s}`, new Date().toISOString()]
+        [
+          r.event_id,
+          r.gantry_id,
+          r.plate,
+          Math.round((r.speed_mph as number) * 16.09344) / 10,
+          r.lane,
+          r.passengers,
+          r.observed_at,
+          `copy:${s}`,
+          new Date().toISOString(),
+        ]
           .map(esc)
           .join('\t') + '\n',
       );
     }
     await pump(
       Readable.from([lines.join('')]),
-      c.query(copyFrom('COPY warehouse.bench_copy (event_id, gantry_id, plate, speed_kmh, lane, passengers, observed_at, _msg_id, _ingested_at) FROM STDIN')),
+      c.query(
+        copyFrom(
+          'COPY warehouse.bench_copy (event_id, gantry_id, plate, speed_kmh, lane, passengers, observed_at, _msg_id, _ingested_at) FROM STDIN',
+        ),
+      ),
     );
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -68,7 +83,10 @@ export async function rawJetStream(natsUrl: string, n: number): Promise<Measured
     let got = 0;
     for await (const m of messages) {
       // Decode like a stage must, so the baseline does the same parsing work.
-      got += Buffer.from(m.data).toString('utf8').split('\n').map((l) => JSON.parse(l)).length;
+      got += Buffer.from(m.data)
+        .toString('utf8')
+        .split('\n')
+        .map((l) => JSON.parse(l)).length;
       m.ack();
       if (got >= n) break;
     }

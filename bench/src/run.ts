@@ -107,7 +107,12 @@ async function tributaryPush(db: Client, procs: Map<Svc, ServiceProcess>, ports:
 }
 
 /** Pushes 1000-record batches at a steady `rate` records/s for `seconds`, then reads latency from the ledger. */
-async function steadyLatency(db: Client, ports: Map<Svc, number>, rate: number, seconds: number): Promise<{ p50: number; p95: number; p99: number; achieved: number }> {
+async function steadyLatency(
+  db: Client,
+  ports: Map<Svc, number>,
+  rate: number,
+  seconds: number,
+): Promise<{ p50: number; p95: number; p99: number; achieved: number }> {
   const perBatch = 1000;
   const batches = Math.round((rate * seconds) / perBatch);
   const bodies = ndjsonBatches(batches * perBatch, perBatch, `s${Date.now()}`);
@@ -127,14 +132,26 @@ async function steadyLatency(db: Client, ports: Map<Svc, number>, rate: number, 
   return { ...(await ledgerLatency(db, 'bench', since)), achieved };
 }
 
-async function generator(natsUrl: string, databaseUrl: string, windowSeconds: number): Promise<Measured & { cpuSecondsPerMillion: Record<string, number>; peakRssMiB: Record<string, number> }> {
-  const env = { NATS_URL: natsUrl, DATABASE_URL: databaseUrl, TRIBUTARY_PIPELINES: path.join(ROOT, 'bench/pipelines-gen'), INGEST_GENERATORS: 'true' };
-  execFileSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' } });
+async function generator(
+  natsUrl: string,
+  databaseUrl: string,
+  windowSeconds: number,
+): Promise<Measured & { cpuSecondsPerMillion: Record<string, number>; peakRssMiB: Record<string, number> }> {
+  const env = {
+    NATS_URL: natsUrl,
+    DATABASE_URL: databaseUrl,
+    TRIBUTARY_PIPELINES: path.join(ROOT, 'bench/pipelines-gen'),
+    INGEST_GENERATORS: 'true',
+  };
+  execFileSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], {
+    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+  });
   const { procs } = await startServices(env);
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   await new Promise((r) => setTimeout(r, 3_000)); // warm-up
-  const count = async (): Promise<number> => (await db.query('SELECT count(*)::int AS n FROM warehouse.fact_passage_gen')).rows[0].n as number;
+  const count = async (): Promise<number> =>
+    (await db.query('SELECT count(*)::int AS n FROM warehouse.fact_passage_gen')).rows[0].n as number;
   const c0 = await count();
   const cpu0 = cpuOf(procs);
   const t0 = performance.now();
@@ -161,8 +178,15 @@ async function main(): Promise<void> {
   const nats = await NatsServer.start();
   const pg = await PostgresServer.start();
   const databaseUrl = pg.url('tributary');
-  const env = { NATS_URL: nats.url, DATABASE_URL: databaseUrl, TRIBUTARY_PIPELINES: path.join(ROOT, 'bench/pipelines'), INGEST_GENERATORS: 'false' };
-  execFileSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' } });
+  const env = {
+    NATS_URL: nats.url,
+    DATABASE_URL: databaseUrl,
+    TRIBUTARY_PIPELINES: path.join(ROOT, 'bench/pipelines'),
+    INGEST_GENERATORS: 'false',
+  };
+  execFileSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], {
+    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+  });
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
 
@@ -176,7 +200,9 @@ async function main(): Promise<void> {
 
   const { procs, ports } = await startServices(env);
   const e2e = await tributaryPush(db, procs, ports);
-  process.stdout.write(`  tributary push      ${fmt(e2e.perSecond)} records/s, p50/p95/p99 ${fmt(e2e.latencyMs.p50)}/${fmt(e2e.latencyMs.p95)}/${fmt(e2e.latencyMs.p99)} ms\n`);
+  process.stdout.write(
+    `  tributary push      ${fmt(e2e.perSecond)} records/s, p50/p95/p99 ${fmt(e2e.latencyMs.p50)}/${fmt(e2e.latencyMs.p95)}/${fmt(e2e.latencyMs.p99)} ms\n`,
+  );
   const steady = await steadyLatency(db, ports, Number(process.env.BENCH_STEADY_RATE ?? 20_000), 10);
   process.stdout.write(`  steady ${fmt(steady.achieved)}/s      p50/p95/p99 ${fmt(steady.p50)}/${fmt(steady.p95)}/${fmt(steady.p99)} ms\n`);
   const peak = Object.fromEntries([...procs].map(([n, p]) => [n, peakRssMiB(p.pid)]));

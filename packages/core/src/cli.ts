@@ -36,7 +36,14 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'migrate': {
       const pipelines = loadPipelines(env.TRIBUTARY_PIPELINES);
-      await migrate({ natsUrl: env.NATS_URL, natsAuth: env, databaseUrl: env.DATABASE_URL, pipelines, topology: topologyFromEnv(env), logger });
+      await migrate({
+        natsUrl: env.NATS_URL,
+        natsAuth: env,
+        databaseUrl: env.DATABASE_URL,
+        pipelines,
+        topology: topologyFromEnv(env),
+        logger,
+      });
       return 0;
     }
     case 'validate': {

@@ -149,7 +149,8 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
   app.use(
     fileUploadRoute({
       pipelines,
-      authorize: (req, pipeline) => apiKeys.authorize(req.get('authorization')?.replace(/^Bearer\s+/i, '') ?? req.get('x-api-key'), pipeline),
+      authorize: (req, pipeline) =>
+        apiKeys.authorize(req.get('authorization')?.replace(/^Bearer\s+/i, '') ?? req.get('x-api-key'), pipeline),
     }),
   );
 

@@ -29,16 +29,17 @@ describe('sources registry', () => {
 
   it.each(Object.keys(SOURCE_SPECS))('source spec "%s" accepts its own kind literal', (name) => {
     const spec = SOURCE_SPECS[name as keyof typeof SOURCE_SPECS];
-    const extra = (
-      {
-        generator: { generator: 'traffic' },
-        postgres_cdc: { connection: 'db', tables: ['orders'] },
-        postgres_poll: { connection: 'db', table: 'orders' },
-        file: { path: 'landing' },
-        object_store: { connection: 'bucket' },
-        rest: { connection: 'api', request: { path: '/events.json' } },
-      } as Record<string, object>
-    )[name] ?? {};
+    const extra =
+      (
+        {
+          generator: { generator: 'traffic' },
+          postgres_cdc: { connection: 'db', tables: ['orders'] },
+          postgres_poll: { connection: 'db', table: 'orders' },
+          file: { path: 'landing' },
+          object_store: { connection: 'bucket' },
+          rest: { connection: 'api', request: { path: '/events.json' } },
+        } as Record<string, object>
+      )[name] ?? {};
     expect(spec.safeParse({ kind: name, ...extra }).success).toBe(true);
   });
 });

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import jsonata from 'jsonata';
 import { compileFast, FALLBACK, jsonataRound } from './fast-expression';
 
-const hmac = (v: unknown): unknown => (v === undefined || v === null ? v : createHmac('sha256', 'k').update(String(v)).digest('hex').slice(0, 32));
+const hmac = (v: unknown): unknown =>
+  v === undefined || v === null ? v : createHmac('sha256', 'k').update(String(v)).digest('hex').slice(0, 32);
 
 /** Expressions users write in `map` and `filter`, covering every construct the fast path compiles. */
 const EXPRESSIONS = [

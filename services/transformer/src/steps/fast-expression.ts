@@ -150,7 +150,10 @@ function compileNode(n: Node, custom: Record<string, (v: unknown) => unknown>): 
       return () => n.value;
     case 'path': {
       const steps = n.steps ?? [];
-      if (steps.length === 0 || steps.some((s) => s.type !== 'name' || s.stages || s.predicate || s.group || s.focus || s.index || s.tuple || s.keepArray)) {
+      if (
+        steps.length === 0 ||
+        steps.some((s) => s.type !== 'name' || s.stages || s.predicate || s.group || s.focus || s.index || s.tuple || s.keepArray)
+      ) {
         return undefined;
       }
       const names = steps.map((s) => String(s.value));

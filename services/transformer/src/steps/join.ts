@@ -127,7 +127,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
   }
 
   /** The Release of a released record: runs on through the dataset as `on_timeout` says. */
-  function toRelease(key: string, r: Released): Omit<Release, 'confirm'> {
+  function toRelease(r: Released): Omit<Release, 'confirm'> {
     const base = {
       id: `join-timeout:${deps.pipeline.name}/${deps.dataset}.${deps.index}:${r.id}`,
       ingestedAt: r.at,
@@ -136,9 +136,13 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
     if (config.on_timeout === 'emit')
       return { ...base, items: [{ record: joined(r.rec, undefined), index: -1 }], filtered: 0, failures: [] };
     if (config.on_timeout === 'drop') return { ...base, items: [], filtered: 1, failures: [] };
-    const error = new TributaryError('TRIB_E_STEP', `${where}: no partner from "${config.with}" within ${config.wait} ms (key ${key})`, {
-      location: { field: recordKey[0] },
-    });
+    const error = new TributaryError(
+      'TRIB_E_STEP',
+      `${where}: no partner from "${config.with}" within ${config.wait} ms (${recordKey.map((f) => `${f} = ${JSON.stringify(r.rec[f])}`).join(', ')})`,
+      {
+        location: { field: recordKey[0] },
+      },
+    );
     return { ...base, items: [], filtered: 0, failures: [{ index: -1, record: r.rec, error }] };
   }
 
@@ -206,7 +210,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
         });
         for (const r of released) {
           out.push({
-            ...toRelease(key, r),
+            ...toRelease(r),
             confirm: async () => {
               await state!.update(key, Date.now(), (cur) => {
                 if (!cur || !cur.r.some((x) => x.id === r.id)) return undefined;

@@ -78,6 +78,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
   const horizon = config.size + config.allowed_lateness;
   const prefix = `sliding.${deps.pipeline.name}.${deps.dataset}.${deps.index}.`;
   let state: KeyedState<SlidingState, Output> | undefined;
+  let lastCollected = -Infinity;
 
   /** Applies one key's records of a batch in batch order, computing each one's added fields. */
   function applyKey(cur: SlidingState | null, list: { it: BatchItem; id: string; t: number; v: (number | null)[] }[]) {
@@ -132,8 +133,11 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
       const kept = items.filter((it) => added.has(it.index)).map((it) => ({ ...it, record: { ...it.record, ...added.get(it.index) } }));
       return { items: kept, filtered: 0, failures };
     },
-    // Nothing to release; collects the entries of keys idle for longer than anything could need them.
+    // Nothing to release; collects the entries of keys idle for longer than anything could need
+    // them. Listing every key is not free, so at most once a minute.
     async release(now) {
+      if (now - lastCollected < 60_000) return [];
+      lastCollected = now;
       for (const key of await state!.keys(prefix)) {
         await state!.update(key, now, (_cur, lastWrite) => (now - lastWrite >= horizon + MARKER_TTL_MS ? { state: null } : undefined));
       }
