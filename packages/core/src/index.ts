@@ -36,6 +36,7 @@ export * from './spec/pipeline-spec';
 export * from './spec/pipeline';
 export * from './spec/load-pipeline';
 export * from './warehouse/sql';
+export * from './warehouse/guard-client';
 export * from './warehouse/bookkeeping';
 export * from './warehouse/table-ddl';
 export * from './warehouse/table-layout';

@@ -7,6 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Client, Pool } from 'pg';
 import type { Logger } from 'pino';
 import { TributaryError } from './errors';
+import { guardClient } from './warehouse/guard-client';
 import { connectNats, type NatsAuth } from './nats/connect';
 import { ensureBuckets, ensureConsumers, ensureStreams, monitorConsumers, pipelineConsumers, type TopologyOptions } from './nats/topology';
 import type { Pipeline } from './spec/pipeline';
@@ -59,7 +60,7 @@ export async function migrate(opts: MigrateOptions): Promise<string[]> {
 
   const pool = new Pool({ connectionString: opts.databaseUrl, max: 1 });
   try {
-    const client = await pool.connect();
+    const client = guardClient(await pool.connect());
     try {
       // Two migrations at once (e.g. two Helm hooks) would race on CREATE; serialise them.
       await client.query('SELECT pg_advisory_lock(hashtext($1))', ['tributary-migrate']);

@@ -5,7 +5,7 @@
  * When the warehouse rejects data, a single message is loaded row by row under savepoints so only
  * the bad records are dead-lettered.
  */
-import { tablesOf, TributaryError, type Pipeline, type Rec, type Table } from '@tributary/core';
+import { guardClient, tablesOf, TributaryError, type Pipeline, type Rec, type Table } from '@tributary/core';
 import type { Pool, PoolClient } from 'pg';
 import { classifyPgError } from './pg-errors';
 import { TableWriter, type TableRows } from './table-writer';
@@ -93,7 +93,7 @@ export class BatchLoader {
   private async transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     let client: PoolClient;
     try {
-      client = await this.pool.connect();
+      client = guardClient(await this.pool.connect());
     } catch (err) {
       throw classifyPgError(err, 'connecting to the warehouse');
     }

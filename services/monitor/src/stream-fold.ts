@@ -5,7 +5,7 @@
  * (DESIGN.md §4); the (stream, msg_id) key makes redelivery harmless.
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import { BatchConsumer, consumers, STREAMS, type Logger } from '@tributary/core';
+import { BatchConsumer, consumers, guardClient, STREAMS, type Logger } from '@tributary/core';
 import type { Pool } from 'pg';
 import { insertDeadLetters } from './dead-letter-store';
 import { foldMessage, type DeadLetterRow, type FoldedMessage, type FoldedStream } from './folded-message';
@@ -39,7 +39,7 @@ export function foldSource(stream: FoldedStream): { stream: string; durable: str
 async function writeFolded(pool: Pool, folded: FoldedMessage[]): Promise<DeadLetterRow[]> {
   let client;
   try {
-    client = await pool.connect();
+    client = guardClient(await pool.connect());
   } catch (err) {
     throw toWarehouseError(err, 'cannot connect to PostgreSQL');
   }

@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  guardClient,
   H,
   ident,
   makeHeaders,
@@ -96,9 +97,11 @@ export class WindowFinalizer {
   private async finalize(t: Target): Promise<number> {
     const target = warehouseTable(t.table);
     const q = ident;
-    const client = await this.opts.pool.connect().catch((err: unknown) => {
-      throw new TributaryError('TRIB_E_WAREHOUSE_UNAVAILABLE', `window finalizer: ${(err as Error).message}`, { cause: err });
-    });
+    const client = guardClient(
+      await this.opts.pool.connect().catch((err: unknown) => {
+        throw new TributaryError('TRIB_E_WAREHOUSE_UNAVAILABLE', `window finalizer: ${(err as Error).message}`, { cause: err });
+      }),
+    );
     try {
       await client.query('BEGIN');
       // The newest event time sits in a window with the newest start (both index-backed).

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { guardClient } from '../guard-client';
 import { ident, WAREHOUSE_SCHEMA, warehouseTable } from '../sql';
 import { renderModelSql, type Model } from './model-spec';
 
@@ -87,7 +88,7 @@ async function materialize(c: PoolClient, m: Model, hash: string, pipeline: stri
 export async function runModel(pool: Pool, pipeline: string, m: Model, trigger: string): Promise<ModelRun> {
   const started = new Date();
   const hash = createHash('sha256').update(`${m.materialized}\n${m.text}`).digest('hex').slice(0, 16);
-  const c = await pool.connect();
+  const c = guardClient(await pool.connect());
   let run: ModelRun;
   try {
     await c.query('BEGIN');
