@@ -59,6 +59,8 @@ export class Stack {
       TRIBUTARY_PIPELINES: opts.pipelines ?? path.join(ROOT, 'pipelines/traffic.yaml'),
       INGEST_GENERATORS: 'false',
       LOG_LEVEL: 'info',
+      // Tests poll the monitor right after acting; a cached status snapshot would be stale.
+      MONITOR_REFRESH: '0ms',
       ...opts.env,
     };
     const stack = new Stack(nats, pg, databaseUrl, env);
