@@ -10,12 +10,14 @@ import path from 'node:path';
 import { freePort, NatsServer, PostgresServer, spawnService, stopAll, type ServiceProcess } from '@tributary/testkit';
 import { Client } from 'pg';
 import { naive, rawCopy, rawJetStream, type Measured } from './baselines';
-import { cpuSeconds, peakRssMiB } from './proc-stats';
+import { cpuSeconds, machineCpuSeconds, peakRssMiB } from './proc-stats';
 import { ndjsonBatches, percentile } from './records';
 
 const ROOT = path.resolve(__dirname, '../..');
 const N = Number(process.env.BENCH_RECORDS ?? 300_000);
 const NAIVE_N = Number(process.env.BENCH_NAIVE_RECORDS ?? 5_000);
+/** When set, each service of the push scenario writes a V8 CPU profile there (`npm run bench:profile` summarises them). */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const SERVICES = { 'ingest-api': 'INGEST_PORT', transformer: 'TRANSFORMER_PORT', loader: 'LOADER_PORT' } as const;
 type Svc = keyof typeof SERVICES;
 
@@ -23,9 +25,14 @@ interface E2E extends Measured {
   latencyMs: { p50: number; p95: number; p99: number };
   cpuSecondsPerMillion: Record<string, number>;
   peakRssMiB: Record<string, number>;
+  /** Cores kept busy on the whole machine (every process: services, NATS, PostgreSQL, the client). */
+  machineCoresBusy: number;
 }
 
-async function startServices(env: Record<string, string>): Promise<{ procs: Map<Svc, ServiceProcess>; ports: Map<Svc, number> }> {
+async function startServices(
+  env: Record<string, string>,
+  scenario: string,
+): Promise<{ procs: Map<Svc, ServiceProcess>; ports: Map<Svc, number> }> {
   const procs = new Map<Svc, ServiceProcess>();
   const ports = new Map<Svc, number>();
   for (const name of Object.keys(SERVICES) as Svc[]) {
@@ -36,7 +43,15 @@ async function startServices(env: Record<string, string>): Promise<{ procs: Map<
       await spawnService({
         name,
         script: path.join(ROOT, 'services', name, 'dist/main.js'),
-        env: { ...env, [SERVICES[name]]: String(port), LOG_LEVEL: 'warn' },
+        env: {
+          ...env,
+          [SERVICES[name]]: String(port),
+          LOG_LEVEL: 'warn',
+          ...(process.env.BENCH_SERVICE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS } : {}),
+        },
+        nodeArgs: CPU_PROF_DIR
+          ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`, `--cpu-prof-name=${scenario}-${name}.cpuprofile`]
+          : [],
         readyUrl: `http://127.0.0.1:${port}/readyz`,
         readyTimeoutMs: 60_000,
       }),
@@ -90,12 +105,14 @@ async function tributaryPush(db: Client, procs: Map<Svc, ServiceProcess>, ports:
   const bodies = ndjsonBatches(N, 5_000, `t${Date.now()}`);
   const before = (await db.query('SELECT count(*)::int AS n FROM warehouse.fact_passage')).rows[0].n as number;
   const cpu0 = cpuOf(procs);
+  const machine0 = machineCpuSeconds();
   const since = new Date();
   const t0 = performance.now();
   await push(ports.get('ingest-api')!, bodies, 4);
   await waitRows(db, 'fact_passage', before + N);
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = cpuOf(procs);
+  const machine1 = machineCpuSeconds();
   return {
     records: N,
     seconds,
@@ -103,6 +120,7 @@ async function tributaryPush(db: Client, procs: Map<Svc, ServiceProcess>, ports:
     latencyMs: await ledgerLatency(db, 'bench', since),
     cpuSecondsPerMillion: Object.fromEntries(Object.keys(cpu0).map((k) => [k, ((cpu1[k]! - cpu0[k]!) / N) * 1e6])),
     peakRssMiB: Object.fromEntries([...procs].map(([n, p]) => [n, peakRssMiB(p.pid)])),
+    machineCoresBusy: (machine1.busy - machine0.busy) / seconds,
   };
 }
 
@@ -146,7 +164,7 @@ async function generator(
   execFileSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], {
     env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
   });
-  const { procs } = await startServices(env);
+  const { procs } = await startServices(env, 'generator');
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   await new Promise((r) => setTimeout(r, 3_000)); // warm-up
@@ -198,7 +216,7 @@ async function main(): Promise<void> {
   const nv = await naive(nats.url, databaseUrl, NAIVE_N);
   process.stdout.write(`  naive               ${fmt(nv.perSecond)} records/s\n`);
 
-  const { procs, ports } = await startServices(env);
+  const { procs, ports } = await startServices(env, 'push');
   const e2e = await tributaryPush(db, procs, ports);
   process.stdout.write(
     `  tributary push      ${fmt(e2e.perSecond)} records/s, p50/p95/p99 ${fmt(e2e.latencyMs.p50)}/${fmt(e2e.latencyMs.p95)}/${fmt(e2e.latencyMs.p99)} ms\n`,
@@ -235,6 +253,8 @@ async function main(): Promise<void> {
     `| naive: message + INSERT per record | ${fmt(nv.perSecond)} | ${(nv.perSecond / copy.perSecond).toFixed(3)} | 1.0 |`,
     `| **Tributary, HTTP push, exactly-once** | **${fmt(e2e.perSecond)}** | **${result.ratios.pushVsCopy.toFixed(2)}** | **${result.ratios.pushVsNaive.toFixed(1)}** |`,
     `| Tributary, generator source | ${fmt(gen.perSecond)} | ${result.ratios.generatorVsCopy.toFixed(2)} | ${(gen.perSecond / nv.perSecond).toFixed(1)} |`,
+    '',
+    `Machine CPU during the push scenario: ${e2e.machineCoresBusy.toFixed(2)} of ${result.machine.cpus} cores busy (all processes).`,
     '',
     `Latency, ingest request to committed row: at full load p50/p95/p99 ${fmt(e2e.latencyMs.p50)}/${fmt(e2e.latencyMs.p95)}/${fmt(e2e.latencyMs.p99)} ms; at a steady ${fmt(steady.achieved)} records/s p50/p95/p99 ${fmt(steady.p50)}/${fmt(steady.p95)}/${fmt(steady.p99)} ms.`,
     '',

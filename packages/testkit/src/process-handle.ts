@@ -20,6 +20,8 @@ export interface SpawnServiceOptions {
   cwd?: string;
   /** Extra arguments after the script. */
   args?: string[];
+  /** Options for node itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
   /** How long to wait for `readyUrl`; 30 s unless told. */
   readyTimeoutMs?: number;
 }
@@ -98,7 +100,7 @@ export async function spawnService(opts: SpawnServiceOptions): Promise<ServicePr
   const logPath = join(dir, `${safeName}.log`);
   const child = spawnChild({
     command: process.execPath,
-    args: [opts.script, ...(opts.args ?? [])],
+    args: [...(opts.nodeArgs ?? []), opts.script, ...(opts.args ?? [])],
     logPath,
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },

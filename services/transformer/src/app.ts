@@ -118,7 +118,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
       contextFromHeaders(msg.headers),
       async () => {
         const records = decodeNdjson(msg.data);
-        const results = await runner.run(source!, records, inputId);
+        const results = await runner.run(source!, records, inputId, { schema: header(msg.headers, H.schema) });
         // Reference datasets are in KV before the input is acked (a redelivery puts the same values).
         for (const r of results) {
           if (references.get(pipeline.name)!.has(r.dataset)) {

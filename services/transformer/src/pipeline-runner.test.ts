@@ -79,6 +79,23 @@ describe('PipelineRunner on pipelines/traffic.yaml', () => {
     expect(f.error.location.field).toBe('gantry_id');
   });
 
+  it('skips the leading validate step only for a batch ingest checked against the very same schema', async () => {
+    const bad = passage({ event_id: 'e-2', gantry_id: 'gate-7' });
+    const validate = runner['datasets'].find((d) => d.def.name === 'passages')!.steps[0]!;
+    expect(validate.kind).toBe('validate');
+    // The raw message's fingerprint header names the schema ingest checked every record against.
+    const [trusted] = await runner.run('gantry', [bad], 'in-1', { schema: validate.fingerprint });
+    expect(trusted!.failures).toEqual([]);
+    expect(trusted!.records.map((x) => x.gantry_id)).toEqual(['gate-7']);
+    expect(trusted!.fingerprint).toBe(validate.fingerprint);
+    // Another schema, or none (a DLQ replay carries none), and the step runs.
+    for (const schema of [undefined, 'json:0123456789abcdef']) {
+      const [r] = await runner.run('gantry', [bad], 'in-2', { schema });
+      expect(r!.records).toEqual([]);
+      expect(r!.failures.map((f) => f.error.location.field)).toEqual(['gantry_id']);
+    }
+  });
+
   it('runs nothing for a source no dataset reads', async () => {
     expect(runner.feeds('gantry')).toBe(true);
     expect(runner.feeds('unknown')).toBe(false);

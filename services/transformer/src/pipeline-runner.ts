@@ -136,7 +136,8 @@ export class PipelineRunner {
           // Most steps answer synchronously; awaiting only promises saves a microtask per record per step.
           const rec = out instanceof Promise ? await out : out;
           if (rec === null) result.filtered++;
-          else next.push({ ...it, record: rec });
+          // A step that passed the record on unchanged (filter, validate) needs no new item.
+          else next.push(rec === it.record ? it : { record: rec, index: it.index, ...(it.from === undefined ? {} : { from: it.from }) });
         } catch (err) {
           result.failures.push({ index: it.index, record: input[it.index] ?? it.record, error: toTributaryError(err, 'TRIB_E_STEP') });
         }
@@ -174,8 +175,18 @@ export class PipelineRunner {
    * Runs every dataset fed by `source` (and those fed by them) over `records`. `inputId` is the
    * input message's ID; batch steps derive their state changes from it.
    */
-  async run(source: string, records: Rec[], inputId = 'test'): Promise<DatasetResult[]> {
-    return this.runDownstream(new Map([[source, records]]), [], inputId, source);
+  async run(source: string, records: Rec[], inputId = 'test', opts: { schema?: string } = {}): Promise<DatasetResult[]> {
+    return this.runDownstream(new Map([[source, records]]), [], inputId, source, new Map(), opts.schema);
+  }
+
+  /**
+   * Whether a dataset's leading `validate` step can be skipped for a batch straight from the
+   * source: ingest already checked every record of it against the very same schema
+   * (`schema`, the raw message's fingerprint header, which only ingest sets after checking).
+   */
+  private validatedAtIngest(ds: CompiledDataset, from: string, source: string | undefined, schema: string | undefined): boolean {
+    const first = ds.steps[0];
+    return schema !== undefined && from === source && first?.kind === 'validate' && first.fingerprint === schema;
   }
 
   /**
@@ -188,6 +199,7 @@ export class PipelineRunner {
     inputId: string,
     source: string | undefined,
     routedTo = new Map<string, Map<string, Rec[]>>(),
+    schema?: string,
   ): Promise<DatasetResult[]> {
     for (const ds of this.datasets) {
       if (outputs.has(ds.def.name)) continue;
@@ -211,7 +223,8 @@ export class PipelineRunner {
       const items: BatchItem[] = [];
       for (const p of parts) for (const record of p.recs) items.push({ record, index: items.length, from: p.from });
       const ctx = { inputId, pipeline: this.pipeline.name, dataset: ds.def.name, ...(source ? { source } : {}) };
-      const { result, routed } = await this.runOne(ds, input, { ...ctx, size: items.length }, items);
+      const skipValidate = parts.length === 1 && this.validatedAtIngest(ds, parts[0]!.from, source, schema);
+      const { result, routed } = await this.runOne(ds, input, { ...ctx, size: items.length }, items, skipValidate ? 1 : 0);
       outputs.set(ds.def.name, result.records);
       for (const [target, recs] of routed) {
         if (!routedTo.has(target)) routedTo.set(target, new Map());

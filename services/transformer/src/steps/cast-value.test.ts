@@ -104,6 +104,13 @@ describe('castValue', () => {
       expectRefused('date', '2025-02-30');
       expectRefused('date', '2025-02-29');
     });
+    it('knows the Gregorian leap years and the length of each month', () => {
+      for (const ok of ['2000-02-29', '2024-02-29', '2025-04-30', '2025-12-31', '0001-01-01']) expect(castValue('f', 'date', ok)).toBe(ok);
+      for (const bad of ['1900-02-29', '2100-02-29', '2025-04-31', '2025-06-31', '2025-00-10', '2025-01-00', '0000-01-01']) {
+        expectRefused('date', bad);
+        expectRefused('timestamp', `${bad}T00:00:00.000Z`);
+      }
+    });
   });
 
   describe('json', () => {

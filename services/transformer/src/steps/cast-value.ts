@@ -16,14 +16,25 @@ function validCanonical(s: string): boolean {
   const h = (s.charCodeAt(11) - 48) * 10 + (s.charCodeAt(12) - 48);
   const mi = (s.charCodeAt(14) - 48) * 10 + (s.charCodeAt(15) - 48);
   const sec = (s.charCodeAt(17) - 48) * 10 + (s.charCodeAt(18) - 48);
-  return h < 24 && mi < 60 && sec < 60 && validDate(s.slice(0, 10));
+  return h < 24 && mi < 60 && sec < 60 && validDate(s);
 }
 
-/** Whether `YYYY-MM-DD` names a real day (JavaScript's Date would roll Feb 30 over to March). */
+/**
+ * Whether the `YYYY-MM-DD` at the start of `s` (digits already checked) names a real day: Date
+ * would roll Feb 30 over to March. Year 0 does not exist (PostgreSQL refuses it too).
+ */
 function validDate(s: string): boolean {
-  const [y, m, d] = s.split('-').map(Number) as [number, number, number];
-  const t = new Date(Date.UTC(y, m - 1, d));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+  const digit = (i: number): number => s.charCodeAt(i) - 48;
+  const y = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+  const m = digit(5) * 10 + digit(6);
+  const d = digit(8) * 10 + digit(9);
+  return y > 0 && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m);
+}
+
+/** Days in month `m` (1-12) of year `y`, Gregorian. */
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
 /**

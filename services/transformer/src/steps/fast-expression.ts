@@ -66,17 +66,19 @@ function bool(v: unknown): boolean | undefined {
 /** JSONata's `$round`: round half to even, decimal shift done in strings as JSONata does. */
 export function jsonataRound(arg: number, precision?: number): number {
   let x = arg;
-  if (precision) {
-    const v = x.toString().split('e');
-    x = +(v[0] + 'e' + (v[1] ? +v[1] + precision : precision));
-  }
+  if (precision) x = shift(x, precision);
   let result = Math.round(x);
   if (Math.abs(result - x) === 0.5 && Math.abs(result % 2) === 1) result -= 1;
-  if (precision) {
-    const v = result.toString().split('e');
-    result = +(v[0] + 'e' + (v[1] ? +v[1] - precision : -precision));
-  }
+  if (precision) result = shift(result, -precision);
   return Object.is(result, -0) ? 0 : result;
+}
+
+/** `x` times 10^`by`, shifting the decimal exponent in the number's text (no binary rounding). */
+function shift(x: number, by: number): number {
+  const text = String(x);
+  const e = text.indexOf('e');
+  // Most numbers print without an exponent: one concatenation, no split.
+  return e < 0 ? +`${text}e${by}` : +`${text.slice(0, e)}e${+text.slice(e + 1) + by}`;
 }
 
 /** Functions the compiler knows; every one returns undefined for an undefined argument. */
