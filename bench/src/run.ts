@@ -1,67 +1,44 @@
 /**
  * `npm run bench`: starts private NATS and PostgreSQL, measures the limits (raw COPY, raw
- * JetStream), the naive design and Tributary end to end in one run, prints a table with the
- * ratios, and writes bench/results/<date>.json. Figures are only comparable within one run: the
- * machines are shared and noisy, so the ratios are what the goals are stated in.
+ * JetStream), the naive design and Tributary (HTTP push end to end, steady-rate latency, the
+ * generator, window aggregation, an SCD2 load, two replicas of each stage) in one run, prints a
+ * table with the ratios, and writes bench/results/<date>.json. Figures are only comparable within
+ * one run: the machines are shared and noisy, so the ratios are what the goals are stated in.
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, NatsServer, PostgresServer, spawnService, stopAll, type ServiceProcess } from '@tributary/testkit';
+import { NatsServer, PostgresServer, stopAll } from '@tributary/testkit';
 import { Client } from 'pg';
 import { naive, rawCopy, rawJetStream, type Measured } from './baselines';
-import { cpuSeconds, machineCpuSeconds, peakRssMiB } from './proc-stats';
+import { machineCpuSeconds } from './proc-stats';
 import { ndjsonBatches, percentile } from './records';
+import { scd2Load, twoReplicas, windowAggregation, type ScenarioResult } from './scenarios';
+import { BenchStack, migrate, push, ROOT, waitCount } from './stack';
 
-const ROOT = path.resolve(__dirname, '../..');
 const N = Number(process.env.BENCH_RECORDS ?? 300_000);
 const NAIVE_N = Number(process.env.BENCH_NAIVE_RECORDS ?? 5_000);
-/** When set, each service of the push scenario writes a V8 CPU profile there (`npm run bench:profile` summarises them). */
-const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
-const SERVICES = { 'ingest-api': 'INGEST_PORT', transformer: 'TRANSFORMER_PORT', loader: 'LOADER_PORT' } as const;
-type Svc = keyof typeof SERVICES;
+/** Scenarios to run (comma-separated); all by default. */
+const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
+const wanted = (name: string): boolean => !ONLY || ONLY.includes(name);
+
+interface Latency {
+  p50: number;
+  p95: number;
+  p99: number;
+}
 
 interface E2E extends Measured {
-  latencyMs: { p50: number; p95: number; p99: number };
+  latencyMs: Latency;
   cpuSecondsPerMillion: Record<string, number>;
   peakRssMiB: Record<string, number>;
   /** Cores kept busy on the whole machine (every process: services, NATS, PostgreSQL, the client). */
   machineCoresBusy: number;
 }
 
-async function startServices(
-  env: Record<string, string>,
-  scenario: string,
-): Promise<{ procs: Map<Svc, ServiceProcess>; ports: Map<Svc, number> }> {
-  const procs = new Map<Svc, ServiceProcess>();
-  const ports = new Map<Svc, number>();
-  for (const name of Object.keys(SERVICES) as Svc[]) {
-    const port = await freePort();
-    ports.set(name, port);
-    procs.set(
-      name,
-      await spawnService({
-        name,
-        script: path.join(ROOT, 'services', name, 'dist/main.js'),
-        env: {
-          ...env,
-          [SERVICES[name]]: String(port),
-          LOG_LEVEL: 'warn',
-          ...(process.env.BENCH_SERVICE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS } : {}),
-        },
-        nodeArgs: CPU_PROF_DIR
-          ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`, `--cpu-prof-name=${scenario}-${name}.cpuprofile`]
-          : [],
-        readyUrl: `http://127.0.0.1:${port}/readyz`,
-        readyTimeoutMs: 60_000,
-      }),
-    );
-  }
-  return { procs, ports };
-}
+const COUNT_PASSAGES = 'SELECT count(*) AS n FROM warehouse.fact_passage';
 
 /** Latency percentiles from the ledger: commit time minus earliest ingest time, per record. */
-async function ledgerLatency(db: Client, pipeline: string, since: Date): Promise<{ p50: number; p95: number; p99: number }> {
+async function ledgerLatency(db: Client, pipeline: string, since: Date): Promise<Latency> {
   const r = await db.query<{ ms: number; records: number }>(
     `SELECT extract(epoch FROM (loaded_at - ingested_at)) * 1000 AS ms, records FROM tributary.load_ledger WHERE pipeline = $1 AND loaded_at >= $2`,
     [pipeline, since],
@@ -72,69 +49,39 @@ async function ledgerLatency(db: Client, pipeline: string, since: Date): Promise
   return { p50: percentile(samples, 50), p95: percentile(samples, 95), p99: percentile(samples, 99) };
 }
 
-async function waitRows(db: Client, table: string, n: number, timeoutMs = 600_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const c = (await db.query(`SELECT count(*)::int AS n FROM warehouse.${table}`)).rows[0].n as number;
-    if (c >= n) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${n} rows in ${table}`);
+async function count(db: Client, sql: string): Promise<number> {
+  return Number((await db.query(sql)).rows[0].n);
 }
 
-async function push(port: number, bodies: string[], parallel: number, keyPrefix = `p${Date.now()}-${Math.random()}`): Promise<void> {
-  const queue = [...bodies.keys()];
-  const worker = async (): Promise<void> => {
-    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-      const r = await fetch(`http://127.0.0.1:${port}/v1/pipelines/bench/sources/gantry/records`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': `${keyPrefix}-${i}` },
-        body: bodies[i],
-      });
-      if (r.status !== 202) throw new Error(`push failed: ${r.status} ${await r.text()}`);
-    }
-  };
-  await Promise.all(Array.from({ length: parallel }, worker));
-}
-
-function cpuOf(procs: Map<Svc, ServiceProcess>): Record<string, number> {
-  return Object.fromEntries([...procs].map(([n, p]) => [n, cpuSeconds(p.pid)]));
-}
-
-async function tributaryPush(db: Client, procs: Map<Svc, ServiceProcess>, ports: Map<Svc, number>): Promise<E2E> {
+async function tributaryPush(db: Client, stack: BenchStack): Promise<E2E> {
   const bodies = ndjsonBatches(N, 5_000, `t${Date.now()}`);
-  const before = (await db.query('SELECT count(*)::int AS n FROM warehouse.fact_passage')).rows[0].n as number;
-  const cpu0 = cpuOf(procs);
+  const before = await count(db, COUNT_PASSAGES);
+  const cpu0 = stack.cpu();
   const machine0 = machineCpuSeconds();
   const since = new Date();
   const t0 = performance.now();
-  await push(ports.get('ingest-api')!, bodies, 4);
-  await waitRows(db, 'fact_passage', before + N);
+  await push(stack.ingestPort, 'bench', 'gantry', bodies, 4);
+  await waitCount(db, COUNT_PASSAGES, before + N);
   const seconds = (performance.now() - t0) / 1000;
-  const cpu1 = cpuOf(procs);
+  const cpu1 = stack.cpu();
   const machine1 = machineCpuSeconds();
   return {
     records: N,
     seconds,
     perSecond: N / seconds,
     latencyMs: await ledgerLatency(db, 'bench', since),
-    cpuSecondsPerMillion: Object.fromEntries(Object.keys(cpu0).map((k) => [k, ((cpu1[k]! - cpu0[k]!) / N) * 1e6])),
-    peakRssMiB: Object.fromEntries([...procs].map(([n, p]) => [n, peakRssMiB(p.pid)])),
+    cpuSecondsPerMillion: BenchStack.perMillion(cpu0, cpu1, N),
+    peakRssMiB: stack.peakRss(),
     machineCoresBusy: (machine1.busy - machine0.busy) / seconds,
   };
 }
 
 /** Pushes 1000-record batches at a steady `rate` records/s for `seconds`, then reads latency from the ledger. */
-async function steadyLatency(
-  db: Client,
-  ports: Map<Svc, number>,
-  rate: number,
-  seconds: number,
-): Promise<{ p50: number; p95: number; p99: number; achieved: number }> {
+async function steadyLatency(db: Client, stack: BenchStack, rate: number, seconds: number): Promise<Latency & { achieved: number }> {
   const perBatch = 1000;
   const batches = Math.round((rate * seconds) / perBatch);
   const bodies = ndjsonBatches(batches * perBatch, perBatch, `s${Date.now()}`);
-  const before = (await db.query('SELECT count(*)::int AS n FROM warehouse.fact_passage')).rows[0].n as number;
+  const before = await count(db, COUNT_PASSAGES);
   const since = new Date();
   const t0 = performance.now();
   const inflight: Promise<void>[] = [];
@@ -142,55 +89,43 @@ async function steadyLatency(
     const due = t0 + (i * perBatch * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(push(ports.get('ingest-api')!, [bodies[i]!], 1));
+    inflight.push(push(stack.ingestPort, 'bench', 'gantry', [bodies[i]!], 1));
   }
   await Promise.all(inflight);
   const achieved = (batches * perBatch) / ((performance.now() - t0) / 1000);
-  await waitRows(db, 'fact_passage', before + batches * perBatch);
+  await waitCount(db, COUNT_PASSAGES, before + batches * perBatch);
   return { ...(await ledgerLatency(db, 'bench', since)), achieved };
 }
 
-async function generator(
-  natsUrl: string,
-  databaseUrl: string,
-  windowSeconds: number,
-): Promise<Measured & { cpuSecondsPerMillion: Record<string, number>; peakRssMiB: Record<string, number> }> {
-  const env = {
-    NATS_URL: natsUrl,
-    DATABASE_URL: databaseUrl,
-    TRIBUTARY_PIPELINES: path.join(ROOT, 'bench/pipelines-gen'),
-    INGEST_GENERATORS: 'true',
-  };
-  execFileSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], {
-    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
-  });
-  const { procs } = await startServices(env, 'generator');
-  const db = new Client({ connectionString: databaseUrl });
-  await db.connect();
-  await new Promise((r) => setTimeout(r, 3_000)); // warm-up
-  const count = async (): Promise<number> =>
-    (await db.query('SELECT count(*)::int AS n FROM warehouse.fact_passage_gen')).rows[0].n as number;
-  const c0 = await count();
-  const cpu0 = cpuOf(procs);
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, windowSeconds * 1000));
-  const c1 = await count();
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu1 = cpuOf(procs);
-  const peak = Object.fromEntries([...procs].map(([n, p]) => [n, peakRssMiB(p.pid)]));
-  for (const p of procs.values()) await p.cleanup();
-  await db.end();
-  const records = c1 - c0;
-  return {
-    records,
-    seconds,
-    perSecond: records / seconds,
-    cpuSecondsPerMillion: Object.fromEntries(Object.keys(cpu0).map((k) => [k, ((cpu1[k]! - cpu0[k]!) / Math.max(1, records)) * 1e6])),
-    peakRssMiB: peak,
-  };
+/** The generator source at a rate above capacity, measured over `windowSeconds` after a warm-up. */
+async function generator(db: Client, base: Record<string, string>, windowSeconds: number): Promise<ScenarioResult> {
+  const env = { ...base, TRIBUTARY_PIPELINES: path.join(ROOT, 'bench/pipelines-gen'), INGEST_GENERATORS: 'true' };
+  migrate(env);
+  const stack = await BenchStack.start(env, 'generator');
+  try {
+    await new Promise((r) => setTimeout(r, 3_000)); // warm-up
+    const sql = 'SELECT count(*) AS n FROM warehouse.fact_passage_gen';
+    const c0 = await count(db, sql);
+    const cpu0 = stack.cpu();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, windowSeconds * 1000));
+    const records = (await count(db, sql)) - c0;
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      records,
+      seconds,
+      perSecond: records / seconds,
+      cpuSecondsPerMillion: BenchStack.perMillion(cpu0, stack.cpu(), records),
+      peakRssMiB: stack.peakRss(),
+      checked: 'rows committed during the window',
+    };
+  } finally {
+    await stack.stop();
+  }
 }
 
 const fmt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const say = (line: string): boolean => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
   const nats = await NatsServer.start();
@@ -202,32 +137,40 @@ async function main(): Promise<void> {
     TRIBUTARY_PIPELINES: path.join(ROOT, 'bench/pipelines'),
     INGEST_GENERATORS: 'false',
   };
-  execFileSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], {
-    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
-  });
+  migrate(env);
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
 
-  process.stdout.write(`bench: ${N.toLocaleString('en-US')} records per scenario (naive: ${NAIVE_N.toLocaleString('en-US')})\n`);
+  say(`bench: ${N.toLocaleString('en-US')} records per scenario (naive: ${NAIVE_N.toLocaleString('en-US')})`);
   const copy = await rawCopy(databaseUrl, N);
-  process.stdout.write(`  raw COPY            ${fmt(copy.perSecond)} records/s\n`);
+  say(`  raw COPY            ${fmt(copy.perSecond)} records/s`);
   const js = await rawJetStream(nats.url, N);
-  process.stdout.write(`  raw JetStream       ${fmt(js.perSecond)} records/s\n`);
+  say(`  raw JetStream       ${fmt(js.perSecond)} records/s`);
   const nv = await naive(nats.url, databaseUrl, NAIVE_N);
-  process.stdout.write(`  naive               ${fmt(nv.perSecond)} records/s\n`);
+  say(`  naive               ${fmt(nv.perSecond)} records/s`);
 
-  const { procs, ports } = await startServices(env, 'push');
-  const e2e = await tributaryPush(db, procs, ports);
-  process.stdout.write(
-    `  tributary push      ${fmt(e2e.perSecond)} records/s, p50/p95/p99 ${fmt(e2e.latencyMs.p50)}/${fmt(e2e.latencyMs.p95)}/${fmt(e2e.latencyMs.p99)} ms\n`,
+  const stack = await BenchStack.start(env, 'push');
+  const e2e = await tributaryPush(db, stack);
+  say(
+    `  tributary push      ${fmt(e2e.perSecond)} records/s, p50/p95/p99 ${fmt(e2e.latencyMs.p50)}/${fmt(e2e.latencyMs.p95)}/${fmt(e2e.latencyMs.p99)} ms`,
   );
-  const steady = await steadyLatency(db, ports, Number(process.env.BENCH_STEADY_RATE ?? 20_000), 10);
-  process.stdout.write(`  steady ${fmt(steady.achieved)}/s      p50/p95/p99 ${fmt(steady.p50)}/${fmt(steady.p95)}/${fmt(steady.p99)} ms\n`);
-  const peak = Object.fromEntries([...procs].map(([n, p]) => [n, peakRssMiB(p.pid)]));
-  for (const p of procs.values()) await p.cleanup();
-  const gen = await generator(nats.url, databaseUrl, 10);
-  process.stdout.write(`  tributary generator ${fmt(gen.perSecond)} records/s\n`);
+  const steady = await steadyLatency(db, stack, Number(process.env.BENCH_STEADY_RATE ?? 20_000), 10);
+  say(`  steady ${fmt(steady.achieved)}/s      p50/p95/p99 ${fmt(steady.p50)}/${fmt(steady.p95)}/${fmt(steady.p99)} ms`);
+  const peak = stack.peakRss();
+  await stack.stop();
 
+  const scenarios: Record<string, ScenarioResult> = {};
+  const scenario = async (name: string, label: string, f: () => Promise<ScenarioResult>): Promise<void> => {
+    if (!wanted(name)) return;
+    scenarios[name] = await f();
+    say(`  ${label.padEnd(19)} ${fmt(scenarios[name].perSecond)} records/s (${scenarios[name].checked})`);
+  };
+  await scenario('generator', 'tributary generator', () => generator(db, env, 10));
+  await scenario('window', 'window aggregation', () => windowAggregation(db, env, N));
+  await scenario('scd2', 'scd2 dimension', () => scd2Load(db, env, Math.min(N, 100_000)));
+  await scenario('replicas', 'two replicas', () => twoReplicas(db, env, N));
+
+  const ratio = (m: Measured, base: Measured, digits = 2): string => (m.perSecond / base.perSecond).toFixed(digits);
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -237,35 +180,49 @@ async function main(): Promise<void> {
     naive: nv,
     tributaryPush: { ...e2e, peakRssMiB: peak },
     steady,
-    tributaryGenerator: gen,
+    scenarios,
     ratios: {
       pushVsCopy: e2e.perSecond / copy.perSecond,
       pushVsNaive: e2e.perSecond / nv.perSecond,
       pushVsRawJetStream: e2e.perSecond / js.perSecond,
-      generatorVsCopy: gen.perSecond / copy.perSecond,
+      ...(scenarios.replicas ? { twoReplicasVsOne: scenarios.replicas.perSecond / e2e.perSecond } : {}),
     },
   };
+  const labels: Record<string, string> = {
+    generator: 'Tributary, generator source',
+    window: 'Tributary, window aggregation (records in)',
+    scd2: 'Tributary, SCD2 dimension (versions)',
+    replicas: 'Tributary, push, 2 transformers + 2 loaders',
+  };
+  const cpuRows = (r: { cpuSecondsPerMillion: Record<string, number> }, peakRss: Record<string, number>, name: string): string[] =>
+    Object.keys(r.cpuSecondsPerMillion).map(
+      (k) => `| ${name} | ${k} | ${r.cpuSecondsPerMillion[k]!.toFixed(1)} | ${peakRss[k]!.toFixed(0)} |`,
+    );
   const table = [
     '| scenario | records/s | vs raw COPY | vs naive |',
     '|---|---:|---:|---:|',
-    `| raw COPY (limit) | ${fmt(copy.perSecond)} | 1.00 | ${(copy.perSecond / nv.perSecond).toFixed(1)} |`,
-    `| raw JetStream publish+consume (limit) | ${fmt(js.perSecond)} | ${(js.perSecond / copy.perSecond).toFixed(2)} | ${(js.perSecond / nv.perSecond).toFixed(1)} |`,
-    `| naive: message + INSERT per record | ${fmt(nv.perSecond)} | ${(nv.perSecond / copy.perSecond).toFixed(3)} | 1.0 |`,
-    `| **Tributary, HTTP push, exactly-once** | **${fmt(e2e.perSecond)}** | **${result.ratios.pushVsCopy.toFixed(2)}** | **${result.ratios.pushVsNaive.toFixed(1)}** |`,
-    `| Tributary, generator source | ${fmt(gen.perSecond)} | ${result.ratios.generatorVsCopy.toFixed(2)} | ${(gen.perSecond / nv.perSecond).toFixed(1)} |`,
+    `| raw COPY (limit) | ${fmt(copy.perSecond)} | 1.00 | ${ratio(copy, nv, 1)} |`,
+    `| raw JetStream publish+consume (limit) | ${fmt(js.perSecond)} | ${ratio(js, copy)} | ${ratio(js, nv, 1)} |`,
+    `| naive: message + INSERT per record | ${fmt(nv.perSecond)} | ${ratio(nv, copy, 3)} | 1.0 |`,
+    `| **Tributary, HTTP push, exactly-once** | **${fmt(e2e.perSecond)}** | **${ratio(e2e, copy)}** | **${ratio(e2e, nv, 1)}** |`,
+    ...Object.entries(scenarios).map(([k, r]) => `| ${labels[k]} | ${fmt(r.perSecond)} | ${ratio(r, copy)} | ${ratio(r, nv, 1)} |`),
     '',
     `Machine CPU during the push scenario: ${e2e.machineCoresBusy.toFixed(2)} of ${result.machine.cpus} cores busy (all processes).`,
+    ...(scenarios.replicas
+      ? ['', `Two replicas of each stage vs one: ${result.ratios.twoReplicasVsOne!.toFixed(2)}× the throughput (same machine, same cores).`]
+      : []),
     '',
     `Latency, ingest request to committed row: at full load p50/p95/p99 ${fmt(e2e.latencyMs.p50)}/${fmt(e2e.latencyMs.p95)}/${fmt(e2e.latencyMs.p99)} ms; at a steady ${fmt(steady.achieved)} records/s p50/p95/p99 ${fmt(steady.p50)}/${fmt(steady.p95)}/${fmt(steady.p99)} ms.`,
     '',
-    '| service | CPU s per million records (push) | peak RSS MiB |',
-    '|---|---:|---:|',
-    ...Object.keys(e2e.cpuSecondsPerMillion).map((k) => `| ${k} | ${e2e.cpuSecondsPerMillion[k]!.toFixed(1)} | ${peak[k]!.toFixed(0)} |`),
+    '| scenario | process | CPU s per million records | peak RSS MiB |',
+    '|---|---|---:|---:|',
+    ...cpuRows(e2e, peak, 'push'),
+    ...Object.entries(scenarios).flatMap(([k, r]) => cpuRows(r, r.peakRssMiB, k)),
   ].join('\n');
-  process.stdout.write(`\n${table}\n`);
+  say(`\n${table}`);
   const file = path.join(ROOT, 'bench/results', `${result.date.slice(0, 19).replace(/:/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify({ ...result, table }, null, 2)}\n`);
-  process.stdout.write(`\nwrote ${path.relative(ROOT, file)}\n`);
+  say(`\nwrote ${path.relative(ROOT, file)}`);
   await db.end();
   await stopAll();
 }

@@ -1,0 +1,119 @@
+/**
+ * The services of one bench scenario as separate processes (ingest-api, transformer and loader,
+ * some of them in several replicas) against the run's NATS and PostgreSQL, with what the
+ * scenarios measure on them: CPU seconds and peak RSS per process, HTTP pushes, row counts.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { freePort, spawnService, type ServiceProcess } from '@tributary/testkit';
+import type { Client } from 'pg';
+import { cpuSeconds, peakRssMiB } from './proc-stats';
+
+export const ROOT = path.resolve(__dirname, '../..');
+
+/** When set, every service writes a V8 CPU profile there (`npm run bench:profile` summarises them). */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+const PORT_VARS = { 'ingest-api': 'INGEST_PORT', transformer: 'TRANSFORMER_PORT', loader: 'LOADER_PORT' } as const;
+export type Svc = keyof typeof PORT_VARS;
+
+/** `tributary migrate` for the pipelines in `env.TRIBUTARY_PIPELINES`. */
+export function migrate(env: Record<string, string>): void {
+  execFileSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], {
+    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+  });
+}
+
+/** Running services of one scenario. */
+export class BenchStack {
+  private constructor(
+    /** Every process, named `<service>` or `<service>-<replica>`. */
+    readonly procs: Map<string, ServiceProcess>,
+    readonly ingestPort: number,
+  ) {}
+
+  /** Starts ingest-api, `replicas` transformers and loaders, and waits until each is ready. */
+  static async start(env: Record<string, string>, scenario: string, replicas = 1): Promise<BenchStack> {
+    const procs = new Map<string, ServiceProcess>();
+    let ingestPort = 0;
+    for (const service of Object.keys(PORT_VARS) as Svc[]) {
+      for (let r = 1; r <= (service === 'ingest-api' ? 1 : replicas); r++) {
+        const name = replicas > 1 && service !== 'ingest-api' ? `${service}-${r}` : service;
+        const port = await freePort();
+        if (service === 'ingest-api') ingestPort = port;
+        procs.set(
+          name,
+          await spawnService({
+            name,
+            script: path.join(ROOT, 'services', service, 'dist/main.js'),
+            env: {
+              ...env,
+              [PORT_VARS[service]]: String(port),
+              LOG_LEVEL: 'warn',
+              ...(process.env.BENCH_SERVICE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS } : {}),
+            },
+            nodeArgs: CPU_PROF_DIR
+              ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`, `--cpu-prof-name=${scenario}-${name}.cpuprofile`]
+              : [],
+            readyUrl: `http://127.0.0.1:${port}/readyz`,
+            readyTimeoutMs: 60_000,
+          }),
+        );
+      }
+    }
+    return new BenchStack(procs, ingestPort);
+  }
+
+  /** CPU seconds used so far, per process. */
+  cpu(): Record<string, number> {
+    return Object.fromEntries([...this.procs].map(([n, p]) => [n, cpuSeconds(p.pid)]));
+  }
+
+  /** CPU seconds per million records between two `cpu()` readings, per process. */
+  static perMillion(before: Record<string, number>, after: Record<string, number>, records: number): Record<string, number> {
+    return Object.fromEntries(Object.keys(before).map((k) => [k, ((after[k]! - before[k]!) / Math.max(1, records)) * 1e6]));
+  }
+
+  /** Peak resident memory so far, per process. */
+  peakRss(): Record<string, number> {
+    return Object.fromEntries([...this.procs].map(([n, p]) => [n, peakRssMiB(p.pid)]));
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.procs.values()) await p.cleanup();
+  }
+}
+
+/** POSTs NDJSON `bodies` to a push source, `parallel` requests at a time; each must answer 202. */
+export async function push(
+  port: number,
+  pipeline: string,
+  source: string,
+  bodies: string[],
+  parallel: number,
+  keyPrefix = `p${Date.now()}-${Math.random()}`,
+): Promise<void> {
+  const queue = [...bodies.keys()];
+  const worker = async (): Promise<void> => {
+    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+      const r = await fetch(`http://127.0.0.1:${port}/v1/pipelines/${pipeline}/sources/${source}/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': `${keyPrefix}-${i}` },
+        body: bodies[i],
+      });
+      if (r.status !== 202) throw new Error(`push failed: ${r.status} ${await r.text()}`);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+}
+
+/** Polls `sql` (returning one row with a numeric `n`) until n >= `target`. */
+export async function waitCount(db: Client, sql: string, target: number, timeoutMs = 600_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let n = 0;
+  while (Date.now() < end) {
+    n = Number((await db.query(sql)).rows[0].n);
+    if (n >= target) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${target} from ${sql} (last ${n})`);
+}
