@@ -12,11 +12,13 @@ import { Client } from 'pg';
 import { naive, rawCopy, rawJetStream, type Measured } from './baselines';
 import { machineCpuSeconds } from './proc-stats';
 import { ndjsonBatches, percentile } from './records';
-import { scd2Load, twoReplicas, windowAggregation, type ScenarioResult } from './scenarios';
+import { largeTable, manyPipelines, scd2Load, twoReplicas, windowAggregation, type ScenarioResult } from './scenarios';
 import { BenchStack, migrate, push, ROOT, waitCount } from './stack';
 
 const N = Number(process.env.BENCH_RECORDS ?? 300_000);
 const NAIVE_N = Number(process.env.BENCH_NAIVE_RECORDS ?? 5_000);
+/** Rows put in the fact table before the large-table scenario. */
+const LARGE_TABLE_ROWS = Number(process.env.BENCH_LARGE_TABLE_ROWS ?? 3_000_000);
 /** Scenarios to run (comma-separated); all by default. */
 const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
 const wanted = (name: string): boolean => !ONLY || ONLY.includes(name);
@@ -169,6 +171,8 @@ async function main(): Promise<void> {
   await scenario('window', 'window aggregation', () => windowAggregation(db, env, N));
   await scenario('scd2', 'scd2 dimension', () => scd2Load(db, env, Math.min(N, 100_000)));
   await scenario('replicas', 'two replicas', () => twoReplicas(db, env, N));
+  await scenario('pipelines', 'four pipelines', () => manyPipelines(db, env, N, 4));
+  await scenario('large-table', 'large table', () => largeTable(db, env, N, LARGE_TABLE_ROWS));
 
   const ratio = (m: Measured, base: Measured, digits = 2): string => (m.perSecond / base.perSecond).toFixed(digits);
   const result = {
@@ -193,6 +197,8 @@ async function main(): Promise<void> {
     window: 'Tributary, window aggregation (records in)',
     scd2: 'Tributary, SCD2 dimension (versions)',
     replicas: 'Tributary, push, 2 transformers + 2 loaders',
+    pipelines: 'Tributary, push, 4 pipelines at once',
+    'large-table': `Tributary, push into a table of ${LARGE_TABLE_ROWS.toLocaleString('en-US')}+ rows`,
   };
   const cpuRows = (r: { cpuSecondsPerMillion: Record<string, number> }, peakRss: Record<string, number>, name: string): string[] =>
     Object.keys(r.cpuSecondsPerMillion).map(

@@ -1,8 +1,10 @@
 /**
- * The scenarios beyond the push path: window aggregation, an SCD2 dimension load, and two
- * transformer + two loader replicas. Each checks its result is exact (a fast wrong answer is not
+ * The scenarios beyond the push path: window aggregation, an SCD2 dimension load, two
+ * transformer + two loader replicas, a large table and several pipelines at once. Each checks its result is exact (a fast wrong answer is not
  * a result) and reports records/s and CPU per million records per process.
  */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from 'pg';
 import type { Measured } from './baselines';
@@ -24,10 +26,13 @@ async function run(
   scenario: string,
   replicas: number,
   body: (stack: BenchStack) => Promise<{ records: number; checked: string }>,
+  /** Untimed set-up before the measurement. */
+  prepare?: () => Promise<void>,
 ): Promise<ScenarioResult> {
   migrate(env);
   const stack = await BenchStack.start(env, scenario, replicas);
   try {
+    await prepare?.();
     const cpu0 = stack.cpu();
     const t0 = performance.now();
     const { records, checked } = await body(stack);
@@ -122,4 +127,56 @@ export function twoReplicas(db: Client, base: Env, n: number): Promise<ScenarioR
     }
     return { records: n, checked: `${n} rows added, no duplicate keys` };
   });
+}
+
+/** The push path again after `rows` older passages were put in the table: cost per record must not grow with table size. */
+export function largeTable(db: Client, base: Env, n: number, rows: number): Promise<ScenarioResult> {
+  const prefill = async (): Promise<void> => {
+    await db.query(
+      `INSERT INTO warehouse.fact_passage (event_id, gantry_id, plate, speed_kmh, lane, passengers, observed_at, _msg_id, _ingested_at)
+       SELECT 'old-' || i, 'G' || lpad((i % 20 + 1)::text, 3, '0'), md5(i::text), 80 + i % 50, i % 4 + 1, i % 5 + 1,
+              timestamptz '2026-01-01' + i * interval '1 second', 'prefill', now()
+       FROM generate_series(1, $1::int) i`,
+      [rows],
+    );
+    await db.query('ANALYZE warehouse.fact_passage');
+  };
+  return run(
+    base,
+    'large-table',
+    1,
+    async (stack) => {
+      const before = Number((await db.query('SELECT count(*) AS n FROM warehouse.fact_passage')).rows[0].n);
+      await push(stack.ingestPort, 'bench', 'gantry', ndjsonBatches(n, 5_000, `l${Date.now()}`), 4);
+      await waitCount(db, 'SELECT count(*) AS n FROM warehouse.fact_passage', before + n);
+      return { records: n, checked: `${n} rows added to a table of ${before.toLocaleString('en-US')}` };
+    },
+    prefill,
+  );
+}
+
+/** `count` copies of the bench pipeline under other names, each pushed n / count records at once. */
+export async function manyPipelines(db: Client, base: Env, n: number, count: number): Promise<ScenarioResult> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-pipelines-'));
+  cpSync(path.join(ROOT, 'bench/pipelines/schemas'), path.join(dir, 'schemas'), { recursive: true });
+  const spec = readFileSync(path.join(ROOT, 'bench/pipelines/bench.yaml'), 'utf8');
+  const names = Array.from({ length: count }, (_, i) => `bench_p${i + 1}`);
+  for (const name of names) {
+    writeFileSync(
+      path.join(dir, `${name}.yaml`),
+      spec.replace(/^pipeline: bench$/m, `pipeline: ${name}`).replace(/fact_passage\b/g, `fact_passage_${name}`),
+    );
+  }
+  const per = Math.floor(n / count);
+  try {
+    return await run({ ...base, TRIBUTARY_PIPELINES: dir }, 'pipelines', 1, async (stack) => {
+      await Promise.all(
+        names.map((name, i) => push(stack.ingestPort, name, 'gantry', ndjsonBatches(per, 5_000, `m${i}-${Date.now()}`), 1)),
+      );
+      for (const name of names) await waitCount(db, `SELECT count(*) AS n FROM warehouse.fact_passage_${name}`, per);
+      return { records: per * count, checked: `${per.toLocaleString('en-US')} rows in each of ${count} pipelines' tables` };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
