@@ -1,7 +1,7 @@
 /**
  * CPU time and peak memory of a process, from /proc (Linux): what each service cost in a run.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -32,4 +32,39 @@ export function machineCpuSeconds(): { busy: number; total: number } {
   const total = ticks.reduce((a, b) => a + b, 0);
   const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
   return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+}
+
+/** Fields of /proc/<pid>/stat after the command name, or undefined when the process is gone. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds used so far by `pid` and every process under it: live descendants, plus the
+ * children that already ended (their time is in the parent's cutime/cstime). For servers that
+ * fork, such as PostgreSQL's postmaster and its backends.
+ */
+export function treeCpuSeconds(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(Number(entry));
+    if (!f) continue;
+    const ppid = Number(f[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  let ticks = 0;
+  const visit = (p: number): void => {
+    const f = statFields(p);
+    if (!f) return;
+    ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    for (const c of children.get(p) ?? []) visit(c);
+  };
+  visit(pid);
+  return ticks / TICKS_PER_SECOND;
 }
