@@ -30,13 +30,14 @@ import {
   type Heartbeat,
 } from '@tributary/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { ApiKeys } from './api-keys';
 import type { IngestConfig } from './config';
 import { IdempotencyStore } from './idempotency-store';
 import { binaryFormatOf, decodeBinaryBody } from './parse/binary-body';
 import { formatOf, parseBody } from './parse/parse-body';
 import { RateLimiter } from './rate-limiter';
+import { bodyAdmission } from './admission';
 import { RecordIngestor } from './record-ingestor';
 import { openRunnerBuckets, SourceRunner } from './scheduling/source-runner';
 import { fileUploadRoute } from './sources/files/upload-route';
@@ -83,8 +84,19 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
     ready: () => (!ready ? 'starting' : !conn?.connected ? 'NATS disconnected' : undefined),
   });
 
+  const admission = bodyAdmission(config.INGEST_MAX_PENDING_BYTES, config.INGEST_MAX_BODY_BYTES);
+  new Gauge({
+    name: 'tributary_ingest_pending_bytes',
+    help: 'Request body bytes the ingest-api holds (received, parsing or publishing), against INGEST_MAX_PENDING_BYTES.',
+    registers: [metrics.registry],
+    collect() {
+      this.set(admission.pendingBytes());
+    },
+  });
+
   app.post(
     '/v1/pipelines/:pipeline/sources/:source/records',
+    admission.middleware,
     express.raw({ type: () => true, limit: config.INGEST_MAX_BODY_BYTES }),
     async (req: Request, res: Response) => {
       const { pipeline: pName, source } = req.params as { pipeline: string; source: string };

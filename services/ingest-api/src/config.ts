@@ -9,6 +9,11 @@ const schema = z.object({
   INGEST_PORT: envPort(8081),
   /** Largest request body accepted, in bytes (413 beyond). */
   INGEST_MAX_BODY_BYTES: envInt(32 * 1024 * 1024, 1024),
+  /**
+   * Request body bytes held at once (received, parsing, publishing); beyond it requests get 503
+   * with Retry-After before their body is read, which bounds memory under bursts of large uploads.
+   */
+  INGEST_MAX_PENDING_BYTES: envInt(64 * 1024 * 1024, 1024),
   /** Records per JetStream message; bigger bodies are split into parts. */
   INGEST_BATCH_RECORDS: envInt(1000, 1),
   /** Bytes per JetStream message (must stay under the server's max_payload, 1 MiB by default). */
