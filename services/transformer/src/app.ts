@@ -53,6 +53,10 @@ export interface TransformerDeps {
 
 /** Splits encoded lines into message bodies of at most `maxBytes` (at least one line each). */
 function chunkLines(lines: string[], maxBytes: number): string[][] {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: when even that bound fits, no line needs measuring.
+  let units = lines.length;
+  for (const l of lines) units += l.length;
+  if (units * 3 <= maxBytes) return [lines];
   const parts: string[][] = [];
   let cur: string[] = [];
   let bytes = 0;
