@@ -13,7 +13,7 @@ import { naive, rawCopy, rawJetStream, type Measured } from './baselines';
 import { machineCpuSeconds, treeCpuSeconds } from './proc-stats';
 import { ndjsonBatches, percentile } from './records';
 import { largeTable, manyPipelines, scd2Load, twoReplicas, windowAggregation, type ScenarioResult } from './scenarios';
-import { BenchStack, migrate, push, ROOT, waitCount } from './stack';
+import { BenchStack, migrate, push, ROOT, SERVICE_NODE_OPTIONS, waitCount } from './stack';
 
 const N = Number(process.env.BENCH_RECORDS ?? 300_000);
 const NAIVE_N = Number(process.env.BENCH_NAIVE_RECORDS ?? 5_000);
@@ -150,7 +150,9 @@ async function main(): Promise<void> {
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
 
-  say(`bench: ${N.toLocaleString('en-US')} records per scenario (naive: ${NAIVE_N.toLocaleString('en-US')})`);
+  say(
+    `bench: ${N.toLocaleString('en-US')} records per scenario (naive: ${NAIVE_N.toLocaleString('en-US')}); services run with NODE_OPTIONS=${SERVICE_NODE_OPTIONS || '(none)'}`,
+  );
   const copy = await rawCopy(databaseUrl, N);
   say(`  raw COPY            ${fmt(copy.perSecond)} records/s`);
   const js = await rawJetStream(nats.url, N);
@@ -184,7 +186,7 @@ async function main(): Promise<void> {
   const ratio = (m: Measured, base: Measured, digits = 2): string => (m.perSecond / base.perSecond).toFixed(digits);
   const result = {
     date: new Date().toISOString(),
-    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version, serviceNodeOptions: SERVICE_NODE_OPTIONS },
     records: N,
     rawCopy: copy,
     rawJetStream: js,

@@ -4,12 +4,20 @@
  * scenarios measure on them: CPU seconds and peak RSS per process, HTTP pushes, row counts.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, spawnService, type ServiceProcess } from '@tributary/testkit';
 import type { Client } from 'pg';
 import { cpuSeconds, peakRssMiB } from './proc-stats';
 
 export const ROOT = path.resolve(__dirname, '../..');
+
+/**
+ * Node options of the services: those the images run with (the Dockerfile's NODE_OPTIONS, e.g. the
+ * heap bound), so memory and GC cost are measured as deployed; BENCH_SERVICE_NODE_OPTIONS overrides.
+ */
+export const SERVICE_NODE_OPTIONS =
+  process.env.BENCH_SERVICE_NODE_OPTIONS ?? /^\s*NODE_OPTIONS=(\S+)/m.exec(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
 
 /** When set, every service writes a V8 CPU profile there (`npm run bench:profile` summarises them). */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
@@ -49,7 +57,7 @@ export class BenchStack {
               ...env,
               [PORT_VARS[service]]: String(port),
               LOG_LEVEL: 'warn',
-              ...(process.env.BENCH_SERVICE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS } : {}),
+              NODE_OPTIONS: SERVICE_NODE_OPTIONS,
             },
             nodeArgs: CPU_PROF_DIR
               ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`, `--cpu-prof-name=${scenario}-${name}.cpuprofile`]

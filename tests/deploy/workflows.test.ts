@@ -55,9 +55,15 @@ describe('.github/workflows', () => {
 
   it('pushes images only on pushes (tags and main), for each service', () => {
     const build = load('images.yml').jobs.image;
-    expect(build.strategy.matrix.service).toEqual(['ingest-api', 'transformer', 'loader', 'monitor']);
+    expect(build.strategy.matrix.include).toEqual([
+      { service: 'ingest-api', port: 8081 },
+      { service: 'transformer', port: 8082 },
+      { service: 'loader', port: 8083 },
+      { service: 'monitor', port: 8080 },
+    ]);
     const step = build.steps.find((s: any) => String(s.uses).startsWith('docker/build-push-action'));
-    expect(step.with).toMatchObject({ file: 'services/${{ matrix.service }}/Dockerfile', push: "${{ github.event_name == 'push' }}" });
+    expect(step.with).toMatchObject({ file: 'Dockerfile', push: "${{ github.event_name == 'push' }}" });
+    expect(step.with['build-args']).toBe('SERVICE=${{ matrix.service }}\nPORT=${{ matrix.port }}\n');
   });
 
   it('deploys by writing the tag into the prod overlay, which still builds', () => {

@@ -62,13 +62,15 @@ describe('service images', () => {
       ([k, v]) => ['--env', `${k}=${v}`],
     );
 
-  it('builds four small images that run as a non-root user with no shell', async () => {
+  it('builds the four images from the one Dockerfile; each runs its service as a non-root user with no shell', async () => {
     process.stdout.write(`images built in ${buildSeconds} s\n`);
     for (const s of Object.keys(SERVICES)) {
       const [info] = JSON.parse(await podman(['image', 'inspect', `localhost/tributary/${s}:${TAG}`]));
       expect(info.Config.User).toBe('65532:65532');
       expect(info.Config.Entrypoint).toEqual(['/nodejs/bin/node']);
-      expect(info.Config.Cmd).toEqual([`services/${s}/dist/main.js`]);
+      expect(info.Config.Cmd).toEqual(['main.js']);
+      expect(info.Config.Env).toContain(`TRIBUTARY_SERVICE=${s}`);
+      expect(info.Config.Labels['org.opencontainers.image.title']).toBe(`tributary-${s}`);
       process.stdout.write(`localhost/tributary/${s}:${TAG}: ${Math.round(info.Size / 1e6)} MB\n`);
       expect(info.Size).toBeLessThan(250e6);
       // Production dependencies only: no compiler, test runner or linter in the image.

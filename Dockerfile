@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
-# The loader image. Build from the repository root (the context needs the workspace):
-#   podman build -f services/loader/Dockerfile -t tributary/loader .
+# The image of one Tributary service, chosen with the SERVICE build argument. Build from the
+# repository root (the context needs the workspace):
+#   podman build --build-arg SERVICE=loader --build-arg PORT=8083 -t tributary/loader .
+# PORT is the service's default port (ingest-api 8081, transformer 8082, loader 8083, monitor 8080).
 # scripts/images builds all four, with local base images when the upstream ones cannot be pulled.
-# The four Dockerfiles differ only in the service name and port (a test checks it), so the build
-# stage is one cached layer set for all of them.
+# The build stage compiles every service and does not depend on SERVICE, so the four images
+# share its cached layers.
 
 # Build stage: any Debian image with Node 20 and npm.
 ARG BUILD_IMAGE=docker.io/library/node:20.20.2-bookworm-slim
@@ -27,37 +29,49 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked \
       || npm install --ignore-scripts --no-save --include-workspace-root $ws; \
     node_modules/.bin/tsc -b services/ingest-api services/transformer services/loader services/monitor
 
-# Production dependencies of this service only (and of @tributary/core, which it links).
+# Production dependencies of this service only (and of @tributary/core, which it links), and
+# /app/main.js loading the service, so CMD needs no build argument (exec form cannot expand one).
 FROM build AS deps
 ARG NPM_CAFILE=""
+ARG SERVICE
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     set -eu; \
+    case "${SERVICE:-}" in ingest-api | transformer | loader | monitor) ;; \
+      *) echo "build with --build-arg SERVICE=<ingest-api|transformer|loader|monitor> (got '${SERVICE:-}')" >&2; exit 2 ;; esac; \
     if [ -n "${NPM_CAFILE:-}" ]; then export npm_config_cafile="$NPM_CAFILE"; fi; \
     rm -rf node_modules packages/*/node_modules services/*/node_modules; \
-    npm ci --ignore-scripts --omit=dev --loglevel=error -w services/loader 2>/tmp/npm-ci.log \
-      || npm install --ignore-scripts --no-save --omit=dev -w services/loader; \
+    npm ci --ignore-scripts --omit=dev --loglevel=error -w "services/$SERVICE" 2>/tmp/npm-ci.log \
+      || npm install --ignore-scripts --no-save --omit=dev -w "services/$SERVICE"; \
     rm -rf node_modules/.package-lock.json node_modules/.cache; \
     mkdir -p /out/pipelines; \
-    for d in . packages/core services/loader; do \
+    for d in . packages/core "services/$SERVICE"; do \
       mkdir -p /out/$d; \
       if [ -d $d/node_modules ]; then cp -a $d/node_modules /out/$d/; fi; \
       if [ $d != . ]; then cp -a $d/package.json $d/dist /out/$d/; fi; \
       if [ -d $d/web/static ]; then mkdir -p /out/$d/web && cp -a $d/web/static /out/$d/web/; fi; \
     done; \
     cp -a pipelines/. /out/pipelines/; \
+    echo "require('./services/$SERVICE/dist/main.js');" > /out/main.js; \
     find /out -name '*.d.ts' -delete -o -name '*.tsbuildinfo' -delete
 
 FROM ${RUNTIME_IMAGE}
+ARG SERVICE
+# The port the service listens on by default (INGEST_PORT / TRANSFORMER_PORT / LOADER_PORT / MONITOR_PORT).
+ARG PORT
 WORKDIR /app
+# NODE_OPTIONS: a bounded old generation keeps each service well under 200 MB resident at full
+# load (docs/PERFORMANCE.md); raise it for pipelines with large in-memory lookup caches.
 ENV NODE_ENV=production \
     PATH=/nodejs/bin:/usr/local/bin:/usr/bin:/bin \
     TRIBUTARY_PIPELINES=/app/pipelines \
-    LOADER_PORT=8083
+    TRIBUTARY_SERVICE=${SERVICE} \
+    NODE_OPTIONS=--max-old-space-size=128
+LABEL org.opencontainers.image.title="tributary-${SERVICE}"
 # node_modules (with links to the workspace packages), compiled code and the example pipelines
 # (used when no ConfigMap is mounted at TRIBUTARY_PIPELINES).
 COPY --from=deps /out ./
 # Nothing is written at run time (pino logs to stdout): the root filesystem can be read-only.
 USER 65532:65532
-EXPOSE 8083
+EXPOSE ${PORT}
 ENTRYPOINT ["/nodejs/bin/node"]
-CMD ["services/loader/dist/main.js"]
+CMD ["main.js"]
