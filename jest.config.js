@@ -7,7 +7,10 @@ const transform = { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022' } }
 const moduleNameMapper = {
   '^@tributary/(core|testkit)$': '<rootDir>/packages/$1/src/index.ts',
 };
-const common = { transform, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname };
+// hyparquet and hyparquet-writer (the archive's Parquet codec) are ESM-only: Node 20.19+ loads them
+// with require(), jest's module loader does not, so swc compiles them to CommonJS like our sources.
+const transformIgnorePatterns = ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'];
+const common = { transform, transformIgnorePatterns, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname };
 
 module.exports = {
   // Per-test timeouts are global in jest (not per project); e2e files raise theirs with jest.setTimeout.

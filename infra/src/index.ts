@@ -37,6 +37,7 @@ const stack = new TributaryStack(
     natsChartVersion: config.get('natsChartVersion') ?? '1.3.3',
     natsReplicas: config.getNumber('natsReplicas') ?? 1,
     natsStorage: config.get('natsStorage') ?? '10Gi',
+    streamReplicas: config.getNumber('streamReplicas'),
     postgres: postgresUrl
       ? { kind: 'external', url: postgresUrl }
       : {

@@ -31,6 +31,8 @@ export interface TributaryStackArgs {
   natsReplicas: number;
   /** Size of each NATS server's JetStream file store. */
   natsStorage: string;
+  /** Replicas of every stream and KV bucket; 3 on a cluster of 3 or more servers, else 1, unless told. */
+  streamReplicas?: number;
   /** PostgreSQL from the Bitnami chart, or an existing server. */
   postgres: PostgresSource;
   /** Key of `$hmac()` (a Pulumi secret). */
@@ -73,6 +75,13 @@ export function componentValues(scaling: Record<Service, Scaling>, pipelines: st
   );
 }
 
+/** Gives the monitor the NATS servers' monitoring endpoints (its cluster view reads the meta leader there). */
+function monitorSeesNats(components: Record<string, unknown>, monitorUrls: string): Record<string, unknown> {
+  if (!monitorUrls) return components;
+  const monitor = components.monitor as Record<string, unknown>;
+  return { ...components, monitor: { ...monitor, env: { NATS_MONITOR_URLS: monitorUrls } } };
+}
+
 /** NATS, PostgreSQL and Tributary in one namespace. */
 export class TributaryStack extends pulumi.ComponentResource {
   /** The namespace everything runs in. */
@@ -112,7 +121,19 @@ export class TributaryStack extends pulumi.ComponentResource {
       },
       child,
     );
-    this.natsUrl = pulumi.interpolate`nats://nats.${this.namespace}.svc:4222`;
+    // A cluster is named server by server (the chart's pods behind its headless Service): clients
+    // then fail over without waiting for the Service, and the monitor can tell which one is down.
+    const natsPods = (scheme: string, port: number) =>
+      this.namespace.apply((ns) =>
+        Array.from({ length: args.natsReplicas }, (_, i) => `${scheme}://nats-${i}.nats-headless.${ns}.svc:${port}`).join(','),
+      );
+    this.natsUrl = args.natsReplicas > 1 ? natsPods('nats', 4222) : pulumi.interpolate`nats://nats.${this.namespace}.svc:4222`;
+    const streamReplicas = args.streamReplicas ?? (args.natsReplicas >= 3 ? 3 : 1);
+    if (streamReplicas > args.natsReplicas) {
+      throw new Error(
+        `streamReplicas ${streamReplicas} exceeds the ${args.natsReplicas} NATS server(s): JetStream cannot place the replicas`,
+      );
+    }
 
     // PostgreSQL: the Bitnami chart by reference, or an existing server.
     const dependsOn: pulumi.Resource[] = [nats];
@@ -169,9 +190,10 @@ export class TributaryStack extends pulumi.ComponentResource {
         // The migrate hook must finish before the release counts as deployed.
         waitForJobs: true,
         timeout: 600,
-        values: pulumi.all([this.natsUrl]).apply(([natsUrl]) => ({
+        values: pulumi.all([this.natsUrl, natsPods('http', 8222)]).apply(([natsUrl, monitorUrls]) => ({
           global: { image: args.image },
           nats: { url: natsUrl },
+          jetstream: { replicas: streamReplicas },
           postgresql: { url: '', existingSecret: 'tributary-secrets', existingSecretKey: 'database-url' },
           secrets: { hmacKeyExistingSecret: 'tributary-secrets', hmacKeyExistingSecretKey: 'hmac-key' },
           monitoring: {
@@ -179,7 +201,7 @@ export class TributaryStack extends pulumi.ComponentResource {
             prometheusRule: { enabled: args.monitoring },
             grafanaDashboard: { enabled: args.monitoring },
           },
-          components: componentValues(args.scaling, args.pipelines),
+          components: monitorSeesNats(componentValues(args.scaling, args.pipelines), args.natsReplicas > 1 ? monitorUrls : ''),
           ...(args.chartValues ?? {}),
         })),
       },

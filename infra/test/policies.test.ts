@@ -93,6 +93,38 @@ describe.each(['kind', 'eks'])('the Pulumi program on the %s stack', (stackName)
     }
   });
 
+  it('runs R3 streams and two replicas of each service on the three-node NATS cluster (EKS), R1 on one server (kind)', () => {
+    const nats = resources.find((r) => r.type === 'kubernetes:helm.sh/v3:Release' && r.inputs.name === 'nats')!;
+    const migrateEnv = find(objects, 'Job', 'tributary-migrate').spec.template.spec.containers[0].env;
+    const replicasOf = (s: string): number => {
+      const d = find(objects, 'Deployment', `tributary-${s}`);
+      const auto = [...ofKind(objects, 'HorizontalPodAutoscaler'), ...ofKind(objects, 'ScaledObject')].find(
+        (a) => a.spec.scaleTargetRef.name === d.metadata.name,
+      );
+      return auto ? (auto.spec.minReplicas ?? auto.spec.minReplicaCount) : d.spec.replicas;
+    };
+    const natsUrl = (s: string) =>
+      find(objects, 'Deployment', `tributary-${s}`).spec.template.spec.containers[0].env.find((e: any) => e.name === 'NATS_URL').value;
+    if (stackName === 'eks') {
+      expect(nats.inputs.values.config.cluster).toEqual({ enabled: true, replicas: 3 });
+      expect(migrateEnv).toContainEqual({ name: 'TRIBUTARY_STREAM_REPLICAS', value: '3' });
+      const pods = [0, 1, 2].map((i) => `nats-${i}.nats-headless.tributary.svc`);
+      for (const s of SERVICES) {
+        expect({ s, replicas: replicasOf(s) >= 2, nats: natsUrl(s) }).toEqual({
+          s,
+          replicas: true,
+          nats: pods.map((p) => `nats://${p}:4222`).join(','),
+        });
+      }
+      const monitorEnv = find(objects, 'Deployment', 'tributary-monitor').spec.template.spec.containers[0].env;
+      expect(monitorEnv).toContainEqual({ name: 'NATS_MONITOR_URLS', value: pods.map((p) => `http://${p}:8222`).join(',') });
+    } else {
+      expect(nats.inputs.values.config.cluster.enabled).toBe(false);
+      expect(migrateEnv).toContainEqual({ name: 'TRIBUTARY_STREAM_REPLICAS', value: '1' });
+      expect(natsUrl('loader')).toBe('nats://nats.tributary.svc:4222');
+    }
+  });
+
   it('policy: no secret in plain configuration or in chart values', () => {
     for (const [key, value] of Object.entries(stackConfig(stackName))) {
       if (/password|secret|hmac|token|kubeconfig|postgresUrl/i.test(key))

@@ -34,7 +34,13 @@ describe('the tributary chart', () => {
   jest.setTimeout(120_000);
 
   it('has a scenario per shape of deployment in ci/', () => {
-    expect(SCENARIOS.sort()).toEqual(['default-values.yaml', 'dev-cluster.yaml', 'overrides.yaml', 'production-keda.yaml']);
+    expect(SCENARIOS.sort()).toEqual([
+      'default-values.yaml',
+      'dev-cluster.yaml',
+      'nats-cluster.yaml',
+      'overrides.yaml',
+      'production-keda.yaml',
+    ]);
   });
 
   it.each(SCENARIOS)('passes helm lint --strict with ci/%s', (scenario) => {
@@ -203,7 +209,7 @@ describe('the tributary chart', () => {
 
     it('takes every secret from existing Secrets and creates none of its own', () => {
       expect(ofKind(objs(), 'Secret')).toEqual([]);
-      expect(env(deployment(objs(), 'loader')).DATABASE_URL).toEqual({ secretKeyRef: { name: 'warehouse-db', key: 'url' } });
+      expect(env(find(objs(), 'Job', 't-tributary-migrate')).DATABASE_URL).toEqual({ secretKeyRef: { name: 'warehouse-db', key: 'url' } });
       expect(env(deployment(objs(), 'transformer')).TRIBUTARY_HMAC_KEY).toEqual({
         secretKeyRef: { name: 'tributary-hmac', key: 'hmac-key' },
       });
@@ -214,6 +220,14 @@ describe('the tributary chart', () => {
         secret: { secretName: 'tributary-api-keys', items: [{ key: 'api-keys.json', path: 'api-keys.json' }] },
       });
       expect(ingest.spec.template.spec.containers[0].envFrom).toEqual([{ secretRef: { name: 'source-credentials' } }]);
+    });
+
+    it('runs migrate --roles as the owner and each database service on its own least-privilege login', () => {
+      const job = find(objs(), 'Job', 't-tributary-migrate');
+      expect(job.spec.template.spec.containers[0].command).toEqual(['node', 'packages/core/dist/cli.js', 'migrate', '--roles']);
+      expect(env(deployment(objs(), 'loader')).DATABASE_URL).toEqual({ secretKeyRef: { name: 'warehouse-loader', key: 'url' } });
+      expect(env(deployment(objs(), 'monitor')).DATABASE_URL).toEqual({ secretKeyRef: { name: 'warehouse-monitor', key: 'url' } });
+      expect(env(deployment(objs(), 'ingest-api')).DATABASE_URL).toBeUndefined();
     });
 
     it('exports traces to the OTLP endpoint and names images from the registry settings', () => {
@@ -276,6 +290,51 @@ describe('the tributary chart', () => {
         expect(d.spec.template.spec.containers[0]).toMatchObject({ image: `localhost/tributary/${c}:dev`, imagePullPolicy: 'Never' });
       }
       for (const kind of ['NetworkPolicy', 'PodDisruptionBudget', 'HorizontalPodAutoscaler']) expect(ofKind(objs(), kind)).toEqual([]);
+    });
+  });
+
+  describe('a three-node JetStream cluster (ci/nats-cluster.yaml)', () => {
+    const objs = () => render('nats-cluster.yaml');
+    const pods = ['t-tributary-nats-0', 't-tributary-nats-1', 't-tributary-nats-2'].map((p) => `${p}.t-tributary-nats-headless`);
+
+    it('runs three routed NATS servers that start together, one at most down at a time', () => {
+      const sts = find(objs(), 'StatefulSet', 't-tributary-nats');
+      expect(sts.spec).toMatchObject({ replicas: 3, serviceName: 't-tributary-nats-headless', podManagementPolicy: 'Parallel' });
+      const conf = find(objs(), 'ConfigMap', 't-tributary-nats').data!['nats.conf']!;
+      expect(conf).toContain(`routes: [${pods.map((p) => `nats://${p}:6222`).join(', ')}]`);
+      expect(conf).toMatch(/server_name: \$POD_NAME/);
+      expect(find(objs(), 'Service', 't-tributary-nats-headless').spec).toMatchObject({
+        clusterIP: 'None',
+        publishNotReadyAddresses: true,
+      });
+      expect(find(objs(), 'PodDisruptionBudget', 't-tributary-nats').spec.maxUnavailable).toBe(1);
+    });
+
+    it('creates R3 streams in migrate and gives two replicas of every service all three servers', () => {
+      const job = find(objs(), 'Job', 't-tributary-migrate');
+      expect(env(job).TRIBUTARY_STREAM_REPLICAS).toBe('3');
+      for (const c of COMPONENTS) {
+        const d = deployment(objs(), c);
+        expect({ c, replicas: d.spec.replicas, nats: env(d).NATS_URL }).toEqual({
+          c,
+          replicas: 2,
+          nats: pods.map((p) => `nats://${p}:4222`).join(','),
+        });
+      }
+      expect(env(deployment(objs(), 'monitor')).NATS_MONITOR_URLS).toBe(pods.map((p) => `http://${p}:8222`).join(','));
+      // Routes between the servers are allowed by the egress policy.
+      const egress = find(objs(), 'NetworkPolicy', 't-tributary-egress').spec.egress;
+      expect(egress.flatMap((r: any) => r.ports.map((p: any) => p.port))).toContain(6222);
+    });
+
+    it('refuses more stream replicas than NATS servers, and a cluster without our own NATS', () => {
+      const single = runTool('helm', ['template', 't', CHART, '--set', 'nats.dev.enabled=true', '--set', 'jetstream.replicas=3']);
+      expect(single.status).not.toBe(0);
+      expect(single.stderr).toContain("jetstream.replicas is 3 but the chart's NATS has 1 server(s)");
+      const external = runTool('helm', ['template', 't', CHART, '--set', 'nats.cluster.enabled=true']);
+      expect(external.status).not.toBe(0);
+      expect(external.stderr).toContain('set nats.dev.enabled too');
+      expect(env(find(render('default-values.yaml'), 'Job', 't-tributary-migrate')).TRIBUTARY_STREAM_REPLICAS).toBe('1');
     });
   });
 

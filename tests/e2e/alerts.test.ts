@@ -2,7 +2,8 @@
  * Alerts end to end: with a 2 s freshness SLA and a 1 s `for`, stopping the loader raises the
  * consumer-lag, freshness and service-down alerts, and restarting it resolves them; each firing
  * and each resolve reaches a Slack-style webhook, an SMTP server and Alertmanager's API, all real
- * servers on loopback.
+ * servers on loopback. An incompatible schema change raises the blocked-table alert until the
+ * spec is compatible again.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,5 +152,33 @@ describe('alerts', () => {
     const hist = (await (await fetch(`${stack.url('monitor')}/api/alerts`)).json()) as { history: { alert: string; status: string }[] };
     const breaches = hist.history.filter((e) => e.alert === 'TributaryFreshnessBreach').map((e) => e.status);
     expect(breaches).toEqual(['resolved', 'firing']);
+  });
+
+  it('raises a critical alert while an incompatible schema change stops a table, and resolves it once the spec is compatible again', async () => {
+    const file = path.join(dir, 'traffic.yaml');
+    const compatible = readFileSync(file, 'utf8');
+    const incompatible = compatible.replace(/^(\s+)lane: integer$/m, '$1lane: boolean');
+    expect(incompatible).not.toBe(compatible);
+    writeFileSync(file, incompatible);
+    await stack.cli(['migrate']);
+    const labels = { pipeline: 'traffic', table: 'fact_passage' };
+    await waitFor(async () => hooks('TributaryTableBlocked', 'firing', labels).length > 0, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: 'the blocked-table alert at the webhook',
+    });
+    const firing = hooks('TributaryTableBlocked', 'firing', labels)[0]!.body;
+    expect(firing.text).toMatch(
+      /FIRING TributaryTableBlocked: traffic: table fact_passage is stopped by an incompatible schema change.*lane/,
+    );
+    expect(amAlerts('TributaryTableBlocked')[0].labels).toMatchObject({ severity: 'critical', ...labels });
+
+    writeFileSync(file, compatible);
+    await stack.cli(['migrate']);
+    await waitFor(async () => hooks('TributaryTableBlocked', 'resolved', labels).length > 0, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: 'the blocked-table alert to resolve',
+    });
   });
 });

@@ -104,6 +104,9 @@ describe('dashboard', () => {
       what: 'all four services shown live',
     });
     await page.locator('#live', { hasText: 'Live' }).waitFor();
+    // The NATS panel: one server, healthy, every stream's single copy current on it.
+    await page.locator('.cluster .badge.ok', { hasText: 'Healthy' }).waitFor();
+    await expect(page.locator('.cluster tbody th', { hasText: 'TRIB_RAW' }).count()).resolves.toBe(1);
     expect(await page.evaluate(UNLABELLED)).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, 'overview.png'), fullPage: true });
 

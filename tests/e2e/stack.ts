@@ -12,7 +12,7 @@ const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
 
 /** Service names and their port variables. */
-const SERVICES = {
+export const SERVICES = {
   'ingest-api': 'INGEST_PORT',
   transformer: 'TRANSFORMER_PORT',
   loader: 'LOADER_PORT',
@@ -44,8 +44,12 @@ export class Stack {
       services?: ServiceName[];
       /** nats-server configuration text (e.g. users and permissions). */
       natsConfig?: string;
-      /** Extra environment per service (e.g. its NATS credentials). */
+      /** Extra environment per service (e.g. its NATS credentials, or its own DATABASE_URL). */
       serviceEnv?: Partial<Record<ServiceName | 'migrate', Record<string, string>>>;
+      /** Runs before migrate, e.g. to create the database user migrate runs as; returns extra environment for migrate. */
+      beforeMigrate?: (pg: PostgresServer) => Promise<Record<string, string>>;
+      /** Arguments after `migrate` (e.g. `--roles`). */
+      migrateArgs?: string[];
     } = {},
   ): Promise<Stack> {
     const [nats, pg] = await Promise.all([
@@ -65,17 +69,15 @@ export class Stack {
     };
     const stack = new Stack(nats, pg, databaseUrl, env);
     stack.serviceEnv = opts.serviceEnv ?? {};
-    await stack.cli(['migrate'], stack.serviceEnv.migrate ?? {});
+    const migrateEnv = { ...stack.serviceEnv.migrate, ...(await opts.beforeMigrate?.(pg)) };
+    await stack.cli(['migrate', ...(opts.migrateArgs ?? [])], migrateEnv);
     for (const s of opts.services ?? (Object.keys(SERVICES) as ServiceName[])) await stack.startService(s);
     return stack;
   }
 
   /** Runs the `tributary` CLI with the stack's environment. */
   async cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
-    return run(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), ...args], {
-      env: { ...process.env, ...this.env, ...extraEnv },
-      cwd: ROOT,
-    });
+    return runCli(args, { ...this.env, ...extraEnv });
   }
 
   /** Starts (or restarts) a service on its port and waits until it is ready. */
@@ -123,30 +125,12 @@ export class Stack {
     headers: Record<string, string> = {},
     pipeline = 'traffic',
   ): Promise<{ status: number; json: any; headers: Headers }> {
-    const r = await fetch(`${this.url('ingest-api')}/v1/pipelines/${pipeline}/sources/${source}/records`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson', ...headers },
-      body,
-    });
-    const text = await r.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = text;
-    }
-    return { status: r.status, json, headers: r.headers };
+    return pushRecords(this.url('ingest-api'), source, body, headers, pipeline);
   }
 
   /** The monitor's view of one pipeline. */
   async status(pipeline = 'traffic'): Promise<any> {
-    const r = await fetch(`${this.url('monitor')}/api/pipelines/${pipeline}`);
-    if (r.status !== 200) throw new Error(`monitor answered ${r.status}: ${await r.text()}`);
-    const body = (await r.json()) as {
-      pipeline: Record<string, unknown>;
-      monitor_lag: Record<string, { pending: number | null; ack_pending: number | null }>;
-    };
-    return { ...body.pipeline, monitor_lag: body.monitor_lag };
+    return monitorStatus(this.url('monitor'), pipeline);
   }
 
   /** Runs SQL against the warehouse database. */
@@ -166,4 +150,43 @@ export class Stack {
     await this.nats.cleanup().catch(() => undefined);
     await this.pg.cleanup().catch(() => undefined);
   }
+}
+
+/** Runs the `tributary` CLI (`packages/core/dist/cli.js`) with `env` over this process's environment. */
+export function runCli(args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), ...args], { env: { ...process.env, ...env }, cwd: ROOT });
+}
+
+/** POSTs NDJSON records to a push source of the ingest API at `ingestUrl`. */
+export async function pushRecords(
+  ingestUrl: string,
+  source: string,
+  body: string,
+  headers: Record<string, string> = {},
+  pipeline = 'traffic',
+): Promise<{ status: number; json: any; headers: Headers }> {
+  const r = await fetch(`${ingestUrl}/v1/pipelines/${pipeline}/sources/${source}/records`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson', ...headers },
+    body,
+  });
+  const text = await r.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: r.status, json, headers: r.headers };
+}
+
+/** A pipeline's status from the monitor at `monitorUrl`, with the monitor's own fold lag. */
+export async function monitorStatus(monitorUrl: string, pipeline = 'traffic'): Promise<any> {
+  const r = await fetch(`${monitorUrl}/api/pipelines/${pipeline}`);
+  if (r.status !== 200) throw new Error(`monitor answered ${r.status}: ${await r.text()}`);
+  const body = (await r.json()) as {
+    pipeline: Record<string, unknown>;
+    monitor_lag: Record<string, { pending: number | null; ack_pending: number | null }>;
+  };
+  return { ...body.pipeline, monitor_lag: body.monitor_lag };
 }

@@ -89,15 +89,32 @@ Output: the image reference `<registry>/<repository>/<name>:<tag>`; a component'
 {{/*
 tributary.natsUrl
 Input:  the root context.
-Output: the NATS URL the services use: our dev StatefulSet's Service when nats.dev.enabled,
-        else nats.url.
+Output: the NATS URL the services use: our dev StatefulSet's Service when nats.dev.enabled
+        (every server of it, comma-separated, when nats.cluster.enabled), else nats.url.
 */}}
 {{- define "tributary.natsUrl" -}}
-{{- if .Values.nats.dev.enabled -}}
+{{- if and .Values.nats.dev.enabled .Values.nats.cluster.enabled -}}
+{{- include "tributary.natsPodUrls" (dict "root" . "scheme" "nats" "port" 4222) -}}
+{{- else if .Values.nats.dev.enabled -}}
 {{- printf "nats://%s-nats:4222" (include "tributary.fullname" .) -}}
 {{- else -}}
 {{- .Values.nats.url -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+tributary.natsPodUrls
+Input:  dict "root", "scheme" (nats, http), "port".
+Output: comma-separated URLs of every pod of our clustered NATS StatefulSet through its headless
+        Service: `<scheme>://<fullname>-nats-<i>.<fullname>-nats-headless:<port>`.
+*/}}
+{{- define "tributary.natsPodUrls" -}}
+{{- $name := printf "%s-nats" (include "tributary.fullname" .root) -}}
+{{- $urls := list -}}
+{{- range $i := until (int .root.Values.nats.cluster.replicas) -}}
+{{- $urls = append $urls (printf "%s://%s-%d.%s-headless:%v" $.scheme $name $i $name $.port) -}}
+{{- end -}}
+{{- join "," $urls -}}
 {{- end -}}
 
 {{/*
@@ -251,7 +268,8 @@ seccompProfile:
 tributary.commonEnv
 Input:  dict "root", "name" (component name, or "migrate"), "database" (bool).
 Output: YAML list of the environment every container gets: NATS_URL, TRIBUTARY_PIPELINES,
-        LOG_LEVEL, the OTel variables, DATABASE_URL when "database", then global.env.
+        LOG_LEVEL, the OTel variables, DATABASE_URL when "database" (from the component's own
+        Secret in postgresql.componentSecrets when it has one), then global.env.
 */}}
 {{- define "tributary.commonEnv" -}}
 {{- $v := .root.Values -}}
@@ -277,6 +295,9 @@ Output: YAML list of the environment every container gets: NATS_URL, TRIBUTARY_P
 {{- end }}
 {{- if .database }}
 {{- $db := include "tributary.databaseSecretRef" .root | fromJson }}
+{{- with index $v.postgresql.componentSecrets .name }}
+{{- $db = . }}
+{{- end }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef: { name: {{ $db.name | quote }}, key: {{ $db.key | quote }} }

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `tributary` command: `migrate`, `validate [path]`, `docs [outDir]`, `check [path]`, `models [path]`.
+ * The `tributary` command: `migrate [--roles]`, `validate [path]`, `docs [outDir]`, `check [path]`, `models [path]`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { commonEnv, readEnv, topologyEnv, topologyFromEnv } from './env-config';
 import { isTributaryError } from './errors';
+import { archiveEnv } from './archive/archive-config';
+import { BACKFILL_USAGE, backfillCommand } from './archive/backfill-command';
 import { createLogger } from './logger';
 import { migrate } from './migrate';
 import { checkCommand, modelsCommand } from './warehouse/checks/check-command';
@@ -14,11 +16,14 @@ import { loadPipelines } from './spec/load-pipeline';
 import { pipelineJsonSchema, pipelineReferenceMarkdown } from './spec/reference-docs';
 
 const USAGE = `usage: tributary <command>
-  migrate            create streams, consumers, KV buckets, database and tables (idempotent)
+  migrate [--roles]  create streams, consumers, KV buckets, database and tables (idempotent);
+                     --roles also creates the least-privilege database roles (SECURITY.md)
   validate [path]    check pipeline specs (default: $TRIBUTARY_PIPELINES or ./pipelines)
   docs [dir]         write the JSON Schema and reference of the pipeline spec (default: ./docs)
   check [path]       run the data-quality checks; exit 1 when an error-severity check fails
-  models [path]      run the SQL models in dependency order; exit 1 when one fails`;
+  models [path]      run the SQL models in dependency order; exit 1 when one fails
+  ${BACKFILL_USAGE}
+                     republish archived batches with their original message IDs (README: Archive and backfill)`;
 
 /** Writes generated docs into `dir`; returns the files written. */
 export function writeDocs(dir: string): string[] {
@@ -31,10 +36,15 @@ export function writeDocs(dir: string): string[] {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, arg] = argv;
-  const env = readEnv(z.object({ ...commonEnv, ...topologyEnv }));
+  const env = readEnv(z.object({ ...commonEnv, ...topologyEnv, ...archiveEnv }));
   const logger = createLogger('tributary-cli', env.LOG_LEVEL);
   switch (cmd) {
     case 'migrate': {
+      const unknown = argv.slice(1).filter((a) => a !== '--roles');
+      if (unknown.length > 0) {
+        process.stderr.write(`unknown argument to migrate: ${unknown.join(' ')}\n${USAGE}\n`);
+        return 2;
+      }
       const pipelines = loadPipelines(env.TRIBUTARY_PIPELINES);
       await migrate({
         natsUrl: env.NATS_URL,
@@ -43,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
         pipelines,
         topology: topologyFromEnv(env),
         logger,
+        roles: argv.includes('--roles'),
+        archiveAll: env.ARCHIVE_ALL,
       });
       return 0;
     }
@@ -60,6 +72,8 @@ async function main(argv: string[]): Promise<number> {
       const run = cmd === 'check' ? checkCommand : modelsCommand;
       return run(env.DATABASE_URL, pipelines, (line) => process.stdout.write(`${line}\n`));
     }
+    case 'backfill':
+      return backfillCommand(argv.slice(1), env, (line) => process.stdout.write(`${line}\n`));
     case 'docs': {
       for (const f of writeDocs(arg ?? 'docs')) process.stdout.write(`wrote ${f}\n`);
       return 0;

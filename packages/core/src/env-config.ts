@@ -44,6 +44,9 @@ export const commonEnv = {
   TRIBUTARY_PIPELINES: z.string().default('pipelines'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   HOST: z.string().default('0.0.0.0'),
+  // HTTPS for the service's HTTP server: PEM certificate (chain) and key, both or neither.
+  HTTP_TLS_CERT_FILE: z.string().optional(),
+  HTTP_TLS_KEY_FILE: z.string().optional(),
   // NATS authentication and TLS (all optional; secrets may come from mounted files).
   NATS_USER: z.string().optional(),
   NATS_PASSWORD: z.string().optional(),
@@ -60,6 +63,12 @@ export const commonEnv = {
 /** Variables that tune the JetStream topology (read by `migrate` and by consumers). */
 export const topologyEnv = {
   TRIBUTARY_STREAM_MAX_BYTES: envInt(DEFAULT_TOPOLOGY.maxBytes, 1024 * 1024),
+  /** Storage cap of TRIB_RAW alone (the stream outside clients fill); TRIBUTARY_STREAM_MAX_BYTES when unset. */
+  TRIBUTARY_RAW_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .optional(),
   TRIBUTARY_STREAM_MAX_AGE: envDuration('7d'),
   TRIBUTARY_DUPLICATE_WINDOW: envDuration('2m'),
   TRIBUTARY_ACK_WAIT: envDuration('30s'),
@@ -72,6 +81,7 @@ export const topologyEnv = {
 /** Turns parsed topology variables into TopologyOptions. */
 export function topologyFromEnv(e: {
   TRIBUTARY_STREAM_MAX_BYTES: number;
+  TRIBUTARY_RAW_MAX_BYTES?: number;
   TRIBUTARY_STREAM_MAX_AGE: number;
   TRIBUTARY_DUPLICATE_WINDOW: number;
   TRIBUTARY_ACK_WAIT: number;
@@ -82,6 +92,7 @@ export function topologyFromEnv(e: {
 }): TopologyOptions {
   return {
     maxBytes: e.TRIBUTARY_STREAM_MAX_BYTES,
+    ...(e.TRIBUTARY_RAW_MAX_BYTES === undefined ? {} : { rawMaxBytes: e.TRIBUTARY_RAW_MAX_BYTES }),
     maxAgeMs: e.TRIBUTARY_STREAM_MAX_AGE,
     duplicateWindowMs: e.TRIBUTARY_DUPLICATE_WINDOW,
     ackWaitMs: e.TRIBUTARY_ACK_WAIT,

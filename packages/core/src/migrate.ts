@@ -1,6 +1,7 @@
 /**
  * `migrate`: creates everything the services need and may not create themselves: streams,
- * durable consumers, KV buckets, the database, bookkeeping tables and warehouse tables.
+ * durable consumers, KV buckets, the database, bookkeeping tables, warehouse tables, and (with
+ * `roles`) the least-privilege database roles.
  * Idempotent; run by `npm start` locally and by a Helm pre-install/pre-upgrade Job.
  */
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -9,9 +10,20 @@ import type { Logger } from 'pino';
 import { TributaryError } from './errors';
 import { guardClient } from './warehouse/guard-client';
 import { connectNats, type NatsAuth } from './nats/connect';
-import { ensureBuckets, ensureConsumers, ensureStreams, monitorConsumers, pipelineConsumers, type TopologyOptions } from './nats/topology';
+import { archiveOf } from './archive/archive-config';
+import {
+  archiverConsumers,
+  ensureBuckets,
+  ensureConsumers,
+  ensureStreams,
+  monitorConsumers,
+  pipelineConsumers,
+  type TopologyOptions,
+} from './nats/topology';
 import type { Pipeline } from './spec/pipeline';
 import { BOOKKEEPING_DDL } from './warehouse/bookkeeping';
+import { ensureDatabaseRoles } from './warehouse/database-roles';
+import { checkReplicasPossible, ensureReplicas } from './nats/stream-replicas';
 import { ensureWarehouse } from './warehouse/ensure-warehouse';
 
 /** Inputs of a migration. */
@@ -23,6 +35,13 @@ export interface MigrateOptions {
   pipelines: Pipeline[];
   topology: TopologyOptions;
   logger: Logger;
+  /**
+   * Create the least-privilege group roles (`tributary_loader`, ...; needs CREATEROLE). Once they
+   * exist, every migrate grants them what new tables need, with or without this flag.
+   */
+  roles?: boolean;
+  /** Archive pipelines without an `archive:` section too (`ARCHIVE_ALL`): their archiver consumers are created. */
+  archiveAll?: boolean;
 }
 
 /** Creates the database named in `url` when it does not exist (needs CREATEDB on the server). */
@@ -71,6 +90,7 @@ export async function migrate(opts: MigrateOptions): Promise<string[]> {
         // An incompatible change stops that table only: migrate goes on (a failing Helm hook would stop them all).
         for (const s of w.stopped) opts.logger.error({ pipeline: p.name, table: s.table, code: 'TRIB_E_SCHEMA_INCOMPATIBLE' }, s.message);
       }
+      actions.push(...(await ensureDatabaseRoles(client, opts.pipelines, { create: opts.roles ?? false })));
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['tributary-migrate']);
     } finally {
       client.release();
@@ -81,12 +101,18 @@ export async function migrate(opts: MigrateOptions): Promise<string[]> {
 
   const nc = await connectNats(opts.natsUrl, 'tributary-migrate', opts.natsAuth);
   try {
+    checkReplicasPossible(nc, opts.topology.replicas);
     const jsm = await jetstreamManager(nc, { timeout: 10_000 });
     await ensureStreams(jsm, opts.topology);
     await ensureConsumers(jsm, monitorConsumers(), opts.topology);
     for (const p of opts.pipelines) await ensureConsumers(jsm, pipelineConsumers(p), opts.topology);
+    const archivers = opts.pipelines.flatMap((p) =>
+      archiverConsumers(p, archiveOf(p, { ARCHIVE_ALL: opts.archiveAll ?? false })?.stages ?? []),
+    );
+    await ensureConsumers(jsm, archivers, opts.topology);
     await ensureBuckets(nc, opts.topology, opts.pipelines);
-    actions.push(`streams, ${opts.pipelines.length * 2 + 3} consumers and KV buckets in place`);
+    actions.push(...(await ensureReplicas(jsm, opts.topology.replicas)));
+    actions.push(`streams, ${opts.pipelines.length * 2 + 3 + archivers.length} consumers and KV buckets in place`);
   } finally {
     await nc.close();
   }

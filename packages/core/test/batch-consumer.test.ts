@@ -111,6 +111,43 @@ describe('BatchConsumer', () => {
     expect(Math.max(...deliveries)).toBe(1); // the retries spent no deliveries
   });
 
+  it('keeps the batch and the queued messages alive through retries longer than ack wait × max_deliver (found by the chaos suite)', async () => {
+    // Ack wait 300 ms, 3 deliveries, a 2.5 s outage retried every second: before, the held batch
+    // and the queue were redelivered until their last delivery and dead-lettered, although the
+    // batch in hand was then loaded as well (counted twice).
+    const { stream, durable } = await setup(6, 3, 300);
+    const until = Date.now() + 2_500;
+    const handled: string[] = [];
+    const deliveries: number[] = [];
+    const poisoned: string[] = [];
+    const loop = new BatchConsumer({
+      js,
+      stream,
+      durable,
+      maxBatch: 2,
+      maxDeliver: 3,
+      logger,
+      backoffMs: [1_000],
+      handle: async (msgs) => {
+        deliveries.push(...msgs.map((m) => m.info.deliveryCount));
+        if (Date.now() < until) throw new TributaryError('TRIB_E_WAREHOUSE_UNAVAILABLE', 'down');
+        handled.push(...msgs.map(text));
+      },
+      onPoison: async (m) => {
+        poisoned.push(text(m));
+      },
+    });
+    await loop.start();
+    await waitFor(async () => ((await pendingOf(stream)).ack === 0 && handled.length + poisoned.length >= 6 ? true : undefined), {
+      timeoutMs: 15_000,
+      what: 'all settled',
+    });
+    await loop.stop();
+    expect(poisoned).toEqual([]);
+    expect(handled.sort()).toEqual(['0', '1', '2', '3', '4', '5']);
+    expect(Math.max(...deliveries)).toBe(1);
+  });
+
   it('isolates a poison message: its neighbours are handled, it alone is dead-lettered', async () => {
     const { stream, durable } = await setup(10);
     const handled: string[] = [];

@@ -7,11 +7,13 @@
  * like) download their own server binaries at install time; these machines have the Debian packages
  * and npm here does not run install scripts.
  */
+export { ClickHouseServer, type ClickHouseServerOptions } from './clickhouse-server';
 export { FakeApis, type FakeApisOptions, type FakeFault, type FakeRequest } from './fake-apis';
 export { FAKE_VENUES } from './fake-api-data';
 export { freePort } from './free-port';
-export { httpStatus } from './http-status';
+export { httpGet, httpStatus, type HttpReply } from './http-status';
 export { logTail } from './log-tail';
+export { NatsCluster, type NatsClusterOptions } from './nats-cluster';
 export { NatsServer, type NatsServerOptions } from './nats-server';
 export { PostgresServer, type PostgresServerOptions } from './postgres-server';
 export { ServiceProcess, spawnService, type SpawnServiceOptions } from './process-handle';

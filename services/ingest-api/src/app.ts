@@ -241,7 +241,7 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
           sources.push(handle);
         }
       }
-      listener = await listen(app, config.INGEST_PORT, config.HOST);
+      listener = await listen(app, config.INGEST_PORT, config.HOST, config);
       ready = true;
       heartbeat = startHeartbeat(nc, { service: 'ingest-api' });
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name), sources: sources.length }, 'ingest-api ready');

@@ -170,8 +170,12 @@ describe('postgres_cdc source', () => {
       { timeoutMs: 20_000, what: 'the slot to catch up with the WAL' },
     );
     expect(slot).toBeDefined();
-    const metrics = await (await fetch(`http://127.0.0.1:${ingest.port}/metrics`)).text();
-    expect(metrics).toMatch(/tributary_cdc_slot_lag_bytes\{[^}]*source="changes"[^}]*\} \d+/);
+    // The slot lag gauge is set by the source's heartbeat, which may come after the catch-up.
+    const lagMetric = /tributary_cdc_slot_lag_bytes\{[^}]*source="changes"[^}]*\} \d+/;
+    await waitFor(async () => lagMetric.test(await (await fetch(`http://127.0.0.1:${ingest.port}/metrics`)).text()), {
+      timeoutMs: 20_000,
+      what: 'the slot lag gauge on /metrics',
+    });
     await ingest.proc.stop();
   });
 });

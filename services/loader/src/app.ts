@@ -7,6 +7,9 @@ import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SpanKind, trace } from '@opentelemetry/api';
 import {
+  assertTableAccess,
+  archiveOf,
+  archiverConsumers,
   BatchConsumer,
   checkTopology,
   connectNats,
@@ -19,8 +22,10 @@ import {
   H,
   header,
   inSpan,
+  isTributaryError,
   listen,
   loadPipelines,
+  openArchiveStore,
   makeHeaders,
   numberHeader,
   Publisher,
@@ -28,9 +33,10 @@ import {
   STREAMS,
   subjects,
   subjectTokens,
+  tableNeeds,
   toTributaryError,
   TributaryError,
-  WAREHOUSE_SCHEMA,
+  type ClickHouseClient,
   type Listener,
   type Logger,
   type Pipeline,
@@ -42,12 +48,18 @@ import { Histogram } from 'prom-client';
 import { BatchLoader, type LoadItem, type RejectedRow } from './batch-loader';
 import type { LoaderConfig } from './config';
 import { blockedTables } from './blocked-tables';
+import { clickhouseReady, openClickHouseSinks } from './clickhouse/clickhouse-sinks';
 import { ModelScheduler, modelMetrics } from './model-scheduler';
+import { Archiver, archiveMetrics } from './archiver';
+import { RetentionScheduler, retentionMetrics } from './retention';
+import { landingArchive, localArchive, type ArchivePartition } from './table-archive';
 
 /** Optional injected dependencies (tests). */
 export interface LoaderDeps {
   logger?: Logger;
   pipelines?: Pipeline[];
+  /** Where retention writes partitions before dropping them; default a local folder (`RETENTION_ARCHIVE_DIR`). */
+  archivePartition?: ArchivePartition;
 }
 
 /** Builds the loader. */
@@ -70,20 +82,36 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
   const loops: BatchConsumer[] = [];
   const models = modelMetrics(metrics.registry);
   const schedulers = new Map<string, ModelScheduler>();
+  const retention = new RetentionScheduler(pool, pipelines, {
+    intervalMs: config.RETENTION_INTERVAL,
+    archive: deps.archivePartition ?? landingArchive(pipelines, config, localArchive(config.RETENTION_ARCHIVE_DIR)),
+    metrics: retentionMetrics(metrics.registry),
+    logger: logger.child({ component: 'retention' }),
+  });
   let listener: Listener | undefined;
   let heartbeat: Heartbeat | undefined;
+  // The archiver runs for pipelines with an `archive:` section (all of them with ARCHIVE_ALL=true).
+  const archived = pipelines.flatMap((p) => {
+    const archive = archiveOf(p, config);
+    return archive ? [{ pipeline: p, archive }] : [];
+  });
+  const archiveMetricSet = archived.length > 0 ? archiveMetrics(metrics.registry) : undefined;
+  const archivers: Archiver[] = [];
+  /** Clients of the ClickHouse servers tables load into (checked by /readyz). */
+  const clickhouseClients: ClickHouseClient[] = [];
 
   const app = createServiceApp({
     registry: metrics.registry,
     ready: async () => {
       if (loops.length < pipelines.length || loops.some((l) => !l.running)) return 'consumers not running';
+      if (archivers.length < archived.length || archivers.some((a) => !a.running)) return 'archiver consumers not running';
       if (nc?.isClosed()) return 'NATS connection closed';
       try {
         await pool.query('SELECT 1');
       } catch (err) {
         return `warehouse unreachable: ${(err as Error).message}`;
       }
-      return undefined;
+      return clickhouseReady(clickhouseClients);
     },
   });
 
@@ -212,37 +240,26 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
       const jsm = await jetstreamManager(nc);
       await checkTopology(jsm, {
         streams: [STREAMS.processed, STREAMS.loaded, STREAMS.dlq],
-        consumers: pipelines.map((p) => ({ stream: STREAMS.processed, durable: consumers.loader(p.name) })),
+        consumers: [
+          ...pipelines.map((p) => ({ stream: STREAMS.processed, durable: consumers.loader(p.name) })),
+          ...archived.flatMap(({ pipeline, archive }) => archiverConsumers(pipeline, archive.stages)),
+        ],
       });
-      const want = pipelines.flatMap((p) => p.tables.map((t) => t.name));
-      const have = await pool
-        .query<{ table_name: string }>(
-          `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = ANY($2)
-           UNION ALL SELECT 'load_ledger' FROM information_schema.tables WHERE table_schema = 'tributary' AND table_name = 'load_ledger'`,
-          [WAREHOUSE_SCHEMA, want],
-        )
-        .catch((err: unknown) => {
-          throw new TributaryError('TRIB_E_WAREHOUSE_UNAVAILABLE', `cannot reach the warehouse: ${(err as Error).message}`, { cause: err });
-        });
-      const got = new Set(have.rows.map((r) => r.table_name));
-      const missing = [
-        ...want.map((t) => `${WAREHOUSE_SCHEMA}.${t}`).filter((t) => !got.has(t.split('.')[1]!)),
-        ...(got.has('load_ledger') ? [] : ['tributary.load_ledger']),
-      ];
-      if (missing.length > 0) {
-        throw new TributaryError(
-          'TRIB_E_TOPOLOGY_MISSING',
-          `warehouse tables missing: ${missing.join(', ')}. Run \`npm run migrate\` first.`,
-          { details: { missing } },
-        );
-      }
+      // Tables exist (migrate made them) and this database user may write them (tributary_loader).
+      await assertTableAccess(pool, tableNeeds('loader', pipelines), 'loader').catch((err: unknown) => {
+        if (isTributaryError(err)) throw err;
+        throw new TributaryError('TRIB_E_WAREHOUSE_UNAVAILABLE', `cannot reach the warehouse: ${(err as Error).message}`, { cause: err });
+      });
       const js = jetstream(nc);
       publisher = new Publisher(js, 256);
       for (const p of pipelines) {
         const scheduler = new ModelScheduler(pool, p, models, logger.child({ pipeline: p.name }), config.LOADER_MODELS_INTERVAL_MS);
         schedulers.set(p.name, scheduler);
         scheduler.start();
-        const loader = new BatchLoader(pool, p, await blockedTables(pool, p, metrics.registry, logger));
+        const clickhouse = await openClickHouseSinks(p, logger.child({ pipeline: p.name }));
+        clickhouseClients.push(...clickhouse.clients);
+        const blocked = await blockedTables(pool, p, metrics.registry, logger, clickhouse.problems);
+        const loader = new BatchLoader(pool, p, blocked, logger.child({ pipeline: p.name }), clickhouse.writers);
         const loop = new BatchConsumer({
           js,
           stream: STREAMS.processed,
@@ -258,7 +275,23 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
         await loop.start();
         loops.push(loop);
       }
-      listener = await listen(app, config.LOADER_PORT, config.HOST);
+      for (const { pipeline, archive } of archived) {
+        const archiver = new Archiver({
+          js,
+          jsm,
+          pipeline,
+          archive,
+          store: await openArchiveStore(pipeline, config),
+          maxDeliver: config.TRIBUTARY_MAX_DELIVER,
+          metrics: archiveMetricSet!,
+          logger,
+        });
+        await archiver.start();
+        archivers.push(archiver);
+      }
+      // Partition maintenance and retention: once now, then every RETENTION_INTERVAL.
+      retention.start();
+      listener = await listen(app, config.LOADER_PORT, config.HOST, config);
       heartbeat = startHeartbeat(nc, { service: 'loader' });
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'loader ready');
       return { port: listener.port };
@@ -266,11 +299,13 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
     /** Finishes the transactions in hand, then closes. */
     async stop(): Promise<void> {
       await heartbeat?.stop();
-      await Promise.all(loops.splice(0).map((l) => l.stop()));
+      await Promise.all([...loops.splice(0), ...archivers.splice(0)].map((l) => l.stop()));
       await Promise.all([...schedulers.values()].map((s) => s.stop()));
+      await retention.stop();
       await listener?.close();
       await nc?.drain().catch(() => undefined);
       await pool.end().catch(() => undefined);
+      for (const c of clickhouseClients.splice(0)) c.close();
     },
   };
 }

@@ -4,9 +4,14 @@
  * then each table's rows, then the ledger counts; commit; only then may the loop ack.
  * When the warehouse rejects data, a single message is loaded row by row under savepoints so only
  * the bad records are dead-lettered.
+ *
+ * Tables with a ClickHouse sink keep their ledger rows in the same transaction: their rows are
+ * written to ClickHouse (idempotently) before the commit and made visible after it (see
+ * clickhouse/clickhouse-table-writer.ts), so the ledger stays the one record of what was loaded.
  */
-import { guardClient, tablesOf, TributaryError, type Pipeline, type Rec, type Table } from '@tributary/core';
+import { guardClient, tablesOf, TributaryError, type Logger, type Pipeline, type Rec, type Table } from '@tributary/core';
 import type { Pool, PoolClient } from 'pg';
+import { ClickHouseTableWriter } from './clickhouse/clickhouse-table-writer';
 import { classifyPgError } from './pg-errors';
 import { TableWriter, type TableRows } from './table-writer';
 
@@ -45,29 +50,48 @@ export interface TableSummary {
 
 /** Loads batches for one pipeline. */
 export class BatchLoader {
-  private readonly writers: Map<string, TableWriter>;
+  private readonly writers: Map<string, TableWriter | ClickHouseTableWriter>;
 
   /**
    * `blocked`: tables whose warehouse schema cannot take the spec (incompatible change), with
    * the reason. Their records are dead-lettered (TRIB_E_SCHEMA_INCOMPATIBLE, replayable once the
    * table is fixed) while the pipeline's other tables go on loading.
+   * `clickhouse`: the writers of the tables with a ClickHouse sink, by table name.
    */
   constructor(
     private readonly pool: Pool,
     private readonly pipeline: Pipeline,
     private readonly blocked: ReadonlyMap<string, string> = new Map(),
+    logger?: Logger,
+    private readonly clickhouse: ReadonlyMap<string, ClickHouseTableWriter> = new Map(),
   ) {
     // Dimensions first: facts of the same flush look up the versions it just wrote (only scd2
     // tables are looked up, and they look up nothing themselves).
     const ordered = [...pipeline.tables.filter((t) => t.mode === 'scd2'), ...pipeline.tables.filter((t) => t.mode !== 'scd2')];
-    this.writers = new Map(ordered.map((t) => [t.name, new TableWriter(pipeline, t)]));
+    this.writers = new Map(ordered.map((t) => [t.name, clickhouse.get(t.name) ?? new TableWriter(pipeline, t, logger)]));
   }
 
   /**
    * Loads `items`. `onRejected` must make rejected rows durable (DLQ) before it resolves; it is
-   * called on the row-by-row path of a single message, and for the records of blocked tables.
+   * called on the row-by-row path of a single message, for the records of blocked tables, and for
+   * records whose values a ClickHouse column cannot hold.
    */
   async load(items: LoadItem[], onRejected: (rows: RejectedRow[]) => Promise<void>): Promise<TableSummary[]> {
+    const summaries = await this.loadInTransaction(items, onRejected);
+    await this.markClickHouseLoaded(items);
+    return summaries;
+  }
+
+  /** After the ledger commit: the ClickHouse rows of these messages become visible (again, on redelivery). */
+  private async markClickHouseLoaded(items: LoadItem[]): Promise<void> {
+    for (const [name, writer] of this.clickhouse) {
+      if (this.blocked.has(name)) continue;
+      const ids = [...new Set(items.filter((i) => i.dataset === writer.table.from).map((i) => i.msgId))];
+      if (ids.length > 0) await writer.markLoaded(ids);
+    }
+  }
+
+  private async loadInTransaction(items: LoadItem[], onRejected: (rows: RejectedRow[]) => Promise<void>): Promise<TableSummary[]> {
     try {
       return await this.transaction(async (c) => {
         const blockedRows: RejectedRow[] = [];
@@ -101,9 +125,11 @@ export class BatchLoader {
       await client.query('BEGIN');
       const out = await fn(client);
       await client.query('COMMIT');
+      for (const w of this.writers.values()) w.committed(client);
       client.release();
       return out;
     } catch (err) {
+      for (const w of this.writers.values()) w.rolledBack(client);
       await client.query('ROLLBACK').catch(() => undefined);
       // Destroy the session: its temp staging tables may have been created in the failed transaction.
       client.release(true);
@@ -162,6 +188,8 @@ export class BatchLoader {
           r.records = [];
         }
         written = new Map();
+      } else if (writer instanceof ClickHouseTableWriter) {
+        written = await writer.write(todo, rows, rowByRow ?? blockedRows, rowByRow !== undefined);
       } else if (rowByRow) {
         written = await this.writeRowByRow(client, writer, todo, rows, rowByRow);
       } else {
@@ -228,6 +256,7 @@ export class BatchLoader {
           kept.push(rec);
         } catch (err) {
           await client.query('ROLLBACK TO SAVEPOINT row');
+          writer.rolledBack(client);
           const e = classifyPgError(err, `table ${writer.table.name}, record ${i}`);
           if (e.code !== 'TRIB_E_LOAD_REJECTED') throw e;
           rejected.push({ item: todo[k]!.item, table: writer.table, index: i, record: rec, error: e });

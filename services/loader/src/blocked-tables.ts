@@ -3,14 +3,23 @@
  * key or mode that `migrate` refused). Found at start-up, logged as TRIB_E_SCHEMA_INCOMPATIBLE,
  * exported as `tributary_table_blocked`; their records are dead-lettered while other tables load.
  */
-import { schemaProblems, type Logger, type Pipeline } from '@tributary/core';
+import { inPostgres, schemaProblems, type Logger, type Pipeline } from '@tributary/core';
 import type { Pool } from 'pg';
 import { Gauge, type Registry } from 'prom-client';
 
 const gauges = new WeakMap<Registry, Gauge>();
 
-/** The blocked tables of `pipeline` with the reason, checked against the live warehouse. */
-export async function blockedTables(pool: Pool, pipeline: Pipeline, registry: Registry, logger: Logger): Promise<Map<string, string>> {
+/**
+ * The blocked tables of `pipeline` with the reason, checked against the live warehouse; tables
+ * loading into ClickHouse were checked when their sink opened (`clickhouse`: their problems).
+ */
+export async function blockedTables(
+  pool: Pool,
+  pipeline: Pipeline,
+  registry: Registry,
+  logger: Logger,
+  clickhouse: ReadonlyMap<string, string[]> = new Map(),
+): Promise<Map<string, string>> {
   let gauge = gauges.get(registry);
   if (!gauge) {
     gauge = new Gauge({
@@ -23,10 +32,10 @@ export async function blockedTables(pool: Pool, pipeline: Pipeline, registry: Re
   }
   const out = new Map<string, string>();
   for (const t of pipeline.tables) {
-    const { problems } = await schemaProblems(pool, pipeline, t);
+    const problems = inPostgres(t) ? (await schemaProblems(pool, pipeline, t)).problems : (clickhouse.get(t.name) ?? []);
     gauge.set({ pipeline: pipeline.name, table: t.name }, problems.length > 0 ? 1 : 0);
     if (problems.length === 0) continue;
-    const message = `table warehouse.${t.name} is stopped by an incompatible schema change (fix the spec or the table, run migrate, restart the loader, then replay its dead letters): ${problems.join('; ')}`;
+    const message = `table ${inPostgres(t) ? 'warehouse.' : 'ClickHouse '}${t.name} is stopped by an incompatible schema change (fix the spec or the table, run migrate, restart the loader, then replay its dead letters): ${problems.join('; ')}`;
     out.set(t.name, message);
     logger.error({ pipeline: pipeline.name, table: t.name, code: 'TRIB_E_SCHEMA_INCOMPATIBLE', problems }, message);
   }

@@ -1,11 +1,13 @@
 /**
  * loader configuration, read once from the environment.
  */
-import { commonEnv, envInt, envPort, readEnv, topologyEnv } from '@tributary/core';
+import { archiveEnv, commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/core';
 import { z } from 'zod';
 
 const schema = z.object({
   ...commonEnv,
+  /** Where and whether pipelines without an `archive:` section are archived (ARCHIVE_DIR, ARCHIVE_ALL). */
+  ...archiveEnv,
   TRIBUTARY_MAX_DELIVER: topologyEnv.TRIBUTARY_MAX_DELIVER,
   LOADER_PORT: envPort(8083),
   /** Processed messages loaded in one transaction. */
@@ -16,6 +18,10 @@ const schema = z.object({
   LOADER_MODELS_INTERVAL_MS: envInt(5000, 100),
   /** Only run these pipelines (comma-separated); all when unset. */
   LOADER_ONLY: z.string().optional(),
+  /** How often partitions are premade and retention runs (also once at start). */
+  RETENTION_INTERVAL: envDuration('1h'),
+  /** Folder retention writes partitions to (`<pipeline>/<table>/<partition>.ndjson.gz`) before dropping them. */
+  RETENTION_ARCHIVE_DIR: z.string().default('.tributary/archive/tables'),
 });
 
 /** Parsed loader configuration. */

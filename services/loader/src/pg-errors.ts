@@ -2,15 +2,14 @@
  * Classifies PostgreSQL errors: the data's fault (dead-letter the record) or the warehouse's
  * (retry until it recovers). Callers branch on the resulting code, never on message text.
  */
-import { TributaryError } from '@tributary/core';
+import { isDataError, TributaryError } from '@tributary/core';
 
 /** Wraps a pg error as TRIB_E_LOAD_REJECTED (data/constraint) or TRIB_E_WAREHOUSE_UNAVAILABLE. */
 export function classifyPgError(err: unknown, what: string): TributaryError {
   if (err instanceof TributaryError) return err;
   const e = err as { code?: string; message?: string; column?: string; detail?: string };
-  const cls = typeof e.code === 'string' ? e.code.slice(0, 2) : '';
   // 22: data exception (out of range, bad format); 23: integrity constraint (not null, check).
-  if (cls === '22' || cls === '23') {
+  if (isDataError(err)) {
     return new TributaryError('TRIB_E_LOAD_REJECTED', `${what}: ${e.message}${e.detail ? ` (${e.detail})` : ''}`, {
       cause: err,
       location: e.column ? { field: e.column } : {},

@@ -1,6 +1,7 @@
 /**
- * Writes one table's share of a flush: COPY into a per-connection staging table, then the load
- * mode's merge statement, all inside the caller's transaction.
+ * Writes one table's share of a flush: COPY into a per-connection staging table, the partitions
+ * its rows need (partitioned tables), then the load mode's merge statement, all inside the
+ * caller's transaction.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -10,8 +11,10 @@ import {
   FIELD_TYPES,
   ident,
   lookupColumns,
+  partitionLayout,
   warehouseTable,
   type Dataset,
+  type Logger,
   type Pipeline,
   type Rec,
   type Table,
@@ -22,6 +25,7 @@ import { copyLine, copyValue } from './copy-text';
 import { lookupStatements } from './dimension-lookups';
 import { MODES } from './modes/registry';
 import type { LoadModeImpl } from './modes/mode';
+import { PartitionRouter } from './partition-router';
 
 /** Rows of one input message for this table. */
 export interface TableRows {
@@ -43,10 +47,13 @@ export class TableWriter {
   readonly dimensions: string[];
   /** Connections that already have this staging table (temp tables live per session). */
   private readonly prepared = new WeakSet<PoolClient>();
+  /** Partitioned tables: creates the partitions of staged rows before the merge. */
+  private readonly partitions: PartitionRouter | undefined;
 
   constructor(
     readonly pipeline: Pipeline,
     readonly table: Table,
+    logger?: Logger,
   ) {
     this.dataset = datasetOf(pipeline, table);
     const lookups = lookupColumns(pipeline, table);
@@ -64,6 +71,8 @@ export class TableWriter {
     const names = [...this.dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"', '"_ord"'];
     this.copySql = `COPY ${this.staging} (${names.join(', ')}) FROM STDIN`;
     this.lookupSql = lookupStatements(pipeline, this.staging, lookups);
+    const layout = partitionLayout(pipeline, table);
+    this.partitions = layout && new PartitionRouter(table, layout, this.staging, logger);
     const impl = MODES[table.mode] as { create: (t: Table, d: unknown) => LoadModeImpl };
     this.mode = impl.create(table, {
       dataset: this.dataset,
@@ -103,9 +112,20 @@ export class TableWriter {
     if (items.every((i) => i.records.length === 0)) return written;
     await client.query(`TRUNCATE ${this.staging}`);
     await pump(Readable.from([this.encode(items)]), client.query(copyFrom(this.copySql)));
+    await this.partitions?.ensure(client);
     for (const stmt of [...this.lookupSql, ...(this.mode.beforeMerge ?? [])]) await client.query(stmt);
     const r = await client.query<{ _msg_id: string; written: number }>(this.mode.mergeSql);
     for (const row of r.rows) written.set(row._msg_id, row.written);
     return written;
+  }
+
+  /** The transaction on `client` committed (partitions it created are known to exist). */
+  committed(client: PoolClient): void {
+    this.partitions?.committed(client);
+  }
+
+  /** The transaction, or a savepoint, on `client` rolled back. */
+  rolledBack(client: PoolClient): void {
+    this.partitions?.discard(client);
   }
 }

@@ -3,6 +3,8 @@
  * in constant time. Without a configured token the actions are disabled (403), never open.
  * The actor recorded in the audit trail is the `X-Tributary-Actor` header (the name the user
  * typed), which the shared token does not prove: put the monitor behind an SSO proxy for that.
+ * Write actions also refuse cross-site requests (an `Origin` other than the monitor's own, or
+ * `Sec-Fetch-Site: cross-site`), so another site's page cannot drive them from a browser.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
@@ -12,6 +14,31 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 /** The request's actor, set by {@link requireAdmin}. */
 export function actorOf(res: { locals: Record<string, unknown> }): string {
   return String(res.locals.actor ?? 'admin');
+}
+
+/**
+ * Middleware: 403 for a request a browser made from another site. Requests without `Origin` (curl,
+ * scripts) pass on to the token check; browsers send it on every POST.
+ */
+export function refuseCrossSite(): RequestHandler {
+  return (req, res, next) => {
+    const origin = req.get('origin');
+    let sameHost = origin === undefined;
+    if (origin !== undefined) {
+      try {
+        sameHost = new URL(origin).host === req.host;
+      } catch {
+        sameHost = false; // "null" (sandboxed frames, file://) or garbage
+      }
+    }
+    if (!sameHost || req.get('sec-fetch-site') === 'cross-site') {
+      res.status(403).json({
+        error: { code: 'TRIB_E_UNAUTHORIZED', message: `cross-site request refused (Origin ${origin ?? 'absent'}, Host ${req.host})` },
+      });
+      return;
+    }
+    next();
+  };
 }
 
 /** Middleware: 403 when no token is configured, 401 without the right `Authorization: Bearer <token>`. */

@@ -10,6 +10,7 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { AlertMonitor } from './alerts/alert-monitor';
 import { ALERT_NAMES } from './alerts/alert-rules';
+import type { ClusterProbe } from './cluster-probe';
 import { createDlqRouter, type DlqRouterDeps } from './dlq-router';
 import type { LiveFeed } from './live-feed';
 import type { Overview } from './overview';
@@ -29,8 +30,7 @@ export interface ApiRouterDeps {
   live: LiveFeed;
   replicas: ReplicaRegistry;
   alerts: AlertMonitor;
-  /** Whether `tributary.alert_events` exists. */
-  alertHistory: boolean;
+  cluster: ClusterProbe;
   adminToken: string | undefined;
   actions: DlqRouterDeps['actions'];
 }
@@ -90,15 +90,17 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
     res.json({ services: deps.replicas.services() });
   });
 
+  router.get('/api/cluster', async (_req, res) => {
+    res.json(await deps.cluster.get());
+  });
+
   router.get('/api/alerts', async (_req, res) => {
-    const history = deps.alertHistory
-      ? (
-          await deps.pool.query(
-            `SELECT id::int, at, alert, status, severity, labels, summary, value, starts_at
-             FROM tributary.alert_events ORDER BY id DESC LIMIT 100`,
-          )
-        ).rows
-      : [];
+    const history = (
+      await deps.pool.query(
+        `SELECT id::int, at, alert, status, severity, labels, summary, value, starts_at
+         FROM tributary.alert_events ORDER BY id DESC LIMIT 100`,
+      )
+    ).rows;
     res.json({ active: deps.alerts.list(), history, rules: ALERT_NAMES });
   });
 

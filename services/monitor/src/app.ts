@@ -21,6 +21,7 @@ import {
   listen,
   loadPipelines,
   STREAMS,
+  topologyStreams,
   type BatchConsumer,
   type Listener,
   type Logger,
@@ -31,6 +32,8 @@ import { AlertMonitor } from './alerts/alert-monitor';
 import { AlertNotifier } from './alerts/alert-notifier';
 import { createSinks } from './alerts/create-sinks';
 import { createApiRouter } from './api-router';
+import { registerClusterMetrics } from './cluster-metrics';
+import { ClusterProbe } from './cluster-probe';
 import type { MonitorConfig } from './config';
 import { readLag } from './consumer-lag';
 import { createDashboardRouter } from './dashboard-router';
@@ -38,7 +41,6 @@ import { DeadLetterActions } from './dead-letter-actions';
 import type { FoldedStream } from './folded-message';
 import { LineageEmitter, lineageNaming } from './lineage/lineage-emitter';
 import { LiveFeed } from './live-feed';
-import { ensureMonitorTables } from './monitor-ddl';
 import { registerMonitorMetrics } from './monitor-metrics';
 import { buildOverview } from './overview';
 import { prepareDatabase } from './prepare-database';
@@ -176,8 +178,6 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
       // An idle client losing its server (PostgreSQL restart) must not crash the process.
       pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
       await prepareDatabase(pool);
-      const own = await ensureMonitorTables(pool);
-      if (!own.ok) logger.warn({ reason: own.reason }, 'cannot create the monitor tables: DLQ actions and alert history are off');
 
       const snapshots = new StatusSnapshots({
         pipelines,
@@ -186,6 +186,16 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
         refreshMs: config.MONITOR_REFRESH,
       });
       const { folded } = registerStatusMetrics(metrics.registry, snapshots, logger);
+      const cluster = new ClusterProbe({
+        natsUrls: config.NATS_URL.split(',').map((u) => u.trim()),
+        monitorUrls: config.NATS_MONITOR_URLS,
+        streams: topologyStreams(),
+        jsm: () => (natsConnected ? jsm : undefined),
+        connectedServer: () => nc?.info?.server_name,
+        timeoutMs: config.MONITOR_REQUEST_TIMEOUT,
+        refreshMs: config.MONITOR_REFRESH,
+      });
+      registerClusterMetrics(metrics.registry, cluster, logger);
 
       const js = jetstream(nc);
       const publisher = new Publisher(js, 256);
@@ -212,7 +222,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
         forMs: config.MONITOR_ALERT_FOR,
         intervalMs: config.MONITOR_ALERT_INTERVAL,
         logger: logger.child({ component: 'alerts' }),
-        recordEvents: own.ok,
+        recordEvents: true,
         lease: kv
           ? new KvLease(
               kv,
@@ -223,6 +233,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
           : undefined,
         publisher: () => publisher,
         gauge: monitorMetrics.alerts,
+        cluster: () => cluster.get(),
       });
       const overview = async () => {
         const snapshot = await snapshots.get();
@@ -233,7 +244,8 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
           rates,
           services: replicas.services(),
           alerts: alerts?.list() ?? [],
-          adminEnabled: own.ok && config.MONITOR_ADMIN_TOKEN !== undefined,
+          cluster: await cluster.get(),
+          adminEnabled: config.MONITOR_ADMIN_TOKEN !== undefined,
         });
       };
       live = new LiveFeed(overview, config.MONITOR_LIVE_INTERVAL, logger);
@@ -283,13 +295,13 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
           live,
           replicas,
           alerts,
-          alertHistory: own.ok,
+          cluster,
           adminToken: config.MONITOR_ADMIN_TOKEN,
-          actions: own.ok ? new DeadLetterActions(pool, () => publisher, logger, monitorMetrics.dlqActions) : undefined,
+          actions: new DeadLetterActions(pool, () => publisher, logger, monitorMetrics.dlqActions),
         }),
       );
       app.use(createDashboardRouter(logger));
-      listener = await listen(app, config.MONITOR_PORT, config.HOST);
+      listener = await listen(app, config.MONITOR_PORT, config.HOST, config);
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'monitor started');
       return { port: listener.port };
     } catch (err) {

@@ -36,6 +36,12 @@ const schema = z.object({
   MONITOR_FOLD_BATCH: envInt(500, 1),
   /** Connections in the PostgreSQL pool (three fold loops plus HTTP queries). */
   MONITOR_DB_POOL: envInt(6, 2),
+  /**
+   * Monitoring endpoints of the NATS servers (comma-separated `http://host:8222`): where the
+   * cluster view reads the JetStream meta leader. Without them `/api/cluster` shows servers and
+   * stream replicas but not the meta leader.
+   */
+  NATS_MONITOR_URLS: envList(),
   /** Timeout of JetStream API requests (consumer info for lag) and of the readiness probe of PostgreSQL. */
   MONITOR_REQUEST_TIMEOUT: envDuration('2s'),
   /** Most dead letters one `/api/dlq` request returns. */

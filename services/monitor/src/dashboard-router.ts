@@ -2,7 +2,9 @@
  * Serves the dashboard: one HTML shell for every page (the browser code routes by path), its
  * compiled scripts (`dist/web`, built from `web/src` by `tsc -b`), stylesheet and icon
  * (`web/static`) and uPlot's browser build from node_modules. No bundler: the scripts are native
- * ES modules. A strict Content-Security-Policy allows nothing but this origin.
+ * ES modules. A strict Content-Security-Policy allows nothing but this origin: no inline or
+ * foreign script, style, connection or frame, and no framing of the dashboard (the shared
+ * security headers of every service, e.g. `X-Frame-Options: DENY`, come on top).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +12,20 @@ import type { Logger } from '@tributary/core';
 import express, { type Router } from 'express';
 
 const ROOT = path.resolve(__dirname, '..');
+/** The dashboard's Content-Security-Policy (the API's own policy allows nothing at all). */
+export const DASHBOARD_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "frame-src 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+  "base-uri 'none'",
+].join('; ');
+
 /** Pages of the dashboard; each answers the same HTML shell. */
 export const DASHBOARD_PAGES = ['/', '/pipelines/:name', '/dlq', '/alerts'];
 
@@ -20,12 +36,7 @@ export function createDashboardRouter(logger?: Logger): Router {
   if (missing.length > 0) logger?.warn({ missing }, 'dashboard files are missing: the API works, the dashboard pages will not');
   const uplot = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
   router.use((_req, res, next) => {
-    res.set({
-      'content-security-policy':
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'same-origin',
-    });
+    res.set('content-security-policy', DASHBOARD_CSP);
     next();
   });
   const shell = path.join(ROOT, 'web/static/index.html');

@@ -155,18 +155,12 @@ export function toView(x: DeadLetterDbRow): DeadLetterView {
   };
 }
 
-/**
- * Lists dead letters, newest (highest sequence) first. Without the monitor's state table (a
- * read-only monitor) every dead letter is listed as open.
- */
-export async function listDeadLetters(db: Pool, q: DeadLetterQuery, withState = true): Promise<DeadLetterView[]> {
-  const f = filterClause(withState ? q : { ...q, status: 'all' }, 3);
-  const state = withState
-    ? 'LEFT JOIN tributary.dead_letter_state s ON s.seq = d.seq'
-    : 'LEFT JOIN (SELECT NULL::bigint AS seq, NULL::text AS status, NULL::timestamptz AS at) s ON false';
+/** Lists dead letters, newest (highest sequence) first, with the latest action on each. */
+export async function listDeadLetters(db: Pool, q: DeadLetterQuery): Promise<DeadLetterView[]> {
+  const f = filterClause(q, 3);
   const r = await db.query<DeadLetterDbRow>(
     `SELECT ${DEAD_LETTER_COLUMNS}
-     FROM tributary.dead_letters d ${state}
+     FROM tributary.dead_letters d LEFT JOIN tributary.dead_letter_state s ON s.seq = d.seq
      WHERE ($1::bigint IS NULL OR d.seq < $1) AND ${f.sql}
      ORDER BY d.seq DESC
      LIMIT $2`,

@@ -7,7 +7,7 @@ import { identifier, TributaryError } from '@tributary/core';
 import express, { type Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { actorOf, requireAdmin } from './admin-auth';
+import { actorOf, refuseCrossSite, requireAdmin } from './admin-auth';
 import type { DeadLetterActions } from './dead-letter-actions';
 import { listDeadLetters } from './dead-letter-store';
 
@@ -16,8 +16,7 @@ export interface DlqRouterDeps {
   pool: Pool;
   maxLimit: number;
   adminToken: string | undefined;
-  /** Absent when the monitor's own tables could not be created (read-only monitor). */
-  actions: DeadLetterActions | undefined;
+  actions: DeadLetterActions;
 }
 
 const filterShape = {
@@ -56,11 +55,10 @@ export function createDlqRouter(deps: DlqRouterDeps): Router {
 
   router.get('/api/dlq', async (req, res) => {
     const q = parse(listQuery, req.query, 'query');
-    res.json({ dead_letters: await listDeadLetters(deps.pool, q, deps.actions !== undefined) });
+    res.json({ dead_letters: await listDeadLetters(deps.pool, q) });
   });
 
   router.get('/api/dlq/actions', async (req, res) => {
-    if (!deps.actions) return void res.json({ actions: [] });
     const limit = parse(z.coerce.number().int().min(1).max(500).default(50), req.query.limit, 'limit');
     const r = await deps.pool.query(
       `SELECT id::int, at, action, actor, remote_addr, selection, requested, done, skipped, failed, note
@@ -72,17 +70,14 @@ export function createDlqRouter(deps: DlqRouterDeps): Router {
 
   router.get('/api/dlq/:seq', async (req, res) => {
     const seq = parse(z.coerce.number().int().positive(), req.params.seq, 'sequence');
-    const [d] = await listDeadLetters(deps.pool, { before: seq + 1, limit: 1, status: 'all' }, deps.actions !== undefined);
+    const [d] = await listDeadLetters(deps.pool, { before: seq + 1, limit: 1, status: 'all' });
     if (!d || d.seq !== seq) return void res.status(404).json({ error: { message: `no dead letter with sequence ${seq}` } });
     res.json({ dead_letter: d });
   });
 
-  const admin = requireAdmin(deps.adminToken);
+  const admin = [refuseCrossSite(), requireAdmin(deps.adminToken)];
   for (const action of ['replay', 'discard'] as const) {
-    router.post(`/api/dlq/${action}`, admin, express.json({ limit: '1mb' }), async (req, res) => {
-      if (!deps.actions) {
-        throw new TributaryError('TRIB_E_TOPOLOGY_MISSING', 'DLQ actions need the tables tributary.dlq_actions and dead_letter_state');
-      }
+    router.post(`/api/dlq/${action}`, ...admin, express.json({ limit: '1mb' }), async (req, res) => {
       const body = parse(actionBody, req.body, 'request body');
       const selection = 'seqs' in body ? { seqs: body.seqs } : { filter: body.filter };
       const result = await deps.actions.apply(action, selection, { name: actorOf(res), remoteAddr: req.ip }, body.force ?? false);

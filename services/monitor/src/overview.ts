@@ -1,10 +1,11 @@
 /**
  * The overview every dashboard page starts from, and what the live feed pushes: each pipeline's
  * status with its flow (sources -> datasets -> tables) and records/s per node, the service
- * replicas, and the alerts pending or firing.
+ * replicas, the alerts pending or firing, and the NATS cluster.
  */
 import type { Pipeline } from '@tributary/core';
 import type { ActiveAlert } from './alerts/alert-engine';
+import type { ClusterStatus } from './cluster-probe';
 import type { ConsumerLag } from './consumer-lag';
 import type { PipelineStatus } from './pipeline-status';
 import type { ServiceView } from './replica-registry';
@@ -29,6 +30,8 @@ export interface Overview {
   monitor_lag: Record<string, ConsumerLag>;
   services: ServiceView[];
   alerts: ActiveAlert[];
+  /** The NATS cluster: servers, meta leader, stream replicas, degraded or not. */
+  cluster: ClusterStatus;
   /** Whether write actions (DLQ replay, discard) are enabled on this monitor. */
   admin: { enabled: boolean };
 }
@@ -50,6 +53,7 @@ export function buildOverview(parts: {
   rates: ThroughputRates;
   services: ServiceView[];
   alerts: ActiveAlert[];
+  cluster: ClusterStatus;
   adminEnabled: boolean;
 }): Overview {
   const specs = new Map(parts.pipelines.map((p) => [p.name, p]));
@@ -59,6 +63,7 @@ export function buildOverview(parts: {
     monitor_lag: parts.snapshot.monitorLag,
     services: parts.services,
     alerts: parts.alerts,
+    cluster: parts.cluster,
     admin: { enabled: parts.adminEnabled },
   };
 }

@@ -2,7 +2,8 @@
  * DLQ write actions against a real nats-server and PostgreSQL: replay publishes the stored record
  * to its replay subject with message ID `replay:<dlq seq>` and `Trib-Replay-Of`, discard marks
  * dead letters, "all matching" follows the listing's filter, already handled entries are skipped
- * unless forced, every request lands in the audit trail, and nothing is written without the token.
+ * unless forced, every request lands in the audit trail, and nothing is written without the token
+ * or from another site; the API and the dashboard answer with the security headers.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,13 +53,19 @@ function dead(i: number, stage: 'ingest' | 'transform', code: DeadLetter['error'
   };
 }
 
-async function post(action: string, body: unknown, token: string | null = TOKEN): Promise<{ status: number; body: any }> {
+async function post(
+  action: string,
+  body: unknown,
+  token: string | null = TOKEN,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
   const r = await fetch(`${base}/api/dlq/${action}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       'x-tributary-actor': 'test operator',
       ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...extra,
     },
     body: JSON.stringify(body),
   });
@@ -124,6 +131,52 @@ describe('DLQ actions', () => {
     expect((await post('replay', { seqs: [1] }, null)).status).toBe(401);
     expect((await post('discard', { seqs: [1] }, 'not-the-token-at-all')).status).toBe(401);
     expect((await list('pipeline=shop')).length).toBe(6);
+  });
+
+  it('refuses a cross-site request even with the right token (CSRF), and takes one from its own origin', async () => {
+    const host = new URL(base).host;
+    for (const extra of [
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { origin: `http://${host}`, 'sec-fetch-site': 'cross-site' },
+    ]) {
+      const r = await post('discard', { seqs: [1] }, TOKEN, extra);
+      expect({ extra, status: r.status, code: r.body.error?.code }).toEqual({ extra, status: 403, code: 'TRIB_E_UNAUTHORIZED' });
+    }
+    expect((await list('pipeline=shop')).length).toBe(6);
+    // The dashboard's own page posts with its origin: past the CSRF check, into the body check.
+    const own = await post('discard', { seqs: [] }, TOKEN, { origin: `http://${host}`, 'sec-fetch-site': 'same-origin' });
+    expect(own.status).toBe(400);
+  });
+
+  it('answers the API and the dashboard with security headers, and the dashboard with a strict CSP', async () => {
+    const common = {
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-resource-policy': 'same-origin',
+      'permissions-policy': expect.stringContaining('camera=()'),
+    };
+    const api = Object.fromEntries((await fetch(`${base}/api/dlq?pipeline=shop`)).headers);
+    expect(api).toMatchObject({
+      ...common,
+      'cache-control': 'no-store',
+      'content-security-policy': expect.stringContaining("default-src 'none'"),
+    });
+    const denied = await fetch(`${base}/api/dlq/replay`, { method: 'POST' });
+    expect(denied.status).toBe(401);
+    expect(Object.fromEntries(denied.headers)).toMatchObject({ ...common, 'cache-control': 'no-store' });
+    const page = await fetch(`${base}/dlq`);
+    expect(page.status).toBe(200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(Object.fromEntries(page.headers)).toMatchObject(common);
+    // No inline or foreign script, no framing, nothing from other origins.
+    expect(csp.split('; ')).toEqual(
+      expect.arrayContaining(["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"]),
+    );
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:/);
+    expect(page.headers.get('strict-transport-security')).toBeNull(); // plain HTTP here
   });
 
   it('rejects a malformed selection naming the problem', async () => {

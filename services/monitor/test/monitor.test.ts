@@ -368,6 +368,10 @@ describe('monitor', () => {
     expect(value('tributary_consumer_pending_messages', { pipeline: PIPELINE, stage: 'transformer' })).toBe(5);
     expect(value('tributary_consumer_pending_messages', { pipeline: PIPELINE, stage: 'loader' })).toBe(2);
     expect(value('tributary_monitor_fold_pending_messages', { stream: 'raw' })).toBe(0);
+    // One server, not clustered: every stream has its one copy, and nothing is degraded.
+    expect(value('tributary_nats_cluster_degraded', {})).toBe(0);
+    expect(value('tributary_nats_server_up', { server: `127.0.0.1:${nats.port}` })).toBe(1);
+    expect(value('tributary_stream_replicas', { stream: 'TRIB_RAW', state: 'current' })).toBe(1);
   });
 
   it('becomes fresh once the newest accepted ingest time has been loaded', async () => {
@@ -445,6 +449,13 @@ describe('monitor', () => {
     expect(p.accepted).toBe(before.accepted);
     expect(p.lag.transformer).toEqual({ pending: null, ack_pending: null, redelivered: null, error: 'NATS is not connected' });
     expect(down.body.monitor_lag.raw.error).toBe('NATS is not connected');
+    const cluster = await getJson('/api/cluster');
+    expect(cluster.body).toMatchObject({
+      clustered: false,
+      degraded: true,
+      servers: [{ address: `127.0.0.1:${nats.port}`, reachable: false }],
+    });
+    expect(cluster.body.reasons).toContain('stream TRIB_RAW: NATS is not connected');
 
     await nats.restart();
     await waitFor(async () => (await getJson('/readyz')).status === 200, {
@@ -466,5 +477,10 @@ describe('monitor', () => {
     );
     // newest accepted is now T0+7s (gantry:r6), newest loaded T0+5s
     expect(after.pipelines[0].freshness_seconds).toBe(2);
+    expect((await getJson('/api/cluster')).body).toMatchObject({
+      degraded: false,
+      reasons: [],
+      servers: [{ reachable: true, version: expect.any(String) }],
+    });
   });
 });

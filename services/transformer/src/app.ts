@@ -336,7 +336,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
         await loop.start();
         loops.push(loop);
       }
-      listener = await listen(app, config.TRANSFORMER_PORT, config.HOST);
+      listener = await listen(app, config.TRANSFORMER_PORT, config.HOST, config);
       heartbeat = startHeartbeat(nc, { service: 'transformer' });
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'transformer ready');
       return { port: listener.port };

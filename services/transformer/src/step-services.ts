@@ -7,7 +7,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, checkTopology, type Logger, type Pipeline } from '@tributary/core';
+import { BUCKETS, checkTopology, inPostgres, type Logger, type Pipeline } from '@tributary/core';
 import { Pool } from 'pg';
 import type { PipelineRunner } from './pipeline-runner';
 import type { StepServices } from './steps/step';
@@ -19,9 +19,9 @@ export interface OpenedServices {
   close(): Promise<void>;
 }
 
-/** Whether a pipeline has aggregate tables (their windows are finalized from the transformer). */
+/** Whether a pipeline has aggregate tables in PostgreSQL (their windows are finalized from the transformer). */
 export function hasAggregateTables(p: Pipeline): boolean {
-  return p.tables.some((t) => t.mode === 'aggregate');
+  return p.tables.some((t) => t.mode === 'aggregate' && inPostgres(t));
 }
 
 /** Opens the KV buckets and pool the runners' steps need. */

@@ -21,6 +21,7 @@ import {
   guardClient,
   H,
   ident,
+  inPostgres,
   makeHeaders,
   subjects,
   TributaryError,
@@ -57,7 +58,8 @@ export class WindowFinalizer {
     this.targets = opts.pipeline.tables.flatMap((t) => {
       const dataset = opts.pipeline.datasets.find((d) => d.name === t.from);
       const window = dataset && windowOf(dataset);
-      return t.mode === 'aggregate' && dataset && window && t.key ? [{ table: t.name, dataset, window, key: t.key }] : [];
+      // Windows are finalized in PostgreSQL only (a ClickHouse aggregate table has no `final`).
+      return t.mode === 'aggregate' && inPostgres(t) && dataset && window && t.key ? [{ table: t.name, dataset, window, key: t.key }] : [];
     });
   }
 

@@ -1,10 +1,15 @@
 /**
- * The HTTP surface every service shares: `/healthz` (alive), `/readyz` (connected and ready,
- * with the reason when not), `/metrics` (Prometheus), and a listener that drains on close.
+ * The HTTP surface every service shares: security headers on every response, `/healthz` (alive),
+ * `/readyz` (connected and ready, with the reason when not), `/metrics` (Prometheus), and a
+ * listener that serves HTTPS when a certificate is configured and drains on close.
  */
-import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
+import { TributaryError } from '../errors';
+import { securityHeaders } from './security-headers';
 
 /** A readiness probe: returns undefined when ready, or why not. */
 export type ReadinessCheck = () => string | undefined | Promise<string | undefined>;
@@ -13,6 +18,7 @@ export type ReadinessCheck = () => string | undefined | Promise<string | undefin
 export function createServiceApp(opts: { registry: Registry; ready: ReadinessCheck }): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders());
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -35,11 +41,36 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-/** Listens on `host:port` (port 0 picks a free one). */
-export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<Listener> {
+/** TLS of the HTTP server: PEM files of the certificate (chain) and its key (the services' env variables). */
+export interface HttpTlsFiles {
+  HTTP_TLS_CERT_FILE?: string;
+  HTTP_TLS_KEY_FILE?: string;
+}
+
+/** Reads the certificate and key; undefined when TLS is not configured, TRIB_E_CONFIG naming the variable when half or unreadable. */
+export function readHttpTls(files: HttpTlsFiles): { cert: Buffer; key: Buffer } | undefined {
+  const { HTTP_TLS_CERT_FILE: certFile, HTTP_TLS_KEY_FILE: keyFile } = files;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) {
+    const missing = certFile ? 'HTTP_TLS_KEY_FILE' : 'HTTP_TLS_CERT_FILE';
+    throw new TributaryError('TRIB_E_CONFIG', `invalid configuration:\n  ${missing}: required when the other HTTP_TLS_* file is set`);
+  }
+  const read = (variable: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new TributaryError('TRIB_E_CONFIG', `invalid configuration:\n  ${variable}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read('HTTP_TLS_CERT_FILE', certFile), key: read('HTTP_TLS_KEY_FILE', keyFile) };
+}
+
+/** Listens on `host:port` (port 0 picks a free one), over HTTPS when `tls` names a certificate and key. */
+export async function listen(app: Express, port: number, host = '0.0.0.0', tls: HttpTlsFiles = {}): Promise<Listener> {
+  const pem = readHttpTls(tls);
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => {
-      if (err) return reject(err);
+    const server = pem ? createHttpsServer(pem, app) : createHttpServer(app);
+    server.listen(port, host, () => {
       const addr = server.address();
       const bound = typeof addr === 'object' && addr ? addr.port : port;
       resolve({

@@ -4,13 +4,16 @@
  *
  * Failure handling, in order:
  * - retryable errors (JetStream or the warehouse unavailable): the same batch is retried in
- *   process with exponential backoff, keeping the messages alive with `working()`, so an outage
- *   of any length spends no deliveries and loses nothing;
+ *   process with exponential backoff, keeping it and the queued messages alive with `working()`
+ *   every third of the consumer's ack wait, so an outage of any length spends no deliveries and
+ *   loses nothing;
  * - non-retryable errors on a batch of several messages: each message is retried alone, so one
  *   poison message cannot take its neighbours down;
  * - a non-retryable error on a single message, or a message already delivered `maxDeliver` times
  *   (it crashed or stalled the stage every time before): `onPoison` dead-letters it whole, then it
  *   is acked. Nothing is dropped silently.
+ * A copy of a message this loop already settled (redelivered because the ack wait ran out while it
+ * was held, e.g. the process was paused) is acked, never handled or dead-lettered a second time.
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
@@ -23,6 +26,12 @@ export interface BatchConsumerOptions {
   durable: string;
   /** Messages handed to `handle` at once. */
   maxBatch: number;
+  /**
+   * Wait up to this long for a batch to fill before handing it over (default 0: hand over what
+   * is there). For stages that write files (the archiver): fewer, larger files. Keep it well
+   * below the ack wait.
+   */
+  lingerMs?: number;
   /** The consumer's max_deliver: a message on its last delivery is dead-lettered unprocessed. */
   maxDeliver: number;
   /** Backoff steps for retryable failures, in ms; the last one repeats. */
@@ -38,6 +47,9 @@ export interface BatchConsumerOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Stream sequences of settled messages remembered, to recognise late copies of them. */
+const SETTLED_MEMORY = 10_000;
+
 /** A running consumer loop. */
 export class BatchConsumer {
   private readonly queue: JsMsg[] = [];
@@ -49,6 +61,10 @@ export class BatchConsumer {
   private pump: Promise<void> | undefined;
   /** True once the loop pulls messages (for /readyz). */
   running = false;
+  /** How often held messages are reported in progress: a third of the consumer's ack wait. */
+  private keepAliveMs = 1_000;
+  /** Stream sequences this loop acked (handled or dead-lettered), oldest first. */
+  private readonly settled = new Set<number>();
 
   constructor(private readonly opts: BatchConsumerOptions) {}
 
@@ -63,7 +79,12 @@ export class BatchConsumer {
 
   private async bind(): Promise<AsyncIterable<JsMsg> & { stop(): void; close(): Promise<void | Error> }> {
     const consumer = await this.opts.js.consumers.get(this.opts.stream, this.opts.durable);
-    const messages = await consumer.consume({ max_messages: this.opts.maxBatch * 2 });
+    const ackWaitNanos = (await consumer.info(true)).config.ack_wait ?? 0;
+    if (ackWaitNanos > 0) this.keepAliveMs = Math.max(50, Math.floor(ackWaitNanos / 1e6 / 3));
+    // Pulls expire after 10 s (nats.js: 30 s), so the idle heartbeat is 5 s and a pull lost with
+    // a dead consumer leader (a JetStream cluster node killed) is re-issued after two missed
+    // heartbeats, 10 s, instead of 30 s. Costs one pull request per 10 s per idle consumer.
+    const messages = await consumer.consume({ max_messages: this.opts.maxBatch * 2, expires: 10_000 });
     this.iter = messages;
     return messages;
   }
@@ -107,6 +128,10 @@ export class BatchConsumer {
         this.wake = undefined;
         continue;
       }
+      if (this.opts.lingerMs) {
+        await this.linger(this.opts.lingerMs);
+        if (this.stopping) break; // stop() naks what is queued
+      }
       const batch = this.queue.splice(0, this.opts.maxBatch);
       this.spaceWake?.();
       this.spaceWake = undefined;
@@ -114,7 +139,33 @@ export class BatchConsumer {
     }
   }
 
-  private async process(batch: JsMsg[]): Promise<void> {
+  /** Waits until a whole batch is queued, `ms` have passed, or the loop stops. */
+  private async linger(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (this.queue.length < this.opts.maxBatch && !this.stopping && Date.now() < until) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, until - Date.now());
+        this.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async process(taken: JsMsg[]): Promise<void> {
+    // Late copies of settled messages are acked again and dropped; of two copies in one batch the
+    // earlier delivery is kept (settling it settles the stream sequence), in stream order.
+    const keep = new Map<number, JsMsg>();
+    for (const m of taken) {
+      const other = keep.get(m.seq);
+      if (!other || m.info.deliveryCount < other.info.deliveryCount) keep.set(m.seq, m);
+    }
+    const batch = taken.filter((m) => {
+      if (this.settled.has(m.seq)) m.ack();
+      return !this.settled.has(m.seq) && keep.get(m.seq) === m;
+    });
     const last = batch.filter((m) => m.info.deliveryCount >= this.opts.maxDeliver);
     for (const m of last) {
       await this.poison(m, new Error(`delivered ${m.info.deliveryCount} times without success (max_deliver ${this.opts.maxDeliver})`));
@@ -132,7 +183,7 @@ export class BatchConsumer {
       try {
         await this.opts.handle(msgs);
         this.opts.onBatch?.({ messages: msgs.length, ms: Date.now() - t0, ok: true });
-        for (const m of msgs) m.ack();
+        for (const m of msgs) this.settle(m);
         return;
       } catch (err) {
         this.opts.onBatch?.({ messages: msgs.length, ms: Date.now() - t0, ok: false });
@@ -143,8 +194,7 @@ export class BatchConsumer {
           }
           const wait = backoff[Math.min(attempt, backoff.length - 1)]!;
           this.opts.logger.warn({ err, attempt, waitMs: wait, messages: msgs.length }, 'transient failure; retrying batch');
-          for (const m of msgs) m.working();
-          await sleep(wait);
+          await this.holdFor(wait, msgs);
           continue;
         }
         if (msgs.length > 1) {
@@ -163,7 +213,7 @@ export class BatchConsumer {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.opts.onPoison(msg, err);
-        msg.ack();
+        this.settle(msg);
         return;
       } catch (dlqErr) {
         // The DLQ itself is unavailable: keep the message (never drop it) and try again.
@@ -171,10 +221,31 @@ export class BatchConsumer {
           msg.nak();
           return;
         }
-        msg.working();
         this.opts.logger.warn({ err: dlqErr, attempt }, 'recording the poison message failed; retrying');
-        await sleep(Math.min(500 * 2 ** attempt, 10_000));
+        await this.holdFor(Math.min(500 * 2 ** attempt, 10_000), [msg]);
       }
+    }
+  }
+
+  /** Acks a message and remembers its sequence, so a late copy of it is recognised. */
+  private settle(m: JsMsg): void {
+    m.ack();
+    this.settled.add(m.seq);
+    if (this.settled.size > SETTLED_MEMORY) this.settled.delete(this.settled.values().next().value!);
+  }
+
+  /**
+   * Waits `ms` before a retry while telling JetStream, every keep-alive period, that `msgs` and
+   * the queued messages (held up by this retry) are still in progress, so none is redelivered.
+   */
+  private async holdFor(ms: number, msgs: JsMsg[]): Promise<void> {
+    const until = Date.now() + ms;
+    for (;;) {
+      for (const m of msgs) m.working();
+      for (const m of this.queue) m.working();
+      const left = until - Date.now();
+      if (left <= 0 || this.stopping) return;
+      await sleep(Math.min(left, this.keepAliveMs));
     }
   }
 

@@ -34,6 +34,8 @@ export function subjectTokens(subject: string): string[] {
 export const consumers = {
   transformer: (pipeline: string): string => `transformer-${pipeline}`,
   loader: (pipeline: string): string => `loader-${pipeline}`,
+  /** The loader's archiver: one per pipeline in each archived stream (TRIB_RAW, TRIB_PROCESSED). */
+  archiver: (pipeline: string): string => `archiver-${pipeline}`,
   /** The monitor folds batch headers of each stream into durable counts. */
   monitor: (stream: 'raw' | 'processed' | 'dlq'): string => `monitor-${stream}`,
 };

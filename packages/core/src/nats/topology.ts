@@ -8,11 +8,14 @@ import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { TributaryError } from '../errors';
 import type { Pipeline } from '../spec/pipeline';
 import { BUCKETS, consumers, STREAMS } from './subjects';
+import { replicaError } from './stream-replicas';
 
 /** Tunables of the JetStream topology, from the environment (see `topologyEnv`). */
 export interface TopologyOptions {
   /** Per-stream storage cap in bytes; a full stream rejects new messages. */
   maxBytes: number;
+  /** Storage cap of TRIB_RAW, when it differs from `maxBytes`. */
+  rawMaxBytes?: number;
   /** How long messages are kept. */
   maxAgeMs: number;
   /** How long JetStream remembers message IDs to drop repeats. */
@@ -44,7 +47,7 @@ export const DEFAULT_TOPOLOGY: TopologyOptions = {
 /** Creates or updates the five streams. */
 export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions): Promise<void> {
   const specs: { name: string; subjects: string[]; maxAgeMs: number; maxBytes: number }[] = [
-    { name: STREAMS.raw, subjects: ['trib.raw.>'], maxAgeMs: opts.maxAgeMs, maxBytes: opts.maxBytes },
+    { name: STREAMS.raw, subjects: ['trib.raw.>'], maxAgeMs: opts.maxAgeMs, maxBytes: opts.rawMaxBytes ?? opts.maxBytes },
     { name: STREAMS.processed, subjects: ['trib.processed.>'], maxAgeMs: opts.maxAgeMs, maxBytes: opts.maxBytes },
     { name: STREAMS.loaded, subjects: ['trib.loaded.>'], maxAgeMs: opts.maxAgeMs, maxBytes: Math.min(opts.maxBytes, 1024 ** 3) },
     // Dead letters are kept for 30 days by default: someone has to look at them.
@@ -63,12 +66,22 @@ export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions
       duplicate_window: nanos(opts.duplicateWindowMs),
       num_replicas: opts.replicas,
     };
-    const exists = await jsm.streams.info(s.name).then(
-      () => true,
-      () => false,
-    );
-    if (exists) await jsm.streams.update(s.name, config);
-    else await jsm.streams.add(config);
+    const info = await jsm.streams.info(s.name).catch(() => undefined);
+    // A cap below what a stream holds makes JetStream delete its oldest messages at once, consumed
+    // or not: refuse, so lowering a limit can never lose data.
+    if (info && s.maxBytes > 0 && info.state.bytes > s.maxBytes) {
+      throw new TributaryError(
+        'TRIB_E_CONFIG',
+        `stream ${s.name} holds ${info.state.bytes} bytes, more than the new cap of ${s.maxBytes}: JetStream would delete its oldest messages. Keep a cap above what it holds (TRIBUTARY_STREAM_MAX_BYTES, TRIBUTARY_RAW_MAX_BYTES) until they age out.`,
+        { details: { stream: s.name, bytes: info.state.bytes, maxBytes: s.maxBytes } },
+      );
+    }
+    try {
+      if (info) await jsm.streams.update(s.name, config);
+      else await jsm.streams.add(config);
+    } catch (err) {
+      throw replicaError(err, s.name, opts.replicas);
+    }
   }
 }
 
@@ -78,6 +91,18 @@ export function pipelineConsumers(pipeline: Pipeline): { stream: string; durable
     { stream: STREAMS.raw, durable: consumers.transformer(pipeline.name), filter: `trib.raw.${pipeline.name}.>` },
     { stream: STREAMS.processed, durable: consumers.loader(pipeline.name), filter: `trib.processed.${pipeline.name}.>` },
   ];
+}
+
+/** The archiver's consumers of a pipeline: one per archived stage, named `archiver-<pipeline>` in each stream. */
+export function archiverConsumers(
+  pipeline: Pipeline,
+  stages: readonly ('raw' | 'processed')[],
+): { stream: string; durable: string; filter: string }[] {
+  return stages.map((stage) => ({
+    stream: stage === 'raw' ? STREAMS.raw : STREAMS.processed,
+    durable: consumers.archiver(pipeline.name),
+    filter: `trib.${stage}.${pipeline.name}.>`,
+  }));
 }
 
 /** The monitor's consumers: headers only, over every pipeline. */

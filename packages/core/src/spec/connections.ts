@@ -97,8 +97,33 @@ export const s3ConnectionSpec = z
   })
   .meta({ title: 's3 connection' });
 
+/** A ClickHouse server, spoken to over its HTTP interface (the loader's ClickHouse sink). */
+export const clickhouseConnectionSpec = z
+  .strictObject({
+    kind: z.literal('clickhouse'),
+    url: z
+      .string()
+      .regex(/^(https?:\/\/\S+|env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be an http(s) URL, env:VARIABLE or file:/path')
+      .meta({ description: 'HTTP interface URL, e.g. `http://clickhouse:8123`, or `env:VAR` / `file:/path` holding it.' }),
+    user: z.string().min(1).default('default').meta({ description: 'User name, or `env:VAR` / `file:/path` holding it.' }),
+    password: secretRef.optional().meta({ description: 'Password of `user`, as `env:VAR` or `file:/path`; none when unset.' }),
+    database: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower snake_case')
+      .default('warehouse')
+      .meta({ description: 'Database of the tables (created by `migrate` when missing).' }),
+    timeout: duration.default(30_000).meta({ description: 'Per-request timeout, e.g. `10s` (default `30s`).' }),
+    description: z.string().optional(),
+  })
+  .meta({ title: 'clickhouse connection' });
+
 /** A connection declaration. */
-export const connectionSpec = z.discriminatedUnion('kind', [httpConnectionSpec, postgresConnectionSpec, s3ConnectionSpec]);
+export const connectionSpec = z.discriminatedUnion('kind', [
+  httpConnectionSpec,
+  postgresConnectionSpec,
+  s3ConnectionSpec,
+  clickhouseConnectionSpec,
+]);
 
 /** A parsed connection. */
 export type ConnectionSpec = z.output<typeof connectionSpec>;

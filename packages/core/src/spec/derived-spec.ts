@@ -110,16 +110,21 @@ export function checkStreamSteps(root: unknown): ReferenceProblem[] {
  * (so table keys can be checked before the spec is resolved); undefined for other datasets.
  */
 export function derivedFieldNames(rawDataset: unknown): Record<string, true> | undefined {
+  const fields = derivedFields(rawDataset);
+  return fields && Object.fromEntries(fields.map((f) => [f.name, true as const]));
+}
+
+/** The fields of a window or session dataset (key types unknown: string), from the raw document; undefined for others. */
+export function derivedFields(rawDataset: unknown): FieldDef[] | undefined {
   const last = rawSteps(rawDataset).at(-1);
-  let fields: FieldDef[] | undefined;
   if (last?.kind === 'window') {
     const w = windowStepSpec.safeParse(last.config);
-    if (w.success) fields = windowFields(w.data, {});
+    if (w.success) return windowFields(w.data, {});
   } else if (last?.kind === 'session') {
     const s = sessionStepSpec.safeParse(last.config);
-    if (s.success) fields = sessionFields(s.data, {});
+    if (s.success) return sessionFields(s.data, {});
   }
-  return fields && Object.fromEntries(fields.map((f) => [f.name, true as const]));
+  return undefined;
 }
 
 /** The window config of a dataset, when its last step is a window. */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { identifier } from './common';
+import { indexOptions, partitionOptions } from './table-storage';
 
 const from = identifier.meta({ description: 'The dataset whose records this table receives.' });
 
@@ -58,6 +59,7 @@ export const scd2Spec = z
         }),
       })
       .optional(),
+    ...indexOptions,
   })
   .meta({
     title: 'scd2',
@@ -84,6 +86,8 @@ export const accumulatingSpec = z
         'Merge rule per column: `latest` (default), `earliest`, `min`, `max` (milestones: e.g. `delivered_at: min`), `sum`. A NULL in an event never overwrites a value.',
     }),
     lookups: lookupsSpec.optional(),
+    ...partitionOptions,
+    ...indexOptions,
   })
   .meta({
     title: 'accumulating',

@@ -55,7 +55,17 @@ describe('loadPipelineFile', () => {
     expect(p.datasets[0]!.steps.map((s) => s.kind)).toEqual(['validate', 'map', 'filter']);
     expect(p.datasets[0]!.fields.find((f) => f.name === 'event_id')).toEqual({ name: 'event_id', type: 'string', required: true });
     expect(p.datasets[0]!.fields.find((f) => f.name === 'lane')).toEqual({ name: 'lane', type: 'integer', required: false });
-    expect(p.tables).toEqual([{ name: 'fact_passage', from: 'passages', mode: 'append', key: ['event_id'] }]);
+    expect(p.tables).toEqual([
+      {
+        name: 'fact_passage',
+        from: 'passages',
+        mode: 'append',
+        key: ['event_id', 'observed_at'],
+        partition: { by: 'observed_at', interval: 'day', premake: 3 },
+        retention: 3650 * 86_400_000,
+        indexes: [{ columns: ['gantry_id', 'observed_at'], unique: false, method: 'btree' }],
+      },
+    ]);
   });
 
   it('orders datasets so each comes after the datasets it reads', () => {

@@ -250,6 +250,7 @@ export function loadPipelineFile(file: string): Pipeline {
     tables,
     schemas,
     warehouse: warehouse.sections,
+    ...(spec.archive ? { archive: spec.archive } : {}),
   };
 }
 

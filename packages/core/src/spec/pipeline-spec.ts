@@ -4,11 +4,13 @@
  * reference doc (docs/reference/pipeline-spec.md) are generated from `pipelineSpecSchema`.
  */
 import { z } from 'zod';
+import { archiveSpec, checkArchiveReferences } from './archive-spec';
 import { duration, fieldSpec, identifier } from './common';
 import { connectionSpec } from './connections';
 import { checkStreamSteps, derivedFieldNames } from './derived-spec';
 import { sourceSpec } from './sources';
 import { stepSpec } from './steps';
+import { checkSinkReferences } from './table-sink';
 import { tableSpec } from './tables';
 import { generatedDimensionsSpec } from '../warehouse/calendar';
 import { checksSpec } from '../warehouse/checks/check-spec';
@@ -60,6 +62,7 @@ export const pipelineSpecSchema = z
     dimensions: generatedDimensionsSpec,
     models: modelsSpec,
     checks: checksSpec,
+    archive: archiveSpec.optional(),
   })
   .meta({ title: 'Tributary pipeline', description: 'One pipeline: its sources, datasets (with steps) and warehouse tables.' });
 
@@ -115,6 +118,8 @@ export function checkReferences(root: unknown): ReferenceProblem[] {
   }
   out.push(...checkStreamSteps(root));
   out.push(...checkWarehouseReferences(root));
+  out.push(...checkArchiveReferences(root));
+  out.push(...checkSinkReferences(root));
   for (const [name, raw] of Object.entries(obj(doc.tables))) {
     const table = obj(raw);
     if (typeof table.from !== 'string') continue;

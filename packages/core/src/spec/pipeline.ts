@@ -2,6 +2,7 @@
  * The resolved, ready-to-run form of a pipeline spec: datasets in dependency order with
  * normalised fields and steps, referenced schema files loaded.
  */
+import type { ArchiveSpec } from './archive-spec';
 import type { FieldDef } from './common';
 import type { ConnectionSpec } from './connections';
 import type { SourceSpec } from './sources';
@@ -43,6 +44,8 @@ export interface Pipeline {
   schemas: Record<string, unknown>;
   /** Generated dimensions, SQL models (in dependency order) and checks. */
   warehouse?: WarehouseSections;
+  /** The `archive:` section, when the pipeline declares one. */
+  archive?: ArchiveSpec;
 }
 
 /** The datasets that read directly from `source` (a source or dataset name). */

@@ -3,10 +3,12 @@
  * schema, so docs cannot drift from the code (a test compares them with the committed files).
  */
 import { z } from 'zod';
+import { archiveSpec } from './archive-spec';
 import { connectionSpec } from './connections';
 import { pipelineSpecSchema } from './pipeline-spec';
 import { SOURCE_SPECS } from './sources';
 import { STEP_SPECS } from './steps';
+import { indexSpec, partitionSpec } from './table-storage';
 import { MODE_SPECS } from './tables';
 
 /** The JSON Schema (draft 2020-12) of a pipeline file, as written by users. */
@@ -119,5 +121,20 @@ export function pipelineReferenceMarkdown(): string {
     const s = js(spec);
     out.push(`### \`${mode}\``, '', s.description ?? '', '', fieldTable(s), '');
   }
+  out.push(
+    '## Table storage',
+    '',
+    'Options of PostgreSQL tables beside their load mode: see `partition`, `retention` and `indexes` above.',
+    '',
+  );
+  for (const [name, spec] of [
+    ['partition', partitionSpec],
+    ['indexes[]', indexSpec],
+  ] as const) {
+    const s = js(spec);
+    out.push(`### \`${name}\``, '', s.description ?? '', '', fieldTable(s), '');
+  }
+  const archive = js(archiveSpec);
+  out.push('## Archive', '', archive.description ?? '', '', fieldTable(archive), '', ...nestedTables('archive', archive));
   return out.join('\n');
 }

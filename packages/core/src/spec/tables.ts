@@ -5,11 +5,15 @@
 import { z } from 'zod';
 import { identifier } from './common';
 import { accumulatingSpec, lookupsSpec, scd2Spec } from './dimensional-tables';
+import { indexOptions, partitionOptions } from './table-storage';
+import { tableSinkSpec } from './table-sink';
 
 const base = {
   from: identifier.meta({ description: 'The dataset whose records this table receives.' }),
   description: z.string().optional(),
 };
+/** Storage options (table-storage.ts), after each mode's own fields. */
+const storage = { ...partitionOptions, ...indexOptions };
 
 /** Config of each load mode, keyed by mode name. */
 export const MODE_SPECS = {
@@ -23,6 +27,8 @@ export const MODE_SPECS = {
         .optional()
         .meta({ description: 'Natural key: a record whose key is already in the table is skipped and counted.' }),
       lookups: lookupsSpec.optional(),
+      ...storage,
+      sink: tableSinkSpec.optional(),
     })
     .meta({ title: 'append', description: 'Inserts every record.' }),
   upsert: z
@@ -31,6 +37,7 @@ export const MODE_SPECS = {
       mode: z.literal('upsert'),
       key: z.array(identifier).min(1).meta({ description: 'Natural key: the newest record per key wins.' }),
       lookups: lookupsSpec.optional(),
+      ...storage,
     })
     .meta({ title: 'upsert', description: 'Inserts new keys and overwrites existing ones with the latest record.' }),
   aggregate: z
@@ -42,6 +49,8 @@ export const MODE_SPECS = {
         .min(1)
         .optional()
         .meta({ description: 'Set from the window step (`window_start` and its key fields); if written, it must match.' }),
+      ...storage,
+      sink: tableSinkSpec.optional(),
     })
     .meta({
       title: 'aggregate',

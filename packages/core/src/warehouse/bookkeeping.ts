@@ -1,6 +1,8 @@
 /**
- * Tributary's own tables in schema `tributary`: the load ledger (exactly-once, DESIGN.md §4) and
- * the stream log the monitor folds message headers into (durable counts that survive restarts).
+ * Tributary's own tables in schema `tributary`: the load ledger (exactly-once, DESIGN.md §4), the
+ * stream log the monitor folds message headers into (durable counts that survive restarts), model
+ * runs, check results, partition retention runs, and the monitor's DLQ audit trail and alert history. Created only by
+ * `migrate`: no service needs CREATE rights at run time.
  */
 
 /** DDL of the bookkeeping schema; idempotent. */
@@ -102,6 +104,24 @@ CREATE INDEX IF NOT EXISTS check_results_check ON tributary.check_results (pipel
 CREATE OR REPLACE VIEW tributary.check_status AS
   SELECT DISTINCT ON (pipeline, check_name) * FROM tributary.check_results ORDER BY pipeline, check_name, id DESC;
 
+-- One row per partition retention dropped (or DEFAULT rows it deleted), and per failed attempt.
+CREATE TABLE IF NOT EXISTS tributary.retention_runs (
+  id             bigserial   PRIMARY KEY,
+  pipeline       text        NOT NULL,
+  table_name     text        NOT NULL,
+  partition_name text        NOT NULL,
+  action         text        NOT NULL,  -- dropped (a whole partition) | swept (expired rows of DEFAULT)
+  status         text        NOT NULL,  -- ok | error
+  range_start    date,                  -- dropped: the partition's interval; swept: NULL
+  range_end      date,                  -- dropped: end of the interval; swept: rows before this were deleted
+  rows           bigint,
+  archive        text,                  -- where the rows were written; NULL with retention_archive: false
+  error          text,
+  started_at     timestamptz NOT NULL,
+  finished_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS retention_runs_table ON tributary.retention_runs (pipeline, table_name, id DESC);
+
 -- Warehouse tables \`migrate\` could not bring to their spec (incompatible change): stopped until fixed.
 CREATE TABLE IF NOT EXISTS tributary.table_status (
   pipeline     text        NOT NULL,
@@ -111,4 +131,47 @@ CREATE TABLE IF NOT EXISTS tributary.table_status (
   checked_at   timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (pipeline, table_name)
 );
+
+-- The monitor's own tables (it only checks for them at start, so it needs no CREATE right).
+-- Who did what to which dead letters: one row per replay or discard request.
+CREATE TABLE IF NOT EXISTS tributary.dlq_actions (
+  id          bigserial   PRIMARY KEY,
+  at          timestamptz NOT NULL DEFAULT now(),
+  action      text        NOT NULL CHECK (action IN ('replay', 'discard')),
+  actor       text        NOT NULL,
+  remote_addr text,
+  selection   jsonb       NOT NULL,   -- {"seqs": [...]} or {"filter": {...}}
+  requested   integer     NOT NULL,
+  done        integer     NOT NULL,
+  skipped     integer     NOT NULL,
+  failed      integer     NOT NULL,
+  note        text
+);
+CREATE INDEX IF NOT EXISTS dlq_actions_at ON tributary.dlq_actions (at DESC);
+
+-- The latest action on each dead letter (absent: still open).
+CREATE TABLE IF NOT EXISTS tributary.dead_letter_state (
+  seq        bigint      PRIMARY KEY,
+  status     text        NOT NULL CHECK (status IN ('replayed', 'discarded')),
+  action_id  bigint      NOT NULL REFERENCES tributary.dlq_actions (id),
+  at         timestamptz NOT NULL DEFAULT now(),
+  replay_seq bigint                  -- the stream sequence the replay got in its target stream
+);
+
+-- Alert transitions (firing, resolved), for the dashboard's history and after-the-fact review.
+CREATE TABLE IF NOT EXISTS tributary.alert_events (
+  id        bigserial   PRIMARY KEY,
+  at        timestamptz NOT NULL DEFAULT now(),
+  alert     text        NOT NULL,
+  status    text        NOT NULL CHECK (status IN ('firing', 'resolved')),
+  severity  text        NOT NULL,
+  labels    jsonb       NOT NULL,
+  summary   text        NOT NULL,
+  value     double precision,
+  starts_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_events_at ON tributary.alert_events (at DESC);
+
+-- The monitor's pipeline page charts accepted records over ingest time.
+CREATE INDEX IF NOT EXISTS stream_log_ingested ON tributary.stream_log (pipeline, stream, ingested_at);
 `;

@@ -1,14 +1,16 @@
 /**
- * The warehouse part of `migrate` for one pipeline: tables (created or evolved) and generated
- * dimensions. A table with an incompatible change is left as it is and recorded in
- * `tributary.table_status` with its problems (the loader refuses to start loading it, and the
- * monitor can alert on it); the other tables go on.
+ * The warehouse part of `migrate` for one pipeline: tables (created or evolved, in PostgreSQL or,
+ * with a `sink:`, in ClickHouse) and generated dimensions. A table with an incompatible change is
+ * left as it is and recorded in `tributary.table_status` with its problems (the loader refuses to
+ * start loading it, and the monitor can alert on it); the other tables go on.
  */
 import type { PoolClient } from 'pg';
 import { isTributaryError } from '../errors';
 import type { Pipeline } from '../spec/pipeline';
 import { ensureGeneratedDimensions } from './calendar';
 import { ensureTable } from './table-ddl';
+import { inPostgres } from '../spec/table-sink';
+import { migrateClickHouseTable } from '../clickhouse/ensure-clickhouse-table';
 
 /** What happened to a pipeline's warehouse: actions taken and tables stopped. */
 export interface WarehouseMigration {
@@ -26,7 +28,8 @@ export async function ensureWarehouse(client: PoolClient, pipeline: Pipeline): P
     // One transaction per table: an incompatible one is rolled back whole, the others stay.
     await client.query('BEGIN');
     try {
-      out.actions.push(...(await ensureTable(client, pipeline, t)));
+      // A table with a ClickHouse sink lives there; its status is still recorded here.
+      out.actions.push(...(inPostgres(t) ? await ensureTable(client, pipeline, t) : await migrateClickHouseTable(pipeline, t)));
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK');

@@ -1,13 +1,16 @@
 /**
  * Warehouse tables from the spec: columns from the dataset's declared fields, the load mode's own
  * columns (table-layout.ts), lookup surrogate keys and lineage columns. Existing tables evolve:
- * new fields and lookups add nullable columns; a changed type, a changed key or a changed mode is
- * an incompatible change, reported as TRIB_E_SCHEMA_INCOMPATIBLE for that table alone.
+ * new fields and lookups add nullable columns, new declared indexes are built; a changed type, key,
+ * mode or partitioning is an incompatible change, reported as TRIB_E_SCHEMA_INCOMPATIBLE for that
+ * table alone. Partitioned tables (partitions.ts) get their DEFAULT and premade partitions here.
  */
 import type { Pool, PoolClient } from 'pg';
 import { TributaryError } from '../errors';
 import { FIELD_TYPES } from '../spec/common';
 import type { Dataset, Pipeline, Table } from '../spec/pipeline';
+import { syncDeclaredIndexes } from './declared-indexes';
+import { ensurePartitions, partitionClause, partitionLayout, partitionProblems, partitionSetupDdl, premakeStarts } from './partitions';
 import { ident, WAREHOUSE_SCHEMA, warehouseTable } from './sql';
 import { lookupColumns, SCD2_COLUMNS, scd2Layout, VALUE_ORDER_COLUMN } from './table-layout';
 
@@ -90,18 +93,35 @@ function indexDdl(table: Table, ix: { name: string; columns: string[]; where?: s
   return `CREATE UNIQUE INDEX IF NOT EXISTS ${ident(ix.name)} ON ${warehouseTable(table.name)} (${ix.columns.map(ident).join(', ')})${ix.where ? ` WHERE ${ix.where}` : ''}`;
 }
 
-/** CREATE TABLE (and unique key index) statements for a table. */
+/**
+ * CREATE TABLE statement, then the idempotent statements that follow it (also run on every
+ * migrate of an existing table): a partitioned table's marker and DEFAULT partition, the key index.
+ */
 export function tableDdl(pipeline: Pipeline, table: Table): string[] {
   const cols = tableColumns(pipeline, table).map((c) => `${ident(c.name)} ${c.ddl}`);
+  const layout = partitionLayout(pipeline, table);
   return [
-    `CREATE TABLE IF NOT EXISTS ${warehouseTable(table.name)} (\n  ${cols.join(',\n  ')}\n)`,
+    `CREATE TABLE IF NOT EXISTS ${warehouseTable(table.name)} (\n  ${cols.join(',\n  ')}\n)${layout ? partitionClause(layout) : ''}`,
+    ...(layout ? partitionSetupDdl(table, layout) : []),
     ...tableIndexes(table).map((ix) => indexDdl(table, ix)),
   ];
 }
 
+/** Declared indexes and premade partitions: the part of creating or evolving a table that reads the database. */
+async function ensureStorage(db: Pool | PoolClient, pipeline: Pipeline, table: Table): Promise<string[]> {
+  const actions = await syncDeclaredIndexes(db, table);
+  const layout = partitionLayout(pipeline, table);
+  if (layout) {
+    for (const p of await ensurePartitions(db, table, layout, premakeStarts(layout, Date.now())))
+      actions.push(`created partition ${WAREHOUSE_SCHEMA}.${p.name}${p.moved ? ` (moved ${p.moved} row(s) out of DEFAULT)` : ''}`);
+  }
+  return actions;
+}
+
 /**
  * Why the existing table cannot take the spec (empty when it can): a column whose type changed,
- * a mode's own column missing (the table was made by another mode), or a key that changed.
+ * a mode's own column missing (the table was made by another mode), a key that changed, or
+ * partitioning that changed (partitions.ts).
  */
 export async function schemaProblems(
   db: Pool | PoolClient,
@@ -139,6 +159,7 @@ export async function schemaProblems(
       problems.push(`key of ${table.name} is (${got.join(', ')}) in the warehouse but (${ix.columns.join(', ')}) in ${pipeline.file}`);
     }
   }
+  problems.push(...(await partitionProblems(db, pipeline, table)));
   return { exists: true, problems };
 }
 
@@ -148,7 +169,7 @@ export async function ensureTable(db: Pool | PoolClient, pipeline: Pipeline, tab
   const actions: string[] = [];
   if (!exists) {
     for (const stmt of tableDdl(pipeline, table)) await db.query(stmt);
-    actions.push(`created table ${WAREHOUSE_SCHEMA}.${table.name}`);
+    actions.push(`created table ${WAREHOUSE_SCHEMA}.${table.name}`, ...(await ensureStorage(db, pipeline, table)));
     return actions;
   }
   if (problems.length > 0) {
@@ -175,5 +196,6 @@ export async function ensureTable(db: Pool | PoolClient, pipeline: Pipeline, tab
     actions.push(`added column ${table.name}.${c.name} ${c.ddl.replace(' NOT NULL', '')}`);
   }
   for (const stmt of tableDdl(pipeline, table).slice(1)) await db.query(stmt);
+  actions.push(...(await ensureStorage(db, pipeline, table)));
   return actions;
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { GeneratedDimension } from './calendar';
 import type { CheckEntry } from './checks/check-spec';
 import { orderModels, refsOf, type Model, type ModelSpec } from './models/model-spec';
+import { checkTableStorage } from './storage-spec';
 import { SCD2_COLUMNS } from './table-layout';
 
 const obj = (v: unknown): Record<string, unknown> =>
@@ -19,7 +20,7 @@ export interface WarehouseProblem {
   message: string;
 }
 
-/** Cross-references of lookups, scd2 options, models and checks, on the raw document. */
+/** Cross-references of lookups, scd2 options, models, checks and storage options (storage-spec.ts), on the raw document. */
 export function checkWarehouseReferences(root: unknown): WarehouseProblem[] {
   const out: WarehouseProblem[] = [];
   const doc = obj(root);
@@ -108,6 +109,7 @@ export function checkWarehouseReferences(root: unknown): WarehouseProblem[] {
       if (!names.has(target)) out.push({ path: ['checks', i, 'relationships', col], message: `unknown table or model "${target}"` });
     }
   });
+  out.push(...checkTableStorage(root));
   return out;
 }
 
@@ -131,6 +133,10 @@ export function resolveWarehouse(
 ): { sections: WarehouseSections; problems: WarehouseProblem[] } {
   const problems: WarehouseProblem[] = [];
   const known = new Set([...Object.keys(spec.tables ?? {}), ...Object.keys(spec.dimensions ?? {}), ...Object.keys(spec.models ?? {})]);
+  // Tables with a ClickHouse `sink:` are not in the database models and checks run in.
+  const inClickHouse = new Set(
+    Object.entries(spec.tables ?? {}).flatMap(([t, v]) => (v && typeof v === 'object' && 'sink' in v ? [t] : [])),
+  );
   const models: Model[] = [];
   for (const [name, m] of Object.entries(spec.models ?? {})) {
     let text = '';
@@ -150,6 +156,11 @@ export function resolveWarehouse(
           path: ['models', name, 'sql'],
           message: `${m.sql}: ref('${r}') is not a table, dimension or model of this pipeline`,
         });
+      else if (inClickHouse.has(r))
+        problems.push({
+          path: ['models', name, 'sql'],
+          message: `${m.sql}: ref('${r}'): models run in PostgreSQL; "${r}" loads into ClickHouse`,
+        });
     if (m.materialized !== 'incremental' && m.unique_key)
       problems.push({ path: ['models', name, 'unique_key'], message: 'only incremental models take a unique_key' });
     models.push({ ...m, name, text, refs });
@@ -160,6 +171,8 @@ export function resolveWarehouse(
     for (const r of c.sql ? refsOf(c.sql) : [])
       if (!known.has(r))
         problems.push({ path: ['checks', i, 'sql'], message: `ref('${r}') is not a table, dimension or model of this pipeline` });
+      else if (inClickHouse.has(r))
+        problems.push({ path: ['checks', i, 'sql'], message: `ref('${r}'): checks run in PostgreSQL; "${r}" loads into ClickHouse` });
   }
   return { sections: { dimensions: spec.dimensions ?? {}, models: order, checks: spec.checks ?? [] }, problems };
 }

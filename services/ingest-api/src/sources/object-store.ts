@@ -28,7 +28,7 @@ export const create = pullSource<typeof spec>((config, deps) => {
 
   return {
     async run(ctx) {
-      const bucket = S3Bucket.open(deps.pipeline, config.connection);
+      const bucket = await S3Bucket.open(deps.pipeline, config.connection);
       try {
         for (const obj of await bucket.list(prefix, keep)) {
           if (ctx.signal.aborted) return;

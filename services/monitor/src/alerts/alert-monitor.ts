@@ -4,22 +4,33 @@
  * notifies the sinks, records it in `tributary.alert_events` and publishes it on
  * `trib.events.<pipeline>.alert` (TRIB_EVENTS). With several monitor replicas, every one
  * evaluates (each dashboard shows alerts) but only the holder of a KV lease notifies and records.
+ *
+ * Every firing notice gets its resolve, across restarts and handovers: `alert_events` is the
+ * record of what was notified (a write that fails while PostgreSQL is down is retried with the
+ * next one), and a replica that becomes the notifier (at start, or taking over) first compares it
+ * with what fires now: an alert recorded as firing that no longer holds is resolved, one that
+ * fires but was never notified is notified.
  */
 import { H, makeHeaders, subjects, type KvLease, type Logger, type Publisher } from '@tributary/core';
 import type { Pool } from 'pg';
 import type { Gauge } from 'prom-client';
+import type { ClusterStatus } from '../cluster-probe';
 import type { ReplicaRegistry } from '../replica-registry';
 import type { StatusSnapshots } from '../status-snapshot';
 import { AlertEngine, type ActiveAlert, type AlertTransition } from './alert-engine';
 import type { AlertNotifier } from './alert-notifier';
 import {
   evaluateRules,
+  fingerprint,
   statusDownCondition,
   type AlertCondition,
+  type BlockedTable,
   type FailingCheck,
   type RuleThresholds,
+  type Severity,
   type WindowDelta,
 } from './alert-rules';
+import { queryBlockedTables } from './blocked-tables';
 import { queryFailingChecks } from './quality-checks';
 
 /** Inputs of the alert loop. */
@@ -41,9 +52,21 @@ export interface AlertMonitorOptions {
   publisher?: () => Publisher | undefined;
   /** Gauge of alerts by name and state. */
   gauge?: Gauge<'alertname' | 'state'>;
+  /** The NATS cluster's state, for the cluster rule. */
+  cluster?: () => Promise<ClusterStatus>;
 }
 
 type Sample = { at: number; counts: Map<string, { accepted: number; deadLettered: number; failed: number }> };
+
+/** Transitions kept for recording while PostgreSQL refuses them; beyond this the oldest go. */
+const MAX_UNRECORDED = 1_000;
+
+/** The last recorded transition of every alert whose last word was `firing`. */
+const OPEN_ALERTS_SQL = `
+  SELECT alert, labels, severity, summary, value, starts_at FROM (
+    SELECT DISTINCT ON (alert, labels) alert, labels, severity, summary, value, starts_at, status
+      FROM tributary.alert_events ORDER BY alert, labels, at DESC, id DESC) last
+   WHERE status = 'firing'`;
 
 /** The alert loop. */
 export class AlertMonitor {
@@ -53,9 +76,14 @@ export class AlertMonitor {
   private running: Promise<void> | undefined;
   private checksAt = 0;
   private checks: FailingCheck[] = [];
+  private blocked: BlockedTable[] = [];
   private firing = new Map<string, AlertTransition>();
   /** The last conditions computed from a status snapshot. */
   private lastConditions: AlertCondition[] = [];
+  /** Transitions notified but not yet in `alert_events` (PostgreSQL was unavailable). */
+  private unrecorded: AlertTransition[] = [];
+  /** Set while this replica has not compared `alert_events` with what fires since it became the notifier. */
+  private reconcilePending = true;
 
   constructor(private readonly opts: AlertMonitorOptions) {
     this.engine = new AlertEngine(opts.forMs);
@@ -101,15 +129,25 @@ export class AlertMonitor {
         this.opts.logger.debug({ err }, 'cannot read quality checks');
         return this.checks;
       });
+      this.blocked = await queryBlockedTables(this.opts.pool).catch((err: unknown) => {
+        this.opts.logger.debug({ err }, 'cannot read table status');
+        return this.blocked;
+      });
     }
+    const cluster = await this.opts.cluster?.().catch((err: unknown) => {
+      this.opts.logger.debug({ err }, 'cannot probe the NATS cluster');
+      return undefined;
+    });
     const conditions = evaluateRules(
       {
+        cluster,
         pipelines: snapshot.pipelines,
         deltas,
         services: this.opts.replicas.services(now),
         expectedServices: this.opts.expectedServices,
         replicasKnown: this.opts.replicas.warm(now),
         failingChecks: this.checks,
+        blockedTables: this.blocked,
       },
       this.opts.thresholds,
     );
@@ -131,14 +169,68 @@ export class AlertMonitor {
     }
     this.updateGauge();
     const leader = this.opts.lease ? await this.holdLease(now) : true;
-    if (leader) {
-      if (transitions.length > 0) {
-        this.opts.notifier.notify(transitions);
-        await this.record(transitions);
-      }
-      this.opts.notifier.refresh([...this.firing.values()]);
+    if (!leader) {
+      // Whoever notifies meanwhile may differ from what this replica saw: compare again on taking over.
+      this.reconcilePending = true;
+      return transitions;
     }
+    const notices = this.reconcilePending ? await this.reconcile(transitions, now) : transitions;
+    if (notices.length > 0) {
+      this.opts.notifier.notify(notices);
+      await this.record(notices);
+    }
+    this.opts.notifier.refresh([...this.firing.values()]);
     return transitions;
+  }
+
+  /**
+   * This evaluation's transitions, made to agree with what `alert_events` says was notified as
+   * firing and never resolved: an alert recorded open that does not fire now is resolved, one that
+   * fires now but is not recorded open is notified, a firing already recorded is not repeated.
+   * Stays pending (the transitions go out as they are) while the table cannot be read or earlier
+   * transitions are unrecorded.
+   */
+  private async reconcile(transitions: AlertTransition[], now: number): Promise<AlertTransition[]> {
+    if (!this.opts.recordEvents) {
+      this.reconcilePending = false;
+      return transitions;
+    }
+    if (this.unrecorded.length > 0 && !(await this.record([]))) return transitions;
+    let rows: {
+      alert: string;
+      labels: Record<string, string>;
+      severity: Severity;
+      summary: string;
+      value: number | null;
+      starts_at: Date;
+    }[];
+    try {
+      rows = (await this.opts.pool.query(OPEN_ALERTS_SQL)).rows;
+    } catch (err) {
+      this.opts.logger.debug({ err }, 'cannot read alert history yet');
+      return transitions;
+    }
+    this.reconcilePending = false;
+    const open = new Set(rows.map((r) => fingerprint(r)));
+    const out: AlertTransition[] = [];
+    for (const r of rows) {
+      const fp = fingerprint(r);
+      if (this.firing.has(fp)) continue;
+      const since = r.starts_at.getTime();
+      const alert: ActiveAlert = {
+        fingerprint: fp,
+        ...r,
+        value: r.value ?? Number.NaN,
+        state: 'firing',
+        activeSince: since,
+        firedAt: since,
+      };
+      out.push({ status: 'resolved', alert, at: now });
+    }
+    for (const [fp, t] of this.firing) if (!open.has(fp)) out.push({ ...t, status: 'firing', at: now });
+    if (out.length > 0)
+      this.opts.logger.info({ notices: out.map((t) => `${t.status} ${t.alert.fingerprint}`) }, 'alerts reconciled with their history');
+    return out;
   }
 
   private async holdLease(now: number): Promise<boolean> {
@@ -184,9 +276,12 @@ export class AlertMonitor {
     return deltas;
   }
 
-  private async record(ts: AlertTransition[]): Promise<void> {
+  /** Records transitions (and those that failed before) in `alert_events`, then publishes them; false when PostgreSQL refused. */
+  private async record(fresh: AlertTransition[]): Promise<boolean> {
+    let recorded = true;
     if (this.opts.recordEvents) {
-      await this.opts.pool
+      const ts = [...this.unrecorded, ...fresh];
+      recorded = await this.opts.pool
         .query(
           `INSERT INTO tributary.alert_events (alert, status, severity, labels, summary, value, starts_at, at)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::float8[], $7::timestamptz[], $8::timestamptz[])`,
@@ -201,11 +296,18 @@ export class AlertMonitor {
             ts.map((t) => new Date(t.at).toISOString()),
           ],
         )
-        .catch((err: unknown) => this.opts.logger.warn({ err }, 'cannot record alert events'));
+        .then(
+          () => true,
+          (err: unknown) => {
+            this.opts.logger.warn({ err, pending: ts.length }, 'cannot record alert events; retrying with the next ones');
+            return false;
+          },
+        );
+      this.unrecorded = recorded ? [] : ts.slice(-MAX_UNRECORDED);
     }
     const pub = this.opts.publisher?.();
-    if (!pub) return;
-    for (const t of ts) {
+    if (!pub) return recorded;
+    for (const t of fresh) {
       const pipeline = t.alert.labels.pipeline;
       if (!pipeline) continue;
       const body = { status: t.status, alert: t.alert.alert, labels: t.alert.labels, summary: t.alert.summary, value: t.alert.value };
@@ -216,6 +318,7 @@ export class AlertMonitor {
         })
         .catch((err: unknown) => this.opts.logger.warn({ err }, 'cannot publish alert event'));
     }
+    return recorded;
   }
 
   /** Stops evaluating (the evaluation in hand finishes). */

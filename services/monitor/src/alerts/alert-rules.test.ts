@@ -90,4 +90,38 @@ describe('alert rules', () => {
     const [c] = evaluateRules(inputs({ failingChecks }), T);
     expect(c).toMatchObject({ alert: 'TributaryQualityCheckFailed', summary: expect.stringContaining('3 duplicates') });
   });
+
+  it('flag each table stopped by an incompatible schema change, critical, with the recorded problem', () => {
+    const blockedTables = [
+      { pipeline: 'sales', table: 'dim_staff', problem: 'column "email" changes type from text to integer' },
+      { pipeline: 'sales', table: 'fact_sales_order', problem: '' },
+    ];
+    const out = evaluateRules(inputs({ blockedTables }), T);
+    expect(out.map(fingerprint)).toEqual([
+      'TributaryTableBlocked{pipeline=sales,table=dim_staff}',
+      'TributaryTableBlocked{pipeline=sales,table=fact_sales_order}',
+    ]);
+    expect(out[0]).toMatchObject({ severity: 'critical', summary: expect.stringContaining('changes type from text to integer') });
+    expect(names(inputs({ blockedTables: [] }))).toEqual([]);
+  });
+
+  it('flag a degraded NATS cluster, naming the server down and the streams without all replicas', () => {
+    const stream = { stream: 'TRIB_RAW', replicas: 3, leader: 'n1', current: 2, lagging: 0, offline: 1, peers: [] };
+    const cluster = {
+      checked_at: '',
+      clustered: true,
+      degraded: true,
+      reasons: [],
+      meta_leader: 'n1',
+      meta_leader_known: true,
+      servers: [{ address: '127.0.0.1:4223', reachable: false, name: null, version: null, cluster: null }],
+      streams: [stream, { ...stream, stream: 'TRIB_DLQ', current: 3, offline: 0 }],
+    };
+    const [c] = evaluateRules(inputs({ cluster }), T);
+    expect(c).toMatchObject({
+      alert: 'TributaryNatsClusterDegraded',
+      summary: 'NATS cluster degraded: server 127.0.0.1:4223 down; replicas offline, lagging or leaderless in TRIB_RAW',
+    });
+    expect(names(inputs({ cluster: { ...cluster, degraded: false } }))).toEqual([]);
+  });
 });

@@ -4,6 +4,7 @@
  * conditions that hold now; the engine adds `for` durations and resolve notices. The same rules
  * ship as Prometheus alerting rules in deploy/prometheus/tributary-rules.yml (keep them in step).
  */
+import type { ClusterStatus } from '../cluster-probe';
 import type { PipelineStatus } from '../pipeline-status';
 import type { ServiceView } from '../replica-registry';
 
@@ -47,6 +48,14 @@ export interface FailingCheck {
   detail: string;
 }
 
+/** A warehouse table stopped by an incompatible schema change. */
+export interface BlockedTable {
+  pipeline: string;
+  table: string;
+  /** The first problem `migrate` recorded. */
+  problem: string;
+}
+
 /** Everything the rules read. */
 export interface RuleInputs {
   pipelines: readonly PipelineStatus[];
@@ -57,6 +66,10 @@ export interface RuleInputs {
   /** False while the monitor has not yet listened to heartbeats for a whole timeout. */
   replicasKnown: boolean;
   failingChecks: readonly FailingCheck[];
+  /** Tables stopped by an incompatible schema change (absent: not read). */
+  blockedTables?: readonly BlockedTable[];
+  /** The NATS cluster, when it could be probed. */
+  cluster?: ClusterStatus;
 }
 
 /** The names of every rule, in the order they are evaluated. */
@@ -68,6 +81,8 @@ export const ALERT_NAMES = [
   'TributaryReplicaMissing',
   'TributaryServiceDown',
   'TributaryQualityCheckFailed',
+  'TributaryTableBlocked',
+  'TributaryNatsClusterDegraded',
   'TributaryMonitorStatusDown',
 ] as const;
 
@@ -164,7 +179,40 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
       value: 1,
     });
   }
+  for (const b of inputs.blockedTables ?? []) {
+    out.push({
+      alert: 'TributaryTableBlocked',
+      labels: { pipeline: b.pipeline, table: b.table },
+      severity: 'critical',
+      summary:
+        `${b.pipeline}: table ${b.table} is stopped by an incompatible schema change, its records are dead-lettered${b.problem ? `: ${b.problem}` : ''}`.slice(
+          0,
+          300,
+        ),
+      value: 1,
+    });
+  }
+  if (inputs.cluster?.degraded) {
+    out.push({
+      alert: 'TributaryNatsClusterDegraded',
+      labels: {},
+      severity: 'warning',
+      summary: clusterSummary(inputs.cluster),
+      value: 1,
+    });
+  }
   return out;
+}
+
+/** What is wrong with a degraded cluster, in words that stay the same while the fault does. */
+function clusterSummary(c: ClusterStatus): string {
+  const down = c.servers.filter((s) => !s.reachable).map((s) => s.address);
+  const streams = c.streams.filter((s) => s.error || (s.replicas > 1 && !s.leader) || s.offline + s.lagging > 0).map((s) => s.stream);
+  const parts = [
+    down.length ? `server${down.length === 1 ? '' : 's'} ${down.join(', ')} down` : '',
+    streams.length ? `replicas offline, lagging or leaderless in ${streams.join(', ')}` : '',
+  ].filter(Boolean);
+  return `NATS cluster degraded: ${parts.length ? parts.join('; ') : c.reasons[0]}`.slice(0, 300);
 }
 
 /** A stable key of an alert instance: its name and sorted labels. */

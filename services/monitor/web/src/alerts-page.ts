@@ -18,6 +18,11 @@ const RULES: [string, string][] = [
   ['TributaryReplicaMissing', 'A service replica stopped sending heartbeats without saying goodbye.'],
   ['TributaryServiceDown', 'A service has no live replica at all.'],
   ['TributaryQualityCheckFailed', 'The latest run of a data-quality check failed.'],
+  [
+    'TributaryTableBlocked',
+    'A warehouse table is stopped by an incompatible schema change; its records are dead-lettered until it is fixed and migrated.',
+  ],
+  ['TributaryNatsClusterDegraded', 'A NATS server is down, or a stream has no leader or a lagging or offline replica.'],
   ['TributaryMonitorStatusDown', 'The monitor cannot read pipeline status (PostgreSQL unreachable); other alerts hold as they were.'],
 ];
 

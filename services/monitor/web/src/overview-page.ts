@@ -7,6 +7,7 @@ import { flowDiagram } from './flow-diagram.js';
 import { ago, lagOf, num, rate } from './format.js';
 import type { Page } from './page.js';
 import type { ActiveAlert, Overview, PipelineOverview } from './types.js';
+import { clusterPanel } from './cluster-panel.js';
 import { dlqBadge, freshnessBadge, lagBadge, servicesTable, tile } from './widgets.js';
 
 function pipelineCard(p: PipelineOverview): HTMLElement {
@@ -78,6 +79,7 @@ export function overviewPage(): Page {
   let pipelines: HTMLElement;
   let services: HTMLElement;
   let alerts: HTMLElement;
+  let cluster: HTMLElement;
   return {
     title: 'Overview · Tributary',
     nav: 'overview',
@@ -86,6 +88,7 @@ export function overviewPage(): Page {
       pipelines = h('section', { 'aria-label': 'Pipelines' }, h('p', { class: 'empty' }, 'Loading pipelines…'));
       alerts = h('div', {});
       services = h('div', {});
+      cluster = h('div', {});
       main.replaceChildren(
         h(
           'div',
@@ -104,6 +107,7 @@ export function overviewPage(): Page {
           { class: 'grid' },
           h('section', { class: 'panel', 'aria-labelledby': 'h-alerts' }, h('h2', { id: 'h-alerts' }, 'Alerts'), alerts),
           h('section', { class: 'panel', 'aria-labelledby': 'h-services' }, h('h2', { id: 'h-services' }, 'Services'), services),
+          h('section', { class: 'panel', 'aria-labelledby': 'h-cluster' }, h('h2', { id: 'h-cluster' }, 'NATS cluster'), cluster),
         ),
       );
     },
@@ -157,6 +161,7 @@ export function overviewPage(): Page {
       );
       replaceRegion(alerts, alertList(o.alerts));
       replaceRegion(services, servicesTable(o.services));
+      replaceRegion(cluster, clusterPanel(o.cluster));
     },
   };
 }

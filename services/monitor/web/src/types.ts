@@ -81,6 +81,18 @@ export interface ActiveAlert {
   firedAt?: number;
 }
 
+/** The NATS cluster, as `/api/cluster` sends it. */
+export interface ClusterStatus {
+  checked_at: string;
+  clustered: boolean;
+  degraded: boolean;
+  reasons: string[];
+  meta_leader: string | null;
+  meta_leader_known: boolean;
+  servers: { address: string; reachable: boolean; name: string | null; version: string | null }[];
+  streams: { stream: string; replicas: number; leader: string | null; current: number; lagging: number; offline: number; error?: string }[];
+}
+
 /** The overview, as `/api/overview` and the live feed send it. */
 export interface Overview {
   taken_at: string;
@@ -88,6 +100,7 @@ export interface Overview {
   monitor_lag: Record<string, ConsumerLag>;
   services: Service[];
   alerts: ActiveAlert[];
+  cluster: ClusterStatus;
   admin: { enabled: boolean };
 }
 

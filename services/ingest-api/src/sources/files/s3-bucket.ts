@@ -3,8 +3,15 @@
  * CommonJS and speaks to any S3-compatible server with path-style addressing).
  */
 import type { Readable } from 'node:stream';
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type _Object } from '@aws-sdk/client-s3';
-import { resolveSecret, TributaryError, type Pipeline } from '@tributary/core';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+  type _Object,
+} from '@aws-sdk/client-s3';
+import { createS3Client, TributaryError, type Pipeline } from '@tributary/core';
 
 /** An object ready to ingest. */
 export interface BucketObject {
@@ -33,19 +40,10 @@ export class S3Bucket {
   ) {}
 
   /** Opens the connection's bucket; secrets are read now, so rotated files are picked up per run. */
-  static open(pipeline: Pipeline, connection: string): S3Bucket {
+  static async open(pipeline: Pipeline, connection: string): Promise<S3Bucket> {
     const c = pipeline.connections[connection];
     if (c?.kind !== 's3') throw new TributaryError('TRIB_E_CONFIG', `connection "${connection}" is not an s3 connection`);
-    const s3 = new S3Client({
-      region: c.region,
-      ...(c.endpoint ? { endpoint: c.endpoint } : {}),
-      forcePathStyle: c.force_path_style,
-      credentials: { accessKeyId: resolveSecret(c.access_key_id), secretAccessKey: resolveSecret(c.secret_access_key) },
-      // Checksums only where the API requires them: S3-compatible servers differ in what they accept.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-    return new S3Bucket(s3, c.bucket);
+    return new S3Bucket(await createS3Client(c), c.bucket);
   }
 
   /** Objects under `prefix` whose key passes `keep`, oldest first, then by key. */

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { RestHttpClient, retryAfterMs } from './http-client';
 
 describe('retryAfterMs', () => {
@@ -38,5 +40,38 @@ describe('RestHttpClient', () => {
     expect(
       () => new RestHttpClient({ connection, retry: { attempts: 1, initial: 1, max: 1 }, signal: new AbortController().signal, env: {} }),
     ).toThrow(/secret env:K: environment variable K is not set/);
+  });
+});
+
+describe('RestHttpClient against a server that cuts a response mid-body', () => {
+  it('retries the request like any network error and returns the whole page (found by the chaos suite)', async () => {
+    let requests = 0;
+    const page = JSON.stringify({ items: Array.from({ length: 50 }, (_, i) => ({ id: i })) });
+    const server = createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (requests === 1) {
+        // Half the body, then the connection dies (chunked, so the client cannot know the length).
+        res.write(page.slice(0, page.length / 2));
+        setTimeout(() => res.socket?.destroy(), 10);
+      } else res.end(page);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const attempts: string[] = [];
+    const client = new RestHttpClient({
+      connection: { kind: 'http', base_url: base, headers: {}, timeout: '5s' },
+      retry: { attempts: 3, initial: 1, max: 1 },
+      signal: new AbortController().signal,
+      onAttempt: (status) => attempts.push(status),
+    });
+    try {
+      const res = await client.send('GET', new URL(`${base}/items`), {});
+      expect(res.text).toBe(page);
+      expect(attempts).toEqual(['error', '200']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -88,6 +88,7 @@ export class RestHttpClient {
       this.o.signal.throwIfAborted();
       await this.o.takeBudget?.();
       let res: Response | undefined;
+      let text = '';
       try {
         res = await fetch(url, {
           method,
@@ -96,7 +97,10 @@ export class RestHttpClient {
           signal: AbortSignal.any([this.o.signal, AbortSignal.timeout(this.timeoutMs)]),
           redirect: 'follow',
         });
+        // Reading the body belongs to the attempt: a connection cut mid-body is a network error too.
+        text = await res.text();
       } catch (err) {
+        res = undefined;
         this.o.signal.throwIfAborted();
         this.o.onAttempt?.('error');
         last =
@@ -106,7 +110,6 @@ export class RestHttpClient {
       }
       if (res) {
         this.o.onAttempt?.(String(res.status));
-        const text = await res.text();
         if (res.ok) return { status: res.status, headers: res.headers, text, url: target };
         const snippet = this.redact(text.slice(0, 200));
         if (res.status === 401 || res.status === 403) {

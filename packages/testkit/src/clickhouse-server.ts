@@ -1,0 +1,260 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { freePort } from './free-port';
+import { httpStatus } from './http-status';
+import { logSize, logTail } from './log-tail';
+import { type ChildHandle, findExecutable, spawnChild, terminate, waitUntilReady } from './spawn-child';
+import { track } from './stop-all';
+import { fastTmpdir, makeTempDir } from './temp-dir';
+
+/** Options of {@link ClickHouseServer.start}. */
+export interface ClickHouseServerOptions {
+  /** Password of the `default` user (none unless told). */
+  password?: string;
+  /** How long to wait for readiness; 60 s unless told (the first start on a loaded machine is slow). */
+  startTimeoutMs?: number;
+}
+
+const FALLBACK_BINARY = '/usr/sbin/clickhouse-server';
+const STOP_GRACE_MS = 30_000;
+const MISSING = `clickhouse-server not found on PATH or at ${FALLBACK_BINARY}: run scripts/setup --test-tools (installs the Debian package clickhouse-server)`;
+
+/**
+ * ClickHouse refuses nothing as root, but its data should not be root's: running as root, the
+ * server runs as the `clickhouse` system user (created by the Debian package) and its temp dir is
+ * chowned to it, as PostgreSQL is run as `postgres`.
+ */
+function serverUser(): { name: string; uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'clickhouse'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'clickhouse'], { encoding: 'utf8' }).trim());
+    return { name: 'clickhouse', uid, gid };
+  } catch {
+    throw new Error('running as root but there is no "clickhouse" user to run clickhouse-server as: run scripts/setup --test-tools');
+  }
+}
+
+const xml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The server's config.xml: loopback only, the given ports, everything under `dir`, logs on the console. */
+function configXml(dir: string, ports: { http: number; tcp: number; interserver: number }): string {
+  const data = join(dir, 'data');
+  return `<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><console>1</console></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>${ports.http}</http_port>
+  <tcp_port>${ports.tcp}</tcp_port>
+  <interserver_http_port>${ports.interserver}</interserver_http_port>
+  <interserver_http_host>127.0.0.1</interserver_http_host>
+  <path>${xml(data)}/</path>
+  <tmp_path>${xml(data)}/tmp/</tmp_path>
+  <user_files_path>${xml(data)}/user_files/</user_files_path>
+  <format_schema_path>${xml(data)}/format_schemas/</format_schema_path>
+  <users_config>${xml(join(dir, 'users.xml'))}</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mark_cache_size>67108864</mark_cache_size>
+  <uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <max_concurrent_queries>100</max_concurrent_queries>
+</yandex>
+`;
+}
+
+/** users.xml: one `default` user, from loopback only. */
+function usersXml(password: string): string {
+  return `<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <users>
+    <default>
+      <password>${xml(password)}</password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </default>
+  </users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+`;
+}
+
+/**
+ * A private clickhouse-server (Debian's 18.16) on 127.0.0.1, on free HTTP, native and interserver
+ * ports, with its own config.xml and users.xml and its data in a temp dir. `restart()` keeps the
+ * ports and the data. Never a server already running on the machine.
+ */
+export class ClickHouseServer {
+  /** HTTP interface port. */
+  readonly httpPort: number;
+  /** Native protocol port (clickhouse-client). */
+  readonly tcpPort: number;
+  /** Temp dir holding the config, the data and the log. */
+  readonly dir: string;
+  /** The server's stdout and stderr (its log, on the console), across restarts. */
+  readonly logPath: string;
+  /** Password of the `default` user. */
+  readonly password: string;
+  /** Milliseconds the last start or restart took until ready (for diagnostics). */
+  lastStartMs = 0;
+
+  private child: ChildHandle | undefined;
+  private readonly untrack: () => void;
+
+  private constructor(
+    private readonly binary: string,
+    private readonly user: ReturnType<typeof serverUser>,
+    private readonly startTimeoutMs: number,
+    fields: { httpPort: number; tcpPort: number; dir: string; password: string },
+  ) {
+    this.httpPort = fields.httpPort;
+    this.tcpPort = fields.tcpPort;
+    this.dir = fields.dir;
+    this.password = fields.password;
+    this.logPath = join(fields.dir, 'clickhouse-server.log');
+    this.untrack = track({
+      description: `clickhouse-server ${this.url} (${this.dir})`,
+      dispose: () => this.cleanup(),
+      killNow: () => this.child?.signal('SIGKILL'),
+    });
+  }
+
+  /** Writes the config and starts the server, resolving once `GET /ping` answers. */
+  static async start(opts: ClickHouseServerOptions = {}): Promise<ClickHouseServer> {
+    const binary = findExecutable('clickhouse-server', [FALLBACK_BINARY]);
+    if (!binary) throw new Error(MISSING);
+    const user = serverUser();
+    const dir = makeTempDir('clickhouse', fastTmpdir());
+    const password = opts.password ?? '';
+    writeFileSync(join(dir, 'users.xml'), usersXml(password));
+    mkdirSync(join(dir, 'data'));
+    // freePort() releases the ports before the server binds them; a clash is retried with new ones.
+    for (let attempt = 1; ; attempt++) {
+      const ports = { http: await freePort(), tcp: await freePort(), interserver: await freePort() };
+      writeFileSync(join(dir, 'config.xml'), configXml(dir, ports));
+      if (user) execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
+      const server = new ClickHouseServer(binary, user, opts.startTimeoutMs ?? 60_000, {
+        httpPort: ports.http,
+        tcpPort: ports.tcp,
+        dir,
+        password,
+      });
+      const logFrom = logSize(server.logPath);
+      try {
+        await server.launch();
+        return server;
+      } catch (error) {
+        server.untrack();
+        const clash = /address already in use/i.test(logTail(server.logPath, 40, logFrom));
+        if (clash && attempt < 3) continue;
+        // Only the log, which the error names, stays (swept once this process has exited).
+        rmSync(join(dir, 'data'), { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+
+  /** Base URL of the HTTP interface, `http://127.0.0.1:<httpPort>`. */
+  get url(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  /** True while the server process runs. */
+  get running(): boolean {
+    return this.child?.running ?? false;
+  }
+
+  /** Process id of the running server (undefined when stopped). */
+  get pid(): number | undefined {
+    return this.child?.running ? this.child.pid : undefined;
+  }
+
+  /**
+   * Runs one statement over HTTP as `default` and returns the rows of a SELECT (parsed from
+   * `FORMAT JSONEachRow`, which this appends to SELECTs); throws with the server's message.
+   */
+  async query<R = Record<string, unknown>>(sql: string): Promise<R[]> {
+    const select = /^\s*(SELECT|SHOW|WITH|DESCRIBE)\b/i.test(sql);
+    const body = select ? `${sql}\nFORMAT JSONEachRow` : sql;
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        `${this.url}/`,
+        {
+          method: 'POST',
+          agent: false,
+          timeout: 60_000,
+          headers: { authorization: `Basic ${Buffer.from(`default:${this.password}`).toString('base64')}` },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.once('end', () => {
+            const out = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode === 200) resolve(out);
+            else reject(new Error(`clickhouse ${res.statusCode}: ${out.trim()}\n${sql}`));
+          });
+        },
+      );
+      req.once('timeout', () => req.destroy(new Error(`clickhouse query timed out: ${sql}`)));
+      req.once('error', reject);
+      req.end(body);
+    });
+    return text
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as R);
+  }
+
+  private async launch(): Promise<void> {
+    const logFrom = logSize(this.logPath);
+    const started = Date.now();
+    this.child = spawnChild({
+      command: this.binary,
+      args: [`--config-file=${join(this.dir, 'config.xml')}`],
+      logPath: this.logPath,
+      cwd: this.dir,
+      user: this.user?.name,
+    });
+    await waitUntilReady(this.child, `clickhouse-server on port ${this.httpPort}`, () => pingOk(this.url), {
+      timeoutMs: this.startTimeoutMs,
+      logPath: this.logPath,
+      logFrom,
+    });
+    this.lastStartMs = Date.now() - started;
+  }
+
+  /** Graceful stop (SIGTERM), SIGKILL after 30 s. Safe to call when stopped. */
+  async stop(): Promise<void> {
+    if (this.child) await terminate(this.child, 'SIGTERM', STOP_GRACE_MS);
+  }
+
+  /** Crash: SIGKILL and wait for the exit. */
+  async kill(): Promise<void> {
+    if (this.child) await terminate(this.child, 'SIGKILL', STOP_GRACE_MS);
+  }
+
+  /** Stops (if running) and starts again on the same ports with the same data. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.launch();
+  }
+
+  /** Stops the server and removes its temp dir. */
+  async cleanup(): Promise<void> {
+    await this.stop();
+    this.untrack();
+    if (!process.env.TRIBUTARY_KEEP_TMP) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function pingOk(url: string): Promise<boolean> {
+  try {
+    return (await httpStatus(`${url}/ping`, 1_000)) === 200;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Writes one table's share of a flush into ClickHouse (layout and reasoning in core's
+ * clickhouse-layout.ts). The batch loader calls it inside its PostgreSQL transaction, after the
+ * ledger rows of the flush are inserted and before they commit:
+ *
+ * 1. `write`: the records of the messages new to the ledger go into the store table in one
+ *    `INSERT ... FORMAT JSONEachRow`, each row keyed by (message ID, record index). Writing a
+ *    message again (the ledger transaction failed or the loader died before its commit, and the
+ *    message came back) writes the same keys, which ClickHouse collapses, so the write is
+ *    idempotent and needs no transaction.
+ * 2. the ledger commits (PostgreSQL);
+ * 3. `markLoaded`: the messages go into `<table>__loads`, which makes their rows visible in the
+ *    view. It runs for every message of the flush the ledger holds, including ones it already
+ *    held, so a crash between 2 and 3 is repaired by the redelivery.
+ *
+ * A ClickHouse outage throws TRIB_E_WAREHOUSE_UNAVAILABLE and the consumer loop retries the batch
+ * in process; nothing is acked before step 3. A record whose value does not fit its column is
+ * rejected here with its field and dead-lettered; one ClickHouse refuses makes the loader isolate
+ * the message and write it one record per INSERT, so only that record is dead-lettered.
+ */
+import { isTributaryError, chTable, type ClickHouseTarget, type Table } from '@tributary/core';
+import type { LoadItem, RejectedRow } from '../batch-loader';
+import type { TableRows } from '../table-writer';
+import { encodeRow } from './row-encoder';
+
+/** Loads rows into one ClickHouse table. */
+export class ClickHouseTableWriter {
+  private readonly store: string;
+  private readonly loads: string;
+
+  constructor(
+    readonly target: ClickHouseTarget,
+    readonly table: Table,
+  ) {
+    this.store = chTable(target.layout.database, target.layout.store);
+    this.loads = chTable(target.layout.database, target.layout.loads);
+  }
+
+  /**
+   * Writes `rows` (one entry per message, `todo[k]` its origin). Records that cannot be stored go
+   * to `rejected` and are left out of `rows[k].records`; with `oneByOne` every record is its own
+   * INSERT, so a record ClickHouse refuses is rejected alone. Returns rows written per message.
+   */
+  async write(todo: { item: LoadItem }[], rows: TableRows[], rejected: RejectedRow[], oneByOne: boolean): Promise<Map<string, number>> {
+    const written = new Map<string, number>();
+    const lines: string[] = [];
+    for (const [k, row] of rows.entries()) {
+      const kept: TableRows['records'] = [];
+      for (const [index, record] of row.records.entries()) {
+        const reject = (err: unknown): void => {
+          if (!isTributaryError(err, 'TRIB_E_LOAD_REJECTED')) throw err;
+          rejected.push({ item: todo[k]!.item, table: this.table, index, record, error: err });
+        };
+        let line: string;
+        try {
+          line = encodeRow(this.target.layout.fields, record, { msgId: row.msgId, index, ingestedAt: row.ingestedAt });
+        } catch (err) {
+          reject(err);
+          continue;
+        }
+        if (oneByOne) {
+          try {
+            await this.target.client.insert(this.store, line);
+          } catch (err) {
+            reject(err);
+            continue;
+          }
+        } else lines.push(line);
+        kept.push(record);
+      }
+      row.records = kept;
+      if (kept.length > 0) written.set(row.msgId, kept.length);
+    }
+    await this.target.client.insert(this.store, lines.join(''));
+    return written;
+  }
+
+  /** Makes the rows of these messages visible: their ledger rows are committed. */
+  async markLoaded(msgIds: string[]): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    await this.target.client.insert(this.loads, msgIds.map((id) => `{"_msg_id":${JSON.stringify(id)},"_loaded_at":${now}}\n`).join(''));
+  }
+
+  /** Nothing to do: ClickHouse writes are not part of the PostgreSQL transaction. */
+  committed(): void {}
+
+  /** Nothing to undo: rows of a load that did not commit stay invisible and are rewritten. */
+  rolledBack(): void {}
+}
