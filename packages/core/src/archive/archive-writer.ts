@@ -100,6 +100,8 @@ export async function writeArchive(
       });
     }),
   );
+  // Files in key order, whichever write finished first.
+  flush.files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return flush;
 }
 
