@@ -245,6 +245,17 @@ describe('scd2 (property tests against PostgreSQL)', () => {
   });
 });
 
+describe('scd2 with a large flush', () => {
+  it('loads 30,000 members in one transaction, holding a bounded number of locks', async () => {
+    const records = Array.from({ length: 30_000 }, (_, i) => ({ id: `bulk-${i}`, name: `n${i}`, tier: 'gold', changed_at: at(i % 1000) }));
+    const items = Array.from({ length: 30 }, (_, m) => message(`bulk-${m}`, 'members', records.slice(m * 1000, (m + 1) * 1000)));
+    // One lock per member took 30,000 locks: "out of shared memory" with the default lock table.
+    await load(w, items);
+    const r = await w.pool.query(`SELECT count(*)::int AS n FROM warehouse.dim_member WHERE id LIKE 'bulk-%' AND is_current`);
+    expect(r.rows[0].n).toBe(30_000);
+  });
+});
+
 describe('scd2 without an event-time field', () => {
   beforeEach(reset);
 
