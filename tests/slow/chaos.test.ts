@@ -63,7 +63,9 @@ describe('chaos', () => {
 
     await load.stop();
     await checkAfterLoad(sys, report, load);
-    await checkAlerts(sys, report, 90_000);
+    // The DLQ-growth rule resolves a window (20 s) after the monitor's dead-letter fold has caught
+    // up, which can take a while after the outages on two loaded cores.
+    await checkAlerts(sys, report, 180_000);
     const kinds = new Set(report.faults.map((f) => f.kind));
     report.check(
       'every fault class injected',

@@ -233,10 +233,26 @@ export async function checkAlerts(sys: ChaosStack, report: ChaosReport, timeoutM
   ).catch(() => undefined);
   const n = settled ?? notices();
   report.check('alerts: at least one fired', n.fired > 0, `${n.fired} firing notices (${[...n.names].join(', ') || 'none'})`);
+  // When one stays open, say what the webhook got for it and what the monitor holds now, so the
+  // report tells a lost resolve from a condition that still holds.
+  const history = (key: string): string =>
+    (sys.webhook.received as Received[])
+      .map((r) => r.body?.tributary)
+      .filter((t) => t && `${t.alert}${JSON.stringify(t.labels)}` === key)
+      .map((t) => t.status)
+      .join('>');
+  const active = n.open.length
+    ? await fetch(`${sys.stack.url('monitor')}/api/alerts`)
+        .then(async (r) => ((await r.json()) as { active?: { alert: string; state: string; value: number }[] }).active ?? [])
+        .then((a) => a.map((x) => `${x.alert}(${x.state}, value ${x.value})`).join(' ') || 'none')
+        .catch((err: Error) => `unreadable: ${err.message}`)
+    : '';
   report.check(
     'alerts: all resolved by the end',
     n.fired > 0 && n.open.length === 0,
-    n.open.length === 0 ? `${sys.webhook.received.length} notices, none left open` : `still open: ${n.open.join(' ')}`,
+    n.open.length === 0
+      ? `${sys.webhook.received.length} notices, none left open`
+      : `still open: ${n.open.map((k) => `${k} [${history(k)}]`).join(' ')}; the monitor holds: ${active}`,
   );
 }
 
