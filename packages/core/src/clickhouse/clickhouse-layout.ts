@@ -25,7 +25,7 @@
 import type { FieldDef, FieldType } from '../spec/common';
 import { windowOf } from '../spec/derived-spec';
 import type { Pipeline, Table } from '../spec/pipeline';
-import { avgParts, WINDOW_COLUMNS, type FlagTerm } from '../spec/window';
+import { WINDOW_COLUMNS, windowMergePlan, type FlagTerm, type WindowMerge } from '../spec/window';
 import { datasetOf } from '../warehouse/table-ddl';
 import { chIdent } from './clickhouse-client';
 
@@ -121,23 +121,15 @@ export function clickhouseLayout(pipeline: Pipeline, table: Table, database: str
   };
 }
 
+/** The ClickHouse aggregate function of each merge rule. */
+const CLICKHOUSE_MERGE: Record<WindowMerge, string> = { keep: 'any', add: 'sum', min: 'min', max: 'max' };
+
 /** The aggregate view: partials merged per window and key, then averages and flags on merged values. */
 function aggregateSelect(pipeline: Pipeline, table: Table, fields: FieldDef[], loaded: string): string {
   const w = windowOf(datasetOf(pipeline, table))!;
   const key = table.key ?? [WINDOW_COLUMNS.start, ...w.key];
-  const merge = new Map<string, string>([
-    [WINDOW_COLUMNS.end, 'any'],
-    [WINDOW_COLUMNS.records, 'sum'],
-    [WINDOW_COLUMNS.maxEventTime, 'max'],
-  ]);
-  const avgs = new Map<string, { sum: string; count: string }>();
-  for (const [name, a] of Object.entries(w.aggregate)) {
-    if (a.fn === 'avg') {
-      const p = avgParts(name);
-      avgs.set(name, p);
-      merge.set(p.sum, 'sum').set(p.count, 'sum');
-    } else merge.set(name, a.fn === 'min' ? 'min' : a.fn === 'max' ? 'max' : 'sum');
-  }
+  const { merges, avgs } = windowMergePlan(w);
+  const merge = new Map([...merges].map(([col, m]) => [col, CLICKHOUSE_MERGE[m]]));
   const q = chIdent;
   const inner = [...key.map(q), ...[...merge].map(([col, fn]) => `${fn}(${q(col)}) AS ${q(col)}`)];
   const flag = (terms: FlagTerm[]) => terms.map((t) => `(${q(t.column)} ${t.op} ${t.value})`).join(' AND ');

@@ -156,6 +156,30 @@ export function avgParts(name: string): { sum: string; count: string } {
   return { sum: `${name}_sum`, count: `${name}_count` };
 }
 
+/** How a column of a window's partial rows merges: add, keep the smaller, keep the larger, or keep the first. */
+export type WindowMerge = 'add' | 'min' | 'max' | 'keep';
+
+/**
+ * How partial rows of a window merge, whatever the engine: each stored column's rule, and each
+ * average's sum and count columns (an average is its merged sum over its merged count).
+ */
+export function windowMergePlan(w: WindowConfig): { merges: Map<string, WindowMerge>; avgs: Map<string, { sum: string; count: string }> } {
+  const merges = new Map<string, WindowMerge>([
+    [WINDOW_COLUMNS.end, 'keep'],
+    [WINDOW_COLUMNS.records, 'add'],
+    [WINDOW_COLUMNS.maxEventTime, 'max'],
+  ]);
+  const avgs = new Map<string, { sum: string; count: string }>();
+  for (const [name, a] of Object.entries(w.aggregate)) {
+    if (a.fn === 'avg') {
+      const p = avgParts(name);
+      avgs.set(name, p);
+      merges.set(p.sum, 'add').set(p.count, 'add');
+    } else merges.set(name, a.fn === 'min' ? 'min' : a.fn === 'max' ? 'max' : 'add');
+  }
+  return { merges, avgs };
+}
+
 /** Type of an aggregate's column, given the input field's type when known. */
 export function aggregateType(agg: AggregateDef, input: FieldType | undefined): FieldType {
   if (agg.fn === 'count') return 'integer';

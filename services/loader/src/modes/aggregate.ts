@@ -8,14 +8,11 @@
  * Rows already published as final (`final`, set by the transformer's window finalizer under a row
  * lock) still take late records, and count them in `late_records`.
  */
-import { avgParts, ident, MODE_SPECS, TributaryError, WINDOW_COLUMNS, windowOf, type FlagTerm } from '@tributary/core';
+import { ident, MODE_SPECS, TributaryError, WINDOW_COLUMNS, windowMergePlan, windowOf, type FlagTerm } from '@tributary/core';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */
 export const spec = MODE_SPECS.aggregate;
-
-/** How a column merges: add, keep the smaller, keep the larger, or keep the stored value. */
-type Merge = 'add' | 'min' | 'max' | 'keep';
 
 /** Creates the mode: the merge statement for one aggregate table. */
 export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging }) => {
@@ -24,20 +21,7 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
     throw new TributaryError('TRIB_E_SPEC', `table ${table.name}: an aggregate table reads a dataset whose last step is a window`);
   }
   const key = table.key;
-  const merges = new Map<string, Merge>([
-    [WINDOW_COLUMNS.end, 'keep'],
-    [WINDOW_COLUMNS.records, 'add'],
-    [WINDOW_COLUMNS.maxEventTime, 'max'],
-  ]);
-  /** avg column -> its sum and count columns. */
-  const avgs = new Map<string, { sum: string; count: string }>();
-  for (const [name, a] of Object.entries(w.aggregate)) {
-    if (a.fn === 'avg') {
-      const p = avgParts(name);
-      avgs.set(name, p);
-      merges.set(p.sum, 'add').set(p.count, 'add');
-    } else merges.set(name, a.fn === 'min' ? 'min' : a.fn === 'max' ? 'max' : 'add');
-  }
+  const { merges, avgs } = windowMergePlan(w);
   const q = ident;
   const mergedSql = (col: string): string => {
     const avg = avgs.get(col);
