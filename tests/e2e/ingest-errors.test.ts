@@ -9,7 +9,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { createHash } from 'node:crypto';
 import { spawnService } from '@tributary/testkit';
-import { ndjson } from './passages';
+import { ndjson, passage } from './passages';
 import { Stack } from './stack';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -91,6 +91,36 @@ describe('ingest API errors', () => {
     expect((await stack.push('gantry', ndjson(0, 1), { authorization: 'Bearer wrong' })).status).toBe(401);
     expect((await stack.push('gantry', ndjson(0, 1), { 'x-api-key': API_KEY })).status).toBe(202);
     expect(await streamMessages()).toBe(before + 1);
+  });
+
+  it('publishes NDJSON records as the client wrote them, and re-serialises JSON arrays', async () => {
+    const nc = await connect({ servers: stack.nats.url });
+    const jsm = await jetstreamManager(nc);
+    const lastRaw = async (): Promise<string> =>
+      new TextDecoder().decode((await jsm.streams.getMessage('TRIB_RAW', { last_by_subj: 'trib.raw.traffic.gantry' }))!.data);
+    try {
+      // Spaces, CRLF line ends and key order survive; the invalid record 7 is dead-lettered.
+      const [a, b, c] = [passage(1), passage(7), passage(2)];
+      const spaced = (r: Record<string, unknown>): string => JSON.stringify(r, null, 1).replace(/\n/g, ' ');
+      const body = `${spaced(a)}\r\n${JSON.stringify(b)}\r\n  ${spaced(c)}\r\n`;
+      const post = async (type: string, text: string): Promise<Response> =>
+        fetch(`${stack.url('ingest-api')}/v1/pipelines/traffic/sources/gantry/records`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': type },
+          body: text,
+        });
+      const r = await post('application/x-ndjson', body);
+      expect(r.status).toBe(202);
+      expect(await r.json()).toMatchObject({ accepted: 2, rejected: 1 });
+      expect(await lastRaw()).toBe(`${spaced(a)}\n${spaced(c)}`);
+      expect((await lastRaw()).split('\n').map((l) => JSON.parse(l))).toEqual([a, c]);
+
+      const array = await post('application/json', JSON.stringify([a, c], null, 2));
+      expect(array.status).toBe(202);
+      expect(await lastRaw()).toBe(`${JSON.stringify(a)}\n${JSON.stringify(c)}`);
+    } finally {
+      await nc.close();
+    }
   });
 
   it('reads CSV with typed columns and reports rejected rows by index', async () => {

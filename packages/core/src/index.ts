@@ -9,6 +9,7 @@ export * from './telemetry';
 export * from './metrics';
 export * from './json-schema';
 export * from './schema/record-schema';
+export * from './schema/timestamps';
 export * from './schema/avro-container';
 export * from './schema/protobuf-delimited';
 export * from './run-service';

@@ -35,7 +35,7 @@ import { ApiKeys } from './api-keys';
 import type { IngestConfig } from './config';
 import { IdempotencyStore } from './idempotency-store';
 import { binaryFormatOf, decodeBinaryBody } from './parse/binary-body';
-import { formatOf, parseBody } from './parse/parse-body';
+import { formatOf, parseBodyWithLines } from './parse/parse-body';
 import { RateLimiter } from './rate-limiter';
 import { bodyAdmission } from './admission';
 import { RecordIngestor } from './record-ingestor';
@@ -141,13 +141,13 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
               return;
             }
           }
-          const records = binary
-            ? await decodeBinaryBody(body, binary, pipeline, source)
-            : parseBody(body, format!, format === 'csv' ? csvTypes(pipeline, source) : undefined);
+          const { records, lines } = binary
+            ? { records: await decodeBinaryBody(body, binary, pipeline, source), lines: undefined }
+            : parseBodyWithLines(body, format!, format === 'csv' ? csvTypes(pipeline, source) : undefined);
           // The ID rules of DESIGN.md §4: the client's key makes retries idempotent; without one a
           // fresh ID is used, so a client retry after a lost reply may duplicate (documented).
           const id = idemKey ? `${source}:${idemKey}` : `${source}:${nuid.next()}`;
-          const result = await ingestor!.ingest(pipeline, source, records, id);
+          const result = await ingestor!.ingest(pipeline, source, records, id, undefined, lines);
           if (idemKey) await idempotency!.put(pipeline.name, source, idemKey, bodySha, result);
           span.setAttributes({ 'tributary.accepted': result.accepted, 'tributary.rejected': result.rejected });
           res.status(202).json(result);

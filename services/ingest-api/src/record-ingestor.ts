@@ -65,11 +65,14 @@ export class RecordIngestor {
     return this.validators.get(key);
   }
 
-  /** Serialises one record, refusing (400/413, naming the index) what can never be published. */
-  private serialise(rec: unknown, index: number): string {
+  /**
+   * Serialises one record, refusing (400/413, naming the index) what can never be published.
+   * `sent`: the record's JSON text as the client sent it (NDJSON), published as it is.
+   */
+  private serialise(rec: unknown, index: number, sent?: string): string {
     let line: string;
     try {
-      line = JSON.stringify(rec) ?? 'null';
+      line = sent ?? JSON.stringify(rec) ?? 'null';
     } catch (err) {
       throw new TributaryError('TRIB_E_PARSE', `record ${index} cannot be serialised (nested too deeply?): ${(err as Error).message}`, {
         location: { index },
@@ -91,9 +94,18 @@ export class RecordIngestor {
 
   /**
    * Ingests `records` for `pipeline`/`source`. `id` is the base of every message ID: the caller's
-   * `<source>:<Idempotency-Key>`, a pull source position, or a fresh ID.
+   * `<source>:<Idempotency-Key>`, a pull source position, or a fresh ID. `sentLines`, when given, is
+   * each record's JSON text as received (NDJSON bodies): a record the schema check leaves as it is
+   * travels as that text, which saves serialising it again; JSON.parse of it gives the same record.
    */
-  async ingest(pipeline: Pipeline, source: string, records: unknown[], sourceId: string, ingestedAt = Date.now()): Promise<IngestResult> {
+  async ingest(
+    pipeline: Pipeline,
+    source: string,
+    records: unknown[],
+    sourceId: string,
+    ingestedAt = Date.now(),
+    sentLines?: readonly string[],
+  ): Promise<IngestResult> {
     // JetStream drops repeated IDs across the whole stream, so the pipeline is part of every ID:
     // two pipelines with a source of the same name and the same client key must not collide.
     const id = `${pipeline.name}/${sourceId}`;
@@ -105,7 +117,8 @@ export class RecordIngestor {
     // First pass: check and serialise everything, so a record that can never travel (too deep to
     // serialise, or larger than a message) refuses the whole request before anything is published.
     for (let i = 0; i < records.length; i++) {
-      let rec = records[i];
+      const sent = records[i];
+      let rec = sent;
       let problem: { field?: string; message: string } | undefined;
       if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) problem = { message: 'a record must be a JSON object' };
       else if (validate) {
@@ -114,7 +127,7 @@ export class RecordIngestor {
         if ('problem' in checked) problem = checked.problem;
         else rec = checked.record;
       }
-      const line = this.serialise(rec, i);
+      const line = this.serialise(rec, i, rec === sent ? sentLines?.[i] : undefined);
       if (problem) {
         if (errors.length < MAX_REPORTED_ERRORS)
           errors.push({ index: i, ...(problem.field ? { field: problem.field } : {}), reason: problem.message });

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
 import {
   datasetOf,
+  isDataError,
   FIELD_TYPES,
   ident,
   lookupColumns,
@@ -26,6 +27,9 @@ import { lookupStatements } from './dimension-lookups';
 import { MODES } from './modes/registry';
 import type { LoadModeImpl } from './modes/mode';
 import { PartitionRouter } from './partition-router';
+
+/** Flushes of a table that take the staging path after its direct COPY failed. */
+const DIRECT_PAUSE_FLUSHES = 32;
 
 /** Rows of one input message for this table. */
 export interface TableRows {
@@ -49,6 +53,8 @@ export class TableWriter {
   private readonly prepared = new WeakSet<PoolClient>();
   /** Partitioned tables: creates the partitions of staged rows before the merge. */
   private readonly partitions: PartitionRouter | undefined;
+  /** The direct path (see `writeDirect`), for the tables that may take it; else undefined. */
+  private readonly direct: { sql: string; pausedFlushes: number } | undefined;
 
   constructor(
     readonly pipeline: Pipeline,
@@ -73,6 +79,12 @@ export class TableWriter {
     this.lookupSql = lookupStatements(pipeline, this.staging, lookups);
     const layout = partitionLayout(pipeline, table);
     this.partitions = layout && new PartitionRouter(table, layout, this.staging, logger);
+    // Plain appends (no lookups to fill, no partitions to create) may COPY straight into the
+    // target: nothing in the staging path changes their rows.
+    if (table.mode === 'append' && lookups.length === 0 && !layout) {
+      const direct = [...this.dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"'];
+      this.direct = { sql: `COPY ${warehouseTable(table.name)} (${direct.join(', ')}) FROM STDIN`, pausedFlushes: 0 };
+    }
     const impl = MODES[table.mode] as { create: (t: Table, d: unknown) => LoadModeImpl };
     this.mode = impl.create(table, {
       dataset: this.dataset,
@@ -84,8 +96,8 @@ export class TableWriter {
     });
   }
 
-  /** Encodes rows as COPY text. */
-  private encode(items: TableRows[]): Buffer {
+  /** Encodes rows as COPY text; `staged` adds the staging table's `_ord` column. */
+  private encode(items: TableRows[], staged = true): Buffer {
     const fields = this.dataset.fields;
     const parts: string[] = [];
     let ord = 0;
@@ -94,7 +106,8 @@ export class TableWriter {
       const at = copyValue('text', new Date(it.ingestedAt).toISOString());
       for (const rec of it.records) {
         const values = fields.map((f) => copyValue(f.type, rec[f.name]));
-        values.push(msgId, at, String(ord++));
+        values.push(msgId, at);
+        if (staged) values.push(String(ord++));
         parts.push(copyLine(values));
       }
     }
@@ -103,13 +116,17 @@ export class TableWriter {
 
   /** Writes `items` in the open transaction; returns rows written per message ID. */
   async write(client: PoolClient, items: TableRows[]): Promise<Map<string, number>> {
+    const written = new Map<string, number>();
+    if (items.every((i) => i.records.length === 0)) return written;
+    if (await this.writeDirect(client, items)) {
+      for (const it of items) if (it.records.length > 0) written.set(it.msgId, (written.get(it.msgId) ?? 0) + it.records.length);
+      return written;
+    }
     if (!this.prepared.has(client)) {
       await client.query(this.stagingDdl);
       for (const stmt of this.mode.sessionSql ?? []) await client.query(stmt);
       this.prepared.add(client);
     }
-    const written = new Map<string, number>();
-    if (items.every((i) => i.records.length === 0)) return written;
     await client.query(`TRUNCATE ${this.staging}`);
     await pump(Readable.from([this.encode(items)]), client.query(copyFrom(this.copySql)));
     await this.partitions?.ensure(client);
@@ -119,6 +136,38 @@ export class TableWriter {
     return written;
   }
 
+  /**
+   * The direct path of plain appends: one COPY into the target under a savepoint, which is what
+   * the staging path's merge would write when no key repeats and every row is accepted. When the
+   * COPY fails (a key already loaded or repeated in the flush, a refused value), the savepoint is
+   * rolled back and the staging path decides row by row; after a failure the next flushes of this
+   * table take the staging path straight away, since repeats tend to come in runs (replays).
+   * Returns whether the rows were written.
+   */
+  private async writeDirect(client: PoolClient, items: TableRows[]): Promise<boolean> {
+    const direct = this.direct;
+    if (!direct) return false;
+    if (direct.pausedFlushes > 0) {
+      direct.pausedFlushes--;
+      return false;
+    }
+    await client.query('SAVEPOINT trib_direct');
+    try {
+      await pump(Readable.from([this.encode(items, false)]), client.query(copyFrom(direct.sql)));
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT trib_direct');
+      direct.pausedFlushes = DIRECT_PAUSE_FLUSHES;
+      this.directFallbacks++;
+      return false;
+    }
+    await client.query('RELEASE SAVEPOINT trib_direct');
+    return true;
+  }
+
+  /** Flushes whose direct COPY failed and went the staging path (for tests and metrics). */
+  directFallbacks = 0;
+
   /** The transaction on `client` committed (partitions it created are known to exist). */
   committed(client: PoolClient): void {
     this.partitions?.committed(client);
@@ -126,6 +175,8 @@ export class TableWriter {
 
   /** The transaction, or a savepoint, on `client` rolled back. */
   rolledBack(client: PoolClient): void {
+    // The staging table may have been created in what was rolled back: create it again if so.
+    this.prepared.delete(client);
     this.partitions?.discard(client);
   }
 }

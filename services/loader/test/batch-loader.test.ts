@@ -10,6 +10,7 @@ import { BOOKKEEPING_DDL, ensureTable, loadPipelineFile, type Pipeline } from '@
 import { PostgresServer, stopAll } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { BatchLoader, type LoadItem, type RejectedRow } from '../src/batch-loader';
+import { TableWriter } from '../src/table-writer';
 
 const SPEC = `
 pipeline: shop
@@ -124,6 +125,65 @@ describe('BatchLoader', () => {
       await pool.query(`SELECT written, skipped FROM tributary.load_ledger WHERE table_name = 'fact_order_first' AND msg_id = 'm2'`)
     ).rows[0];
     expect(l).toEqual({ written: 1, skipped: 2 });
+  });
+
+  it('plain appends COPY straight into the table; a repeated key makes the flush, and the next ones, take the merge', async () => {
+    const writer = new TableWriter(
+      pipeline,
+      pipeline.tables.find((t) => t.name === 'fact_order_first')!,
+    );
+    // A session of its own: the pool's have staging tables of earlier tests.
+    const client = await pool.connect();
+    await client.query('DISCARD TEMP');
+    const inTx = async (records: Record<string, unknown>[], msgId: string): Promise<Map<string, number>> => {
+      await client.query('BEGIN');
+      try {
+        const written = await writer.write(client, [{ msgId, records, ingestedAt: Date.now() }]);
+        await client.query('COMMIT');
+        return written;
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    };
+    // The merge path creates the session's staging table; the direct path never does.
+    const staged = async (): Promise<number> =>
+      (await client.query(`SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r'`)).rows[0].n;
+    try {
+      expect(
+        await inTx(
+          [
+            { order_id: 'a', status: 's', amount: 1, qty: 1 },
+            { order_id: 'b', status: 's', amount: 2, qty: 1 },
+          ],
+          'd1',
+        ),
+      ).toEqual(new Map([['d1', 2]]));
+      expect(writer.directFallbacks).toBe(0);
+      expect(await staged()).toBe(0);
+      // 'a' is loaded already: the COPY fails, the savepoint rolls it back, the merge skips 'a' only.
+      expect(
+        await inTx(
+          [
+            { order_id: 'c', status: 's', amount: 3, qty: 1 },
+            { order_id: 'a', status: 'again', amount: 9, qty: 1 },
+          ],
+          'd2',
+        ),
+      ).toEqual(new Map([['d2', 1]]));
+      expect(writer.directFallbacks).toBe(1);
+      expect(await staged()).toBe(1);
+      // A value the table refuses fails on both paths, and the transaction is left to the caller.
+      await expect(inTx([{ order_id: 'e', status: 's', amount: 1, qty: 1e20 }], 'd3')).rejects.toMatchObject({ code: '22003' });
+      const rows = (await pool.query('SELECT order_id, status, _msg_id FROM warehouse.fact_order_first ORDER BY order_id')).rows;
+      expect(rows).toEqual([
+        { order_id: 'a', status: 's', _msg_id: 'd1' },
+        { order_id: 'b', status: 's', _msg_id: 'd1' },
+        { order_id: 'c', status: 's', _msg_id: 'd2' },
+      ]);
+    } finally {
+      client.release(true);
+    }
   });
 
   it('upsert keeps the latest record per key in stream order, within a flush and across flushes', async () => {

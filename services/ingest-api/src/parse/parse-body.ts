@@ -70,7 +70,7 @@ function parseJson(text: string): unknown[] {
   throw new TributaryError('TRIB_E_PARSE', 'a JSON body must be an array of records or one record object', { location: { line: 1 } });
 }
 
-function parseNdjson(text: string): unknown[] {
+function parseNdjson(text: string, texts: string[]): unknown[] {
   const out: unknown[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -80,6 +80,7 @@ function parseNdjson(text: string): unknown[] {
     if (line === '') continue;
     try {
       out.push(JSON.parse(line));
+      texts.push(line);
     } catch (err) {
       throw new TributaryError('TRIB_E_PARSE', `invalid NDJSON at line ${i + 1}: ${(err as Error).message}`, {
         location: { line: i + 1 },
@@ -129,24 +130,40 @@ function parseCsvBody(text: string, types?: Record<string, string>): unknown[] {
   }
 }
 
+/** Parsed records, and for NDJSON each record's JSON text as sent (`lines[i]` is `records[i]`). */
+export interface ParsedBody {
+  records: unknown[];
+  lines?: string[];
+}
+
 /**
  * Parses a body. `csvTypes` maps column names to JSON Schema types (from the source schema) so
  * CSV numbers and booleans arrive typed.
  */
 export function parseBody(body: Buffer, format: BodyFormat, csvTypes?: Record<string, string>): unknown[] {
+  return parseBodyWithLines(body, format, csvTypes).records;
+}
+
+/**
+ * `parseBody`, also returning the JSON text of each NDJSON record, so the ingestor can publish
+ * the text it was sent instead of serialising the parsed record again.
+ */
+export function parseBodyWithLines(body: Buffer, format: BodyFormat, csvTypes?: Record<string, string>): ParsedBody {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(body);
   } catch {
     throw new TributaryError('TRIB_E_PARSE', 'body is not valid UTF-8');
   }
-  if (text.trim() === '') return [];
+  if (text.trim() === '') return { records: [] };
   switch (format) {
     case 'json':
-      return parseJson(text);
-    case 'ndjson':
-      return parseNdjson(text);
+      return { records: parseJson(text) };
+    case 'ndjson': {
+      const lines: string[] = [];
+      return { records: parseNdjson(text, lines), lines };
+    }
     case 'csv':
-      return parseCsvBody(text, csvTypes);
+      return { records: parseCsvBody(text, csvTypes) };
   }
 }

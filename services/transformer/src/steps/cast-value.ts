@@ -2,40 +2,12 @@
  * Converts a value to a dataset field type, or throws TRIB_E_VALIDATION naming the field.
  * Shared by the `cast` step and the projection onto a dataset's declared fields.
  */
-import { TributaryError, type FieldType } from '@tributary/core';
+import { isCanonicalTimestamp, TributaryError, validDate, type FieldType } from '@tributary/core';
 
 const INT_RE = /^-?\d+$/;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 // ISO 8601 / RFC 3339: date, optional time (T or space), optional fraction, optional zone.
 const TS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
-
-const CANONICAL_TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-/** Range checks of a canonical `YYYY-MM-DDTHH:MM:SS.sssZ` string (digits already checked). */
-function validCanonical(s: string): boolean {
-  const h = (s.charCodeAt(11) - 48) * 10 + (s.charCodeAt(12) - 48);
-  const mi = (s.charCodeAt(14) - 48) * 10 + (s.charCodeAt(15) - 48);
-  const sec = (s.charCodeAt(17) - 48) * 10 + (s.charCodeAt(18) - 48);
-  return h < 24 && mi < 60 && sec < 60 && validDate(s);
-}
-
-/**
- * Whether the `YYYY-MM-DD` at the start of `s` (digits already checked) names a real day: Date
- * would roll Feb 30 over to March. Year 0 does not exist (PostgreSQL refuses it too).
- */
-function validDate(s: string): boolean {
-  const digit = (i: number): number => s.charCodeAt(i) - 48;
-  const y = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
-  const m = digit(5) * 10 + digit(6);
-  const d = digit(8) * 10 + digit(9);
-  return y > 0 && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m);
-}
-
-/** Days in month `m` (1-12) of year `y`, Gregorian. */
-function daysInMonth(y: number, m: number): number {
-  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
-  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
-}
 
 /**
  * Parses an ISO 8601 timestamp strictly (Date's own parser accepts "Tuesday 3"). A value without
@@ -92,7 +64,7 @@ export function castValue(field: string, type: FieldType, value: unknown): unkno
       return fail(field, type, value);
     case 'timestamp': {
       // Fast path: already canonical (what Date#toISOString and most producers emit).
-      if (typeof value === 'string' && value.length === 24 && CANONICAL_TS_RE.test(value) && validCanonical(value)) return value;
+      if (isCanonicalTimestamp(value)) return value;
       const ms =
         typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
       if (ms === undefined) return fail(field, type, value);
