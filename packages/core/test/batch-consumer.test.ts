@@ -81,6 +81,49 @@ describe('BatchConsumer', () => {
     expect(seen.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
+  it('bounds a batch, the queue and the pull by bytes when asked, always handing over at least one message', async () => {
+    n++;
+    const stream = `S${n}`;
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: stream, subjects: [`s${n}.>`] });
+    await jsm.consumers.add(stream, { durable_name: 'd', ack_policy: AckPolicy.Explicit, max_deliver: 5, filter_subject: `s${n}.>` });
+    // 12 messages of 300 kB, then one of 900 kB: larger than a batch's bytes (the server allows 1 MiB).
+    const sizes = [...Array<number>(12).fill(300_000), 900_000];
+    for (const [i, size] of sizes.entries()) await js.publish(`s${n}.x`, Buffer.alloc(size, i));
+    const batches: number[][] = [];
+    let held = 0;
+    let mostHeld = 0;
+    const loop = new BatchConsumer({
+      js,
+      stream,
+      durable: 'd',
+      maxBatch: 16,
+      maxBatchBytes: 700_000,
+      maxDeliver: 5,
+      logger,
+      handle: async (msgs) => {
+        batches.push(msgs.map((m) => m.data.byteLength));
+        await new Promise((r) => setTimeout(r, 50));
+      },
+      onPoison: async () => {},
+    });
+    await loop.start();
+    while (batches.flat().length < sizes.length) {
+      held = (await pendingOf(stream)).ack;
+      mostHeld = Math.max(mostHeld, held);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await loop.stop();
+    expect(batches.flat()).toEqual(sizes);
+    // Never more than 700 kB in a batch unless it is one message; the 900 kB one goes alone.
+    expect(batches.every((b) => b.length === 1 || b.reduce((a, x) => a + x, 0) <= 700_000)).toBe(true);
+    expect(batches.filter((b) => b.length === 2).length).toBeGreaterThan(2);
+    expect(batches.at(-1)).toEqual([900_000]);
+    // Delivered and unacked at once: the batch in hand, two batches queued, and a pull of two
+    // of the server's largest messages (1 MiB each) ahead.
+    expect(mostHeld).toBeLessThanOrEqual(2 + 5 + 8);
+  });
+
   it('retries a transient failure in process without redelivery, then acks', async () => {
     const { stream, durable } = await setup(3);
     let calls = 0;

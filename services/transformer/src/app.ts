@@ -7,6 +7,7 @@
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SpanKind } from '@opentelemetry/api';
+import pLimit from 'p-limit';
 import {
   BatchConsumer,
   checkTopology,
@@ -103,6 +104,12 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
   });
 
   /** Transforms one raw message; resolves once every output is durable. */
+  /**
+   * Inputs decoded and transformed at once in this process (across pipelines). Few, so one
+   * input's records die young while the next is worked on; their PubAcks overlap outside it.
+   */
+  const transformGate = pLimit(config.TRANSFORMER_CONCURRENCY);
+
   async function handleMessage(pipeline: Pipeline, msg: JsMsg): Promise<void> {
     const runner = runners.get(pipeline.name)!;
     const [, source] = subjectTokens(msg.subject);
@@ -121,21 +128,28 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
       },
       contextFromHeaders(msg.headers),
       async () => {
-        const records = decodeNdjson(msg.data);
-        const results = await runner.run(source!, records, inputId, { schema: header(msg.headers, H.schema) });
-        // Reference datasets are in KV before the input is acked (a redelivery puts the same values).
-        for (const r of results) {
-          if (references.get(pipeline.name)!.has(r.dataset)) {
-            await storeReferences(opened!.services.state!, pipeline, references.get(pipeline.name)!, r.dataset, r.records);
+        // The decoded records live only inside the gate: once their messages are sent, the next
+        // input is decoded while the PubAcks of this one are awaited outside it.
+        const sent = await transformGate(async () => {
+          const records = decodeNdjson(msg.data);
+          const results = await runner.run(source!, records, inputId, { schema: header(msg.headers, H.schema) });
+          // Reference datasets are in KV before the input is acked (a redelivery puts the same values).
+          for (const r of results) {
+            if (references.get(pipeline.name)!.has(r.dataset)) {
+              await storeReferences(opened!.services.state!, pipeline, references.get(pipeline.name)!, r.dataset, r.records);
+            }
           }
-        }
-        await publishResults(pipeline, results, {
-          inputId,
-          ingestedAt,
-          source: source!,
-          attempts: msg.info.deliveryCount,
-          original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq },
+          return {
+            acks: sendResults(pipeline, results, {
+              inputId,
+              ingestedAt,
+              source: source!,
+              attempts: msg.info.deliveryCount,
+              original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq },
+            }),
+          };
         });
+        await sent.acks;
       },
     );
   }
@@ -145,7 +159,15 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
    * dead letter per failed record, an event per record of an `emit` step. Resolves once every
    * PubAck arrived; rejects if any publish failed (the input is then not acked).
    */
-  async function publishResults(
+  async function publishResults(...args: Parameters<typeof sendResults>): Promise<void> {
+    await sendResults(...args);
+  }
+
+  /**
+   * Starts every publish of `publishResults` before it returns, and returns their settling: the
+   * promise holds the publishes, not the records, which can be collected while PubAcks travel.
+   */
+  function sendResults(
     pipeline: Pipeline,
     results: DatasetResult[],
     meta: {
@@ -227,9 +249,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
       if (r.failures.length)
         metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'dead_lettered' }, r.failures.length);
     }
-    const settled = await Promise.allSettled(pending);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    return settleAll(pending);
   }
 
   /** Publishes what a stateful step's clock released (see StateSweeper). */
@@ -324,6 +344,8 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
           stream: STREAMS.raw,
           durable: consumers.transformer(p.name),
           maxBatch: config.TRANSFORMER_BATCH_MESSAGES,
+          maxBatchBytes: config.TRANSFORMER_FETCH_BYTES,
+          maxMessageBytes: nc!.info?.max_payload,
           maxDeliver: config.TRIBUTARY_MAX_DELIVER,
           logger: logger.child({ pipeline: p.name }),
           handle: async (msgs) => {
@@ -353,4 +375,11 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
       await nc?.drain().catch(() => undefined);
     },
   };
+}
+
+/** Resolves once every promise settled; rejects with the first failure. */
+async function settleAll(pending: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(pending);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
 }

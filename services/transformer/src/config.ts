@@ -10,6 +10,14 @@ const schema = z.object({
   TRANSFORMER_PORT: envPort(8082),
   /** Raw messages handled at once per pipeline. */
   TRANSFORMER_BATCH_MESSAGES: envInt(16, 1),
+  /** Raw message bytes taken in one batch per pipeline (at least one message); twice this is queued and pulled ahead. Bounds memory when messages are large. */
+  TRANSFORMER_FETCH_BYTES: envInt(4 * 1024 * 1024, 1024),
+  /**
+   * Inputs decoded and transformed at the same time, across the process's pipelines (their
+   * publishes overlap regardless). Low keeps the working set small: records die young, which
+   * costs the garbage collector far less than records promoted while they wait for PubAcks.
+   */
+  TRANSFORMER_CONCURRENCY: envInt(2, 1),
   /** Bytes per processed message (under the server's max_payload). */
   TRANSFORMER_BATCH_BYTES: envInt(768 * 1024, 1024),
   /** Publishes in flight per process. */

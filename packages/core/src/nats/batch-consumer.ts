@@ -15,7 +15,7 @@
  * A copy of a message this loop already settled (redelivered because the ack wait ran out while it
  * was held, e.g. the process was paused) is acked, never handled or dead-lettered a second time.
  */
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { ConsumeOptions, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { isRetryable } from '../errors';
 
@@ -26,6 +26,19 @@ export interface BatchConsumerOptions {
   durable: string;
   /** Messages handed to `handle` at once. */
   maxBatch: number;
+  /**
+   * Bytes of message data handed to `handle` at once (always at least one message). With large
+   * messages a batch of `maxBatch` would hold that many times their size, and as much again is
+   * queued and pulled ahead; with this set, the queue and the pull are bounded to twice it too.
+   * Default: bounded by `maxBatch` only.
+   */
+  maxBatchBytes?: number;
+  /**
+   * The largest message the server takes (its `max_payload`; default 1 MiB, the server's
+   * default). A byte-bounded pull must always have room for one, or the server holds the message
+   * back until the pull expires.
+   */
+  maxMessageBytes?: number;
   /**
    * Wait up to this long for a batch to fill before handing it over (default 0: hand over what
    * is there). For stages that write files (the archiver): fewer, larger files. Keep it well
@@ -53,6 +66,8 @@ const SETTLED_MEMORY = 10_000;
 /** A running consumer loop. */
 export class BatchConsumer {
   private readonly queue: JsMsg[] = [];
+  /** Bytes of message data in `queue`. */
+  private queuedBytes = 0;
   private wake: (() => void) | undefined;
   private spaceWake: (() => void) | undefined;
   private stopping = false;
@@ -84,7 +99,7 @@ export class BatchConsumer {
     // Pulls expire after 10 s (nats.js: 30 s), so the idle heartbeat is 5 s and a pull lost with
     // a dead consumer leader (a JetStream cluster node killed) is re-issued after two missed
     // heartbeats, 10 s, instead of 30 s. Costs one pull request per 10 s per idle consumer.
-    const messages = await consumer.consume({ max_messages: this.opts.maxBatch * 2, expires: 10_000 });
+    const messages = await consumer.consume(this.pullOptions());
     this.iter = messages;
     return messages;
   }
@@ -103,9 +118,10 @@ export class BatchConsumer {
         for await (const m of messages) {
           attempt = 0;
           this.queue.push(m);
+          this.queuedBytes += m.data.byteLength;
           this.wake?.();
           // Back-pressure: stop pulling while two batches wait; the server holds the rest.
-          while (this.queue.length >= this.opts.maxBatch * 2 && !this.stopping) {
+          while (this.queueFull() && !this.stopping) {
             await new Promise<void>((r) => (this.spaceWake = r));
           }
         }
@@ -132,17 +148,51 @@ export class BatchConsumer {
         await this.linger(this.opts.lingerMs);
         if (this.stopping) break; // stop() naks what is queued
       }
-      const batch = this.queue.splice(0, this.opts.maxBatch);
+      const batch = this.queue.splice(0, this.batchLength());
+      for (const m of batch) this.queuedBytes -= m.data.byteLength;
       this.spaceWake?.();
       this.spaceWake = undefined;
       await this.process(batch);
     }
   }
 
+  /**
+   * The pull: `maxBatch * 2` messages, or with a byte bound (nats.js takes one or the other)
+   * twice a batch's bytes, topped up whenever a whole message fits again: a top-up is what was
+   * consumed, so it must never be smaller than the largest message.
+   */
+  private pullOptions(): ConsumeOptions {
+    const bytes = this.opts.maxBatchBytes;
+    if (bytes === undefined) return { max_messages: this.opts.maxBatch * 2, expires: 10_000 };
+    // Subject and headers count too: room for them on top of the payload.
+    const message = (this.opts.maxMessageBytes ?? 1024 * 1024) + 64 * 1024;
+    const max = Math.max(bytes, message) * 2;
+    return { max_bytes: max, threshold_bytes: max - message, expires: 10_000 };
+  }
+
+  /** Whether two batches' worth (messages, or bytes when bounded) are queued. */
+  private queueFull(): boolean {
+    const bytes = this.opts.maxBatchBytes;
+    return this.queue.length >= this.opts.maxBatch * 2 || (bytes !== undefined && this.queuedBytes >= bytes * 2);
+  }
+
+  /** How many queued messages the next batch takes: up to `maxBatch` and `maxBatchBytes`, at least one. */
+  private batchLength(): number {
+    const bytes = this.opts.maxBatchBytes;
+    const most = Math.min(this.queue.length, this.opts.maxBatch);
+    if (bytes === undefined) return most;
+    let n = 1;
+    let total = this.queue[0]?.data.byteLength ?? 0;
+    while (n < most && total + this.queue[n]!.data.byteLength <= bytes) total += this.queue[n++]!.data.byteLength;
+    return n;
+  }
+
   /** Waits until a whole batch is queued, `ms` have passed, or the loop stops. */
   private async linger(ms: number): Promise<void> {
     const until = Date.now() + ms;
-    while (this.queue.length < this.opts.maxBatch && !this.stopping && Date.now() < until) {
+    const full = (): boolean =>
+      this.queue.length >= this.opts.maxBatch || (this.opts.maxBatchBytes !== undefined && this.queuedBytes >= this.opts.maxBatchBytes);
+    while (!full() && !this.stopping && Date.now() < until) {
       await new Promise<void>((r) => {
         const t = setTimeout(r, until - Date.now());
         this.wake = () => {
@@ -258,6 +308,7 @@ export class BatchConsumer {
     await this.worker;
     await this.pump;
     for (const m of this.queue.splice(0)) m.nak();
+    this.queuedBytes = 0;
     this.running = false;
   }
 }

@@ -12,6 +12,8 @@ import { TransactionsSimulator } from './transactions-simulator';
 export const spec = generatorSourceSpec;
 
 const TICK_MS = 100;
+/** Records made and published at once. */
+const CHUNK_RECORDS = 5_000;
 
 /** Creates a generator; `start` begins ticking, `stop` finishes the tick in progress. */
 export const create: SourceFactory<typeof spec> = (config, deps) => {
@@ -32,13 +34,18 @@ export const create: SourceFactory<typeof spec> = (config, deps) => {
     const count = Math.floor(due);
     if (count === 0) return;
     due -= count;
-    const records = sim.next(count, now);
-    try {
-      await deps.ingestor.ingest(deps.pipeline, deps.name, records, `${deps.name}:${instance}:${n++}`, now);
-    } catch (err) {
-      // JetStream unavailable or full: these synthetic records are skipped, never half-published
-      // (each batch has its own message ID), and the generator carries on.
-      deps.logger.warn({ err, source: deps.name, records: count }, 'generator batch not published');
+    // Made and published a chunk at a time: a fast generator's tick holds one chunk's records.
+    for (let left = count; left > 0; left -= CHUNK_RECORDS) {
+      const size = Math.min(CHUNK_RECORDS, left);
+      const records = sim.next(size, now);
+      try {
+        await deps.ingestor.ingest(deps.pipeline, deps.name, records, `${deps.name}:${instance}:${n++}`, now);
+      } catch (err) {
+        // JetStream unavailable or full: the rest of this tick's synthetic records are skipped,
+        // never half-published (each chunk has its own message ID), and the generator carries on.
+        deps.logger.warn({ err, source: deps.name, records: left }, 'generator batch not published');
+        break;
+      }
     }
   };
   return {
