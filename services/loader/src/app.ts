@@ -265,7 +265,8 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
           stream: STREAMS.processed,
           durable: consumers.loader(p.name),
           maxBatch: config.LOADER_BATCH_MESSAGES,
-          maxBatchBytes: config.LOADER_FETCH_BYTES,
+          // The process's budget, shared by its pipelines: memory does not grow with their number.
+          maxBatchBytes: Math.ceil(config.LOADER_FETCH_BYTES / pipelines.length),
           maxMessageBytes: nc!.info?.max_payload,
           maxDeliver: config.TRIBUTARY_MAX_DELIVER,
           logger: logger.child({ pipeline: p.name }),

@@ -344,7 +344,8 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
           stream: STREAMS.raw,
           durable: consumers.transformer(p.name),
           maxBatch: config.TRANSFORMER_BATCH_MESSAGES,
-          maxBatchBytes: config.TRANSFORMER_FETCH_BYTES,
+          // The process's budget, shared by its pipelines: memory does not grow with their number.
+          maxBatchBytes: Math.ceil(config.TRANSFORMER_FETCH_BYTES / pipelines.length),
           maxMessageBytes: nc!.info?.max_payload,
           maxDeliver: config.TRIBUTARY_MAX_DELIVER,
           logger: logger.child({ pipeline: p.name }),

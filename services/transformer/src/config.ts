@@ -10,7 +10,7 @@ const schema = z.object({
   TRANSFORMER_PORT: envPort(8082),
   /** Raw messages handled at once per pipeline. */
   TRANSFORMER_BATCH_MESSAGES: envInt(16, 1),
-  /** Raw message bytes taken in one batch per pipeline (at least one message); twice this is queued and pulled ahead. Bounds memory when messages are large. */
+  /** Raw message bytes taken in one batch, shared by the process's pipelines (at least one message each); as much again is queued, and pulled ahead. Bounds memory when messages are large. */
   TRANSFORMER_FETCH_BYTES: envInt(4 * 1024 * 1024, 1024),
   /**
    * Inputs decoded and transformed at the same time, across the process's pipelines (their

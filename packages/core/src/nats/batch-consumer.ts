@@ -29,7 +29,8 @@ export interface BatchConsumerOptions {
   /**
    * Bytes of message data handed to `handle` at once (always at least one message). With large
    * messages a batch of `maxBatch` would hold that many times their size, and as much again is
-   * queued and pulled ahead; with this set, the queue and the pull are bounded to twice it too.
+   * queued and pulled ahead; with this set, the queue holds at most one more batch's bytes and
+   * the pull as much again (or two of the largest messages).
    * Default: bounded by `maxBatch` only.
    */
   maxBatchBytes?: number;
@@ -157,23 +158,23 @@ export class BatchConsumer {
   }
 
   /**
-   * The pull: `maxBatch * 2` messages, or with a byte bound (nats.js takes one or the other)
-   * twice a batch's bytes, topped up whenever a whole message fits again: a top-up is what was
-   * consumed, so it must never be smaller than the largest message.
+   * The pull: `maxBatch * 2` messages, or with a byte bound (nats.js takes one or the other) a
+   * batch's bytes, topped up whenever a whole message fits again: a top-up is what was consumed,
+   * so it must never be smaller than the largest message.
    */
   private pullOptions(): ConsumeOptions {
     const bytes = this.opts.maxBatchBytes;
     if (bytes === undefined) return { max_messages: this.opts.maxBatch * 2, expires: 10_000 };
     // Subject and headers count too: room for them on top of the payload.
     const message = (this.opts.maxMessageBytes ?? 1024 * 1024) + 64 * 1024;
-    const max = Math.max(bytes, message) * 2;
+    const max = Math.max(bytes, message * 2);
     return { max_bytes: max, threshold_bytes: max - message, expires: 10_000 };
   }
 
-  /** Whether two batches' worth (messages, or bytes when bounded) are queued. */
+  /** Whether two batches of messages, or one of bytes when bounded, are queued. */
   private queueFull(): boolean {
     const bytes = this.opts.maxBatchBytes;
-    return this.queue.length >= this.opts.maxBatch * 2 || (bytes !== undefined && this.queuedBytes >= bytes * 2);
+    return this.queue.length >= this.opts.maxBatch * 2 || (bytes !== undefined && this.queuedBytes >= bytes);
   }
 
   /** How many queued messages the next batch takes: up to `maxBatch` and `maxBatchBytes`, at least one. */
