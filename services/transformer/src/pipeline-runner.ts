@@ -137,7 +137,7 @@ export class PipelineRunner {
           const rec = out instanceof Promise ? await out : out;
           if (rec === null) result.filtered++;
           // A step that passed the record on unchanged (filter, validate) needs no new item.
-          else next.push(rec === it.record ? it : { record: rec, index: it.index, ...(it.from === undefined ? {} : { from: it.from }) });
+          else next.push(rec === it.record ? it : { record: rec, index: it.index, from: it.from });
         } catch (err) {
           result.failures.push({ index: it.index, record: input[it.index] ?? it.record, error: toTributaryError(err, 'TRIB_E_STEP') });
         }
