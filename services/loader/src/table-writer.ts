@@ -1,7 +1,8 @@
 /**
  * Writes one table's share of a flush: COPY into a per-connection staging table, the partitions
  * its rows need (partitioned tables), then the load mode's merge statement, all inside the
- * caller's transaction.
+ * caller's transaction. Plain appends first try one COPY straight into the table (`writeDirect`),
+ * which halves PostgreSQL's work per row when nothing in the flush conflicts.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -55,6 +56,8 @@ export class TableWriter {
   private readonly partitions: PartitionRouter | undefined;
   /** The direct path (see `writeDirect`), for the tables that may take it; else undefined. */
   private readonly direct: { sql: string; pausedFlushes: number } | undefined;
+  /** Flushes whose direct COPY failed and went the staging path (tests read it). */
+  directFallbacks = 0;
 
   constructor(
     readonly pipeline: Pipeline,
@@ -164,9 +167,6 @@ export class TableWriter {
     await client.query('RELEASE SAVEPOINT trib_direct');
     return true;
   }
-
-  /** Flushes whose direct COPY failed and went the staging path (for tests and metrics). */
-  directFallbacks = 0;
 
   /** The transaction on `client` committed (partitions it created are known to exist). */
   committed(client: PoolClient): void {
