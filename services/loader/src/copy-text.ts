@@ -27,8 +27,3 @@ export function copyValue(type: FieldType | 'text' | 'bigint', v: unknown): stri
       return escape(typeof v === 'string' ? v : String(v));
   }
 }
-
-/** Encodes a row (values in column order) as one COPY line, newline included. */
-export function copyLine(values: string[]): string {
-  return `${values.join('\t')}\n`;
-}

@@ -23,7 +23,7 @@ import {
 } from '@tributary/core';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyLine, copyValue } from './copy-text';
+import { copyValue } from './copy-text';
 import { lookupStatements } from './dimension-lookups';
 import { MODES } from './modes/registry';
 import type { LoadModeImpl } from './modes/mode';
@@ -105,13 +105,12 @@ export class TableWriter {
     const parts: string[] = [];
     let ord = 0;
     for (const it of items) {
-      const msgId = copyValue('text', it.msgId);
-      const at = copyValue('text', new Date(it.ingestedAt).toISOString());
+      const tail = `${copyValue('text', it.msgId)}\t${copyValue('text', new Date(it.ingestedAt).toISOString())}`;
       for (const rec of it.records) {
-        const values = fields.map((f) => copyValue(f.type, rec[f.name]));
-        values.push(msgId, at);
-        if (staged) values.push(String(ord++));
-        parts.push(copyLine(values));
+        // One string per row, built in place: no array of values per row.
+        let line = '';
+        for (let i = 0; i < fields.length; i++) line += `${copyValue(fields[i]!.type, rec[fields[i]!.name])}\t`;
+        parts.push(staged ? `${line}${tail}\t${ord++}\n` : `${line}${tail}\n`);
       }
     }
     return Buffer.from(parts.join(''));
