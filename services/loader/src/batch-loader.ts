@@ -148,10 +148,13 @@ export class BatchLoader {
     const unique = [...new Map(items.map((i) => [i.msgId, i])).values()];
     for (const item of unique) for (const table of tablesOf(this.pipeline, item.dataset)) pairs.push({ item, table });
     if (pairs.length === 0) return [];
+    // Ledger rows are taken in one order (table, message ID) whatever the order of the flush, so
+    // two loaders given the same redelivered messages in another order wait instead of deadlocking.
     const fresh = await client.query<{ table_name: string; msg_id: string }>(
       `INSERT INTO tributary.load_ledger (pipeline, table_name, msg_id, dataset, stream_seq, records, written, skipped, ingested_at)
        SELECT $1, t, m, d, s, r, 0, 0, to_timestamp(i / 1000.0)
        FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::float8[]) AS u(t, m, d, s, r, i)
+       ORDER BY t, m
        ON CONFLICT (pipeline, table_name, msg_id) DO NOTHING
        RETURNING table_name, msg_id`,
       [

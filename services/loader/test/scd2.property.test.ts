@@ -1,11 +1,15 @@
 /**
  * `scd2` against a real PostgreSQL, with fast-check: random histories of dimension members are
  * delivered in random order, split into random messages and flushes, partly redelivered, and
- * partly loaded by two loaders at once; the dimension must come out as the history says.
+ * partly loaded by two loaders at once; the dimension must come out as the history says. Then
+ * explicit cases of late records splitting a version that absorbed several records (one a
+ * shrunk counterexample of the first property), the bound on `_absorbed_at`, and its migration.
  */
 import { stopAll } from '@tributary/testkit';
 import fc from 'fast-check';
+import { ensureTable, schemaProblems } from '@tributary/core';
 import { BatchLoader, type LoadItem } from '../src/batch-loader';
+import { SCD2_ABSORBED_MAX } from '../src/modes/scd2';
 import { at, load, message, ms, noRejects, startWarehouse, type Warehouse } from './warehouse-fixture';
 
 const SPEC = `
@@ -153,7 +157,10 @@ async function deliver(d: Delivery, run: number): Promise<void> {
     return;
   }
   for (let i = 0; i < flushes.length; i += 2) {
-    await Promise.all(flushes.slice(i, i + 2).map((f) => new BatchLoader(w.pool, w.pipeline).load(f, noRejects)));
+    // Both loaders finish before a failure is thrown: one left running would collide with the
+    // next run's TRUNCATE and fail later tests for no fault of theirs.
+    const wave = await Promise.allSettled(flushes.slice(i, i + 2).map((f) => new BatchLoader(w.pool, w.pipeline).load(f, noRejects)));
+    for (const r of wave) if (r.status === 'rejected') throw r.reason;
   }
 }
 
@@ -242,6 +249,221 @@ describe('scd2 (property tests against PostgreSQL)', () => {
       }),
       RUNS,
     );
+  });
+});
+
+/** The versions of one member as compact tuples: [state, from, to], times in minutes. */
+async function timeline(id: string): Promise<[string, number, number][]> {
+  const rows = (await versions()).filter((r) => r.id === id);
+  const min = (v: number) => (v === Infinity ? Infinity : (v - Date.UTC(2024, 0, 1)) / 60_000);
+  return rows.map((r) => [r.is_deleted ? 'del' : `${r.name}/${r.tier}`, min(r.valid_from), min(r.valid_to)]);
+}
+
+/** `_absorbed_at` of a member's versions, in minutes (null when none). */
+async function absorbed(id: string): Promise<(number[] | null)[]> {
+  const r = await w.pool.query<{ a: Date[] | null }>(
+    `SELECT _absorbed_at AS a FROM warehouse.dim_member WHERE id = $1 ORDER BY valid_from`,
+    [id],
+  );
+  return r.rows.map((x) => (x.a === null ? null : x.a.map((d) => (ms(d) - Date.UTC(2024, 0, 1)) / 60_000)));
+}
+
+const ev = (id: string, t: number, state: 'del' | [string, string], note = ''): Ev =>
+  state === 'del' ? { id, t, name: null, tier: '', note, deleted: true } : { id, t, name: state[0], tier: state[1], note, deleted: false };
+
+/** Loads each group of events as its own flush (one message per group), in order. */
+async function flushes(tag: string, groups: Ev[][]): Promise<void> {
+  for (const [i, g] of groups.entries()) await load(w, [message(`${tag}-${i}`, 'members', g.map(record))]);
+}
+
+describe('scd2 late records that split a version (explicit cases)', () => {
+  beforeEach(reset);
+
+  // fast-check counterexample (seed 1085333680): the deletion version absorbed t74 and t143; a
+  // late t64 must resume the deletion at t74 (its earliest absorbed event after t64), not t143.
+  it('resumes a deletion at the earliest event it absorbed after the late record', async () => {
+    const e = {
+      42: ev('m2', 42, 'del'),
+      64: ev('m2', 64, ['ann', 'silver']),
+      74: ev('m2', 74, 'del'),
+      107: ev('m2', 107, ['bob', 'gold']),
+      143: ev('m2', 143, 'del'),
+    };
+    await flushes('cx', [[e[42]], [e[74]], [e[143]], [e[64]], [e[107]]]);
+    expect(await timeline('m2')).toEqual([
+      ['del', 42, 64],
+      ['ann/silver', 64, 74],
+      ['del', 74, 107],
+      ['bob/gold', 107, 143],
+      ['del', 143, Infinity],
+    ]);
+    expect(await absorbed('m2')).toEqual([null, null, null, null, null]);
+  });
+
+  it('resumes the same way when both late records come in one flush', async () => {
+    const e = [
+      ev('m2', 42, 'del'),
+      ev('m2', 74, 'del'),
+      ev('m2', 143, 'del'),
+      ev('m2', 64, ['ann', 'silver']),
+      ev('m2', 107, ['bob', 'gold']),
+    ];
+    await flushes('cx1', [[e[0]!], [e[1]!], [e[2]!], [e[3]!, e[4]!]]);
+    expect(await timeline('m2')).toEqual([
+      ['del', 42, 64],
+      ['ann/silver', 64, 74],
+      ['del', 74, 107],
+      ['bob/gold', 107, 143],
+      ['del', 143, Infinity],
+    ]);
+  });
+
+  it('resumes a state at the earliest event it absorbed after the late record (A, A, A, then B late)', async () => {
+    const A = ['ann', 'gold'] as [string, string];
+    await flushes('aba', [[ev('m1', 1, A, 'n1')], [ev('m1', 3, A, 'n3')], [ev('m1', 5, A, 'n5')]]);
+    expect(await timeline('m1')).toEqual([['ann/gold', 1, Infinity]]);
+    expect(await absorbed('m1')).toEqual([[3, 5]]);
+    await flushes('aba-late', [[ev('m1', 2, ['bob', 'gold'])]]);
+    expect(await timeline('m1')).toEqual([
+      ['ann/gold', 1, 2],
+      ['bob/gold', 2, 3],
+      ['ann/gold', 3, Infinity],
+    ]);
+    expect(await absorbed('m1')).toEqual([null, null, [5]]);
+    // Another late record inside the resumed run splits it again, at t5.
+    await flushes('aba-later', [[ev('m1', 4, ['cy', 'gold'])]]);
+    expect(await timeline('m1')).toEqual([
+      ['ann/gold', 1, 2],
+      ['bob/gold', 2, 3],
+      ['ann/gold', 3, 4],
+      ['cy/gold', 4, 5],
+      ['ann/gold', 5, Infinity],
+    ]);
+    const cur = (await versions()).filter((r) => r.id === 'm1' && r.is_current);
+    expect(cur.map((r) => r.note)).toEqual(['n5']);
+  });
+
+  it('a version whose start a late equal record moved back still resumes at its old start', async () => {
+    const A = ['ann', 'gold'] as [string, string];
+    const B = ['bob', 'gold'] as [string, string];
+    await flushes('back', [[ev('m3', 10, A)], [ev('m3', 20, B)], [ev('m3', 15, B)]]);
+    expect(await timeline('m3')).toEqual([
+      ['ann/gold', 10, 15],
+      ['bob/gold', 15, Infinity],
+    ]);
+    expect(await absorbed('m3')).toEqual([null, [20]]);
+    await flushes('back-2', [[ev('m3', 17, A)]]);
+    expect(await timeline('m3')).toEqual([
+      ['ann/gold', 10, 15],
+      ['bob/gold', 15, 17],
+      ['ann/gold', 17, 20],
+      ['bob/gold', 20, Infinity],
+    ]);
+  });
+
+  it('carries the absorbed times of a version no record lands among, and splits them later', async () => {
+    const A = ['ann', 'gold'] as [string, string];
+    await flushes('carry', [[ev('m2', 10, A)], [ev('m2', 20, A)], [ev('m2', 30, A)]]);
+    // Before its start and after its latest event: the array rides along whole, in place.
+    await flushes('carry-2', [[ev('m2', 5, A), ev('m2', 40, A)]]);
+    expect(await timeline('m2')).toEqual([['ann/gold', 5, Infinity]]);
+    expect(await absorbed('m2')).toEqual([[10, 20, 30, 40]]);
+    await flushes('carry-3', [[ev('m2', 25, ['bob', 'gold'])]]);
+    expect(await timeline('m2')).toEqual([
+      ['ann/gold', 5, 25],
+      ['bob/gold', 25, 30],
+      ['ann/gold', 30, Infinity],
+    ]);
+    expect(await absorbed('m2')).toEqual([[10, 20], null, [40]]);
+  });
+
+  it('fills in an inferred member, keeping its surrogate key, and splits what it absorbed later', async () => {
+    // What a fact lookup inserts for a member that does not exist yet (dimension-lookups.ts).
+    const sk = (
+      await w.pool.query(
+        `INSERT INTO warehouse.dim_member (id, valid_from, is_inferred, _msg_id) VALUES ('m3', '-infinity', true, 'fact') RETURNING dim_member_sk`,
+      )
+    ).rows[0].dim_member_sk;
+    const A = ['ann', 'gold'] as [string, string];
+    await flushes('inf', [[ev('m3', 1, A)], [ev('m3', 3, A)], [ev('m3', 5, A)]]);
+    expect(await timeline('m3')).toEqual([['ann/gold', 1, Infinity]]);
+    expect(await absorbed('m3')).toEqual([[3, 5]]);
+    await flushes('inf-late', [[ev('m3', 2, ['bob', 'gold'])]]);
+    expect(await timeline('m3')).toEqual([
+      ['ann/gold', 1, 2],
+      ['bob/gold', 2, 3],
+      ['ann/gold', 3, Infinity],
+    ]);
+    const first = await w.pool.query(
+      `SELECT dim_member_sk, is_inferred FROM warehouse.dim_member WHERE id = 'm3' ORDER BY valid_from LIMIT 1`,
+    );
+    expect(first.rows).toEqual([{ dim_member_sk: sk, is_inferred: false }]);
+  });
+
+  it(`keeps the latest ${SCD2_ABSORBED_MAX} absorbed times: an older late record resumes the state at the oldest kept one`, async () => {
+    const A = ['ann', 'gold'] as [string, string];
+    const n = SCD2_ABSORBED_MAX + 6;
+    // Start at t0, then n unchanged records t1..tn in two flushes.
+    await flushes('cap', [
+      [ev('m1', 0, A)],
+      Array.from({ length: n / 2 }, (_, i) => ev('m1', i + 1, A)),
+      Array.from({ length: n / 2 }, (_, i) => ev('m1', n / 2 + i + 1, A)),
+    ]);
+    const kept = Array.from({ length: SCD2_ABSORBED_MAX }, (_, i) => n - SCD2_ABSORBED_MAX + 1 + i);
+    expect(await absorbed('m1')).toEqual([kept]);
+    // A late B at t2, older than the oldest kept time (t7): A resumes at t7, not t3 (approximate).
+    await flushes('cap-late', [[ev('m1', 2, ['bob', 'gold'])]]);
+    expect(await timeline('m1')).toEqual([
+      ['ann/gold', 0, 2],
+      ['bob/gold', 2, kept[0]!],
+      ['ann/gold', kept[0]!, Infinity],
+    ]);
+    expect(await absorbed('m1')).toEqual([null, null, kept.slice(1)]);
+  });
+
+  it('gets _absorbed_at on an existing table through migrate; rows written before resume at _last_event_at', async () => {
+    const A = ['ann', 'gold'] as [string, string];
+    await flushes('mig', [[ev('m1', 1, A)], [ev('m1', 3, A)], [ev('m1', 5, A)]]);
+    // The table as an earlier release made it: no _absorbed_at, the version remembers t5 only.
+    await w.pool.query('ALTER TABLE warehouse.dim_member DROP COLUMN _absorbed_at');
+    const table = w.pipeline.tables.find((t) => t.name === 'dim_member')!;
+    expect((await schemaProblems(w.pool, w.pipeline, table)).problems).toEqual([]);
+    expect(await ensureTable(w.pool, w.pipeline, table)).toContain('added column dim_member._absorbed_at timestamptz[]');
+    expect(await absorbed('m1')).toEqual([null]);
+    const last = await w.pool.query(`SELECT _last_event_at FROM warehouse.dim_member WHERE id = 'm1'`);
+    expect(ms(last.rows[0]._last_event_at)).toBe(ms(at(5)));
+    // A late B at t2: the old row knows t5 only, so A resumes there (as before this column).
+    await flushes('mig-late', [[ev('m1', 2, ['bob', 'gold'])]]);
+    expect(await timeline('m1')).toEqual([
+      ['ann/gold', 1, 2],
+      ['bob/gold', 2, 5],
+      ['ann/gold', 5, Infinity],
+    ]);
+    // An array that does not end at _last_event_at (a loader from before the column rewrote the
+    // row) is not trusted: the row resumes at _last_event_at alone.
+    await w.pool.query(
+      `UPDATE warehouse.dim_member SET _absorbed_at = ARRAY['${at(2.5)}'::timestamptz] WHERE id = 'm1' AND valid_from = '${at(1)}'`,
+    );
+    await w.pool.query(`UPDATE warehouse.dim_member SET _last_event_at = '${at(1.5)}' WHERE id = 'm1' AND valid_from = '${at(1)}'`);
+    await flushes('mig-stale', [[ev('m1', 1.2, ['dan', 'gold'])]]);
+    expect(await timeline('m1')).toEqual([
+      ['ann/gold', 1, 1.2],
+      ['dan/gold', 1.2, 1.5],
+      ['ann/gold', 1.5, 2],
+      ['bob/gold', 2, 5],
+      ['ann/gold', 5, Infinity],
+    ]);
+    // Rewritten rows carry the new column from then on.
+    await flushes('mig-more', [[ev('m1', 7, A)], [ev('m1', 6, ['cy', 'gold'])]]);
+    expect(await timeline('m1')).toEqual([
+      ['ann/gold', 1, 1.2],
+      ['dan/gold', 1.2, 1.5],
+      ['ann/gold', 1.5, 2],
+      ['bob/gold', 2, 5],
+      ['ann/gold', 5, 6],
+      ['cy/gold', 6, 7],
+      ['ann/gold', 7, Infinity],
+    ]);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Warehouse tables from the spec: columns from the dataset's declared fields, the load mode's own
  * columns (table-layout.ts), lookup surrogate keys and lineage columns. Existing tables evolve:
- * new fields and lookups add nullable columns, new declared indexes are built; a changed type, key,
+ * new fields and lookups add nullable columns, as do mode columns introduced since the table was
+ * made (`SCD2_ADDABLE_COLUMNS`), new declared indexes are built; a changed type, key,
  * mode or partitioning is an incompatible change, reported as TRIB_E_SCHEMA_INCOMPATIBLE for that
  * table alone. Partitioned tables (partitions.ts) get their DEFAULT and premade partitions here.
  */
@@ -12,7 +13,7 @@ import type { Dataset, Pipeline, Table } from '../spec/pipeline';
 import { syncDeclaredIndexes } from './declared-indexes';
 import { ensurePartitions, partitionClause, partitionLayout, partitionProblems, partitionSetupDdl, premakeStarts } from './partitions';
 import { ident, WAREHOUSE_SCHEMA, warehouseTable } from './sql';
-import { lookupColumns, SCD2_COLUMNS, scd2Layout, VALUE_ORDER_COLUMN } from './table-layout';
+import { lookupColumns, SCD2_ADDABLE_COLUMNS, SCD2_COLUMNS, scd2Layout, VALUE_ORDER_COLUMN } from './table-layout';
 
 /** Lineage columns every warehouse table has. */
 export const META_COLUMNS = {
@@ -44,6 +45,7 @@ const PG_TYPE_NAMES: Record<string, string> = {
   'double precision': 'double precision',
   boolean: 'boolean',
   timestamptz: 'timestamp with time zone',
+  'timestamptz[]': 'ARRAY',
   date: 'date',
   jsonb: 'jsonb',
 };
@@ -64,7 +66,7 @@ export function tableColumns(pipeline: Pipeline, table: Table): ColumnDef[] {
   for (const l of lookupColumns(pipeline, table)) out.push({ name: l.column, ddl: 'bigint', pgType: 'bigint', addable: true });
   if (table.mode === 'scd2') {
     for (const [name, ddl] of Object.entries(SCD2_COLUMNS)) {
-      out.push({ name, ddl, pgType: PG_TYPE_NAMES[ddl.split(' ')[0]!]!, addable: false });
+      out.push({ name, ddl, pgType: PG_TYPE_NAMES[ddl.split(' ')[0]!]!, addable: SCD2_ADDABLE_COLUMNS.has(name) });
     }
   }
   if (table.mode === 'accumulating') {

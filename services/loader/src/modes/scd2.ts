@@ -13,6 +13,22 @@
  * - a delete closes the version before it and leaves a deletion marker (`is_deleted`);
  * - `valid_to` is the next version's start; `is_current` the last version unless deleted.
  *
+ * Late records (with a `valid_from` field): a version remembers the event times of the records
+ * it absorbed after its start (`_absorbed_at`, ascending; `_last_event_at` is the latest), so a
+ * late record of another state that lands among them splits it where the history says: the
+ * version's state resumes at the earliest absorbed time after the late record, and the later ones
+ * stay absorbed in the resumed version. In the plan, the absorbed times after the first record of
+ * the flush that lands among them each become an element carrying the version's values, which
+ * the run logic above folds back together unless a record of another state parts them; the rest
+ * ride along as an array with the version's element (`_carry`), so a version costs no rows per
+ * absorbed time unless a record lands among them. A version keeps the latest SCD2_ABSORBED_MAX
+ * absorbed times (a member fed the same state every day must not grow a row without bound): a
+ * late record older than the oldest kept time resumes the old state at that oldest kept time,
+ * later than the history says (approximate). A row whose array is NULL or does not end at
+ * `_last_event_at` (written before `_absorbed_at` existed, or rewritten by a loader of that time)
+ * resumes at `_last_event_at` alone, likewise approximate; it gets a consistent array when a flush
+ * of its member rewrites it.
+ *
  * Only rows that differ are written. Members are locked first (lock-keys.ts); rows that stop being
  * current are updated before rows that become current, and new rows inserted last, because
  * PostgreSQL checks unique indexes row by row.
@@ -23,6 +39,9 @@ import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */
 export const spec = MODE_SPECS.scd2;
+
+/** How many absorbed event times a version keeps (the latest), bounding `_absorbed_at`. */
+export const SCD2_ABSORBED_MAX = 64;
 
 /** SQL literal of a delete marker value, compared as text so any field type works. */
 function literal(v: string | number | boolean): string {
@@ -43,18 +62,37 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
   const vfExpr = layout.validFrom ? `s.${ident(layout.validFrom)}::timestamptz` : 'now()';
   const delExpr = layout.deletes ? `coalesce(s.${ident(layout.deletes.field)}::text = ${literal(layout.deletes.value)}, false)` : 'false';
   const ignoreDeletes = layout.deletes?.action === 'ignore';
-  // Out-of-order arrival is only possible with an event-time field; only then is _last_event_at kept.
+  // Out-of-order arrival is only possible with an event-time field; only then are _last_event_at and _absorbed_at kept.
   const track = layout.validFrom !== undefined;
   const lag = (c: string): string => `lag(${c}) OVER w`;
+  // A stored version's absorbed times, trusted when the array ends at its latest event.
+  const absExpr = track
+    ? `CASE WHEN t."_last_event_at" > t."valid_from" THEN CASE WHEN t."_absorbed_at"[cardinality(t."_absorbed_at")] = t."_last_event_at" THEN t."_absorbed_at" ELSE ARRAY[t."_last_event_at"] END END`
+    : 'NULL::timestamptz[]';
   const trackedDiffers = TR.length > 0 ? `ROW(${TR.map(lag).join(', ')}) IS DISTINCT FROM ROW(${TR.join(', ')})` : 'false';
+
+  // The absorbed times of each version (all but its start, ascending, `_ab`): those of the
+  // elements it absorbed in this plan, grouped (a window would copy the array onto every element;
+  // only absorbed elements are grouped, none in a flush of changes), with the array its stored
+  // version brought along whole (`_carry`) right after that version's element (at `_cvf`).
+  const abExpr = track
+    ? `CASE WHEN ver._carry IS NULL THEN tm._times
+        WHEN ver._cvf = ver._vf OR tm._times IS NULL THEN ver._carry || tm._times
+        ELSE tm._times[:array_position(tm._times, ver._cvf)] || ver._carry || tm._times[array_position(tm._times, ver._cvf) + 1:] END`
+    : 'NULL::timestamptz[]';
+  const timesJoin = track
+    ? `LEFT JOIN (SELECT ${keyList}, _run, _sub, array_agg(_vf ORDER BY _vf) AS _times FROM r3
+          WHERE NOT _first AND NOT _inf AND NOT _pinf AND _vf IS NOT NULL GROUP BY ${keyList}, _run, _sub) tm
+        ON ${K.map((k) => `tm.${k} = ver.${k}`).join(' AND ')} AND tm._run = ver._run AND tm._sub = ver._sub`
+    : '';
 
   const sessionSql = [
     `CREATE TEMP TABLE IF NOT EXISTS ${plan} (_sk bigint, ${fields.map((f) => `${ident(f.name)} ${FIELD_TYPES[f.type]}`).join(', ')},
-      _vf timestamptz, _vt timestamptz, _last timestamptz, _cur boolean, _del boolean, _msg_id text, _ingested_at timestamptz, _changed boolean, _credit text)
+      _vf timestamptz, _vt timestamptz, _last timestamptz, _abs timestamptz[], _cur boolean, _del boolean, _msg_id text, _ingested_at timestamptz, _changed boolean, _credit text)
       ON COMMIT DELETE ROWS`,
   ];
 
-  const planSql = `INSERT INTO ${plan} (_sk, ${F.join(', ')}, _vf, _vt, _last, _cur, _del, _msg_id, _ingested_at, _changed, _credit)
+  const planSql = `INSERT INTO ${plan} (_sk, ${F.join(', ')}, _vf, _vt, _last, _abs, _cur, _del, _msg_id, _ingested_at, _changed, _credit)
     WITH ev AS (
       SELECT DISTINCT ON (${keyList}, _vf) ${F.join(', ')}, _vf, _del, _msg_id, _ingested_at, _ord
       FROM (SELECT s.*, ${vfExpr} AS _vf, ${delExpr} AS _del FROM ${staging} s) s
@@ -62,19 +100,41 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
       ORDER BY ${keyList}, _vf, _ord DESC
     ), old AS (
       SELECT t.${sk} AS _sk, ${cols('t')}, t."valid_from" AS _vf, t."is_deleted" AS _del, t."is_inferred" AS _inf, t."_msg_id", t."_ingested_at",
-        t."_last_event_at" AS _last
+        t."_last_event_at" AS _last, ${absExpr} AS _abs
       FROM ${target} t WHERE (${K.map((k) => `t.${k}`).join(', ')}) IN (SELECT ${keyList} FROM ev)
+    ), spl AS (
+      -- _abs: a stored version's absorbed times (of a row from before _absorbed_at, or whose array
+      -- does not end at _last_event_at, the latest one). The version splits when a record of this
+      -- flush lands among them: _rf, the first record at or after its start (width_bucket counts
+      -- the member's record times up to a time, by binary search), is at most its latest event.
+      -- DISTINCT ON keeps the planner's estimate of these versions small: it cannot see how few
+      -- they are, and a large estimate times unnest's would tip the plan into JIT compilation.
+      SELECT DISTINCT ON (_sk) * FROM (
+        SELECT o.*, CASE WHEN coalesce(m._rt[width_bucket(o._vf, m._rt)] = o._vf, false) THEN o._vf
+            ELSE m._rt[width_bucket(o._vf, m._rt) + 1] END AS _rf
+        FROM old o JOIN (SELECT ${keyList}, array_agg(_vf ORDER BY _vf) FILTER (WHERE _vf IS NOT NULL) AS _rt FROM ev GROUP BY ${keyList}) m
+          ON ${K.map((k) => `m.${k} = o.${k}`).join(' AND ')}
+        WHERE o._abs IS NOT NULL
+      ) x WHERE _rf <= _last
     ), el0 AS (
-      SELECT _sk, ${F.join(', ')}, _vf, _del, _inf, _msg_id, _ingested_at, false AS _new, -1 AS _prio FROM old
+      -- A version's absorbed times ride along whole with its element (_carry) unless it splits;
+      -- then only those before _rf do, and each later one becomes an element at which its state
+      -- resumes, should a record split it there.
+      SELECT _sk, ${F.join(', ')}, _vf, _del, _inf, _msg_id, _ingested_at, false AS _new, -1 AS _prio, _abs AS _carry
+      FROM old WHERE _sk NOT IN (SELECT _sk FROM spl)
       UNION ALL
-      -- A stored version resumes at the latest event it absorbed, should a late change split it.
-      SELECT NULL, ${F.join(', ')}, _last, _del, false, _msg_id, _ingested_at, false, -2 FROM old WHERE _last > _vf
+      SELECT _sk, ${F.join(', ')}, _vf, _del, _inf, _msg_id, _ingested_at, false, -1, nullif(ARRAY(SELECT a FROM unnest(_abs) a WHERE a < _rf), '{}')
+      FROM spl
       UNION ALL
-      SELECT NULL::bigint, ${F.join(', ')}, _vf, _del, false, _msg_id, _ingested_at, true, _ord FROM ev
+      SELECT NULL, ${cols('o')}, a._at, o._del, false, o._msg_id, o._ingested_at, false, -2, NULL
+      FROM spl o CROSS JOIN LATERAL unnest(o._abs) AS a(_at) WHERE a._at > o._rf
+      UNION ALL
+      SELECT NULL::bigint, ${F.join(', ')}, _vf, _del, false, _msg_id, _ingested_at, true, _ord, NULL::timestamptz[] FROM ev
     ), el AS (
-      -- A record at the time of a stored version replaces its values but keeps its surrogate key.
+      -- A record at the time of a stored version replaces its values but keeps its surrogate key
+      -- (the version split there, so it carries nothing).
       SELECT DISTINCT ON (${keyList}, _vf) max(_sk) OVER (PARTITION BY ${keyList}, _vf) AS _sk, ${F.join(', ')}, _vf, _del,
-        bool_or(_inf) OVER (PARTITION BY ${keyList}, _vf) AS _inf, _msg_id, _ingested_at, _new
+        bool_or(_inf) OVER (PARTITION BY ${keyList}, _vf) AS _inf, _msg_id, _ingested_at, _new, _carry
       FROM el0 ORDER BY ${keyList}, _vf, _prio DESC
     ), r1 AS (
       SELECT el.*, CASE
@@ -83,34 +143,41 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
           WHEN ${lag('_del')} <> _del THEN 1
           WHEN _del THEN 0
           WHEN ${trackedDiffers} THEN 1
-          ELSE 0 END AS _brk
+          ELSE 0 END AS _brk, coalesce(${lag('_inf')}, false) AS _pinf
       FROM el WINDOW w AS (PARTITION BY ${keyList} ORDER BY _vf)
     ), r2 AS (
       SELECT r1.*, sum(_brk) OVER (PARTITION BY ${keyList} ORDER BY _vf) AS _run FROM r1
     ), r3 AS (
       -- At most one stored version per run: a second one starts a new run (never delete a row facts may point at).
-      SELECT r2.*, greatest(count(_sk) OVER (PARTITION BY ${keyList}, _run ORDER BY _vf), 1) AS _sub FROM r2
+      -- _first: the element starts its version (after an inferred member's, _pinf, the next one does).
+      SELECT r2.*, greatest(count(_sk) OVER c, 1) AS _sub, _brk = 1 OR (_sk IS NOT NULL AND count(_sk) OVER c > 1) AS _first
+      FROM r2 WINDOW c AS (PARTITION BY ${keyList}, _run ORDER BY _vf)
     ), ver AS (
       -- A version starts at its earliest record and holds the values of its latest (untracked
       -- columns are type 1 within a version); credit goes to a message of this flush that is in it.
-      SELECT DISTINCT ON (${keyList}, _run, _sub) max(_sk) OVER g AS _sk, ${F.join(', ')},
+      SELECT DISTINCT ON (${keyList}, _run, _sub) max(_sk) OVER g AS _sk, ${F.join(', ')}, _run, _sub,
         min(_vf) FILTER (WHERE NOT _inf) OVER g AS _vf, _del, _msg_id, _ingested_at,
         max(CASE WHEN _new THEN _msg_id END) OVER g AS _credit,
-        ${track ? 'max(_vf) OVER g' : 'NULL::timestamptz'} AS _last
+        max(_carry) OVER g AS _carry, max(CASE WHEN _carry IS NOT NULL THEN _vf END) OVER g AS _cvf
       FROM r3 WINDOW g AS (PARTITION BY ${keyList}, _run, _sub)
       ORDER BY ${keyList}, _run, _sub, r3._inf, r3._vf DESC
+    ), vt AS (
+      SELECT ver.*, ${abExpr} AS _ab FROM ver ${timesJoin}
     ), fin AS (
-      SELECT ver.*, coalesce(lead(_vf) OVER w, 'infinity') AS _vt, (lead(_vf) OVER w IS NULL AND NOT _del) AS _cur
-      FROM ver WINDOW w AS (PARTITION BY ${keyList} ORDER BY _vf)
+      -- _last: the latest event; _abs: the latest ${SCD2_ABSORBED_MAX} absorbed times.
+      SELECT vt.*, coalesce(lead(_vf) OVER w, 'infinity') AS _vt, (lead(_vf) OVER w IS NULL AND NOT _del) AS _cur,
+        ${track ? 'coalesce(_ab[cardinality(_ab)], _vf)' : 'NULL::timestamptz'} AS _last,
+        _ab[greatest(1, cardinality(_ab) - ${SCD2_ABSORBED_MAX - 1}):] AS _abs
+      FROM vt WINDOW w AS (PARTITION BY ${keyList} ORDER BY _vf)
     )
-    SELECT f._sk, ${cols('f')}, f._vf, f._vt, f._last, f._cur, f._del, f._msg_id, f._ingested_at,
-      t.${sk} IS NULL OR ROW(${cols('t')}, t."valid_from", t."valid_to", t."is_current", t."is_deleted", t."is_inferred", t."_last_event_at")
-        IS DISTINCT FROM ROW(${cols('f')}, f._vf, f._vt, f._cur, f._del, false, f._last),
+    SELECT f._sk, ${cols('f')}, f._vf, f._vt, f._last, f._abs, f._cur, f._del, f._msg_id, f._ingested_at,
+      t.${sk} IS NULL OR ROW(${cols('t')}, t."valid_from", t."valid_to", t."is_current", t."is_deleted", t."is_inferred", t."_last_event_at", t."_absorbed_at")
+        IS DISTINCT FROM ROW(${cols('f')}, f._vf, f._vt, f._cur, f._del, false, f._last, f._abs),
       f._credit
     FROM fin f LEFT JOIN ${target} t ON t.${sk} = f._sk`;
 
   const update = (current: boolean): string =>
-    `UPDATE ${target} t SET ${[...F.map((c) => `${c} = p.${c}`), '"valid_from" = p._vf', '"valid_to" = p._vt', '"is_current" = p._cur', '"is_deleted" = p._del', '"is_inferred" = false', '"_last_event_at" = p._last', '"_msg_id" = p._msg_id', '"_ingested_at" = p._ingested_at', '"_loaded_at" = now()'].join(', ')}
+    `UPDATE ${target} t SET ${[...F.map((c) => `${c} = p.${c}`), '"valid_from" = p._vf', '"valid_to" = p._vt', '"is_current" = p._cur', '"is_deleted" = p._del', '"is_inferred" = false', '"_last_event_at" = p._last', '"_absorbed_at" = p._abs', '"_msg_id" = p._msg_id', '"_ingested_at" = p._ingested_at', '"_loaded_at" = now()'].join(', ')}
      FROM ${plan} p WHERE t.${sk} = p._sk AND p._changed AND ${current ? '' : 'NOT '}p._cur`;
 
   return {
@@ -123,8 +190,8 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
       update(true),
     ],
     mergeSql: `WITH ins AS (
-        INSERT INTO ${target} (${F.join(', ')}, "valid_from", "valid_to", "is_current", "is_deleted", "is_inferred", "_last_event_at", "_msg_id", "_ingested_at")
-        SELECT ${F.join(', ')}, _vf, _vt, _cur, _del, false, _last, _msg_id, _ingested_at FROM ${plan} WHERE _sk IS NULL
+        INSERT INTO ${target} (${F.join(', ')}, "valid_from", "valid_to", "is_current", "is_deleted", "is_inferred", "_last_event_at", "_absorbed_at", "_msg_id", "_ingested_at")
+        SELECT ${F.join(', ')}, _vf, _vt, _cur, _del, false, _last, _abs, _msg_id, _ingested_at FROM ${plan} WHERE _sk IS NULL
       )
       SELECT _credit AS _msg_id, count(*)::int AS written FROM ${plan}
       WHERE _changed AND _credit IS NOT NULL GROUP BY _credit`, // ins runs to completion although unreferenced
