@@ -13,7 +13,7 @@ const schema = z.object({
   /** Processed messages loaded in one transaction. */
   LOADER_BATCH_MESSAGES: envInt(64, 1),
   /** Processed message bytes loaded in one transaction, shared by the process's pipelines (at least one message each); as much again is queued, and pulled ahead. Bounds memory when messages are large. */
-  LOADER_FETCH_BYTES: envInt(8 * 1024 * 1024, 1024),
+  LOADER_FETCH_BYTES: envInt(4 * 1024 * 1024, 1024),
   /** PostgreSQL connections per process (one transaction in flight per pipeline). */
   LOADER_POOL_SIZE: envInt(4, 1),
   /** How often models downstream of freshly loaded tables (and their checks) run, in ms. */
