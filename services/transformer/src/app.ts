@@ -103,13 +103,13 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
           : undefined,
   });
 
-  /** Transforms one raw message; resolves once every output is durable. */
   /**
    * Inputs decoded and transformed at once in this process (across pipelines). Few, so one
    * input's records die young while the next is worked on; their PubAcks overlap outside it.
    */
   const transformGate = pLimit(config.TRANSFORMER_CONCURRENCY);
 
+  /** Transforms one raw message; resolves once every output is durable. */
   async function handleMessage(pipeline: Pipeline, msg: JsMsg): Promise<void> {
     const runner = runners.get(pipeline.name)!;
     const [, source] = subjectTokens(msg.subject);
@@ -139,15 +139,16 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
               await storeReferences(opened!.services.state!, pipeline, references.get(pipeline.name)!, r.dataset, r.records);
             }
           }
-          return {
-            acks: sendResults(pipeline, results, {
-              inputId,
-              ingestedAt,
-              source: source!,
-              attempts: msg.info.deliveryCount,
-              original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq },
-            }),
-          };
+          const acks = sendResults(pipeline, results, {
+            inputId,
+            ingestedAt,
+            source: source!,
+            attempts: msg.info.deliveryCount,
+            original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq },
+          });
+          // Awaited below, once out of the gate; until then a failure is not "unhandled".
+          acks.catch(() => undefined);
+          return { acks };
         });
         await sent.acks;
       },
