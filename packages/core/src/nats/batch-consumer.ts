@@ -121,7 +121,7 @@ export class BatchConsumer {
           this.queue.push(m);
           this.queuedBytes += m.data.byteLength;
           this.wake?.();
-          // Back-pressure: stop pulling while two batches wait; the server holds the rest.
+          // Back-pressure: stop pulling while the queue is full (queueFull); the server holds the rest.
           while (this.queueFull() && !this.stopping) {
             await new Promise<void>((r) => (this.spaceWake = r));
           }
