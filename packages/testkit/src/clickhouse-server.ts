@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { freePort } from './free-port';
 import { httpStatus } from './http-status';
 import { logSize, logTail } from './log-tail';
-import { type ChildHandle, findExecutable, spawnChild, terminate, waitUntilReady } from './spawn-child';
-import { track } from './stop-all';
+import { LocalServer } from './local-server';
+import { findExecutable, spawnChild, waitUntilReady } from './spawn-child';
 import { fastTmpdir, makeTempDir } from './temp-dir';
 
 /** Options of {@link ClickHouseServer.start}. */
@@ -88,22 +88,13 @@ function usersXml(password: string): string {
  * ports, with its own config.xml and users.xml and its data in a temp dir. `restart()` keeps the
  * ports and the data. Never a server already running on the machine.
  */
-export class ClickHouseServer {
+export class ClickHouseServer extends LocalServer {
   /** HTTP interface port. */
   readonly httpPort: number;
   /** Native protocol port (clickhouse-client). */
   readonly tcpPort: number;
-  /** Temp dir holding the config, the data and the log. */
-  readonly dir: string;
-  /** The server's stdout and stderr (its log, on the console), across restarts. */
-  readonly logPath: string;
   /** Password of the `default` user. */
   readonly password: string;
-  /** Milliseconds the last start or restart took until ready (for diagnostics). */
-  lastStartMs = 0;
-
-  private child: ChildHandle | undefined;
-  private readonly untrack: () => void;
 
   private constructor(
     private readonly binary: string,
@@ -111,16 +102,16 @@ export class ClickHouseServer {
     private readonly startTimeoutMs: number,
     fields: { httpPort: number; tcpPort: number; dir: string; password: string },
   ) {
+    super({
+      dir: fields.dir,
+      logName: 'clickhouse-server.log',
+      description: `clickhouse-server http://127.0.0.1:${fields.httpPort} (${fields.dir})`,
+      stopSignal: 'SIGTERM',
+      stopGraceMs: STOP_GRACE_MS,
+    });
     this.httpPort = fields.httpPort;
     this.tcpPort = fields.tcpPort;
-    this.dir = fields.dir;
     this.password = fields.password;
-    this.logPath = join(fields.dir, 'clickhouse-server.log');
-    this.untrack = track({
-      description: `clickhouse-server ${this.url} (${this.dir})`,
-      dispose: () => this.cleanup(),
-      killNow: () => this.child?.signal('SIGKILL'),
-    });
   }
 
   /** Writes the config and starts the server, resolving once `GET /ping` answers. */
@@ -163,16 +154,6 @@ export class ClickHouseServer {
     return `http://127.0.0.1:${this.httpPort}`;
   }
 
-  /** True while the server process runs. */
-  get running(): boolean {
-    return this.child?.running ?? false;
-  }
-
-  /** Process id of the running server (undefined when stopped). */
-  get pid(): number | undefined {
-    return this.child?.running ? this.child.pid : undefined;
-  }
-
   /**
    * Runs one statement over HTTP as `default` and returns the rows of a SELECT (parsed from
    * `FORMAT JSONEachRow`, which this appends to SELECTs); throws with the server's message.
@@ -209,7 +190,7 @@ export class ClickHouseServer {
       .map((l) => JSON.parse(l) as R);
   }
 
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     const logFrom = logSize(this.logPath);
     const started = Date.now();
     this.child = spawnChild({
@@ -225,29 +206,6 @@ export class ClickHouseServer {
       logFrom,
     });
     this.lastStartMs = Date.now() - started;
-  }
-
-  /** Graceful stop (SIGTERM), SIGKILL after 30 s. Safe to call when stopped. */
-  async stop(): Promise<void> {
-    if (this.child) await terminate(this.child, 'SIGTERM', STOP_GRACE_MS);
-  }
-
-  /** Crash: SIGKILL and wait for the exit. */
-  async kill(): Promise<void> {
-    if (this.child) await terminate(this.child, 'SIGKILL', STOP_GRACE_MS);
-  }
-
-  /** Stops (if running) and starts again on the same ports with the same data. */
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.launch();
-  }
-
-  /** Stops the server and removes its temp dir. */
-  async cleanup(): Promise<void> {
-    await this.stop();
-    this.untrack();
-    if (!process.env.TRIBUTARY_KEEP_TMP) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

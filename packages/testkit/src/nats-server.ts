@@ -1,11 +1,11 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from './free-port';
 import { httpStatus } from './http-status';
 import { logSize, logTail } from './log-tail';
-import { type ChildHandle, findExecutable, spawnChild, terminate, waitUntilReady } from './spawn-child';
-import { track } from './stop-all';
+import { LocalServer } from './local-server';
+import { findExecutable, spawnChild, waitUntilReady } from './spawn-child';
 import { makeTempDir } from './temp-dir';
 
 /** Options of {@link NatsServer.start}. */
@@ -29,22 +29,13 @@ const STOP_GRACE_MS = 10_000;
  * A private `nats-server -js` on 127.0.0.1, on free ports, with its store in a temp dir.
  * Output goes to `logPath`; `restart()` keeps the ports and the store so JetStream data survives.
  */
-export class NatsServer {
+export class NatsServer extends LocalServer {
   /** Client port on 127.0.0.1. */
   readonly port: number;
   /** HTTP monitoring port on 127.0.0.1. */
   readonly monitorPort: number;
   /** JetStream store directory (`-sd`). */
   readonly storeDir: string;
-  /** Temp dir holding the log, the config and (by default) the store. */
-  readonly dir: string;
-  /** nats-server's stdout and stderr, across restarts. */
-  readonly logPath: string;
-  /** Milliseconds the last start or restart took until ready (for diagnostics). */
-  lastStartMs = 0;
-
-  private child: ChildHandle | undefined;
-  private readonly untrack: () => void;
 
   private constructor(
     private readonly binary: string,
@@ -57,16 +48,16 @@ export class NatsServer {
       dir: string;
     },
   ) {
+    super({
+      dir: fields.dir,
+      logName: 'nats-server.log',
+      description: `nats-server nats://127.0.0.1:${fields.port} (${fields.dir})`,
+      stopSignal: 'SIGTERM',
+      stopGraceMs: STOP_GRACE_MS,
+    });
     this.port = fields.port;
     this.monitorPort = fields.monitorPort;
     this.storeDir = fields.storeDir;
-    this.dir = fields.dir;
-    this.logPath = join(fields.dir, 'nats-server.log');
-    this.untrack = track({
-      description: `nats-server ${this.url} (${this.dir})`,
-      dispose: () => this.cleanup(),
-      killNow: () => this.child?.signal('SIGKILL'),
-    });
   }
 
   /** Client URL, `nats://127.0.0.1:<port>`. */
@@ -77,16 +68,6 @@ export class NatsServer {
   /** Monitoring base URL, `http://127.0.0.1:<monitorPort>`. */
   get monitorUrl(): string {
     return `http://127.0.0.1:${this.monitorPort}`;
-  }
-
-  /** True while the server process runs. */
-  get running(): boolean {
-    return this.child?.running ?? false;
-  }
-
-  /** Process id of the running server (undefined when stopped). */
-  get pid(): number | undefined {
-    return this.child?.running ? this.child.pid : undefined;
   }
 
   /**
@@ -133,7 +114,7 @@ export class NatsServer {
     }
   }
 
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     const args = ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort), '-sd', this.storeDir];
     if (this.configPath) args.push('-c', this.configPath);
     const logFrom = logSize(this.logPath);
@@ -151,29 +132,6 @@ export class NatsServer {
       { timeoutMs: this.startTimeoutMs, logPath: this.logPath, logFrom },
     );
     this.lastStartMs = Date.now() - started;
-  }
-
-  /** Graceful stop (SIGTERM), SIGKILL if it has not exited after 10 s. Safe to call when stopped. */
-  async stop(): Promise<void> {
-    if (this.child) await terminate(this.child, 'SIGTERM', STOP_GRACE_MS);
-  }
-
-  /** Crash: SIGKILL and wait for the exit. */
-  async kill(): Promise<void> {
-    if (this.child) await terminate(this.child, 'SIGKILL', STOP_GRACE_MS);
-  }
-
-  /** Stops (if running) and starts again on the same ports with the same store directory. */
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.launch();
-  }
-
-  /** Stops the server and removes its temp dir (a caller-supplied `storeDir` is kept). */
-  async cleanup(): Promise<void> {
-    await this.stop();
-    this.untrack();
-    if (!process.env.TRIBUTARY_KEEP_TMP) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Client, type QueryResultRow } from 'pg';
 import { freePort } from './free-port';
 import { logSize, logTail } from './log-tail';
-import { type ChildHandle, describeExit, spawnChild, terminate, waitUntilReady } from './spawn-child';
-import { track } from './stop-all';
+import { LocalServer } from './local-server';
+import { describeExit, spawnChild, waitUntilReady } from './spawn-child';
 import { fastTmpdir, makeTempDir } from './temp-dir';
 
 /** Options of {@link PostgresServer.start}. */
@@ -166,24 +166,15 @@ async function acceptsQueries(port: number): Promise<boolean> {
  * A private PostgreSQL server on 127.0.0.1 with trust auth and superuser `postgres`, its data
  * directory and unix socket in a temp dir. `restart()` keeps the port and the data.
  */
-export class PostgresServer {
+export class PostgresServer extends LocalServer {
   /** TCP port on 127.0.0.1. */
   readonly port: number;
   /** Major version of the server binaries, e.g. 15. */
   readonly version: number;
-  /** Temp dir holding the data dir, the unix socket and the log. */
-  readonly dir: string;
   /** The data directory (`-D`). */
   readonly dataDir: string;
   /** Directory of the unix socket (`-k`), the same as `dir`. */
   readonly socketDir: string;
-  /** The server's stdout and stderr, across restarts. */
-  readonly logPath: string;
-  /** Milliseconds the last start or restart took until ready (for diagnostics). */
-  lastStartMs = 0;
-
-  private child: ChildHandle | undefined;
-  private readonly untrack: () => void;
 
   private constructor(
     private readonly bin: string,
@@ -192,17 +183,18 @@ export class PostgresServer {
     private readonly startTimeoutMs: number,
     fields: { port: number; version: number; dir: string },
   ) {
+    super({
+      dir: fields.dir,
+      logName: 'postgres.log',
+      description: `postgres on port ${fields.port} (${fields.dir})`,
+      // Fast shutdown: disconnect clients, checkpoint.
+      stopSignal: 'SIGINT',
+      stopGraceMs: STOP_GRACE_MS,
+    });
     this.port = fields.port;
     this.version = fields.version;
-    this.dir = fields.dir;
     this.dataDir = join(fields.dir, 'data');
     this.socketDir = fields.dir;
-    this.logPath = join(fields.dir, 'postgres.log');
-    this.untrack = track({
-      description: `postgres ${this.url()} (${this.dir})`,
-      dispose: () => this.cleanup(),
-      killNow: () => this.child?.signal('SIGKILL'),
-    });
   }
 
   /**
@@ -254,16 +246,6 @@ export class PostgresServer {
     return `postgres://postgres@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
   }
 
-  /** True while the postmaster runs. */
-  get running(): boolean {
-    return this.child?.running ?? false;
-  }
-
-  /** Process id of the running postmaster (undefined when stopped). */
-  get pid(): number | undefined {
-    return this.child?.running ? this.child.pid : undefined;
-  }
-
   /** Runs one statement on `database` with a short-lived connection and returns the rows. */
   async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<R[]> {
     const client = new Client({ connectionString: this.url(database) });
@@ -281,7 +263,7 @@ export class PostgresServer {
     return this.url(name);
   }
 
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     const args = ['-D', this.dataDir, '-p', String(this.port), '-h', '127.0.0.1', '-k', this.socketDir];
     for (const setting of this.settings) args.push('-c', setting);
     const logFrom = logSize(this.logPath);
@@ -299,28 +281,5 @@ export class PostgresServer {
       logFrom,
     });
     this.lastStartMs = Date.now() - started;
-  }
-
-  /** Fast shutdown (SIGINT: disconnect clients, checkpoint); SIGKILL after 30 s. Safe when stopped. */
-  async stop(): Promise<void> {
-    if (this.child) await terminate(this.child, 'SIGINT', STOP_GRACE_MS);
-  }
-
-  /** Crash: SIGKILL of the postmaster; the next start runs crash recovery. */
-  async kill(): Promise<void> {
-    if (this.child) await terminate(this.child, 'SIGKILL', STOP_GRACE_MS);
-  }
-
-  /** Stops (if running) and starts again on the same port with the same data directory. */
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.launch();
-  }
-
-  /** Stops the server and removes its temp dir (data dir, socket, log). */
-  async cleanup(): Promise<void> {
-    await this.stop();
-    this.untrack();
-    if (!process.env.TRIBUTARY_KEEP_TMP) rmSync(this.dir, { recursive: true, force: true });
   }
 }
