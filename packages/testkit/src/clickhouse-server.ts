@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { freePort } from './free-port';
 import { httpStatus } from './http-status';
-import { logSize, logTail } from './log-tail';
+import { logSize } from './log-tail';
 import { LocalServer } from './local-server';
 import { findExecutable, spawnChild, waitUntilReady } from './spawn-child';
 import { fastTmpdir, makeTempDir } from './temp-dir';
@@ -123,30 +123,21 @@ export class ClickHouseServer extends LocalServer {
     const password = opts.password ?? '';
     writeFileSync(join(dir, 'users.xml'), usersXml(password));
     mkdirSync(join(dir, 'data'));
-    // freePort() releases the ports before the server binds them; a clash is retried with new ones.
-    for (let attempt = 1; ; attempt++) {
-      const ports = { http: await freePort(), tcp: await freePort(), interserver: await freePort() };
-      writeFileSync(join(dir, 'config.xml'), configXml(dir, ports));
-      if (user) execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
-      const server = new ClickHouseServer(binary, user, opts.startTimeoutMs ?? 60_000, {
-        httpPort: ports.http,
-        tcpPort: ports.tcp,
-        dir,
-        password,
-      });
-      const logFrom = logSize(server.logPath);
-      try {
-        await server.launch();
-        return server;
-      } catch (error) {
-        server.untrack();
-        const clash = /address already in use/i.test(logTail(server.logPath, 40, logFrom));
-        if (clash && attempt < 3) continue;
-        // Only the log, which the error names, stays (swept once this process has exited).
-        rmSync(join(dir, 'data'), { recursive: true, force: true });
-        throw error;
-      }
-    }
+    return LocalServer.launchFirst(
+      async () => {
+        const ports = { http: await freePort(), tcp: await freePort(), interserver: await freePort() };
+        writeFileSync(join(dir, 'config.xml'), configXml(dir, ports));
+        if (user) execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
+        return new ClickHouseServer(binary, user, opts.startTimeoutMs ?? 60_000, {
+          httpPort: ports.http,
+          tcpPort: ports.tcp,
+          dir,
+          password,
+        });
+      },
+      /address already in use/i,
+      () => rmSync(join(dir, 'data'), { recursive: true, force: true }),
+    );
   }
 
   /** Base URL of the HTTP interface, `http://127.0.0.1:<httpPort>`. */

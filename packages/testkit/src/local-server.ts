@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { logSize, logTail } from './log-tail';
 import { type ChildHandle, terminate } from './spawn-child';
 import { track } from './stop-all';
 
@@ -49,6 +50,29 @@ export abstract class LocalServer {
 
   /** Spawns the server (into `child`) and resolves once it is ready. */
   protected abstract launch(): Promise<void>;
+
+  /**
+   * Launches a server from `make` (fresh free ports each time) and returns it once ready. A port
+   * from freePort() is released before the server binds it, so a parallel jest worker can take
+   * it in between: a start whose log then matches `clash` is retried, up to 3 attempts. A failed
+   * start is untracked and its error thrown; `discard` removes what should not outlive it, and
+   * the log the error names stays (swept once this process has exited).
+   */
+  protected static async launchFirst<S extends LocalServer>(make: () => Promise<S>, clash: RegExp, discard?: () => void): Promise<S> {
+    for (let attempt = 1; ; attempt++) {
+      const server = await make();
+      const logFrom = logSize(server.logPath);
+      try {
+        await server.launch();
+        return server;
+      } catch (error) {
+        server.untrack();
+        if (clash.test(logTail(server.logPath, 40, logFrom)) && attempt < 3) continue;
+        discard?.();
+        throw error;
+      }
+    }
+  }
 
   /** True while the server process runs. */
   get running(): boolean {

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from './free-port';
 import { httpStatus } from './http-status';
-import { logSize, logTail } from './log-tail';
+import { logSize } from './log-tail';
 import { LocalServer } from './local-server';
 import { findExecutable, spawnChild, waitUntilReady } from './spawn-child';
 import { makeTempDir } from './temp-dir';
@@ -91,27 +91,16 @@ export class NatsServer extends LocalServer {
     const configPath = config ? join(dir, 'nats-server.conf') : undefined;
     if (configPath) writeFileSync(configPath, config + '\n');
 
-    // freePort() releases the port before nats-server binds it; a parallel jest worker can take
-    // it in between, so an "address already in use" start is retried with new ports.
-    for (let attempt = 1; ; attempt++) {
-      const server = new NatsServer(binary, configPath, opts.startTimeoutMs ?? 20_000, {
-        port: opts.port ?? (await freePort()),
-        monitorPort: await freePort(),
-        storeDir,
-        dir,
-      });
-      const logFrom = logSize(server.logPath);
-      try {
-        await server.launch();
-        return server;
-      } catch (error) {
-        server.untrack();
-        const clash = /address already in use/i.test(logTail(server.logPath, 40, logFrom));
-        if (clash && attempt < 3) continue;
-        // The dir stays: the error names its log. It is swept once this process has exited.
-        throw error;
-      }
-    }
+    return LocalServer.launchFirst(
+      async () =>
+        new NatsServer(binary, configPath, opts.startTimeoutMs ?? 20_000, {
+          port: opts.port ?? (await freePort()),
+          monitorPort: await freePort(),
+          storeDir,
+          dir,
+        }),
+      /address already in use/i,
+    );
   }
 
   protected async launch(): Promise<void> {

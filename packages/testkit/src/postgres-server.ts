@@ -217,28 +217,13 @@ export class PostgresServer extends LocalServer {
       ),
     ];
 
-    // The port from freePort() is released before postgres binds it; retry if a parallel worker took it.
-    for (let attempt = 1; ; attempt++) {
-      const port = opts.port ?? (await freePort());
-      const server = new PostgresServer(bin, user, settings, opts.startTimeoutMs ?? 30_000, {
-        port,
-        version,
-        dir,
-      });
-      const logFrom = logSize(server.logPath);
-      try {
-        await server.launch();
-        return server;
-      } catch (error) {
-        server.untrack();
-        const clash = /address already in use|could not create any TCP\/IP sockets/i.test(logTail(server.logPath, 40, logFrom));
-        if (clash && attempt < 3) continue;
-        // Only the log, which the error names, stays (swept once this process has exited); the
-        // data dir would hold 40 MB of memory on tmpfs.
-        rmSync(join(dir, 'data'), { recursive: true, force: true });
-        throw error;
-      }
-    }
+    return LocalServer.launchFirst(
+      async () =>
+        new PostgresServer(bin, user, settings, opts.startTimeoutMs ?? 30_000, { port: opts.port ?? (await freePort()), version, dir }),
+      /address already in use|could not create any TCP\/IP sockets/i,
+      // The data dir would hold 40 MB of memory on tmpfs.
+      () => rmSync(join(dir, 'data'), { recursive: true, force: true }),
+    );
   }
 
   /** Connection URL for `database`: `postgres://postgres@127.0.0.1:<port>/<database>`. */
