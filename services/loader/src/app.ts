@@ -11,6 +11,7 @@ import {
   archiveOf,
   archiverConsumers,
   BatchConsumer,
+  deadLetterMessage,
   checkTopology,
   connectNats,
   consumers,
@@ -34,7 +35,6 @@ import {
   subjects,
   subjectTokens,
   tableNeeds,
-  toTributaryError,
   TributaryError,
   type ClickHouseClient,
   type Listener,
@@ -209,26 +209,9 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
     );
   }
 
+  /** Dead-letters a whole processed message that cannot be loaded (undecodable, or poison). */
   async function poison(pipeline: Pipeline, msg: JsMsg, err: unknown): Promise<void> {
-    const e = toTributaryError(err);
-    const [, dataset] = subjectTokens(msg.subject);
-    const msgId = header(msg.headers, 'Nats-Msg-Id') ?? `${STREAMS.processed}:${msg.seq}`;
-    await publishDeadLetter(
-      publisher!,
-      {
-        pipeline: pipeline.name,
-        stage: 'load',
-        name: dataset ?? 'unknown',
-        record: Buffer.from(msg.data).toString('utf8'),
-        error: { code: e.code, message: e.message, location: e.location },
-        attempts: msg.info.deliveryCount,
-        replaySubject: msg.subject,
-        original: { stream: STREAMS.processed, subject: msg.subject, seq: msg.seq, msgId },
-        ingestedAt: numberHeader(msg.headers, H.ingestedAt, Date.now()),
-        failedAt: new Date().toISOString(),
-      },
-      `${msgId}:dlq:batch`,
-    );
+    await deadLetterMessage(publisher!, msg, err, { pipeline: pipeline.name, stage: 'load', stream: STREAMS.processed });
   }
 
   return {

@@ -10,6 +10,7 @@ import { SpanKind } from '@opentelemetry/api';
 import pLimit from 'p-limit';
 import {
   BatchConsumer,
+  deadLetterMessage,
   checkTopology,
   connectNats,
   consumers,
@@ -32,7 +33,6 @@ import {
   STREAMS,
   subjects,
   subjectTokens,
-  toTributaryError,
   type Listener,
   type Logger,
   type Pipeline,
@@ -271,25 +271,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
 
   /** Dead-letters a whole raw message that cannot be processed (undecodable, or poison). */
   async function poison(pipeline: Pipeline, msg: JsMsg, err: unknown): Promise<void> {
-    const [, source] = subjectTokens(msg.subject);
-    const inputId = header(msg.headers, 'Nats-Msg-Id') ?? `${STREAMS.raw}:${msg.seq}`;
-    const e = toTributaryError(err);
-    await publishDeadLetter(
-      publisher!,
-      {
-        pipeline: pipeline.name,
-        stage: 'transform',
-        name: source ?? 'unknown',
-        record: Buffer.from(msg.data).toString('utf8'),
-        error: { code: e.code, message: e.message, location: e.location },
-        attempts: msg.info.deliveryCount,
-        replaySubject: msg.subject,
-        original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq, msgId: inputId },
-        ingestedAt: numberHeader(msg.headers, H.ingestedAt, Date.now()),
-        failedAt: new Date().toISOString(),
-      },
-      `${inputId}:dlq:batch`,
-    );
+    await deadLetterMessage(publisher!, msg, err, { pipeline: pipeline.name, stage: 'transform', stream: STREAMS.raw });
   }
 
   return {

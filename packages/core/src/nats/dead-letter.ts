@@ -3,12 +3,12 @@
  * and message, the attempt count and where the record came from, so it can be inspected and
  * replayed (DESIGN.md §3).
  */
-import type { PubAck } from '@nats-io/jetstream';
+import type { JsMsg, PubAck } from '@nats-io/jetstream';
 import type { Rec } from '../codec/ndjson';
-import type { ErrorCode, ErrorLocation } from '../errors';
-import { H, makeHeaders } from './headers';
+import { toTributaryError, type ErrorCode, type ErrorLocation } from '../errors';
+import { H, header, makeHeaders, numberHeader } from './headers';
 import type { Publisher } from './publisher';
-import { subjects, type Stage } from './subjects';
+import { subjects, subjectTokens, type Stage } from './subjects';
 
 /** The body of a DLQ message. */
 export interface DeadLetter {
@@ -40,4 +40,37 @@ export function publishDeadLetter(publisher: Publisher, dl: DeadLetter, msgId: s
     [H.contentType]: 'application/json',
   });
   return publisher.publish(subject, Buffer.from(JSON.stringify(dl)), { msgId, headers });
+}
+
+/**
+ * Dead-letters a whole stream message a stage cannot process (the consumer loop's `onPoison`):
+ * its text as the record, replayable to its own subject, under `<message ID>:dlq:batch`. The
+ * name is the subject's second token after the stream prefix: the source of a raw message, the
+ * dataset of a processed one.
+ */
+export async function deadLetterMessage(
+  publisher: Publisher,
+  msg: JsMsg,
+  err: unknown,
+  where: { pipeline: string; stage: Stage; stream: string },
+): Promise<void> {
+  const [, name] = subjectTokens(msg.subject);
+  const msgId = header(msg.headers, 'Nats-Msg-Id') ?? `${where.stream}:${msg.seq}`;
+  const e = toTributaryError(err);
+  await publishDeadLetter(
+    publisher,
+    {
+      pipeline: where.pipeline,
+      stage: where.stage,
+      name: name ?? 'unknown',
+      record: Buffer.from(msg.data).toString('utf8'),
+      error: { code: e.code, message: e.message, location: e.location },
+      attempts: msg.info.deliveryCount,
+      replaySubject: msg.subject,
+      original: { stream: where.stream, subject: msg.subject, seq: msg.seq, msgId },
+      ingestedAt: numberHeader(msg.headers, H.ingestedAt, Date.now()),
+      failedAt: new Date().toISOString(),
+    },
+    `${msgId}:dlq:batch`,
+  );
 }
