@@ -281,41 +281,31 @@ describe('scd2 late records that split a version (explicit cases)', () => {
 
   // fast-check counterexample (seed 1085333680): the deletion version absorbed t74 and t143; a
   // late t64 must resume the deletion at t74 (its earliest absorbed event after t64), not t143.
+  const cx = {
+    42: ev('m2', 42, 'del'),
+    64: ev('m2', 64, ['ann', 'silver']),
+    74: ev('m2', 74, 'del'),
+    107: ev('m2', 107, ['bob', 'gold']),
+    143: ev('m2', 143, 'del'),
+  };
+  /** The time-ordered history of the counterexample, however it arrives. */
+  const cxHistory = [
+    ['del', 42, 64],
+    ['ann/silver', 64, 74],
+    ['del', 74, 107],
+    ['bob/gold', 107, 143],
+    ['del', 143, Infinity],
+  ];
+
   it('resumes a deletion at the earliest event it absorbed after the late record', async () => {
-    const e = {
-      42: ev('m2', 42, 'del'),
-      64: ev('m2', 64, ['ann', 'silver']),
-      74: ev('m2', 74, 'del'),
-      107: ev('m2', 107, ['bob', 'gold']),
-      143: ev('m2', 143, 'del'),
-    };
-    await flushes('cx', [[e[42]], [e[74]], [e[143]], [e[64]], [e[107]]]);
-    expect(await timeline('m2')).toEqual([
-      ['del', 42, 64],
-      ['ann/silver', 64, 74],
-      ['del', 74, 107],
-      ['bob/gold', 107, 143],
-      ['del', 143, Infinity],
-    ]);
+    await flushes('cx', [[cx[42]], [cx[74]], [cx[143]], [cx[64]], [cx[107]]]);
+    expect(await timeline('m2')).toEqual(cxHistory);
     expect(await absorbed('m2')).toEqual([null, null, null, null, null]);
   });
 
   it('resumes the same way when both late records come in one flush', async () => {
-    const e = [
-      ev('m2', 42, 'del'),
-      ev('m2', 74, 'del'),
-      ev('m2', 143, 'del'),
-      ev('m2', 64, ['ann', 'silver']),
-      ev('m2', 107, ['bob', 'gold']),
-    ];
-    await flushes('cx1', [[e[0]!], [e[1]!], [e[2]!], [e[3]!, e[4]!]]);
-    expect(await timeline('m2')).toEqual([
-      ['del', 42, 64],
-      ['ann/silver', 64, 74],
-      ['del', 74, 107],
-      ['bob/gold', 107, 143],
-      ['del', 143, Infinity],
-    ]);
+    await flushes('cx1', [[cx[42]], [cx[74]], [cx[143]], [cx[64], cx[107]]]);
+    expect(await timeline('m2')).toEqual(cxHistory);
   });
 
   it('resumes a state at the earliest event it absorbed after the late record (A, A, A, then B late)', async () => {
