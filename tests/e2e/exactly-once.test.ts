@@ -1,6 +1,6 @@
 /**
  * The backbone's promises, end to end against real NATS and PostgreSQL with every service as its
- * own process: exact counts, idempotent pushes, and the counting invariant of DESIGN.md §4 after
+ * own process: exact counts, idempotent pushes, and the counting invariant of docs/design.md after
  * SIGKILLs of the loader and transformer and a restart of NATS.
  */
 import { waitFor } from '@tributary/testkit';

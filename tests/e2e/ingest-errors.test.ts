@@ -1,5 +1,5 @@
 /**
- * Every documented error of the ingest API (DESIGN.md §5), and that none of them writes anything;
+ * Every documented error of the ingest API (docs/design.md, Services, ports, shapes), and that none of them writes anything;
  * a bad spec file stops a service with an error naming the file, line and field.
  */
 import { mkdtempSync, writeFileSync, cpSync } from 'node:fs';

@@ -5,7 +5,7 @@
  * warehouse and of the CDC source database, the warehouse refusing every connection for a while,
  * TRIB_RAW run into its storage limit, REST responses cut mid-page. Every fault class runs once in
  * a random order, then random ones until CHAOS_SECONDS have passed. Afterwards: the counting
- * invariant of DESIGN.md §4 per pipeline, dataset and table; the pushed records, the source
+ * invariant of docs/design.md per pipeline, dataset and table; the pushed records, the source
  * database's state and the API's items exactly once in the warehouse; the replication slot
  * confirmed past the last write; the client only ever answered 202 or 503/429 with Retry-After;
  * alerts fired and all resolved. The report lists every fault injected and every check made.

@@ -4,7 +4,7 @@
  * replicas. One NATS node is SIGKILLed (a follower first, then the node leading TRIB_RAW): the
  * monitors report the cluster degraded (API, metric, alert) while records keep being accepted,
  * and healthy again once the node is restarted. After the load stops, the counting invariant of
- * DESIGN.md §4 holds and every record a client got 202 for is in the warehouse exactly once.
+ * docs/design.md holds and every record a client got 202 for is in the warehouse exactly once.
  */
 import { waitFor } from '@tributary/testkit';
 import { isFiltered, isInvalid, ndjson } from '../e2e/passages';

@@ -144,7 +144,7 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
           const { records, lines } = binary
             ? { records: await decodeBinaryBody(body, binary, pipeline, source), lines: undefined }
             : parseBodyWithLines(body, format!, format === 'csv' ? csvTypes(pipeline, source) : undefined);
-          // The ID rules of DESIGN.md §4: the client's key makes retries idempotent; without one a
+          // The ID rules of docs/design.md (Message IDs): the client's key makes retries idempotent; without one a
           // fresh ID is used, so a client retry after a lost reply may duplicate (documented).
           const id = idemKey ? `${source}:${idemKey}` : `${source}:${nuid.next()}`;
           const result = await ingestor!.ingest(pipeline, source, records, id, undefined, lines);

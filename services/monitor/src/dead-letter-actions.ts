@@ -4,7 +4,7 @@
  * `tributary.dead_letter_state`.
  *
  * Replay publishes the stored record to its `replay_subject` with message ID `replay:<dlq seq>`
- * (DESIGN.md §4), so a replay repeated inside the duplicate window is dropped by JetStream and one
+ * (docs/design.md, Message IDs), so a replay repeated inside the duplicate window is dropped by JetStream and one
  * after it is skipped by the loader's ledger (the transformer derives its output IDs from it).
  * The record re-enters as a new accepted message and is counted once more on its way through.
  */

@@ -2,7 +2,7 @@
  * Turns one stream message into the rows the monitor keeps: a `tributary.stream_log` row for every
  * message, and a `tributary.dead_letters` row for DLQ messages. Pure: no I/O, so it is unit-tested.
  *
- * The header contract is DESIGN.md §3. A header that is missing or malformed never stops the fold:
+ * The header contract is in docs/design.md (Wire contract). A header that is missing or malformed never stops the fold:
  * what can be recorded is recorded (the subject stands in for routing headers, a count defaults to
  * 0, or 1 for a dead letter) and the problem is returned for the caller to log.
  */

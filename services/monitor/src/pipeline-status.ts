@@ -39,7 +39,7 @@ export interface DeadLetteredCounts {
 export interface PipelineStatus {
   name: string;
   sla: { freshness_seconds: number };
-  /** Newest ingest time accepted minus newest ingest time loaded, in seconds (DESIGN.md §5). */
+  /** Newest ingest time accepted minus newest ingest time loaded, in seconds (docs/design.md, Services, ports, shapes). */
   freshness_seconds: number;
   fresh: boolean;
   /** accepted + rejected. */

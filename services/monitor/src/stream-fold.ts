@@ -2,7 +2,7 @@
  * A fold loop: one core BatchConsumer on a monitor durable (`monitor-raw`, `monitor-processed`,
  * `monitor-dlq`) that writes each batch of message headers (and DLQ bodies) into PostgreSQL in
  * one transaction, then acks. Counts therefore live in the database and survive restarts
- * (DESIGN.md §4); the (stream, msg_id) key makes redelivery harmless.
+ * (docs/design.md, Counting invariant); the (stream, msg_id) key makes redelivery harmless.
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { BatchConsumer, consumers, guardClient, STREAMS, type Logger } from '@tributary/core';

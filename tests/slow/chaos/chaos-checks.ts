@@ -1,6 +1,6 @@
 /**
  * What a chaos (or soak) run checks once the load has stopped and the pipelines have drained:
- * the counting invariant of DESIGN.md §4 per pipeline, dataset and table from the monitor's
+ * the counting invariant of docs/design.md per pipeline, dataset and table from the monitor's
  * durable counts; that nothing was dead-lettered after ingest (all data is valid there); that the
  * push client's records landed exactly once; that the warehouse holds exactly the CDC source's
  * committed state (latest row per account, every account version once, every transfer once) and

@@ -1,7 +1,7 @@
 /**
  * Dead-letter messages: one per rejected record, carrying the record, the stage, the error code
  * and message, the attempt count and where the record came from, so it can be inspected and
- * replayed (DESIGN.md §3).
+ * replayed (docs/design.md, Wire contract).
  */
 import type { JsMsg, PubAck } from '@nats-io/jetstream';
 import type { Rec } from '../codec/ndjson';

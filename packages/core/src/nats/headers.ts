@@ -1,5 +1,5 @@
 /**
- * Message header names (DESIGN.md §3) and helpers to read them.
+ * Message header names (docs/design.md, Wire contract) and helpers to read them.
  */
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 

@@ -1,6 +1,6 @@
 /**
  * Publishes to JetStream with a bounded number of un-acked publishes in flight: callers start
- * many publishes and await their PubAcks together, never one at a time (DESIGN.md §3).
+ * many publishes and await their PubAcks together, never one at a time (docs/design.md, Wire contract).
  */
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';

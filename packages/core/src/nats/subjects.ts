@@ -1,5 +1,5 @@
 /**
- * Stream names, subjects and durable consumer names: the wire contract of DESIGN.md §3.
+ * Stream names, subjects and durable consumer names: the wire contract of docs/design.md.
  */
 
 /** The five streams. */

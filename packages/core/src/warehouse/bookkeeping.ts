@@ -1,5 +1,5 @@
 /**
- * Tributary's own tables in schema `tributary`: the load ledger (exactly-once, DESIGN.md §4), the
+ * Tributary's own tables in schema `tributary`: the load ledger (exactly-once, docs/design.md), the
  * stream log the monitor folds message headers into (durable counts that survive restarts), model
  * runs, check results, partition retention runs, and the monitor's DLQ audit trail and alert history. Created only by
  * `migrate`: no service needs CREATE rights at run time.
