@@ -36,5 +36,10 @@ module.exports = {
       displayName: 'deploy',
       testMatch: ['<rootDir>/tests/deploy/**/*.test.ts', '<rootDir>/infra/test/**/*.test.ts'],
     },
+    {
+      ...common,
+      displayName: 'docs',
+      testMatch: ['<rootDir>/tests/docs/**/*.test.ts'],
+    },
   ],
 };
