@@ -36,7 +36,6 @@ import {
   subjectTokens,
   tableNeeds,
   TributaryError,
-  type ClickHouseClient,
   type Listener,
   type Logger,
   type Pipeline,
@@ -48,11 +47,11 @@ import { Histogram } from 'prom-client';
 import { BatchLoader, type LoadItem, type RejectedRow } from './batch-loader';
 import type { LoaderConfig } from './config';
 import { blockedTables } from './blocked-tables';
-import { clickhouseReady, openClickHouseSinks } from './clickhouse/clickhouse-sinks';
 import { ModelScheduler, modelMetrics } from './model-scheduler';
 import { Archiver, archiveMetrics } from './archiver';
 import { RetentionScheduler, retentionMetrics } from './retention';
 import { landingArchive, localArchive, type ArchivePartition } from './table-archive';
+import { openTableSinks, type TableSinks } from './table-sinks';
 
 /** Optional injected dependencies (tests). */
 export interface LoaderDeps {
@@ -97,8 +96,8 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
   });
   const archiveMetricSet = archived.length > 0 ? archiveMetrics(metrics.registry) : undefined;
   const archivers: Archiver[] = [];
-  /** Clients of the ClickHouse servers tables load into (checked by /readyz). */
-  const clickhouseClients: ClickHouseClient[] = [];
+  /** The sinks of each pipeline's tables (checked by /readyz). */
+  const tableSinks: TableSinks[] = [];
 
   const app = createServiceApp({
     registry: metrics.registry,
@@ -111,7 +110,7 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
       } catch (err) {
         return `warehouse unreachable: ${(err as Error).message}`;
       }
-      return clickhouseReady(clickhouseClients);
+      return (await Promise.all(tableSinks.map((s) => s.ready()))).find((why) => why !== undefined);
     },
   });
 
@@ -239,10 +238,10 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
         const scheduler = new ModelScheduler(pool, p, models, logger.child({ pipeline: p.name }), config.LOADER_MODELS_INTERVAL_MS);
         schedulers.set(p.name, scheduler);
         scheduler.start();
-        const clickhouse = await openClickHouseSinks(p, logger.child({ pipeline: p.name }));
-        clickhouseClients.push(...clickhouse.clients);
-        const blocked = await blockedTables(pool, p, metrics.registry, logger, clickhouse.problems);
-        const loader = new BatchLoader(pool, p, blocked, logger.child({ pipeline: p.name }), clickhouse.writers);
+        const sinks = await openTableSinks(p, logger.child({ pipeline: p.name }));
+        tableSinks.push(sinks);
+        const blocked = await blockedTables(pool, p, metrics.registry, logger, sinks.problems);
+        const loader = new BatchLoader(pool, p, blocked, logger.child({ pipeline: p.name }), sinks.sinks);
         const loop = new BatchConsumer({
           js,
           stream: STREAMS.processed,
@@ -291,7 +290,7 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
       await listener?.close();
       await nc?.drain().catch(() => undefined);
       await pool.end().catch(() => undefined);
-      for (const c of clickhouseClients.splice(0)) c.close();
+      for (const s of tableSinks.splice(0)) s.close();
     },
   };
 }

@@ -5,33 +5,18 @@
  * When the warehouse rejects data, a single message is loaded row by row under savepoints so only
  * the bad records are dead-lettered.
  *
- * Tables with a ClickHouse sink keep their ledger rows in the same transaction: their rows are
- * written to ClickHouse (idempotently) before the commit and made visible after it (see
- * clickhouse/clickhouse-table-writer.ts), so the ledger stays the one record of what was loaded.
+ * Every table loads through its sink (sinks/: postgres, clickhouse), called the same way: a
+ * sink writes inside the ledger transaction (PostgreSQL) or idempotently before its commit and
+ * makes the rows visible after it (ClickHouse), so the ledger stays the one record of what was
+ * loaded.
  */
-import { guardClient, tablesOf, TributaryError, type Logger, type Pipeline, type Rec, type Table } from '@tributary/core';
+import { guardClient, tablesOf, TributaryError, type Logger, type Pipeline, type Table } from '@tributary/core';
 import type { Pool, PoolClient } from 'pg';
-import { ClickHouseTableWriter } from './clickhouse/clickhouse-table-writer';
-import { classifyPgError } from './pg-errors';
-import { TableWriter, type TableRows } from './table-writer';
+import { classifyPgError } from './postgres/pg-errors';
+import type { LoadItem, RejectedRow, TableRows, TableSink } from './sinks/sink';
+import { createTableSinks } from './table-sinks';
 
-/** One decoded processed message. */
-export interface LoadItem {
-  msgId: string;
-  dataset: string;
-  seq: number;
-  ingestedAt: number;
-  records: Rec[];
-}
-
-/** A record the warehouse refused. */
-export interface RejectedRow {
-  item: LoadItem;
-  table: Table;
-  index: number;
-  record: Rec;
-  error: TributaryError;
-}
+export type { LoadItem, RejectedRow } from './sinks/sink';
 
 /** What a flush did, per table. */
 export interface TableSummary {
@@ -50,44 +35,50 @@ export interface TableSummary {
 
 /** Loads batches for one pipeline. */
 export class BatchLoader {
-  private readonly writers: Map<string, TableWriter | ClickHouseTableWriter>;
+  private readonly sinks: Map<string, TableSink>;
 
   /**
    * `blocked`: tables whose warehouse schema cannot take the spec (incompatible change), with
    * the reason. Their records are dead-lettered (TRIB_E_SCHEMA_INCOMPATIBLE, replayable once the
    * table is fixed) while the pipeline's other tables go on loading.
-   * `clickhouse`: the writers of the tables with a ClickHouse sink, by table name.
+   * `sinks`: the tables' sinks by table name (opened by `openTableSinks`); by default each table's
+   * sink is made here, unopened (enough for PostgreSQL tables, which `migrate` made).
    */
   constructor(
     private readonly pool: Pool,
     private readonly pipeline: Pipeline,
     private readonly blocked: ReadonlyMap<string, string> = new Map(),
     logger?: Logger,
-    private readonly clickhouse: ReadonlyMap<string, ClickHouseTableWriter> = new Map(),
+    sinks: ReadonlyMap<string, TableSink> = createTableSinks(pipeline, logger).sinks,
   ) {
     // Dimensions first: facts of the same flush look up the versions it just wrote (only scd2
     // tables are looked up, and they look up nothing themselves).
     const ordered = [...pipeline.tables.filter((t) => t.mode === 'scd2'), ...pipeline.tables.filter((t) => t.mode !== 'scd2')];
-    this.writers = new Map(ordered.map((t) => [t.name, clickhouse.get(t.name) ?? new TableWriter(pipeline, t, logger)]));
+    this.sinks = new Map(
+      ordered.map((t) => {
+        const sink = sinks.get(t.name);
+        if (!sink) throw new Error(`table ${t.name} of pipeline ${pipeline.name} has no sink`);
+        return [t.name, sink];
+      }),
+    );
   }
 
   /**
    * Loads `items`. `onRejected` must make rejected rows durable (DLQ) before it resolves; it is
    * called on the row-by-row path of a single message, for the records of blocked tables, and for
-   * records whose values a ClickHouse column cannot hold.
+   * records a sink refuses on their own (a value a ClickHouse column cannot hold).
    */
   async load(items: LoadItem[], onRejected: (rows: RejectedRow[]) => Promise<void>): Promise<TableSummary[]> {
     const summaries = await this.loadInTransaction(items, onRejected);
-    await this.markClickHouseLoaded(items);
+    await this.afterCommit(items);
     return summaries;
   }
 
-  /** After the ledger commit: the ClickHouse rows of these messages become visible (again, on redelivery). */
-  private async markClickHouseLoaded(items: LoadItem[]): Promise<void> {
-    for (const [name, writer] of this.clickhouse) {
+  /** After the ledger commit: each sink finishes the messages of its table (ClickHouse makes their rows visible). */
+  private async afterCommit(items: LoadItem[]): Promise<void> {
+    for (const [name, sink] of this.sinks) {
       if (this.blocked.has(name)) continue;
-      const ids = [...new Set(items.filter((i) => i.dataset === writer.table.from).map((i) => i.msgId))];
-      if (ids.length > 0) await writer.markLoaded(ids);
+      await sink.afterCommit([...new Set(items.filter((i) => i.dataset === sink.table.from).map((i) => i.msgId))]);
     }
   }
 
@@ -95,7 +86,7 @@ export class BatchLoader {
     try {
       return await this.transaction(async (c) => {
         const blockedRows: RejectedRow[] = [];
-        const s = await this.loadAll(c, items, undefined, blockedRows);
+        const s = await this.loadAll(c, items, false, blockedRows);
         if (blockedRows.length > 0) await onRejected(blockedRows);
         return s;
       });
@@ -104,7 +95,7 @@ export class BatchLoader {
       if (e.code !== 'TRIB_E_LOAD_REJECTED' || items.length !== 1) throw e;
       const rejected: RejectedRow[] = [];
       const summary = await this.transaction(async (c) => {
-        const s = await this.loadAll(c, items, rejected, rejected);
+        const s = await this.loadAll(c, items, true, rejected);
         // The dead letters are durable before the commit; a crash in between replays the same
         // (deduplicated) dead-letter IDs.
         if (rejected.length > 0) await onRejected(rejected);
@@ -125,11 +116,11 @@ export class BatchLoader {
       await client.query('BEGIN');
       const out = await fn(client);
       await client.query('COMMIT');
-      for (const w of this.writers.values()) w.committed(client);
+      for (const w of this.sinks.values()) w.committed(client);
       client.release();
       return out;
     } catch (err) {
-      for (const w of this.writers.values()) w.rolledBack(client);
+      for (const w of this.sinks.values()) w.rolledBack(client);
       await client.query('ROLLBACK').catch(() => undefined);
       // Destroy the session: its temp staging tables may have been created in the failed transaction.
       client.release(true);
@@ -137,12 +128,7 @@ export class BatchLoader {
     }
   }
 
-  private async loadAll(
-    client: PoolClient,
-    items: LoadItem[],
-    rowByRow: RejectedRow[] | undefined,
-    blockedRows: RejectedRow[],
-  ): Promise<TableSummary[]> {
+  private async loadAll(client: PoolClient, items: LoadItem[], isolate: boolean, rejected: RejectedRow[]): Promise<TableSummary[]> {
     const pairs: { item: LoadItem; table: Table }[] = [];
     // A message given twice in one flush is loaded once: the ledger only dedupes across statements.
     const unique = [...new Map(items.map((i) => [i.msgId, i])).values()];
@@ -170,19 +156,20 @@ export class BatchLoader {
     const isFresh = new Set(fresh.rows.map((r) => `${r.table_name}\u0000${r.msg_id}`));
     const summaries: TableSummary[] = [];
     const ledger: { table: string; msgId: string; records: number; written: number; skipped: number }[] = [];
-    for (const [name, writer] of this.writers) {
+    for (const [name, sink] of this.sinks) {
       const mine = pairs.filter((p) => p.table.name === name);
       if (mine.length === 0) continue;
       const todo = mine.filter((p) => isFresh.has(`${name}\u0000${p.item.msgId}`));
       const rows: TableRows[] = todo.map((p) => ({ msgId: p.item.msgId, records: p.item.records, ingestedAt: p.item.ingestedAt }));
+      const origins = todo.map((p) => p.item);
       let written: Map<string, number>;
       const blocked = this.blocked.get(name);
       if (blocked !== undefined) {
         for (const [k, r] of rows.entries()) {
           r.records.forEach((record, index) =>
-            blockedRows.push({
-              item: todo[k]!.item,
-              table: writer.table,
+            rejected.push({
+              item: origins[k]!,
+              table: sink.table,
               index,
               record,
               error: new TributaryError('TRIB_E_SCHEMA_INCOMPATIBLE', blocked, { location: { field: `tables.${name}` } }),
@@ -191,12 +178,8 @@ export class BatchLoader {
           r.records = [];
         }
         written = new Map();
-      } else if (writer instanceof ClickHouseTableWriter) {
-        written = await writer.write(todo, rows, rowByRow ?? blockedRows, rowByRow !== undefined);
-      } else if (rowByRow) {
-        written = await this.writeRowByRow(client, writer, todo, rows, rowByRow);
       } else {
-        written = await writer.write(client, rows);
+        written = await sink.write({ client, rows, origins, rejected, isolate });
       }
       const s: TableSummary = {
         table: name,
@@ -235,38 +218,5 @@ export class BatchLoader {
       );
     }
     return summaries;
-  }
-
-  /** Writes each record under a savepoint; refused records are collected and left out of `rows`. */
-  private async writeRowByRow(
-    client: PoolClient,
-    writer: TableWriter,
-    todo: { item: LoadItem; table: Table }[],
-    rows: TableRows[],
-    rejected: RejectedRow[],
-  ): Promise<Map<string, number>> {
-    const written = new Map<string, number>();
-    for (let k = 0; k < rows.length; k++) {
-      const kept: Rec[] = [];
-      const row = rows[k]!;
-      for (let i = 0; i < row.records.length; i++) {
-        const rec = row.records[i]!;
-        await client.query('SAVEPOINT row');
-        try {
-          const w = await writer.write(client, [{ ...row, records: [rec] }]);
-          await client.query('RELEASE SAVEPOINT row');
-          written.set(row.msgId, (written.get(row.msgId) ?? 0) + (w.get(row.msgId) ?? 0));
-          kept.push(rec);
-        } catch (err) {
-          await client.query('ROLLBACK TO SAVEPOINT row');
-          writer.rolledBack(client);
-          const e = classifyPgError(err, `table ${writer.table.name}, record ${i}`);
-          if (e.code !== 'TRIB_E_LOAD_REJECTED') throw e;
-          rejected.push({ item: todo[k]!.item, table: writer.table, index: i, record: rec, error: e });
-        }
-      }
-      row.records = kept;
-    }
-    return written;
   }
 }

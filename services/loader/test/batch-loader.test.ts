@@ -10,7 +10,7 @@ import { BOOKKEEPING_DDL, ensureTable, loadPipelineFile, type Pipeline } from '@
 import { PostgresServer, stopAll } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { BatchLoader, type LoadItem, type RejectedRow } from '../src/batch-loader';
-import { TableWriter } from '../src/table-writer';
+import { TableWriter } from '../src/postgres/table-writer';
 
 const SPEC = `
 pipeline: shop

@@ -38,7 +38,8 @@ import { ensureTestTool } from '../../../tests/e2e/test-tools';
 import { PipelineRunner } from '../../transformer/src/pipeline-runner';
 import { BatchLoader, type LoadItem, type RejectedRow } from '../src/batch-loader';
 import { blockedTables } from '../src/blocked-tables';
-import { openClickHouseSinks } from '../src/clickhouse/clickhouse-sinks';
+import type { TableSink } from '../src/sinks/sink';
+import { openTableSinks } from '../src/table-sinks';
 
 jest.setTimeout(240_000);
 
@@ -136,6 +137,22 @@ async function processed(p: Pipeline, recs: Rec[], r: () => number, prefix: stri
     }
   }
   return items;
+}
+
+/** Writes a message through a sink with no ledger row: what a loader that died before its commit left behind. */
+async function writeOnly(sink: TableSink, it: LoadItem): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await sink.write({
+      client,
+      rows: [{ msgId: it.msgId, records: it.records, ingestedAt: T0 }],
+      origins: [it],
+      rejected: [],
+      isolate: false,
+    });
+  } finally {
+    client.release();
+  }
 }
 
 const noRejects = async (rows: RejectedRow[]): Promise<void> => {
@@ -277,14 +294,14 @@ describe('tables in ClickHouse', () => {
     ]);
 
     // The loader blocks it at start: its records are dead-lettered, the other tables load.
-    const sinks = await openClickHouseSinks(evolved, silent);
+    const sinks = await openTableSinks(evolved, silent);
     const registry = new Registry();
     const blocked = await blockedTables(pool, evolved, registry, silent, sinks.problems);
     expect([...blocked.keys()]).toEqual(['fact_passage']);
     expect(await registry.getSingleMetricAsString('tributary_table_blocked')).toMatch(/table="fact_passage"} 1/);
     const rejected: RejectedRow[] = [];
     const recs = passages(3, rng(1));
-    await new BatchLoader(pool, evolved, blocked, silent, sinks.writers).load(
+    await new BatchLoader(pool, evolved, blocked, silent, sinks.sinks).load(
       [{ msgId: 'b1:passages', dataset: 'passages', seq: 1, ingestedAt: T0, records: recs }],
       async (rows) => void rejected.push(...rows),
     );
@@ -295,7 +312,7 @@ describe('tables in ClickHouse', () => {
     ]);
     expect((await appendCounts('mig')).stored).toBe(0);
     expect((await pool.query('SELECT count(*)::int AS n FROM warehouse.pg_passage')).rows[0].n).toBe(3);
-    for (const c of sinks.clients) c.close();
+    sinks.close();
   });
 });
 
@@ -305,23 +322,23 @@ describe('append into ClickHouse', () => {
     await migrateTables(p);
     // No background merges: copies of a row stay stored, so only FINAL can make them one.
     await ch.query('SYSTEM STOP MERGES app.fact_passage__rows');
-    const sinks = await openClickHouseSinks(p, silent);
-    const loader = new BatchLoader(pool, p, new Map(), silent, sinks.writers);
+    const sinks = await openTableSinks(p, silent);
+    const loader = new BatchLoader(pool, p, new Map(), silent, sinks.sinks);
     const r = rng(7);
     const items = (await processed(p, passages(400, r), r, 'a')).filter((i) => i.dataset === 'passages');
     const total = items.reduce((n, i) => n + i.records.length, 0);
 
     // The loader died after writing message 0 to ClickHouse, before its ledger commit: invisible.
     // So are the rows of a message written the same way and then dead-lettered, never loaded.
-    const writer = sinks.writers.get('fact_passage')!;
+    const writer = sinks.sinks.get('fact_passage')!;
     const ghost: LoadItem = { ...items[1]!, msgId: 'ghost:passages', records: passages(5, r, 9000) };
     for (const it of [items[0]!, ghost]) {
-      await writer.write([{ item: it }], [{ msgId: it.msgId, records: it.records, ingestedAt: T0 }], [], false);
+      await writeOnly(writer, it);
     }
     expect(await appendCounts('app')).toEqual({ visible: 0, distinct: 0, stored: items[0]!.records.length + 5 });
 
     // Everything in random flushes, a third of the messages twice, by two loaders.
-    const other = new BatchLoader(pool, p, new Map(), silent, sinks.writers);
+    const other = new BatchLoader(pool, p, new Map(), silent, sinks.sinks);
     const deliveries = [...items, ...items.filter(() => r() < 0.33)].sort(() => r() - 0.5);
     for (let i = 0, n = 0; i < deliveries.length; i += n) {
       n = 1 + Math.floor(r() * 6);
@@ -364,19 +381,19 @@ describe('append into ClickHouse', () => {
       `SELECT count(*)::int AS n, sum(written)::int AS w FROM tributary.load_ledger WHERE pipeline = 'roads_app' AND table_name = 'fact_passage'`,
     );
     expect(ledger.rows[0]).toEqual({ n: items.length, w: total });
-    for (const c of sinks.clients) c.close();
+    sinks.close();
   });
 
   it('dead-letters a value a ClickHouse column cannot hold, with its field and index, and loads the rest', async () => {
     const p = pipelineOf(spec('bad'));
     await migrateTables(p);
     await ch.query('SYSTEM STOP MERGES bad.fact_passage__rows');
-    const sinks = await openClickHouseSinks(p, silent);
+    const sinks = await openTableSinks(p, silent);
     const recs = passages(4, rng(3));
     recs[1]!.at = '1969-07-20T20:17:40.000Z'; // before 1970: no ClickHouse DateTime holds it
     recs[2]!.passengers = 1e21; // beyond Int64
     const rejected: RejectedRow[] = [];
-    await new BatchLoader(pool, p, new Map(), silent, sinks.writers).load(
+    await new BatchLoader(pool, p, new Map(), silent, sinks.sinks).load(
       [{ msgId: 'x1:passages', dataset: 'passages', seq: 1, ingestedAt: T0, records: recs }],
       async (rows) => void rejected.push(...rows),
     );
@@ -395,7 +412,7 @@ describe('append into ClickHouse', () => {
       `SELECT records, written FROM tributary.load_ledger WHERE pipeline = 'roads_bad' AND table_name = 'fact_passage'`,
     );
     expect(ledger.rows).toEqual([{ records: 2, written: 2 }]);
-    for (const c of sinks.clients) c.close();
+    sinks.close();
   });
 
   it('stores names and values that would break SQL text as they are', async () => {
@@ -414,7 +431,7 @@ tables:
   order: { from: rows, mode: append, sink: { connection: analytics } }
 `);
     await migrateTables(p);
-    const sinks = await openClickHouseSinks(p, silent);
+    const sinks = await openTableSinks(p, silent);
     const nasty = [
       "'); DROP TABLE odd.order__rows; --",
       'back\\slash `tick` "quote" \'single\'',
@@ -423,7 +440,7 @@ tables:
       'FORMAT TabSeparated',
     ];
     const recs = nasty.map((s, i) => ({ select: s, from: s.split('').reverse().join(''), format: i, values: { s, [s]: [s] } }));
-    await new BatchLoader(pool, p, new Map(), silent, sinks.writers).load(
+    await new BatchLoader(pool, p, new Map(), silent, sinks.sinks).load(
       [{ msgId: `m'1\\"; DROP`, dataset: 'rows', seq: 1, ingestedAt: T0, records: recs }],
       noRejects,
     );
@@ -438,7 +455,7 @@ tables:
         _msg_id: `m'1\\"; DROP`,
       })),
     );
-    for (const c of sinks.clients) c.close();
+    sinks.close();
   });
 });
 
@@ -450,21 +467,18 @@ describe('aggregate into ClickHouse', () => {
       const p = pipelineOf(spec(db));
       await migrateTables(p);
       await ch.query(`SYSTEM STOP MERGES ${db}.agg_minute__partials`);
-      const sinks = await openClickHouseSinks(p, silent);
+      const sinks = await openTableSinks(p, silent);
       const r = rng(seed);
       const recs = passages(1500, r);
       const items = (await processed(p, recs, r, `s${seed}`)).filter((i) => i.dataset === 'per_minute');
-      const writer = sinks.writers.get('agg_minute')!;
+      const writer = sinks.sinks.get('agg_minute')!;
       // Writes whose ledger commit never happened (the loader died in between), before and after
       // their real load, and of messages never loaded at all (dead-lettered afterwards).
       const ghosts = (await processed(p, passages(200, r, 5000), r, `ghost${seed}`)).filter((i) => i.dataset === 'per_minute');
       for (const it of [...ghosts, ...items.filter(() => r() < 0.2)]) {
-        await writer.write([{ item: it }], [{ msgId: it.msgId, records: it.records, ingestedAt: T0 }], [], false);
+        await writeOnly(writer, it);
       }
-      const loaders = [
-        new BatchLoader(pool, p, new Map(), silent, sinks.writers),
-        new BatchLoader(pool, p, new Map(), silent, sinks.writers),
-      ];
+      const loaders = [new BatchLoader(pool, p, new Map(), silent, sinks.sinks), new BatchLoader(pool, p, new Map(), silent, sinks.sinks)];
       const deliveries = [...items, ...items.filter(() => r() < 0.3)].sort(() => r() - 0.5);
       for (let i = 0, n = 0; i < deliveries.length; i += n) {
         n = 1 + Math.floor(r() * 8);
@@ -472,10 +486,10 @@ describe('aggregate into ClickHouse', () => {
         await loaders[Math.floor(r() * 2)]!.load(unique, noRejects);
       }
       for (const it of items.filter(() => r() < 0.2)) {
-        await writer.write([{ item: it }], [{ msgId: it.msgId, records: it.records, ingestedAt: T0 }], [], false);
+        await writeOnly(writer, it);
       }
       await expectBruteForce(p, db, recs);
-      for (const c of sinks.clients) c.close();
+      sinks.close();
     },
   );
 });

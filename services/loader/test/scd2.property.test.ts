@@ -368,7 +368,7 @@ describe('scd2 late records that split a version (explicit cases)', () => {
   });
 
   it('fills in an inferred member, keeping its surrogate key, and splits what it absorbed later', async () => {
-    // What a fact lookup inserts for a member that does not exist yet (dimension-lookups.ts).
+    // What a fact lookup inserts for a member that does not exist yet (postgres/dimension-lookups.ts).
     const sk = (
       await w.pool.query(
         `INSERT INTO warehouse.dim_member (id, valid_from, is_inferred, _msg_id) VALUES ('m3', '-infinity', true, 'fact') RETURNING dim_member_sk`,

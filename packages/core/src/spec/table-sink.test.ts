@@ -53,7 +53,7 @@ describe('table sinks', () => {
 `);
     expect(problems(text)).toEqual([
       '17 tables.up.sink: unknown field "sink"',
-      '17 tables.up.sink: only append and aggregate tables can load into ClickHouse; mode upsert loads into PostgreSQL',
+      '17 tables.up.sink: the clickhouse sink takes only append and aggregate tables; mode upsert loads into PostgreSQL',
       '18 tables.keyed.key: a ClickHouse append table takes no key (no unique index to skip repeats against): drop repeats with a `dedupe` step',
       '19 tables.nowhere.sink.connection: unknown connection "missing" (declared: analytics, api)',
       '20 tables.wrong.sink.connection: "api" is a http connection, not a clickhouse one',

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { identifier, parseDuration } from './common';
 import type { ConnectionSpec } from './connections';
 import type { Pipeline, Table } from './pipeline';
+import type { LoadMode } from './tables';
 import type { ReferenceProblem } from './pipeline-spec';
 import { indexOptions, partitionOptions } from './table-storage';
 
@@ -34,8 +35,37 @@ export const tableSinkSpec = z
 /** A parsed `sink:`. */
 export type TableSink = z.output<typeof tableSinkSpec>;
 
+/** A table without `sink:`: it loads into the pipeline's PostgreSQL warehouse. */
+export const postgresSinkSpec = z.undefined().meta({
+  title: 'postgres',
+  description: 'No `sink:`: the table loads into the PostgreSQL warehouse, in any load mode.',
+});
+
+/**
+ * The sink kinds, by name: what a table's `sink:` may say. Each is implemented by the loader's
+ * `sinks/<kind>.ts`, which re-exports its entry here and in SINK_MODES (a registry test checks).
+ */
+export const SINK_SPECS = { postgres: postgresSinkSpec, clickhouse: tableSinkSpec } as const;
+
+/** A sink kind name. */
+export type SinkKind = keyof typeof SINK_SPECS;
+
+/**
+ * The load modes each sink kind takes; `validate` refuses a table that asks its sink for another.
+ * ClickHouse takes the real-time modes only (see the top of this file).
+ */
+export const SINK_MODES = {
+  postgres: ['append', 'upsert', 'aggregate', 'scd2', 'accumulating'],
+  clickhouse: ['append', 'aggregate'],
+} as const satisfies Record<SinkKind, readonly LoadMode[]>;
+
 /** Load modes a ClickHouse sink takes. */
-export const CLICKHOUSE_MODES = ['append', 'aggregate'] as const;
+export const CLICKHOUSE_MODES = SINK_MODES.clickhouse;
+
+/** The sink kind a table loads through: a `sink:` names a ClickHouse connection, none means PostgreSQL. */
+export function sinkKindOf(table: Table): SinkKind {
+  return sinkOf(table) === undefined ? 'postgres' : 'clickhouse';
+}
 
 /** The ClickHouse connection spec. */
 export type ClickHouseConnection = Extract<ConnectionSpec, { kind: 'clickhouse' }>;
@@ -96,10 +126,11 @@ export function checkSinkReferences(root: unknown): ReferenceProblem[] {
     if (t.sink === undefined) continue;
     inClickHouse.add(name);
     const mode = String(t.mode);
-    if (!(CLICKHOUSE_MODES as readonly string[]).includes(mode)) {
+    const modes: readonly string[] = SINK_MODES.clickhouse;
+    if (!modes.includes(mode)) {
       out.push({
         path: ['tables', name, 'sink'],
-        message: `only ${CLICKHOUSE_MODES.join(' and ')} tables can load into ClickHouse; mode ${mode} loads into PostgreSQL`,
+        message: `the clickhouse sink takes only ${modes.join(' and ')} tables; mode ${mode} loads into PostgreSQL`,
       });
       continue;
     }

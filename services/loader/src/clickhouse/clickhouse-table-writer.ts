@@ -1,7 +1,8 @@
 /**
  * Writes one table's share of a flush into ClickHouse (layout and reasoning in core's
- * clickhouse-layout.ts). The batch loader calls it inside its PostgreSQL transaction, after the
- * ledger rows of the flush are inserted and before they commit:
+ * clickhouse-layout.ts): the table sink of the `clickhouse` kind (sinks/clickhouse.ts). The batch
+ * loader calls it inside its PostgreSQL transaction, after the ledger rows of the flush are
+ * inserted and before they commit:
  *
  * 1. `write`: the records of the messages new to the ledger go into the store table in one
  *    `INSERT ... FORMAT JSONEachRow`, each row keyed by (message ID, record index). Writing a
@@ -9,7 +10,7 @@
  *    message came back) writes the same keys, which ClickHouse collapses, so the write is
  *    idempotent and needs no transaction.
  * 2. the ledger commits (PostgreSQL);
- * 3. `markLoaded`: the messages go into `<table>__loads`, which makes their rows visible in the
+ * 3. `afterCommit`: the messages go into `<table>__loads`, which makes their rows visible in the
  *    view. It runs for every message of the flush the ledger holds, including ones it already
  *    held, so a crash between 2 and 3 is repaired by the redelivery.
  *
@@ -18,30 +19,55 @@
  * rejected here with its field and dead-lettered; one ClickHouse refuses makes the loader isolate
  * the message and write it one record per INSERT, so only that record is dead-lettered.
  */
-import { isTributaryError, chTable, type ClickHouseTarget, type Table } from '@tributary/core';
-import type { LoadItem, RejectedRow } from '../batch-loader';
-import type { TableRows } from '../table-writer';
+import {
+  chTable,
+  ensureClickHouseTable,
+  isTributaryError,
+  type ClickHouseTarget,
+  type Logger,
+  type Pipeline,
+  type Table,
+} from '@tributary/core';
+import type { SinkBatch, TableRows, TableSink } from '../sinks/sink';
 import { encodeRow } from './row-encoder';
 
 /** Loads rows into one ClickHouse table. */
-export class ClickHouseTableWriter {
+export class ClickHouseTableWriter implements TableSink {
   private readonly store: string;
   private readonly loads: string;
 
   constructor(
     readonly target: ClickHouseTarget,
+    readonly pipeline: Pipeline,
     readonly table: Table,
+    private readonly logger?: Logger,
   ) {
     this.store = chTable(target.layout.database, target.layout.store);
     this.loads = chTable(target.layout.database, target.layout.loads);
   }
 
   /**
-   * Writes `rows` (one entry per message, `todo[k]` its origin). Records that cannot be stored go
-   * to `rejected` and are left out of `rows[k].records`; with `oneByOne` every record is its own
+   * Creates or evolves the table as `migrate` does, so a loader started against an empty
+   * ClickHouse, or after a ClickHouse wipe, still loads. An incompatible change is returned, to be
+   * blocked like a PostgreSQL table; an unreachable server throws (the start fails).
+   */
+  async open(): Promise<string[]> {
+    try {
+      for (const action of await ensureClickHouseTable(this.target, this.pipeline, this.table))
+        this.logger?.info({ pipeline: this.pipeline.name, table: this.table.name }, action);
+      return [];
+    } catch (err) {
+      if (!isTributaryError(err, 'TRIB_E_SCHEMA_INCOMPATIBLE')) throw err;
+      return (err.details as string[] | undefined) ?? [err.message];
+    }
+  }
+
+  /**
+   * Writes `rows` (one entry per message, `origins[k]` its origin). Records that cannot be stored
+   * go to `rejected` and are left out of `rows[k].records`; when `isolate`d every record is its own
    * INSERT, so a record ClickHouse refuses is rejected alone. Returns rows written per message.
    */
-  async write(todo: { item: LoadItem }[], rows: TableRows[], rejected: RejectedRow[], oneByOne: boolean): Promise<Map<string, number>> {
+  async write({ rows, origins, rejected, isolate }: SinkBatch): Promise<Map<string, number>> {
     const written = new Map<string, number>();
     const lines: string[] = [];
     for (const [k, row] of rows.entries()) {
@@ -49,7 +75,7 @@ export class ClickHouseTableWriter {
       for (const [index, record] of row.records.entries()) {
         const reject = (err: unknown): void => {
           if (!isTributaryError(err, 'TRIB_E_LOAD_REJECTED')) throw err;
-          rejected.push({ item: todo[k]!.item, table: this.table, index, record, error: err });
+          rejected.push({ item: origins[k]!, table: this.table, index, record, error: err });
         };
         let line: string;
         try {
@@ -58,7 +84,7 @@ export class ClickHouseTableWriter {
           reject(err);
           continue;
         }
-        if (oneByOne) {
+        if (isolate) {
           try {
             await this.target.client.insert(this.store, line);
           } catch (err) {
@@ -76,7 +102,8 @@ export class ClickHouseTableWriter {
   }
 
   /** Makes the rows of these messages visible: their ledger rows are committed. */
-  async markLoaded(msgIds: string[]): Promise<void> {
+  async afterCommit(msgIds: string[]): Promise<void> {
+    if (msgIds.length === 0) return;
     const now = Math.floor(Date.now() / 1000);
     await this.target.client.insert(this.loads, msgIds.map((id) => `{"_msg_id":${JSON.stringify(id)},"_loaded_at":${now}}\n`).join(''));
   }
@@ -86,4 +113,11 @@ export class ClickHouseTableWriter {
 
   /** Nothing to undo: rows of a load that did not commit stay invisible and are rewritten. */
   rolledBack(): void {}
+
+  async ready(): Promise<string | undefined> {
+    return (await this.target.client.ping()) ? undefined : `ClickHouse at ${this.target.client.where} unreachable`;
+  }
+
+  /** The client is shared by the pipeline's tables on its connection; its owner closes it. */
+  close(): void {}
 }

@@ -29,12 +29,12 @@
  * resumes at `_last_event_at` alone, likewise approximate; it gets a consistent array when a flush
  * of its member rewrites it.
  *
- * Only rows that differ are written. Members are locked first (lock-keys.ts); rows that stop being
+ * Only rows that differ are written. Members are locked first (postgres/lock-keys.ts); rows that stop being
  * current are updated before rows that become current, and new rows inserted last, because
  * PostgreSQL checks unique indexes row by row.
  */
 import { datasetOf, FIELD_TYPES, ident, MODE_SPECS, scd2Layout, type Table } from '@tributary/core';
-import { keyHash, lockMembersSql } from '../lock-keys';
+import { keyHash, lockMembersSql } from '../postgres/lock-keys';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */

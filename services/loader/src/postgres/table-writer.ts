@@ -18,26 +18,19 @@ import {
   type Dataset,
   type Logger,
   type Pipeline,
-  type Rec,
   type Table,
 } from '@tributary/core';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyValue } from './copy-text';
 import { lookupStatements } from './dimension-lookups';
-import { MODES } from './modes/registry';
-import type { LoadModeImpl } from './modes/mode';
+import { MODES } from '../modes/registry';
+import type { LoadModeImpl } from '../modes/mode';
 import { PartitionRouter } from './partition-router';
+import type { TableRows } from '../sinks/sink';
 
 /** Flushes of a table that take the staging path after its direct COPY failed. */
 const DIRECT_PAUSE_FLUSHES = 32;
-
-/** Rows of one input message for this table. */
-export interface TableRows {
-  msgId: string;
-  records: Rec[];
-  ingestedAt: number;
-}
 
 /** Loads rows into one warehouse table. */
 export class TableWriter {

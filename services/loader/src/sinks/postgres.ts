@@ -1,0 +1,77 @@
+/**
+ * The `postgres` sink: a table without `sink:` loads into the PostgreSQL warehouse, in the ledger
+ * transaction itself (postgres/table-writer.ts: COPY, the load mode's merge). An isolated message
+ * is written one record per savepoint, so only the records PostgreSQL refuses are rejected.
+ */
+import { SINK_MODES, SINK_SPECS, type Rec, type Table } from '@tributary/core';
+import type { PoolClient } from 'pg';
+import { classifyPgError } from '../postgres/pg-errors';
+import { TableWriter } from '../postgres/table-writer';
+import type { SinkBatch, SinkDeps, SinkKind, TableSink } from './sink';
+
+/** Config shape (from the core spec): no `sink:`. */
+export const spec = SINK_SPECS.postgres;
+
+/** Every load mode. */
+export const modes = SINK_MODES.postgres;
+
+/** A PostgreSQL warehouse table. */
+export class PostgresTableSink implements TableSink {
+  constructor(readonly writer: TableWriter) {}
+
+  get table(): Table {
+    return this.writer.table;
+  }
+
+  /** Nothing to open: `migrate` made the table, and the loader's start-up checks its schema. */
+  async open(): Promise<string[]> {
+    return [];
+  }
+
+  async write({ client, rows, origins, rejected, isolate }: SinkBatch): Promise<Map<string, number>> {
+    if (!isolate) return this.writer.write(client, rows);
+    const written = new Map<string, number>();
+    for (const [k, row] of rows.entries()) {
+      const kept: Rec[] = [];
+      for (const [i, rec] of row.records.entries()) {
+        await client.query('SAVEPOINT row');
+        try {
+          const w = await this.writer.write(client, [{ ...row, records: [rec] }]);
+          await client.query('RELEASE SAVEPOINT row');
+          written.set(row.msgId, (written.get(row.msgId) ?? 0) + (w.get(row.msgId) ?? 0));
+          kept.push(rec);
+        } catch (err) {
+          await client.query('ROLLBACK TO SAVEPOINT row');
+          this.writer.rolledBack(client);
+          const e = classifyPgError(err, `table ${this.table.name}, record ${i}`);
+          if (e.code !== 'TRIB_E_LOAD_REJECTED') throw e;
+          rejected.push({ item: origins[k]!, table: this.table, index: i, record: rec, error: e });
+        }
+      }
+      row.records = kept;
+    }
+    return written;
+  }
+
+  /** The rows committed with the ledger: nothing left to do. */
+  async afterCommit(): Promise<void> {}
+
+  committed(client: PoolClient): void {
+    this.writer.committed(client);
+  }
+
+  rolledBack(client: PoolClient): void {
+    this.writer.rolledBack(client);
+  }
+
+  /** The pool is the ledger's: the loader's readiness checks it. */
+  async ready(): Promise<string | undefined> {
+    return undefined;
+  }
+
+  close(): void {}
+}
+
+/** Creates the table's sink. */
+export const create: SinkKind<typeof spec>['create'] = (table, { pipeline, logger }: SinkDeps) =>
+  new PostgresTableSink(new TableWriter(pipeline, table, logger));
