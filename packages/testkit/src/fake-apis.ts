@@ -7,6 +7,10 @@
  *
  * Tests queue faults per path (`inject`): a 429 with `Retry-After`, a 500, a malformed (truncated)
  * page; each is used by the next matching request. Every request is logged for assertions.
+ * Options make it drift from the documented API the way real ones do: Ticketmaster ignoring
+ * `endDateTime` (`ignoreEndBound`) with a paging depth cap (`maxDepth`), a quota counted over a
+ * sliding window (`rateLimit`: 429 with `Retry-After` and `X-RateLimit-*` headers), endpoints
+ * that do not exist for this key (`missing`: 404).
  * Same request, same answer: data derive from a seed and the request's parameters.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -47,6 +51,17 @@ export interface FakeApisOptions {
   genericItems?: number;
   /** "Now" of the data (ms); the real clock by default. */
   now?: number;
+  /** Ticketmaster ignores `endDateTime` (returns everything from `startDateTime` on). */
+  ignoreEndBound?: boolean;
+  /** Ticketmaster's paging depth: `page * size` must stay below it (400 DIS1035); 1000 by default. */
+  maxDepth?: number;
+  /**
+   * At most `requests` per `perMs`, counted over a sliding window of the requests answered (a
+   * 429 does not count): more gets 429 with `Retry-After` and `X-RateLimit-*` headers.
+   */
+  rateLimit?: { requests: number; perMs: number };
+  /** Paths answered 404 (an endpoint the key has no subscription for). */
+  missing?: string[];
   seed?: number;
 }
 
@@ -61,6 +76,8 @@ export class FakeApis {
   private readonly now: number;
   private readonly events: Record<string, unknown>[];
   private genericTotal: number;
+  /** When each request counted by `rateLimit` was answered (ms), oldest first. */
+  private readonly answered: number[] = [];
 
   constructor(private readonly opts: FakeApisOptions = {}) {
     this.now = opts.now ?? Date.now();
@@ -102,6 +119,9 @@ export class FakeApis {
     this.faults.set(path, [...(this.faults.get(path) ?? []), ...faults]);
   }
 
+  /** Requests answered 429 by the `rateLimit` quota (not injected faults). */
+  rateLimited = 0;
+
   /** Requests whose path starts with `path`. */
   requestsTo(path: string): FakeRequest[] {
     return this.requests.filter((r) => r.path.startsWith(path));
@@ -134,11 +154,39 @@ export class FakeApis {
       status: 200,
     };
     this.requests.push(entry);
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+    let send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       entry.status = status;
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
+    if (this.opts.rateLimit) {
+      const { requests, perMs } = this.opts.rateLimit;
+      const now = Date.now();
+      while (this.answered.length > 0 && this.answered[0]! <= now - perMs) this.answered.shift();
+      const limitHeaders = {
+        'x-ratelimit-limit': String(requests),
+        'x-ratelimit-remaining': String(Math.max(0, requests - this.answered.length - 1)),
+      };
+      if (this.answered.length >= requests) {
+        this.rateLimited++;
+        const wait = Math.max(1, this.answered[0]! + perMs - now);
+        return send(
+          429,
+          { fault: { faultstring: 'Rate limit quota violation', detail: { errorcode: 'policies.ratelimit.QuotaViolation' } } },
+          {
+            ...limitHeaders,
+            'x-ratelimit-remaining': '0',
+            'retry-after': String(Math.ceil(wait / 1000)),
+            'x-ratelimit-reset': String(Math.ceil((now + wait) / 1000)),
+          },
+        );
+      }
+      this.answered.push(now);
+      const plain = send;
+      send = (status, body, headers = {}) => plain(status, body, { ...limitHeaders, ...headers });
+    }
+    if (this.opts.missing?.some((p) => url.pathname.startsWith(p)))
+      return send(404, { cod: 404, message: `no such endpoint ${url.pathname}` });
     const key = [...this.faults.keys()].find((p) => url.pathname.startsWith(p));
     const fault = key ? this.faults.get(key)!.shift() : undefined;
     if (fault && 'pass' in fault) return this.answer(url, query, req.headers.authorization, send);
@@ -194,11 +242,11 @@ export class FakeApis {
   private ticketmaster(url: URL, send: (s: number, b: unknown) => void): void {
     const q = url.searchParams;
     const from = q.get('startDateTime') ? Date.parse(q.get('startDateTime')!) : -Infinity;
-    const to = q.get('endDateTime') ? Date.parse(q.get('endDateTime')!) : Infinity;
+    const to = q.get('endDateTime') && !this.opts.ignoreEndBound ? Date.parse(q.get('endDateTime')!) : Infinity;
     const size = Number(q.get('size') ?? 20);
     const page = Number(q.get('page') ?? 0);
     // The real API refuses to page deeper than 1000 results.
-    if (size * page >= 1000)
+    if (size * page >= (this.opts.maxDepth ?? 1000))
       return send(400, {
         errors: [{ code: 'DIS1035', detail: 'API Limits Exceeded: Max paging depth exceeded. (page * size) must be less than 1,000' }],
       });

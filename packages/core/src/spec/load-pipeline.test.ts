@@ -111,7 +111,7 @@ tables:
         /^17:9 datasets\.clean\.steps\[1\]: unknown step "explode" \(known: validate, map, filter, rename, cast, drop, [a-z, ]+\)$/,
       ),
       expect.stringMatching(/^18:21 datasets\.clean\.steps\[2\]\.cast\.id: .*"timestamp"/),
-      expect.stringMatching(/^20:27 tables\.t\.mode: .*'append' \| 'upsert'/),
+      expect.stringMatching(/^20:27 tables\.t\.mode: unknown mode "merge" \(known: append, upsert/),
     ]);
   });
 
@@ -230,5 +230,69 @@ describe('listPipelineFiles and loadPipelines', () => {
       }),
     ];
     expect(() => loadPipelines(d)).toThrow(expect.objectContaining({ code: 'TRIB_E_SPEC', details }));
+  });
+});
+
+describe('YAML anchors, aliases and merge keys', () => {
+  it('merges `<<: *anchor` into a source, and a later key overrides the merged one', () => {
+    const p = loadPipelineFile(
+      file(
+        'anchors/merge.yaml',
+        `
+pipeline: anchors
+connections:
+  api: { kind: http, base_url: "http://127.0.0.1:1" }
+sources:
+  a: &rest
+    kind: rest
+    connection: api
+    schedule: { every: 5m }
+    request: { path: /a }
+  b:
+    <<: *rest
+    request: { path: /b }
+datasets:
+  out: { from: [a, b], fields: { id: string } }
+`,
+      ),
+    );
+    expect(p.sources.b).toMatchObject({ kind: 'rest', connection: 'api', schedule: { every: 300_000 }, request: { path: '/b' } });
+    expect(p.sources.a).toMatchObject({ request: { path: '/a' } });
+  });
+
+  it('an alias to an anchor that does not exist is an error naming the line', () => {
+    const got = problems(() =>
+      loadPipelineFile(file('anchors/missing.yaml', `\npipeline: anchors\nsources:\n  a: *nowhere\ndatasets: {}\n`)),
+    );
+    expect(got.join('\n')).toMatch(/^3:\d+ .*nowhere/m);
+  });
+});
+
+describe('a kind that picks a variant', () => {
+  it('names what is wrong: unknown, missing (with the keys present), or not a string', () => {
+    const got = problems(() =>
+      loadPipelineFile(
+        file(
+          'kinds.yaml',
+          `
+pipeline: kinds
+sources:
+  a: { kind: psuh }
+  b: { schema: x.json }
+  c: { kind: 3 }
+datasets:
+  out: { from: [a], fields: { id: string } }
+`,
+        ),
+      ),
+    );
+    expect(got).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^3:\d+ sources\.a\.kind: unknown kind "psuh" \(known: push, generator, rest/),
+        expect.stringMatching(/^4:\d+ sources\.b\.kind: "kind" is missing \(it must be one of: push, .*\); the object has "schema"$/),
+        expect.stringMatching(/^5:\d+ sources\.c\.kind: "kind" must be a string/),
+      ]),
+    );
+    expect(got.join('\n')).not.toContain('Invalid discriminator value');
   });
 });

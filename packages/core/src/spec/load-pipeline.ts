@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { TributaryError } from '../errors';
 import { compileSchema, parseSchemaText, schemaKindOf, type SchemaKind } from '../schema/record-schema';
@@ -62,6 +62,11 @@ function flattenIssues(issues: readonly Issue[], root: unknown): { path: Propert
           }
         }
       }
+    } else if (issue.code === 'invalid_union' && 'discriminator' in issue && typeof issue.discriminator === 'string') {
+      out.push({
+        path: p,
+        message: discriminatorMessage(issue.discriminator, (issue as { options?: unknown[] }).options ?? [], getAt(root, p.slice(0, -1))),
+      });
     } else if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ path: [...p, key], key, message: `unknown field "${key}"` });
     } else {
@@ -69,6 +74,23 @@ function flattenIssues(issues: readonly Issue[], root: unknown): { path: Propert
     }
   }
   return out;
+}
+
+/**
+ * What is wrong with a `kind:`/`mode:`/`type:` that picks a variant: it is missing (naming the
+ * keys the object has, e.g. a YAML merge key that was not merged), not a string, or not one of
+ * the known values. Zod's own text says "Invalid discriminator value" for all three.
+ */
+function discriminatorMessage(key: string, options: unknown[], obj: unknown): string {
+  const known = options.map(String).join(', ');
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return `expected an object with "${key}" (one of: ${known})`;
+  const value = (obj as Record<string, unknown>)[key];
+  if (value === undefined) {
+    const keys = Object.keys(obj);
+    return `"${key}" is missing (it must be one of: ${known})${keys.length > 0 ? `; the object has ${keys.map((k) => `"${k}"`).join(', ')}` : ''}`;
+  }
+  if (typeof value !== 'string') return `"${key}" must be a string, one of: ${known} (got ${JSON.stringify(value)})`;
+  return `unknown ${key} "${value}" (known: ${known})`;
 }
 
 function getAt(root: unknown, p: readonly PropertyKey[]): unknown {
@@ -106,13 +128,29 @@ function locate(doc: Document, lc: LineCounter, p: readonly PropertyKey[], key?:
   return undefined;
 }
 
+/** Where the first alias without an anchor before it is, so the error names its line. */
+function unresolvedAlias(doc: Document, lc: LineCounter): { line: number; column: number } | Record<string, never> {
+  let at: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) !== undefined || !node.range) return undefined;
+      at = node.range[0];
+      return visit.BREAK;
+    },
+  });
+  if (at === undefined) return {};
+  const pos = lc.linePos(at);
+  return { line: pos.line, column: pos.col };
+}
+
 /** Parses and validates one spec text; returns the spec or the list of problems. */
 export function parsePipelineSpec(
   text: string,
   file: string,
 ): { spec?: PipelineSpec; problems: SpecProblem[]; doc?: Document; lc?: LineCounter } {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  // `merge`: YAML merge keys (`<<: *defaults`) work, so one anchor can carry shared settings.
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, merge: true });
   if (doc.errors.length > 0) {
     return {
       problems: doc.errors.map((e) => ({
@@ -129,7 +167,7 @@ export function parsePipelineSpec(
     root = doc.toJS({ maxAliasCount: 100 }) as unknown;
   } catch (err) {
     // Unresolved aliases, or an alias bomb (billion laughs) refused by the alias limit.
-    return { problems: [{ file, field: '', message: `YAML: ${(err as Error).message}` }], doc, lc };
+    return { problems: [{ file, ...unresolvedAlias(doc, lc), field: '', message: `YAML: ${(err as Error).message}` }], doc, lc };
   }
   const result = pipelineSpecSchema.safeParse(root);
   const issues = [...(result.success ? [] : flattenIssues(result.error.issues, root)), ...checkReferences(root)];

@@ -29,7 +29,7 @@ describe('rest source spec', () => {
     expect(s.incremental).toMatchObject({ step: 7 * 86_400_000, lookback: 3_600_000, end: 0, format: 'iso' });
     expect(s.parents).toMatchObject({ since: 2 * 86_400_000, max: 1000 });
     expect(s.retry).toEqual({ attempts: 5, initial: 250, max: 10_000 });
-    expect(s.pagination).toMatchObject({ type: 'page_number', param: 'page', max_pages: 100, on_max_pages: 'fail' });
+    expect(s.pagination).toMatchObject({ type: 'page_number', param: 'page', max_pages: 100, on_max_pages: 'split' });
   });
 
   it('rejects unknown keys and unknown pagination types', () => {

@@ -44,10 +44,18 @@ const common = {
     .min(1)
     .default(100)
     .meta({ description: 'Hard cap on pages per request unit (window × parent), so a broken API cannot loop forever.' }),
-  on_max_pages: z
-    .enum(['fail', 'stop'])
-    .default('fail')
-    .meta({ description: '`fail` the run when the cap is reached (nothing is skipped silently), or `stop` paging with a warning.' }),
+  max_depth: z.number().int().min(1).optional().meta({
+    description:
+      'The deepest record of one result the API serves (Ticketmaster: `1000`, as `page * size` must stay below it). Paging never asks past it; a deeper result is handled as `on_max_pages` says.',
+  }),
+  depth_error: z.string().min(1).optional().meta({
+    description:
+      'Text in a 4xx answer that means the page is deeper than the API allows (Ticketmaster: `DIS1035`); treated like reaching `max_pages` instead of failing the run.',
+  }),
+  on_max_pages: z.enum(['split', 'partial', 'fail']).default('split').meta({
+    description:
+      'When a result is deeper than `max_pages`/`max_depth`/`depth_error` allow: `split` the time window in halves (down to `incremental.min_step`) and page each half, and where a split cannot help (no window, the floor, or an API that ignores the window bound) read as deep as allowed, commit it and report the run as a partial sync naming what was left; `partial` does that without splitting; `fail` fails the run (retried from the same page).',
+  }),
   stop_when: jsonata.optional().meta({
     description:
       "Stop after a page when this JSONata expression on the response body is true; `$count` is the page's record count, `$page` its index.",
@@ -66,6 +74,9 @@ export const restPaginationSpec = z
         size_param: z.string().optional().meta({ description: 'Query parameter carrying the page size.' }),
         size: z.number().int().min(1).optional().meta({ description: 'Page size; a shorter page is the last one.' }),
         total_pages: jsonata.optional().meta({ description: 'Path of the total page count in the body, e.g. `page.totalPages`.' }),
+        total: jsonata.optional().meta({
+          description: 'Path of the total record count in the body, e.g. `page.totalElements`: the end of paging is checked against it.',
+        }),
         ...common,
       })
       .meta({ title: 'page number' }),
@@ -75,7 +86,9 @@ export const restPaginationSpec = z
         param: z.string().default('offset').meta({ description: 'Query parameter carrying the offset.' }),
         size_param: z.string().default('limit').meta({ description: 'Query parameter carrying the page size.' }),
         size: z.number().int().min(1).meta({ description: 'Page size; a shorter page is the last one.' }),
-        total: jsonata.optional().meta({ description: 'Path of the total record count in the body.' }),
+        total: jsonata.optional().meta({
+          description: 'Path of the total record count in the body: the end of paging is checked against it.',
+        }),
         ...common,
       })
       .meta({ title: 'offset' }),
@@ -106,6 +119,10 @@ export const restIncrementalSpec = z
       description: 'Where the first sync starts: an ISO date-time (`2024-01-01T00:00:00Z`) or a duration before now (`30d`).',
     }),
     step: duration.optional().meta({ description: 'Window size: each window is requested separately; one window when unset.' }),
+    min_step: duration.default(60_000).meta({
+      description:
+        'Smallest window a split makes (`pagination.on_max_pages: split`): a result too deep at this size is read as deep as allowed and reported partial.',
+    }),
     lookback: duration.default(0).meta({
       description: 'Each run starts this long before the committed cursor, to pick up late or changed records.',
     }),

@@ -24,7 +24,21 @@ export interface ScheduleState {
   failures: number;
   /** When to retry a failed run (with backoff); unset when the last run succeeded. */
   retryAt?: number;
-  last?: { scheduledAt: number; finishedAt: number; outcome: 'ok' | 'failed'; error?: string };
+  /** The last finished run: `partial` read what it could and says what it left (`error`). */
+  last?: LastRun;
+  /** When a run last succeeded whole (`ok`); unset before the first. */
+  lastOkAt?: number;
+}
+
+/** The record of a source's last finished run, shown by `GET /api/pipelines/<name>` and the dashboard. */
+export interface LastRun {
+  scheduledAt: number;
+  startedAt?: number;
+  finishedAt: number;
+  outcome: 'ok' | 'partial' | 'failed';
+  pages?: number;
+  records?: number;
+  error?: string;
 }
 
 /** The KV key of a source's schedule state. */
@@ -54,7 +68,9 @@ export interface ScheduledSourceOptions {
   /** Builds the context of one run (publish, cursors, DLQ) with the given signal. */
   context: (base: { signal: AbortSignal; scheduledAt: number; runId: string; logger: Logger }) => PullContext;
   /** Called after each run and lease change, for metrics. */
-  observe?: (e: { type: 'run'; outcome: 'ok' | 'failed' | 'aborted'; seconds: number } | { type: 'lease'; held: boolean }) => void;
+  observe?: (
+    e: { type: 'run'; outcome: 'ok' | 'partial' | 'failed' | 'aborted'; seconds: number } | { type: 'lease'; held: boolean },
+  ) => void;
 }
 
 /** A pull source's lease-and-schedule loop. */
@@ -207,13 +223,26 @@ export class ScheduledSource implements SourceHandle {
       return;
     }
     if (error === undefined) {
-      logger.info({ seconds }, 'source run finished');
-      this.o.observe?.({ type: 'run', outcome: 'ok', seconds });
+      const outcome = result?.partial ? 'partial' : 'ok';
+      if (outcome === 'partial') logger.warn({ seconds, partial: result!.partial }, 'source run finished partially');
+      else logger.info({ seconds }, 'source run finished');
+      this.o.observe?.({ type: 'run', outcome, seconds });
       const next = this.clock.next(state.due, now);
+      // A partial run is not retried (the same requests would answer the same); it is recorded
+      // as partial, with what it left, and does not count as the source's last success.
       await this.writeState({
         due: result?.retryInMs === undefined ? next : Math.min(next, now + result.retryInMs),
         failures: 0,
-        last: { scheduledAt: state.due, finishedAt: now, outcome: 'ok' },
+        ...(outcome === 'ok' ? { lastOkAt: now } : state.lastOkAt === undefined ? {} : { lastOkAt: state.lastOkAt }),
+        last: {
+          scheduledAt: state.due,
+          startedAt: started,
+          finishedAt: now,
+          outcome,
+          ...(result?.pages === undefined ? {} : { pages: result.pages }),
+          ...(result?.records === undefined ? {} : { records: result.records }),
+          ...(result?.partial ? { error: result.partial } : {}),
+        },
       });
       return;
     }
@@ -228,7 +257,14 @@ export class ScheduledSource implements SourceHandle {
       due: state.due,
       failures,
       retryAt,
-      last: { scheduledAt: state.due, finishedAt: now, outcome: 'failed', error: (error as Error)?.message ?? String(error) },
+      ...(state.lastOkAt === undefined ? {} : { lastOkAt: state.lastOkAt }),
+      last: {
+        scheduledAt: state.due,
+        startedAt: started,
+        finishedAt: now,
+        outcome: 'failed',
+        error: (error as Error)?.message ?? String(error),
+      },
     });
   }
 }

@@ -94,6 +94,15 @@ export interface PullContext {
 export interface PullRunResult {
   /** Run again after this many ms instead of at the next scheduled time (e.g. nothing to fan out from yet). */
   retryInMs?: number;
+  /**
+   * The run read what it could but not everything (e.g. a result deeper than the API pages):
+   * why, naming the windows. It is recorded as a `partial` run, never as a success, and the
+   * source is not retried for it (the same request would give the same answer).
+   */
+  partial?: string;
+  /** Pages requested and records read in the run, for the run's record. */
+  pages?: number;
+  records?: number;
 }
 
 /** One pull source: `run` does one pass (or, for continuous sources, runs until aborted). */

@@ -118,8 +118,9 @@ export class RestHttpClient {
           });
         }
         if (res.status !== 429 && res.status < 500) {
+          // The body rides along (redacted) so the run can tell a declared `depth_error` apart.
           throw new TributaryError('TRIB_E_DECODE', `${what}: ${res.status}: ${snippet}`, {
-            details: { request: what, status: res.status },
+            details: { request: what, status: res.status, body: this.redact(text.slice(0, 2000)) },
           });
         }
         last = `${res.status}${snippet ? `: ${snippet}` : ''}`;

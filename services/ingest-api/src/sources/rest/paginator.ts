@@ -1,7 +1,9 @@
 /**
  * Pagination of the rest source: which URL each page has, and whether there is a next page
  * (page number, offset, cursor from the body, next URL from the body or the `Link` header), with
- * the stop condition and the hard page cap common to all.
+ * the stop condition and the depth caps common to all (`max_pages`, `max_depth`). Reaching a cap
+ * with pages left is not decided here: `next` says so (`capped`) and the run splits the window,
+ * reports a partial sync or fails, as `on_max_pages` says.
  */
 import { TributaryError, type RestSourceSpec } from '@tributary/core';
 import { compileExpression, type Expression } from './expression';
@@ -26,6 +28,23 @@ export interface PageOutcome {
   url: URL;
   /** The request, for errors. */
   request: string;
+  /** Records read in this unit so far, this page included (for `max_depth` of cursor-like paging). */
+  read: number;
+}
+
+/** What `next` decided: the next page, or why paging ended. */
+export interface PageStep {
+  next?: PageState;
+  /** Paging ended because `stop_when` said so (the declared total is then not expected). */
+  stopped?: boolean;
+  /** Paging ended at `max_pages`/`max_depth` with pages left: the message says which cap, naming the request. */
+  capped?: string;
+}
+
+/** What the body declares about the whole result (from `total`/`total_pages`). */
+export interface DeclaredTotal {
+  records?: number;
+  pages?: number;
 }
 
 /** Parses `Link: <url>; rel="next", ...` and returns the `next` target. */
@@ -43,13 +62,15 @@ export class Paginator {
   private readonly stopWhen?: Expression;
   private readonly path?: Expression;
   private readonly total?: Expression;
+  private readonly totalPages?: Expression;
 
   constructor(private readonly spec: Pagination) {
     if (spec.type === 'none') return;
     if (spec.stop_when) this.stopWhen = compileExpression(spec.stop_when, 'pagination.stop_when');
     if ((spec.type === 'cursor' || spec.type === 'next_url') && spec.path) this.path = compileExpression(spec.path, 'pagination.path');
-    if (spec.type === 'page_number' && spec.total_pages) this.total = compileExpression(spec.total_pages, 'pagination.total_pages');
-    if (spec.type === 'offset' && spec.total) this.total = compileExpression(spec.total, 'pagination.total');
+    if (spec.type === 'page_number' && spec.total_pages) this.totalPages = compileExpression(spec.total_pages, 'pagination.total_pages');
+    if ((spec.type === 'page_number' || spec.type === 'offset') && spec.total)
+      this.total = compileExpression(spec.total, 'pagination.total');
   }
 
   /** The URL of the page at `state`, built from the unit's first URL. */
@@ -69,20 +90,67 @@ export class Paginator {
     return url;
   }
 
-  /**
-   * The state of the next page, or undefined when `page` was the last one. Reaching `max_pages`
-   * throws (TRIB_E_DECODE naming the request) with `on_max_pages: fail`, else ends paging.
-   */
-  async next(state: PageState, page: PageOutcome, onCap: (message: string) => void): Promise<PageState | undefined> {
+  /** The total the body declares (records and/or pages), each only when it is a finite number. */
+  async declared(body: unknown): Promise<DeclaredTotal> {
+    const num = async (e?: Expression): Promise<number | undefined> => {
+      if (!e) return undefined;
+      const v = Number(await e.evaluate(body));
+      return Number.isFinite(v) && v >= 0 ? v : undefined;
+    };
+    const out: DeclaredTotal = {};
+    const records = await num(this.total);
+    const pages = await num(this.totalPages);
+    if (records !== undefined) out.records = records;
+    if (pages !== undefined) out.pages = pages;
+    return out;
+  }
+
+  /** Page size when the spec fixes it (page number with `size`, offset), else the first page's count. */
+  private pageSize(firstCount?: number): number | undefined {
+    const s = this.spec;
+    if (s.type === 'offset') return s.size;
+    if (s.type === 'page_number') return s.size ?? firstCount;
+    return undefined;
+  }
+
+  /** Whether the page at `index` (with `read` records before it) is within `max_pages` and `max_depth`. */
+  private reachable(index: number, read: number, size?: number): string | undefined {
     const s = this.spec;
     if (s.type === 'none') return undefined;
-    if (this.stopWhen && (await this.stopWhen.evaluate(page.body, { count: page.count, page: state.index })) === true) return undefined;
+    if (index >= s.max_pages) return `max_pages (${s.max_pages})`;
+    if (s.max_depth === undefined) return undefined;
+    const before = size !== undefined && (s.type === 'page_number' || s.type === 'offset') ? index * size : read;
+    return before >= s.max_depth ? `max_depth (${s.max_depth})` : undefined;
+  }
+
+  /**
+   * Whether a result of this declared size can be read whole within the caps: undefined when it
+   * can (or nothing is declared), else which cap it exceeds.
+   */
+  tooDeep(total: DeclaredTotal, firstCount: number): string | undefined {
+    const size = this.pageSize(firstCount);
+    if (!size) return undefined;
+    const pages = total.pages ?? (total.records === undefined ? undefined : Math.ceil(total.records / size));
+    if (pages === undefined || pages <= 1) return undefined;
+    return this.reachable(pages - 1, (pages - 1) * size, size);
+  }
+
+  /** The state of the next page, or why there is none (the end, `stop_when`, or a cap with pages left). */
+  async next(state: PageState, page: PageOutcome): Promise<PageStep> {
+    const s = this.spec;
+    if (s.type === 'none') return {};
+    if (this.stopWhen && (await this.stopWhen.evaluate(page.body, { count: page.count, page: state.index })) === true)
+      return { stopped: true };
     let next: PageState | undefined;
     switch (s.type) {
       case 'page_number': {
-        const total = this.total ? Number(await this.total.evaluate(page.body)) : NaN;
+        const total = this.totalPages ? Number(await this.totalPages.evaluate(page.body)) : NaN;
+        const records = this.total ? Number(await this.total.evaluate(page.body)) : NaN;
         const last =
-          page.count === 0 || (s.size !== undefined && page.count < s.size) || (Number.isFinite(total) && state.index + 1 >= total);
+          page.count === 0 ||
+          (s.size !== undefined && page.count < s.size) ||
+          (Number.isFinite(total) && state.index + 1 >= total) ||
+          (Number.isFinite(records) && page.read >= records);
         next = last ? undefined : { index: state.index + 1 };
         break;
       }
@@ -113,12 +181,20 @@ export class Paginator {
         break;
       }
     }
-    if (next && next.index >= s.max_pages) {
-      const message = `${page.request}: stopped at max_pages (${s.max_pages}) with more pages left; narrow the request (e.g. a smaller incremental.step) or raise max_pages`;
-      if (s.on_max_pages === 'fail') throw new TributaryError('TRIB_E_DECODE', message, { details: { request: page.request } });
-      onCap(message);
-      return undefined;
-    }
-    return next;
+    if (!next) return {};
+    const cap = this.reachable(next.index, page.read, this.pageSize(state.index === 0 ? page.count : undefined));
+    if (cap) return { capped: `${page.request}: stopped at ${cap} with more pages left` };
+    return { next };
+  }
+
+  /** Whether a 4xx answer's body means "deeper than the API allows" (`depth_error`). */
+  isDepthError(body: string | undefined): boolean {
+    const s = this.spec;
+    return s.type !== 'none' && s.depth_error !== undefined && body !== undefined && body.includes(s.depth_error);
+  }
+
+  /** What to do at a cap: `split`, `partial` or `fail` (`none` pagination never reaches one). */
+  get onCap(): 'split' | 'partial' | 'fail' {
+    return this.spec.type === 'none' ? 'fail' : this.spec.on_max_pages;
   }
 }
