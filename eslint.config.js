@@ -19,6 +19,8 @@ module.exports = tseslint.config(
         fetch: 'readonly',
         URL: 'readonly',
         setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
         Buffer: 'readonly',
       },
     },

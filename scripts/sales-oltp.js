@@ -256,7 +256,7 @@ async function run(db, r, { rate, count, durationMs, log }) {
 
 async function main(argv) {
   const args = parseArgs(argv);
-  const url = args.url ?? process.env.SALES_DB_URL ?? 'postgres://127.0.0.1:5432/sales_oltp';
+  const url = args.url ?? process.env.SALES_DB_URL ?? 'postgres://postgres@127.0.0.1:5432/sales_oltp';
   const r = rng(Number(args.seed ?? 1));
   if (args.command !== 'setup' && args.command !== 'run') {
     process.stderr.write('usage: sales-oltp.js setup|run [--url URL] [--seed N] [--rate TX_PER_S] [--duration S] [--count N]\n');

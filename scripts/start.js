@@ -3,7 +3,9 @@
  * `npm start`: the local runner. Uses NATS and PostgreSQL when they answer at NATS_URL and
  * DATABASE_URL, starts its own (data kept under .tributary/ or /var/tmp/tributary when root)
  * when they do not, runs `migrate`, starts the four services, prints where everything is, and
- * drains everything on Ctrl-C.
+ * supervises them: a service that dies is restarted with backoff, and the restart is printed.
+ * Ctrl-C, SIGINT or SIGTERM (to this runner or to the `npm` that runs it) stops everything within
+ * STOP_BUDGET_MS; a second one stops at once. Works with USER unset, as root or not.
  */
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
@@ -12,12 +14,26 @@ const net = require('node:net');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
+/** Everything is stopped within this long of Ctrl-C: services get most of it to drain, then SIGKILL. */
+const STOP_BUDGET_MS = 9_000;
+/** Restart backoff of a crashed service: doubles from the first to the last, reset after RESTART_RESET_MS up. */
+const RESTART_BACKOFF_MS = [1_000, 30_000];
+const RESTART_RESET_MS = 60_000;
 const env = {
   NATS_URL: 'nats://127.0.0.1:4222',
   DATABASE_URL: 'postgres://127.0.0.1:5432/tributary',
   TRIBUTARY_PIPELINES: path.join(ROOT, 'pipelines'),
   ...process.env,
 };
+// PostgreSQL's own superuser when the URL names none: node-postgres would otherwise take $USER,
+// unset under docker exec, cron and CI (the services and the CLI apply the same default).
+{
+  const u = new URL(env.DATABASE_URL);
+  if (!u.username && !u.searchParams.has('user')) {
+    u.username = 'postgres';
+    env.DATABASE_URL = u.toString();
+  }
+}
 const isRoot = process.getuid && process.getuid() === 0;
 const STATE = process.env.TRIBUTARY_STATE_DIR || (isRoot ? '/var/tmp/tributary' : path.join(ROOT, '.tributary'));
 const LOGS = path.join(STATE, 'logs');
@@ -104,16 +120,24 @@ async function ensurePostgres() {
   const p = spawn(as[0] || cmd[0], as.length ? [...as.slice(1), ...cmd] : cmd.slice(1), { stdio: ['ignore', log, log], detached: true });
   owned.push({ name: 'postgres', proc: p, signal: 'SIGINT' });
   await waitUntil(() => answers(host, port), `PostgreSQL on ${host}:${port}`);
-  // Our own server has only the postgres role; use it unless the URL names a user.
-  if (!u.username) {
-    u.username = 'postgres';
-    env.DATABASE_URL = u.toString();
-  }
   say(`started PostgreSQL ${versions.at(-1)} on ${host}:${port} (data ${data})`);
 }
 
+/** Whether a child has exited (a child killed by a signal has a null exit code and a signal code). */
+const exited = (p) => p.exitCode !== null || p.signalCode !== null;
+
+/** Stops `proc` with `signal`, then SIGKILL if it is still there at `deadline`; resolves when it is gone. */
+function stopProcess(proc, signal, deadline) {
+  if (exited(proc)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => !exited(proc) && proc.kill('SIGKILL'), Math.max(0, deadline - Date.now()));
+    proc.once('exit', () => (clearTimeout(kill), resolve()));
+    proc.kill(signal);
+  });
+}
+
 function startService(s) {
-  const log = fs.createWriteStream(path.join(LOGS, `${s.name}.log`), { flags: 'a' });
+  const log = s.log ?? (s.log = fs.createWriteStream(path.join(LOGS, `${s.name}.log`), { flags: 'a' }));
   const p = spawn(process.execPath, [path.join(ROOT, 'services', s.name, 'dist/main.js')], {
     env: { ...env, [s.portVar]: s.port },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -131,13 +155,21 @@ function startService(s) {
   };
   p.stdout.on('data', echo);
   p.stderr.on('data', echo);
+  s.proc = p;
+  s.startedAt = Date.now();
+  say(`${s.restarts ? 'restarted' : 'started'} ${s.name} (pid ${p.pid}, port ${s.port})`);
   p.on('exit', (code, signal) => {
-    if (!stopping) {
-      say(`${s.name} exited (${signal || code}); see ${path.join(LOGS, `${s.name}.log`)}. Stopping.`);
-      void shutdown(1);
-    }
+    if (stopping) return;
+    // A service that stayed up a while gets the short backoff again.
+    if (Date.now() - s.startedAt > RESTART_RESET_MS) s.backoff = undefined;
+    s.backoff = s.backoff ? Math.min(s.backoff * 2, RESTART_BACKOFF_MS[1]) : RESTART_BACKOFF_MS[0];
+    s.restarts = (s.restarts ?? 0) + 1;
+    say(
+      `${s.name} exited (${signal || `code ${code}`}); restarting it in ${s.backoff / 1000} s (restart ${s.restarts}); see ${path.join(LOGS, `${s.name}.log`)}`,
+    );
+    s.timer = setTimeout(() => !stopping && startService(s), s.backoff);
   });
-  services.push({ ...s, proc: p });
+  if (!services.includes(s)) services.push(s);
 }
 
 // ---- Third-party REST APIs of pipelines/events_weather.yaml and pipelines/forecast.yaml -------
@@ -166,30 +198,47 @@ async function startFakeApis() {
 
 let stopping = false;
 async function shutdown(code = 0) {
-  if (stopping) return;
+  if (stopping) {
+    // A second Ctrl-C: no more waiting.
+    for (const p of [...services.map((s) => s.proc), ...owned.map((o) => o.proc)]) if (p && !exited(p)) p.kill('SIGKILL');
+    process.exit(code || 130);
+  }
   stopping = true;
-  say('draining services...');
-  await Promise.all(
-    services.map((s) => new Promise((r) => (s.proc.exitCode !== null ? r() : (s.proc.once('exit', r), s.proc.kill('SIGTERM'))))),
-  );
+  const deadline = Date.now() + STOP_BUDGET_MS;
+  say('stopping: draining services...');
+  for (const s of services) clearTimeout(s.timer);
+  // Services drain first (most of the budget), then the fake APIs, NATS and PostgreSQL.
+  await Promise.all(services.map((s) => stopProcess(s.proc, 'SIGTERM', deadline - 3_000)));
   await fakeApis?.stop();
   for (const o of owned.reverse()) {
-    await new Promise((r) => (o.proc.exitCode !== null ? r() : (o.proc.once('exit', r), o.proc.kill(o.signal))));
+    await stopProcess(o.proc, o.signal, deadline);
     say(`stopped ${o.name}`);
   }
   say('bye');
   process.exit(code);
 }
 
+/** Stops everything when the `npm` (or shell) that started this runner goes away without telling it. */
+function watchParent() {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void shutdown(0);
+  }, 500).unref();
+}
+
 async function main() {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGHUP', () => void shutdown(0));
+  watchParent();
+  say(`runner pid ${process.pid}`);
   await ensureNats();
   await ensurePostgres();
   const m = spawnSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], { env, encoding: 'utf8' });
   if (m.status !== 0) throw new Error(`migrate failed:\n${m.stderr || m.stdout}`);
   say('migrate: streams, consumers, KV buckets and warehouse tables in place');
   await startFakeApis();
+  const generators = describeGenerators();
   for (const s of SERVICES) startService(s);
   await Promise.all(
     SERVICES.map((s) =>
@@ -233,13 +282,39 @@ Tributary is running.
   PostgreSQL   ${db.host}${db.pathname} (tables in schema "warehouse", bookkeeping in "tributary")
   pipelines    ${env.TRIBUTARY_PIPELINES}
   logs         ${LOGS}
-
+${generators}
 Push your own records:
   curl -X POST localhost:${SERVICES[0].port}/v1/pipelines/traffic/sources/gantry/records \\
        -H 'content-type: application/x-ndjson' --data-binary @pipelines/samples/passages.ndjson
 
-Ctrl-C drains and stops everything.
+A service that dies is restarted (printed here). Ctrl-C drains and stops everything.
 `);
+}
+
+/**
+ * What the demo generators will make, so nobody is surprised by a full disk: each generator
+ * source's rate and bound (`duration` / `total` in its pipeline, GENERATOR_DURATION overrides).
+ */
+function describeGenerators() {
+  let pipelines;
+  try {
+    pipelines = require(path.join(ROOT, 'packages/core/dist/spec/load-pipeline.js')).loadPipelines(env.TRIBUTARY_PIPELINES);
+  } catch {
+    return '';
+  }
+  const { parseDuration } = require(path.join(ROOT, 'packages/core/dist/spec/common.js'));
+  const override = env.GENERATOR_DURATION;
+  const fmt = (ms) => (ms === 'unbounded' ? 'unbounded' : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+  const lines = [];
+  for (const p of pipelines)
+    for (const [name, src] of Object.entries(p.sources)) {
+      if (src.kind !== 'generator') continue;
+      const duration = override ? (override === 'unbounded' ? override : parseDuration(override)) : src.duration;
+      const total = src.total ? `, at most ${src.total} records` : '';
+      lines.push(`  ${`${p.name}/${name}`.padEnd(28)} ${src.rate} records/s for ${fmt(duration)}${total}`);
+    }
+  if (lines.length === 0) return '';
+  return `\nDemo generators (then they stop; set duration/total in the pipeline, or GENERATOR_DURATION=30m|unbounded):\n${lines.join('\n')}\n`;
 }
 
 main().catch((err) => {

@@ -37,10 +37,30 @@ export const envInt = (fallback: number, min = 0) => z.coerce.number().int().min
 /** A port number variable. */
 export const envPort = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
+/** The user a connection string without one connects as (PostgreSQL's own superuser name). */
+export const DEFAULT_DATABASE_USER = 'postgres';
+
+/**
+ * `url` with a user name: the URL's own, else `postgres`. Without this, node-postgres falls back
+ * to the OS user from `$USER`, which is unset under `docker exec`, cron and CI, and then fails with
+ * "no PostgreSQL user name specified in startup packet" (docs/operations.md).
+ */
+export function withDatabaseUser(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url; // not a URL (a libpq keyword string): passed on as written
+  }
+  if (u.username || u.searchParams.has('user')) return url;
+  u.username = DEFAULT_DATABASE_USER;
+  return u.toString();
+}
+
 /** Variables every service reads. */
 export const commonEnv = {
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
-  DATABASE_URL: z.string().default('postgres://127.0.0.1:5432/tributary'),
+  DATABASE_URL: z.string().default('postgres://127.0.0.1:5432/tributary').transform(withDatabaseUser),
   TRIBUTARY_PIPELINES: z.string().default('pipelines'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   HOST: z.string().default('0.0.0.0'),

@@ -229,7 +229,9 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
         for (const [name, src] of Object.entries(p.sources)) {
           if (src.kind === 'push' || (src.kind === 'generator' && !config.INGEST_GENERATORS)) continue;
           const kind = SOURCES[src.kind];
-          const handle = (kind.create as (c: typeof src, d: unknown) => SourceHandle)(src, {
+          const override = config.GENERATOR_DURATION;
+          const spec = src.kind === 'generator' && override !== undefined ? { ...src, duration: override } : src;
+          const handle = (kind.create as (c: typeof src, d: unknown) => SourceHandle)(spec, {
             pipeline: p,
             name,
             ingestor,

@@ -1,7 +1,7 @@
 /**
  * ingest-api configuration, read once from the environment.
  */
-import { commonEnv, envInt, envPort, readEnv } from '@tributary/core';
+import { commonEnv, envInt, envPort, parseDuration, readEnv } from '@tributary/core';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -33,6 +33,19 @@ const schema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** Overrides every generator's `duration` (`30m`, or `unbounded` for load tests and soaks). */
+  GENERATOR_DURATION: z
+    .string()
+    .optional()
+    .transform((v, ctx): number | 'unbounded' | undefined => {
+      if (v === undefined || v === 'unbounded') return v;
+      try {
+        return parseDuration(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** Run pull sources (rest, postgres_cdc, file, ...) in this process; one replica at a time runs each. */
   INGEST_PULL_SOURCES: z
     .enum(['true', 'false'])

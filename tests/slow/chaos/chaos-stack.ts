@@ -51,6 +51,8 @@ export class ChaosStack {
         pipelines: dir,
         env: {
           INGEST_GENERATORS: 'true',
+          // The soak runs for an hour: its generators must not stop after their default 15 minutes.
+          GENERATOR_DURATION: 'unbounded',
           LOG_LEVEL: 'warn',
           CHAOS_BANK_DB_URL: bank.url,
           CHAOS_CATALOG_API_URL: api.url,

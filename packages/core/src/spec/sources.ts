@@ -3,7 +3,7 @@
  * re-exports its shape as `spec`; a registry test checks that both lists agree.
  */
 import { z } from 'zod';
-import { rate } from './common';
+import { duration, rate } from './common';
 import { restSourceSpec } from './rest-source';
 import { fileSourceSpec, objectStoreSourceSpec } from './file-sources';
 import { postgresCdcSourceSpec, postgresPollSourceSpec } from './postgres-sources';
@@ -16,6 +16,9 @@ export * from './file-sources';
 const schemaRef = z
   .string()
   .meta({ description: 'Path of a JSON Schema file, relative to the pipeline file, that each record must satisfy.' });
+
+/** How long a generator runs when its spec does not say (15 minutes). */
+export const GENERATOR_DEFAULT_DURATION_MS = 15 * 60_000;
 
 /** `push`: clients POST records to the ingest API. */
 export const pushSourceSpec = z
@@ -35,6 +38,19 @@ export const generatorSourceSpec = z
         'Which simulator produces the records: `traffic` (toll gantry passages) or `transactions` (card payments, with fraud patterns).',
     }),
     rate: rate.default(100).meta({ description: 'Records per second, e.g. `500/s`.' }),
+    duration: z
+      .union([z.literal('unbounded'), duration])
+      .default(GENERATOR_DEFAULT_DURATION_MS)
+      .meta({
+        description:
+          'How long the generator runs after the ingest-api starts (default `15m`; `unbounded` for load tests). A demo left on must not fill the warehouse. The ingest-api setting `GENERATOR_DURATION` overrides it for every generator.',
+      }),
+    total: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: 'Stop after this many records (whichever of `duration` and `total` comes first).' }),
     schema: schemaRef.optional(),
     invalid_ratio: z
       .number()

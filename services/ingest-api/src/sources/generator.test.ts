@@ -49,4 +49,33 @@ describe('generator source', () => {
     expect(calls[0]!.records).toBe(5_000);
     expect(new Set(calls.map((c) => c.tick)).size).toBe(calls.length);
   });
+
+  it('stops by itself after its total, having handed over exactly that many records', async () => {
+    const { ingestor, calls } = recordingIngestor();
+    const g = create(spec.parse({ kind: 'generator', generator: 'traffic', rate: '20000/s', total: 7_500, seed: 1 }), deps(ingestor));
+    await g.start();
+    while (calls.reduce((n, c) => n + c.records, 0) < 7_500) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300)); // three more ticks' time: nothing more comes
+    await g.stop();
+    expect(calls.reduce((n, c) => n + c.records, 0)).toBe(7_500);
+  });
+
+  it('stops by itself after its duration', async () => {
+    const { ingestor, calls } = recordingIngestor();
+    const g = create(spec.parse({ kind: 'generator', generator: 'traffic', rate: '1000/s', duration: '300ms', seed: 1 }), deps(ingestor));
+    await g.start();
+    await new Promise((r) => setTimeout(r, 700));
+    const made = calls.length;
+    await new Promise((r) => setTimeout(r, 300));
+    await g.stop();
+    expect(made).toBeGreaterThan(0);
+    expect(calls.length).toBe(made);
+    // 1000/s for 300 ms, in 100 ms ticks: at most four ticks' worth.
+    expect(calls.reduce((n, c) => n + c.records, 0)).toBeLessThanOrEqual(400);
+  });
+
+  it('is bounded by default: 15 minutes unless the spec says otherwise', () => {
+    expect(spec.parse({ kind: 'generator', generator: 'traffic' }).duration).toBe(15 * 60_000);
+    expect(spec.parse({ kind: 'generator', generator: 'traffic', duration: 'unbounded' }).duration).toBe('unbounded');
+  });
 });

@@ -44,6 +44,13 @@ const CITIES: [string, string, number, number, string][] = [
   ['Sydney', 'AU', -33.87, 151.21, 'AUD'],
   ['Tokyo', 'JP', 35.68, 139.69, 'JPY'],
 ];
+/**
+ * Share of draws that start a fraud pattern. A pattern makes 2 to 6 payments of which 1 or 2 are
+ * flagged, so about 2% of all payments are flagged: the share card networks see in alerts.
+ */
+export const DEFAULT_FRAUD_RATIO = 0.012;
+/** A neighbouring city: the pipeline's impossible-travel rule ignores distances under 500 km. */
+const NEIGHBOUR_KM = 450;
 /** Home cities of the cards (the European ones): far-away cities are where travel fraud happens. */
 const HOME_CITIES = 9;
 const CATEGORIES = ['grocery', 'restaurant', 'fuel', 'electronics', 'clothing', 'travel', 'pharmacy', 'entertainment'];
@@ -71,6 +78,8 @@ export class TransactionsSimulator {
   private readonly cards: Card[];
   private readonly merchants: Merchant[];
   private n = 0;
+  /** Records of a pattern that did not fit into the last call. */
+  private readonly pending: Record<string, unknown>[] = [];
 
   constructor(private readonly opts: { seed?: number; invalidRatio?: number; fraudRatio?: number; cards?: number; idPrefix: string }) {
     this.faker = new Faker({ locale: [en] });
@@ -96,34 +105,52 @@ export class TransactionsSimulator {
   /** The next `count` records, stamped up to `now`. */
   next(count: number, now = Date.now()): Record<string, unknown>[] {
     const f = this.faker;
-    const out: Record<string, unknown>[] = [];
+    // A pattern is made whole; what does not fit into this call is handed out by the next one
+    // (a generator ticking 2 records at a time would otherwise cut every pattern short).
+    const out: Record<string, unknown>[] = this.pending.splice(0, count);
     while (out.length < count) {
       const card = f.helpers.arrayElement(this.cards);
-      const fraud = f.number.float({ min: 0, max: 1 }) < (this.opts.fraudRatio ?? 0.01);
+      const fraud = f.number.float({ min: 0, max: 1 }) < (this.opts.fraudRatio ?? DEFAULT_FRAUD_RATIO);
       const pattern = fraud ? f.helpers.arrayElement(['velocity', 'amount', 'travel'] as const) : 'normal';
+      // Each pattern brings the history its rule needs, so it is found whatever the card did before.
       if (pattern === 'velocity') {
         // Six payments within a minute, at merchants of the card's home city.
-        for (let i = 0; i < 6 && out.length < count; i++)
-          out.push(this.payment(card, this.localCity(card), card.usual, now - (5 - i) * 8_000));
+        for (let i = 0; i < 6; i++) out.push(this.payment(card, this.localCity(card), card.usual, now - (5 - i) * 8_000));
         continue;
       }
-      if (pattern === 'travel' && card.lastCity >= 0) {
-        // Somewhere on another continent, minutes after the last payment.
-        const far = CITIES.flatMap((c, i) => (distance(CITIES[card.lastCity]!, c) > 3000 ? [i] : []));
-        out.push(this.payment(card, f.helpers.arrayElement(far), card.usual, Math.max(now, card.lastAt + 60_000)));
+      if (pattern === 'travel') {
+        // A payment at home, then one on another continent twenty minutes later.
+        out.push(this.payment(card, card.home, card.usual, now - 20 * 60_000));
+        const far = CITIES.flatMap((c, i) => (distance(CITIES[card.home]!, c) > 3000 ? [i] : []));
+        out.push(this.payment(card, f.helpers.arrayElement(far), card.usual, now));
         continue;
       }
-      const amount =
-        pattern === 'amount' ? card.usual * f.number.float({ min: 10, max: 20 }) : card.usual * f.number.float({ min: 0.3, max: 1.8 });
-      out.push(this.payment(card, this.localCity(card), amount, now - f.number.int({ min: 0, max: 500 })));
+      if (pattern === 'amount') {
+        // Three usual payments over the previous hours, then ten to twenty times the usual amount.
+        for (let h = 3; h > 0; h--)
+          out.push(this.payment(card, card.home, card.usual * f.number.float({ min: 0.5, max: 1.5 }), now - h * 3_600_000));
+        out.push(this.payment(card, card.home, card.usual * f.number.float({ min: 10, max: 20 }), now));
+        continue;
+      }
+      out.push(
+        this.payment(
+          card,
+          this.localCity(card),
+          card.usual * f.number.float({ min: 0.3, max: 1.8 }),
+          now - f.number.int({ min: 0, max: 500 }),
+        ),
+      );
     }
+    this.pending.push(...out.splice(count));
     return out;
   }
 
-  /** Mostly the card's home city, sometimes a neighbouring one. */
+  /** Mostly the card's home city, sometimes a neighbouring one (within reach: never "impossible travel"). */
   private localCity(card: Card): number {
     const f = this.faker;
-    return f.number.float({ min: 0, max: 1 }) < 0.9 ? card.home : f.number.int({ min: 0, max: HOME_CITIES - 1 });
+    if (f.number.float({ min: 0, max: 1 }) < 0.9) return card.home;
+    const near = CITIES.flatMap((c, i) => (distance(CITIES[card.home]!, c) < NEIGHBOUR_KM ? [i] : []));
+    return f.helpers.arrayElement(near);
   }
 
   private payment(card: Card, city: number, amount: number, at: number): Record<string, unknown> {

@@ -2,7 +2,7 @@
  * Opens clients to a pipeline's `postgres` connection. Every session runs in UTC with ISO dates,
  * so timestamps in records do not depend on the server's or the process's time zone.
  */
-import { resolveSecret, TributaryError, type Pipeline } from '@tributary/core';
+import { resolveSecret, TributaryError, withDatabaseUser, type Pipeline } from '@tributary/core';
 import { Client, type ClientConfig } from 'pg';
 import { recordTypes } from './pg-values';
 
@@ -37,7 +37,7 @@ export function checkPostgresConnection(pipeline: Pipeline, source: string, conn
 /** Connects a client; `replication: true` opens a walsender (logical replication) session. */
 export async function connectPostgres(url: string, opts: { replication?: boolean; application?: string } = {}): Promise<Client> {
   const config: ClientConfig & { replication?: string } = {
-    connectionString: url,
+    connectionString: withDatabaseUser(url),
     options: SESSION_OPTIONS,
     types: recordTypes,
     application_name: opts.application ?? 'tributary-ingest',
