@@ -13,6 +13,7 @@ import { naive, rawCopy, rawJetStream, type Measured } from './baselines';
 import { machineCpuSeconds, treeCpuSeconds } from './proc-stats';
 import { ndjsonBatches, percentile } from './records';
 import { largeTable, manyPipelines, scd2Load, twoReplicas, windowAggregation, type ScenarioResult } from './scenarios';
+import { cdc, file as fileFolder, type SourceScenarioResult } from './source-scenarios';
 import { BenchStack, migrate, push, ROOT, SERVICE_NODE_OPTIONS, waitCount } from './stack';
 
 const N = Number(process.env.BENCH_RECORDS ?? 300_000);
@@ -24,6 +25,9 @@ const LARGE_TABLE_ROWS = Number(process.env.BENCH_LARGE_TABLE_ROWS ?? 3_000_000)
  * push back to back, so each ratio compares runs made under the same conditions of this shared
  * machine; the table reports the medians.
  */
+/** Source rows of the `cdc` snapshot and the `file` scenario, and the offered rate of the CDC stream. */
+const SOURCE_ROWS = Number(process.env.BENCH_SOURCE_ROWS ?? 1_000_000);
+const CDC_RATE = Number(process.env.BENCH_CDC_RATE ?? 20_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 /** Scenarios to run (comma-separated); all by default. */
 const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
@@ -212,6 +216,21 @@ async function main(): Promise<void> {
   await scenario('pipelines', 'four pipelines', () => manyPipelines(db, env, N, 4));
   await scenario('large-table', 'large table', () => largeTable(db, env, N, LARGE_TABLE_ROWS));
 
+  // Pull sources, each against a baseline of its own rows copied by hand in the same run.
+  const sources: Record<string, SourceScenarioResult> = {};
+  const sourceScenario = (name: string, r: SourceScenarioResult): void => {
+    sources[name] = r;
+    say(
+      `  ${name.padEnd(19)} ${fmt(r.perSecond)} records/s, ${(r.perSecond / r.baseline.perSecond).toFixed(2)}× ${r.baseline.what} (${r.checked})`,
+    );
+  };
+  if (wanted('cdc')) {
+    const [snapshot, stream] = await cdc(databaseUrl, db, env, SOURCE_ROWS, CDC_RATE, 10);
+    sourceScenario('cdc-snapshot', snapshot!);
+    sourceScenario('cdc-stream', stream!);
+  }
+  if (wanted('file')) sourceScenario('file', await fileFolder(databaseUrl, db, env, SOURCE_ROWS));
+
   const ratio = (m: Measured, base: Measured, digits = 2): string => (m.perSecond / base.perSecond).toFixed(digits);
   const result = {
     date: new Date().toISOString(),
@@ -224,6 +243,7 @@ async function main(): Promise<void> {
     tributaryPush: { ...e2e, peakRssMiB: peak },
     steady,
     scenarios,
+    sources,
     ratios: {
       pushVsCopy: e2e.perSecond / copy.perSecond,
       pushVsNaive: e2e.perSecond / nv.perSecond,
@@ -266,11 +286,23 @@ async function main(): Promise<void> {
       : []),
     '',
     `Latency, ingest request to committed row: at full load p50/p95/p99 ${fmt(e2e.latencyMs.p50)}/${fmt(e2e.latencyMs.p95)}/${fmt(e2e.latencyMs.p99)} ms; at a steady ${fmt(steady.achieved)} records/s p50/p95/p99 ${fmt(steady.p50)}/${fmt(steady.p95)}/${fmt(steady.p99)} ms.`,
+    ...(Object.keys(sources).length
+      ? [
+          '',
+          '| source scenario | records/s | its baseline, same rows | baseline records/s | vs baseline |',
+          '|---|---:|---|---:|---:|',
+          ...Object.entries(sources).map(
+            ([k, r]) => `| ${k} | ${fmt(r.perSecond)} | ${r.baseline.what} | ${fmt(r.baseline.perSecond)} | ${ratio(r, r.baseline)} |`,
+          ),
+          '',
+          ...Object.entries(sources).map(([k, r]) => `${k}: ${r.checked}.`),
+        ]
+      : []),
     '',
     '| scenario | process | CPU s per million records | peak RSS MiB |',
     '|---|---|---:|---:|',
     ...cpuRows(e2e, peak, 'push'),
-    ...Object.entries(scenarios).flatMap(([k, r]) => cpuRows(r, r.peakRssMiB, k)),
+    ...Object.entries({ ...scenarios, ...sources }).flatMap(([k, r]) => cpuRows(r, r.peakRssMiB, k)),
   ].join('\n');
   say(`\n${table}`);
   const file = path.join(ROOT, 'bench/results', `${result.date.slice(0, 19).replace(/:/g, '-')}.json`);
