@@ -10,6 +10,7 @@ export * from './metrics';
 export * from './json-schema';
 export * from './schema/record-schema';
 export * from './schema/timestamps';
+export * from './schema/exact-values';
 export * from './schema/avro-container';
 export * from './schema/protobuf-delimited';
 export * from './run-service';

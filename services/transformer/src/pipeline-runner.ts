@@ -160,7 +160,7 @@ export class PipelineRunner {
   private project(ds: CompiledDataset, rec: Rec): Rec {
     const out: Rec = {};
     for (const f of ds.def.fields) {
-      const v = castValue(f.name, f.type, rec[f.name]);
+      const v = castValue(f.name, f.type, rec[f.name], f);
       if (v === null && ds.required.has(f.name)) {
         throw new TributaryError('TRIB_E_VALIDATION', `field "${f.name}" is required in dataset "${ds.def.name}" but missing`, {
           location: { field: f.name },

@@ -34,6 +34,7 @@ export const CLICKHOUSE_TYPES: Record<FieldType, string> = {
   string: 'String',
   integer: 'Int64',
   number: 'Float64',
+  decimal: 'Decimal(38,9)',
   boolean: 'UInt8',
   timestamp: "DateTime('UTC')",
   date: 'Date',
@@ -91,7 +92,7 @@ export function clickhouseLayout(pipeline: Pipeline, table: Table, database: str
   const sortFirst: string[] = aggregate ? [WINDOW_COLUMNS.start] : [];
   const columns: ClickHouseColumn[] = [
     ...fields.map((f) => {
-      const type = CLICKHOUSE_TYPES[f.type];
+      const type = f.type === 'decimal' ? `Decimal(${f.precision},${f.scale})` : CLICKHOUSE_TYPES[f.type];
       return sortFirst.includes(f.name)
         ? { name: f.name, type, addable: false }
         : { name: f.name, type: `Nullable(${type})`, addable: true };

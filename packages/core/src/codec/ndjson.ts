@@ -3,6 +3,7 @@
  * its `Content-Type` travels in the message headers so faster codecs can follow.
  */
 import { TributaryError } from '../errors';
+import { parseJsonExact } from '../schema/exact-values';
 
 /** Content type of NDJSON batches. */
 export const NDJSON = 'application/x-ndjson';
@@ -31,7 +32,7 @@ export function decodeNdjson(data: Uint8Array): Rec[] {
     if (line.trim() === '') continue;
     let v: unknown;
     try {
-      v = JSON.parse(line);
+      v = parseJsonExact(line);
     } catch (err) {
       throw new TributaryError('TRIB_E_DECODE', `line ${i + 1}: ${(err as Error).message}`, { location: { line: i + 1 }, cause: err });
     }

@@ -40,6 +40,7 @@ export const FIELD_TYPES = {
   string: 'text',
   integer: 'bigint',
   number: 'double precision',
+  decimal: 'numeric',
   boolean: 'boolean',
   timestamp: 'timestamptz',
   date: 'date',
@@ -52,14 +53,42 @@ export type FieldType = keyof typeof FIELD_TYPES;
 /** A field type name. */
 export const fieldType = z.enum(Object.keys(FIELD_TYPES) as [FieldType, ...FieldType[]]);
 
+/** Precision of a bare `decimal` (PostgreSQL's and ClickHouse's largest common one). */
+export const DEFAULT_DECIMAL_PRECISION = 38;
+/** Scale of a bare `decimal`. */
+export const DEFAULT_DECIMAL_SCALE = 9;
+
 /** A dataset field: a bare type, or a type with options. */
 export const fieldSpec = z.union([
   fieldType,
-  z.strictObject({
-    type: fieldType,
-    required: z.boolean().default(false).meta({ description: 'A record without this field is dead-lettered.' }),
-    description: z.string().optional(),
-  }),
+  z
+    .strictObject({
+      type: fieldType,
+      required: z.boolean().default(false).meta({ description: 'A record without this field is dead-lettered.' }),
+      description: z.string().optional(),
+      precision: z
+        .number()
+        .int()
+        .min(1)
+        .max(38)
+        .optional()
+        .meta({ description: `\`decimal\` only: total significant digits (default ${DEFAULT_DECIMAL_PRECISION}).` }),
+      scale: z
+        .number()
+        .int()
+        .min(0)
+        .optional()
+        .meta({ description: `\`decimal\` only: digits after the point (default ${DEFAULT_DECIMAL_SCALE}).` }),
+    })
+    .superRefine((f, ctx) => {
+      if (f.type !== 'decimal' && (f.precision !== undefined || f.scale !== undefined)) {
+        ctx.addIssue({ code: 'custom', message: `precision and scale apply to decimal fields only, not ${f.type}` });
+      }
+      const p = f.precision ?? DEFAULT_DECIMAL_PRECISION;
+      if (f.type === 'decimal' && (f.scale ?? Math.min(DEFAULT_DECIMAL_SCALE, p)) > p) {
+        ctx.addIssue({ code: 'custom', path: ['scale'], message: `scale ${f.scale} is larger than precision ${p}` });
+      }
+    }),
 ]);
 
 /** A dataset field after normalisation. */
@@ -68,13 +97,30 @@ export interface FieldDef {
   type: FieldType;
   required: boolean;
   description?: string;
+  /** `decimal` only: total digits and digits after the point (always set for a decimal). */
+  precision?: number;
+  scale?: number;
 }
 
 /** Normalises the `fields` map of a dataset into an ordered list. */
 export function normaliseFields(fields: Record<string, z.infer<typeof fieldSpec>>): FieldDef[] {
-  return Object.entries(fields).map(([name, f]) =>
-    typeof f === 'string'
-      ? { name, type: f, required: false }
-      : { name, type: f.type, required: f.required, ...(f.description ? { description: f.description } : {}) },
-  );
+  return Object.entries(fields).map(([name, f]) => {
+    const def: FieldDef =
+      typeof f === 'string'
+        ? { name, type: f, required: false }
+        : { name, type: f.type, required: f.required, ...(f.description ? { description: f.description } : {}) };
+    if (def.type === 'decimal') {
+      const o: { precision?: number; scale?: number } = typeof f === 'string' ? {} : f;
+      const precision = o.precision ?? DEFAULT_DECIMAL_PRECISION;
+      def.precision = precision;
+      def.scale = o.scale ?? Math.min(DEFAULT_DECIMAL_SCALE, precision);
+    }
+    return def;
+  });
+}
+
+/** PostgreSQL column type of a field: `numeric(p,s)` for a decimal, `FIELD_TYPES` otherwise. */
+export function pgColumnType(f: Pick<FieldDef, 'type' | 'precision' | 'scale'>): string {
+  if (f.type === 'decimal') return `numeric(${f.precision ?? DEFAULT_DECIMAL_PRECISION},${f.scale ?? DEFAULT_DECIMAL_SCALE})`;
+  return FIELD_TYPES[f.type];
 }

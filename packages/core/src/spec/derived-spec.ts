@@ -141,8 +141,14 @@ export function datasetFields(spec: PipelineSpec, name: string, resolved: Map<st
   if (step?.kind !== 'window' && step?.kind !== 'session') return normaliseFields(ds.fields ?? {});
   // Key and aggregate types follow the input dataset's fields (a source's are unknown: string/number).
   const types: Record<string, FieldType> = {};
-  for (const f of ds.from) for (const d of resolved.get(f) ?? []) types[d.name] ??= d.type;
-  return step.kind === 'window' ? windowFields(step.config, types) : sessionFields(step.config, types);
+  const decimals: Record<string, FieldDef> = {};
+  for (const f of ds.from) {
+    for (const d of resolved.get(f) ?? []) {
+      types[d.name] ??= d.type;
+      if (d.type === 'decimal') decimals[d.name] ??= d;
+    }
+  }
+  return step.kind === 'window' ? windowFields(step.config, types, decimals) : sessionFields(step.config, types);
 }
 
 /**

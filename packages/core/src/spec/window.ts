@@ -183,6 +183,7 @@ export function windowMergePlan(w: WindowConfig): { merges: Map<string, WindowMe
 /** Type of an aggregate's column, given the input field's type when known. */
 export function aggregateType(agg: AggregateDef, input: FieldType | undefined): FieldType {
   if (agg.fn === 'count') return 'integer';
+  if (input === 'decimal') return agg.fn === 'avg' ? 'number' : 'decimal';
   if (agg.fn === 'avg') return 'number';
   if (agg.fn === 'sum') return input === 'integer' ? 'integer' : 'number';
   return input === 'integer' || input === 'timestamp' || input === 'date' ? input : 'number';
@@ -193,18 +194,31 @@ export function aggregateType(agg: AggregateDef, input: FieldType | undefined): 
  * its sum and count, which is what merges), flags, then the bookkeeping columns.
  * `inputTypes` are the types of the fields feeding the window, when the input is a dataset.
  */
-export function windowFields(w: WindowConfig, inputTypes: Record<string, FieldType>): FieldDef[] {
+export function windowFields(
+  w: WindowConfig,
+  inputTypes: Record<string, FieldType>,
+  inputDecimals: Record<string, Pick<FieldDef, 'precision' | 'scale'>> = {},
+): FieldDef[] {
   const out: FieldDef[] = [
     { name: WINDOW_COLUMNS.start, type: 'timestamp', required: true },
     { name: WINDOW_COLUMNS.end, type: 'timestamp', required: true },
     { name: WINDOW_COLUMNS.records, type: 'integer', required: true },
-    ...w.key.map((k): FieldDef => ({ name: k, type: inputTypes[k] ?? 'string', required: true })),
+    ...w.key.map((k): FieldDef => ({ name: k, type: inputTypes[k] ?? 'string', required: true, ...decimalOf(inputDecimals[k]) })),
   ];
   for (const [name, agg] of Object.entries(w.aggregate)) {
-    out.push({ name, type: aggregateType(agg, agg.field ? inputTypes[agg.field] : undefined), required: false });
+    const input = agg.field ? inputTypes[agg.field] : undefined;
+    // Over a decimal, sums keep the scale and widen to the largest precision; min/max keep both.
+    const dec = input === 'decimal' ? inputDecimals[agg.field!] : undefined;
+    const wide = dec && { precision: MAX_DECIMAL_PRECISION, scale: dec.scale };
+    const type = aggregateType(agg, input);
+    out.push({ name, type, required: false, ...(type === 'decimal' ? decimalOf(agg.fn === 'sum' ? wide : dec) : {}) });
     if (agg.fn === 'avg') {
       const p = avgParts(name);
-      out.push({ name: p.sum, type: 'number', required: false }, { name: p.count, type: 'integer', required: false });
+      out.push(dec ? { name: p.sum, type: 'decimal', required: false, ...wide } : { name: p.sum, type: 'number', required: false }, {
+        name: p.count,
+        type: 'integer',
+        required: false,
+      });
     }
   }
   for (const name of Object.keys(w.flags)) out.push({ name, type: 'boolean', required: false });
@@ -214,6 +228,13 @@ export function windowFields(w: WindowConfig, inputTypes: Record<string, FieldTy
     { name: WINDOW_COLUMNS.final, type: 'boolean', required: true },
   );
   return out;
+}
+
+/** Largest decimal precision both warehouses take (the precision of a decimal sum). */
+export const MAX_DECIMAL_PRECISION = 38;
+
+function decimalOf(d: Pick<FieldDef, 'precision' | 'scale'> | undefined): Pick<FieldDef, 'precision' | 'scale'> {
+  return d ? { precision: d.precision, scale: d.scale } : {};
 }
 
 /** Evaluates a flag on a row of merged values (null when a column is null). */

@@ -5,7 +5,7 @@
  */
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { TributaryError } from '@tributary/core';
+import { exactNumber, parseJsonExact, TributaryError } from '@tributary/core';
 
 /** Content types the ingest API reads, by canonical name. */
 export const SUPPORTED_TYPES = {
@@ -48,7 +48,7 @@ function lineCol(text: string, pos: number): { line: number; column: number } {
 function parseJson(text: string): unknown[] {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseJsonExact(text);
   } catch (err) {
     // JSON.parse on Node 20 does not always say where; jsonc-parser (strict settings) does.
     const errors: ParseError[] = [];
@@ -79,7 +79,7 @@ function parseNdjson(text: string, texts: string[]): unknown[] {
     const line = (raw.charCodeAt(0) === 0x1e ? raw.slice(1) : raw).trim();
     if (line === '') continue;
     try {
-      out.push(JSON.parse(line));
+      out.push(parseJsonExact(line));
       texts.push(line);
     } catch (err) {
       throw new TributaryError('TRIB_E_PARSE', `invalid NDJSON at line ${i + 1}: ${(err as Error).message}`, {
@@ -103,7 +103,7 @@ function castCsv(rows: Record<string, string>[], types: Record<string, string> |
         if (t && t !== 'string') continue;
         out[k] = v;
       } else if ((t === 'integer' || t === 'number') && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v.trim())) {
-        out[k] = Number(v);
+        out[k] = exactNumber(v);
       } else if (t === 'boolean' && /^(true|false)$/i.test(v.trim())) {
         out[k] = v.trim().toLowerCase() === 'true';
       } else {

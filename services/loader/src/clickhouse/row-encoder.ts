@@ -6,10 +6,15 @@
  * with its field: the record is dead-lettered and its neighbours load.
  *
  * Times go as epoch seconds (fractions are dropped: 18.16 has no DateTime64), booleans as 0/1,
- * JSON as its text; every other value as JSON. Names go as JSON keys, so no field name or value
+ * JSON as its text, decimals as their exact digits; every other value as JSON. Names go as JSON keys, so no field name or value
  * ever reaches SQL text.
  */
-import { TributaryError, type FieldDef, type Rec } from '@tributary/core';
+import { decimalText, TributaryError, type FieldDef, type Rec } from '@tributary/core';
+
+/** A number written into the JSON line as these exact digits (a decimal never becomes a double). */
+class Digits {
+  constructor(readonly text: string) {}
+}
 
 /** Smallest and largest DateTime/Date ClickHouse 18.16 stores faithfully (UTC). */
 const MIN_TIME_MS = 0;
@@ -55,6 +60,10 @@ function encodeValue(f: FieldDef, v: unknown): unknown {
       const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
       return Number.isFinite(n) ? n : bad('is not a finite number');
     }
+    case 'decimal': {
+      const text = decimalText(v, f.precision, f.scale);
+      return text instanceof Error ? bad(text.message) : new Digits(text);
+    }
     case 'boolean':
       if (typeof v === 'boolean') return v ? 1 : 0;
       return bad('is not a boolean');
@@ -90,7 +99,8 @@ export function encodeRow(fields: readonly FieldDef[], rec: Rec, origin: RowOrig
   const parts: string[] = [];
   for (const f of fields) {
     const v = encodeValue(f, rec[f.name]);
-    parts.push(`${JSON.stringify(f.name)}:${typeof v === 'bigint' ? v.toString() : JSON.stringify(v)}`);
+    const text = typeof v === 'bigint' ? v.toString() : v instanceof Digits ? v.text : JSON.stringify(v);
+    parts.push(`${JSON.stringify(f.name)}:${text}`);
   }
   parts.push(
     `"_msg_id":${JSON.stringify(wellFormed(origin.msgId))}`,

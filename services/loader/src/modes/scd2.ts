@@ -33,7 +33,7 @@
  * current are updated before rows that become current, and new rows inserted last, because
  * PostgreSQL checks unique indexes row by row.
  */
-import { datasetOf, FIELD_TYPES, ident, MODE_SPECS, scd2Layout, type Table } from '@tributary/core';
+import { datasetOf, pgColumnType, ident, MODE_SPECS, scd2Layout, type Table } from '@tributary/core';
 import { keyHash, lockMembersSql } from '../postgres/lock-keys';
 import type { ModeFactory } from './mode';
 
@@ -87,7 +87,7 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
     : '';
 
   const sessionSql = [
-    `CREATE TEMP TABLE IF NOT EXISTS ${plan} (_sk bigint, ${fields.map((f) => `${ident(f.name)} ${FIELD_TYPES[f.type]}`).join(', ')},
+    `CREATE TEMP TABLE IF NOT EXISTS ${plan} (_sk bigint, ${fields.map((f) => `${ident(f.name)} ${pgColumnType(f)}`).join(', ')},
       _vf timestamptz, _vt timestamptz, _last timestamptz, _abs timestamptz[], _cur boolean, _del boolean, _msg_id text, _ingested_at timestamptz, _changed boolean, _credit text)
       ON COMMIT DELETE ROWS`,
   ];

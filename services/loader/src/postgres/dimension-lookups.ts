@@ -5,7 +5,7 @@
  * (key only, `is_inferred`, valid from -infinity), which the dimension's scd2 merge fills in
  * (same surrogate key) when the member's record arrives.
  */
-import { datasetOf, FIELD_TYPES, ident, scd2Layout, warehouseTable, type LookupColumn, type Pipeline } from '@tributary/core';
+import { datasetOf, pgColumnType, ident, scd2Layout, warehouseTable, type LookupColumn, type Pipeline } from '@tributary/core';
 import { keyHash, lockMembersSql } from './lock-keys';
 
 /** The statements, in order, that fill `lookups` columns of `staging` (quoted). */
@@ -15,7 +15,7 @@ export function lookupStatements(pipeline: Pipeline, staging: string, lookups: r
     const dim = warehouseTable(l.dimension.name);
     const dimFields = datasetOf(pipeline, l.dimension).fields;
     const sk = ident(scd2Layout(l.dimension, dimFields).sk);
-    const typeOf = (col: string): string => FIELD_TYPES[dimFields.find((f) => f.name === col)!.type];
+    const typeOf = (col: string): string => pgColumnType(dimFields.find((f) => f.name === col)!);
     // Fact values cast to the dimension's key types: a value that does not cast is a rejected record.
     const val = (o: { field: string; dimColumn: string }): string => `s.${ident(o.field)}::${typeOf(o.dimColumn)}`;
     const present = l.on.map((o) => `s.${ident(o.field)} IS NOT NULL`).join(' AND ');

@@ -10,7 +10,7 @@ import { pipeline as pump } from 'node:stream/promises';
 import {
   datasetOf,
   isDataError,
-  FIELD_TYPES,
+  pgColumnType,
   ident,
   lookupColumns,
   partitionLayout,
@@ -60,7 +60,7 @@ export class TableWriter {
     this.dataset = datasetOf(pipeline, table);
     const lookups = lookupColumns(pipeline, table);
     this.dimensions = lookups.map((l) => l.dimension.name);
-    const cols = this.dataset.fields.map((f) => `${ident(f.name)} ${FIELD_TYPES[f.type]}`);
+    const cols = this.dataset.fields.map((f) => `${ident(f.name)} ${pgColumnType(f)}`);
     const extra = lookups.map((l) => `${ident(l.column)} bigint`);
     // The name carries a hash of the columns so a spec change gets a fresh staging table.
     const hash = createHash('sha256')

@@ -46,11 +46,39 @@ describe('castValue', () => {
       expect(castValue('f', 'integer', Number.MAX_SAFE_INTEGER)).toBe(Number.MAX_SAFE_INTEGER);
     });
     it.each([[1.5], ['1.5'], ['1e3'], ['0x10'], [''], ['abc'], [true], [Number.NaN]])('refuses %p', (v) => expectRefused('integer', v));
-    it('refuses integers beyond 2^53 - 1, as numbers and as strings, rather than losing precision', () => {
-      expectRefused('integer', 2 ** 53);
-      expectRefused('integer', -(2 ** 53));
-      expectRefused('integer', '9007199254740993');
+    it('keeps 64-bit integers beyond 2^53 exact, as their digits', () => {
+      expect(castValue('f', 'integer', '9007199254740993')).toBe('9007199254740993');
+      expect(castValue('f', 'integer', '-9223372036854775808')).toBe('-9223372036854775808');
+      expect(castValue('f', 'integer', 2 ** 53)).toBe('9007199254740992');
     });
+    it('refuses integers beyond the 64-bit range rather than wrapping them', () => {
+      expectRefused('integer', '9223372036854775808');
+      expectRefused('integer', 2 ** 64);
+    });
+  });
+
+  describe('decimal', () => {
+    const money = { precision: 13, scale: 2 };
+    it('keeps every digit, padded to the scale, from text and from numbers a double holds exactly', () => {
+      expect(castValue('f', 'decimal', '0.10', money)).toBe('0.10');
+      expect(castValue('f', 'decimal', 0.1, money)).toBe('0.10');
+      expect(castValue('f', 'decimal', '99999999999.99', money)).toBe('99999999999.99');
+      expect(castValue('f', 'decimal', 99999999999.99, money)).toBe('99999999999.99');
+      expect(castValue('f', 'decimal', '-5', money)).toBe('-5.00');
+      expect(castValue('f', 'decimal', '1.5e2', money)).toBe('150.00');
+      expect(castValue('f', 'decimal', '12345678901234567890.123456789012345678')).toBe('12345678901234567890.123456789012345678');
+    });
+    it('refuses to round: more digits after the point than the scale is an error, not a smaller number', () => {
+      expect(() => castValue('f', 'decimal', '0.105', money)).toThrow(/more than 2 digits after the point/);
+      expect(() => castValue('f', 'decimal', '0.1050', money)).toThrow(/more than 2 digits after the point/);
+      expect(castValue('f', 'decimal', '0.1000', money)).toBe('0.10');
+    });
+    it('refuses values too wide for the precision', () => {
+      expect(() => castValue('f', 'decimal', '100000000000.00', money)).toThrow(/more than 11 digits before the point/);
+    });
+    it.each([['abc'], [''], [Number.NaN], [Number.POSITIVE_INFINITY], ['NaN'], [true], [{}]])('refuses %p', (v) =>
+      expectRefused('decimal', v),
+    );
   });
 
   describe('number', () => {
@@ -80,6 +108,13 @@ describe('castValue', () => {
     it('normalises ISO strings with an offset to UTC ISO form', () => {
       expect(castValue('f', 'timestamp', '2025-01-02T03:04:05+02:00')).toBe('2025-01-02T01:04:05.000Z');
       expect(castValue('f', 'timestamp', '2025-01-02T03:04:05.123Z')).toBe('2025-01-02T03:04:05.123Z');
+    });
+    it('keeps microseconds (PostgreSQL timestamptz precision) and rounds beyond them as PostgreSQL does', () => {
+      expect(castValue('f', 'timestamp', '2026-12-06 10:11:12.345678+00')).toBe('2026-12-06T10:11:12.345678Z');
+      expect(castValue('f', 'timestamp', '2026-12-06T10:11:12.000001Z')).toBe('2026-12-06T10:11:12.000001Z');
+      expect(castValue('f', 'timestamp', '2026-12-06T12:11:12.345678+02:00')).toBe('2026-12-06T10:11:12.345678Z');
+      expect(castValue('f', 'timestamp', '2026-12-06T10:11:12.3456785Z')).toBe('2026-12-06T10:11:12.345679Z');
+      expect(castValue('f', 'timestamp', '2026-12-06T23:59:59.9999999Z')).toBe('2026-12-07T00:00:00.000Z');
     });
     it('reads numbers as epoch milliseconds', () => {
       expect(castValue('f', 'timestamp', 0)).toBe('1970-01-01T00:00:00.000Z');

@@ -2,23 +2,26 @@
  * Converts a value to a dataset field type, or throws TRIB_E_VALIDATION naming the field.
  * Shared by the `cast` step and the projection onto a dataset's declared fields.
  */
-import { isCanonicalTimestamp, TributaryError, validDate, type FieldType } from '@tributary/core';
+import { decimalText, int64Value, isCanonicalTimestamp, TributaryError, validDate, type FieldDef, type FieldType } from '@tributary/core';
 
-const INT_RE = /^-?\d+$/;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 // ISO 8601 / RFC 3339: date, optional time (T or space), optional fraction, optional zone.
-const TS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+const TS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /**
  * Parses an ISO 8601 timestamp strictly (Date's own parser accepts "Tuesday 3"). A value without
  * a zone is read as UTC, never as the process's local time, so results do not depend on TZ.
+ * Returns epoch milliseconds and the microseconds within that millisecond (0-999): PostgreSQL's
+ * `timestamptz` keeps microseconds, so they travel too (digits past the sixth are rounded, as
+ * PostgreSQL rounds them).
  */
-function parseIsoTimestamp(s: string): number | undefined {
+function parseIsoTimestamp(s: string): { ms: number; micros: number } | undefined {
   const m = TS_RE.exec(s.length === 24 ? s : s.trim());
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone] = m;
   if (!validDate(`${y}-${mo}-${d}`) || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return undefined;
-  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), Number(frac.padEnd(3, '0').slice(0, 3)));
+  const fracMicros = Math.round(Number(frac.padEnd(7, '0').slice(0, 7)) / 10);
+  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec)) + Math.floor(fracMicros / 1000);
   if (zone && zone.toUpperCase() !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
@@ -26,33 +29,49 @@ function parseIsoTimestamp(s: string): number | undefined {
     if (Number(digits.slice(0, 2)) > 23 || Number(digits.slice(2, 4)) > 59) return undefined;
     ms -= sign * offset * 60_000;
   }
-  return ms;
+  return { ms, micros: fracMicros % 1000 };
+}
+
+/** RFC 3339 in UTC: milliseconds as Date prints them, six digits when there are microseconds. */
+function isoMicros(t: { ms: number; micros: number }): string {
+  const iso = new Date(t.ms).toISOString();
+  return t.micros === 0 ? iso : `${iso.slice(0, -1)}${String(t.micros).padStart(3, '0')}Z`;
 }
 const NUM_RE = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
-function fail(field: string, type: FieldType, value: unknown): never {
+function fail(field: string, type: FieldType, value: unknown, reason?: string): never {
   const shown = JSON.stringify(value);
   throw new TributaryError(
     'TRIB_E_VALIDATION',
-    `field "${field}": ${shown && shown.length > 60 ? `${shown.slice(0, 60)}...` : shown} is not a valid ${type}`,
+    `field "${field}": ${shown && shown.length > 60 ? `${shown.slice(0, 60)}...` : shown} ${reason ?? `is not a valid ${type}`}`,
     {
       location: { field },
     },
   );
 }
 
-/** Converts `value` to `type`; null and undefined stay null. */
-export function castValue(field: string, type: FieldType, value: unknown): unknown {
+/**
+ * Converts `value` to `type`; null and undefined stay null. `def` gives a decimal's precision and
+ * scale (without it a decimal keeps its own digits). Integers beyond 2^53 and decimals come out as
+ * exact text, never through a double.
+ */
+export function castValue(field: string, type: FieldType, value: unknown, def?: Pick<FieldDef, 'precision' | 'scale'>): unknown {
   if (value === null || value === undefined) return null;
   switch (type) {
     case 'string':
       if (typeof value === 'string') return value;
       if (typeof value === 'number' || typeof value === 'boolean') return String(value);
       return fail(field, type, value);
-    case 'integer':
+    case 'integer': {
       if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
-      if (typeof value === 'string' && INT_RE.test(value.trim()) && Number.isSafeInteger(Number(value))) return Number(value);
-      return fail(field, type, value);
+      const v = int64Value(value);
+      return v === undefined ? fail(field, type, value, 'is not a 64-bit integer') : v;
+    }
+    case 'decimal': {
+      const v = decimalText(value, def?.precision, def?.scale);
+      const shape = def?.scale === undefined ? '' : `(${def.precision},${def.scale})`;
+      return v instanceof Error ? fail(field, type, value, `is not a valid decimal${shape}: it ${v.message}`) : v;
+    }
     case 'number':
       if (typeof value === 'number' && Number.isFinite(value)) return value;
       if (typeof value === 'string' && NUM_RE.test(value.trim())) return Number(value);
@@ -65,15 +84,19 @@ export function castValue(field: string, type: FieldType, value: unknown): unkno
     case 'timestamp': {
       // Fast path: already canonical (what Date#toISOString and most producers emit).
       if (isCanonicalTimestamp(value)) return value;
-      const ms =
-        typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
-      if (ms === undefined) return fail(field, type, value);
-      return new Date(ms).toISOString();
+      const t =
+        typeof value === 'number' && Number.isFinite(value)
+          ? { ms: value, micros: 0 }
+          : typeof value === 'string'
+            ? parseIsoTimestamp(value)
+            : undefined;
+      if (t === undefined || !Number.isFinite(t.ms)) return fail(field, type, value);
+      return isoMicros(t);
     }
     case 'date': {
       if (typeof value === 'string' && DATE_RE.test(value)) return validDate(value) ? value : fail(field, type, value);
       const ms =
-        typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
+        typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' ? parseIsoTimestamp(value)?.ms : undefined;
       if (ms === undefined) return fail(field, type, value);
       return new Date(ms).toISOString().slice(0, 10);
     }

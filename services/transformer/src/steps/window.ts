@@ -8,8 +8,10 @@
  * Finality (the watermark) and late records are decided where the merged rows live: see
  * `window-finalizer.ts`.
  */
+import Big from 'big.js';
 import {
   avgParts,
+  decimalText,
   STEP_SPECS,
   TributaryError,
   WINDOW_COLUMNS,
@@ -31,6 +33,18 @@ interface Acc {
   maxTime: number;
   /** Per aggregate: count, sum, min, max of the non-null values. */
   aggs: { n: number; sum: number; min: number | undefined; max: number | undefined }[];
+  /** Per aggregate over a decimal field: exact sum, min and max (no double ever holds them). */
+  exact: ({ sum: Big; min?: Big; max?: Big } | undefined)[];
+}
+
+/** Reads a decimal value exactly; null stays null. */
+function exactDecimal(field: string, value: unknown): Big | null {
+  if (value === null || value === undefined) return null;
+  const text = decimalText(value);
+  if (text instanceof Error) {
+    throw new TributaryError('TRIB_E_VALIDATION', `field "${field}": ${JSON.stringify(value)} ${text.message}`, { location: { field } });
+  }
+  return new Big(text);
 }
 
 /** Reads a value as a number for sum/avg/min/max (timestamps as epoch ms); null stays null. */
@@ -48,6 +62,12 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
   // field types (from the input dataset) say which.
   const fields = deps.pipeline.datasets.find((d) => d.name === deps.dataset)?.fields ?? [];
   const timeAgg = new Set(aggs.flatMap(([name], i) => (fields.find((f) => f.name === name)?.type === 'timestamp' ? [i] : [])));
+  // Aggregates over decimal fields (their sums are decimal columns) add up exactly.
+  const decAgg = new Set(
+    aggs.flatMap(([name, a], i) =>
+      fields.find((f) => f.name === (a.fn === 'avg' ? avgParts(name).sum : name))?.type === 'decimal' ? [i] : [],
+    ),
+  );
   return {
     kind: 'window',
     async applyBatch(items) {
@@ -72,13 +92,21 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
           const values = aggs.map(([, a], i) => {
             if (!a.field) return 1;
             const raw = it.record[a.field];
-            return a.fn === 'count' ? (raw === null || raw === undefined ? null : 1) : numeric(a.field, raw, timeAgg.has(i));
+            if (a.fn === 'count') return raw === null || raw === undefined ? null : 1;
+            return decAgg.has(i) ? exactDecimal(a.field, raw) : numeric(a.field, raw, timeAgg.has(i));
           });
           for (const start of windowStarts(t, size, advance)) {
             const id = JSON.stringify([start, ...keys]);
             let g = groups.get(id);
             if (!g) {
-              g = { start, keys, records: 0, maxTime: t, aggs: aggs.map(() => ({ n: 0, sum: 0, min: undefined, max: undefined })) };
+              g = {
+                start,
+                keys,
+                records: 0,
+                maxTime: t,
+                aggs: aggs.map(() => ({ n: 0, sum: 0, min: undefined, max: undefined })),
+                exact: aggs.map((_, i) => (decAgg.has(i) ? { sum: new Big(0) } : undefined)),
+              };
               groups.set(id, g);
             }
             g.records++;
@@ -86,6 +114,14 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
             values.forEach((v, i) => {
               if (v === null) return;
               const a = g.aggs[i]!;
+              const e = g.exact[i];
+              if (v instanceof Big) {
+                a.n++;
+                e!.sum = e!.sum.plus(v);
+                if (e!.min === undefined || v.lt(e!.min)) e!.min = v;
+                if (e!.max === undefined || v.gt(e!.max)) e!.max = v;
+                return;
+              }
               a.n++;
               a.sum += v;
               a.min = a.min === undefined ? v : Math.min(a.min, v);
@@ -108,6 +144,19 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
         aggs.forEach(([name, a], i) => {
           const s = g.aggs[i]!;
           const asTime = (v: number | undefined) => (v === undefined ? null : timeAgg.has(i) ? new Date(v).toISOString() : v);
+          const e = g.exact[i];
+          if (e && a.fn !== 'count') {
+            const p = avgParts(name);
+            if (a.fn === 'sum') row[name] = s.n ? e.sum.toFixed() : null;
+            else if (a.fn === 'min') row[name] = e.min?.toFixed() ?? null;
+            else if (a.fn === 'max') row[name] = e.max?.toFixed() ?? null;
+            else {
+              row[p.sum] = s.n ? e.sum.toFixed() : null;
+              row[p.count] = s.n;
+              row[name] = s.n ? Number(e.sum.div(s.n).toPrecision(17)) : null;
+            }
+            return;
+          }
           if (a.fn === 'count') row[name] = s.n;
           else if (a.fn === 'sum') row[name] = s.n ? s.sum : null;
           else if (a.fn === 'min') row[name] = asTime(s.min);

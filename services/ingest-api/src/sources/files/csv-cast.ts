@@ -1,6 +1,9 @@
+import { exactNumber } from '@tributary/core';
+
 /**
  * Types CSV cells from the source schema: a CSV file has only strings, the schema says which
- * columns are numbers or booleans. What does not convert stays a string, so the schema check
+ * columns are numbers or booleans (a number only where a double holds it exactly: every digit
+ * of a long decimal stays, as text). What does not convert stays a string, so the schema check
  * rejects the row with the field named.
  */
 
@@ -30,7 +33,7 @@ export function castCsvRow(row: Record<string, string>, types: FieldTypes): Reco
     const s = v.trim();
     if (v === '') {
       if (t === undefined || t === 'string') out[k] = v;
-    } else if ((t === 'integer' || t === 'number') && NUM_RE.test(s)) out[k] = Number(s);
+    } else if ((t === 'integer' || t === 'number') && NUM_RE.test(s)) out[k] = exactNumber(s);
     else if (t === 'boolean' && /^(true|false)$/i.test(s)) out[k] = s.toLowerCase() === 'true';
     else out[k] = v;
   }

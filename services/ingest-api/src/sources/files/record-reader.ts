@@ -6,6 +6,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { parseJsonExact } from '@tributary/core';
 import { parse as parseCsv } from 'csv-parse';
 import { castCsvRow, type FieldTypes } from './csv-cast';
 import { JsonDocumentError, jsonElements } from './json-elements';
@@ -53,7 +54,7 @@ function rename(rec: Record<string, unknown>, mapping: Record<string, string>): 
 function objectOrError(line: number, text: string, mapping: Record<string, string>): FileItem {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseJsonExact(text);
   } catch (err) {
     return { line, error: `invalid JSON: ${(err as Error).message}`, raw: text.slice(0, 2000) };
   }

@@ -2,8 +2,9 @@
  * Turns PostgreSQL text values into JSON-friendly record values, the same way for snapshot reads,
  * polling queries and replicated tuples. pg's default parsers make `Date`s in the process's local
  * time zone for `date` and `timestamp` and leave `int8`/`numeric` as strings; records want ISO
- * strings that do not depend on TZ and numbers where a number is exact enough.
+ * strings that do not depend on TZ and numbers where a number is exact (text otherwise).
  */
+import { exactNumber } from '@tributary/core';
 import { types } from 'pg';
 
 /** Type OIDs handled here (pg_type.oid of the built-in types). */
@@ -59,9 +60,11 @@ export function parseValue(oid: number, text: string): unknown {
       return toNumber(text, true);
     case OID.float4:
     case OID.float8:
-    case OID.numeric:
-      // numeric becomes a double: dataset `number` fields are double precision anyway.
       return toNumber(text, false);
+    case OID.numeric:
+      // A number only where the double holds the exact value; otherwise the text, so a `decimal`
+      // field gets every digit (NaN and infinities stay text and are refused there by name).
+      return exactNumber(text);
     case OID.json:
     case OID.jsonb:
       return JSON.parse(text);

@@ -2,7 +2,7 @@
  * The shapes a rest run keeps (its cursor and plan) and shares between its files (the compiled
  * source parts), and the request/response helpers both the run and the unit reader use.
  */
-import { TributaryError, type RestSourceSpec } from '@tributary/core';
+import { parseJsonExact, TributaryError, type RestSourceSpec } from '@tributary/core';
 import type { Expression } from './expression';
 import type { RestHttpClient } from './http-client';
 import type { PageState, Paginator } from './paginator';
@@ -73,7 +73,8 @@ export function joinUrl(base: string, path: string): URL {
 /** Parses a JSON body; anything else is TRIB_E_DECODE naming the request. */
 export function parseBody(text: string, request: string, client: RestHttpClient): unknown {
   try {
-    return JSON.parse(text);
+    // Exact: a number no double holds (a long decimal, an id beyond 2^53) arrives as its text.
+    return parseJsonExact(text);
   } catch (err) {
     throw new TributaryError(
       'TRIB_E_DECODE',

@@ -1,0 +1,49 @@
+import { decimalText, exactNumber, int64Value, isExactDouble, parseJsonExact } from './exact-values';
+
+describe('exact values', () => {
+  it('parses JSON numbers a double holds as numbers and the others as their exact text', () => {
+    const text = '{"a":0.1,"b":99999999999.99,"c":12345678901234567.891,"d":9007199254740993,"e":[1e400],"f":"12345678901234567890"}';
+    expect(parseJsonExact(text)).toEqual({
+      a: 0.1,
+      b: 99999999999.99,
+      c: '12345678901234567.891',
+      d: '9007199254740993',
+      e: ['1e400'],
+      f: '12345678901234567890',
+    });
+    // The fast path (no long number in the text) is plain JSON.parse.
+    expect(parseJsonExact('[1, 2.5, "x"]')).toEqual([1, 2.5, 'x']);
+  });
+
+  it('throws JSON.parse’s own error on bad JSON, on both paths', () => {
+    expect(() => parseJsonExact('{"a": 1')).toThrow(SyntaxError);
+    expect(() => parseJsonExact('{"a": 12345678901234567890')).toThrow(SyntaxError);
+  });
+
+  it('tells exact doubles from inexact ones', () => {
+    expect(isExactDouble('0.10')).toBe(true);
+    expect(isExactDouble('9007199254740992')).toBe(true);
+    expect(isExactDouble('9007199254740993')).toBe(false);
+    expect(isExactDouble('0.30000000000000004')).toBe(true);
+    expect(isExactDouble('0.300000000000000041')).toBe(false);
+    expect(exactNumber(' 12.5 ')).toBe(12.5);
+  });
+
+  it('writes decimals with the scale’s digits and refuses what would need rounding or does not fit', () => {
+    expect(decimalText('0.1', 12, 2)).toBe('0.10');
+    expect(decimalText(0.3, 12, 2)).toBe('0.30');
+    expect(decimalText('-0.00', 12, 2)).toBe('0.00');
+    expect(decimalText('123.456')).toBe('123.456');
+    expect((decimalText('1.234', 12, 2) as Error).message).toMatch(/more than 2 digits after the point/);
+    expect((decimalText('1234567890123', 12, 2) as Error).message).toMatch(/more than 10 digits before the point/);
+    expect(decimalText('abc')).toBeInstanceOf(Error);
+  });
+
+  it('keeps 64-bit integers exact and refuses what is no int64', () => {
+    expect(int64Value('9223372036854775807')).toBe('9223372036854775807');
+    expect(int64Value('42')).toBe(42);
+    expect(int64Value('9223372036854775808')).toBeUndefined();
+    expect(int64Value(1.5)).toBeUndefined();
+    expect(int64Value('1e3')).toBeUndefined();
+  });
+});
