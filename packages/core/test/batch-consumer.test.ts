@@ -4,7 +4,7 @@
  * and dead-letters a message on its last delivery.
  */
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
-import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { NatsServer, stopAll, waitFor } from '@tributary/testkit';
 import pino from 'pino';
 import { BatchConsumer, connectNats, TributaryError } from '../src';
@@ -122,6 +122,60 @@ describe('BatchConsumer', () => {
     // Delivered and unacked at once: the batch in hand (700 kB), one batch queued (700 kB), and
     // a pull of two of the server's largest messages (1 MiB each) ahead.
     expect(mostHeld).toBeLessThanOrEqual(2 + 3 + 8);
+  });
+
+  it('hands over a large message right after an idle spell, without waiting for missed heartbeats (the loader stalled 10-12 s)', async () => {
+    n++;
+    const stream = `S${n}`;
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: stream, subjects: [`s${n}.>`] });
+    await jsm.consumers.add(stream, { durable_name: 'd', ack_policy: AckPolicy.Explicit, max_deliver: 5, filter_subject: `s${n}.>` });
+    const handledAt = new Map<string, number>();
+    // The loader's shape: 64 messages or 4 MiB a batch. Pulls expire after 4 s, heartbeats every
+    // 2 s: nats.js alone waits two missed heartbeats (4 s) before pulling again.
+    const loop = new BatchConsumer({
+      js,
+      stream,
+      durable: 'd',
+      maxBatch: 64,
+      maxBatchBytes: 4 * 1024 * 1024,
+      maxMessageBytes: nc.info?.max_payload,
+      pullExpiresMs: 4_000,
+      maxDeliver: 5,
+      logger,
+      handle: async (msgs) => {
+        await new Promise((r) => setTimeout(r, 5));
+        for (const m of msgs) handledAt.set(m.headers!.get('id'), Date.now());
+      },
+      onPoison: async () => {},
+    });
+    const publish = (id: string, size: number) => {
+      const h = headers();
+      h.set('id', id);
+      return js.publish(`s${n}.x`, new Uint8Array(size), { headers: h });
+    };
+    await loop.start();
+    // Traffic of mixed sizes; then, twice, an idle spell longer than a pull's life and a 98 kB
+    // message with 300 small ones behind it (the second spell stalled nats.js alone for 4-5 s).
+    for (let i = 0; i < 200; i++) await publish(`warm-${i}`, 500 + ((i * 7919) % 90_000));
+    await waitFor(async () => (handledAt.size === 200 ? true : undefined), { timeoutMs: 10_000, what: 'the first traffic handled' });
+    const waited: number[] = [];
+    for (const round of [1, 2]) {
+      await new Promise((r) => setTimeout(r, 5_000));
+      const sent = Date.now();
+      await Promise.all([
+        publish(`large-${round}`, 98_000),
+        ...Array.from({ length: 300 }, (_, i) => publish(`after-${round}-${i}`, 2_000)),
+      ]);
+      await waitFor(async () => (handledAt.size === 200 + 301 * round ? true : undefined), {
+        timeoutMs: 20_000,
+        what: `round ${round}: the large message and the 300 after it`,
+      });
+      waited.push(handledAt.get(`large-${round}`)! - sent);
+    }
+    await loop.stop();
+    // Well under the two missed heartbeats (4 s) nats.js alone would wait.
+    expect(waited.every((ms) => ms < 2_000)).toBe(true);
   });
 
   it('retries a transient failure in process without redelivery, then acks', async () => {

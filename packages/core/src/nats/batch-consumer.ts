@@ -15,7 +15,7 @@
  * A copy of a message this loop already settled (redelivered because the ack wait ran out while it
  * was held, e.g. the process was paused) is acked, never handled or dead-lettered a second time.
  */
-import type { ConsumeOptions, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { ConsumeOptions, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { isRetryable } from '../errors';
 
@@ -46,6 +46,8 @@ export interface BatchConsumerOptions {
    * below the ack wait.
    */
   lingerMs?: number;
+  /** How long a pull request lives on the server (default 10 s; heartbeats come at half that). */
+  pullExpiresMs?: number;
   /** The consumer's max_deliver: a message on its last delivery is dead-lettered unprocessed. */
   maxDeliver: number;
   /** Backoff steps for retryable failures, in ms; the last one repeats. */
@@ -77,6 +79,8 @@ export class BatchConsumer {
   private pump: Promise<void> | undefined;
   /** True once the loop pulls messages (for /readyz). */
   running = false;
+  /** Pulls re-issued at once after a message larger than the pull's room (see `unstall`). */
+  unstalls = 0;
   /** How often held messages are reported in progress: a third of the consumer's ack wait. */
   private keepAliveMs = 1_000;
   /** Stream sequences this loop acked (handled or dead-lettered), oldest first. */
@@ -102,7 +106,35 @@ export class BatchConsumer {
     // heartbeats, 10 s, instead of 30 s. Costs one pull request per 10 s per idle consumer.
     const messages = await consumer.consume(this.pullOptions());
     this.iter = messages;
+    if (this.opts.maxBatchBytes !== undefined) void this.unstall(messages);
     return messages;
+  }
+
+  /**
+   * A byte-bounded pull must not wait for missed heartbeats. nats.js (3.4) tops a byte-bounded
+   * consume up also when few *messages* are outstanding, with whatever bytes are left: after an
+   * idle spell those top-ups are small, the server answers a larger message with 409 "message
+   * size exceeds maxbytes" and nats.js, holding nothing, waits for two missed heartbeats (10 s)
+   * before pulling again, while everything behind that message queues up. Pull again at once
+   * (what the missed-heartbeat recovery does, without the wait).
+   */
+  private async unstall(messages: ConsumerMessages): Promise<void> {
+    const recover = (messages as unknown as { resetPending?: () => Promise<boolean> }).resetPending;
+    if (typeof recover !== 'function') {
+      this.opts.logger.warn(
+        { durable: this.opts.durable },
+        'nats.js has no resetPending: a pull held by a large message recovers after missed heartbeats',
+      );
+      return;
+    }
+    for await (const s of messages.status()) {
+      if (this.stopping) break;
+      if (s.type === 'exceeded_limits' && /message size exceeds maxbytes/i.test(s.description)) {
+        this.unstalls++;
+        this.opts.logger.debug({ durable: this.opts.durable }, 'a message was larger than the pull had room for; pulling again');
+        await recover.call(messages);
+      }
+    }
   }
 
   /**
@@ -164,11 +196,12 @@ export class BatchConsumer {
    */
   private pullOptions(): ConsumeOptions {
     const bytes = this.opts.maxBatchBytes;
-    if (bytes === undefined) return { max_messages: this.opts.maxBatch * 2, expires: 10_000 };
+    const expires = this.opts.pullExpiresMs ?? 10_000;
+    if (bytes === undefined) return { max_messages: this.opts.maxBatch * 2, expires };
     // Subject and headers count too: room for them on top of the payload.
     const message = (this.opts.maxMessageBytes ?? 1024 * 1024) + 64 * 1024;
     const max = Math.max(bytes, message * 2);
-    return { max_bytes: max, threshold_bytes: max - message, expires: 10_000 };
+    return { max_bytes: max, threshold_bytes: max - message, expires };
   }
 
   /** Whether two batches of messages, or one of bytes when bounded, are queued. */
