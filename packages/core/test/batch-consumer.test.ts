@@ -131,8 +131,8 @@ describe('BatchConsumer', () => {
     await jsm.streams.add({ name: stream, subjects: [`s${n}.>`] });
     await jsm.consumers.add(stream, { durable_name: 'd', ack_policy: AckPolicy.Explicit, max_deliver: 5, filter_subject: `s${n}.>` });
     const handledAt = new Map<string, number>();
-    // The loader's shape: 64 messages or 4 MiB a batch. Pulls expire after 4 s, heartbeats every
-    // 2 s: nats.js alone waits two missed heartbeats (4 s) before pulling again.
+    // The loader's shape: 64 messages or 4 MiB a batch. Pulls expire after 6 s, heartbeats every
+    // 3 s: nats.js alone waits two missed heartbeats (6 s) before pulling again.
     const loop = new BatchConsumer({
       js,
       stream,
@@ -140,7 +140,7 @@ describe('BatchConsumer', () => {
       maxBatch: 64,
       maxBatchBytes: 4 * 1024 * 1024,
       maxMessageBytes: nc.info?.max_payload,
-      pullExpiresMs: 4_000,
+      pullExpiresMs: 6_000,
       maxDeliver: 5,
       logger,
       handle: async (msgs) => {
@@ -156,12 +156,12 @@ describe('BatchConsumer', () => {
     };
     await loop.start();
     // Traffic of mixed sizes; then, twice, an idle spell longer than a pull's life and a 98 kB
-    // message with 300 small ones behind it (the second spell stalled nats.js alone for 4-5 s).
+    // message with 300 small ones behind it (the second spell stalled nats.js alone for a pull's life).
     for (let i = 0; i < 200; i++) await publish(`warm-${i}`, 500 + ((i * 7919) % 90_000));
     await waitFor(async () => (handledAt.size === 200 ? true : undefined), { timeoutMs: 10_000, what: 'the first traffic handled' });
     const waited: number[] = [];
     for (const round of [1, 2]) {
-      await new Promise((r) => setTimeout(r, 5_000));
+      await new Promise((r) => setTimeout(r, 7_000));
       const sent = Date.now();
       await Promise.all([
         publish(`large-${round}`, 98_000),
@@ -174,8 +174,8 @@ describe('BatchConsumer', () => {
       waited.push(handledAt.get(`large-${round}`)! - sent);
     }
     await loop.stop();
-    // Well under the two missed heartbeats (4 s) nats.js alone would wait.
-    expect(waited.every((ms) => ms < 2_000)).toBe(true);
+    // Well under the two missed heartbeats (6 s) nats.js alone would wait.
+    expect(waited.filter((ms) => ms >= 3_000)).toEqual([]);
   });
 
   it('retries a transient failure in process without redelivery, then acks', async () => {
