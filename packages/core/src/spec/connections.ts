@@ -64,11 +64,15 @@ export const httpConnectionSpec = z
       .strictObject({
         requests: z.number().int().min(1).meta({ description: 'Requests allowed per interval.' }),
         per: duration.meta({ description: 'The interval, e.g. `1m` or `1d`.' }),
+        margin: z.number().min(0).max(0.9).default(0).meta({
+          description:
+            'Fraction of the budget held back, e.g. `0.2` sends at most 80% of `requests` per `per`: room for clock and network jitter, and for other clients of the same key.',
+        }),
       })
       .optional()
       .meta({
         description:
-          'Request budget of this API key, shared by every source using the connection on every replica (a counter in JetStream KV); requests wait for the next interval when it is spent.',
+          "Request budget of this API key: at most `requests` in any sliding `per` (less `margin`), shared by every source, pipeline and replica that reaches the same API with the same credentials (a log in JetStream KV). Requests wait for room; a 429's `Retry-After` or `X-RateLimit-Remaining: 0` holds every one of them until the API's time.",
       }),
     description: z.string().optional(),
   })

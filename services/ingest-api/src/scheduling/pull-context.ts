@@ -40,9 +40,10 @@ export function buildPullContext(
     ...run,
     ingestor,
     metrics: deps.registry,
-    takeBudget: async (budget, limit) => {
-      await new KvRequestBudget(deps.leases, budgetKey(pipeline.name, budget)).take(limit, signal);
+    takeBudget: async (identity, limit) => {
+      await new KvRequestBudget(deps.leases, budgetKey(identity)).take(limit, signal);
     },
+    holdBudget: (identity, until) => new KvRequestBudget(deps.leases, budgetKey(identity)).block(until),
     readRecords: (from, opts) => readPublishedRecords(deps.js, pipeline, from, { ...opts, signal }),
     publish: (records, position) => {
       // Checked before publishing: a run whose lease is gone must not publish under it.

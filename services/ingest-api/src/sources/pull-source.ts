@@ -22,6 +22,7 @@ import type { ErrorCode, ErrorLocation, Logger, Pipeline, PullScheduleSpec } fro
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { IngestResult } from '../record-ingestor';
+import type { BudgetLimit } from '../scheduling/request-budget';
 import type { SourceDeps, SourceFactory, SourceHandle } from './source';
 
 /** Where a pull source remembers its position between runs (JetStream KV bucket `trib_cursors`). */
@@ -63,11 +64,14 @@ export interface PullContext {
    */
   deadLetter(item: { record: unknown; code: ErrorCode; message: string; location?: ErrorLocation }, position: string): Promise<void>;
   /**
-   * Waits until one request of the shared budget `name` may go: at most `requests` per `perMs`
-   * across every replica and source using it (a counter in KV `trib_leases`, key
-   * `budget.<pipeline>.<name>`). Rejects with `signal.reason` when the run is aborted meanwhile.
+   * Waits until one request of the shared budget `identity` may go: at most `requests` in any
+   * sliding `perMs` (less `margin`) across every replica, source and pipeline using it (a log in
+   * KV `trib_leases`, key `budget.<identity>`). Rejects with `signal.reason` when the run is
+   * aborted meanwhile.
    */
-  takeBudget(name: string, limit: { requests: number; perMs: number }): Promise<void>;
+  takeBudget(identity: string, limit: BudgetLimit): Promise<void>;
+  /** Holds every taker of budget `identity` until `until` (ms since epoch): the API asked for a pause. */
+  holdBudget(identity: string, until: number): Promise<void>;
   /**
    * Reads the records published so far for a source (its raw stream) or dataset (its processed
    * stream) of this pipeline, oldest first, from `sinceMs` (ms since epoch) when given, and ends

@@ -3,31 +3,19 @@
  * one ingest-api replica at a time. The factory validates and compiles the spec and touches no
  * network; each run resolves the connection's secret, plans, and pages through (`rest/rest-run.ts`).
  */
-import { restSourceSpec, TributaryError, type ConnectionSpec } from '@tributary/core';
-import { Counter, type Registry } from 'prom-client';
+import { resolveSecret, restSourceSpec, TributaryError, type ConnectionSpec } from '@tributary/core';
+import { budgetIdentity } from '../scheduling/request-budget';
 import { pullSource } from './pull-source';
 import { compileExpression } from './rest/expression';
 import { RestHttpClient } from './rest/http-client';
 import { Paginator } from './rest/paginator';
+import { restMetrics } from './rest/rest-metrics';
 import { ParentSelector } from './rest/parents';
 import { runRest, type RestParts } from './rest/rest-run';
 import { startOf } from './rest/windows';
 
 /** Config shape of the rest source (from the core spec). */
 export const spec = restSourceSpec;
-
-/** `tributary_rest_requests_total`, registered once per registry. */
-function requestCounter(registry: Registry): Counter<'pipeline' | 'source' | 'status'> {
-  return (
-    (registry.getSingleMetric('tributary_rest_requests_total') as Counter<'pipeline' | 'source' | 'status'> | undefined) ??
-    new Counter({
-      name: 'tributary_rest_requests_total',
-      help: 'HTTP requests of rest sources by status code (`error` for network failures and timeouts), retries included.',
-      labelNames: ['pipeline', 'source', 'status'],
-      registers: [registry],
-    })
-  );
-}
 
 /** Creates a rest source; throws TRIB_E_SPEC for a bad connection reference or expression. */
 export const create = pullSource<typeof spec>((config, deps) => {
@@ -60,15 +48,32 @@ export const create = pullSource<typeof spec>((config, deps) => {
   };
   return {
     async run(ctx) {
-      const counter = requestCounter(ctx.metrics);
+      const metrics = restMetrics(ctx.metrics);
       const budget = conn.budget;
+      const labels = { pipeline: deps.pipeline.name, connection: config.connection };
+      // The budget belongs to the API key, not to this pipeline's name for the connection: every
+      // connection that reaches the same origin with the same credential shares it.
+      const identity = budgetIdentity(parts.baseUrl, conn.auth ? resolveSecret(conn.auth.secret) : undefined);
+      const limit = budget ? { requests: budget.requests, perMs: budget.per, margin: budget.margin } : undefined;
       const client = new RestHttpClient({
         connection: conn,
         retry: config.retry,
         signal: ctx.signal,
-        // The budget belongs to the connection (its API key), shared by every source using it.
-        ...(budget ? { takeBudget: () => ctx.takeBudget(config.connection, { requests: budget.requests, perMs: budget.per }) } : {}),
-        onAttempt: (status) => counter.inc({ pipeline: deps.pipeline.name, source: deps.name, status }),
+        ...(limit
+          ? {
+              takeBudget: async () => {
+                const started = Date.now();
+                await ctx.takeBudget(identity, limit);
+                metrics.budgetTaken.inc(labels);
+                metrics.budgetWait.inc(labels, (Date.now() - started) / 1000);
+              },
+            }
+          : {}),
+        ...(limit ? { holdBudget: (until: number) => ctx.holdBudget(identity, until) } : {}),
+        onAttempt: (status) => {
+          metrics.requests.inc({ pipeline: deps.pipeline.name, source: deps.name, status });
+          if (status === '429') metrics.rateLimited.inc(labels);
+        },
       });
       return runRest(ctx, parts, client);
     },

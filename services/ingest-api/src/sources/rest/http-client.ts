@@ -9,6 +9,9 @@
  */
 import { parseDuration, resolveSecret, TributaryError, type ConnectionSpec } from '@tributary/core';
 import { backoffDelay, sleep } from '../../scheduling/backoff';
+import { quotaHoldUntil, retryAfterMs } from './rate-limit-headers';
+
+export { retryAfterMs } from './rate-limit-headers';
 
 type HttpConnection = Extract<ConnectionSpec, { kind: 'http' }>;
 
@@ -30,15 +33,9 @@ export interface HttpClientOptions {
   takeBudget?: () => Promise<void>;
   /** Called with the status of every attempt (`error` for network failures), for metrics. */
   onAttempt?: (status: string) => void;
+  /** The API asked for a pause until this time (Retry-After, X-RateLimit-*): hold the shared budget. */
+  holdBudget?: (until: number) => Promise<void>;
   env?: NodeJS.ProcessEnv;
-}
-
-/** Seconds (or an HTTP date) of a `Retry-After` header, as milliseconds from `now`. */
-export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
 }
 
 /** An HTTP client for one run of one rest source. */
@@ -110,6 +107,8 @@ export class RestHttpClient {
       }
       if (res) {
         this.o.onAttempt?.(String(res.status));
+        const hold = quotaHoldUntil(res.status, res.headers);
+        if (hold !== undefined) await this.o.holdBudget?.(hold);
         if (res.ok) return { status: res.status, headers: res.headers, text, url: target };
         const snippet = this.redact(text.slice(0, 200));
         if (res.status === 401 || res.status === 403) {
