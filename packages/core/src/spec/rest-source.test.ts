@@ -47,6 +47,6 @@ describe('rest source spec', () => {
 
   it('gives an http connection an optional request budget', () => {
     const c = httpConnectionSpec.parse({ kind: 'http', base_url: 'https://api.example.com', budget: { requests: 60, per: '1m' } });
-    expect(c.budget).toEqual({ requests: 60, per: 60_000 });
+    expect(c.budget).toEqual({ requests: 60, per: 60_000, margin: 0 });
   });
 });
