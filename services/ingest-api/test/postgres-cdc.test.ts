@@ -4,9 +4,11 @@
  * restart, then: every change arrives exactly once, in commit order per key, with its operation
  * and commit time; the slot is acknowledged up to the end; the lag metric is exported.
  */
+import { readFileSync } from 'node:fs';
 import { PostgresServer, stopAll, waitFor } from '@tributary/testkit';
 import { Client } from 'pg';
 import type { Rec } from '@tributary/core';
+import { DEFAULT_LEASE_TTL_MS } from '../src/config';
 import { SourceEnv } from './source-env';
 
 afterAll(stopAll);
@@ -177,5 +179,43 @@ describe('postgres_cdc source', () => {
       what: 'the slot lag gauge on /metrics',
     });
     await ingest.proc.stop();
+  });
+
+  it('hands the source over to another replica within 3 s of a SIGKILL, with the default lease TTL, never to two at once', async () => {
+    env.writePipeline('handover', PIPELINE('300ms').replace('pipeline: shop', 'pipeline: handover'));
+    const ttl = { INGEST_LEASE_TTL_MS: String(DEFAULT_LEASE_TTL_MS) };
+    const replicas = [await env.spawnIngest({ SHOP_DB_URL: url, ...ttl }), await env.spawnIngest({ SHOP_DB_URL: url, ...ttl })];
+    const takenAt = (logPath: string): number[] =>
+      readFileSync(logPath, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"source lease taken"') && l.includes('"pipeline":"handover"'))
+        .map((l) => Date.parse((JSON.parse(l) as { time: string }).time));
+    const holder = await waitFor(async () => replicas.find((r) => takenAt(r.proc.logPath).length > 0), {
+      timeoutMs: 30_000,
+      what: 'one replica to take the lease',
+    });
+    const other = replicas.find((r) => r !== holder)!;
+    await waitFor(async () => (await env.raw('handover', 'changes')).length > 0, { timeoutMs: 30_000, what: 'the snapshot' });
+    holder.proc.kill('SIGKILL');
+    const killedAt = Date.now();
+    await holder.proc.exited;
+    await db.query(`INSERT INTO notes VALUES (100, 'after the hand-over')`);
+    const taken = await waitFor(async () => takenAt(other.proc.logPath)[0], {
+      timeoutMs: 20_000,
+      what: 'the other replica to take the lease',
+    });
+    expect(taken - killedAt).toBeLessThan(3_000);
+    // And it reads on from the slot: the change made after the kill arrives, once.
+    const after = await waitFor(
+      async () => {
+        const recs = (await env.raw('handover', 'changes')).flatMap((m) => m.records).filter((r) => r.id === 100);
+        return recs.length > 0 ? recs : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the change made after the kill' },
+    );
+    expect(after).toHaveLength(1);
+    // Never two holders: the survivor took the lease once, the dead one never again.
+    expect(takenAt(other.proc.logPath)).toHaveLength(1);
+    await other.proc.stop();
   });
 });

@@ -15,6 +15,12 @@ interface LeaseValue {
 export class KvLease {
   private revision = 0;
   private held = false;
+  /**
+   * Until when the lease is ours for sure: the expiry written by our last successful acquire or
+   * renew, stamped before the request left. Past it another replica may hold it, so the holder
+   * stops on its own even when a renewal hangs (never two holders at once).
+   */
+  validUntil = 0;
 
   constructor(
     private readonly kv: KV,
@@ -50,6 +56,7 @@ export class KvLease {
         this.revision = await this.kv.update(this.key, value, e.revision);
       }
       this.held = true;
+      this.validUntil = now + this.ttlMs;
       return true;
     } catch {
       // Lost a compare-and-set race (wrong last sequence) or KV unavailable: not ours this time.
@@ -67,6 +74,7 @@ export class KvLease {
         JSON.stringify({ holder: this.holder, expiresAt: now + this.ttlMs } satisfies LeaseValue),
         this.revision,
       );
+      this.validUntil = now + this.ttlMs;
       return true;
     } catch {
       this.held = false;

@@ -161,17 +161,32 @@ export class ScheduledSource implements SourceHandle {
   private startTenure(): void {
     const tenure = new AbortController();
     this.tenure = tenure;
-    this.o.logger.info({ lease: this.lease.key, holder: this.o.holder }, 'source lease acquired');
+    this.o.logger.info(
+      { pipeline: this.o.pipeline.name, source: this.o.name, lease: this.lease.key, holder: this.o.holder },
+      'source lease taken',
+    );
     this.o.observe?.({ type: 'lease', held: true });
     let renewing = false;
     this.renewer = setInterval(() => {
+      // A renewal that hangs (KV slow or cut off) must not outlive the lease: stop at its expiry.
+      if (!tenure.signal.aborted && Date.now() >= this.lease.validUntil) {
+        this.o.logger.warn(
+          { pipeline: this.o.pipeline.name, source: this.o.name, lease: this.lease.key },
+          'source lease expired without renewal; stopping the run in progress',
+        );
+        this.endTenure(new TributaryError('TRIB_E_UNAVAILABLE', `lease ${this.lease.key} expired`));
+        return;
+      }
       if (renewing) return;
       renewing = true;
       void this.lease
         .renew()
         .then((ok) => {
           if (ok || tenure.signal.aborted) return;
-          this.o.logger.warn({ lease: this.lease.key }, 'source lease lost; stopping the run in progress');
+          this.o.logger.warn(
+            { pipeline: this.o.pipeline.name, source: this.o.name, lease: this.lease.key },
+            'source lease lost; stopping the run in progress',
+          );
           this.endTenure(new TributaryError('TRIB_E_UNAVAILABLE', `lease ${this.lease.key} lost`));
         })
         .finally(() => (renewing = false));
