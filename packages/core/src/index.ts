@@ -13,6 +13,7 @@ export * from './schema/timestamps';
 export * from './schema/exact-values';
 export * from './schema/avro-container';
 export * from './schema/protobuf-delimited';
+export * from './schema/onnx-signature';
 export * from './run-service';
 export * from './migrate';
 export * from './codec/ndjson';

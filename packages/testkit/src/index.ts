@@ -19,3 +19,4 @@ export { PostgresServer, type PostgresServerOptions } from './postgres-server';
 export { ServiceProcess, spawnService, type SpawnServiceOptions } from './process-handle';
 export { stopAll, trackedResources } from './stop-all';
 export { waitFor, type WaitForOptions } from './wait-for';
+export { logisticTestModel, onnxModelBytes, writeOnnxModel, type TestModel, type TestTensor } from './onnx-model';

@@ -8,6 +8,7 @@ import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SpanKind } from '@opentelemetry/api';
 import pLimit from 'p-limit';
+import { Counter } from 'prom-client';
 import {
   BatchConsumer,
   deadLetterMessage,
@@ -44,6 +45,7 @@ import { PipelineRunner, type DatasetResult, type ReleasedRun } from './pipeline
 import { StateSweeper } from './state-sweeper';
 import { openStepServices, type OpenedServices } from './step-services';
 import { referenceKeys, storeReferences } from './steps/reference-store';
+import type { ModelChange } from './steps/onnx-model';
 import { WindowFinalizer } from './window-finalizer';
 
 /** Optional injected dependencies (tests). */
@@ -82,6 +84,12 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
   const pipelines = (deps.pipelines ?? loadPipelines(config.TRIBUTARY_PIPELINES)).filter((p) => !only || only.includes(p.name));
   const runners = new Map(pipelines.map((p) => [p.name, new PipelineRunner(p, config.TRIBUTARY_HMAC_KEY)]));
   const metrics = createMetrics('transformer');
+  const modelChanges = new Counter({
+    name: 'tributary_model_changes_total',
+    help: 'Model files replaced on disk, by step and outcome (loaded: new batches use it; rejected: the previous model goes on).',
+    labelNames: ['pipeline', 'step', 'outcome'],
+    registers: [metrics.registry],
+  });
   let nc: NatsConnection | undefined;
   let publisher: Publisher | undefined;
   const loops: BatchConsumer[] = [];
@@ -200,6 +208,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
               [H.ingestedAt]: ingestedAt,
               [H.contentType]: NDJSON,
               [H.schema]: r.fingerprint,
+              [H.model]: r.models?.join(', '),
               [H.part]: parts.length > 1 ? `${p + 1}/${parts.length}` : undefined,
             }),
           }),
@@ -295,7 +304,17 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
         [...runners.values()],
         needsState,
       );
-      for (const r of runners.values()) await r.open(opened.services);
+      const modelChanged = (pipeline: string, c: ModelChange): void => {
+        modelChanges.inc({ pipeline, step: c.where, outcome: c.outcome });
+        const about = { pipeline, step: c.where, file: c.file, previous: c.previous };
+        if (c.outcome === 'loaded') logger.info({ ...about, model: c.next }, 'model file changed: new batches use the new model');
+        else
+          logger.error(
+            { ...about, rejected: c.next, reason: c.reason },
+            'model file changed but cannot be used: the previous model goes on',
+          );
+      };
+      for (const r of runners.values()) await r.open({ ...opened.services, onModelChange: (c) => modelChanged(r.pipeline.name, c) });
       if (opened.pool) {
         for (const p of pipelines) {
           const f = new WindowFinalizer({

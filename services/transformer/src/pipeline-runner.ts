@@ -28,6 +28,8 @@ export interface DatasetResult {
   events?: Map<string, Rec[]>;
   /** Fingerprint of the schema the dataset's records were validated against (its last `validate` step). */
   fingerprint?: string;
+  /** Identities of the models that scored this batch's records (`model` steps), sent as `Trib-Model`. */
+  models?: string[];
 }
 
 /** What the steps' clocks released (see `Release`), run through the rest of the pipeline. */
@@ -118,6 +120,7 @@ export class PipelineRunner {
         items = out.items;
         result.filtered += out.filtered;
         if (out.aggregated !== undefined) result.aggregated = out.aggregated;
+        if (out.models) result.models = [...(result.models ?? []), ...out.models];
         result.failures.push(...out.failures);
         for (const [name, recs] of out.events ?? []) {
           result.events ??= new Map();

@@ -1,13 +1,17 @@
 /**
+ * @jest-environment ./jest/host-typed-arrays-environment.js
+ */
+/**
  * `pipelines/transactions.yaml` end to end against real NATS and PostgreSQL: the sample payments
  * (one case of each fraud rule, and one record the Avro contract refuses) go through the
- * transformer and the loader; every payment lands in fact_transaction, exactly the flagged ones in
+ * transformer and the loader; every payment lands in fact_transaction scored by the fraud model
+ * (its identity in the fraud_model column and the Trib-Model header), exactly the flagged ones in
  * fact_fraud_alert with the rules that fired, each raised once as an event on
  * trib.events.transactions.fraud, and the refused one is dead-lettered with its reason.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
   createLogger,
@@ -90,15 +94,27 @@ it('flags the sample payments that break a rule into fact_fraud_alert and raises
     );
     const tx = await pool.query('SELECT tx_id FROM warehouse.fact_transaction ORDER BY tx_id');
     expect(tx.rows.map((r) => r.tx_id)).toEqual(sample.slice(0, 15).map((r) => r.tx_id));
+    // The model scored every payment, and says which model it was.
+    const model = pipeline.models!['models/fraud.onnx']!;
+    const scored = await pool.query(
+      'SELECT DISTINCT fraud_model, min(fraud_probability) AS lo, max(fraud_probability) AS hi FROM warehouse.fact_transaction GROUP BY 1',
+    );
+    expect(scored.rows).toEqual([{ fraud_model: `fraud@1 sha256:${model.sha256}`, lo: expect.any(Number), hi: expect.any(Number) }]);
+    expect(scored.rows[0].lo).toBeGreaterThanOrEqual(0);
+    expect(scored.rows[0].hi).toBeLessThanOrEqual(1);
+    const processed = await readMessages(STREAMS.processed, subjects.processed('transactions', 'transactions'));
+    expect(new Set(processed.map((m) => m.headers?.get(H.model)))).toEqual(new Set([`fraud@1 sha256:${model.sha256}`]));
+    // Flagged by a rule, or by the model alone (s003: a card's third payment within a minute).
     const alerts = await pool.query('SELECT tx_id, fraud_rules, card_id FROM warehouse.fact_fraud_alert ORDER BY tx_id');
     expect(alerts.rows).toEqual([
+      { tx_id: 's003', fraud_rules: '', card_id: 'C000001' },
       { tx_id: 's005', fraud_rules: 'velocity', card_id: 'C000001' },
       { tx_id: 's006', fraud_rules: 'velocity', card_id: 'C000001' },
       { tx_id: 's011', fraud_rules: 'amount_spike', card_id: 'C000002' },
       { tx_id: 's013', fraud_rules: 'impossible_travel', card_id: 'C000003' },
     ]);
     const events = await read(STREAMS.events, subjects.events('transactions', 'fraud'));
-    expect(events.map((e) => e.tx_id).sort()).toEqual(['s005', 's006', 's011', 's013']);
+    expect(events.map((e) => e.tx_id).sort()).toEqual(['s003', 's005', 's006', 's011', 's013']);
     const dead = await read(STREAMS.dlq, 'trib.dlq.transactions.transform.transactions');
     expect(dead.map((d) => (d.error as Rec).message)).toEqual([
       'schemas/transaction.avsc: field "amount": "free" is not a valid Avro double',
@@ -110,13 +126,18 @@ it('flags the sample payments that break a rule into fact_fraud_alert and raises
 
 /** Every JSON message body on `subject` of `stream`. */
 async function read(stream: string, subject: string): Promise<Rec[]> {
+  return (await readMessages(stream, subject)).map((m) => m.json<Rec>());
+}
+
+/** Every message on `subject` of `stream`. */
+async function readMessages(stream: string, subject: string): Promise<JsMsg[]> {
   const jsm = await jetstreamManager(nc);
   const c = await jsm.consumers.add(stream, { filter_subject: subject, ack_policy: AckPolicy.None, inactive_threshold: 10_000_000_000 });
-  const out: Rec[] = [];
+  const out: JsMsg[] = [];
   if (c.num_pending > 0) {
     const consumer = await jetstream(nc).consumers.get(stream, c.name);
     for await (const m of await consumer.fetch({ max_messages: c.num_pending, expires: 5_000 })) {
-      out.push(m.json<Rec>());
+      out.push(m);
       if (out.length === c.num_pending) break;
     }
   }

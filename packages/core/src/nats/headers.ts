@@ -23,6 +23,8 @@ export const H = {
   errorCode: 'Trib-Error-Code',
   replayOf: 'Trib-Replay-Of',
   table: 'Trib-Table',
+  /** Models that scored the records of a processed message (`model` steps): `<name>@<version> sha256:<hex>`, comma-separated. */
+  model: 'Trib-Model',
 } as const;
 
 /** A mutable header set. */

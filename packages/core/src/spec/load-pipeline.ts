@@ -13,6 +13,7 @@ import type { FieldDef } from './common';
 import { datasetFields, resolveTable } from './derived-spec';
 import type { Dataset, Pipeline } from './pipeline';
 import { checkReferences, pipelineSpecSchema, type PipelineSpec } from './pipeline-spec';
+import { resolveModels } from './resolve-models';
 import { normaliseStep, STEP_SPECS, type StepKind } from './steps';
 
 /** One problem found in a spec file. */
@@ -203,8 +204,11 @@ function orderDatasets(spec: PipelineSpec): { order: string[]; cycle?: string[] 
   return { order, cycle };
 }
 
-/** Loads, validates and resolves one pipeline file. Throws TRIB_E_SPEC listing every problem. */
-export function loadPipelineFile(file: string): Pipeline {
+/**
+ * Loads, validates and resolves one pipeline file. Throws TRIB_E_SPEC listing every problem.
+ * `models: false` leaves the ONNX files of `model` steps unread (for the trainer that writes them).
+ */
+export function loadPipelineFile(file: string, opts: { models?: boolean } = {}): Pipeline {
   const abs = path.resolve(file);
   let text: string;
   try {
@@ -252,6 +256,8 @@ export function loadPipelineFile(file: string): Pipeline {
       late.push(problemAt(p, `schema ${ref} (${target}): ${(err as Error).message}`));
     }
   }
+  const { models, problems: modelProblems } = opts.models === false ? { models: {}, problems: [] } : resolveModels(spec, dir);
+  for (const m of modelProblems) late.push(problemAt(m.path, m.message));
   const { order, cycle } = orderDatasets(spec);
   if (cycle) late.push(problemAt(['datasets', cycle[0]!, 'from'], `datasets read from each other in a cycle: ${cycle.join(' -> ')}`));
   if (late.length > 0) fail(late);
@@ -287,6 +293,7 @@ export function loadPipelineFile(file: string): Pipeline {
     datasets,
     tables,
     schemas,
+    models,
     warehouse: warehouse.sections,
     ...(spec.archive ? { archive: spec.archive } : {}),
   };

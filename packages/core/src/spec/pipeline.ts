@@ -2,6 +2,7 @@
  * The resolved, ready-to-run form of a pipeline spec: datasets in dependency order with
  * normalised fields and steps, referenced schema files loaded.
  */
+import type { OnnxSignature } from '../schema/onnx-signature';
 import type { ArchiveSpec } from './archive-spec';
 import type { FieldDef } from './common';
 import type { ConnectionSpec } from './connections';
@@ -42,6 +43,8 @@ export interface Pipeline {
    * and Avro (`.avsc`), the source text for Protobuf (`.proto`); see `schemaKindOf`.
    */
   schemas: Record<string, unknown>;
+  /** ONNX models of `model` steps, keyed by their path as written: absolute path, identity and signature as read at load. */
+  models?: Record<string, OnnxSignature & { path: string }>;
   /** Generated dimensions, SQL models (in dependency order) and checks. */
   warehouse?: WarehouseSections;
   /** The `archive:` section, when the pipeline declares one. */

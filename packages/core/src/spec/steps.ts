@@ -5,10 +5,12 @@
  */
 import { z } from 'zod';
 import { duration, fieldType, identifier } from './common';
+import { modelStepSpec } from './model-step';
 import { emitStepSpec, joinStepSpec, sessionStepSpec, slidingStepSpec } from './stateful-steps';
 import { windowStepSpec } from './window';
 
 export * from './stateful-steps';
+export * from './model-step';
 
 /** Schema languages a `validate` step (and a source's `schema`) can use. */
 export const schemaKind = z.enum(['json_schema', 'avro', 'protobuf']);
@@ -95,6 +97,7 @@ export const STEP_SPECS = {
   sliding: slidingStepSpec,
   session: sessionStepSpec,
   emit: emitStepSpec,
+  model: modelStepSpec,
   code: z
     .strictObject({
       module: z.string().min(1).meta({ description: 'JavaScript (CommonJS) module, relative to the pipeline file.' }),

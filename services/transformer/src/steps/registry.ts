@@ -11,6 +11,7 @@ import * as enrich from './enrich';
 import * as filter from './filter';
 import * as join from './join';
 import * as map from './map';
+import * as model from './model';
 import * as rename from './rename';
 import * as route from './route';
 import * as session from './session';
@@ -35,4 +36,5 @@ export const STEPS = {
   sliding,
   session,
   emit,
+  model,
 } as const;

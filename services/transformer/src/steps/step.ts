@@ -10,6 +10,7 @@ import type { KV } from '@nats-io/kv';
 import type { Pipeline, Rec, TributaryError } from '@tributary/core';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
+import type { ModelChange } from './onnx-model';
 
 /** What a step factory gets. */
 export interface StepDeps {
@@ -32,6 +33,8 @@ export interface StepServices {
   windows?: KV;
   /** The warehouse, for `enrich` from a table. */
   db?: Pool;
+  /** `model`: told when a model file replaced on disk was loaded or rejected (logged and counted by the app). */
+  onModelChange?: (change: ModelChange) => void;
 }
 
 /** A record on its way through a dataset's steps, with its position in the dataset's input batch. */
@@ -75,6 +78,8 @@ export interface BatchOutcome {
   routed?: Map<string, Rec[]>;
   /** `emit`: records to publish as events, by event name. */
   events?: Map<string, Rec[]>;
+  /** `model`: identities of the models that scored records of the batch (sent as `Trib-Model`). */
+  models?: string[];
 }
 
 /**
