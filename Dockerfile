@@ -43,6 +43,12 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     npm ci --ignore-scripts --omit=dev --loglevel=error -w "services/$SERVICE" 2>/tmp/npm-ci.log \
       || npm install --ignore-scripts --no-save --omit=dev -w "services/$SERVICE"; \
     rm -rf node_modules/.package-lock.json node_modules/.cache; \
+    # onnxruntime-node (the transformer's model step; no other service installs it) ships every
+    # platform's binaries, ~290 MB: keep this platform's (~45 MB). Its install script never runs.
+    for d in node_modules/onnxruntime-node/bin/napi-v*/*/*; do \
+      [ -e "$d" ] || continue; \
+      case "$d" in */"$(node -p 'process.platform + "/" + process.arch')") ;; *) rm -rf "$d" ;; esac; \
+    done; \
     mkdir -p /out/pipelines; \
     for d in . packages/core "services/$SERVICE"; do \
       mkdir -p /out/$d; \

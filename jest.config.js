@@ -10,7 +10,9 @@ const moduleNameMapper = {
 // hyparquet and hyparquet-writer (the archive's Parquet codec) are ESM-only: Node 20.19+ loads them
 // with require(), jest's module loader does not, so swc compiles them to CommonJS like our sources.
 const transformIgnorePatterns = ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'];
-const common = { transform, transformIgnorePatterns, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname };
+// The host realm's typed arrays (see jest/host-typed-arrays-environment.js: onnxruntime-node needs them).
+const testEnvironment = '<rootDir>/jest/host-typed-arrays-environment.js';
+const common = { transform, transformIgnorePatterns, moduleNameMapper, testEnvironment, rootDir: __dirname };
 
 module.exports = {
   // Per-test timeouts are global in jest (not per project); e2e files raise theirs with jest.setTimeout.

@@ -2,8 +2,8 @@
  * Jest's node environment with the host's typed array constructors. Native addons such as
  * onnxruntime-node create their output arrays in the host realm, and onnxruntime-common checks
  * them with `instanceof Float32Array` in the test's realm, which fails under jest's sandbox (never
- * in a plain Node process). Test files that run onnxruntime opt in with a docblock:
- * `@jest-environment ./jest/host-typed-arrays-environment.js`.
+ * in a plain Node process). jest.config.js runs every test file in this environment, since any
+ * test that runs a pipeline with a `model` step in process needs it.
  */
 const { TestEnvironment } = require('jest-environment-node');
 

@@ -30,6 +30,11 @@ describe('Dockerfile', () => {
     expect(stages[1]).toMatch(/case "\$\{SERVICE:-\}" in ingest-api \| transformer \| loader \| monitor\)/);
   });
 
+  it("keeps only this platform's onnxruntime binaries (the transformer's model step)", () => {
+    expect(stages[1]).toContain('for d in node_modules/onnxruntime-node/bin/napi-v*/*/*; do');
+    expect(stages[1]).toContain(`*/"$(node -p 'process.platform + "/" + process.arch')") ;; *) rm -rf "$d" ;;`);
+  });
+
   it('runs the service as a non-root user through main.js, with a bounded heap', () => {
     const runtime = stages[2]!;
     expect(runtime).toMatch(/^USER 65532:65532$/m);

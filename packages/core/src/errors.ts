@@ -42,7 +42,7 @@ export const ERROR_CODES = {
   /** A data-quality check of severity error failed (or could not run). */
   TRIB_E_CHECK_FAILED: { retryable: false, status: 422 },
   /** A model file cannot be read or loaded by the runtime (missing, corrupt, or an operator it cannot run). */
-  TRIB_E_MODEL: { retryable: false, status: 500 },
+  TRIB_E_ML_MODEL: { retryable: false, status: 500 },
   /** Anything else: a bug. */
   TRIB_E_INTERNAL: { retryable: false, status: 500 },
 } as const;

@@ -122,6 +122,7 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
       seq: msg.seq,
       ingestedAt: numberHeader(msg.headers, H.ingestedAt, Date.now()),
       records: decodeNdjson(msg.data),
+      ...(header(msg.headers, H.model) ? { model: header(msg.headers, H.model) } : {}),
     };
   }
 

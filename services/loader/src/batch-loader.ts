@@ -31,6 +31,8 @@ export interface TableSummary {
   lastSeq: number;
   minIngestedAt: number;
   maxIngestedAt: number;
+  /** Models that scored the loaded records (`Trib-Model` of the messages), when any did. */
+  models?: string[];
 }
 
 /** Loads batches for one pipeline. */
@@ -200,6 +202,8 @@ export class BatchLoader {
         s.written += w;
         s.skipped += r.records.length - w;
       }
+      const models = [...new Set(todo.flatMap((p) => (p.item.model ? p.item.model.split(', ') : [])))].sort();
+      if (models.length > 0) s.models = models;
       summaries.push(s);
     }
     if (ledger.length > 0) {

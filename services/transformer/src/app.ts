@@ -85,8 +85,8 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
   const runners = new Map(pipelines.map((p) => [p.name, new PipelineRunner(p, config.TRIBUTARY_HMAC_KEY)]));
   const metrics = createMetrics('transformer');
   const modelChanges = new Counter({
-    name: 'tributary_model_changes_total',
-    help: 'Model files replaced on disk, by step and outcome (loaded: new batches use it; rejected: the previous model goes on).',
+    name: 'tributary_ml_model_changes_total',
+    help: 'ONNX model files (model steps) replaced on disk, by step and outcome (loaded: new batches use it; rejected: the previous model goes on).',
     labelNames: ['pipeline', 'step', 'outcome'],
     registers: [metrics.registry],
   });

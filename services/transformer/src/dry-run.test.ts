@@ -11,13 +11,14 @@ async function run(args: string[]): Promise<{ code: number; lines: string[] }> {
 }
 
 describe('transformer --dry-run on the shipped stream examples', () => {
-  it('transactions.yaml: the sample fires each fraud rule once and dead-letters the record the Avro contract refuses', async () => {
+  it('transactions.yaml: the sample fires each fraud rule once, the model flags one more, and the record the Avro contract refuses is dead-lettered', async () => {
     const { code, lines } = await run([at('pipelines/transactions.yaml'), 'payments', at('pipelines/samples/transactions.ndjson')]);
     expect(code).toBe(1); // a dead letter
     expect(lines).toContain('== transactions: 15 out, 0 filtered, 1 dead-lettered');
     expect(lines).toContain('!! record 15: TRIB_E_VALIDATION schemas/transaction.avsc: field "amount": "free" is not a valid Avro double');
     const events = lines.filter((l) => l.startsWith('>> event fraud: ')).map((l) => JSON.parse(l.slice('>> event fraud: '.length)));
     expect(events.map((e) => [e.tx_id, e.fraud_rules])).toEqual([
+      ['s003', ''], // the model alone: the card's third payment within a minute
       ['s005', 'velocity'],
       ['s006', 'velocity'],
       ['s011', 'amount_spike'],

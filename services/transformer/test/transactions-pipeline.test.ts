@@ -1,7 +1,4 @@
 /**
- * @jest-environment ./jest/host-typed-arrays-environment.js
- */
-/**
  * `pipelines/transactions.yaml` end to end against real NATS and PostgreSQL: the sample payments
  * (one case of each fraud rule, and one record the Avro contract refuses) go through the
  * transformer and the loader; every payment lands in fact_transaction scored by the fraud model
@@ -104,6 +101,10 @@ it('flags the sample payments that break a rule into fact_fraud_alert and raises
     expect(scored.rows[0].hi).toBeLessThanOrEqual(1);
     const processed = await readMessages(STREAMS.processed, subjects.processed('transactions', 'transactions'));
     expect(new Set(processed.map((m) => m.headers?.get(H.model)))).toEqual(new Set([`fraud@1 sha256:${model.sha256}`]));
+    // The loader's notices (what lineage run events are made of) name the model too.
+    const notices = await read(STREAMS.loaded, subjects.loaded('transactions', 'fact_transaction'));
+    expect(notices.length).toBeGreaterThan(0);
+    expect(notices.flatMap((n) => n.models as string[])).toEqual(notices.map(() => `fraud@1 sha256:${model.sha256}`));
     // Flagged by a rule, or by the model alone (s003: a card's third payment within a minute).
     const alerts = await pool.query('SELECT tx_id, fraud_rules, card_id FROM warehouse.fact_fraud_alert ORDER BY tx_id');
     expect(alerts.rows).toEqual([

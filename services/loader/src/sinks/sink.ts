@@ -17,6 +17,8 @@ export interface LoadItem {
   seq: number;
   ingestedAt: number;
   records: Rec[];
+  /** `Trib-Model` of the message: the models that scored its records, for the load's lineage. */
+  model?: string;
 }
 
 /** A record the warehouse refused. */

@@ -145,6 +145,7 @@ export class LineageEmitter {
       loadedAt,
       startedAt: started?.toISOString(),
       traceId: traceIdOf(traceparent),
+      ...(Array.isArray(body.models) ? { models: body.models.filter((m): m is string => typeof m === 'string') } : {}),
     };
   }
 

@@ -49,6 +49,25 @@ describe('OpenLineage load run events', () => {
     });
   });
 
+  it('names the models that scored the loaded records in the tributary run facet', () => {
+    const model = 'fraud@1 sha256:4bd1301e4279b3e6278980bdf35f7740822605803fb39123ac9e22179cb0b583';
+    const base = {
+      pipeline: 'p',
+      table: 't',
+      dataset: 'd',
+      messages: 1,
+      records: 1,
+      written: 1,
+      firstSeq: 1,
+      lastSeq: 1,
+      loadedAt: '2026-01-01T00:00:01.000Z',
+    };
+    const [, complete] = completedLoadEvents({ ...base, models: [model] }, naming);
+    runEvent.parse(complete);
+    expect(complete!.run.facets!.tributary).toMatchObject({ models: [model] });
+    expect(completedLoadEvents(base, naming)[1]!.run.facets!.tributary).not.toHaveProperty('models');
+  });
+
   it('describes a dead-lettered message as START and FAIL with the error, one run per table', () => {
     const events = failedLoadEvents(
       {

@@ -6,7 +6,8 @@
  * Naming follows OpenLineage's conventions: the job is `<pipeline>.load.<table>` in the
  * configured namespace; the input is the processed subject in `nats://<server>`; the output is
  * `<database>.warehouse.<table>` in `postgres://<host>:<port>`. A `tributary` run facet carries
- * the trace ID and the stream sequence range, so a run links to its trace and its messages.
+ * the trace ID and the stream sequence range, so a run links to its trace and its messages, and the
+ * models that scored the loaded records (`model` steps), so every score says which model made it.
  */
 import { createHash } from 'node:crypto';
 import { OPENLINEAGE_SCHEMA_URL, type RunEvent } from './openlineage-model';
@@ -42,6 +43,8 @@ export interface LoadNotice {
   /** ISO time the load transaction started (the ledger's loaded_at), when known. */
   startedAt?: string;
   traceId?: string;
+  /** Models that scored the loaded records (`<name>@<version> sha256:<hex>`), from the messages' `Trib-Model`. */
+  models?: string[];
 }
 
 /** A UUID derived from `key` (name-based, RFC 9562 version 5 layout): the same load always gets the same run ID. */
@@ -53,7 +56,14 @@ export function runIdOf(key: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-function tributaryFacet(n: { traceId?: string; firstSeq?: number; lastSeq?: number; messages: number; records: number }) {
+function tributaryFacet(n: {
+  traceId?: string;
+  firstSeq?: number;
+  lastSeq?: number;
+  messages: number;
+  records: number;
+  models?: string[];
+}) {
   return {
     _producer: PRODUCER,
     _schemaURL: FACET_SCHEMA,
@@ -61,6 +71,7 @@ function tributaryFacet(n: { traceId?: string; firstSeq?: number; lastSeq?: numb
     ...(n.firstSeq !== undefined ? { streamSeqRange: { stream: 'TRIB_PROCESSED', first: n.firstSeq, last: n.lastSeq ?? n.firstSeq } } : {}),
     messages: n.messages,
     records: n.records,
+    ...(n.models?.length ? { models: n.models } : {}),
   };
 }
 

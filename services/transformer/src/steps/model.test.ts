@@ -1,7 +1,4 @@
 /**
- * @jest-environment ./jest/host-typed-arrays-environment.js
- */
-/**
  * The `model` step on real onnxruntime: its outputs against an independent float64 computation of
  * the same graph (read from the file with onnx-proto, not from our trainer), the same scores
  * whatever the batching, each `on_missing` policy, every validate-time and start-up error, and a
@@ -272,16 +269,16 @@ describe('model step: validate-time errors (before anything runs)', () => {
 });
 
 describe('model step: start-up errors', () => {
-  it('fails the start with TRIB_E_MODEL when onnxruntime cannot load the model, or the file went missing after validate', async () => {
+  it('fails the start with TRIB_E_ML_MODEL when onnxruntime cannot load the model, or the file went missing after validate', async () => {
     const bad: TestModel = { ...LOGISTIC, nodes: [{ op: 'NoSuchOperator', inputs: ['features'], outputs: ['score'] }, LOGISTIC.nodes[0]!] };
     const p = loadPipelineFile(pipelineWith(bad, STEP));
     await expect(runner(p)).rejects.toMatchObject({
-      code: 'TRIB_E_MODEL',
+      code: 'TRIB_E_ML_MODEL',
       message: expect.stringContaining('cannot be loaded by onnxruntime'),
     });
     const q = loadPipelineFile(pipelineWith(LOGISTIC, STEP));
     rmSync(q.models!['m.onnx']!.path);
-    await expect(runner(q)).rejects.toMatchObject({ code: 'TRIB_E_MODEL', message: expect.stringContaining('cannot be read') });
+    await expect(runner(q)).rejects.toMatchObject({ code: 'TRIB_E_ML_MODEL', message: expect.stringContaining('cannot be read') });
   });
 });
 

@@ -130,7 +130,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
         try {
           results = (await m.session.run(tensors, outputNames)) as Record<string, Tensor>;
         } catch (err) {
-          throw new TributaryError('TRIB_E_MODEL', `${where}: ${m.identity} failed on a batch of ${rows}: ${(err as Error).message}`, {
+          throw new TributaryError('TRIB_E_ML_MODEL', `${where}: ${m.identity} failed on a batch of ${rows}: ${(err as Error).message}`, {
             cause: err,
           });
         }

@@ -37,13 +37,13 @@ export interface ModelChange {
   reason?: string;
 }
 
-/** Creates a session from a model file's bytes; a failure is TRIB_E_MODEL naming the file. */
+/** Creates a session from a model file's bytes; a failure is TRIB_E_ML_MODEL naming the file. */
 export async function loadModel(bytes: Uint8Array, file: string, where: string): Promise<LoadedModel> {
   let signature: OnnxSignature;
   try {
     signature = onnxSignature(bytes, file);
   } catch (err) {
-    throw new TributaryError('TRIB_E_MODEL', `${where}: model ${file}: ${(err as Error).message}`, { cause: err, location: { file } });
+    throw new TributaryError('TRIB_E_ML_MODEL', `${where}: model ${file}: ${(err as Error).message}`, { cause: err, location: { file } });
   }
   try {
     const session = await InferenceSession.create(bytes, {
@@ -54,7 +54,7 @@ export async function loadModel(bytes: Uint8Array, file: string, where: string):
     });
     return { session, signature, identity: modelIdentity(signature) };
   } catch (err) {
-    throw new TributaryError('TRIB_E_MODEL', `${where}: model ${file} cannot be loaded by onnxruntime: ${(err as Error).message}`, {
+    throw new TributaryError('TRIB_E_ML_MODEL', `${where}: model ${file} cannot be loaded by onnxruntime: ${(err as Error).message}`, {
       cause: err,
       location: { file },
     });
@@ -142,12 +142,12 @@ export class ModelFile {
     }
   }
 
-  /** Throws TRIB_E_MODEL when the model's signature does not fit the step's mapping. */
+  /** Throws TRIB_E_ML_MODEL when the model's signature does not fit the step's mapping. */
   private fits(model: LoadedModel): void {
     const problems = checkModelMapping(this.config, model.signature);
     if (problems.length > 0) {
       throw new TributaryError(
-        'TRIB_E_MODEL',
+        'TRIB_E_ML_MODEL',
         `${this.where}: model ${this.file} does not fit the step: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`,
         {
           location: { file: this.file },
@@ -160,7 +160,7 @@ export class ModelFile {
     try {
       return readFileSync(this.file);
     } catch (err) {
-      throw new TributaryError('TRIB_E_MODEL', `${this.where}: model ${this.file} cannot be read: ${(err as Error).message}`, {
+      throw new TributaryError('TRIB_E_ML_MODEL', `${this.where}: model ${this.file} cannot be read: ${(err as Error).message}`, {
         cause: err,
         location: { file: this.file },
       });
