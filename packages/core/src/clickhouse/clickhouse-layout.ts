@@ -26,7 +26,7 @@ import type { FieldDef, FieldType } from '../spec/common';
 import { windowOf } from '../spec/derived-spec';
 import type { Pipeline, Table } from '../spec/pipeline';
 import { WINDOW_COLUMNS, windowMergePlan, type FlagTerm, type WindowMerge } from '../spec/window';
-import { datasetOf } from '../warehouse/table-ddl';
+import { datasetOf } from '../spec/pipeline';
 import { chIdent } from './clickhouse-client';
 
 /** ClickHouse column type of each field type. */

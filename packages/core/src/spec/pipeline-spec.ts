@@ -12,7 +12,7 @@ import { sourceSpec } from './sources';
 import { stepSpec } from './steps';
 import { checkSinkReferences } from './table-sink';
 import { tableSpec } from './tables';
-import { generatedDimensionsSpec } from '../warehouse/calendar';
+import { generatedDimensionsSpec } from './generated-dimensions';
 import { checksSpec } from '../warehouse/checks/check-spec';
 import { modelsSpec } from '../warehouse/models/model-spec';
 import { checkWarehouseReferences } from '../warehouse/warehouse-spec';

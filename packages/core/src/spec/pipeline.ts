@@ -2,6 +2,7 @@
  * The resolved, ready-to-run form of a pipeline spec: datasets in dependency order with
  * normalised fields and steps, referenced schema files loaded.
  */
+import { TributaryError } from '../errors';
 import type { OnnxSignature } from '../schema/onnx-signature';
 import type { ArchiveSpec } from './archive-spec';
 import type { FieldDef } from './common';
@@ -64,4 +65,11 @@ export function tablesOf(pipeline: Pipeline, dataset: string): Table[] {
 /** Finds a pipeline by name. */
 export function findPipeline(pipelines: readonly Pipeline[], name: string): Pipeline | undefined {
   return pipelines.find((p) => p.name === name);
+}
+
+/** The dataset a table loads from. */
+export function datasetOf(pipeline: Pipeline, table: Table): Dataset {
+  const ds = pipeline.datasets.find((d) => d.name === table.from);
+  if (!ds) throw new TributaryError('TRIB_E_SPEC', `table ${table.name}: unknown dataset ${table.from}`);
+  return ds;
 }

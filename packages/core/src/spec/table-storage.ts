@@ -8,6 +8,9 @@
 import { z } from 'zod';
 import { duration, identifier } from './common';
 
+/** Characters a partition name adds to the table name (`_p20261122`); table names leave room for it. */
+export const PARTITION_SUFFIX_LENGTH = 10;
+
 /** Length of one partition. */
 export const PARTITION_INTERVALS = ['day', 'week', 'month'] as const;
 /** A partition interval. */

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { TributaryError } from '../errors';
 import type { Pipeline, Table } from '../spec/pipeline';
-import type { PartitionInterval } from '../spec/table-storage';
+import { PARTITION_SUFFIX_LENGTH, type PartitionInterval } from '../spec/table-storage';
 import { ident, WAREHOUSE_SCHEMA, warehouseTable } from './sql';
 
 /** How a table is partitioned, resolved against its dataset. */
@@ -25,9 +25,6 @@ export interface PartitionLayout {
   /** Whether retention writes rows out before dropping them. */
   archive: boolean;
 }
-
-/** Characters a partition name adds to the table name (`_p20261122`); table names leave room for it. */
-export const PARTITION_SUFFIX_LENGTH = 10;
 
 const DAY_MS = 86_400_000;
 

@@ -8,7 +8,7 @@
 import { derivedFields } from '../spec/derived-spec';
 import { normaliseFields, type FieldType } from '../spec/common';
 import { windowStepSpec, WINDOW_COLUMNS } from '../spec/window';
-import { PARTITION_SUFFIX_LENGTH } from './partitions';
+import { PARTITION_SUFFIX_LENGTH } from '../spec/table-storage';
 import { SCD2_COLUMNS, VALUE_ORDER_COLUMN } from './table-layout';
 import type { WarehouseProblem } from './warehouse-spec';
 

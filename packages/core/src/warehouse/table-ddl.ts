@@ -9,7 +9,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { TributaryError } from '../errors';
 import { pgColumnType } from '../spec/common';
-import type { Dataset, Pipeline, Table } from '../spec/pipeline';
+import { datasetOf, type Pipeline, type Table } from '../spec/pipeline';
 import { syncDeclaredIndexes } from './declared-indexes';
 import { ensurePartitions, partitionClause, partitionLayout, partitionProblems, partitionSetupDdl, premakeStarts } from './partitions';
 import { ident, WAREHOUSE_SCHEMA, warehouseTable } from './sql';
@@ -21,13 +21,6 @@ export const META_COLUMNS = {
   _ingested_at: 'timestamptz',
   _loaded_at: 'timestamptz NOT NULL DEFAULT now()',
 };
-
-/** The dataset a table loads from. */
-export function datasetOf(pipeline: Pipeline, table: Table): Dataset {
-  const ds = pipeline.datasets.find((d) => d.name === table.from);
-  if (!ds) throw new TributaryError('TRIB_E_SPEC', `table ${table.name}: unknown dataset ${table.from}`);
-  return ds;
-}
 
 /** One column a table must have. `addable`: may be added to an existing table (nullable, no identity). */
 export interface ColumnDef {

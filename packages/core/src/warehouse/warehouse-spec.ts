@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { GeneratedDimension } from './calendar';
+import type { GeneratedDimension } from '../spec/generated-dimensions';
 import type { CheckEntry } from './checks/check-spec';
 import { orderModels, refsOf, type Model, type ModelSpec } from './models/model-spec';
 import { checkTableStorage } from './storage-spec';
