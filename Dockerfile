@@ -24,12 +24,13 @@ COPY . .
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     set -eu; \
     if [ -n "${NPM_CAFILE:-}" ]; then export npm_config_cafile="$NPM_CAFILE"; fi; \
-    ws="-w packages/core -w services/ingest-api -w services/transformer -w services/loader -w services/monitor"; \
+    ws="-w packages/contract -w packages/runtime -w packages/warehouse -w packages/archive -w apps/cli -w services/ingest-api -w services/transformer -w services/loader -w services/monitor"; \
     npm ci --ignore-scripts --include-workspace-root --loglevel=error $ws 2>/tmp/npm-ci.log \
       || npm install --ignore-scripts --no-save --include-workspace-root $ws; \
-    node_modules/.bin/tsc -b services/ingest-api services/transformer services/loader services/monitor
+    node_modules/.bin/tsc -b services/ingest-api services/transformer services/loader services/monitor apps/cli
 
-# Production dependencies of this service only (and of @tributary/core, which it links), and
+# Production dependencies of this service only (and of the @tributary/* packages it links; the
+# loader's image also carries the `tributary` CLI, which runs `migrate` and `backfill`), and
 # /app/main.js loading the service, so CMD needs no build argument (exec form cannot expand one).
 FROM build AS deps
 ARG NPM_CAFILE=""
@@ -39,9 +40,11 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     case "${SERVICE:-}" in ingest-api | transformer | loader | monitor) ;; \
       *) echo "build with --build-arg SERVICE=<ingest-api|transformer|loader|monitor> (got '${SERVICE:-}')" >&2; exit 2 ;; esac; \
     if [ -n "${NPM_CAFILE:-}" ]; then export npm_config_cafile="$NPM_CAFILE"; fi; \
-    rm -rf node_modules packages/*/node_modules services/*/node_modules; \
-    npm ci --ignore-scripts --omit=dev --loglevel=error -w "services/$SERVICE" 2>/tmp/npm-ci.log \
-      || npm install --ignore-scripts --no-save --omit=dev -w "services/$SERVICE"; \
+    rm -rf node_modules packages/*/node_modules apps/*/node_modules services/*/node_modules; \
+    ws="-w services/$SERVICE"; apps=""; \
+    if [ "$SERVICE" = loader ]; then ws="$ws -w apps/cli"; apps=apps/cli; fi; \
+    npm ci --ignore-scripts --omit=dev --loglevel=error $ws 2>/tmp/npm-ci.log \
+      || npm install --ignore-scripts --no-save --omit=dev $ws; \
     rm -rf node_modules/.package-lock.json node_modules/.cache; \
     # onnxruntime-node (the transformer's model step; no other service installs it) ships every
     # platform's binaries, ~290 MB: keep this platform's (~45 MB). Its install script never runs.
@@ -50,7 +53,7 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked \
       case "$d" in */"$(node -p 'process.platform + "/" + process.arch')") ;; *) rm -rf "$d" ;; esac; \
     done; \
     mkdir -p /out/pipelines; \
-    for d in . packages/core "services/$SERVICE"; do \
+    for d in . packages/contract packages/runtime packages/warehouse packages/archive $apps "services/$SERVICE"; do \
       mkdir -p /out/$d; \
       if [ -d $d/node_modules ]; then cp -a $d/node_modules /out/$d/; fi; \
       if [ $d != . ]; then cp -a $d/package.json $d/dist /out/$d/; fi; \

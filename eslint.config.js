@@ -1,7 +1,41 @@
-// ESLint (flat config): typescript-eslint's recommended rules, formatting left to Prettier.
+// ESLint (flat config): typescript-eslint's recommended rules, formatting left to Prettier, and the
+// layering of the packages (ARCHITECTURE.md): contract <- runtime <- warehouse, archive <- services, apps.
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 const prettier = require('eslint-config-prettier');
+
+const SERVICES = ['ingest-api', 'transformer', 'loader', 'monitor'];
+// Relative imports may not leave a package for another one: they go through its entry point.
+const crossFolder = { regex: `^(\\.\\./)+(packages|apps|services|contract|runtime|warehouse|archive|testkit|cli|${SERVICES.join('|')})/` };
+const pkgs = (...names) =>
+  names.map((n) => ({
+    group: [`@tributary/${n}`, `@tributary/${n}/*`],
+    message: `this layer may not import @tributary/${n} (ARCHITECTURE.md, layering)`,
+  }));
+// I/O libraries the contract must not touch: it is the pure part every other package shares.
+const IO = [
+  'pg',
+  'pg-copy-streams',
+  'express',
+  'helmet',
+  'pino',
+  'prom-client',
+  '@nats-io/transport-node',
+  '@nats-io/jetstream',
+  '@nats-io/kv',
+  '@opentelemetry/*',
+  '@aws-sdk/*',
+];
+const layer = (files, patterns) => ({
+  files,
+  ignores: ['**/*.test.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: [...patterns, { ...crossFolder, message: 'import another package through its entry point (@tributary/...)' }] },
+    ],
+  },
+});
 
 module.exports = tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'bench/results/**', 'docs/**/*.json'] },
@@ -33,4 +67,16 @@ module.exports = tseslint.config(
     files: ['**/*.test.ts', 'tests/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },
+  layer(
+    ['packages/contract/src/**/*.ts'],
+    [
+      ...pkgs('runtime', 'warehouse', 'archive', 'cli', 'testkit', ...SERVICES),
+      { group: IO, message: 'the contract does no I/O: connections belong in @tributary/runtime or @tributary/warehouse' },
+    ],
+  ),
+  layer(['packages/runtime/src/**/*.ts'], pkgs('warehouse', 'archive', 'cli', 'testkit', ...SERVICES)),
+  layer(['packages/warehouse/src/**/*.ts'], pkgs('archive', 'cli', 'testkit', ...SERVICES)),
+  layer(['packages/archive/src/**/*.ts'], pkgs('warehouse', 'cli', 'testkit', ...SERVICES)),
+  layer(['apps/cli/src/**/*.ts'], pkgs('testkit', ...SERVICES)),
+  ...SERVICES.map((svc) => layer([`services/${svc}/src/**/*.ts`], pkgs('cli', 'testkit', ...SERVICES.filter((o) => o !== svc)))),
 );

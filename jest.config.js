@@ -5,7 +5,8 @@
  */
 const transform = { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const moduleNameMapper = {
-  '^@tributary/(core|testkit)$': '<rootDir>/packages/$1/src/index.ts',
+  '^@tributary/(contract|runtime|warehouse|archive|testkit)$': '<rootDir>/packages/$1/src/index.ts',
+  '^@tributary/cli$': '<rootDir>/apps/cli/src/index.ts',
 };
 // hyparquet and hyparquet-writer (the archive's Parquet codec) are ESM-only: Node 20.19+ loads them
 // with require(), jest's module loader does not, so swc compiles them to CommonJS like our sources.
@@ -21,12 +22,12 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{packages,services}/*/src/**/*.test.ts'],
+      testMatch: ['<rootDir>/{packages,apps,services}/*/src/**/*.test.ts', '<rootDir>/tests/architecture/**/*.test.ts'],
     },
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{packages,services}/*/test/**/*.test.ts'],
+      testMatch: ['<rootDir>/{packages,apps,services}/*/test/**/*.test.ts'],
     },
     {
       ...common,

@@ -234,7 +234,7 @@ async function main() {
   say(`runner pid ${process.pid}`);
   await ensureNats();
   await ensurePostgres();
-  const m = spawnSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], { env, encoding: 'utf8' });
+  const m = spawnSync(process.execPath, [path.join(ROOT, 'apps/cli/dist/cli.js'), 'migrate'], { env, encoding: 'utf8' });
   if (m.status !== 0) throw new Error(`migrate failed:\n${m.stderr || m.stdout}`);
   say('migrate: streams, consumers, KV buckets and warehouse tables in place');
   await startFakeApis();
@@ -298,11 +298,11 @@ A service that dies is restarted (printed here). Ctrl-C drains and stops everyth
 function describeGenerators() {
   let pipelines;
   try {
-    pipelines = require(path.join(ROOT, 'packages/core/dist/spec/load-pipeline.js')).loadPipelines(env.TRIBUTARY_PIPELINES);
+    pipelines = require(path.join(ROOT, 'packages/contract/dist/spec/load-pipeline.js')).loadPipelines(env.TRIBUTARY_PIPELINES);
   } catch {
     return '';
   }
-  const { parseDuration } = require(path.join(ROOT, 'packages/core/dist/spec/common.js'));
+  const { parseDuration } = require(path.join(ROOT, 'packages/contract/dist/spec/common.js'));
   const override = env.GENERATOR_DURATION;
   const fmt = (ms) => (ms === 'unbounded' ? 'unbounded' : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
   const lines = [];

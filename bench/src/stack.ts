@@ -26,7 +26,7 @@ export type Svc = keyof typeof PORT_VARS;
 
 /** `tributary migrate` for the pipelines in `env.TRIBUTARY_PIPELINES`. */
 export function migrate(env: Record<string, string>): void {
-  execFileSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), 'migrate'], {
+  execFileSync(process.execPath, [path.join(ROOT, 'apps/cli/dist/cli.js'), 'migrate'], {
     env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
   });
 }

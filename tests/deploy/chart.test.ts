@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isMap, isPair, isScalar, parseDocument, type Pair } from 'yaml';
-import { loadPipelines } from '@tributary/core';
+import { loadPipelines } from '@tributary/contract';
 import { ROOT, runTool, tool } from './k8s-tools';
 import { find, ofKind, parseManifests, podSpecs, restrictedProblems, type K8sObject } from './manifests';
 import { allSchemaProblems } from './k8s-schema';
@@ -123,7 +123,7 @@ describe('the tributary chart', () => {
       const job = find(objs(), 'Job', 't-tributary-migrate');
       expect(job.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-weight': '-5' });
       const c = job.spec.template.spec.containers[0];
-      expect(c.command).toEqual(['node', 'packages/core/dist/cli.js', 'migrate']);
+      expect(c.command).toEqual(['node', 'apps/cli/dist/cli.js', 'migrate']);
       expect(c.image).toBe('ghcr.io/tributary/loader:0.1.0');
       // Hooks run before the release's objects exist: the Job reads the hook copy of the Secret.
       expect(c.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.name).toBe('t-tributary-migrate-secrets');
@@ -224,7 +224,7 @@ describe('the tributary chart', () => {
 
     it('runs migrate --roles as the owner and each database service on its own least-privilege login', () => {
       const job = find(objs(), 'Job', 't-tributary-migrate');
-      expect(job.spec.template.spec.containers[0].command).toEqual(['node', 'packages/core/dist/cli.js', 'migrate', '--roles']);
+      expect(job.spec.template.spec.containers[0].command).toEqual(['node', 'apps/cli/dist/cli.js', 'migrate', '--roles']);
       expect(env(deployment(objs(), 'loader')).DATABASE_URL).toEqual({ secretKeyRef: { name: 'warehouse-loader', key: 'url' } });
       expect(env(deployment(objs(), 'monitor')).DATABASE_URL).toEqual({ secretKeyRef: { name: 'warehouse-monitor', key: 'url' } });
       expect(env(deployment(objs(), 'ingest-api')).DATABASE_URL).toBeUndefined();

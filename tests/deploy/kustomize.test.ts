@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { loadPipelines } from '@tributary/core';
+import { loadPipelines } from '@tributary/contract';
 import { ROOT, tool } from './k8s-tools';
 import { find, ofKind, parseManifests, podSpecs, restrictedProblems, type K8sObject } from './manifests';
 import { allSchemaProblems } from './k8s-schema';
@@ -53,7 +53,7 @@ describe('k8s/ (kustomize)', () => {
         .sort(),
     ).toEqual([...SERVICES].sort());
     const job = find(objs, 'Job', 'migrate');
-    expect(job.spec.template.spec.containers[0].command).toEqual(['node', 'packages/core/dist/cli.js', 'migrate']);
+    expect(job.spec.template.spec.containers[0].command).toEqual(['node', 'apps/cli/dist/cli.js', 'migrate']);
     expect(job.metadata.annotations!['argocd.argoproj.io/hook']).toBe('PreSync');
     const config = ofKind(objs, 'ConfigMap')[0]!;
     // The generated name carries a content hash and every reference follows it.

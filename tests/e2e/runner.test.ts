@@ -108,7 +108,7 @@ describe('npm start runner', () => {
 
       // The CLI too takes postgres when the URL names no user and USER is unset.
       for (const cmd of ['migrate', 'check', 'models']) {
-        const r = spawnSync(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), cmd], { env, encoding: 'utf8' });
+        const r = spawnSync(process.execPath, [path.join(ROOT, 'apps/cli/dist/cli.js'), cmd], { env, encoding: 'utf8' });
         expect({ cmd, status: r.status, stderr: r.stderr }).toEqual({ cmd, status: 0, stderr: '' });
       }
 

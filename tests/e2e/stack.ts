@@ -152,9 +152,9 @@ export class Stack {
   }
 }
 
-/** Runs the `tributary` CLI (`packages/core/dist/cli.js`) with `env` over this process's environment. */
+/** Runs the `tributary` CLI (`apps/cli/dist/cli.js`) with `env` over this process's environment. */
 export function runCli(args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [path.join(ROOT, 'packages/core/dist/cli.js'), ...args], { env: { ...process.env, ...env }, cwd: ROOT });
+  return run(process.execPath, [path.join(ROOT, 'apps/cli/dist/cli.js'), ...args], { env: { ...process.env, ...env }, cwd: ROOT });
 }
 
 /** POSTs NDJSON records to a push source of the ingest API at `ingestUrl`. */

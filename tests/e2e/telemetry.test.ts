@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { H, makeHeaders, NDJSON } from '@tributary/core';
+import { H, makeHeaders, NDJSON } from '@tributary/contract';
 import { waitFor } from '@tributary/testkit';
 import { runEvent } from '../../services/monitor/src/lineage/openlineage-model';
 import { HttpReceiver } from './alert-receivers';

@@ -88,7 +88,7 @@ describe('service images', () => {
   });
 
   it('runs migrate from an image, then the four services, and lands pushed records in the warehouse', async () => {
-    await podman(['run', '--rm', ...RESTRICTED, ...env(), `localhost/tributary/loader:${TAG}`, 'packages/core/dist/cli.js', 'migrate']);
+    await podman(['run', '--rm', ...RESTRICTED, ...env(), `localhost/tributary/loader:${TAG}`, 'apps/cli/dist/cli.js', 'migrate']);
     for (const s of Object.keys(SERVICES) as Service[]) {
       const port = await freePort();
       ports.set(s, port);

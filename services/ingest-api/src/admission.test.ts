@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { isTributaryError } from '@tributary/core';
+import { isTributaryError } from '@tributary/contract';
 import { bodyAdmission } from './admission';
 
 /**

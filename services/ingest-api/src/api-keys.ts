@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { TributaryError } from '@tributary/core';
+import { TributaryError } from '@tributary/contract';
 
 /** One key entry. */
 export interface ApiKey {

@@ -7,28 +7,22 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { nuid } from '@nats-io/transport-node';
 import { context, SpanKind } from '@opentelemetry/api';
+import { BUCKETS, findPipeline, isTributaryError, loadPipelines, STREAMS, TributaryError, type Pipeline } from '@tributary/contract';
 import {
-  BUCKETS,
   checkTopology,
   connectTracked,
   createLogger,
   createMetrics,
   createServiceApp,
-  findPipeline,
   inSpan,
-  isTributaryError,
   listen,
-  loadPipelines,
   Publisher,
-  STREAMS,
-  TributaryError,
   type Listener,
   type Logger,
-  type Pipeline,
   type TrackedConnection,
   startHeartbeat,
   type Heartbeat,
-} from '@tributary/core';
+} from '@tributary/runtime';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter, Gauge } from 'prom-client';
 import { ApiKeys } from './api-keys';

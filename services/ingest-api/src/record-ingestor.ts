@@ -9,15 +9,13 @@ import {
   H,
   makeHeaders,
   NDJSON,
-  publishDeadLetter,
   subjects,
   type Pipeline,
-  type Publisher,
   type RecordSchema,
   schemaKindOf,
-  type StageMetrics,
   TributaryError,
-} from '@tributary/core';
+} from '@tributary/contract';
+import { publishDeadLetter, type Publisher, type StageMetrics } from '@tributary/runtime';
 
 /** One rejected record in a reply. */
 export interface Rejection {

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import jsonata from 'jsonata';
-import { loadPipelineFile, type Pipeline, type Rec } from '@tributary/core';
+import { loadPipelineFile, type Pipeline, type Rec } from '@tributary/contract';
 import { FakeApis, FAKE_VENUES, stopAll } from '@tributary/testkit';
 import { create } from '../src/sources/rest';
 import { PullHarness } from './pull-harness';

@@ -11,19 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  avroType,
-  compileSchema,
-  connectNats,
-  DEFAULT_TOPOLOGY,
-  ensureBuckets,
-  ensureStreams,
-  H,
-  loadPipelineFile,
-  protobufType,
-  STREAMS,
-  type Rec,
-} from '@tributary/core';
+import { avroType, compileSchema, H, loadPipelineFile, protobufType, STREAMS, type Rec } from '@tributary/contract';
+import { connectNats, DEFAULT_TOPOLOGY, ensureBuckets, ensureStreams } from '@tributary/runtime';
 import { NatsServer, stopAll } from '@tributary/testkit';
 import avro from 'avsc';
 import pino from 'pino';

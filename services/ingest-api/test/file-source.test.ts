@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kvm } from '@nats-io/kv';
-import { BUCKETS } from '@tributary/core';
+import { BUCKETS } from '@tributary/contract';
 import { stopAll, waitFor } from '@tributary/testkit';
 import { SourceEnv } from './source-env';
 

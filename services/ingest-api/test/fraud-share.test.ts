@@ -5,7 +5,7 @@
  * and each of the three rules finds its pattern.
  */
 import path from 'node:path';
-import { loadPipelineFile, type Rec } from '@tributary/core';
+import { loadPipelineFile, type Rec } from '@tributary/contract';
 import { memoryKv } from '../../transformer/src/memory-kv';
 import { PipelineRunner } from '../../transformer/src/pipeline-runner';
 import { cardsForRate } from '../src/sources/generator';

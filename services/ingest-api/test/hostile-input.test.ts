@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectNats, DEFAULT_TOPOLOGY, ensureBuckets, ensureStreams, loadPipelines } from '@tributary/core';
+import { connectNats, DEFAULT_TOPOLOGY, ensureBuckets, ensureStreams } from '@tributary/runtime';
+import { loadPipelines } from '@tributary/contract';
 import { NatsServer, stopAll } from '@tributary/testkit';
 import fc from 'fast-check';
 import pino from 'pino';

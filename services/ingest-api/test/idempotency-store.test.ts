@@ -6,7 +6,8 @@
  */
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
-import { BUCKETS, DEFAULT_TOPOLOGY, ensureBuckets, isTributaryError } from '@tributary/core';
+import { BUCKETS, isTributaryError } from '@tributary/contract';
+import { DEFAULT_TOPOLOGY, ensureBuckets } from '@tributary/runtime';
 import { NatsServer, stopAll } from '@tributary/testkit';
 import { IdempotencyStore } from '../src/idempotency-store';
 

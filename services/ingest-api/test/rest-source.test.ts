@@ -4,7 +4,7 @@
  * fan-out from parent records, and secrets kept out of logs and cursors.
  */
 import { FakeApis, FAKE_VENUES, stopAll } from '@tributary/testkit';
-import type { Pipeline, Rec } from '@tributary/core';
+import type { Pipeline, Rec } from '@tributary/contract';
 import { create } from '../src/sources/rest';
 import type { RestCursor } from '../src/sources/rest/rest-run';
 import { PullHarness } from './pull-harness';

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { PostgresServer, stopAll, waitFor } from '@tributary/testkit';
 import { Client } from 'pg';
-import { loadPipelineFile, type Rec } from '@tributary/core';
+import { loadPipelineFile, type Rec } from '@tributary/contract';
 import { SourceEnv } from './source-env';
 
 // The script is plain CommonJS: the same code `node scripts/sales-oltp.js` runs.

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { decodeNdjson, DEFAULT_TOPOLOGY, ensureBuckets, ensureStreams, STREAMS, type Rec } from '@tributary/core';
+import { decodeNdjson, STREAMS, type Rec } from '@tributary/contract';
+import { DEFAULT_TOPOLOGY, ensureBuckets, ensureStreams } from '@tributary/runtime';
 import { freePort, NatsServer, spawnService, type ServiceProcess } from '@tributary/testkit';
 
 const SERVICE = path.resolve(__dirname, '../dist/main.js');

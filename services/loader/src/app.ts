@@ -6,42 +6,42 @@
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SpanKind, trace } from '@opentelemetry/api';
+import { assertTableAccess, tableNeeds } from '@tributary/warehouse';
+import { archiveOf, openArchiveStore } from '@tributary/archive';
 import {
-  assertTableAccess,
-  archiveOf,
   archiverConsumers,
   BatchConsumer,
   deadLetterMessage,
   checkTopology,
   connectNats,
-  consumers,
   contextFromHeaders,
   createLogger,
   createMetrics,
   createServiceApp,
+  inSpan,
+  listen,
+  Publisher,
+  publishDeadLetter,
+  type Listener,
+  type Logger,
+  startHeartbeat,
+  type Heartbeat,
+} from '@tributary/runtime';
+import {
+  consumers,
   decodeNdjson,
   H,
   header,
-  inSpan,
   isTributaryError,
-  listen,
   loadPipelines,
-  openArchiveStore,
   makeHeaders,
   numberHeader,
-  Publisher,
-  publishDeadLetter,
   STREAMS,
   subjects,
   subjectTokens,
-  tableNeeds,
   TributaryError,
-  type Listener,
-  type Logger,
   type Pipeline,
-  startHeartbeat,
-  type Heartbeat,
-} from '@tributary/core';
+} from '@tributary/contract';
 import { Pool } from 'pg';
 import { Histogram } from 'prom-client';
 import { BatchLoader, type LoadItem, type RejectedRow } from './batch-loader';

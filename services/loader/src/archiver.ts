@@ -10,10 +10,9 @@
  * service would add a deployment for a few file writes.
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import { BACKFILL_HEADER, bodyLines, writeArchive, type ArchiveFlush, type ArchiveInput, type ArchiveStore } from '@tributary/archive';
+import { BatchConsumer, type Logger } from '@tributary/runtime';
 import {
-  BACKFILL_HEADER,
-  BatchConsumer,
-  bodyLines,
   consumers,
   H,
   header,
@@ -21,15 +20,10 @@ import {
   numberHeader,
   STREAMS,
   subjectTokens,
-  writeArchive,
-  type ArchiveFlush,
-  type ArchiveInput,
   type ArchiveSpec,
   type ArchiveStage,
-  type ArchiveStore,
-  type Logger,
   type Pipeline,
-} from '@tributary/core';
+} from '@tributary/contract';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** The archiver's metrics, registered once per loader process. */

@@ -10,7 +10,9 @@
  * makes the rows visible after it (ClickHouse), so the ledger stays the one record of what was
  * loaded.
  */
-import { guardClient, tablesOf, TributaryError, type Logger, type Pipeline, type Table } from '@tributary/core';
+import { guardClient } from '@tributary/warehouse';
+import { tablesOf, TributaryError, type Pipeline, type Table } from '@tributary/contract';
+import type { Logger } from '@tributary/runtime';
 import type { Pool, PoolClient } from 'pg';
 import { classifyPgError } from './postgres/pg-errors';
 import type { LoadItem, RejectedRow, TableRows, TableSink } from './sinks/sink';

@@ -1,7 +1,8 @@
 /**
  * loader configuration, read once from the environment.
  */
-import { archiveEnv, commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/core';
+import { archiveEnv } from '@tributary/archive';
+import { commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/runtime';
 import { z } from 'zod';
 
 const schema = z.object({

@@ -1,7 +1,7 @@
 /**
  * loader entry point: telemetry first, then the app, drained on SIGTERM.
  */
-import { createLogger, runService, startTelemetry } from '@tributary/core';
+import { createLogger, runService, startTelemetry } from '@tributary/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
 

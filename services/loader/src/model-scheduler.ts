@@ -5,17 +5,9 @@
  * Results go to `tributary.model_runs` / `tributary.check_results` and to Prometheus.
  */
 import { Cron } from 'croner';
-import {
-  downstreamOf,
-  expandChecks,
-  runChecks,
-  runModels,
-  type Check,
-  type CheckResult,
-  type Logger,
-  type Model,
-  type Pipeline,
-} from '@tributary/core';
+import { downstreamOf, type Check, type Model, type Pipeline } from '@tributary/contract';
+import { expandChecks, runChecks, runModels, type CheckResult } from '@tributary/warehouse';
+import type { Logger } from '@tributary/runtime';
 import type { Pool } from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 

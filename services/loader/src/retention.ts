@@ -26,11 +26,10 @@ import {
   partitionStartOf,
   premakeStarts,
   warehouseTable,
-  type Logger,
   type PartitionLayout,
-  type Pipeline,
-  type Table,
-} from '@tributary/core';
+} from '@tributary/warehouse';
+import type { Logger } from '@tributary/runtime';
+import type { Pipeline, Table } from '@tributary/contract';
 import type { Pool, PoolClient } from 'pg';
 import { Counter, type Registry } from 'prom-client';
 import { archiveRows, type ArchivePartition, type ArchiveTarget } from './table-archive';

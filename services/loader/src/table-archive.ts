@@ -11,7 +11,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { archiveOf, openArchiveStore, type ArchiveEnv, type ArchiveStore, type Pipeline } from '@tributary/core';
+import { archiveOf, openArchiveStore, type ArchiveEnv, type ArchiveStore } from '@tributary/archive';
+import type { Pipeline } from '@tributary/contract';
 import type { PoolClient } from 'pg';
 
 /** What is being archived. */

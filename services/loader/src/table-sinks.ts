@@ -5,7 +5,8 @@
  * dead-lettered with TRIB_E_SCHEMA_INCOMPATIBLE, the others loading); an unreachable sink fails
  * the start, as an unreachable PostgreSQL does.
  */
-import { sinkKindOf, type Logger, type Pipeline } from '@tributary/core';
+import { sinkKindOf, type Pipeline } from '@tributary/contract';
+import type { Logger } from '@tributary/runtime';
 import { SINKS } from './sinks/registry';
 import type { SharedResource, TableSink } from './sinks/sink';
 

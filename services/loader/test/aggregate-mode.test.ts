@@ -6,7 +6,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BOOKKEEPING_DDL, ensureTable, loadPipelineFile, type Pipeline, type Rec } from '@tributary/core';
+import { BOOKKEEPING_DDL, ensureTable } from '@tributary/warehouse';
+import { loadPipelineFile, type Pipeline, type Rec } from '@tributary/contract';
 import { PostgresServer, stopAll } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { PipelineRunner } from '../../transformer/src/pipeline-runner';

@@ -10,27 +10,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { archiveOf, decodeArchive, openArchiveStore, parseArchiveKey, type ArchiveStore } from '@tributary/archive';
 import {
-  archiveOf,
   archiverConsumers,
   connectNats,
-  consumers,
   createLogger,
-  decodeArchive,
   DEFAULT_TOPOLOGY,
   ensureConsumers,
   ensureStreams,
-  H,
-  loadPipelineFile,
-  makeHeaders,
-  openArchiveStore,
-  parseArchiveKey,
   Publisher,
-  STREAMS,
-  subjects,
-  type ArchiveStore,
-  type Pipeline,
-} from '@tributary/core';
+} from '@tributary/runtime';
+import { consumers, H, loadPipelineFile, makeHeaders, STREAMS, subjects, type Pipeline } from '@tributary/contract';
 import { freePort, NatsServer, stopAll, waitFor } from '@tributary/testkit';
 import { Registry } from 'prom-client';
 import { Archiver, archiveMetrics } from '../src/archiver';

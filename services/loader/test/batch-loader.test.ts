@@ -6,7 +6,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BOOKKEEPING_DDL, ensureTable, loadPipelineFile, type Pipeline } from '@tributary/core';
+import { BOOKKEEPING_DDL, ensureTable } from '@tributary/warehouse';
+import { loadPipelineFile, type Pipeline } from '@tributary/contract';
 import { PostgresServer, stopAll } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { BatchLoader, type LoadItem, type RejectedRow } from '../src/batch-loader';

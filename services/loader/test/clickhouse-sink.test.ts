@@ -15,22 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  BOOKKEEPING_DDL,
-  createLogger,
-  DEFAULT_TOPOLOGY,
-  ensureWarehouse,
-  evaluateFlag,
-  H,
-  loadPipelineFile,
-  makeHeaders,
-  migrate,
-  NDJSON,
-  subjects,
-  windowOf,
-  type Pipeline,
-  type Rec,
-} from '@tributary/core';
+import { BOOKKEEPING_DDL, ensureWarehouse } from '@tributary/warehouse';
+import { createLogger, DEFAULT_TOPOLOGY } from '@tributary/runtime';
+import { evaluateFlag, H, loadPipelineFile, makeHeaders, NDJSON, subjects, windowOf, type Pipeline, type Rec } from '@tributary/contract';
+import { migrate } from '@tributary/cli';
 import { ClickHouseServer, freePort, httpGet, NatsServer, PostgresServer, spawnService, stopAll, waitFor } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { Registry } from 'prom-client';

@@ -6,16 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  BOOKKEEPING_DDL,
-  checkCommand,
-  ensureWarehouse,
-  expandChecks,
-  loadPipelineFile,
-  runChecks,
-  runModels,
-  type Pipeline,
-} from '@tributary/core';
+import { BOOKKEEPING_DDL, checkCommand, ensureWarehouse, expandChecks, runChecks, runModels } from '@tributary/warehouse';
+import { loadPipelineFile, type Pipeline } from '@tributary/contract';
 import { PostgresServer, stopAll } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { generateSales } from '../../../pipelines/sales/generate-sales';

@@ -4,7 +4,8 @@
  * errors and loads, services, alerts, and the DLQ console (see dlq-router.ts). Errors answer
  * `{ error: { code, message } }` with the code's status.
  */
-import { findPipeline, toTributaryError, TributaryError, type Logger, type Pipeline } from '@tributary/core';
+import { findPipeline, toTributaryError, TributaryError, type Pipeline } from '@tributary/contract';
+import type { Logger } from '@tributary/runtime';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';

@@ -7,8 +7,8 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
+import { BUCKETS, loadPipelines, STREAMS, type Pipeline } from '@tributary/contract';
 import {
-  BUCKETS,
   checkTopology,
   connectNats,
   KvLease,
@@ -19,14 +19,11 @@ import {
   createMetrics,
   createServiceApp,
   listen,
-  loadPipelines,
-  STREAMS,
   topologyStreams,
   type BatchConsumer,
   type Listener,
   type Logger,
-  type Pipeline,
-} from '@tributary/core';
+} from '@tributary/runtime';
 import { Pool } from 'pg';
 import { AlertMonitor } from './alerts/alert-monitor';
 import { AlertNotifier } from './alerts/alert-notifier';

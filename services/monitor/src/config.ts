@@ -1,7 +1,7 @@
 /**
  * monitor configuration, read once from the environment.
  */
-import { commonEnv, envDuration, envInt, envPort, readEnv } from '@tributary/core';
+import { commonEnv, envDuration, envInt, envPort, readEnv } from '@tributary/runtime';
 import { z } from 'zod';
 
 /** A comma-separated list variable (empty entries dropped). */

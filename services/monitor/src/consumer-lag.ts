@@ -4,7 +4,7 @@
  * are null and `error` says why, so a status reply never waits on a dead connection.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { consumers, STREAMS, type Pipeline } from '@tributary/core';
+import { consumers, STREAMS, type Pipeline } from '@tributary/contract';
 import type { FoldedStream } from './folded-message';
 import { foldSource } from './stream-fold';
 

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '@tributary/core';
+import type { Logger } from '@tributary/runtime';
 import express, { type Router } from 'express';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -9,7 +9,8 @@
  * The record re-enters as a new accepted message and is counted once more on its way through.
  */
 import type { PubAck } from '@nats-io/jetstream';
-import { H, makeHeaders, NDJSON, type Logger, type Publisher } from '@tributary/core';
+import { H, makeHeaders, NDJSON } from '@tributary/contract';
+import type { Logger, Publisher } from '@tributary/runtime';
 import type { Pool } from 'pg';
 import type { Counter } from 'prom-client';
 import {

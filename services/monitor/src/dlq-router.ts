@@ -3,7 +3,7 @@
  * audit trail (`GET /api/dlq/actions`), and the write actions (`POST /api/dlq/replay`,
  * `POST /api/dlq/discard`) behind the admin token.
  */
-import { identifier, TributaryError } from '@tributary/core';
+import { identifier, TributaryError } from '@tributary/contract';
 import express, { type Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';

@@ -4,7 +4,7 @@
  * client that reconnects is current at once and no event needs replaying. Browsers reconnect
  * EventSource streams by themselves; `retry` tells them how soon.
  */
-import type { Logger } from '@tributary/core';
+import type { Logger } from '@tributary/runtime';
 import type { Request, Response } from 'express';
 
 /** Server-sent event broadcaster. */

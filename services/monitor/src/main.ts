@@ -1,7 +1,8 @@
 /**
  * Entry point of the monitor service: telemetry first, then the app, drained on SIGTERM.
  */
-import { createLogger, isTributaryError, runService, startTelemetry } from '@tributary/core';
+import { createLogger, runService, startTelemetry } from '@tributary/runtime';
+import { isTributaryError } from '@tributary/contract';
 import { createApp } from './app';
 import { loadConfig, type MonitorConfig } from './config';
 

@@ -3,7 +3,7 @@
  * status with its flow (sources -> datasets -> tables) and records/s per node, the service
  * replicas, the alerts pending or firing, and the NATS cluster.
  */
-import type { Pipeline } from '@tributary/core';
+import type { Pipeline } from '@tributary/contract';
 import type { ActiveAlert } from './alerts/alert-engine';
 import type { ClusterStatus } from './cluster-probe';
 import type { ConsumerLag } from './consumer-lag';

@@ -1,4 +1,4 @@
-import type { Pipeline } from '@tributary/core';
+import type { Pipeline } from '@tributary/contract';
 import type { StageLag } from './consumer-lag';
 import { buildPipelineStatus, freshnessSeconds } from './pipeline-status';
 import type { StatusCounts } from './status-counts';

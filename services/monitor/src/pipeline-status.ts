@@ -2,7 +2,7 @@
  * The status of a pipeline as `/api/pipelines` returns it, assembled from durable sums (stream
  * log, load ledger) and consumer lag. Pure, so its arithmetic is unit-tested.
  */
-import type { Pipeline } from '@tributary/core';
+import type { Pipeline } from '@tributary/contract';
 import type { StageLag } from './consumer-lag';
 import type { LedgerSum, StatusCounts, StreamLogSum } from './status-counts';
 

@@ -3,7 +3,7 @@
  * (the monitor never does, so it runs without CREATE rights) and its database user needs the
  * privileges of the group role `tributary_monitor` on them.
  */
-import { assertTableAccess, tableNeeds } from '@tributary/core';
+import { assertTableAccess, tableNeeds } from '@tributary/warehouse';
 import type { Pool } from 'pg';
 import { toWarehouseError } from './warehouse-error';
 

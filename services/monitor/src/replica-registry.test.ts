@@ -1,4 +1,4 @@
-import { createLogger, type HeartbeatBeat } from '@tributary/core';
+import { createLogger, type HeartbeatBeat } from '@tributary/runtime';
 import { ReplicaRegistry } from './replica-registry';
 
 const beat = (over: Partial<HeartbeatBeat> = {}): HeartbeatBeat => ({

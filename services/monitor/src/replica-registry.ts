@@ -4,7 +4,7 @@
  * a goodbye beat (drained on purpose). Kept in memory: a restarted monitor knows every live
  * replica again within one heartbeat interval.
  */
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, HEARTBEAT_SUBJECT_PREFIX, type HeartbeatBeat, type Logger } from '@tributary/core';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, HEARTBEAT_SUBJECT_PREFIX, type HeartbeatBeat, type Logger } from '@tributary/runtime';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 
 /** Health of one replica. */

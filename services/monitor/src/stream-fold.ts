@@ -5,7 +5,9 @@
  * (docs/design.md, Counting invariant); the (stream, msg_id) key makes redelivery harmless.
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import { BatchConsumer, consumers, guardClient, STREAMS, type Logger } from '@tributary/core';
+import { BatchConsumer, type Logger } from '@tributary/runtime';
+import { consumers, STREAMS } from '@tributary/contract';
+import { guardClient } from '@tributary/warehouse';
 import type { Pool } from 'pg';
 import { insertDeadLetters } from './dead-letter-store';
 import { foldMessage, type DeadLetterRow, type FoldedMessage, type FoldedStream } from './folded-message';

@@ -4,7 +4,8 @@
  * retried), an error about the data itself (`isDataError`: SQLSTATE class 22 or 23) is
  * TRIB_E_INTERNAL (not retryable: the message is isolated).
  */
-import { isDataError, sqlState, TributaryError } from '@tributary/core';
+import { isDataError, sqlState } from '@tributary/warehouse';
+import { TributaryError } from '@tributary/contract';
 
 /** Wraps a PostgreSQL (or socket) error as a TributaryError with the right retryability. */
 export function toWarehouseError(err: unknown, what: string): TributaryError {

@@ -10,19 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  connectNats,
-  createLogger,
-  DEFAULT_TOPOLOGY,
-  H,
-  loadPipelines,
-  migrate,
-  publishDeadLetter,
-  Publisher,
-  STREAMS,
-  subjects,
-  type DeadLetter,
-} from '@tributary/core';
+import { connectNats, createLogger, DEFAULT_TOPOLOGY, publishDeadLetter, Publisher, type DeadLetter } from '@tributary/runtime';
+import { H, loadPipelines, STREAMS, subjects } from '@tributary/contract';
+import { migrate } from '@tributary/cli';
 import { NatsServer, PostgresServer, stopAll, waitFor } from '@tributary/testkit';
 import { createApp, type MonitorApp } from '../src/app';
 import { loadConfig } from '../src/config';

@@ -9,22 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  connectNats,
-  createLogger,
-  DEFAULT_TOPOLOGY,
-  encodeNdjson,
-  H,
-  loadPipelines,
-  makeHeaders,
-  migrate,
-  NDJSON,
-  publishDeadLetter,
-  Publisher,
-  subjects,
-  type DeadLetter,
-  type Stage,
-} from '@tributary/core';
+import { connectNats, createLogger, DEFAULT_TOPOLOGY, publishDeadLetter, Publisher, type DeadLetter } from '@tributary/runtime';
+import { encodeNdjson, H, loadPipelines, makeHeaders, NDJSON, subjects, type Stage } from '@tributary/contract';
+import { migrate } from '@tributary/cli';
 import { NatsServer, PostgresServer, stopAll, waitFor } from '@tributary/testkit';
 import { createApp, type MonitorApp } from '../src/app';
 import { loadConfig, type MonitorConfig } from '../src/config';

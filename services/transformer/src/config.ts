@@ -1,7 +1,7 @@
 /**
  * transformer configuration, read once from the environment.
  */
-import { commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/core';
+import { commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/runtime';
 import { z } from 'zod';
 
 const schema = z.object({

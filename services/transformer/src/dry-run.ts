@@ -8,7 +8,7 @@
  * unit-tested in CI like `rpk connect test`.
  */
 import { readFileSync } from 'node:fs';
-import { decodeNdjson, loadPipelineFile, type Rec } from '@tributary/core';
+import { decodeNdjson, loadPipelineFile, type Rec } from '@tributary/contract';
 import { memoryKv } from './memory-kv';
 import { PipelineRunner, type DatasetResult } from './pipeline-runner';
 import { referenceKeys, storeReferences } from './steps/reference-store';

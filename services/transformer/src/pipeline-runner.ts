@@ -5,7 +5,7 @@
  * Datasets that read other datasets run in the same pass, in dependency order; a `route` step
  * hands its routed records to the target datasets instead of its output.
  */
-import { tablesOf, toTributaryError, TributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/core';
+import { tablesOf, toTributaryError, TributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/contract';
 import { castValue } from './steps/cast-value';
 import { STEPS } from './steps/registry';
 import type { BatchContext, BatchItem, Release, Step, StepFailure, StepServices } from './steps/step';

@@ -7,7 +7,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, checkTopology, inPostgres, type Logger, type Pipeline } from '@tributary/core';
+import { BUCKETS, inPostgres, type Pipeline } from '@tributary/contract';
+import { checkTopology, type Logger } from '@tributary/runtime';
 import { Pool } from 'pg';
 import type { PipelineRunner } from './pipeline-runner';
 import type { StepServices } from './steps/step';

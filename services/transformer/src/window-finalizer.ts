@@ -17,24 +17,21 @@
  * selected again, so each row is published by one of them.
  */
 import { createHash } from 'node:crypto';
+import { guardClient, ident, warehouseTable } from '@tributary/warehouse';
 import {
-  guardClient,
   H,
-  ident,
   inPostgres,
   makeHeaders,
   subjects,
   TributaryError,
   WINDOW_COLUMNS,
-  warehouseTable,
   windowOf,
   type Dataset,
-  type Logger,
   type Pipeline,
-  type Publisher,
   type Rec,
   type WindowConfig,
-} from '@tributary/core';
+} from '@tributary/contract';
+import type { Logger, Publisher } from '@tributary/runtime';
 import type { Pool } from 'pg';
 
 /** Rows finalized per table and run; the rest wait for the next run. */

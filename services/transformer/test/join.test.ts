@@ -11,23 +11,8 @@ import path from 'node:path';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  BUCKETS,
-  createLogger,
-  DEFAULT_TOPOLOGY,
-  ensureBuckets,
-  ensureConsumers,
-  ensureStreams,
-  H,
-  loadPipelineFile,
-  makeHeaders,
-  NDJSON,
-  pipelineConsumers,
-  STREAMS,
-  subjects,
-  type Pipeline,
-  type Rec,
-} from '@tributary/core';
+import { BUCKETS, H, loadPipelineFile, makeHeaders, NDJSON, STREAMS, subjects, type Pipeline, type Rec } from '@tributary/contract';
+import { createLogger, DEFAULT_TOPOLOGY, ensureBuckets, ensureConsumers, ensureStreams, pipelineConsumers } from '@tributary/runtime';
 import { NatsServer, stopAll, waitFor } from '@tributary/testkit';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, DEFAULT_TOPOLOGY, ensureBuckets, loadPipelineFile, type Pipeline, type Rec } from '@tributary/core';
+import { BUCKETS, loadPipelineFile, type Pipeline, type Rec } from '@tributary/contract';
+import { DEFAULT_TOPOLOGY, ensureBuckets } from '@tributary/runtime';
 import { NatsServer, stopAll } from '@tributary/testkit';
 import { PipelineRunner, type DatasetResult } from '../src/pipeline-runner';
 

@@ -10,20 +10,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  createLogger,
-  decodeNdjson,
-  DEFAULT_TOPOLOGY,
-  H,
-  loadPipelineFile,
-  makeHeaders,
-  migrate,
-  NDJSON,
-  STREAMS,
-  subjects,
-  type Pipeline,
-  type Rec,
-} from '@tributary/core';
+import { createLogger, DEFAULT_TOPOLOGY } from '@tributary/runtime';
+import { decodeNdjson, H, loadPipelineFile, makeHeaders, NDJSON, STREAMS, subjects, type Pipeline, type Rec } from '@tributary/contract';
+import { migrate } from '@tributary/cli';
 import { NatsServer, PostgresServer, stopAll, waitFor } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { createApp as createLoader } from '../../loader/src/app';

@@ -10,20 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  consumers,
-  createLogger,
-  DEFAULT_TOPOLOGY,
-  H,
-  loadPipelineFile,
-  makeHeaders,
-  migrate,
-  NDJSON,
-  STREAMS,
-  subjects,
-  type Pipeline,
-  type Rec,
-} from '@tributary/core';
+import { consumers, H, loadPipelineFile, makeHeaders, NDJSON, STREAMS, subjects, type Pipeline, type Rec } from '@tributary/contract';
+import { createLogger, DEFAULT_TOPOLOGY } from '@tributary/runtime';
+import { migrate } from '@tributary/cli';
 import { NatsServer, PostgresServer, stopAll, waitFor } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { createApp as createLoader } from '../../loader/src/app';

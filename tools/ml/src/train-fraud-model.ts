@@ -12,7 +12,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { inputFields, loadPipelineFile, onnxSignature, type ModelConfig, type Pipeline, type Rec } from '@tributary/core';
+import { inputFields, loadPipelineFile, onnxSignature, type ModelConfig, type Pipeline, type Rec } from '@tributary/contract';
 import { memoryKv } from '@tributary/transformer/dist/memory-kv';
 import { PipelineRunner } from '@tributary/transformer/dist/pipeline-runner';
 import { generateWorld, type LabelledPayment, type WorldOptions } from './fraud-world';

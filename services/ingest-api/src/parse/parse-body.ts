@@ -5,7 +5,7 @@
  */
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { exactNumber, parseJsonExact, TributaryError } from '@tributary/core';
+import { exactNumber, parseJsonExact, TributaryError } from '@tributary/contract';
 
 /** Content types the ingest API reads, by canonical name. */
 export const SUPPORTED_TYPES = {

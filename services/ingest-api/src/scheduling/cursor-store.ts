@@ -5,7 +5,7 @@
  * its lease (and still thinks it runs the source) cannot move a cursor backwards or sideways.
  */
 import type { KV } from '@nats-io/kv';
-import { TributaryError } from '@tributary/core';
+import { TributaryError } from '@tributary/contract';
 import type { CursorStore } from '../sources/pull-source';
 
 /** Key-safe form of a sub-key: KV keys allow letters, digits and `-_=/.`; anything else is encoded. */

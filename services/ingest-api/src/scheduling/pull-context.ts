@@ -5,7 +5,8 @@
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { publishDeadLetter, subjects, type Logger, type Pipeline, type Publisher } from '@tributary/core';
+import { publishDeadLetter, type Logger, type Publisher } from '@tributary/runtime';
+import { subjects, type Pipeline } from '@tributary/contract';
 import type { Registry } from 'prom-client';
 import type { CursorStore, PullContext, SourceIngestor } from '../sources/pull-source';
 import { budgetKey, KvRequestBudget } from './request-budget';

@@ -10,7 +10,8 @@
  */
 import type { KV } from '@nats-io/kv';
 import { nuid } from '@nats-io/transport-node';
-import { KvLease, TributaryError, type Logger, type Pipeline } from '@tributary/core';
+import { KvLease, type Logger } from '@tributary/runtime';
+import { TributaryError, type Pipeline } from '@tributary/contract';
 import type { PullContext, PullRunResult, PullSchedule, PullSource } from '../sources/pull-source';
 import type { SourceHandle } from '../sources/source';
 import { backoffDelay, sleep } from './backoff';

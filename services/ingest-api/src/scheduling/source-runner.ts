@@ -5,10 +5,10 @@
  */
 import { hostname } from 'node:os';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
-import { Kvm } from '@nats-io/kv';
+import { type KV, Kvm } from '@nats-io/kv';
 import { nuid, type NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, TributaryError, type Logger, type Publisher } from '@tributary/core';
+import { BUCKETS, TributaryError } from '@tributary/contract';
+import type { Logger, Publisher } from '@tributary/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PullContext, PullScheduler, SourceIngestor } from '../sources/pull-source';
 import type { SourceHandle } from '../sources/source';

@@ -5,7 +5,7 @@
  * the newest message present when it started, so a run sees a stable snapshot.
  */
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
-import { decodeNdjson, STREAMS, subjects, TributaryError, type Pipeline } from '@tributary/core';
+import { decodeNdjson, STREAMS, subjects, TributaryError, type Pipeline } from '@tributary/contract';
 
 /**
  * Yields the records of `from` (a source: `trib.raw.<pipeline>.<from>`; a dataset:

@@ -10,7 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { fileSourceSpec, type Pipeline } from '@tributary/core';
+import { fileSourceSpec, type Pipeline } from '@tributary/contract';
 import { pullSource } from './pull-source';
 import { ingestFile } from './files/file-ingest';
 import { ingestOptions } from './files/file-options';

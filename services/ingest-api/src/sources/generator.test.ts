@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import type { Pipeline } from '@tributary/core';
+import type { Pipeline } from '@tributary/contract';
 import type { RecordIngestor } from '../record-ingestor';
 import { create, spec } from './generator';
 

@@ -4,7 +4,7 @@
  * It stops by itself after `duration` or `total` records, whichever comes first: a demo left
  * running must not fill the warehouse (about 17 GB a day at 200/s).
  */
-import { generatorSourceSpec } from '@tributary/core';
+import { generatorSourceSpec } from '@tributary/contract';
 import { nuid } from '@nats-io/transport-node';
 import type { SourceFactory } from './source';
 import { TrafficSimulator } from './traffic-simulator';

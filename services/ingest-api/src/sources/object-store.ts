@@ -6,7 +6,7 @@
  * KV remembers it is done).
  */
 import path from 'node:path';
-import { objectStoreSourceSpec } from '@tributary/core';
+import { objectStoreSourceSpec } from '@tributary/contract';
 import { pullSource } from './pull-source';
 import { fileStateKey, ingestFile } from './files/file-ingest';
 import { ingestOptions } from './files/file-options';

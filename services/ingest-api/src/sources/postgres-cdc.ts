@@ -8,7 +8,7 @@
  * JetStream acknowledged everything before it, so a crash anywhere replays from the slot and
  * republishes with the same message IDs.
  */
-import { postgresCdcSourceSpec, TributaryError } from '@tributary/core';
+import { postgresCdcSourceSpec, TributaryError } from '@tributary/contract';
 import { pullSource, type PullContext } from './pull-source';
 import { slotLagGauge } from './pg/cdc-metrics';
 import { streamChanges } from './pg/cdc-stream';

@@ -18,7 +18,8 @@
  *    committing anything it has not published. Throwing `ctx.signal.reason` is fine.
  * 4. Throw on failure: the run is logged, counted, and the next run starts from the last cursor.
  */
-import type { ErrorCode, ErrorLocation, Logger, Pipeline, PullScheduleSpec } from '@tributary/core';
+import type { ErrorCode, ErrorLocation, Pipeline, PullScheduleSpec } from '@tributary/contract';
+import type { Logger } from '@tributary/runtime';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { IngestResult } from '../record-ingestor';

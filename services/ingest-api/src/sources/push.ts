@@ -1,7 +1,7 @@
 /**
  * `push` source: records arrive over HTTP (see app.ts); nothing runs in the background.
  */
-import { pushSourceSpec } from '@tributary/core';
+import { pushSourceSpec } from '@tributary/contract';
 import type { SourceFactory } from './source';
 
 /** Config shape of the push source (from the core spec). */

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { SOURCE_SPECS } from '@tributary/core';
+import { SOURCE_SPECS } from '@tributary/contract';
 import { SOURCES } from './registry';
 
 const NOT_SOURCES = new Set(['source.ts', 'registry.ts', 'traffic-simulator.ts', 'transactions-simulator.ts', 'pull-source.ts']);

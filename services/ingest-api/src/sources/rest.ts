@@ -3,7 +3,7 @@
  * one ingest-api replica at a time. The factory validates and compiles the spec and touches no
  * network; each run resolves the connection's secret, plans, and pages through (`rest/rest-run.ts`).
  */
-import { resolveSecret, restSourceSpec, TributaryError, type ConnectionSpec } from '@tributary/core';
+import { resolveSecret, restSourceSpec, TributaryError, type ConnectionSpec } from '@tributary/contract';
 import { budgetIdentity } from '../scheduling/request-budget';
 import { pullSource } from './pull-source';
 import { compileExpression } from './rest/expression';

@@ -2,7 +2,8 @@
  * The shape of a source kind: a spec (zod, from core) and a factory that validates and touches
  * no network; `start` and `stop` do the I/O.
  */
-import type { Logger, Pipeline } from '@tributary/core';
+import type { Logger } from '@tributary/runtime';
+import type { Pipeline } from '@tributary/contract';
 import type { z } from 'zod';
 import type { RecordIngestor } from '../record-ingestor';
 import type { PullScheduler } from './pull-source';

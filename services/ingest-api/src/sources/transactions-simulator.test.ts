@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { compileSchema, type Rec } from '@tributary/core';
+import { compileSchema, type Rec } from '@tributary/contract';
 import { TransactionsSimulator } from './transactions-simulator';
 
 const SCHEMAS = path.resolve(__dirname, '../../../../pipelines/schemas');

@@ -19,15 +19,9 @@
  * rejected here with its field and dead-lettered; one ClickHouse refuses makes the loader isolate
  * the message and write it one record per INSERT, so only that record is dead-lettered.
  */
-import {
-  chTable,
-  ensureClickHouseTable,
-  isTributaryError,
-  type ClickHouseTarget,
-  type Logger,
-  type Pipeline,
-  type Table,
-} from '@tributary/core';
+import { chTable, ensureClickHouseTable, type ClickHouseTarget } from '@tributary/warehouse';
+import { isTributaryError, type Pipeline, type Table } from '@tributary/contract';
+import type { Logger } from '@tributary/runtime';
 import type { SinkBatch, TableRows, TableSink } from '../sinks/sink';
 import { encodeRow } from './row-encoder';
 

@@ -9,7 +9,7 @@
  * JSON as its text, decimals as their exact digits; every other value as JSON. Names go as JSON keys, so no field name or value
  * ever reaches SQL text.
  */
-import { decimalText, TributaryError, type FieldDef, type Rec } from '@tributary/core';
+import { decimalText, TributaryError, type FieldDef, type Rec } from '@tributary/contract';
 
 /** A number written into the JSON line as these exact digits (a decimal never becomes a double). */
 class Digits {

@@ -7,7 +7,8 @@
  * on arrival order or batching; without `order_by` arrival order decides `latest`/`earliest`.
  * INSERT .. ON CONFLICT makes concurrent loaders wait for each other on a key, then merge.
  */
-import { datasetOf, ident, MODE_SPECS, VALUE_ORDER_COLUMN, type Table } from '@tributary/core';
+import { datasetOf, MODE_SPECS, VALUE_ORDER_COLUMN, type Table } from '@tributary/contract';
+import { ident } from '@tributary/warehouse';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */

@@ -8,7 +8,8 @@
  * Rows already published as final (`final`, set by the transformer's window finalizer under a row
  * lock) still take late records, and count them in `late_records`.
  */
-import { ident, MODE_SPECS, TributaryError, WINDOW_COLUMNS, windowMergePlan, windowOf, type FlagTerm } from '@tributary/core';
+import { ident } from '@tributary/warehouse';
+import { MODE_SPECS, TributaryError, WINDOW_COLUMNS, windowMergePlan, windowOf, type FlagTerm } from '@tributary/contract';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */

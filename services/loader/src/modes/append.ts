@@ -2,7 +2,8 @@
  * `append`: inserts every record. With a `key`, a record whose key is already in the table (or
  * earlier in the same flush) is skipped and counted in the ledger's `skipped`.
  */
-import { ident, MODE_SPECS } from '@tributary/core';
+import { ident } from '@tributary/warehouse';
+import { MODE_SPECS } from '@tributary/contract';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */

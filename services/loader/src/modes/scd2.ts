@@ -33,7 +33,8 @@
  * current are updated before rows that become current, and new rows inserted last, because
  * PostgreSQL checks unique indexes row by row.
  */
-import { datasetOf, pgColumnType, ident, MODE_SPECS, scd2Layout, type Table } from '@tributary/core';
+import { datasetOf, pgColumnType, MODE_SPECS, scd2Layout, type Table } from '@tributary/contract';
+import { ident } from '@tributary/warehouse';
 import { keyHash, lockMembersSql } from '../postgres/lock-keys';
 import type { ModeFactory } from './mode';
 

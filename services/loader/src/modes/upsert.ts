@@ -2,7 +2,8 @@
  * `upsert`: inserts new keys and overwrites existing ones; within a flush the record latest in
  * stream order wins, so redelivery and batch boundaries give the same final table.
  */
-import { ident, MODE_SPECS } from '@tributary/core';
+import { ident } from '@tributary/warehouse';
+import { MODE_SPECS } from '@tributary/contract';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */

@@ -5,7 +5,8 @@
  * (key only, `is_inferred`, valid from -infinity), which the dimension's scd2 merge fills in
  * (same surrogate key) when the member's record arrives.
  */
-import { datasetOf, pgColumnType, ident, scd2Layout, warehouseTable, type LookupColumn, type Pipeline } from '@tributary/core';
+import { datasetOf, pgColumnType, scd2Layout, type LookupColumn, type Pipeline } from '@tributary/contract';
+import { ident, warehouseTable } from '@tributary/warehouse';
 import { keyHash, lockMembersSql } from './lock-keys';
 
 /** The statements, in order, that fill `lookups` columns of `staging` (quoted). */

@@ -10,17 +10,9 @@
  * them from there). A database role that may not create partitions (42501) is tolerated: rows go to
  * DEFAULT and a later `migrate` or retention round by the owner moves them into place.
  */
-import {
-  ensurePartitions,
-  expired,
-  isoDay,
-  parseIsoDay,
-  TributaryError,
-  bucketsSql,
-  type Logger,
-  type PartitionLayout,
-  type Table,
-} from '@tributary/core';
+import { ensurePartitions, expired, isoDay, parseIsoDay, bucketsSql, type PartitionLayout } from '@tributary/warehouse';
+import { TributaryError, type Table } from '@tributary/contract';
+import type { Logger } from '@tributary/runtime';
 import type { PoolClient } from 'pg';
 
 /** How long the router leaves partitions to DEFAULT after the database refused it the right to create them. */

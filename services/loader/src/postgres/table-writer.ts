@@ -7,19 +7,9 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
-import {
-  datasetOf,
-  isDataError,
-  pgColumnType,
-  ident,
-  lookupColumns,
-  partitionLayout,
-  warehouseTable,
-  type Dataset,
-  type Logger,
-  type Pipeline,
-  type Table,
-} from '@tributary/core';
+import { datasetOf, pgColumnType, lookupColumns, type Dataset, type Pipeline, type Table } from '@tributary/contract';
+import { isDataError, ident, partitionLayout, warehouseTable } from '@tributary/warehouse';
+import type { Logger } from '@tributary/runtime';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyValue } from './copy-text';

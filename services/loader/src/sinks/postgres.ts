@@ -3,7 +3,7 @@
  * transaction itself (postgres/table-writer.ts: COPY, the load mode's merge). An isolated message
  * is written one record per savepoint, so only the records PostgreSQL refuses are rejected.
  */
-import { SINK_MODES, SINK_SPECS, type Rec, type Table } from '@tributary/core';
+import { SINK_MODES, SINK_SPECS, type Rec, type Table } from '@tributary/contract';
 import type { PoolClient } from 'pg';
 import { classifyPgError } from '../postgres/pg-errors';
 import { TableWriter } from '../postgres/table-writer';

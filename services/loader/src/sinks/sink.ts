@@ -6,7 +6,8 @@
  * way inside its ledger transaction, so adding a warehouse is one file here and one line in
  * registry.ts.
  */
-import type { Logger, LoadMode, Pipeline, Rec, Table, TributaryError } from '@tributary/core';
+import type { Logger } from '@tributary/runtime';
+import type { LoadMode, Pipeline, Rec, Table, TributaryError } from '@tributary/contract';
 import type { PoolClient } from 'pg';
 import type { z } from 'zod';
 

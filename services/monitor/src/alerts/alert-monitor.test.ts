@@ -1,4 +1,4 @@
-import { createLogger } from '@tributary/core';
+import { createLogger } from '@tributary/runtime';
 import type { Pool } from 'pg';
 import type { PipelineStatus } from '../pipeline-status';
 import { ReplicaRegistry } from '../replica-registry';

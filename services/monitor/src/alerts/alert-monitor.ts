@@ -11,7 +11,8 @@
  * with what fires now: an alert recorded as firing that no longer holds is resolved, one that
  * fires but was never notified is notified.
  */
-import { H, makeHeaders, subjects, type KvLease, type Logger, type Publisher } from '@tributary/core';
+import { H, makeHeaders, subjects } from '@tributary/contract';
+import type { KvLease, Logger, Publisher } from '@tributary/runtime';
 import type { Pool } from 'pg';
 import type { Gauge } from 'prom-client';
 import type { ClusterStatus } from '../cluster-probe';

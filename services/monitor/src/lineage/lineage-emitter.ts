@@ -8,7 +8,8 @@
  */
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { header, STREAMS, subjectTokens, type Logger, type Pipeline } from '@tributary/core';
+import { header, STREAMS, subjectTokens, type Pipeline } from '@tributary/contract';
+import type { Logger } from '@tributary/runtime';
 import type { Pool } from 'pg';
 import type { DeadLetterRow } from '../folded-message';
 import { completedLoadEvents, failedLoadEvents, type LineageNaming, type LoadNotice } from './load-run-events';

@@ -1,4 +1,4 @@
-import { FIELD_TYPES, TributaryError, type FieldType } from '@tributary/core';
+import { FIELD_TYPES, TributaryError, type FieldType } from '@tributary/contract';
 import { castValue } from './cast-value';
 
 /** The error castValue throws, or a failure when it returns instead. */

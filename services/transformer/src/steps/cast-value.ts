@@ -2,7 +2,15 @@
  * Converts a value to a dataset field type, or throws TRIB_E_VALIDATION naming the field.
  * Shared by the `cast` step and the projection onto a dataset's declared fields.
  */
-import { decimalText, int64Value, isCanonicalTimestamp, TributaryError, validDate, type FieldDef, type FieldType } from '@tributary/core';
+import {
+  decimalText,
+  int64Value,
+  isCanonicalTimestamp,
+  TributaryError,
+  validDate,
+  type FieldDef,
+  type FieldType,
+} from '@tributary/contract';
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 // ISO 8601 / RFC 3339: date, optional time (T or space), optional fraction, optional zone.

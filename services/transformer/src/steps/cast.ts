@@ -1,7 +1,7 @@
 /**
  * `cast`: converts fields to a type; a value that cannot be converted dead-letters the record.
  */
-import { STEP_SPECS } from '@tributary/core';
+import { STEP_SPECS } from '@tributary/contract';
 import { castValue } from './cast-value';
 import type { StepFactory } from './step';
 

@@ -6,7 +6,7 @@
  * to stay exact under redelivery). TypeScript is compiled by the project's own build first.
  */
 import path from 'node:path';
-import { STEP_SPECS, TributaryError } from '@tributary/core';
+import { STEP_SPECS, TributaryError } from '@tributary/contract';
 import type { Step, StepFactory } from './step';
 
 /** Config shape (from the core spec). */

@@ -12,7 +12,7 @@
  * Entries expire with the `trib_dedupe` bucket's max age (a week, or the longest `within`).
  */
 import type { KV } from '@nats-io/kv';
-import { STEP_SPECS, TributaryError } from '@tributary/core';
+import { STEP_SPECS, TributaryError } from '@tributary/contract';
 import { castValue } from './cast-value';
 import { stateKey } from './state-key';
 import type { BatchItem, StepFactory, StepFailure } from './step';

@@ -1,7 +1,7 @@
 /**
  * `drop`: removes fields.
  */
-import { STEP_SPECS } from '@tributary/core';
+import { STEP_SPECS } from '@tributary/contract';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */

@@ -7,7 +7,8 @@
  * reference that arrives later is picked up; the pipeline waits meanwhile).
  */
 import type { KV } from '@nats-io/kv';
-import { ident, STEP_SPECS, TributaryError, warehouseTable, type Rec } from '@tributary/core';
+import { ident, warehouseTable } from '@tributary/warehouse';
+import { STEP_SPECS, TributaryError, type Rec } from '@tributary/contract';
 import type { Pool } from 'pg';
 import { LookupCache } from './lookup-cache';
 import { referenceKey } from './reference-store';

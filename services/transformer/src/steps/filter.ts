@@ -1,7 +1,7 @@
 /**
  * `filter`: keeps records for which the expression is truthy; the rest are counted as filtered.
  */
-import { STEP_SPECS } from '@tributary/core';
+import { STEP_SPECS } from '@tributary/contract';
 import { compileExpression } from './expression';
 import type { StepFactory } from './step';
 

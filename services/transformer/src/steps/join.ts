@@ -26,7 +26,7 @@
  *   the same ID, which JetStream or the loader's ledger drops.
  */
 import type { KV } from '@nats-io/kv';
-import { STEP_SPECS, TributaryError, type Rec } from '@tributary/core';
+import { STEP_SPECS, TributaryError, type Rec } from '@tributary/contract';
 import { KeyedState, MARKER_TTL_MS } from './keyed-state';
 import { stateKey } from './state-key';
 import type { BatchItem, Release, StepFactory, StepFailure } from './step';

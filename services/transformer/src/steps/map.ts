@@ -1,7 +1,7 @@
 /**
  * `map`: sets fields to JSONata expressions evaluated on the record as it was before the step.
  */
-import { STEP_SPECS, type Rec } from '@tributary/core';
+import { STEP_SPECS, type Rec } from '@tributary/contract';
 import { compileExpression } from './expression';
 import type { StepFactory } from './step';
 

@@ -7,7 +7,15 @@
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadPipelineFile, modelIdentity, onnxSignature, TributaryError, type Pipeline, type Rec, type SpecProblem } from '@tributary/core';
+import {
+  loadPipelineFile,
+  modelIdentity,
+  onnxSignature,
+  TributaryError,
+  type Pipeline,
+  type Rec,
+  type SpecProblem,
+} from '@tributary/contract';
 import { logisticTestModel, onnxModelBytes, writeOnnxModel, type TestModel } from '@tributary/testkit';
 import { onnx } from 'onnx-proto';
 import { PipelineRunner } from '../pipeline-runner';

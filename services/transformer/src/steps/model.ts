@@ -11,7 +11,7 @@
  * the first delivery, so JetStream and the loader's ledger keep its first scores.
  */
 import path from 'node:path';
-import { inputFields, outputOf, STEP_SPECS, TributaryError, type Rec } from '@tributary/core';
+import { inputFields, outputOf, STEP_SPECS, TributaryError, type Rec } from '@tributary/contract';
 import { Tensor } from 'onnxruntime-node';
 import { ModelFile, type ModelChange } from './onnx-model';
 import type { BatchItem, StepFactory, StepFailure } from './step';

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { checkModelMapping, modelIdentity, onnxSignature, TributaryError, type ModelConfig, type OnnxSignature } from '@tributary/core';
+import { checkModelMapping, modelIdentity, onnxSignature, TributaryError, type ModelConfig, type OnnxSignature } from '@tributary/contract';
 import { InferenceSession } from 'onnxruntime-node';
 
 /** A loaded model: the session and who it is. */

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { STEP_SPECS } from '@tributary/core';
+import { STEP_SPECS } from '@tributary/contract';
 import { STEPS } from './registry';
 
 /**

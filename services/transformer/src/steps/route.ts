@@ -3,7 +3,7 @@
  * this dataset. Routed records leave this dataset (counted as filtered here, and as `routed`) and
  * become the input of their target, which lists this dataset in `from`.
  */
-import { STEP_SPECS, toTributaryError, type Rec } from '@tributary/core';
+import { STEP_SPECS, toTributaryError, type Rec } from '@tributary/contract';
 import { compileExpression } from './expression';
 import type { BatchItem, StepFactory, StepFailure } from './step';
 

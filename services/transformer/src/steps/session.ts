@@ -18,7 +18,7 @@
  * A record arriving after its session was emitted starts a new session.
  */
 import type { KV } from '@nats-io/kv';
-import { STEP_SPECS, TributaryError, type AggregateDef, type Rec } from '@tributary/core';
+import { STEP_SPECS, TributaryError, type AggregateDef, type Rec } from '@tributary/contract';
 import { KeyedState, MARKER_TTL_MS } from './keyed-state';
 import { stateKey } from './state-key';
 import type { BatchItem, Release, StepFactory, StepFailure } from './step';

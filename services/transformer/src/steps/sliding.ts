@@ -20,7 +20,7 @@
  *   its values retroactively (an emitted record is never changed).
  */
 import type { KV } from '@nats-io/kv';
-import { STEP_SPECS, TributaryError, type AggregateDef, type Rec } from '@tributary/core';
+import { STEP_SPECS, TributaryError, type AggregateDef, type Rec } from '@tributary/contract';
 import { KeyedState, MARKER_TTL_MS } from './keyed-state';
 import { stateKey } from './state-key';
 import type { BatchItem, StepFactory, StepFailure } from './step';

@@ -7,7 +7,7 @@
  * Steps that talk to JetStream KV or the warehouse do it only after `open` (factories touch no network).
  */
 import type { KV } from '@nats-io/kv';
-import type { Pipeline, Rec, TributaryError } from '@tributary/core';
+import type { Pipeline, Rec, TributaryError } from '@tributary/contract';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
 import type { ModelChange } from './onnx-model';

@@ -1,7 +1,7 @@
 /**
  * Reading event times and key values the same way in every stateful step.
  */
-import { TributaryError, type Rec } from '@tributary/core';
+import { TributaryError, type Rec } from '@tributary/contract';
 import { castValue } from './cast-value';
 
 /** The event time of `record[field]` in epoch ms; a missing or unreadable value is TRIB_E_VALIDATION. */

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPipelineFile, type Rec } from '@tributary/core';
+import { loadPipelineFile, type Rec } from '@tributary/contract';
 import { PipelineRunner } from '../pipeline-runner';
 
 const SCHEMAS = path.resolve(__dirname, '../../../../pipelines/schemas');

@@ -5,7 +5,7 @@
  * defaults and drops undeclared fields; Protobuf keeps declared fields, enums by name). The
  * schema's fingerprint goes on the dataset's processed messages (`Trib-Schema-Fingerprint`).
  */
-import { compileSchema, schemaKindOf, STEP_SPECS, TributaryError } from '@tributary/core';
+import { compileSchema, schemaKindOf, STEP_SPECS, TributaryError } from '@tributary/contract';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadPipelineFile, type Rec } from '@tributary/core';
+import { loadPipelineFile, type Rec } from '@tributary/contract';
 import { PipelineRunner } from '../pipeline-runner';
 
 const YAML = `

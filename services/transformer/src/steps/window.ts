@@ -19,7 +19,7 @@ import {
   windowStarts,
   type AggregateDef,
   type Rec,
-} from '@tributary/core';
+} from '@tributary/contract';
 import { castValue } from './cast-value';
 import type { BatchItem, StepFactory, StepFailure } from './step';
 

@@ -1,4 +1,4 @@
-import { exactNumber } from '@tributary/core';
+import { exactNumber } from '@tributary/contract';
 
 /**
  * Types CSV cells from the source schema: a CSV file has only strings, the schema says which

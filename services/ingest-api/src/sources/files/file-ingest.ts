@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { RecordValidator } from '@tributary/core';
+import type { RecordValidator } from '@tributary/contract';
 import type { PullContext } from '../pull-source';
 import { FileFormatError, readItems, type FileFormat, type ReadOptions } from './record-reader';
 

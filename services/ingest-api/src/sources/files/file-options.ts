@@ -1,7 +1,7 @@
 /**
  * Reading options shared by the `file` and `object_store` sources, from their config.
  */
-import { compileRecordSchema, type Pipeline } from '@tributary/core';
+import { compileRecordSchema, type Pipeline } from '@tributary/contract';
 import { schemaFieldTypes } from './csv-cast';
 import { globToRegExp } from './glob';
 import type { IngestFileOptions } from './file-ingest';

@@ -11,7 +11,8 @@ import {
   type S3Client,
   type _Object,
 } from '@aws-sdk/client-s3';
-import { createS3Client, TributaryError, type Pipeline } from '@tributary/core';
+import { createS3Client } from '@tributary/archive';
+import { TributaryError, type Pipeline } from '@tributary/contract';
 
 /** An object ready to ingest. */
 export interface BucketObject {

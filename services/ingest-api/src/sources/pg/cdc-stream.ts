@@ -5,7 +5,7 @@
  */
 import type { Client } from 'pg';
 import type { Gauge } from 'prom-client';
-import { TributaryError } from '@tributary/core';
+import { TributaryError } from '@tributary/contract';
 import type { PullContext } from '../pull-source';
 import { ChangeBatcher, type BatcherResume } from './change-batcher';
 import { changeRecord, isoMicros, type TxnInfo } from './cdc-records';

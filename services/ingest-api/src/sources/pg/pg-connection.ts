@@ -2,7 +2,8 @@
  * Opens clients to a pipeline's `postgres` connection. Every session runs in UTC with ISO dates,
  * so timestamps in records do not depend on the server's or the process's time zone.
  */
-import { resolveSecret, TributaryError, withDatabaseUser, type Pipeline } from '@tributary/core';
+import { resolveSecret, TributaryError, type Pipeline } from '@tributary/contract';
+import { withDatabaseUser } from '@tributary/runtime';
 import { Client, type ClientConfig } from 'pg';
 import { recordTypes } from './pg-values';
 

@@ -3,7 +3,7 @@
  * fan-out select/key/where), compiled once per spec.
  */
 import jsonata from 'jsonata';
-import { TributaryError } from '@tributary/core';
+import { TributaryError } from '@tributary/contract';
 
 /** A compiled expression. */
 export interface Expression {

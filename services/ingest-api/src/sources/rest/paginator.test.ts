@@ -1,4 +1,4 @@
-import { restPaginationSpec } from '@tributary/core';
+import { restPaginationSpec } from '@tributary/contract';
 import { linkNext, Paginator, type PageOutcome } from './paginator';
 
 const first = new URL('https://api.example.com/items?q=1');

@@ -5,7 +5,7 @@
  * with pages left is not decided here: `next` says so (`capped`) and the run splits the window,
  * reports a partial sync or fails, as `on_max_pages` says.
  */
-import { TributaryError, type RestSourceSpec } from '@tributary/core';
+import { TributaryError, type RestSourceSpec } from '@tributary/contract';
 import { compileExpression, type Expression } from './expression';
 
 type Pagination = RestSourceSpec['pagination'];

@@ -1,4 +1,4 @@
-import { restIncrementalSpec } from '@tributary/core';
+import { restIncrementalSpec } from '@tributary/contract';
 import { formatTime, parseCursorValue, startOf, syncRange, windowAt, windowCount } from './windows';
 
 const D = 86_400_000;

@@ -2,7 +2,7 @@
  * Incremental sync windows of the rest source: from the committed cursor (minus `lookback`), or
  * `start` on the first sync, up to now (plus `end`), cut into `step`-sized windows.
  */
-import { parseDuration, TributaryError, type RestSourceSpec } from '@tributary/core';
+import { parseDuration, TributaryError, type RestSourceSpec } from '@tributary/contract';
 
 type Incremental = NonNullable<RestSourceSpec['incremental']>;
 

@@ -1,0 +1,12 @@
+/** `tributary models [path]`: builds the pipelines' SQL models now, in dependency order. */
+import { loadPipelines } from '@tributary/contract';
+import { modelsCommand } from '@tributary/warehouse';
+import type { Command } from '../command';
+
+/** The `models` command. */
+export const modelsCliCommand: Command = {
+  name: 'models',
+  args: '[path]',
+  summary: 'run the SQL models in dependency order; exit 1 when one fails',
+  run: ([dir], { env, out }) => modelsCommand(env.DATABASE_URL, loadPipelines(dir ?? env.TRIBUTARY_PIPELINES), out),
+};

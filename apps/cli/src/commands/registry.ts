@@ -1,0 +1,21 @@
+/**
+ * Every `tributary` subcommand, in the order the usage text lists them. A new command is a file in
+ * this folder exporting a `Command` and one line here.
+ */
+import type { Command } from '../command';
+import { backfillCliCommand } from './backfill';
+import { checkCliCommand } from './check';
+import { docsCommand } from './docs';
+import { migrateCommand } from './migrate';
+import { modelsCliCommand } from './models';
+import { validateCommand } from './validate';
+
+/** The subcommands, by name. */
+export const COMMANDS: readonly Command[] = [
+  migrateCommand,
+  validateCommand,
+  docsCommand,
+  checkCliCommand,
+  modelsCliCommand,
+  backfillCliCommand,
+];

@@ -1,0 +1,17 @@
+/**
+ * The CLI's environment: the variables every service shares, the topology and the archive
+ * settings, read once and validated (the only place the CLI reads `process.env`).
+ */
+import { z } from 'zod';
+import { archiveEnv } from '@tributary/archive';
+import { commonEnv, readEnv, topologyEnv } from '@tributary/runtime';
+
+const cliEnvSchema = z.object({ ...commonEnv, ...topologyEnv, ...archiveEnv });
+
+/** The validated environment a command runs with. */
+export type CliEnv = Readonly<z.output<typeof cliEnvSchema>>;
+
+/** Reads and validates the environment (throws a `TRIB_E_CONFIG` error naming the variable). */
+export function readCliEnv(): CliEnv {
+  return readEnv(cliEnvSchema);
+}

@@ -1,0 +1,123 @@
+/**
+ * Reads configuration from environment variables once, validates it with zod, reports every
+ * problem at once (naming each variable), and freezes the result.
+ */
+import { z } from 'zod';
+import { TributaryError, parseDuration } from '@tributary/contract';
+import { DEFAULT_TOPOLOGY, type TopologyOptions } from './nats/topology';
+
+/** Parses `schema` from `env`; throws TRIB_E_CONFIG listing every invalid variable. */
+export function readEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): Readonly<z.output<S>> {
+  const r = schema.safeParse(env);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new TributaryError('TRIB_E_CONFIG', `invalid configuration:\n${lines.join('\n')}`, { details: r.error.issues });
+  }
+  return Object.freeze(r.data);
+}
+
+/** A duration variable (`30s`, `5m`), parsed to ms. */
+export const envDuration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      try {
+        return parseDuration(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+
+/** An integer variable with a minimum. */
+export const envInt = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+/** A port number variable. */
+export const envPort = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+/** The user a connection string without one connects as (PostgreSQL's own superuser name). */
+export const DEFAULT_DATABASE_USER = 'postgres';
+
+/**
+ * `url` with a user name: the URL's own, else `postgres`. Without this, node-postgres falls back
+ * to the OS user from `$USER`, which is unset under `docker exec`, cron and CI, and then fails with
+ * "no PostgreSQL user name specified in startup packet" (docs/operations.md).
+ */
+export function withDatabaseUser(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url; // not a URL (a libpq keyword string): passed on as written
+  }
+  if (u.username || u.searchParams.has('user')) return url;
+  u.username = DEFAULT_DATABASE_USER;
+  return u.toString();
+}
+
+/** Variables every service reads. */
+export const commonEnv = {
+  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  DATABASE_URL: z.string().default('postgres://127.0.0.1:5432/tributary').transform(withDatabaseUser),
+  TRIBUTARY_PIPELINES: z.string().default('pipelines'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  HOST: z.string().default('0.0.0.0'),
+  // HTTPS for the service's HTTP server: PEM certificate (chain) and key, both or neither.
+  HTTP_TLS_CERT_FILE: z.string().optional(),
+  HTTP_TLS_KEY_FILE: z.string().optional(),
+  // NATS authentication and TLS (all optional; secrets may come from mounted files).
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  NATS_PASSWORD_FILE: z.string().optional(),
+  NATS_TOKEN: z.string().optional(),
+  NATS_TOKEN_FILE: z.string().optional(),
+  NATS_NKEY_SEED_FILE: z.string().optional(),
+  NATS_CREDS_FILE: z.string().optional(),
+  NATS_TLS_CA_FILE: z.string().optional(),
+  NATS_TLS_CERT_FILE: z.string().optional(),
+  NATS_TLS_KEY_FILE: z.string().optional(),
+};
+
+/** Variables that tune the JetStream topology (read by `migrate` and by consumers). */
+export const topologyEnv = {
+  TRIBUTARY_STREAM_MAX_BYTES: envInt(DEFAULT_TOPOLOGY.maxBytes, 1024 * 1024),
+  /** Storage cap of TRIB_RAW alone (the stream outside clients fill); TRIBUTARY_STREAM_MAX_BYTES when unset. */
+  TRIBUTARY_RAW_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .optional(),
+  TRIBUTARY_STREAM_MAX_AGE: envDuration('7d'),
+  TRIBUTARY_DUPLICATE_WINDOW: envDuration('2m'),
+  TRIBUTARY_ACK_WAIT: envDuration('30s'),
+  TRIBUTARY_MAX_DELIVER: envInt(DEFAULT_TOPOLOGY.maxDeliver, 2),
+  TRIBUTARY_MAX_ACK_PENDING: envInt(DEFAULT_TOPOLOGY.maxAckPending, 1),
+  TRIBUTARY_STREAM_REPLICAS: envInt(1, 1),
+  TRIBUTARY_IDEMPOTENCY_TTL: envDuration('24h'),
+};
+
+/** Turns parsed topology variables into TopologyOptions. */
+export function topologyFromEnv(e: {
+  TRIBUTARY_STREAM_MAX_BYTES: number;
+  TRIBUTARY_RAW_MAX_BYTES?: number;
+  TRIBUTARY_STREAM_MAX_AGE: number;
+  TRIBUTARY_DUPLICATE_WINDOW: number;
+  TRIBUTARY_ACK_WAIT: number;
+  TRIBUTARY_MAX_DELIVER: number;
+  TRIBUTARY_MAX_ACK_PENDING: number;
+  TRIBUTARY_STREAM_REPLICAS: number;
+  TRIBUTARY_IDEMPOTENCY_TTL: number;
+}): TopologyOptions {
+  return {
+    maxBytes: e.TRIBUTARY_STREAM_MAX_BYTES,
+    ...(e.TRIBUTARY_RAW_MAX_BYTES === undefined ? {} : { rawMaxBytes: e.TRIBUTARY_RAW_MAX_BYTES }),
+    maxAgeMs: e.TRIBUTARY_STREAM_MAX_AGE,
+    duplicateWindowMs: e.TRIBUTARY_DUPLICATE_WINDOW,
+    ackWaitMs: e.TRIBUTARY_ACK_WAIT,
+    maxDeliver: e.TRIBUTARY_MAX_DELIVER,
+    maxAckPending: e.TRIBUTARY_MAX_ACK_PENDING,
+    replicas: e.TRIBUTARY_STREAM_REPLICAS,
+    idempotencyTtlMs: e.TRIBUTARY_IDEMPOTENCY_TTL,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * @tributary/runtime: what a running service is made of — logging, telemetry, metrics, env config, the HTTP
+ * server, runService, and the NATS connection, publisher, consumer loop, leases and topology.
+ */
+export {
+  readEnv,
+  envDuration,
+  envInt,
+  envPort,
+  DEFAULT_DATABASE_USER,
+  withDatabaseUser,
+  commonEnv,
+  topologyEnv,
+  topologyFromEnv,
+} from './env-config';
+export { HSTS, PERMISSIONS_POLICY, securityHeaders } from './http/security-headers';
+export { createServiceApp, readHttpTls, listen, type ReadinessCheck, type Listener, type HttpTlsFiles } from './http/service-app';
+export { createLogger, type Logger } from './logger';
+export { createMetrics, type StageMetrics } from './metrics';
+export { BatchConsumer, type BatchConsumerOptions } from './nats/batch-consumer';
+export { natsAuthOptions, connectNats, connectTracked, type NatsAuth, type TrackedConnection } from './nats/connect';
+export { publishDeadLetter, deadLetterMessage, type DeadLetter } from './nats/dead-letter';
+export {
+  HEARTBEAT_SUBJECT_PREFIX,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  heartbeatSubject,
+  startHeartbeat,
+  type HeartbeatBeat,
+  type HeartbeatOptions,
+  type Heartbeat,
+} from './nats/heartbeat';
+export { KvLease } from './nats/kv-lease';
+export { Publisher, type PublishOptions } from './nats/publisher';
+export { topologyStreams, checkReplicasPossible, replicaError, ensureReplicas } from './nats/stream-replicas';
+export {
+  DEFAULT_TOPOLOGY,
+  ensureStreams,
+  pipelineConsumers,
+  archiverConsumers,
+  monitorConsumers,
+  ensureConsumers,
+  ensureBuckets,
+  checkTopology,
+  type TopologyOptions,
+} from './nats/topology';
+export { runService, type Stoppable } from './run-service';
+export { startTelemetry, contextFromHeaders, inSpan } from './telemetry';
