@@ -12,6 +12,7 @@ import { Client } from 'pg';
 import { naive, rawCopy, rawJetStream, type Measured } from './baselines';
 import { machineCpuSeconds, treeCpuSeconds } from './proc-stats';
 import { ndjsonBatches, percentile } from './records';
+import { modelPush, modelStepAlone } from './model-scenario';
 import { largeTable, manyPipelines, scd2Load, twoReplicas, windowAggregation, type ScenarioResult } from './scenarios';
 import { cdc, file as fileFolder, type SourceScenarioResult } from './source-scenarios';
 import { BenchStack, migrate, push, ROOT, SERVICE_NODE_OPTIONS, waitCount } from './stack';
@@ -215,6 +216,12 @@ async function main(): Promise<void> {
   await scenario('replicas', 'two replicas', () => twoReplicas(db, env, N));
   await scenario('pipelines', 'four pipelines', () => manyPipelines(db, env, N, 4));
   await scenario('large-table', 'large table', () => largeTable(db, env, N, LARGE_TABLE_ROWS));
+  await scenario('model', 'model step (push)', () => modelPush(db, env, N));
+  const modelAlone = wanted('model') ? await modelStepAlone(N) : undefined;
+  if (modelAlone)
+    say(
+      `  model step alone    ${fmt(modelAlone.perCoreSecond)} records per CPU second (batches of ${modelAlone.batch}; ${modelAlone.checked})`,
+    );
 
   // Pull sources, each against a baseline of its own rows copied by hand in the same run.
   const sources: Record<string, SourceScenarioResult> = {};
@@ -244,6 +251,7 @@ async function main(): Promise<void> {
     steady,
     scenarios,
     sources,
+    ...(modelAlone ? { modelStepAlone: modelAlone } : {}),
     ratios: {
       pushVsCopy: e2e.perSecond / copy.perSecond,
       pushVsNaive: e2e.perSecond / nv.perSecond,
@@ -258,7 +266,12 @@ async function main(): Promise<void> {
     replicas: 'Tributary, push, 2 transformers + 2 loaders',
     pipelines: 'Tributary, push, 4 pipelines at once',
     'large-table': `Tributary, push into a table of ${LARGE_TABLE_ROWS.toLocaleString('en-US')}+ rows`,
+    model: 'Tributary, push with a `model` step (fraud model)',
   };
+  /** What the model step costs the transformer, per million records: push with the step minus plain push. */
+  const modelCost = scenarios.model
+    ? (scenarios.model.cpuSecondsPerMillion.transformer ?? 0) - (e2e.cpuSecondsPerMillion.transformer ?? 0)
+    : undefined;
   const cpuRows = (r: { cpuSecondsPerMillion: Record<string, number> }, peakRss: Record<string, number>, name: string): string[] =>
     Object.keys(r.cpuSecondsPerMillion).map(
       (k) => `| ${name} | ${k} | ${r.cpuSecondsPerMillion[k]!.toFixed(1)} | ${peakRss[k] === undefined ? '' : peakRss[k].toFixed(0)} |`,
@@ -281,6 +294,12 @@ async function main(): Promise<void> {
     `Push vs raw COPY, round by round: ${range(pushes, copies)}; vs naive: ${pushes.map((p, i) => (p.perSecond / naives[i]!.perSecond).toFixed(1)).join(', ')}.`,
     '',
     `Machine CPU during the push scenario: ${e2e.machineCoresBusy.toFixed(2)} of ${result.machine.cpus} cores busy (all processes).`,
+    ...(modelAlone && scenarios.model
+      ? [
+          '',
+          `The \`model\` step alone scores ${fmt(modelAlone.perCoreSecond)} records per CPU second (one core; batches of ${modelAlone.batch}, the shipped fraud model); on the push path it costs the transformer ${modelCost!.toFixed(1)} CPU s per million records (${fmt(scenarios.model.perSecond)} vs ${fmt(e2e.perSecond)} records/s end to end).`,
+        ]
+      : []),
     ...(scenarios.replicas
       ? ['', `Two replicas of each stage vs one: ${result.ratios.twoReplicasVsOne!.toFixed(2)}× the throughput (same machine, same cores).`]
       : []),

@@ -21,7 +21,8 @@ export interface ScenarioResult extends Measured {
 
 type Env = Record<string, string>;
 
-async function run(
+/** Runs one scenario's services, measures `body` (records/s, CPU per million records per process, peak RSS). */
+export async function run(
   env: Env,
   scenario: string,
   replicas: number,
