@@ -18,6 +18,7 @@ export { createServiceApp, readHttpTls, listen, type ReadinessCheck, type Listen
 export { createLogger, type Logger } from './logger';
 export { createMetrics, type StageMetrics } from './metrics';
 export { BatchConsumer, type BatchConsumerOptions } from './nats/batch-consumer';
+export { failureClass, type FailureClass } from './nats/failure-class';
 export { natsAuthOptions, connectNats, connectTracked, type NatsAuth, type TrackedConnection } from './nats/connect';
 export { publishDeadLetter, deadLetterMessage, type DeadLetter } from './nats/dead-letter';
 export {

@@ -13,6 +13,10 @@ export interface StageMetrics {
   batchSeconds: Histogram<'pipeline' | 'stage' | 'result'>;
   /** Publishes waiting for a PubAck. */
   inflight: Gauge<'service'>;
+  /** Messages a consumer loop dead-lettered whole, by the failure class that isolated them. */
+  isolated: Counter<'pipeline' | 'stage' | 'failure'>;
+  /** Reports a consumer loop's infrastructure outage (`outageSeconds()`) as `tributary_consumer_outage_seconds`. */
+  trackOutage(labels: { pipeline: string; stage: string }, loop: { outageSeconds(): number }): void;
 }
 
 /** Creates the registry and the shared stage metrics of a service. */
@@ -20,7 +24,24 @@ export function createMetrics(service: string): StageMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: 'tributary_' });
+  const loops: { labels: { pipeline: string; stage: string }; loop: { outageSeconds(): number } }[] = [];
+  new Gauge({
+    name: 'tributary_consumer_outage_seconds',
+    help: 'How long a consumer loop has been retrying an infrastructure failure (JetStream, NATS, PostgreSQL unavailable); 0 when it is not.',
+    labelNames: ['pipeline', 'stage'],
+    registers: [registry],
+    collect() {
+      for (const { labels, loop } of loops) this.set(labels, loop.outageSeconds());
+    },
+  });
   return {
+    isolated: new Counter({
+      name: 'tributary_consumer_isolated_messages_total',
+      help: 'Messages dead-lettered whole by a consumer loop, by failure class: data, unknown (a bug, after bounded attempts), max_deliver.',
+      labelNames: ['pipeline', 'stage', 'failure'],
+      registers: [registry],
+    }),
+    trackOutage: (labels, loop) => void loops.push({ labels, loop }),
     registry,
     records: new Counter({
       name: 'tributary_records_total',

@@ -247,6 +247,75 @@ describe('BatchConsumer', () => {
     expect(Math.max(...deliveries)).toBe(1);
   });
 
+  it('gives an unknown error (a bug) a bounded number of attempts, then isolates the message that causes it', async () => {
+    const { stream, durable } = await setup(5);
+    const handled: string[] = [];
+    const attemptsOn3: number[] = [];
+    const isolated: { body: string; failure: string; err: unknown }[] = [];
+    const loop = new BatchConsumer({
+      js,
+      stream,
+      durable,
+      maxBatch: 10,
+      maxDeliver: 5,
+      unknownAttempts: 3,
+      backoffMs: [10],
+      logger,
+      handle: async (msgs) => {
+        if (msgs.some((m) => text(m) === '3')) {
+          if (msgs.length === 1) attemptsOn3.push(msgs[0]!.info.deliveryCount);
+          void (undefined as unknown as { field: string }).field; // a TypeError, as a buggy step throws
+        }
+        handled.push(...msgs.map(text));
+      },
+      onPoison: async () => undefined,
+      onIsolated: ({ msg, err, failure }) => isolated.push({ body: text(msg), failure, err }),
+    });
+    await loop.start();
+    await waitFor(async () => ((await pendingOf(stream)).ack === 0 && handled.length + isolated.length === 5 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'all settled',
+    });
+    await loop.stop();
+    expect(isolated.map(({ body, failure }) => ({ body, failure }))).toEqual([{ body: '3', failure: 'unknown' }]);
+    expect(isolated[0]!.err).toBeInstanceOf(TypeError);
+    // Three attempts alone, all on the first delivery: bounded, and no delivery spent.
+    expect(attemptsOn3).toEqual([1, 1, 1]);
+    expect(handled.sort()).toEqual(['0', '1', '2', '4']);
+  });
+
+  it('keeps retrying an infrastructure outage and says for how long, back to 0 once it is over', async () => {
+    const { stream, durable } = await setup(1);
+    let down = true;
+    let calls = 0;
+    const loop = new BatchConsumer({
+      js,
+      stream,
+      durable,
+      maxBatch: 10,
+      maxDeliver: 2,
+      unknownAttempts: 2,
+      backoffMs: [20],
+      logger,
+      handle: async () => {
+        calls++;
+        // A raw connection error as node-postgres throws it: classified by its code.
+        if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      },
+      onPoison: async () => {
+        throw new Error('an outage must not dead-letter');
+      },
+    });
+    await loop.start();
+    await waitFor(async () => calls > 10 && loop.outageSeconds() > 0, { timeoutMs: 10_000, what: 'an outage measured' });
+    down = false;
+    await waitFor(async () => ((await pendingOf(stream)).ack === 0 && loop.outageSeconds() === 0 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'acked once it is back',
+    });
+    await loop.stop();
+  });
+
   it('isolates a poison message: its neighbours are handled, it alone is dead-lettered', async () => {
     const { stream, durable } = await setup(10);
     const handled: string[] = [];

@@ -255,10 +255,12 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
           logger: logger.child({ pipeline: p.name }),
           handle: (msgs) => handleBatch(p, loader, msgs),
           onPoison: (m, err) => poison(p, m, err),
+          onIsolated: ({ failure }) => metrics.isolated.inc({ pipeline: p.name, stage: 'load', failure }),
           onBatch: ({ ms, ok }) =>
             metrics.batchSeconds.observe({ pipeline: p.name, stage: 'load', result: ok ? 'ok' : 'error' }, ms / 1000),
         });
         await loop.start();
+        metrics.trackOutage({ pipeline: p.name, stage: 'load' }, loop);
         loops.push(loop);
       }
       for (const { pipeline, archive } of archived) {

@@ -101,6 +101,9 @@ export class Archiver {
         maxBatch: archive.flush.max_messages,
         lingerMs: archive.flush.interval,
         maxDeliver: this.opts.maxDeliver,
+        // The archive store's own errors (S3 SDK, file system) are not ours to classify: retried
+        // as before, never isolated for being unknown (a message that was loaded is never lost).
+        unknownAttempts: Number.POSITIVE_INFINITY,
         logger,
         handle: async (msgs) => this.record(stage, await this.write(stage, msgs), logger),
         onPoison: (msg, err) => this.lastTry(stage, msg, err, logger),

@@ -357,10 +357,12 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
             await Promise.all(msgs.map((m) => handleMessage(p, m)));
           },
           onPoison: (m, err) => poison(p, m, err),
+          onIsolated: ({ failure }) => metrics.isolated.inc({ pipeline: p.name, stage: 'transform', failure }),
           onBatch: ({ ms, ok }) =>
             metrics.batchSeconds.observe({ pipeline: p.name, stage: 'transform', result: ok ? 'ok' : 'error' }, ms / 1000),
         });
         await loop.start();
+        metrics.trackOutage({ pipeline: p.name, stage: 'transform' }, loop);
         loops.push(loop);
       }
       listener = await listen(app, config.TRANSFORMER_PORT, config.HOST, config);

@@ -2,13 +2,16 @@
  * The pull-consumer loop every stage runs: pulls messages from its durable consumer, hands them
  * to the stage in batches, and acks them only after the handler resolved (its output durable).
  *
- * Failure handling, in order:
- * - retryable errors (JetStream or the warehouse unavailable): the same batch is retried in
+ * Failure handling, by failure class (`failureClass`):
+ * - infrastructure (JetStream, NATS or the warehouse unavailable): the same batch is retried in
  *   process with exponential backoff, keeping it and the queued messages alive with `working()`
  *   every third of the consumer's ack wait, so an outage of any length spends no deliveries and
- *   loses nothing;
- * - non-retryable errors on a batch of several messages: each message is retried alone, so one
- *   poison message cannot take its neighbours down;
+ *   loses nothing; `outageSeconds()` says for how long (a metric and an alert past a threshold);
+ * - unknown errors (a bug: a `TypeError` in a step): retried `unknownAttempts` times with the same
+ *   backoff, then treated as bad data, so one bug isolates one message instead of stalling the
+ *   pipeline silently; `onIsolated` is told (a metric and an alert);
+ * - bad data on a batch of several messages: each message is retried alone, so one poison
+ *   message cannot take its neighbours down;
  * - a non-retryable error on a single message, or a message already delivered `maxDeliver` times
  *   (it crashed or stalled the stage every time before): `onPoison` dead-letters it whole, then it
  *   is acked. Nothing is dropped silently.
@@ -17,7 +20,7 @@
  */
 import type { ConsumeOptions, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { isRetryable } from '@tributary/contract';
+import { failureClass, type FailureClass } from './failure-class';
 
 /** Options of a batch consumer. */
 export interface BatchConsumerOptions {
@@ -57,6 +60,10 @@ export interface BatchConsumerOptions {
   /** Dead-letters a whole message that cannot be processed; must resolve only once durable. */
   onPoison: (msg: JsMsg, err: unknown) => Promise<void>;
   logger: Logger;
+  /** Attempts of a batch failing with an unknown error before its messages are isolated (default 3). */
+  unknownAttempts?: number;
+  /** Called when a message is dead-lettered whole, with the class of the failure that isolated it (metrics). */
+  onIsolated?: (info: { msg: JsMsg; err: unknown; failure: FailureClass | 'max_deliver' }) => void;
   /** Called after each handled batch with its size and duration (metrics). */
   onBatch?: (info: { messages: number; ms: number; ok: boolean }) => void;
 }
@@ -85,6 +92,8 @@ export class BatchConsumer {
   private keepAliveMs = 1_000;
   /** Stream sequences this loop acked (handled or dead-lettered), oldest first. */
   private readonly settled = new Set<number>();
+  /** When the current infrastructure outage began (first failed attempt), if one is going on. */
+  private outageSince: number | undefined;
 
   constructor(private readonly opts: BatchConsumerOptions) {}
 
@@ -252,52 +261,70 @@ export class BatchConsumer {
     });
     const last = batch.filter((m) => m.info.deliveryCount >= this.opts.maxDeliver);
     for (const m of last) {
-      await this.poison(m, new Error(`delivered ${m.info.deliveryCount} times without success (max_deliver ${this.opts.maxDeliver})`));
+      await this.poison(
+        m,
+        'max_deliver',
+        new Error(`delivered ${m.info.deliveryCount} times without success (max_deliver ${this.opts.maxDeliver})`),
+      );
     }
     const todo = batch.filter((m) => m.info.deliveryCount < this.opts.maxDeliver);
     if (todo.length === 0) return;
     await this.attempt(todo);
   }
 
+  /** Seconds the loop has been retrying an infrastructure failure (0 when it is not). */
+  outageSeconds(): number {
+    return this.outageSince === undefined ? 0 : (Date.now() - this.outageSince) / 1000;
+  }
+
   /** Runs the handler, retrying transient failures and isolating poison. */
   private async attempt(msgs: JsMsg[]): Promise<void> {
     const backoff = this.opts.backoffMs ?? [100, 500, 2_000, 5_000, 15_000];
-    for (let attempt = 0; ; attempt++) {
+    const unknownAttempts = this.opts.unknownAttempts ?? 3;
+    for (let attempt = 0, unknown = 0; ; attempt++) {
       const t0 = Date.now();
       try {
         await this.opts.handle(msgs);
         this.opts.onBatch?.({ messages: msgs.length, ms: Date.now() - t0, ok: true });
+        this.outageSince = undefined;
         for (const m of msgs) this.settle(m);
         return;
       } catch (err) {
         this.opts.onBatch?.({ messages: msgs.length, ms: Date.now() - t0, ok: false });
-        if (isRetryable(err)) {
+        const failure = failureClass(err);
+        if (failure === 'infrastructure') this.outageSince ??= t0;
+        else this.outageSince = undefined;
+        if (failure === 'infrastructure' || (failure === 'unknown' && ++unknown < unknownAttempts)) {
           if (this.stopping) {
             for (const m of msgs) m.nak();
             return;
           }
           const wait = backoff[Math.min(attempt, backoff.length - 1)]!;
-          this.opts.logger.warn({ err, attempt, waitMs: wait, messages: msgs.length }, 'transient failure; retrying batch');
+          this.opts.logger.warn({ err, failure, attempt, waitMs: wait, messages: msgs.length }, `${failure} failure; retrying batch`);
           await this.holdFor(wait, msgs);
           continue;
         }
         if (msgs.length > 1) {
-          this.opts.logger.warn({ err, messages: msgs.length }, 'batch failed; retrying its messages one by one');
+          this.opts.logger.warn({ err, failure, messages: msgs.length }, 'batch failed; retrying its messages one by one');
           for (const m of msgs) await this.attempt([m]);
           return;
         }
-        await this.poison(msgs[0]!, err);
+        await this.poison(msgs[0]!, failure, err);
         return;
       }
     }
   }
 
-  private async poison(msg: JsMsg, err: unknown): Promise<void> {
-    this.opts.logger.error({ err, subject: msg.subject, seq: msg.seq, deliveries: msg.info.deliveryCount }, 'dead-lettering whole message');
+  private async poison(msg: JsMsg, failure: FailureClass | 'max_deliver', err: unknown): Promise<void> {
+    this.opts.logger.error(
+      { err, failure, subject: msg.subject, seq: msg.seq, deliveries: msg.info.deliveryCount },
+      'dead-lettering whole message',
+    );
     for (let attempt = 0; ; attempt++) {
       try {
         await this.opts.onPoison(msg, err);
         this.settle(msg);
+        this.opts.onIsolated?.({ msg, err, failure });
         return;
       } catch (dlqErr) {
         // The DLQ itself is unavailable: keep the message (never drop it) and try again.

@@ -6,6 +6,7 @@
 import type { JsMsg, PubAck } from '@nats-io/jetstream';
 import {
   type Rec,
+  isTributaryError,
   toTributaryError,
   type ErrorCode,
   type ErrorLocation,
@@ -27,7 +28,8 @@ export interface DeadLetter {
   name: string;
   /** The rejected record, or the raw text when it could not be decoded. */
   record: Rec | string | null;
-  error: { code: ErrorCode; message: string; location?: ErrorLocation };
+  /** `stack`: the stack of an error that is not one of ours (a bug), so it can be found and fixed. */
+  error: { code: ErrorCode; message: string; location?: ErrorLocation; stack?: string };
   attempts: number;
   /** Where the record was going: replay publishes it back there. */
   replaySubject: string;
@@ -66,6 +68,7 @@ export async function deadLetterMessage(
   const [, name] = subjectTokens(msg.subject);
   const msgId = header(msg.headers, 'Nats-Msg-Id') ?? `${where.stream}:${msg.seq}`;
   const e = toTributaryError(err);
+  const stack = !isTributaryError(err) && err instanceof Error ? err.stack : undefined;
   await publishDeadLetter(
     publisher,
     {
@@ -73,7 +76,7 @@ export async function deadLetterMessage(
       stage: where.stage,
       name: name ?? 'unknown',
       record: Buffer.from(msg.data).toString('utf8'),
-      error: { code: e.code, message: e.message, location: e.location },
+      error: { code: e.code, message: e.message, location: e.location, ...(stack ? { stack } : {}) },
       attempts: msg.info.deliveryCount,
       replaySubject: msg.subject,
       original: { stream: where.stream, subject: msg.subject, seq: msg.seq, msgId },
