@@ -6,12 +6,13 @@ import { z } from 'zod';
 import { archiveEnv } from '@tributary/archive';
 import { commonEnv, readEnv, topologyEnv } from '@tributary/runtime';
 
-const cliEnvSchema = z.object({ ...commonEnv, ...topologyEnv, ...archiveEnv });
+/** The variables the CLI reads (docs/configuration.md is generated from it). */
+export const configSchema = z.object({ ...commonEnv, ...topologyEnv, ...archiveEnv });
 
 /** The validated environment a command runs with. */
-export type CliEnv = Readonly<z.output<typeof cliEnvSchema>>;
+export type CliEnv = Readonly<z.output<typeof configSchema>>;
 
 /** Reads and validates the environment (throws a `TRIB_E_CONFIG` error naming the variable). */
 export function readCliEnv(): CliEnv {
-  return readEnv(cliEnvSchema);
+  return readEnv(configSchema);
 }

@@ -58,29 +58,45 @@ export function withDatabaseUser(url: string): string {
 
 /** Variables every service reads. */
 export const commonEnv = {
+  /** NATS server(s); for a cluster every server, comma-separated (clients fail over). */
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  /** PostgreSQL warehouse; without a user in the URL, `postgres` (a login per service: SECURITY.md). */
   DATABASE_URL: z.string().default('postgres://127.0.0.1:5432/tributary').transform(withDatabaseUser),
+  /** Pipeline files: a folder, one file, or a glob such as `dir/*.yaml`. */
   TRIBUTARY_PIPELINES: z.string().default('pipelines'),
+  /** Log level of the JSON logs. */
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Address the HTTP server listens on. */
   HOST: z.string().default('0.0.0.0'),
-  // HTTPS for the service's HTTP server: PEM certificate (chain) and key, both or neither.
+  /** HTTPS for the HTTP server: PEM certificate (chain); with HTTP_TLS_KEY_FILE, HTTPS only, with HSTS. */
   HTTP_TLS_CERT_FILE: z.string().optional(),
+  /** PEM private key of HTTP_TLS_CERT_FILE (both or neither). */
   HTTP_TLS_KEY_FILE: z.string().optional(),
-  // NATS authentication and TLS (all optional; secrets may come from mounted files).
+  /** NATS user name (user and password authentication). */
   NATS_USER: z.string().optional(),
+  /** NATS password (prefer NATS_PASSWORD_FILE). */
   NATS_PASSWORD: z.string().optional(),
+  /** File holding the NATS password (a mounted secret). */
   NATS_PASSWORD_FILE: z.string().optional(),
+  /** NATS token (prefer NATS_TOKEN_FILE). */
   NATS_TOKEN: z.string().optional(),
+  /** File holding the NATS token. */
   NATS_TOKEN_FILE: z.string().optional(),
+  /** File holding an NKey seed for NATS authentication. */
   NATS_NKEY_SEED_FILE: z.string().optional(),
+  /** NATS credentials file (JWT and seed). */
   NATS_CREDS_FILE: z.string().optional(),
+  /** CA bundle that signs the NATS servers' certificates. */
   NATS_TLS_CA_FILE: z.string().optional(),
+  /** Client certificate for NATS mutual TLS. */
   NATS_TLS_CERT_FILE: z.string().optional(),
+  /** Key of NATS_TLS_CERT_FILE. */
   NATS_TLS_KEY_FILE: z.string().optional(),
 };
 
 /** Variables that tune the JetStream topology (read by `migrate` and by consumers). */
 export const topologyEnv = {
+  /** Storage cap of each stream; a full stream rejects new messages (ingest answers 503). Read by migrate. */
   TRIBUTARY_STREAM_MAX_BYTES: envInt(DEFAULT_TOPOLOGY.maxBytes, 1024 * 1024),
   /** Storage cap of TRIB_RAW alone (the stream outside clients fill); TRIBUTARY_STREAM_MAX_BYTES when unset. */
   TRIBUTARY_RAW_MAX_BYTES: z.coerce
@@ -88,12 +104,19 @@ export const topologyEnv = {
     .int()
     .min(1024 * 1024)
     .optional(),
+  /** Age after which stream messages are removed. Read by migrate. */
   TRIBUTARY_STREAM_MAX_AGE: envDuration('7d'),
+  /** JetStream's duplicate window: a message ID seen within it is dropped (the ledger catches later repeats). */
   TRIBUTARY_DUPLICATE_WINDOW: envDuration('2m'),
+  /** How long a consumer waits for an ack before redelivering. Read by migrate. */
   TRIBUTARY_ACK_WAIT: envDuration('30s'),
+  /** Deliveries of a message before it is dead-lettered whole (consumers are created with it). */
   TRIBUTARY_MAX_DELIVER: envInt(DEFAULT_TOPOLOGY.maxDeliver, 2),
+  /** Un-acked messages a consumer allows in flight. Read by migrate. */
   TRIBUTARY_MAX_ACK_PENDING: envInt(DEFAULT_TOPOLOGY.maxAckPending, 1),
+  /** Replicas of every stream and KV bucket; 3 on a JetStream cluster (at most its servers). */
   TRIBUTARY_STREAM_REPLICAS: envInt(1, 1),
+  /** How long ingest remembers an `Idempotency-Key` and its reply. */
   TRIBUTARY_IDEMPOTENCY_TTL: envDuration('24h'),
 };
 

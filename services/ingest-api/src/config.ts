@@ -8,8 +8,10 @@ import { z } from 'zod';
 /** Default lease TTL of a pull source (see INGEST_LEASE_TTL_MS). */
 export const DEFAULT_LEASE_TTL_MS = 2_100;
 
-const schema = z.object({
+/** The variables this service reads, with their defaults (docs/configuration.md is generated from it). */
+export const configSchema = z.object({
   ...commonEnv,
+  /** HTTP port of the ingest API. */
   INGEST_PORT: envPort(8081),
   /** Largest request body accepted, in bytes (413 beyond). */
   INGEST_MAX_BODY_BYTES: envInt(32 * 1024 * 1024, 1024),
@@ -64,9 +66,9 @@ const schema = z.object({
 });
 
 /** Parsed ingest-api configuration. */
-export type IngestConfig = z.output<typeof schema>;
+export type IngestConfig = z.output<typeof configSchema>;
 
 /** Reads and validates the configuration; throws TRIB_E_CONFIG naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
-  return readEnv(schema, env);
+  return readEnv(configSchema, env);
 }

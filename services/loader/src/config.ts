@@ -5,11 +5,13 @@ import { archiveEnv } from '@tributary/archive';
 import { commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/runtime';
 import { z } from 'zod';
 
-const schema = z.object({
+/** The variables this service reads, with their defaults (docs/configuration.md is generated from it). */
+export const configSchema = z.object({
   ...commonEnv,
   /** Where and whether pipelines without an `archive:` section are archived (ARCHIVE_DIR, ARCHIVE_ALL). */
   ...archiveEnv,
   TRIBUTARY_MAX_DELIVER: topologyEnv.TRIBUTARY_MAX_DELIVER,
+  /** HTTP port (health, readiness, metrics). */
   LOADER_PORT: envPort(8083),
   /** Processed messages loaded in one transaction. */
   LOADER_BATCH_MESSAGES: envInt(64, 1),
@@ -28,9 +30,9 @@ const schema = z.object({
 });
 
 /** Parsed loader configuration. */
-export type LoaderConfig = z.output<typeof schema>;
+export type LoaderConfig = z.output<typeof configSchema>;
 
 /** Reads and validates the configuration; throws TRIB_E_CONFIG naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoaderConfig {
-  return readEnv(schema, env);
+  return readEnv(configSchema, env);
 }

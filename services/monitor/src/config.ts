@@ -24,8 +24,10 @@ const envUrl = () =>
     .transform((v) => (v ? v : undefined))
     .pipe(z.url().optional());
 
-const schema = z.object({
+/** The variables this service reads, with their defaults (docs/configuration.md is generated from it). */
+export const configSchema = z.object({
   ...commonEnv,
+  /** HTTP port of the dashboard, the API and the metrics. */
   MONITOR_PORT: envPort(8080),
   /**
    * How long one status snapshot (counts, lag, freshness) is reused by `/api` and `/metrics`,
@@ -72,8 +74,9 @@ const schema = z.object({
   MONITOR_ALERT_WEBHOOKS: envList(),
   /** SMTP server for alert email, e.g. `smtp://user:pass@mail.example.com:587` (`smtps://` for TLS). */
   MONITOR_ALERT_SMTP_URL: envUrl(),
-  /** Sender and recipients (comma-separated) of alert email. */
+  /** Sender of alert email. */
   MONITOR_ALERT_EMAIL_FROM: z.string().default('tributary@localhost'),
+  /** Recipients of alert email (comma-separated). */
   MONITOR_ALERT_EMAIL_TO: envList(),
   /** Alertmanager base URL; alerts are POSTed to `<url>/api/v2/alerts`. */
   MONITOR_ALERTMANAGER_URL: envUrl(),
@@ -88,9 +91,9 @@ const schema = z.object({
 });
 
 /** Parsed monitor configuration. */
-export type MonitorConfig = z.output<typeof schema>;
+export type MonitorConfig = z.output<typeof configSchema>;
 
 /** Reads and validates the configuration; throws TRIB_E_CONFIG naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): MonitorConfig {
-  return readEnv(schema, env);
+  return readEnv(configSchema, env);
 }

@@ -4,9 +4,11 @@
 import { commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/runtime';
 import { z } from 'zod';
 
-const schema = z.object({
+/** The variables this service reads, with their defaults (docs/configuration.md is generated from it). */
+export const configSchema = z.object({
   ...commonEnv,
   TRIBUTARY_MAX_DELIVER: topologyEnv.TRIBUTARY_MAX_DELIVER,
+  /** HTTP port (health, readiness, metrics). */
   TRANSFORMER_PORT: envPort(8082),
   /** Raw messages handled at once per pipeline. */
   TRANSFORMER_BATCH_MESSAGES: envInt(16, 1),
@@ -35,9 +37,9 @@ const schema = z.object({
 });
 
 /** Parsed transformer configuration. */
-export type TransformerConfig = z.output<typeof schema>;
+export type TransformerConfig = z.output<typeof configSchema>;
 
 /** Reads and validates the configuration; throws TRIB_E_CONFIG naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): TransformerConfig {
-  return readEnv(schema, env);
+  return readEnv(configSchema, env);
 }
