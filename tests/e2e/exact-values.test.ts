@@ -24,6 +24,7 @@ sources:
     connection: books
     tables: [payments]
     flush_interval: 50ms
+    heartbeat: 500ms
   manual: { kind: push }
 datasets:
   payments:
@@ -67,7 +68,10 @@ beforeAll(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'trib-exact-'));
   const file = path.join(dir, 'ledger.yaml');
   writeFileSync(file, PIPELINE);
-  stack = await Stack.start({ pipelines: file, env: { BOOKS_DB_URL: url } });
+  stack = await Stack.start({
+    pipelines: file,
+    env: { BOOKS_DB_URL: url, MONITOR_ALERT_INTERVAL: '500ms', MONITOR_ALERT_FOR: '1s', MONITOR_ALERT_SLOT_LAG: '3s' },
+  });
 });
 afterAll(async () => {
   await db?.end().catch(() => undefined);
@@ -130,5 +134,51 @@ describe('exact values from the source to the warehouse', () => {
       { day: '2026-12-06', total: '12345678901.53', smallest: '0.10', mean_sum: '12345678901.53', mean_count: '3' },
       { day: '2026-12-07', total: '99999999999.99', smallest: '99999999999.99', mean_sum: '99999999999.99', mean_count: '1' },
     ]);
+  });
+
+  it('shows, exports and alerts on the replication slot lag read from the source database while the ingest-api is down', async () => {
+    const slotOf = async () =>
+      ((await stack.status('ledger')).source_slots as { source: string; lag_bytes: number | null; lag_seconds: number | null }[])[0]!;
+    // Caught up first: the ingest-api streams and confirms.
+    await waitFor(async () => ((await slotOf()).lag_seconds! < 2 ? true : undefined), { timeoutMs: 30_000, what: 'the slot caught up' });
+    await stack.stop('ingest-api');
+    await db.query(`INSERT INTO payments VALUES (5, 1.00, now(), current_date, 5)`);
+    const behind = await waitFor(
+      async () => {
+        const s = await slotOf();
+        return s.lag_bytes! > 0 && s.lag_seconds! > 3 ? s : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the monitor to see the slot fall behind' },
+    );
+    expect(behind).toMatchObject({ source: 'books_db', slot: 'trib_ledger_books_db' });
+    const metrics = await (await fetch(`${stack.url('monitor')}/metrics`)).text();
+    expect(metrics).toMatch(
+      /tributary_source_slot_lag_bytes\{pipeline="ledger",source="books_db",slot="trib_ledger_books_db"[^}]*\} [1-9]\d*/,
+    );
+    expect(metrics).toMatch(/tributary_source_slot_lag_seconds\{pipeline="ledger",source="books_db",slot="trib_ledger_books_db"[^}]*\} \d/);
+    const firing = await waitFor(
+      async () => {
+        const a = (await (await fetch(`${stack.url('monitor')}/api/alerts`)).json()) as {
+          active: { alert: string; state: string; labels: Record<string, string> }[];
+        };
+        return a.active.find((x) => x.alert === 'TributarySlotLag' && x.state === 'firing');
+      },
+      { timeoutMs: 30_000, what: 'TributarySlotLag firing' },
+    );
+    expect(firing.labels).toMatchObject({ pipeline: 'ledger', source: 'books_db' });
+    // The ingest-api back: the slot catches up and the row lands.
+    await stack.startService('ingest-api');
+    await waitFor(async () => ((await slotOf()).lag_seconds! < 2 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the slot caught up again',
+    });
+    const [row] = await waitFor(
+      async () => {
+        const r = await stack.query(`SELECT amount::text FROM warehouse.payments WHERE id = 5`);
+        return r.length ? r : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the row written while the ingest-api was down' },
+    );
+    expect(row).toEqual({ amount: '1.00' });
   });
 });

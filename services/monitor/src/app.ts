@@ -42,6 +42,7 @@ import { registerMonitorMetrics } from './monitor-metrics';
 import { buildOverview } from './overview';
 import { prepareDatabase } from './prepare-database';
 import { ReplicaRegistry } from './replica-registry';
+import { SourceSlots } from './source-slots';
 import { StatusSnapshots } from './status-snapshot';
 import { registerStatusMetrics } from './status-metrics';
 import { createStreamFold, foldSource } from './stream-fold';
@@ -176,10 +177,12 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
       pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
       await prepareDatabase(pool);
 
+      const sourceSlots = new SourceSlots(pipelines, logger.child({ component: 'source-slots' }));
       const snapshots = new StatusSnapshots({
         pipelines,
         pool,
         readLag: () => readLag(jsm, pipelines, natsConnected),
+        ...(sourceSlots.any ? { readSlots: () => sourceSlots.read() } : {}),
         refreshMs: config.MONITOR_REFRESH,
       });
       const { folded } = registerStatusMetrics(metrics.registry, snapshots, logger);
@@ -215,6 +218,8 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
           dlqGrowth: config.MONITOR_ALERT_DLQ_GROWTH,
           errorRate: config.MONITOR_ALERT_ERROR_RATE,
           windowMs: config.MONITOR_ALERT_WINDOW,
+          slotLagSeconds: config.MONITOR_ALERT_SLOT_LAG / 1000,
+          slotLagBytes: config.MONITOR_ALERT_SLOT_LAG_BYTES,
         },
         forMs: config.MONITOR_ALERT_FOR,
         intervalMs: config.MONITOR_ALERT_INTERVAL,

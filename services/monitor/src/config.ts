@@ -64,6 +64,10 @@ export const configSchema = z.object({
   MONITOR_ALERT_FOR: envDuration('1m'),
   /** Consumer lag alert: pending + un-acked messages of a stage above this. */
   MONITOR_ALERT_LAG_MESSAGES: envInt(1000, 0),
+  /** Replication-slot lag alert: a CDC slot behind for longer than this (not advancing while WAL is pending). */
+  MONITOR_ALERT_SLOT_LAG: envDuration('5m'),
+  /** Replication-slot lag alert: a CDC slot keeping more WAL than this many bytes. */
+  MONITOR_ALERT_SLOT_LAG_BYTES: envInt(1024 * 1024 * 1024, 0),
   /** Window of the DLQ-growth and error-rate rules. */
   MONITOR_ALERT_WINDOW: envDuration('5m'),
   /** DLQ growth alert: more than this many records dead-lettered within the window. */

@@ -4,6 +4,7 @@
  */
 import type { Pipeline } from '@tributary/contract';
 import type { StageLag } from './consumer-lag';
+import type { SlotLag } from './source-slots';
 import type { LedgerSum, StatusCounts, StreamLogSum } from './status-counts';
 
 /** Counts of one source. */
@@ -53,6 +54,8 @@ export interface PipelineStatus {
   filtered: number;
   lag: StageLag;
   last_loaded_at: string | null;
+  /** Replication-slot lag of each `postgres_cdc` source, read from the source database (none: no CDC source). */
+  source_slots?: SlotLag[];
 }
 
 function entry<T>(map: Record<string, T>, key: string, init: () => T): T {

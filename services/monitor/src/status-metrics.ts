@@ -56,6 +56,26 @@ export function registerStatusMetrics(registry: Registry, snapshots: StatusSnaps
     for (const p of s.pipelines) g.set({ pipeline: p.name }, p.freshness_seconds);
   });
   gauge(
+    'tributary_source_slot_lag_bytes',
+    'WAL bytes a postgres_cdc source database keeps for its replication slot, read by the monitor from that database (present while the ingest-api is down).',
+    ['pipeline', 'source', 'slot'],
+    (g, s) => {
+      for (const p of s.pipelines)
+        for (const l of p.source_slots ?? [])
+          if (l.lag_bytes !== null) g.set({ pipeline: p.name, source: l.source, slot: l.slot }, l.lag_bytes);
+    },
+  );
+  gauge(
+    'tributary_source_slot_lag_seconds',
+    'How long a postgres_cdc replication slot has not advanced while WAL was pending behind it (0 while it keeps up), as the monitor observed it.',
+    ['pipeline', 'source', 'slot'],
+    (g, s) => {
+      for (const p of s.pipelines)
+        for (const l of p.source_slots ?? [])
+          if (l.lag_seconds !== null) g.set({ pipeline: p.name, source: l.source, slot: l.slot }, l.lag_seconds);
+    },
+  );
+  gauge(
     'tributary_pipeline_sla_freshness_seconds',
     'The freshness SLA of the pipeline (alert when freshness exceeds it).',
     ['pipeline'],

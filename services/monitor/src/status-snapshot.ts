@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import type { ConsumerLag, LagReport } from './consumer-lag';
 import type { FoldedStream } from './folded-message';
 import { buildPipelineStatus, type PipelineStatus } from './pipeline-status';
+import type { SlotLag } from './source-slots';
 import { queryStatusCounts } from './status-counts';
 
 /** Status of all pipelines at one moment. */
@@ -23,6 +24,8 @@ export interface StatusSnapshotsOptions {
   pipelines: readonly Pipeline[];
   pool: Pool;
   readLag: () => Promise<LagReport>;
+  /** Replication-slot lag of CDC sources, by pipeline (absent: not read). */
+  readSlots?: () => Promise<Map<string, SlotLag[]>>;
   refreshMs: number;
 }
 
@@ -46,12 +49,16 @@ export class StatusSnapshots {
     // Lag first, counts second: when the fold consumers report nothing pending, every message
     // they had was committed before the counts are read, so "monitor_lag 0" means complete counts.
     const takenAt = Date.now();
-    const lag = await this.opts.readLag();
+    const [lag, slots] = await Promise.all([this.opts.readLag(), this.opts.readSlots?.()]);
     const counts = await queryStatusCounts(
       this.opts.pool,
       this.opts.pipelines.map((p) => p.name),
     );
-    const pipelines = this.opts.pipelines.map((p) => buildPipelineStatus(p, counts, lag.pipelines.get(p.name)!, Date.now()));
+    const pipelines = this.opts.pipelines.map((p) => {
+      const status = buildPipelineStatus(p, counts, lag.pipelines.get(p.name)!, Date.now());
+      const s = slots?.get(p.name);
+      return s ? { ...status, source_slots: s } : status;
+    });
     const snapshot: StatusSnapshot = { takenAt, pipelines, monitorLag: lag.monitor };
     this.last = snapshot;
     return snapshot;

@@ -86,3 +86,11 @@ export const postgresPollSourceSpec = z
     description:
       'Polls a table for rows whose `cursor_column` moved past the watermark, keyset-paginated on (cursor_column, key), so no row is missed or repeated. Deletes are not seen (use postgres_cdc). Records carry `_table`, `_op: upsert` and `_commit_at` (the cursor value).',
   });
+
+/**
+ * The replication slot of a `postgres_cdc` source: its `slot`, else `trib_<pipeline>_<source>`
+ * (cut to PostgreSQL's 63 characters). The ingest-api streams from it; the monitor reads its lag.
+ */
+export function cdcSlotName(pipeline: string, source: string, slot?: string): string {
+  return slot ?? `trib_${pipeline}_${source}`.slice(0, 63);
+}

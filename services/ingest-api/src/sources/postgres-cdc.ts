@@ -8,7 +8,7 @@
  * JetStream acknowledged everything before it, so a crash anywhere replays from the slot and
  * republishes with the same message IDs.
  */
-import { postgresCdcSourceSpec, TributaryError } from '@tributary/contract';
+import { cdcSlotName, postgresCdcSourceSpec, TributaryError } from '@tributary/contract';
 import { pullSource, type PullContext } from './pull-source';
 import { slotLagGauge } from './pg/cdc-metrics';
 import { streamChanges } from './pg/cdc-stream';
@@ -32,15 +32,10 @@ interface CdcCursor {
   pending?: { from: string; to: string };
 }
 
-/** Slot and publication names: at most 63 characters of [a-z0-9_]. */
-function defaultName(pipeline: string, source: string): string {
-  return `trib_${pipeline}_${source}`.slice(0, 63);
-}
-
 /** Creates the source: checks its connection, touches no network. */
 export const create = pullSource<typeof spec>((config, deps) => {
   checkPostgresConnection(deps.pipeline, deps.name, config.connection);
-  const slot = config.slot ?? defaultName(deps.pipeline.name, deps.name);
+  const slot = cdcSlotName(deps.pipeline.name, deps.name, config.slot);
   const publication = config.publication ?? slot;
 
   /** Makes sure a slot exists that this source may stream from; returns the cursor to resume from. */

@@ -34,7 +34,7 @@ describe('AlertMonitor', () => {
       expectedServices: [],
       pool: { query: async () => ({ rows: [] }) } as unknown as Pool,
       notifier,
-      thresholds: { lagMessages: 10, dlqGrowth: 10, errorRate: 0.5, windowMs: 60_000 },
+      thresholds: { lagMessages: 10, dlqGrowth: 10, errorRate: 0.5, windowMs: 60_000, slotLagSeconds: 300, slotLagBytes: 1e9 },
       forMs: 0,
       intervalMs: 1_000,
       logger,

@@ -2,7 +2,14 @@ import type { PipelineStatus } from '../pipeline-status';
 import type { ServiceView } from '../replica-registry';
 import { evaluateRules, fingerprint, type RuleInputs, type RuleThresholds } from './alert-rules';
 
-const T: RuleThresholds = { lagMessages: 100, dlqGrowth: 10, errorRate: 0.05, windowMs: 300_000 };
+const T: RuleThresholds = {
+  lagMessages: 100,
+  dlqGrowth: 10,
+  errorRate: 0.05,
+  windowMs: 300_000,
+  slotLagSeconds: 300,
+  slotLagBytes: 1_000_000,
+};
 
 function status(over: Partial<PipelineStatus> = {}): PipelineStatus {
   return {
@@ -53,6 +60,24 @@ describe('alert rules', () => {
     expect(names(inputs({ deltas }))).toEqual(['TributaryDlqGrowth{pipeline=traffic}', 'TributaryErrorRate{pipeline=traffic}']);
     const quiet = new Map([['traffic', { accepted: 0, deadLettered: 3, failed: 3, spanMs: 1 }]]);
     expect(names(inputs({ deltas: quiet }))).toEqual([]);
+  });
+
+  it('flag a replication slot behind for too long or holding too much WAL, and ignore a slot that could not be read', () => {
+    const slot = (lag_seconds: number | null, lag_bytes: number | null) => ({
+      source: 'db',
+      slot: 'trib_traffic_db',
+      lag_seconds,
+      lag_bytes,
+      active: false,
+    });
+    expect(names(inputs({ pipelines: [status({ source_slots: [slot(300, 1_000_000)] })] }))).toEqual([]);
+    expect(names(inputs({ pipelines: [status({ source_slots: [slot(301, 10)] })] }))).toEqual([
+      'TributarySlotLag{pipeline=traffic,slot=trib_traffic_db,source=db}',
+    ]);
+    expect(names(inputs({ pipelines: [status({ source_slots: [slot(0, 1_000_001)] })] }))).toEqual([
+      'TributarySlotLag{pipeline=traffic,slot=trib_traffic_db,source=db}',
+    ]);
+    expect(names(inputs({ pipelines: [status({ source_slots: [slot(null, null)] })] }))).toEqual([]);
   });
 
   it('flag a missing replica and an expected service without live replicas, once heartbeats are known', () => {

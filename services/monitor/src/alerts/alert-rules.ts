@@ -27,6 +27,10 @@ export interface RuleThresholds {
   dlqGrowth: number;
   errorRate: number;
   windowMs: number;
+  /** A CDC slot not advancing for longer than this while WAL is pending (seconds). */
+  slotLagSeconds: number;
+  /** A CDC slot keeping more WAL than this (bytes). */
+  slotLagBytes: number;
 }
 
 /** Growth of a pipeline's counts over the rule window. */
@@ -78,6 +82,7 @@ export const ALERT_NAMES = [
   'TributaryConsumerLag',
   'TributaryDlqGrowth',
   'TributaryErrorRate',
+  'TributarySlotLag',
   'TributaryReplicaMissing',
   'TributaryServiceDown',
   'TributaryQualityCheckFailed',
@@ -146,6 +151,21 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
         severity: 'warning',
         summary: `${p.name}: ${round(rate * 100, 2)}% of accepted records failed in transform or load over ${minutes(t.windowMs)} (threshold ${round(t.errorRate * 100, 2)}%)`,
         value: rate,
+      });
+    }
+  }
+  for (const p of inputs.pipelines) {
+    for (const s of p.source_slots ?? []) {
+      // Read from the source database, so it fires also while the ingest-api is down.
+      const late = s.lag_seconds !== null && s.lag_seconds > t.slotLagSeconds;
+      const big = s.lag_bytes !== null && s.lag_bytes > t.slotLagBytes;
+      if (!late && !big) continue;
+      out.push({
+        alert: 'TributarySlotLag',
+        labels: { pipeline: p.name, source: s.source, slot: s.slot },
+        severity: 'warning',
+        summary: `${p.name}: replication slot ${s.slot} of source ${s.source} is ${round(s.lag_seconds ?? 0)} s and ${s.lag_bytes} bytes of WAL behind (thresholds ${t.slotLagSeconds} s, ${t.slotLagBytes} bytes)`,
+        value: s.lag_seconds ?? 0,
       });
     }
   }

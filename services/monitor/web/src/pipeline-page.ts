@@ -319,6 +319,17 @@ export function pipelinePage(name: string): Page {
         ),
         tile('Freshness', duration(p.freshness_seconds), `SLA ${duration(p.sla.freshness_seconds)}`, p.fresh ? undefined : 'bad'),
         tile('Waiting', num(lag), 'messages in transform + load'),
+        // Read from the source database by the monitor: shown (and alerting) while the ingest-api is down.
+        ...(p.source_slots ?? []).map((s) =>
+          s.lag_seconds === null
+            ? tile(`Slot ${s.source}`, '?', s.error ?? 'not readable', 'warn')
+            : tile(
+                `Slot ${s.source}`,
+                duration(s.lag_seconds),
+                `${num(s.lag_bytes ?? 0)} bytes of WAL behind · ${s.active ? 'streaming' : 'no reader'}`,
+                s.lag_seconds > 300 ? 'bad' : s.active ? undefined : 'warn',
+              ),
+        ),
       );
       replaceRegion(flow, flowDiagram(p));
       void refresh();

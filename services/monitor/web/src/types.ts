@@ -43,6 +43,15 @@ export interface PipelineOverview {
   dead_lettered: { ingest: number; transform: number; load: number; total: number };
   lag: { transformer: ConsumerLag; loader: ConsumerLag };
   last_loaded_at: string | null;
+  /** Replication-slot lag of each postgres_cdc source, read from the source database. */
+  source_slots?: {
+    source: string;
+    slot: string;
+    lag_bytes: number | null;
+    lag_seconds: number | null;
+    active: boolean | null;
+    error?: string;
+  }[];
   rates: Rates;
   topology: Topology;
 }
