@@ -79,7 +79,7 @@ export {
   type Table,
   type Pipeline,
 } from './spec/pipeline';
-export { qualifiedTable, postgresCdcSourceSpec, postgresPollSourceSpec } from './spec/postgres-sources';
+export { cdcSlotName, qualifiedTable, postgresCdcSourceSpec, postgresPollSourceSpec } from './spec/postgres-sources';
 export { windowOf, datasetFields, resolveTable } from './spec/resolve-datasets';
 export { resolveModels, type LoadedModel } from './spec/resolve-models';
 export {
