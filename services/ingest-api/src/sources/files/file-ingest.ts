@@ -41,6 +41,9 @@ export interface IngestFileOptions {
   validate?: RecordValidator;
 }
 
+/** Chunks of one file in flight: one awaiting its PubAck and commit while the next is read (more would let an abort publish several chunks late). */
+const CHUNKS_IN_FLIGHT = 2;
+
 /** The cursor sub-key of a file content. */
 export function fileStateKey(contentId: string): string {
   return `file.${contentId}`;
@@ -79,18 +82,37 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
       ),
     );
   };
-  const flush = async (end: number): Promise<void> => {
-    // Dead letters first: the offset below must not pass a bad row whose DLQ message is not durable.
-    await Promise.all(dlq);
-    if (records.length > 0) await ctx.publish(records, `file:${id}:${chunkStart}`);
-    state.items = end;
-    state.records += records.length;
-    state.rejected += rejected;
-    await ctx.cursors.commit(state, key);
-    chunkStart = end;
+  // Chunks in flight at once: reading and parsing go on while earlier chunks wait for their
+  // PubAcks, instead of the source idling one round trip per chunk. Offsets are still committed
+  // in file order, each only once its chunk and every earlier one are durable.
+  const inflight: Promise<void>[] = [];
+  let committed: Promise<void> = Promise.resolve();
+  const flush = (end: number): Promise<void> => {
+    const [batch, dead, batchRejected, start] = [records, dlq, rejected, chunkStart];
     records = [];
     dlq = [];
     rejected = 0;
+    chunkStart = end;
+    // Dead letters first: the offset must not pass a bad row whose DLQ message is not durable.
+    const durable = Promise.all(dead).then(() => (batch.length > 0 ? ctx.publish(batch, `file:${id}:${start}`) : undefined));
+    committed = Promise.all([committed, durable]).then(async () => {
+      state.items = end;
+      state.records += batch.length;
+      state.rejected += batchRejected;
+      await ctx.cursors.commit(state, key);
+    });
+    // Observed here so a failure is not reported unhandled before `settle` or the next flush awaits it.
+    committed.catch(() => undefined);
+    inflight.push(committed);
+    return inflight.length >= CHUNKS_IN_FLIGHT ? inflight.shift()! : Promise.resolve();
+  };
+  /** Waits for every chunk handed to `flush`; on failure, lets none outlive the run unobserved. */
+  const settle = async (): Promise<void> => {
+    try {
+      await Promise.all(inflight.splice(0));
+    } finally {
+      await committed.catch(() => undefined);
+    }
   };
 
   const input = await job.open();
@@ -108,11 +130,13 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
       if (index - chunkStart >= o.batchRecords) await flush(index);
     }
     await flush(index);
+    await settle();
     state.status = 'done';
   } catch (err) {
     if (!(err instanceof FileFormatError) || ctx.signal.aborted) throw err;
     // Rows read before the break were published; the rest of the file is unreadable.
     await flush(index);
+    await settle();
     await ctx.deadLetter(
       {
         record: null,
@@ -126,6 +150,7 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
     state.error = err.message;
   } finally {
     input.destroy();
+    await settle().catch(() => undefined);
   }
   await ctx.cursors.commit(state, key);
   ctx.logger.info({ file: job.name, status: state.status, records: state.records, rejected: state.rejected }, 'file processed');
