@@ -44,7 +44,27 @@ export function changeRecord(
   return { ...(msg.old ?? msg.key ?? {}), ...meta };
 }
 
-/** A record for one row of the initial snapshot. */
-export function snapshotRecord(row: Record<string, unknown>, table: string, lsn: bigint, at: string, seq: number): Record<string, unknown> {
-  return { ...row, _table: table, _op: 'read' satisfies ChangeOp, _lsn: formatLsn(lsn), _seq: seq, _commit_at: at };
+/**
+ * The records of one chunk of the initial snapshot: each row gets its metadata in place (the rows
+ * are fresh objects from the driver, owned by the caller) and the LSN is formatted once per chunk,
+ * not once per row: both showed in the snapshot's profile.
+ */
+export function snapshotRecords(
+  rows: Record<string, unknown>[],
+  table: string,
+  lsn: bigint,
+  at: string,
+  offset: number,
+): Record<string, unknown>[] {
+  const lsnText = formatLsn(lsn);
+  const op: ChangeOp = 'read';
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    row._table = table;
+    row._op = op;
+    row._lsn = lsnText;
+    row._seq = offset + i;
+    row._commit_at = at;
+  }
+  return rows;
 }

@@ -3,7 +3,7 @@
  * table at the slot's consistent point before streaming from it.
  */
 import type { PullContext } from '../pull-source';
-import { snapshotRecord } from './cdc-records';
+import { snapshotRecords } from './cdc-records';
 import { formatLsn } from './lsn';
 import { connectPostgres } from './pg-connection';
 import { createSlot } from './replication-setup';
@@ -35,7 +35,7 @@ export async function createSlotWithSnapshot(
     try {
       for await (const chunk of readSnapshot(reader, created.snapshotName, o.tables, o.chunkRows)) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
-        const records = chunk.rows.map((row, i) => snapshotRecord(row, chunk.table, created.consistentPoint, chunk.at, chunk.offset + i));
+        const records = snapshotRecords(chunk.rows, chunk.table, created.consistentPoint, chunk.at, chunk.offset);
         inflight.push(ctx.publish(records, `snap:${lsnHex}:${chunk.table}:${chunk.chunk}`));
         rows += records.length;
         if (inflight.length >= SNAPSHOT_INFLIGHT) await inflight.shift();
