@@ -26,8 +26,15 @@ describe('Dockerfile', () => {
 
   it('installs the production dependencies of the chosen service only, and refuses an unknown one', () => {
     expect(stages[1]).toMatch(/^ARG SERVICE$/m);
-    expect(stages[1]).toContain('npm ci --ignore-scripts --omit=dev --loglevel=error -w "services/$SERVICE"');
+    expect(stages[1]).toContain('ws="-w services/$SERVICE"');
+    expect(stages[1]).toContain('npm ci --ignore-scripts --omit=dev --loglevel=error $ws');
     expect(stages[1]).toMatch(/case "\$\{SERVICE:-\}" in ingest-api \| transformer \| loader \| monitor\)/);
+  });
+
+  it('puts the `tributary` CLI (migrate, backfill) in the loader image only, with the packages every service links', () => {
+    expect(stages[0]).toContain('-w apps/cli');
+    expect(stages[1]).toContain('if [ "$SERVICE" = loader ]; then ws="$ws -w apps/cli"; apps=apps/cli; fi');
+    expect(stages[1]).toContain('for d in . packages/contract packages/runtime packages/warehouse packages/archive $apps "services/$SERVICE"; do');
   });
 
   it("keeps only this platform's onnxruntime binaries (the transformer's model step)", () => {
