@@ -34,7 +34,9 @@ describe('Dockerfile', () => {
   it('puts the `tributary` CLI (migrate, backfill) in the loader image only, with the packages every service links', () => {
     expect(stages[0]).toContain('-w apps/cli');
     expect(stages[1]).toContain('if [ "$SERVICE" = loader ]; then ws="$ws -w apps/cli"; apps=apps/cli; fi');
-    expect(stages[1]).toContain('for d in . packages/contract packages/runtime packages/warehouse packages/archive $apps "services/$SERVICE"; do');
+    expect(stages[1]).toContain(
+      'for d in . packages/contract packages/runtime packages/warehouse packages/archive $apps "services/$SERVICE"; do',
+    );
   });
 
   it("keeps only this platform's onnxruntime binaries (the transformer's model step)", () => {

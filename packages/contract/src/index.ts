@@ -37,6 +37,10 @@ export {
   fieldSpec,
   normaliseFields,
   pgColumnType,
+  jsonataExpression,
+  schemaRef,
+  qualifiedTable,
+  sourceColumn,
   type FieldType,
   type FieldDef,
 } from './spec/common';
@@ -52,8 +56,7 @@ export {
   type ConnectionSpec,
 } from './spec/connections';
 export { checkStreamSteps, derivedFieldNames, derivedFields } from './spec/derived-spec';
-export { lookupsSpec, scd2Spec, accumulateRule, accumulatingSpec } from './spec/dimensional-tables';
-export { fileFormatSpec, csvOptionsSpec, fileSourceSpec, objectStoreSourceSpec } from './spec/file-sources';
+export { fileSchemaRef, fileFormatSpec, csvOptionsSpec, fileCommon } from './spec/file-format';
 export { generatedDimensionSpec, generatedDimensionsSpec, type GeneratedDimension } from './spec/generated-dimensions';
 export {
   formatProblems,
@@ -63,8 +66,14 @@ export {
   loadPipelines,
   type SpecProblem,
 } from './spec/load-pipeline';
+export { lookupsSpec } from './spec/lookups';
 export { modelSpec, modelsSpec, refsOf, renderModelSql, orderModels, downstreamOf, type ModelSpec, type Model } from './spec/model-spec';
-export { MODEL_NUMERIC_TYPES, modelStepSpec, outputOf, inputFields, checkModelMapping, type ModelConfig } from './spec/model-step';
+export { accumulateRule, accumulatingSpec } from './spec/modes/accumulating';
+export { aggregateModeSpec } from './spec/modes/aggregate';
+export { appendModeSpec } from './spec/modes/append';
+export { MODE_SPECS, tableSpec, type LoadMode, type TableSpec } from './spec/modes/registry';
+export { scd2Spec } from './spec/modes/scd2';
+export { upsertModeSpec } from './spec/modes/upsert';
 export { datasetSpec, pipelineSpecSchema, checkReferences, type PipelineSpec, type DatasetSpec } from './spec/pipeline-spec';
 export {
   consumersOf,
@@ -79,9 +88,18 @@ export {
   type Table,
   type Pipeline,
 } from './spec/pipeline';
-export { cdcSlotName, qualifiedTable, postgresCdcSourceSpec, postgresPollSourceSpec } from './spec/postgres-sources';
 export { windowOf, datasetFields, resolveTable } from './spec/resolve-datasets';
 export { resolveModels, type LoadedModel } from './spec/resolve-models';
+export { pullScheduleSpec, type PullScheduleSpec } from './spec/schedule';
+export { SINK_MODES, CLICKHOUSE_MODES } from './spec/sink-modes';
+export { checkSinkReferences } from './spec/sink-references';
+export { fileSourceSpec } from './spec/sources/file';
+export { GENERATOR_DEFAULT_DURATION_MS, generatorSourceSpec } from './spec/sources/generator';
+export { objectStoreSourceSpec } from './spec/sources/object-store';
+export { postgresCdcSourceSpec, cdcSlotName } from './spec/sources/postgres-cdc';
+export { postgresPollSourceSpec } from './spec/sources/postgres-poll';
+export { pushSourceSpec } from './spec/sources/push';
+export { SOURCE_SPECS, sourceSpec, type SourceSpec } from './spec/sources/registry';
 export {
   restRequestSpec,
   restPaginationSpec,
@@ -90,50 +108,24 @@ export {
   restRetrySpec,
   restSourceSpec,
   type RestSourceSpec,
-} from './spec/rest-source';
-export { pullScheduleSpec, type PullScheduleSpec } from './spec/schedule';
-export { SINK_MODES, CLICKHOUSE_MODES } from './spec/sink-modes';
-export { checkSinkReferences } from './spec/sink-references';
-export {
-  GENERATOR_DEFAULT_DURATION_MS,
-  pushSourceSpec,
-  generatorSourceSpec,
-  SOURCE_SPECS,
-  sourceSpec,
-  type SourceSpec,
-} from './spec/sources';
+} from './spec/sources/rest';
 export type { ReferenceProblem } from './spec/spec-problem';
-export {
-  joinStepSpec,
-  slidingStepSpec,
-  sessionStepSpec,
-  SESSION_COLUMNS,
-  sessionFields,
-  emitStepSpec,
-  type JoinConfig,
-  type SlidingConfig,
-  type SessionConfig,
-} from './spec/stateful-steps';
-export { schemaKind, STEP_SPECS, stepSpec, normaliseStep, type StepKind, type StepSpec } from './spec/steps';
-export { checkTableStorage } from './spec/storage-spec';
-export { SCD2_COLUMNS, SCD2_ADDABLE_COLUMNS, VALUE_ORDER_COLUMN } from './spec/table-columns';
-export { surrogateKeyOf, scd2Layout, lookupColumns, type TableOf, type Scd2Layout, type LookupColumn } from './spec/table-layout';
-export { tableSinkSpec, postgresSinkSpec, SINK_SPECS, type TableSink, type SinkKind, type ClickHouseConnection } from './spec/table-sink';
-export {
-  PARTITION_SUFFIX_LENGTH,
-  PARTITION_INTERVALS,
-  INDEX_METHODS,
-  partitionSpec,
-  SYSTEM_COLUMNS,
-  indexSpec,
-  indexOptions,
-  partitionOptions,
-  type PartitionInterval,
-  type IndexMethod,
-  type TableStorage,
-} from './spec/table-storage';
-export { MODE_SPECS, tableSpec, type LoadMode, type TableSpec } from './spec/tables';
-export { checkWarehouseReferences, resolveWarehouse, type WarehouseProblem, type WarehouseSections } from './spec/warehouse-spec';
+export { castStepSpec } from './spec/steps/cast';
+export { codeStepSpec } from './spec/steps/code';
+export { dedupeStepSpec } from './spec/steps/dedupe';
+export { dropStepSpec } from './spec/steps/drop';
+export { emitStepSpec } from './spec/steps/emit';
+export { enrichStepSpec } from './spec/steps/enrich';
+export { filterStepSpec } from './spec/steps/filter';
+export { joinStepSpec, type JoinConfig } from './spec/steps/join';
+export { mapStepSpec } from './spec/steps/map';
+export { MODEL_NUMERIC_TYPES, modelStepSpec, outputOf, inputFields, checkModelMapping, type ModelConfig } from './spec/steps/model';
+export { STEP_SPECS, stepSpec, normaliseStep, type StepKind, type StepSpec } from './spec/steps/registry';
+export { renameStepSpec } from './spec/steps/rename';
+export { routeStepSpec } from './spec/steps/route';
+export { sessionStepSpec, SESSION_COLUMNS, sessionFields, type SessionConfig } from './spec/steps/session';
+export { slidingStepSpec, type SlidingConfig } from './spec/steps/sliding';
+export { schemaKind, validateStepSpec } from './spec/steps/validate';
 export {
   aggregateExpr,
   flagExpr,
@@ -153,6 +145,25 @@ export {
   type FlagTerm,
   type WindowConfig,
   type WindowMerge,
-} from './spec/window';
+} from './spec/steps/window';
+export { checkTableStorage } from './spec/storage-spec';
+export { tableBase, tableStorage } from './spec/table-base';
+export { SCD2_COLUMNS, SCD2_ADDABLE_COLUMNS, VALUE_ORDER_COLUMN } from './spec/table-columns';
+export { surrogateKeyOf, scd2Layout, lookupColumns, type TableOf, type Scd2Layout, type LookupColumn } from './spec/table-layout';
+export { tableSinkSpec, postgresSinkSpec, SINK_SPECS, type TableSink, type SinkKind, type ClickHouseConnection } from './spec/table-sink';
+export {
+  PARTITION_SUFFIX_LENGTH,
+  PARTITION_INTERVALS,
+  INDEX_METHODS,
+  partitionSpec,
+  SYSTEM_COLUMNS,
+  indexSpec,
+  indexOptions,
+  partitionOptions,
+  type PartitionInterval,
+  type IndexMethod,
+  type TableStorage,
+} from './spec/table-storage';
+export { checkWarehouseReferences, resolveWarehouse, type WarehouseProblem, type WarehouseSections } from './spec/warehouse-spec';
 export { H, makeHeaders, header, numberHeader, type Headers } from './wire/headers';
 export { STREAMS, subjects, subjectTokens, consumers, BUCKETS, type Stage } from './wire/subjects';

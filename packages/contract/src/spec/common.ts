@@ -124,3 +124,20 @@ export function pgColumnType(f: Pick<FieldDef, 'type' | 'precision' | 'scale'>):
   if (f.type === 'decimal') return `numeric(${f.precision ?? DEFAULT_DECIMAL_PRECISION},${f.scale ?? DEFAULT_DECIMAL_SCALE})`;
   return FIELD_TYPES[f.type];
 }
+
+/** A JSONata expression evaluated against the record (`map`, `filter`, `route`). */
+export const jsonataExpression = z.string().min(1).meta({ description: 'A JSONata expression evaluated against the record.' });
+
+/** A source's `schema:`: a JSON Schema file, relative to the pipeline file, that each record must satisfy. */
+export const schemaRef = z
+  .string()
+  .meta({ description: 'Path of a JSON Schema file, relative to the pipeline file, that each record must satisfy.' });
+
+/** A table name, optionally schema-qualified (`public.orders`); unqualified names are in `public`. */
+export const qualifiedTable = z
+  .string()
+  .regex(/^([A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*$/, 'must be table or schema.table (unquoted identifiers)')
+  .meta({ description: 'A table, `table` (schema `public`) or `schema.table`.' });
+
+/** A column name of a source database (an unquoted identifier). */
+export const sourceColumn = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'must be a column name (an unquoted identifier)');

@@ -5,8 +5,8 @@
  */
 import type { FieldDef } from './common';
 import type { ReferenceProblem } from './spec-problem';
-import { sessionFields, sessionStepSpec } from './stateful-steps';
-import { windowFields, windowStepSpec } from './window';
+import { sessionFields, sessionStepSpec } from './steps/session';
+import { windowFields, windowStepSpec } from './steps/window';
 
 const obj = (v: unknown): Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};

@@ -14,7 +14,7 @@ import { datasetFields, resolveTable } from './resolve-datasets';
 import type { Dataset, Pipeline } from './pipeline';
 import { checkReferences, pipelineSpecSchema, type PipelineSpec } from './pipeline-spec';
 import { resolveModels } from './resolve-models';
-import { normaliseStep, STEP_SPECS, type StepKind } from './steps';
+import { normaliseStep, STEP_SPECS, type StepKind } from './steps/registry';
 
 /** One problem found in a spec file. */
 export interface SpecProblem {

@@ -7,10 +7,10 @@ import type { OnnxSignature } from '../schema/onnx-signature';
 import type { ArchiveSpec } from './archive-spec';
 import type { FieldDef } from './common';
 import type { ConnectionSpec } from './connections';
-import type { SourceSpec } from './sources';
-import type { StepSpec } from './steps';
+import type { SourceSpec } from './sources/registry';
+import type { StepSpec } from './steps/registry';
 import type { ClickHouseConnection, SinkKind, TableSink } from './table-sink';
-import type { TableSpec } from './tables';
+import type { TableSpec } from './modes/registry';
 import type { WarehouseSections } from './warehouse-spec';
 
 /** A dataset ready to run. */

@@ -6,9 +6,9 @@
 import { normaliseFields, type FieldDef, type FieldType } from './common';
 import type { Dataset, Table } from './pipeline';
 import type { PipelineSpec } from './pipeline-spec';
-import { sessionFields } from './stateful-steps';
-import { normaliseStep } from './steps';
-import { windowFields, WINDOW_COLUMNS, type WindowConfig } from './window';
+import { sessionFields } from './steps/session';
+import { normaliseStep } from './steps/registry';
+import { windowFields, WINDOW_COLUMNS, type WindowConfig } from './steps/window';
 
 /** The window config of a dataset, when its last step is a window. */
 export function windowOf(ds: Pick<Dataset, 'steps'>): WindowConfig | undefined {

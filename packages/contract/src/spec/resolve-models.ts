@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { onnxSignature, type OnnxSignature } from '../schema/onnx-signature';
-import { checkModelMapping } from './model-step';
+import { checkModelMapping } from './steps/model';
 import type { PipelineSpec } from './pipeline-spec';
-import { normaliseStep } from './steps';
+import { normaliseStep } from './steps/registry';
 
 /** A model file as loaded: its absolute path, identity and signature. */
 export type LoadedModel = OnnxSignature & { path: string };

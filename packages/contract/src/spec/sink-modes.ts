@@ -1,6 +1,6 @@
 /** The load modes each sink kind takes (the sink kinds are in table-sink.ts, the modes in tables.ts). */
 import type { SinkKind } from './table-sink';
-import type { LoadMode } from './tables';
+import type { LoadMode } from './modes/registry';
 
 /**
  * The load modes each sink kind takes; `validate` refuses a table that asks its sink for another.

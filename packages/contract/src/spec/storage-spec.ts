@@ -7,7 +7,7 @@
  */
 import { derivedFields } from './derived-spec';
 import { normaliseFields, type FieldType } from './common';
-import { windowStepSpec, WINDOW_COLUMNS } from './window';
+import { windowStepSpec, WINDOW_COLUMNS } from './steps/window';
 import { PARTITION_SUFFIX_LENGTH } from './table-storage';
 import { SCD2_COLUMNS, VALUE_ORDER_COLUMN } from './table-columns';
 import type { ReferenceProblem as WarehouseProblem } from './spec-problem';

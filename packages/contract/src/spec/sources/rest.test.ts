@@ -1,6 +1,6 @@
-import { httpConnectionSpec } from './connections';
-import { restSourceSpec } from './rest-source';
-import { pullScheduleSpec } from './schedule';
+import { httpConnectionSpec } from '../connections';
+import { restSourceSpec } from './rest';
+import { pullScheduleSpec } from '../schedule';
 
 describe('rest source spec', () => {
   it('fills defaults: every 15 minutes, whole body as records, no pagination, 5 tries, fail on malformed', () => {

@@ -4,8 +4,8 @@
  * The implementation is `services/ingest-api/src/sources/rest.ts`.
  */
 import { z } from 'zod';
-import { duration, identifier } from './common';
-import { pullScheduleSpec } from './schedule';
+import { duration, identifier } from '../common';
+import { pullScheduleSpec } from '../schedule';
 
 const schemaRef = z
   .string()

@@ -5,8 +5,8 @@
  * type, every output read from a tensor the model has.
  */
 import { z } from 'zod';
-import type { OnnxSignature, OnnxTensorInfo } from '../schema/onnx-signature';
-import { identifier } from './common';
+import type { OnnxSignature, OnnxTensorInfo } from '../../schema/onnx-signature';
+import { identifier } from '../common';
 
 const fieldName = z.string().min(1);
 const tensorName = z.string().min(1);

@@ -1,5 +1,6 @@
-import { parsePipelineSpec } from './load-pipeline';
-import { sessionFields, sessionStepSpec, slidingStepSpec } from './stateful-steps';
+import { parsePipelineSpec } from '../load-pipeline';
+import { sessionFields, sessionStepSpec } from './session';
+import { slidingStepSpec } from './sliding';
 
 /** The problems of a spec text, as `field: message`. */
 function problems(text: string): string[] {

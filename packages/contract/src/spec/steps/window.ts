@@ -5,7 +5,7 @@
  * (which merges them), so both sides read one definition.
  */
 import { z } from 'zod';
-import { duration, identifier, type FieldDef, type FieldType } from './common';
+import { duration, identifier, type FieldDef, type FieldType } from '../common';
 
 /** Aggregate functions a window computes. */
 export type AggregateFn = 'count' | 'sum' | 'avg' | 'min' | 'max';

@@ -1,0 +1,12 @@
+/** The `push` source's config (implemented by the ingest-api's `sources/push.ts`). */
+import { z } from 'zod';
+import { schemaRef } from '../common';
+
+/** `push`: clients POST records to the ingest API. */
+export const pushSourceSpec = z
+  .strictObject({
+    kind: z.literal('push'),
+    schema: schemaRef.optional(),
+    description: z.string().optional(),
+  })
+  .meta({ title: 'push source', description: 'Records POSTed to /v1/pipelines/{pipeline}/sources/{source}/records.' });
