@@ -32,11 +32,18 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${usage()}\n`);
     return name ? 2 : 0;
   }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(
+      `${usage([command])}\nexit codes: 0 ok, 1 a finding (failed check, unhealthy pipeline, record not handled), 2 usage or configuration error\n`,
+    );
+    return 0;
+  }
   try {
     return await command.run(args, { env, logger, out: (line) => process.stdout.write(`${line}\n`) });
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n${usage()}\n`);
+    // A bad option (node:util parseArgs) is a usage error too.
+    if (!(err instanceof UsageError) && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') !== true) throw err;
+    process.stderr.write(`${(err as Error).message}\n${usage([command])}\n`);
     return 2;
   }
 }
@@ -46,7 +53,8 @@ if (require.main === module) {
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`${isTributaryError(err) ? `${err.code}: ` : ''}${(err as Error).message}\n`);
-      process.exit(1);
+      // A configuration error (a bad variable) is exit 2, like a usage error; anything else 1.
+      process.exit(isTributaryError(err, 'TRIB_E_CONFIG') ? 2 : 1);
     },
   );
 }

@@ -7,7 +7,15 @@ import { archiveEnv } from '@tributary/archive';
 import { commonEnv, readEnv, topologyEnv } from '@tributary/runtime';
 
 /** The variables the CLI reads (docs/configuration.md is generated from it). */
-export const configSchema = z.object({ ...commonEnv, ...topologyEnv, ...archiveEnv });
+export const configSchema = z.object({
+  ...commonEnv,
+  ...topologyEnv,
+  ...archiveEnv,
+  /** The monitor that `status` and `dlq` talk to. */
+  MONITOR_URL: z.url().default('http://127.0.0.1:8080'),
+  /** The monitor's admin token: `dlq replay` and `dlq discard` need it. */
+  MONITOR_ADMIN_TOKEN: z.string().optional(),
+});
 
 /** The validated environment a command runs with. */
 export type CliEnv = Readonly<z.output<typeof configSchema>>;

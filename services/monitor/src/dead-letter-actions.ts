@@ -71,7 +71,13 @@ export class DeadLetterActions {
   ) {}
 
   /** Replays or discards the selection; `force` also acts on entries already replayed or discarded. */
-  async apply(action: 'replay' | 'discard', selection: DeadLetterSelection, actor: Actor, force = false): Promise<ActionResult> {
+  async apply(
+    action: 'replay' | 'discard',
+    selection: DeadLetterSelection,
+    actor: Actor,
+    force = false,
+    reason?: string,
+  ): Promise<ActionResult> {
     const actionId = await this.audit(action, selection, actor);
     const result: ActionResult = { action_id: actionId, action, requested: 0, done: 0, skipped: 0, failed: 0, errors: [] };
     try {
@@ -97,12 +103,8 @@ export class DeadLetterActions {
           result.done,
           result.skipped,
           result.failed,
-          result.errors.length > 0
-            ? result.errors
-                .slice(0, 5)
-                .map((e) => `${e.seq}: ${e.message}`)
-                .join('; ')
-            : null,
+          // The operator's reason first (why records were discarded), then the first errors.
+          [reason, ...result.errors.slice(0, 5).map((e) => `${e.seq}: ${e.message}`)].filter(Boolean).join('; ') || null,
         ])
         .catch((err: unknown) => this.logger.error({ err, actionId }, 'cannot complete the DLQ audit row'));
     }

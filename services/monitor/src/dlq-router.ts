@@ -31,9 +31,11 @@ const filterShape = {
   status: z.enum(['open', 'replayed', 'discarded', 'all']).optional(),
 };
 
+/** Why the operator acts (kept in the audit trail's note): `tributary dlq discard` requires one. */
+const reason = z.string().trim().min(1).max(500).optional();
 const actionBody = z.union([
-  z.strictObject({ seqs: z.array(z.number().int().positive()).min(1).max(10_000), force: z.boolean().optional() }),
-  z.strictObject({ filter: z.strictObject(filterShape), force: z.boolean().optional() }),
+  z.strictObject({ seqs: z.array(z.number().int().positive()).min(1).max(10_000), force: z.boolean().optional(), reason }),
+  z.strictObject({ filter: z.strictObject(filterShape), force: z.boolean().optional(), reason }),
 ]);
 
 /** Parses with zod, or throws TRIB_E_PARSE naming every problem. */
@@ -80,7 +82,13 @@ export function createDlqRouter(deps: DlqRouterDeps): Router {
     router.post(`/api/dlq/${action}`, ...admin, express.json({ limit: '1mb' }), async (req, res) => {
       const body = parse(actionBody, req.body, 'request body');
       const selection = 'seqs' in body ? { seqs: body.seqs } : { filter: body.filter };
-      const result = await deps.actions.apply(action, selection, { name: actorOf(res), remoteAddr: req.ip }, body.force ?? false);
+      const result = await deps.actions.apply(
+        action,
+        selection,
+        { name: actorOf(res), remoteAddr: req.ip },
+        body.force ?? false,
+        body.reason,
+      );
       res.json(result);
     });
   }

@@ -5,9 +5,11 @@
 import type { Command } from '../command';
 import { backfillCliCommand } from './backfill';
 import { checkCliCommand } from './check';
+import { dlqCommand } from './dlq';
 import { docsCommand } from './docs';
 import { migrateCommand } from './migrate';
 import { modelsCliCommand } from './models';
+import { statusCommand } from './status';
 import { validateCommand } from './validate';
 
 /** The subcommands, by name. */
@@ -18,4 +20,6 @@ export const COMMANDS: readonly Command[] = [
   checkCliCommand,
   modelsCliCommand,
   backfillCliCommand,
+  statusCommand,
+  dlqCommand,
 ];
