@@ -234,7 +234,7 @@ async function main() {
   say(`runner pid ${process.pid}`);
   await ensureNats();
   await ensurePostgres();
-  const m = spawnSync(process.execPath, [path.join(ROOT, 'apps/cli/dist/cli.js'), 'migrate'], { env, encoding: 'utf8' });
+  const m = spawnSync(process.execPath, [path.join(ROOT, 'apps/cli/dist/cli.js'), 'migrate', '--roles'], { env, encoding: 'utf8' });
   if (m.status !== 0) throw new Error(`migrate failed:\n${m.stderr || m.stdout}`);
   say('migrate: streams, consumers, KV buckets and warehouse tables in place');
   await startFakeApis();

@@ -11,10 +11,12 @@ export const configSchema = z.object({
   ...commonEnv,
   ...topologyEnv,
   ...archiveEnv,
-  /** The monitor that `status` and `dlq` talk to. */
+  /** The monitor that `status`, `dlq` and `report build` talk to. */
   MONITOR_URL: z.url().default('http://127.0.0.1:8080'),
   /** The monitor's admin token: `dlq replay` and `dlq discard` need it. */
   MONITOR_ADMIN_TOKEN: z.string().optional(),
+  /** The reports folder (`validate`); default `reports` beside the pipelines. */
+  TRIBUTARY_REPORTS: z.string().optional(),
 });
 
 /** The validated environment a command runs with. */

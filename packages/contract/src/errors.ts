@@ -43,6 +43,10 @@ export const ERROR_CODES = {
   TRIB_E_CHECK_FAILED: { retryable: false, status: 422 },
   /** A model file cannot be read or loaded by the runtime (missing, corrupt, or an operator it cannot run). */
   TRIB_E_ML_MODEL: { retryable: false, status: 500 },
+  /** A report file (reports/*.md) cannot be parsed or checked: front matter, component, query or input. */
+  TRIB_E_REPORT: { retryable: false, status: 422 },
+  /** A report's query failed in the warehouse (bad SQL, statement timeout, no permission). */
+  TRIB_E_REPORT_QUERY: { retryable: false, status: 422 },
   /** Anything else: a bug. */
   TRIB_E_INTERNAL: { retryable: false, status: 500 },
 } as const;

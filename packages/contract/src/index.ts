@@ -167,3 +167,24 @@ export {
 export { checkWarehouseReferences, resolveWarehouse, type WarehouseProblem, type WarehouseSections } from './spec/warehouse-spec';
 export { H, makeHeaders, header, numberHeader, type Headers } from './wire/headers';
 export { STREAMS, subjects, subjectTokens, consumers, BUCKETS, type Stage } from './wire/subjects';
+export { checkReports, formatReportProblems } from './reports/check-reports';
+export { parseReport, type KnownRelations } from './reports/parse-report';
+export { knownRelations, watchedTables, type WatchedTable } from './reports/report-relations';
+export { reportsDir } from './reports/reports-dir';
+export {
+  COMPONENT_SPECS,
+  DATE_EXPRESSION,
+  INPUT_SPECS,
+  frontMatterSchema,
+  type ComponentKind,
+  type ComponentOptions,
+  type FrontMatter,
+  type InputKind,
+  type InputSpec,
+  type Report,
+  type ReportBlock,
+  type ReportComponent,
+  type ReportProblem,
+  type ReportQuery,
+} from './reports/report-spec';
+export { bindSql, scanSql, type BoundSql, type InputRef, type SqlScan } from './reports/sql-inputs';

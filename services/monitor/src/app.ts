@@ -7,7 +7,7 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { BUCKETS, loadPipelines, STREAMS, type Pipeline } from '@tributary/contract';
+import { BUCKETS, loadPipelines, reportsDir, STREAMS, type Pipeline } from '@tributary/contract';
 import {
   checkTopology,
   connectNats,
@@ -39,6 +39,7 @@ import type { FoldedStream } from './folded-message';
 import { LineageEmitter, lineageNaming } from './lineage/lineage-emitter';
 import { LiveFeed } from './live-feed';
 import { registerMonitorMetrics } from './monitor-metrics';
+import { startReports, type Reports } from './reports/start-reports';
 import { buildOverview } from './overview';
 import { prepareDatabase } from './prepare-database';
 import { ReplicaRegistry } from './replica-registry';
@@ -91,6 +92,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
   let alerts: AlertMonitor | undefined;
   let notifier: AlertNotifier | undefined;
   let lineage: LineageEmitter | undefined;
+  let reports: Reports | undefined;
   const replicas = new ReplicaRegistry({
     timeoutMs: config.MONITOR_REPLICA_TIMEOUT,
     forgetMs: config.MONITOR_REPLICA_FORGET,
@@ -138,6 +140,8 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
     if (lineage) await step('lineage', () => lineage!.stop());
     lineage = undefined;
     replicas.stop();
+    if (reports) await step('reports', () => reports!.stop());
+    reports = undefined;
     // Live streams never end by themselves: end them so the server can close.
     live?.close();
     if (listener) await step('HTTP server', listener.close);
@@ -286,6 +290,8 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
 
       const app = createServiceApp({ registry: metrics.registry, ready });
       app.set('trust proxy', 'loopback');
+      reports = startReports({ config, dir: reportsDir(config), pipelines, logger: logger.child({ component: 'reports' }) });
+      app.use(reports.router);
       app.use(
         createApiRouter({
           pipelines,

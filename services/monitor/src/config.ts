@@ -92,6 +92,18 @@ export const configSchema = z.object({
   MONITOR_OPENLINEAGE_URL: envUrl(),
   /** OpenLineage namespace of Tributary's jobs. */
   MONITOR_OPENLINEAGE_NAMESPACE: z.string().default('tributary'),
+  /** Folder of the report files (`*.md`); default: `reports` beside the pipelines folder. */
+  TRIBUTARY_REPORTS: z.string().optional(),
+  /** Database URL report queries connect with (a login of `tributary_reader`); default DATABASE_URL. */
+  MONITOR_REPORTS_DATABASE_URL: z.string().optional(),
+  /** Role report queries run as (`SET LOCAL ROLE`): the read-only warehouse role. */
+  MONITOR_REPORTS_ROLE: z.string().default('tributary_reader'),
+  /** Statement timeout of one report query; a slower query shows its error in its tiles. */
+  MONITOR_REPORTS_STATEMENT_TIMEOUT: envDuration('10s'),
+  /** Most rows one report query returns; the tile says when rows were cut. */
+  MONITOR_REPORTS_MAX_ROWS: envInt(10_000, 1),
+  /** Connections of the report queries' own pool (kept apart from the fold loops'). */
+  MONITOR_REPORTS_DB_POOL: envInt(4, 1),
 });
 
 /** Parsed monitor configuration. */

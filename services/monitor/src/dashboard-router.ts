@@ -27,7 +27,7 @@ export const DASHBOARD_CSP = [
 ].join('; ');
 
 /** Pages of the dashboard; each answers the same HTML shell. */
-export const DASHBOARD_PAGES = ['/', '/pipelines/:name', '/dlq', '/alerts'];
+export const DASHBOARD_PAGES = ['/', '/pipelines/:name', '/dlq', '/alerts', '/reports', '/reports/:name'];
 
 /** Creates the router serving the dashboard; warns when its files are missing (an image built without them). */
 export function createDashboardRouter(logger?: Logger): Router {

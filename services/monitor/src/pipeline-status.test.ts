@@ -55,7 +55,16 @@ describe('buildPipelineStatus', () => {
       rejected: 3,
       sources: { gantry: { accepted: 8, rejected: 3 }, sim: { accepted: 2, rejected: 0 } },
       datasets: { passages: { records: 6, filtered: 2, dead_lettered: 1 } },
-      tables: { fact: { loaded: 5, written: 4, skipped: 1, dead_lettered: 1 } },
+      tables: {
+        fact: {
+          loaded: 5,
+          written: 4,
+          skipped: 1,
+          dead_lettered: 1,
+          newest_ingested_at: new Date(9_000).toISOString(),
+          last_loaded_at: new Date(50_000).toISOString(),
+        },
+      },
       dead_lettered: { ingest: 3, transform: 2, load: 1, total: 6 },
       filtered: 2,
       lag,
@@ -71,7 +80,7 @@ describe('buildPipelineStatus', () => {
       received: 0,
       sources: { gantry: { accepted: 0, rejected: 0 }, sim: { accepted: 0, rejected: 0 } },
       datasets: { passages: { records: 0, filtered: 0, dead_lettered: 0 } },
-      tables: { fact: { loaded: 0, written: 0, skipped: 0, dead_lettered: 0 } },
+      tables: { fact: { loaded: 0, written: 0, skipped: 0, dead_lettered: 0, newest_ingested_at: null, last_loaded_at: null } },
       last_loaded_at: null,
     });
   });

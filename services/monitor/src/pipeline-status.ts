@@ -26,6 +26,10 @@ export interface TableCounts {
   written: number;
   skipped: number;
   dead_lettered: number;
+  /** Newest ingest time among the rows loaded: how old a report tile reading this table is. */
+  newest_ingested_at: string | null;
+  /** When the last load committed (live report tiles re-run when it changes). */
+  last_loaded_at: string | null;
 }
 
 /** Dead-lettered records by stage. */
@@ -129,14 +133,24 @@ export function buildPipelineStatus(pipeline: Pipeline, counts: StatusCounts, la
 
   const tables: Record<string, TableCounts> = {};
   const tableDataset = new Map(pipeline.tables.map((t) => [t.name, t.from]));
-  for (const t of pipeline.tables) tables[t.name] = { loaded: 0, written: 0, skipped: 0, dead_lettered: 0 };
+  for (const t of pipeline.tables)
+    tables[t.name] = { loaded: 0, written: 0, skipped: 0, dead_lettered: 0, newest_ingested_at: null, last_loaded_at: null };
   let loadedMaxMs: number | null = null;
   let lastLoaded: Date | null = null;
   for (const r of ledger as LedgerSum[]) {
-    const t = entry(tables, r.table, () => ({ loaded: 0, written: 0, skipped: 0, dead_lettered: 0 }));
+    const t = entry(tables, r.table, () => ({
+      loaded: 0,
+      written: 0,
+      skipped: 0,
+      dead_lettered: 0,
+      newest_ingested_at: null,
+      last_loaded_at: null,
+    }));
     t.loaded += r.records;
     t.written += r.written;
     t.skipped += r.skipped;
+    if (r.maxIngestedMs !== null) t.newest_ingested_at = new Date(r.maxIngestedMs).toISOString();
+    if (r.lastLoadedAt) t.last_loaded_at = r.lastLoadedAt.toISOString();
     loadedMaxMs = maxOf(loadedMaxMs, r.maxIngestedMs);
     if (r.lastLoadedAt && (!lastLoaded || r.lastLoadedAt > lastLoaded)) lastLoaded = r.lastLoadedAt;
   }

@@ -7,7 +7,7 @@ function status(accepted: number, loaded: number): PipelineStatus {
     accepted,
     sources: { gantry: { accepted, rejected: 0 } },
     datasets: { passages: { records: loaded, filtered: 0, dead_lettered: 0 } },
-    tables: { fact: { loaded, written: loaded, skipped: 0, dead_lettered: 0 } },
+    tables: { fact: { loaded, written: loaded, skipped: 0, dead_lettered: 0, newest_ingested_at: null, last_loaded_at: null } },
     dead_lettered: { ingest: 0, transform: 0, load: 0, total: 0 },
   } as unknown as PipelineStatus;
 }

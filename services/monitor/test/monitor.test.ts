@@ -240,7 +240,16 @@ describe('monitor', () => {
         rejected: 2,
         sources: { gantry: { accepted: 10, rejected: 1 }, sim: { accepted: 4, rejected: 1 } },
         datasets: { passages: { records: 6, filtered: 5, dead_lettered: 2 } },
-        tables: { fact_passage: { loaded: 6, written: 5, skipped: 1, dead_lettered: 1 } },
+        tables: {
+          fact_passage: {
+            loaded: 6,
+            written: 5,
+            skipped: 1,
+            dead_lettered: 1,
+            newest_ingested_at: new Date(T0 + 2_000).toISOString(),
+            last_loaded_at: new Date(T0 + 20_000).toISOString(),
+          },
+        },
         dead_lettered: { ingest: 2, transform: 2, load: 1, total: 5 },
         filtered: 5,
         lag: {

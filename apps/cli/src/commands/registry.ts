@@ -10,6 +10,7 @@ import { docsCommand } from './docs';
 import { migrateCommand } from './migrate';
 import { modelsCliCommand } from './models';
 import { statusCommand } from './status';
+import { reportCommand } from './report';
 import { validateCommand } from './validate';
 
 /** The subcommands, by name. */
@@ -22,4 +23,5 @@ export const COMMANDS: readonly Command[] = [
   backfillCliCommand,
   statusCommand,
   dlqCommand,
+  reportCommand,
 ];

@@ -1,17 +1,27 @@
-/** `tributary validate [path]`: loads and checks pipeline specs without running anything. */
-import { loadPipelines } from '@tributary/contract';
+/**
+ * `tributary validate [path]`: loads and checks pipeline specs and the reports folder without
+ * running anything (a report query's columns are checked in the warehouse by the monitor, which
+ * shows them on the report's page). Exit 1 when a report has a problem, each printed as `file:line: message`.
+ */
+import { checkReports, formatReportProblems, loadPipelines, reportsDir } from '@tributary/contract';
 import type { Command } from '../command';
 
 /** The `validate` command. */
 export const validateCommand: Command = {
   name: 'validate',
   args: '[path]',
-  summary: 'check pipeline specs (default: $TRIBUTARY_PIPELINES or ./pipelines)',
-  async run([dir], { env, out }) {
-    for (const p of loadPipelines(dir ?? env.TRIBUTARY_PIPELINES))
+  summary: 'check pipeline specs (default: $TRIBUTARY_PIPELINES or ./pipelines) and reports ($TRIBUTARY_REPORTS)',
+  async run(args, { env, out }) {
+    const dir = args.find((a) => !a.startsWith('--')) ?? env.TRIBUTARY_PIPELINES;
+    const pipelines = loadPipelines(dir);
+    for (const p of pipelines)
       out(
         `ok ${p.file}: pipeline ${p.name}, ${Object.keys(p.sources).length} sources, ${p.datasets.length} datasets, ${p.tables.length} tables`,
       );
-    return 0;
+    const reports = checkReports(reportsDir({ TRIBUTARY_REPORTS: env.TRIBUTARY_REPORTS, TRIBUTARY_PIPELINES: dir }), pipelines);
+    for (const r of reports) if (r.problems.length === 0) out(`ok ${r.file}: report`);
+    const problems = formatReportProblems(reports);
+    for (const line of problems) process.stderr.write(`${line}\n`);
+    return problems.length > 0 ? 1 : 0;
   },
 };

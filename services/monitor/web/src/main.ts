@@ -9,6 +9,8 @@ import { dlqPage } from './dlq-page.js';
 import { overviewPage } from './overview-page.js';
 import type { Page } from './page.js';
 import { pipelinePage } from './pipeline-page.js';
+import { reportPage } from './reports/report-page.js';
+import { reportsPage } from './reports/reports-page.js';
 import type { Overview } from './types.js';
 
 const main = document.getElementById('main')!;
@@ -22,6 +24,9 @@ function pageFor(path: string): Page {
   if (m) return pipelinePage(decodeURIComponent(m[1]!));
   if (path === '/dlq') return dlqPage();
   if (path === '/alerts') return alertsPage();
+  if (path === '/reports' || path === '/reports/') return reportsPage();
+  const r = /^\/reports\/([^/]+)\/?$/.exec(path);
+  if (r) return reportPage(decodeURIComponent(r[1]!));
   return overviewPage();
 }
 

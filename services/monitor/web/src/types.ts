@@ -39,7 +39,17 @@ export interface PipelineOverview {
   filtered: number;
   sources: Record<string, { accepted: number; rejected: number }>;
   datasets: Record<string, { records: number; filtered: number; dead_lettered: number }>;
-  tables: Record<string, { loaded: number; written: number; skipped: number; dead_lettered: number }>;
+  tables: Record<
+    string,
+    {
+      loaded: number;
+      written: number;
+      skipped: number;
+      dead_lettered: number;
+      newest_ingested_at: string | null;
+      last_loaded_at: string | null;
+    }
+  >;
   dead_lettered: { ingest: number; transform: number; load: number; total: number };
   lag: { transformer: ConsumerLag; loader: ConsumerLag };
   last_loaded_at: string | null;

@@ -1,0 +1,54 @@
+/**
+ * The reports feature as the monitor starts it: its own small PostgreSQL pool (report queries
+ * never take the fold loops' connections), the registry watching the folder, the runner and
+ * the router. A few lines in app.ts wire it in.
+ */
+import type { Pipeline } from '@tributary/contract';
+import type { Logger } from '@tributary/runtime';
+import type { Router } from 'express';
+import { Pool } from 'pg';
+import type { MonitorConfig } from '../config';
+import type { QueryLimits } from './query-runner';
+import { ReportRunner } from './report-data';
+import { ReportRegistry } from './report-registry';
+import { createReportsRouter } from './reports-router';
+
+/** The running reports feature. */
+export interface Reports {
+  registry: ReportRegistry;
+  router: Router;
+  stop(): Promise<void>;
+}
+
+/** The query limits from the monitor's configuration. */
+export function reportLimits(config: MonitorConfig): QueryLimits {
+  return {
+    statementTimeoutMs: config.MONITOR_REPORTS_STATEMENT_TIMEOUT,
+    maxRows: config.MONITOR_REPORTS_MAX_ROWS,
+    role: config.MONITOR_REPORTS_ROLE,
+  };
+}
+
+/** Starts watching the reports folder and returns the router serving them. */
+export function startReports(opts: { config: MonitorConfig; dir: string; pipelines: readonly Pipeline[]; logger: Logger }): Reports {
+  const { config, logger } = opts;
+  const pool = new Pool({
+    connectionString: config.MONITOR_REPORTS_DATABASE_URL ?? config.DATABASE_URL,
+    max: config.MONITOR_REPORTS_DB_POOL,
+    connectionTimeoutMillis: 5_000,
+  });
+  pool.on('error', (err) => logger.warn({ err }, 'idle report connection failed'));
+  const limits = reportLimits(config);
+  const registry = new ReportRegistry({ dir: opts.dir, pipelines: opts.pipelines, logger, pool, limits });
+  registry.start();
+  const router = createReportsRouter({ registry, runner: new ReportRunner(pool, limits) });
+  return {
+    registry,
+    router,
+    stop: async () => {
+      registry.stop();
+      await registry.settled();
+      await pool.end();
+    },
+  };
+}
