@@ -112,7 +112,16 @@ describe('reports', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'trib-reports-'));
     const pipelines = path.join(dir, 'pipelines');
     mkdirSync(pipelines);
-    for (const f of ['traffic-windows.yaml', 'transactions.yaml', 'sales.yaml', 'forecast.yaml', 'events_weather.yaml', 'schemas', 'sales'])
+    for (const f of [
+      'traffic-windows.yaml',
+      'transactions.yaml',
+      'sales.yaml',
+      'forecast.yaml',
+      'events_weather.yaml',
+      'schemas',
+      'sales',
+      'models',
+    ])
       cpSync(path.join(ROOT, 'pipelines', f), path.join(pipelines, f), { recursive: true });
     reportsDir = path.join(dir, 'reports');
     cpSync(path.join(ROOT, 'reports'), reportsDir, { recursive: true });
