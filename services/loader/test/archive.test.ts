@@ -231,7 +231,7 @@ describe('archive and backfill', () => {
     expect(r.stderr).toContain(`TRIB_E_DECODE: ${badRecord}: record 1: record must be a JSON object`);
 
     r = await run(['--stage', 'loaded']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a usage error (docs/operations.md, exit codes)
     expect(r.stderr).toContain('--stage must be raw or processed');
   });
 });

@@ -300,7 +300,10 @@ export class BatchConsumer {
             return;
           }
           const wait = backoff[Math.min(attempt, backoff.length - 1)]!;
-          this.opts.logger.warn({ err, failure, attempt, waitMs: wait, messages: msgs.length }, `${failure} failure; retrying batch`);
+          this.opts.logger.warn(
+            { err, failure, attempt, waitMs: wait, messages: msgs.length },
+            failure === 'infrastructure' ? 'transient failure; retrying batch' : 'unknown error; retrying batch',
+          );
           await this.holdFor(wait, msgs);
           continue;
         }
