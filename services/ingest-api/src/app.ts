@@ -2,19 +2,15 @@
  * The ingest-api: the HTTP push endpoint and the background sources of every pipeline.
  * `createApp` has no side effects until `start()`; tests import it directly.
  */
-import { createHash } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { nuid } from '@nats-io/transport-node';
-import { context, SpanKind } from '@opentelemetry/api';
-import { BUCKETS, findPipeline, isTributaryError, loadPipelines, STREAMS, TributaryError, type Pipeline } from '@tributary/contract';
+import { BUCKETS, isTributaryError, loadPipelines, STREAMS, TributaryError, type Pipeline } from '@tributary/contract';
 import {
   checkTopology,
   connectTracked,
   createLogger,
   createMetrics,
   createServiceApp,
-  inSpan,
   listen,
   Publisher,
   type Listener,
@@ -23,33 +19,25 @@ import {
   startHeartbeat,
   type Heartbeat,
 } from '@tributary/runtime';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge } from 'prom-client';
 import { ApiKeys } from './api-keys';
 import type { IngestConfig } from './config';
 import { IdempotencyStore } from './idempotency-store';
-import { binaryFormatOf, decodeBinaryBody } from './parse/binary-body';
-import { formatOf, parseBodyWithLines } from './parse/parse-body';
 import { RateLimiter } from './rate-limiter';
 import { bodyAdmission } from './admission';
 import { RecordIngestor } from './record-ingestor';
 import { openRunnerBuckets, SourceRunner } from './scheduling/source-runner';
 import { fileUploadRoute } from './sources/files/upload-route';
-import { SOURCES } from './sources/registry';
-import type { SourceHandle } from './sources/source';
+import { createSource } from './sources/registry';
+import type { PushReceiver } from './sources/push';
+import type { HttpIntake, SourceHandle } from './sources/source';
+import { pushRoute, receiverKey } from './push-route';
 
 /** Optional injected dependencies (tests). */
 export interface IngestDeps {
   logger?: Logger;
   pipelines?: Pipeline[];
-}
-
-/** JSON Schema property types of a source schema, for typing CSV columns. */
-function csvTypes(pipeline: Pipeline, source: string): Record<string, string> | undefined {
-  const ref = pipeline.sources[source]?.schema;
-  const props = (ref ? (pipeline.schemas[ref] as { properties?: Record<string, { type?: string }> }) : undefined)?.properties;
-  if (!props) return undefined;
-  return Object.fromEntries(Object.entries(props).map(([k, v]) => [k, typeof v.type === 'string' ? v.type : 'string']));
 }
 
 /** Builds the ingest-api. */
@@ -67,7 +55,6 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
   const limiter = new RateLimiter(config.INGEST_RATE_LIMIT, config.INGEST_RATE_BURST);
   let conn: TrackedConnection | undefined;
   let ingestor: RecordIngestor | undefined;
-  let idempotency: IdempotencyStore | undefined;
   let listener: Listener | undefined;
   let heartbeat: Heartbeat | undefined;
   const sources: SourceHandle[] = [];
@@ -88,67 +75,19 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
     },
   });
 
-  app.post(
-    '/v1/pipelines/:pipeline/sources/:source/records',
-    admission.middleware,
-    express.raw({ type: () => true, limit: config.INGEST_MAX_BODY_BYTES }),
-    async (req: Request, res: Response) => {
-      const { pipeline: pName, source } = req.params as { pipeline: string; source: string };
-      const parent = context.active();
-      await inSpan(
-        'POST /v1/pipelines/{pipeline}/sources/{source}/records',
-        { kind: SpanKind.SERVER, attributes: { 'tributary.pipeline': pName, 'tributary.source': source } },
-        parent,
-        async (span) => {
-          const pipeline = findPipeline(pipelines, pName);
-          if (!pipeline) throw new TributaryError('TRIB_E_UNKNOWN_PIPELINE', `unknown pipeline "${pName}"`);
-          const auth = req.get('authorization')?.replace(/^Bearer\s+/i, '') ?? req.get('x-api-key');
-          const keyName = apiKeys.authorize(auth, pipeline.name);
-          const src = pipeline.sources[source];
-          if (!src) throw new TributaryError('TRIB_E_UNKNOWN_SOURCE', `pipeline "${pName}" has no source "${source}"`);
-          if (src.kind !== 'push')
-            throw new TributaryError(
-              'TRIB_E_UNKNOWN_SOURCE',
-              `source "${source}" of pipeline "${pName}" is a ${src.kind} source, not push`,
-            );
-          const wait = limiter.take(keyName ?? req.ip ?? 'anonymous');
-          if (wait > 0) {
-            res.set('Retry-After', String(wait));
-            throw new TributaryError('TRIB_E_RATE_LIMITED', `rate limit of ${config.INGEST_RATE_LIMIT} requests/s exceeded`);
-          }
-          // Avro and Protobuf bodies are decoded with the source's schema; the rest are text formats.
-          const binary = binaryFormatOf(req.get('content-type'));
-          const format = binary ? undefined : formatOf(req.get('content-type'));
-          if (!conn?.connected) throw new TributaryError('TRIB_E_UNAVAILABLE', 'JetStream is unavailable (NATS disconnected); retry later');
-          const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-          const idemKey = req.get('idempotency-key');
-          if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
-            throw new TributaryError('TRIB_E_PARSE', 'Idempotency-Key must be 1 to 255 characters');
-          }
-          const bodySha = idemKey ? createHash('sha256').update(body).digest('hex') : '';
-          if (idemKey) {
-            const first = await idempotency!.get(pipeline.name, source, idemKey, bodySha);
-            if (first) {
-              span.setAttribute('tributary.idempotent_replay', true);
-              res.set('Idempotent-Replayed', 'true').status(202).json(first);
-              requests.inc({ pipeline: pName, source, status: 202 });
-              return;
-            }
-          }
-          const { records, lines } = binary
-            ? { records: await decodeBinaryBody(body, binary, pipeline, source), lines: undefined }
-            : parseBodyWithLines(body, format!, format === 'csv' ? csvTypes(pipeline, source) : undefined);
-          // The ID rules of docs/design.md (Message IDs): the client's key makes retries idempotent; without one a
-          // fresh ID is used, so a client retry after a lost reply may duplicate (documented).
-          const id = idemKey ? `${source}:${idemKey}` : `${source}:${nuid.next()}`;
-          const result = await ingestor!.ingest(pipeline, source, records, id, undefined, lines);
-          if (idemKey) await idempotency!.put(pipeline.name, source, idemKey, bodySha, result);
-          span.setAttributes({ 'tributary.accepted': result.accepted, 'tributary.rejected': result.rejected });
-          res.status(202).json(result);
-          requests.inc({ pipeline: pName, source, status: 202 });
-        },
-      );
-    },
+  const receivers = new Map<string, PushReceiver>();
+  app.use(
+    pushRoute({
+      pipelines,
+      apiKeys,
+      limiter,
+      rateLimit: config.INGEST_RATE_LIMIT,
+      maxBodyBytes: config.INGEST_MAX_BODY_BYTES,
+      admission: admission.middleware,
+      connected: () => conn?.connected === true,
+      receivers,
+      requests,
+    }),
   );
 
   // File uploads for `file` sources with `upload: true`, streamed into their folder.
@@ -198,7 +137,14 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
           cause: err,
         });
       });
-      idempotency = new IdempotencyStore(kv);
+      const http: HttpIntake = {
+        idempotency: new IdempotencyStore(kv),
+        receive(pipeline, source, receiver) {
+          const key = receiverKey(pipeline, source);
+          receivers.set(key, receiver);
+          return () => receivers.delete(key);
+        },
+      };
       const publisher = new Publisher(jetstream(nc), config.INGEST_MAX_INFLIGHT);
       ingestor = new RecordIngestor(publisher, {
         batchRecords: config.INGEST_BATCH_RECORDS,
@@ -221,17 +167,16 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
         : undefined;
       for (const p of pipelines) {
         for (const [name, src] of Object.entries(p.sources)) {
-          if (src.kind === 'push' || (src.kind === 'generator' && !config.INGEST_GENERATORS)) continue;
-          const kind = SOURCES[src.kind];
+          if (src.kind === 'generator' && !config.INGEST_GENERATORS) continue;
           const override = config.GENERATOR_DURATION;
           const spec = src.kind === 'generator' && override !== undefined ? { ...src, duration: override } : src;
-          const handle = (kind.create as (c: typeof src, d: unknown) => SourceHandle)(spec, {
+          const handle = createSource(spec, {
             pipeline: p,
             name,
             ingestor,
             logger: logger.child({ pipeline: p.name, source: name }),
-            metrics,
             scheduler,
+            http,
           });
           await handle.start();
           sources.push(handle);

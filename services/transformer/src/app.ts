@@ -46,8 +46,8 @@ import type { TransformerConfig } from './config';
 import { PipelineRunner, type DatasetResult, type ReleasedRun } from './pipeline-runner';
 import { StateSweeper } from './state-sweeper';
 import { openStepServices, type OpenedServices } from './step-services';
-import { referenceKeys, storeReferences } from './steps/reference-store';
-import type { ModelChange } from './steps/onnx-model';
+import { referenceKeys, storeReferences } from './state/reference-store';
+import type { ModelChange } from './models/onnx-model';
 import { WindowFinalizer } from './window-finalizer';
 
 /** Optional injected dependencies (tests). */

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { decodeNdjson, loadPipelineFile, type Rec } from '@tributary/contract';
 import { memoryKv } from './memory-kv';
 import { PipelineRunner, type DatasetResult } from './pipeline-runner';
-import { referenceKeys, storeReferences } from './steps/reference-store';
+import { referenceKeys, storeReferences } from './state/reference-store';
 
 /** Prints one dataset result; returns its dead-lettered count. */
 function print(r: DatasetResult, out: (line: string) => void, label = ''): number {

@@ -6,8 +6,8 @@
  * hands its routed records to the target datasets instead of its output.
  */
 import { tablesOf, toTributaryError, TributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/contract';
-import { castValue } from './steps/cast-value';
-import { STEPS } from './steps/registry';
+import { castValue } from './values/cast-value';
+import { createStep } from './steps/registry';
 import type { BatchContext, BatchItem, Release, Step, StepFailure, StepServices } from './steps/step';
 
 /** A record a step or the projection rejected. */
@@ -61,10 +61,7 @@ export class PipelineRunner {
   ) {
     this.datasets = pipeline.datasets.map((def) => ({
       def,
-      steps: def.steps.map((s, index) => {
-        const impl = STEPS[s.kind] as { create: (c: unknown, d: unknown) => Step };
-        return impl.create(s.config, { pipeline, dataset: def.name, index, hmacKey });
-      }),
+      steps: def.steps.map((s, index) => createStep(s, { pipeline, dataset: def.name, index, hmacKey })),
       required: new Set([
         ...def.fields.filter((f) => f.required).map((f) => f.name),
         ...tablesOf(pipeline, def.name).flatMap((t) => t.key ?? []),

@@ -12,7 +12,7 @@ import { BUCKETS, loadPipelineFile, type Pipeline, type Rec } from '@tributary/c
 import { DEFAULT_TOPOLOGY, ensureBuckets } from '@tributary/runtime';
 import { NatsServer, stopAll } from '@tributary/testkit';
 import { PipelineRunner } from '../src/pipeline-runner';
-import { referenceKeys, storeReferences } from '../src/steps/reference-store';
+import { referenceKeys, storeReferences } from '../src/state/reference-store';
 import type { StepServices } from '../src/steps/step';
 
 const SPEC = `

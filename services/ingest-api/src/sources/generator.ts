@@ -7,8 +7,8 @@
 import { generatorSourceSpec } from '@tributary/contract';
 import { nuid } from '@nats-io/transport-node';
 import type { SourceFactory } from './source';
-import { TrafficSimulator } from './traffic-simulator';
-import { TransactionsSimulator } from './transactions-simulator';
+import { TrafficSimulator } from './simulators/traffic-simulator';
+import { TransactionsSimulator } from './simulators/transactions-simulator';
 
 /** Config shape of the generator source (from the core spec). */
 export const spec = generatorSourceSpec;

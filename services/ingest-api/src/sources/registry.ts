@@ -1,7 +1,10 @@
 /**
  * The source kinds the ingest-api runs, by `kind`. A test checks this list against core's
- * SOURCE_SPECS and the files in this folder.
+ * SOURCE_SPECS and the files in this folder; the type below checks each module's shape, so
+ * `createSource` needs no cast.
  */
+import type { SOURCE_SPECS } from '@tributary/contract';
+import type { z } from 'zod';
 import * as file from './file';
 import * as generator from './generator';
 import * as objectStore from './object-store';
@@ -9,9 +12,12 @@ import * as postgresCdc from './postgres-cdc';
 import * as postgresPoll from './postgres-poll';
 import * as push from './push';
 import * as rest from './rest';
+import type { SourceDeps, SourceFactory, SourceHandle } from './source';
+
+type Specs = typeof SOURCE_SPECS;
 
 /** Every source kind implementation. */
-export const SOURCES = {
+export const SOURCES: { readonly [K in keyof Specs]: { spec: Specs[K]; create: SourceFactory<Specs[K]> } } = {
   push,
   generator,
   postgres_cdc: postgresCdc,
@@ -19,4 +25,10 @@ export const SOURCES = {
   file,
   object_store: objectStore,
   rest,
-} as const;
+};
+
+/** Builds the source a pipeline declares, by its kind. */
+export function createSource<K extends keyof Specs>(config: z.output<Specs[K]> & { kind: K }, deps: SourceDeps): SourceHandle {
+  const create: SourceFactory<Specs[K]> = SOURCES[config.kind].create;
+  return create(config, deps);
+}

@@ -5,8 +5,18 @@
 import type { Logger } from '@tributary/runtime';
 import type { Pipeline } from '@tributary/contract';
 import type { z } from 'zod';
+import type { IdempotencyStore } from '../idempotency-store';
 import type { RecordIngestor } from '../record-ingestor';
 import type { PullScheduler } from './pull-source';
+import type { PushReceiver } from './push';
+
+/** The HTTP intake the app serves: sources that receive records over HTTP register here. */
+export interface HttpIntake {
+  /** Routes pushed bodies of `pipeline`/`source` to `receiver`; the returned function stops that. */
+  receive(pipeline: string, source: string, receiver: PushReceiver): () => void;
+  /** The first reply to each Idempotency-Key. */
+  idempotency: IdempotencyStore;
+}
 
 /** What a source gets to do its work. */
 export interface SourceDeps {
@@ -16,6 +26,8 @@ export interface SourceDeps {
   logger: Logger;
   /** Runs pull sources on their schedules under a lease; absent on replicas that run none. */
   scheduler?: PullScheduler;
+  /** The HTTP intake (push sources); absent where no HTTP endpoint is served. */
+  http?: HttpIntake;
 }
 
 /** A running source. */

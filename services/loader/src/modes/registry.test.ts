@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { MODE_SPECS, type Dataset, type Table } from '@tributary/contract';
-import { MODES } from './registry';
+import { createMode, MODES } from './registry';
 
 const NOT_MODES = new Set(['mode.ts', 'registry.ts']);
 
@@ -24,7 +24,7 @@ const dataset: Dataset = {
 const deps = { dataset, target: '"warehouse"."fact_passage"', staging: '"stg_fact"' };
 const mergeSql = (table: { mode: Table['mode']; key?: readonly string[] }): string => {
   const t = { name: 'fact_passage', from: 'passages', mode: table.mode, ...(table.key ? { key: [...table.key] } : {}) } as Table;
-  return (MODES[t.mode] as { create: (t: Table, d: typeof deps) => { mergeSql: string } }).create(t, deps).mergeSql;
+  return createMode(t, deps).mergeSql;
 };
 const ws = (sql: string): string => sql.replace(/\s+/g, ' ');
 const COLS = '"gantry_id", "event_id", "speed_kmh", "_msg_id", "_ingested_at"';

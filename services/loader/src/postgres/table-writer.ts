@@ -14,7 +14,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyValue } from './copy-text';
 import { lookupStatements } from './dimension-lookups';
-import { MODES } from '../modes/registry';
+import { createMode } from '../modes/registry';
 import type { LoadModeImpl } from '../modes/mode';
 import { PartitionRouter } from './partition-router';
 import type { TableRows } from '../sinks/sink';
@@ -71,8 +71,7 @@ export class TableWriter {
       const direct = [...this.dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"'];
       this.direct = { sql: `COPY ${warehouseTable(table.name)} (${direct.join(', ')}) FROM STDIN`, pausedFlushes: 0 };
     }
-    const impl = MODES[table.mode] as { create: (t: Table, d: unknown) => LoadModeImpl };
-    this.mode = impl.create(table, {
+    this.mode = createMode(table, {
       dataset: this.dataset,
       target: warehouseTable(table.name),
       staging: this.staging,

@@ -2,7 +2,7 @@
  * `cast`: converts fields to a type; a value that cannot be converted dead-letters the record.
  */
 import { STEP_SPECS } from '@tributary/contract';
-import { castValue } from './cast-value';
+import { castValue } from '../values/cast-value';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */

@@ -13,8 +13,8 @@
  */
 import type { KV } from '@nats-io/kv';
 import { STEP_SPECS, TributaryError } from '@tributary/contract';
-import { castValue } from './cast-value';
-import { stateKey } from './state-key';
+import { castValue } from '../values/cast-value';
+import { stateKey } from '../state/state-key';
 import type { BatchItem, StepFactory, StepFailure } from './step';
 
 /** Config shape (from the core spec). */

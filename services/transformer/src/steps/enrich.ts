@@ -1,7 +1,7 @@
 /**
  * `enrich`: adds fields from reference data looked up by key: a warehouse table (one query per
  * batch for the keys not cached) or a dataset of this pipeline that the transformer keeps current
- * in the `trib_state` KV bucket (see `reference-store.ts`). Rows and misses are cached for
+ * in the `trib_state` KV bucket (see `state/reference-store.ts`). Rows and misses are cached for
  * `cache_ttl`. A miss is kept with null fields, dropped (filtered), dead-lettered, or retried
  * (`retry`: the batch fails as transient and the consumer loop retries it with backoff, so a
  * reference that arrives later is picked up; the pipeline waits meanwhile).
@@ -10,8 +10,8 @@ import type { KV } from '@nats-io/kv';
 import { ident, warehouseTable } from '@tributary/warehouse';
 import { STEP_SPECS, TributaryError, type Rec } from '@tributary/contract';
 import type { Pool } from 'pg';
-import { LookupCache } from './lookup-cache';
-import { referenceKey } from './reference-store';
+import { LookupCache } from '../state/lookup-cache';
+import { referenceKey } from '../state/reference-store';
 import type { BatchItem, StepFactory, StepFailure } from './step';
 
 /** Config shape (from the core spec). */

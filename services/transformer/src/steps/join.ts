@@ -13,7 +13,7 @@
  *   and are kept `keep_partners` for records arriving later.
  *
  * State: one `trib_join` KV entry per join key holding the waiting records, the partners and
- * the released records not yet confirmed, changed only by compare-and-set (`keyed-state.ts`).
+ * the released records not yet confirmed, changed only by compare-and-set (`state/keyed-state.ts`).
  * Exactly once, with redelivery and several replicas:
  * - a record and a partner of one key arriving at two replicas at once cannot both miss each
  *   other: both change the same entry, so one of the writes sees the other's record;
@@ -27,10 +27,10 @@
  */
 import type { KV } from '@nats-io/kv';
 import { STEP_SPECS, TributaryError, type Rec } from '@tributary/contract';
-import { KeyedState, MARKER_TTL_MS } from './keyed-state';
-import { stateKey } from './state-key';
+import { KeyedState, MARKER_TTL_MS } from '../state/keyed-state';
+import { stateKey } from '../state/state-key';
 import type { BatchItem, Release, StepFactory, StepFailure } from './step';
-import { eventTime, keyValues } from './time-value';
+import { eventTime, keyValues } from '../values/time-value';
 
 /** Config shape (from the core spec). */
 export const spec = STEP_SPECS.join;

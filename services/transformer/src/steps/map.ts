@@ -2,7 +2,7 @@
  * `map`: sets fields to JSONata expressions evaluated on the record as it was before the step.
  */
 import { STEP_SPECS, type Rec } from '@tributary/contract';
-import { compileExpression } from './expression';
+import { compileExpression } from '../expressions/expression';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */

@@ -19,7 +19,7 @@ import {
 import { logisticTestModel, onnxModelBytes, writeOnnxModel, type TestModel } from '@tributary/testkit';
 import { onnx } from 'onnx-proto';
 import { PipelineRunner } from '../pipeline-runner';
-import type { ModelChange } from './onnx-model';
+import type { ModelChange } from '../models/onnx-model';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const FRAUD = path.join(ROOT, 'pipelines/models/fraud.onnx');

@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { inputFields, outputOf, STEP_SPECS, TributaryError, type Rec } from '@tributary/contract';
 import { Tensor } from 'onnxruntime-node';
-import { ModelFile, type ModelChange } from './onnx-model';
+import { ModelFile, type ModelChange } from '../models/onnx-model';
 import type { BatchItem, StepFactory, StepFailure } from './step';
 
 /** Config shape (from the core spec). */

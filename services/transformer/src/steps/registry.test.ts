@@ -1,16 +1,14 @@
 import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import { STEP_SPECS } from '@tributary/contract';
 import { STEPS } from './registry';
 
-/**
- * Step names from the files in this folder: every module exporting a `spec` (helpers such as
- * cast-value.ts or lookup-cache.ts export none), so a step file missing from the registry fails.
- */
+/** The shape of a step and the registry; every other file in this folder is a step kind. */
+const NOT_STEPS = new Set(['step.ts', 'registry.ts']);
+
+/** Step names from the files in this folder (helpers live in their own rooms: expressions/, state/, values/, models/). */
 function stepFiles(): string[] {
   return readdirSync(__dirname)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'registry.ts')
-    .filter((f) => 'spec' in (require(path.join(__dirname, f)) as object))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !NOT_STEPS.has(f))
     .map((f) => f.slice(0, -'.ts'.length))
     .sort();
 }

@@ -1,7 +1,9 @@
 /**
  * The transform steps, by YAML name. A test checks this list against core's STEP_SPECS and the
- * files in this folder.
+ * files in this folder; the type below checks each module's shape, so `createStep` needs no cast.
  */
+import type { STEP_SPECS } from '@tributary/contract';
+import type { z } from 'zod';
 import * as cast from './cast';
 import * as code from './code';
 import * as dedupe from './dedupe';
@@ -18,9 +20,12 @@ import * as session from './session';
 import * as sliding from './sliding';
 import * as validate from './validate';
 import * as window from './window';
+import type { Step, StepDeps, StepFactory } from './step';
+
+type Specs = typeof STEP_SPECS;
 
 /** Every step implementation. */
-export const STEPS = {
+export const STEPS: { readonly [K in keyof Specs]: { spec: Specs[K]; create: StepFactory<Specs[K]> } } = {
   validate,
   map,
   filter,
@@ -37,4 +42,10 @@ export const STEPS = {
   session,
   emit,
   model,
-} as const;
+};
+
+/** Builds a step from its parsed `{ kind, config }`. */
+export function createStep<K extends keyof Specs>(step: { kind: K; config: z.output<Specs[K]> }, deps: StepDeps): Step {
+  const create: StepFactory<Specs[K]> = STEPS[step.kind].create;
+  return create(step.config, deps);
+}

@@ -4,7 +4,7 @@
  * become the input of their target, which lists this dataset in `from`.
  */
 import { STEP_SPECS, toTributaryError, type Rec } from '@tributary/contract';
-import { compileExpression } from './expression';
+import { compileExpression } from '../expressions/expression';
 import type { BatchItem, StepFactory, StepFailure } from './step';
 
 /** Config shape (from the core spec). */

@@ -7,7 +7,7 @@
  *
  * Open sessions cannot be merged additively by the loader (a bridging record joins two rows into
  * one), so they live in the `trib_windows` KV bucket, one entry per key, changed only by
- * compare-and-set (`keyed-state.ts`):
+ * compare-and-set (`state/keyed-state.ts`):
  * - two replicas adding records of one key are serialised by compare-and-set, so every record is
  *   in exactly one session and the sessions do not depend on which replica applied what;
  * - the rows a message closes are stored with its marker, so a redelivery publishes the same rows
@@ -19,10 +19,10 @@
  */
 import type { KV } from '@nats-io/kv';
 import { STEP_SPECS, TributaryError, type AggregateDef, type Rec } from '@tributary/contract';
-import { KeyedState, MARKER_TTL_MS } from './keyed-state';
-import { stateKey } from './state-key';
+import { KeyedState, MARKER_TTL_MS } from '../state/keyed-state';
+import { stateKey } from '../state/state-key';
 import type { BatchItem, Release, StepFactory, StepFailure } from './step';
-import { eventTime, keyValues, numberValue } from './time-value';
+import { eventTime, keyValues, numberValue } from '../values/time-value';
 
 /** Config shape (from the core spec). */
 export const spec = STEP_SPECS.session;

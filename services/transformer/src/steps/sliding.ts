@@ -5,7 +5,7 @@
  *
  * Not additive (every record has its own window), so the key's recent records live in the
  * `trib_windows` KV bucket: one entry per key, pruned to the look-back plus `allowed_lateness`
- * behind the newest event time of the key, changed only by compare-and-set (`keyed-state.ts`).
+ * behind the newest event time of the key, changed only by compare-and-set (`state/keyed-state.ts`).
  *
  * What "exact" means here, and why it holds:
  * - Each record's values are computed once, against the records of its key applied before it,
@@ -21,10 +21,10 @@
  */
 import type { KV } from '@nats-io/kv';
 import { STEP_SPECS, TributaryError, type AggregateDef, type Rec } from '@tributary/contract';
-import { KeyedState, MARKER_TTL_MS } from './keyed-state';
-import { stateKey } from './state-key';
+import { KeyedState, MARKER_TTL_MS } from '../state/keyed-state';
+import { stateKey } from '../state/state-key';
 import type { BatchItem, StepFactory, StepFailure } from './step';
-import { eventTime, keyValues, numberValue } from './time-value';
+import { eventTime, keyValues, numberValue } from '../values/time-value';
 
 /** Config shape (from the core spec). */
 export const spec = STEP_SPECS.sliding;

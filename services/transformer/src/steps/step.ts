@@ -10,7 +10,7 @@ import type { KV } from '@nats-io/kv';
 import type { Pipeline, Rec, TributaryError } from '@tributary/contract';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
-import type { ModelChange } from './onnx-model';
+import type { ModelChange } from '../models/onnx-model';
 
 /** What a step factory gets. */
 export interface StepDeps {

@@ -20,7 +20,7 @@ import {
   type AggregateDef,
   type Rec,
 } from '@tributary/contract';
-import { castValue } from './cast-value';
+import { castValue } from '../values/cast-value';
 import type { BatchItem, StepFactory, StepFailure } from './step';
 
 /** Config shape (from the core spec). */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { compileSchema, type Rec } from '@tributary/contract';
 import { TransactionsSimulator } from './transactions-simulator';
 
-const SCHEMAS = path.resolve(__dirname, '../../../../pipelines/schemas');
+const SCHEMAS = path.resolve(__dirname, '../../../../../pipelines/schemas');
 const json = compileSchema(JSON.parse(readFileSync(path.join(SCHEMAS, 'transaction.json'), 'utf8')), 'transaction.json', 'json_schema');
 const avro = compileSchema(JSON.parse(readFileSync(path.join(SCHEMAS, 'transaction.avsc'), 'utf8')), 'transaction.avsc', 'avro');
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0);

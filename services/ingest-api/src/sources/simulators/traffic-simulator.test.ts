@@ -3,7 +3,7 @@ import path from 'node:path';
 import { compileRecordSchema } from '@tributary/contract';
 import { TrafficSimulator } from './traffic-simulator';
 
-const SCHEMA = JSON.parse(readFileSync(path.resolve(__dirname, '../../../../pipelines/schemas/passage.json'), 'utf8')) as unknown;
+const SCHEMA = JSON.parse(readFileSync(path.resolve(__dirname, '../../../../../pipelines/schemas/passage.json'), 'utf8')) as unknown;
 const check = compileRecordSchema(SCHEMA, 'passage.json');
 const NOW = Date.UTC(2025, 0, 2, 3, 4, 5);
 
