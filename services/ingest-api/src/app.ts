@@ -30,7 +30,7 @@ import { RecordIngestor } from './record-ingestor';
 import { openRunnerBuckets, SourceRunner } from './scheduling/source-runner';
 import { fileUploadRoute } from './sources/files/upload-route';
 import { createSource } from './sources/registry';
-import type { PushReceiver } from './sources/push';
+import type { PushReceiver } from './sources/source';
 import type { HttpIntake, SourceHandle } from './sources/source';
 import { pushRoute, receiverKey } from './push-route';
 

@@ -10,7 +10,7 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import type { Counter } from 'prom-client';
 import type { ApiKeys } from './api-keys';
 import type { RateLimiter } from './rate-limiter';
-import type { PushReceiver } from './sources/push';
+import type { PushReceiver } from './sources/source';
 
 /** What the route needs. */
 export interface PushRouteOptions {

@@ -10,28 +10,10 @@ import { nuid } from '@nats-io/transport-node';
 import { pushSourceSpec, TributaryError, type Pipeline } from '@tributary/contract';
 import { binaryFormatOf, decodeBinaryBody } from '../parse/binary-body';
 import { formatOf, parseBodyWithLines } from '../parse/parse-body';
-import type { IngestResult } from '../record-ingestor';
-import type { SourceFactory } from './source';
+import type { PushReceiver, SourceFactory } from './source';
 
 /** Config shape of the push source (from the core spec). */
 export const spec = pushSourceSpec;
-
-/** One HTTP request's body, as the route hands it over. */
-export interface PushRequest {
-  body: Buffer;
-  contentType?: string;
-  idempotencyKey?: string;
-}
-
-/** What a push source answered. */
-export interface PushReply {
-  result: IngestResult;
-  /** The answer to an earlier request with the same Idempotency-Key (nothing ingested now). */
-  replayed: boolean;
-}
-
-/** Ingests one pushed body. */
-export type PushReceiver = (req: PushRequest) => Promise<PushReply>;
 
 /** JSON Schema property types of a source schema, for typing CSV columns. */
 function csvTypes(pipeline: Pipeline, source: string): Record<string, string> | undefined {

@@ -6,9 +6,25 @@ import type { Logger } from '@tributary/runtime';
 import type { Pipeline } from '@tributary/contract';
 import type { z } from 'zod';
 import type { IdempotencyStore } from '../idempotency-store';
-import type { RecordIngestor } from '../record-ingestor';
+import type { IngestResult, RecordIngestor } from '../record-ingestor';
 import type { PullScheduler } from './pull-source';
-import type { PushReceiver } from './push';
+
+/** One HTTP request's body, as the route hands it over. */
+export interface PushRequest {
+  body: Buffer;
+  contentType?: string;
+  idempotencyKey?: string;
+}
+
+/** What a push source answered. */
+export interface PushReply {
+  result: IngestResult;
+  /** The answer to an earlier request with the same Idempotency-Key (nothing ingested now). */
+  replayed: boolean;
+}
+
+/** Ingests one pushed body. */
+export type PushReceiver = (req: PushRequest) => Promise<PushReply>;
 
 /** The HTTP intake the app serves: sources that receive records over HTTP register here. */
 export interface HttpIntake {
