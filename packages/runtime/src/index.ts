@@ -44,5 +44,15 @@ export {
   checkTopology,
   type TopologyOptions,
 } from './nats/topology';
+export {
+  scheduleKey,
+  pauseKey,
+  readScheduleState,
+  readSourcePause,
+  setSourcePause,
+  type SourceLastRun,
+  type SourceScheduleState,
+  type SourcePause,
+} from './nats/source-state';
 export { runService, type Stoppable } from './run-service';
 export { startTelemetry, contextFromHeaders, inSpan } from './telemetry';

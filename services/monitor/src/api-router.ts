@@ -33,6 +33,8 @@ export interface ApiRouterDeps {
   alerts: AlertMonitor;
   cluster: ClusterProbe;
   adminToken: string | undefined;
+  /** The pull sources' routes (`sources/source-router.ts`). */
+  sources?: Router;
   actions: DlqRouterDeps['actions'];
 }
 
@@ -106,6 +108,7 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
   });
 
   router.use(createDlqRouter({ pool: deps.pool, maxLimit: deps.maxDlqLimit, adminToken: deps.adminToken, actions: deps.actions }));
+  if (deps.sources) router.use(deps.sources);
 
   // The catalogue has no code for a wrong URL; an unknown endpoint is still a JSON 404.
   router.use('/api', (req, res) => {

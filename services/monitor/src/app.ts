@@ -44,6 +44,9 @@ import { buildOverview } from './overview';
 import { prepareDatabase } from './prepare-database';
 import { ReplicaRegistry } from './replica-registry';
 import { SourceSlots } from './source-slots';
+import { createSourceRouter } from './sources/source-router';
+import { registerSourceMetrics } from './sources/source-metrics';
+import { SourceRuns } from './sources/source-runs';
 import { StatusSnapshots } from './status-snapshot';
 import { registerStatusMetrics } from './status-metrics';
 import { createStreamFold, foldSource } from './stream-fold';
@@ -182,14 +185,22 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
       await prepareDatabase(pool);
 
       const sourceSlots = new SourceSlots(pipelines, logger.child({ component: 'source-slots' }));
+      // The pull sources' schedule state and pauses (absent bucket: an old migrate; runs not shown).
+      const cursorsKv = await new Kvm(nc)
+        .open(BUCKETS.cursors)
+        .then(async (k) => (await k.status(), k))
+        .catch(() => undefined);
+      const runs = new SourceRuns(cursorsKv, pipelines, { slackMs: config.MONITOR_SOURCE_SLACK });
       const snapshots = new StatusSnapshots({
         pipelines,
         pool,
         readLag: () => readLag(jsm, pipelines, natsConnected),
         ...(sourceSlots.any ? { readSlots: () => sourceSlots.read() } : {}),
         refreshMs: config.MONITOR_REFRESH,
+        sourceRuns: (now) => runs.all(now),
       });
       const { folded } = registerStatusMetrics(metrics.registry, snapshots, logger);
+      registerSourceMetrics(metrics.registry, snapshots);
       const cluster = new ClusterProbe({
         natsUrls: config.NATS_URL.split(',').map((u) => u.trim()),
         monitorUrls: config.NATS_MONITOR_URLS,
@@ -224,6 +235,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
           windowMs: config.MONITOR_ALERT_WINDOW,
           slotLagSeconds: config.MONITOR_ALERT_SLOT_LAG / 1000,
           slotLagBytes: config.MONITOR_ALERT_SLOT_LAG_BYTES,
+          sourceFailures: config.MONITOR_ALERT_SOURCE_FAILURES,
         },
         forMs: config.MONITOR_ALERT_FOR,
         intervalMs: config.MONITOR_ALERT_INTERVAL,
@@ -306,8 +318,10 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
           cluster,
           adminToken: config.MONITOR_ADMIN_TOKEN,
           actions: new DeadLetterActions(pool, () => publisher, logger, monitorMetrics.dlqActions),
+          sources: createSourceRouter({ pipelines, runs, kv: cursorsKv, adminToken: config.MONITOR_ADMIN_TOKEN, logger }),
         }),
       );
+
       app.use(createDashboardRouter(logger));
       listener = await listen(app, config.MONITOR_PORT, config.HOST, config);
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'monitor started');

@@ -74,6 +74,10 @@ export const configSchema = z.object({
   MONITOR_ALERT_DLQ_GROWTH: envInt(100, 0),
   /** Error-rate alert: dead-lettered (transform + load) per accepted record within the window above this. */
   MONITOR_ALERT_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  /** Source-failing alert: a pull source that failed this many runs in a row. */
+  MONITOR_ALERT_SOURCE_FAILURES: envInt(3, 1),
+  /** Source-overdue alert: a pull source with no whole success within its schedule period plus this. */
+  MONITOR_SOURCE_SLACK: envDuration('5m'),
   /** Slack-compatible webhooks (comma-separated) that get alert notifications. */
   MONITOR_ALERT_WEBHOOKS: envList(),
   /** SMTP server for alert email, e.g. `smtp://user:pass@mail.example.com:587` (`smtps://` for TLS). */

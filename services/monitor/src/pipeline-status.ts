@@ -5,6 +5,7 @@
 import type { Pipeline } from '@tributary/contract';
 import type { StageLag } from './consumer-lag';
 import type { SlotLag } from './source-slots';
+import type { SourceRunView } from './sources/source-runs';
 import type { LedgerSum, StatusCounts, StreamLogSum } from './status-counts';
 
 /** Counts of one source. */
@@ -60,6 +61,10 @@ export interface PipelineStatus {
   last_loaded_at: string | null;
   /** Replication-slot lag of each `postgres_cdc` source, read from the source database (none: no CDC source). */
   source_slots?: SlotLag[];
+  /** The pull sources' runs (set by the status snapshot, which reads them from KV). */
+  source_runs?: SourceRunView[];
+  /** Pull sources that read nothing for longer than the SLA (plus their period): the pipeline is then not fresh. */
+  stale_sources?: string[];
 }
 
 function entry<T>(map: Record<string, T>, key: string, init: () => T): T {

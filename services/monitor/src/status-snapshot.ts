@@ -8,6 +8,7 @@ import type { ConsumerLag, LagReport } from './consumer-lag';
 import type { FoldedStream } from './folded-message';
 import { buildPipelineStatus, type PipelineStatus } from './pipeline-status';
 import type { SlotLag } from './source-slots';
+import type { SourceRunView } from './sources/source-runs';
 import { queryStatusCounts } from './status-counts';
 
 /** Status of all pipelines at one moment. */
@@ -27,6 +28,8 @@ export interface StatusSnapshotsOptions {
   /** Replication-slot lag of CDC sources, by pipeline (absent: not read). */
   readSlots?: () => Promise<Map<string, SlotLag[]>>;
   refreshMs: number;
+  /** The pull sources' runs of every pipeline (absent: not shown). */
+  sourceRuns?: (now: number) => Promise<Map<string, SourceRunView[]>>;
 }
 
 /** Takes and caches status snapshots. */
@@ -54,10 +57,18 @@ export class StatusSnapshots {
       this.opts.pool,
       this.opts.pipelines.map((p) => p.name),
     );
+    const now = Date.now();
+    // KV unavailable: the counts still show, without the source runs.
+    const runs = await this.opts.sourceRuns?.(now).catch(() => undefined);
     const pipelines = this.opts.pipelines.map((p) => {
-      const status = buildPipelineStatus(p, counts, lag.pipelines.get(p.name)!, Date.now());
+      const built = buildPipelineStatus(p, counts, lag.pipelines.get(p.name)!, now);
       const s = slots?.get(p.name);
-      return s ? { ...status, source_slots: s } : status;
+      const status = s ? { ...built, source_slots: s } : built;
+      const own = runs?.get(p.name);
+      if (!own) return status;
+      const stale = own.filter((r) => r.stale).map((r) => r.source);
+      // Caught-up loading proves nothing when the sources read nothing new: then not fresh.
+      return { ...status, fresh: status.fresh && stale.length === 0, source_runs: own, stale_sources: stale };
     });
     const snapshot: StatusSnapshot = { takenAt, pipelines, monitorLag: lag.monitor };
     this.last = snapshot;

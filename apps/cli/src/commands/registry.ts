@@ -9,6 +9,7 @@ import { dlqCommand } from './dlq';
 import { docsCommand } from './docs';
 import { migrateCommand } from './migrate';
 import { modelsCliCommand } from './models';
+import { sourcesCommand } from './sources';
 import { statusCommand } from './status';
 import { reportCommand } from './report';
 import { validateCommand } from './validate';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   docsCommand,
   checkCliCommand,
   modelsCliCommand,
+  sourcesCommand,
   backfillCliCommand,
   statusCommand,
   dlqCommand,

@@ -10,42 +10,20 @@
  */
 import type { KV } from '@nats-io/kv';
 import { nuid } from '@nats-io/transport-node';
-import { KvLease, type Logger } from '@tributary/runtime';
+import { KvLease, readSourcePause, scheduleKey, type Logger, type SourceLastRun, type SourceScheduleState } from '@tributary/runtime';
 import { TributaryError, type Pipeline } from '@tributary/contract';
 import type { PullContext, PullRunResult, PullSchedule, PullSource } from '../sources/pull-source';
 import type { SourceHandle } from '../sources/source';
 import { backoffDelay, sleep } from './backoff';
 import { ScheduleClock } from './schedule-clock';
 
-/** The schedule state kept in KV. */
-export interface ScheduleState {
-  /** When the pending run is (or was) due; its `scheduledAt`. */
-  due: number;
-  /** Consecutive failed runs of `due`. */
-  failures: number;
-  /** When to retry a failed run (with backoff); unset when the last run succeeded. */
-  retryAt?: number;
-  /** The last finished run: `partial` read what it could and says what it left (`error`). */
-  last?: LastRun;
-  /** When a run last succeeded whole (`ok`); unset before the first. */
-  lastOkAt?: number;
-}
+/** The schedule state kept in KV (its shape is shared with the monitor and the CLI). */
+export type ScheduleState = SourceScheduleState;
 
 /** The record of a source's last finished run, shown by `GET /api/pipelines/<name>` and the dashboard. */
-export interface LastRun {
-  scheduledAt: number;
-  startedAt?: number;
-  finishedAt: number;
-  outcome: 'ok' | 'partial' | 'failed';
-  pages?: number;
-  records?: number;
-  error?: string;
-}
+export type LastRun = SourceLastRun;
 
-/** The KV key of a source's schedule state. */
-export function scheduleKey(pipeline: string, source: string): string {
-  return `schedule.${pipeline}.${source}`;
-}
+export { scheduleKey };
 
 /** The KV key of a source's lease. */
 export function leaseKey(pipeline: string, source: string): string {
@@ -83,6 +61,7 @@ export class ScheduledSource implements SourceHandle {
   private tenure?: AbortController;
   private renewer?: NodeJS.Timeout;
   private wake?: () => void;
+  private pausedLogged = false;
 
   constructor(private readonly o: ScheduledSourceOptions) {
     this.lease = new KvLease(o.leases, leaseKey(o.pipeline.name, o.name), o.holder, o.leaseTtlMs);
@@ -146,6 +125,14 @@ export class ScheduledSource implements SourceHandle {
           await sleep(wakeAt - Date.now(), signal);
           continue;
         }
+        // Paused by an operator: the due run waits (it runs on resume, from its cursor), the lease stays.
+        if (await readSourcePause(this.o.cursors, this.o.pipeline.name, this.o.name)) {
+          if (!this.pausedLogged) this.o.logger.info('source paused; its due run waits for resume');
+          this.pausedLogged = true;
+          await sleep(this.beatMs, signal);
+          continue;
+        }
+        this.pausedLogged = false;
         await this.runOnce(state, signal);
       } catch (err) {
         // KV unavailable while reading or writing the schedule: wait a beat and look again.
@@ -207,7 +194,8 @@ export class ScheduledSource implements SourceHandle {
     const e = await this.o.cursors.get(scheduleKey(this.o.pipeline.name, this.o.name));
     if (e && e.operation === 'PUT' && e.length > 0) return e.json<ScheduleState>();
     // Stored at once: recomputing "the next cron time" on every look would always be in the future.
-    const first: ScheduleState = { due: this.clock.first(Date.now()), failures: 0 };
+    const now = Date.now();
+    const first: ScheduleState = { due: this.clock.first(now), failures: 0, since: now };
     await this.writeState(first);
     return first;
   }
@@ -249,6 +237,7 @@ export class ScheduledSource implements SourceHandle {
       await this.writeState({
         due: result?.retryInMs === undefined ? next : Math.min(next, now + result.retryInMs),
         failures: 0,
+        ...(state.since === undefined ? {} : { since: state.since }),
         ...(outcome === 'ok' ? { lastOkAt: now } : state.lastOkAt === undefined ? {} : { lastOkAt: state.lastOkAt }),
         last: {
           scheduledAt: state.due,
@@ -273,6 +262,7 @@ export class ScheduledSource implements SourceHandle {
       due: state.due,
       failures,
       retryAt,
+      ...(state.since === undefined ? {} : { since: state.since }),
       ...(state.lastOkAt === undefined ? {} : { lastOkAt: state.lastOkAt }),
       last: {
         scheduledAt: state.due,

@@ -7,6 +7,7 @@
 import type { ClusterStatus } from '../cluster-probe';
 import type { PipelineStatus } from '../pipeline-status';
 import type { ServiceView } from '../replica-registry';
+import { sourceConditions } from './source-rules';
 
 /** Severity of an alert. */
 export type Severity = 'critical' | 'warning';
@@ -31,6 +32,8 @@ export interface RuleThresholds {
   slotLagSeconds: number;
   /** A CDC slot keeping more WAL than this (bytes). */
   slotLagBytes: number;
+  /** Consecutive failed runs of a pull source that raise TributarySourceFailing (default 3). */
+  sourceFailures?: number;
 }
 
 /** Growth of a pipeline's counts over the rule window. */
@@ -89,6 +92,8 @@ export const ALERT_NAMES = [
   'TributaryTableBlocked',
   'TributaryNatsClusterDegraded',
   'TributaryMonitorStatusDown',
+  'TributarySourceFailing',
+  'TributarySourceOverdue',
 ] as const;
 
 /** The condition that holds while the monitor cannot read pipeline status at all. */
@@ -212,6 +217,7 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
       value: 1,
     });
   }
+  out.push(...sourceConditions(inputs.pipelines, t.sourceFailures ?? 3));
   if (inputs.cluster?.degraded) {
     out.push({
       alert: 'TributaryNatsClusterDegraded',

@@ -3,6 +3,7 @@
  * stream log and the load ledger), errors per stage and code, and the most recent loads.
  */
 import { get } from './api.js';
+import { sourceRunsPanel } from './source-runs-panel.js';
 import { h, replaceRegion } from './dom.js';
 import { flowDiagram } from './flow-diagram.js';
 import { ago, duration, lagOf, num, rate, time } from './format.js';
@@ -168,6 +169,7 @@ export function pipelinePage(name: string): Page {
   let checks: HTMLElement;
   let checksSection: HTMLElement;
   let rangeBar: HTMLElement;
+  const sources = sourceRunsPanel(name);
   const charts: TimeChart[] = [];
   let lastFetch = 0;
   let fetching = false;
@@ -184,6 +186,7 @@ export function pipelinePage(name: string): Page {
         get<{ errors: ErrorGroup[] }>(`${base}/errors`),
         get<{ loads: RecentLoad[] }>(`${base}/loads`),
         get<{ checks: CheckResult[] }>(`${base}/checks`),
+        sources.refresh(),
       ]);
       if (gone) return;
       const dead = s.t.map((_, i) => s.dead_lettered.ingest[i]! + s.dead_lettered.transform[i]! + s.dead_lettered.load[i]!);
@@ -258,6 +261,7 @@ export function pipelinePage(name: string): Page {
           h('section', { class: 'panel', 'aria-labelledby': 'h-thr' }, h('h3', { id: 'h-thr' }, 'Throughput (records/s)'), throughput),
           h('section', { class: 'panel', 'aria-labelledby': 'h-lat' }, h('h3', { id: 'h-lat' }, 'Ingest-to-warehouse latency'), latency),
         ),
+        sources.section,
         checksSection,
         h('section', { class: 'panel', 'aria-labelledby': 'h-err' }, h('h2', { id: 'h-err' }, 'Errors by stage'), errors),
         h('section', { class: 'panel', 'aria-labelledby': 'h-loads' }, h('h2', { id: 'h-loads' }, 'Recent loads'), loads),

@@ -1,0 +1,75 @@
+/**
+ * What the scheduler of pull sources keeps per source in the KV bucket `trib_cursors`, in one
+ * place for the three parts that read or write it: the ingest-api's scheduler (writes the
+ * schedule state, obeys the pause), the monitor (shows the last run, alerts, pauses from the
+ * dashboard) and the CLI (`tributary sources pause|resume`).
+ *
+ * - `schedule.<pipeline>.<source>`: when the next run is due, consecutive failures, the last run.
+ * - `pause.<pipeline>.<source>`: present while an operator paused the source (who, when, why).
+ */
+import type { KV } from '@nats-io/kv';
+
+/** The record of a source's last finished run. */
+export interface SourceLastRun {
+  scheduledAt: number;
+  startedAt?: number;
+  finishedAt: number;
+  /** `partial`: read what it could and says what it left in `error`. */
+  outcome: 'ok' | 'partial' | 'failed';
+  pages?: number;
+  records?: number;
+  error?: string;
+}
+
+/** A pull source's schedule state. */
+export interface SourceScheduleState {
+  /** When the pending run is (or was) due; its `scheduledAt`. */
+  due: number;
+  /** Consecutive failed runs of `due`. */
+  failures: number;
+  /** When to retry a failed run (with backoff); unset when the last run succeeded. */
+  retryAt?: number;
+  last?: SourceLastRun;
+  /** When a run last succeeded whole (`ok`); unset before the first. */
+  lastOkAt?: number;
+  /** When the scheduler first saw the source (the start of "not succeeded yet"). */
+  since?: number;
+}
+
+/** An operator's pause of a source. */
+export interface SourcePause {
+  at: number;
+  by: string;
+  reason?: string;
+}
+
+/** The KV key of a source's schedule state. */
+export function scheduleKey(pipeline: string, source: string): string {
+  return `schedule.${pipeline}.${source}`;
+}
+
+/** The KV key of a source's pause. */
+export function pauseKey(pipeline: string, source: string): string {
+  return `pause.${pipeline}.${source}`;
+}
+
+async function readJson<T>(kv: KV, key: string): Promise<T | undefined> {
+  const e = await kv.get(key);
+  return e && e.operation === 'PUT' && e.length > 0 ? e.json<T>() : undefined;
+}
+
+/** The schedule state of a source, or undefined before its first look. */
+export function readScheduleState(kv: KV, pipeline: string, source: string): Promise<SourceScheduleState | undefined> {
+  return readJson<SourceScheduleState>(kv, scheduleKey(pipeline, source));
+}
+
+/** The pause of a source, or undefined while it runs. */
+export function readSourcePause(kv: KV, pipeline: string, source: string): Promise<SourcePause | undefined> {
+  return readJson<SourcePause>(kv, pauseKey(pipeline, source));
+}
+
+/** Pauses (`pause` given) or resumes (undefined) a source; the scheduler picks it up before its next run. */
+export async function setSourcePause(kv: KV, pipeline: string, source: string, pause: SourcePause | undefined): Promise<void> {
+  if (pause) await kv.put(pauseKey(pipeline, source), JSON.stringify(pause));
+  else await kv.delete(pauseKey(pipeline, source));
+}
