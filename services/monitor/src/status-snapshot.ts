@@ -65,7 +65,7 @@ export class StatusSnapshots {
       const s = slots?.get(p.name);
       const status = s ? { ...built, source_slots: s } : built;
       const own = runs?.get(p.name);
-      if (!own) return status;
+      if (!own || own.length === 0) return status;
       const stale = own.filter((r) => r.stale).map((r) => r.source);
       // Caught-up loading proves nothing when the sources read nothing new: then not fresh.
       return { ...status, fresh: status.fresh && stale.length === 0, source_runs: own, stale_sources: stale };

@@ -162,6 +162,10 @@ export const restParentsSpec = z
       .min(1)
       .default(1000)
       .meta({ description: 'More parents than this fails the run (they are stored in the run plan).' }),
+    skip_failed_for: duration.default(86_400_000).meta({
+      description:
+        'A parent whose request was dead-lettered (`on_malformed: dead_letter`, e.g. a 404 for one venue) is not requested, nor dead-lettered again, for this long.',
+    }),
   })
   .meta({
     title: 'parents (fan-out)',

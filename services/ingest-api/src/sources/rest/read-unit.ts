@@ -8,6 +8,7 @@
 import { isTributaryError, TributaryError } from '@tributary/contract';
 import type { PullContext } from '../pull-source';
 import { asList } from './expression';
+import type { FailedParents } from './failed-parents';
 import type { RestHttpClient } from './http-client';
 import type { PageState } from './paginator';
 import { keyLabel, type Parent } from './parents';
@@ -28,6 +29,8 @@ export interface Unit {
   u: number;
   window?: TimeWindow;
   parent?: Parent;
+  /** Where a parent's dead-lettered request is remembered (fan-out). */
+  failed?: FailedParents;
 }
 
 /** Reads unit `unit.u` (resuming the plan's pieces and page when the plan stopped inside it); returns the plan after it. */
@@ -163,6 +166,7 @@ async function pageThrough(
       // The page goes to the DLQ (with the request, never the key) and the next piece follows:
       // its later pages cannot be reached without this one.
       await ctx.deadLetter({ record: { request, error: err.message }, code: 'TRIB_E_DECODE', message: err.message }, position);
+      if (unit.parent) await unit.failed?.add(unit.parent.key, Date.now());
       ctx.logger.warn({ request, position }, 'malformed response dead-lettered');
       return { plan: { ...plan, pages: plan.pages + 1 }, end: 'complete' };
     }

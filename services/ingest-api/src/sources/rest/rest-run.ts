@@ -20,6 +20,7 @@ import { nuid } from '@nats-io/transport-node';
 import type { PullContext, PullRunResult } from '../pull-source';
 import type { RestHttpClient } from './http-client';
 import type { Parent } from './parents';
+import { FailedParents } from './failed-parents';
 import { readUnit } from './read-unit';
 import type { RestCursor, RestParts, RunPlan } from './rest-parts';
 import { syncRange, windowAt, windowCount } from './windows';
@@ -84,6 +85,7 @@ export async function runRest(ctx: PullContext, parts: RestParts, client: RestHt
   };
   const windows = inc ? windowCount(inc, plan.range!) : 1;
   const fan = parts.parents ? parents.length : 1;
+  const failed = parts.parents ? await FailedParents.load(ctx.cursors, spec.parents!.skip_failed_for, Date.now()) : undefined;
   for (let u = plan.unit; u < windows * fan; u++) {
     ctx.signal.throwIfAborted();
     const window = inc ? windowAt(inc, plan.range!, Math.floor(u / fan)) : undefined;
@@ -91,7 +93,9 @@ export async function runRest(ctx: PullContext, parts: RestParts, client: RestHt
     if (parent && !(await parts.parents!.includes(parent, { window_start: window?.start, window_end: window?.end, now: plan.at }))) {
       continue;
     }
-    plan = await readUnit(ctx, parts, client, plan, { u, ...(window ? { window } : {}), ...(parent ? { parent } : {}) }, save);
+    // A parent dead-lettered within `skip_failed_for` is not asked (nor dead-lettered) again.
+    if (parent && failed?.skips(parent.key, Date.now())) continue;
+    plan = await readUnit(ctx, parts, client, plan, { u, ...(window ? { window } : {}), ...(parent ? { parent, failed } : {}) }, save);
   }
 
   const done = inc ? nextCursor(state.cursor, plan, parts) : undefined;
