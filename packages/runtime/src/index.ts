@@ -18,9 +18,9 @@ export { createServiceApp, readHttpTls, listen, type ReadinessCheck, type Listen
 export { createLogger, type Logger } from './logger';
 export { createMetrics, type StageMetrics } from './metrics';
 export { BatchConsumer, type BatchConsumerOptions } from './nats/batch-consumer';
-export { failureClass, type FailureClass } from './nats/failure-class';
 export { natsAuthOptions, connectNats, connectTracked, type NatsAuth, type TrackedConnection } from './nats/connect';
 export { publishDeadLetter, deadLetterMessage, type DeadLetter } from './nats/dead-letter';
+export { failureClass, type FailureClass } from './nats/failure-class';
 export {
   HEARTBEAT_SUBJECT_PREFIX,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -32,6 +32,16 @@ export {
 } from './nats/heartbeat';
 export { KvLease } from './nats/kv-lease';
 export { Publisher, type PublishOptions } from './nats/publisher';
+export {
+  scheduleKey,
+  pauseKey,
+  readScheduleState,
+  readSourcePause,
+  setSourcePause,
+  type SourceLastRun,
+  type SourceScheduleState,
+  type SourcePause,
+} from './nats/source-state';
 export { topologyStreams, checkReplicasPossible, replicaError, ensureReplicas } from './nats/stream-replicas';
 export {
   DEFAULT_TOPOLOGY,
@@ -44,15 +54,6 @@ export {
   checkTopology,
   type TopologyOptions,
 } from './nats/topology';
-export {
-  scheduleKey,
-  pauseKey,
-  readScheduleState,
-  readSourcePause,
-  setSourcePause,
-  type SourceLastRun,
-  type SourceScheduleState,
-  type SourcePause,
-} from './nats/source-state';
-export { runService, type Stoppable } from './run-service';
+export { PeriodicTask, type PeriodicTaskOptions } from './periodic-task';
+export { runService, superviseService, type ServiceApp, type ServiceDefinition, type Stoppable } from './run-service';
 export { startTelemetry, contextFromHeaders, inSpan } from './telemetry';

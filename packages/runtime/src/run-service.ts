@@ -1,9 +1,54 @@
 /**
- * The one entry shape of every service's `main.ts`: start, then drain on SIGTERM/SIGINT, and exit
- * non-zero with the error code when start-up fails.
+ * The composition root every service's `main.ts` calls: telemetry first, the validated config,
+ * the logger, the app; then drain on SIGTERM/SIGINT, and exit non-zero with the error code when
+ * start-up fails.
  */
 import type { Logger } from 'pino';
 import { isTributaryError } from '@tributary/contract';
+import { createLogger } from './logger';
+import { startTelemetry } from './telemetry';
+
+/** The one shape of a service's app: nothing touched until `start()`, everything released by `stop()`. */
+export interface ServiceApp {
+  start(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** What a service's `main.ts` hands to `runService`. */
+export interface ServiceDefinition<C extends { LOG_LEVEL: string }> {
+  /** The service name (logs, traces). */
+  name: string;
+  /** Reads and validates the environment (the service's `config.ts`); throws a `TRIB_E_CONFIG` error. */
+  loadConfig: () => C;
+  /** Builds the app from its config; no side effects until `start()`. */
+  createApp: (config: C, deps: { logger: Logger }) => ServiceApp;
+}
+
+/**
+ * Runs a service: starts telemetry, loads the config (a bad one: its message on stderr, exit 1),
+ * creates and starts the app, and on SIGTERM/SIGINT stops the app, then telemetry.
+ */
+export function runService<C extends { LOG_LEVEL: string }>(def: ServiceDefinition<C>): void {
+  const telemetry = startTelemetry(def.name);
+  let config: C;
+  try {
+    config = def.loadConfig();
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(def.name, config.LOG_LEVEL);
+  void superviseService(def.name, logger, async () => {
+    const app = def.createApp(config, { logger });
+    await app.start();
+    return {
+      stop: async () => {
+        await app.stop();
+        await telemetry.shutdown();
+      },
+    };
+  });
+}
 
 /** Something that can be stopped gracefully. */
 export interface Stoppable {
@@ -11,7 +56,7 @@ export interface Stoppable {
 }
 
 /** Starts a service and wires signal handling; never returns a rejected promise. */
-export async function runService(name: string, logger: Logger, start: () => Promise<Stoppable>): Promise<void> {
+export async function superviseService(name: string, logger: Logger, start: () => Promise<Stoppable>): Promise<void> {
   let running: Stoppable;
   try {
     running = await start();

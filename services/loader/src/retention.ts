@@ -28,7 +28,7 @@ import {
   warehouseTable,
   type PartitionLayout,
 } from '@tributary/warehouse';
-import type { Logger } from '@tributary/runtime';
+import { PeriodicTask, type Logger } from '@tributary/runtime';
 import type { Pipeline, Table } from '@tributary/contract';
 import type { Pool, PoolClient } from 'pg';
 import { Counter, type Registry } from 'prom-client';
@@ -80,8 +80,7 @@ const RUNNER_LOCK = createHash('sha256').update('tributary.retention').digest().
 
 /** Runs partition maintenance and retention for the partitioned tables of some pipelines. */
 export class RetentionScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly task: PeriodicTask;
   private readonly tables: { pipeline: Pipeline; table: Table; layout: PartitionLayout }[];
   private readonly now: () => number;
 
@@ -97,6 +96,15 @@ export class RetentionScheduler {
         return layout ? [{ pipeline, table, layout }] : [];
       }),
     );
+    // A round now, then one interval after each ends (rounds never overlap); the timer does not
+    // keep the process alive.
+    this.task = new PeriodicTask({
+      intervalMs: opts.intervalMs,
+      runAtStart: true,
+      unref: true,
+      run: () => this.runOnce(),
+      onError: (err) => opts.logger.error({ err }, 'retention round failed'),
+    });
   }
 
   /** Whether any table is partitioned. */
@@ -106,21 +114,12 @@ export class RetentionScheduler {
 
   /** Runs a round now, then every interval; rounds never overlap. */
   start(): void {
-    if (!this.active) return;
-    const round = (): void => {
-      this.running = this.running
-        .then(() => this.runOnce())
-        .catch((err: unknown) => this.opts.logger.error({ err }, 'retention round failed'));
-    };
-    round();
-    this.timer = setInterval(round, this.opts.intervalMs);
-    this.timer.unref();
+    if (this.active) this.task.start();
   }
 
   /** Stops scheduling and waits for the round in progress. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.task.stop();
   }
 
   /** One round over every partitioned table; empty when another replica holds the round. */

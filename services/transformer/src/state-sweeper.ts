@@ -9,14 +9,12 @@
  * same unconfirmed release publish it under the same message IDs, which JetStream (or the
  * loader's ledger) drops. A crash between publish and confirm is the same case on the next run.
  */
-import type { Logger } from '@tributary/runtime';
+import { PeriodicTask, type Logger } from '@tributary/runtime';
 import type { PipelineRunner, ReleasedRun } from './pipeline-runner';
 
 /** Sweeps one pipeline's stateful steps on an interval. */
 export class StateSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly opts: {
@@ -26,7 +24,13 @@ export class StateSweeper {
       logger: Logger;
       intervalMs: number;
     },
-  ) {}
+  ) {
+    this.task = new PeriodicTask({
+      intervalMs: opts.intervalMs,
+      run: () => this.runOnce(),
+      onError: (err) => opts.logger.warn({ err }, 'state sweep failed; retrying'),
+    });
+  }
 
   /** Whether the pipeline has steps with a clock. */
   get active(): boolean {
@@ -35,23 +39,12 @@ export class StateSweeper {
 
   /** Runs every `intervalMs` until stopped; failures are logged and retried on the next run. */
   start(): void {
-    if (!this.active) return;
-    const tick = (): void => {
-      if (this.stopped) return;
-      this.running = this.runOnce()
-        .catch((err: unknown) => this.opts.logger.warn({ err }, 'state sweep failed; retrying'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.opts.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.opts.intervalMs);
+    if (this.active) this.task.start();
   }
 
   /** Stops after the run in progress. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.task.stop();
   }
 
   /** One sweep; returns the number of releases published. */

@@ -31,7 +31,7 @@ import {
   type Rec,
   type WindowConfig,
 } from '@tributary/contract';
-import type { Logger, Publisher } from '@tributary/runtime';
+import { PeriodicTask, type Logger, type Publisher } from '@tributary/runtime';
 import type { Pool } from 'pg';
 
 /** Rows finalized per table and run; the rest wait for the next run. */
@@ -47,9 +47,7 @@ interface Target {
 /** Finalizes the windows of one pipeline's aggregate tables. */
 export class WindowFinalizer {
   private readonly targets: Target[];
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly task: PeriodicTask;
 
   constructor(private readonly opts: { pool: Pool; publisher: Publisher; pipeline: Pipeline; logger: Logger; intervalMs: number }) {
     this.targets = opts.pipeline.tables.flatMap((t) => {
@@ -57,6 +55,11 @@ export class WindowFinalizer {
       const window = dataset && windowOf(dataset);
       // Windows are finalized in PostgreSQL only (a ClickHouse aggregate table has no `final`).
       return t.mode === 'aggregate' && inPostgres(t) && dataset && window && t.key ? [{ table: t.name, dataset, window, key: t.key }] : [];
+    });
+    this.task = new PeriodicTask({
+      intervalMs: opts.intervalMs,
+      run: () => this.runOnce(),
+      onError: (err) => opts.logger.warn({ err }, 'window finalization failed; retrying'),
     });
   }
 
@@ -67,23 +70,12 @@ export class WindowFinalizer {
 
   /** Runs every `intervalMs` until stopped; failures are logged and retried on the next run. */
   start(): void {
-    if (!this.active) return;
-    const tick = (): void => {
-      if (this.stopped) return;
-      this.running = this.runOnce()
-        .catch((err: unknown) => this.opts.logger.warn({ err }, 'window finalization failed; retrying'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.opts.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.opts.intervalMs);
+    if (this.active) this.task.start();
   }
 
   /** Stops after the run in progress. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.task.stop();
   }
 
   /** Finalizes what the watermarks allow now; returns the rows finalized per table. */
