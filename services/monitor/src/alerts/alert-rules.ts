@@ -7,20 +7,10 @@
 import type { ClusterStatus } from '../cluster-probe';
 import type { PipelineStatus } from '../pipeline-status';
 import type { ServiceView } from '../replica-registry';
+import type { AlertCondition } from './alert-condition';
 import { sourceConditions } from './source-rules';
 
-/** Severity of an alert. */
-export type Severity = 'critical' | 'warning';
-
-/** A condition that holds now. */
-export interface AlertCondition {
-  /** Alert name, as in the Prometheus rules file. */
-  alert: string;
-  labels: Record<string, string>;
-  severity: Severity;
-  summary: string;
-  value: number;
-}
+export type { AlertCondition, Severity } from './alert-condition';
 
 /** Thresholds of the rules (from the monitor's configuration). */
 export interface RuleThresholds {

@@ -6,7 +6,7 @@
  * `tributary_source_consecutive_failures` and `tributary_source_since_success_seconds` gauges.
  */
 import type { PipelineStatus } from '../pipeline-status';
-import type { AlertCondition } from './alert-rules';
+import type { AlertCondition } from './alert-condition';
 
 /** The source rules' conditions that hold now. */
 export function sourceConditions(pipelines: readonly PipelineStatus[], failuresThreshold: number): AlertCondition[] {
