@@ -80,6 +80,13 @@ function nestedTables(prefix: string, schema: JS, depth = 0): string[] {
   return out;
 }
 
+/** The object form of a dataset field (`{ type, required, precision, ... }`). */
+function fieldObjectOf(top: JS): JS {
+  const ds = (top.properties?.datasets?.additionalProperties ?? {}) as JS;
+  const field = (ds.properties?.fields?.additionalProperties ?? {}) as JS;
+  return (field.anyOf ?? field.oneOf ?? []).find((v) => v.properties) ?? {};
+}
+
 /** The Markdown reference of every section, source kind, step and load mode. */
 export function pipelineReferenceMarkdown(): string {
   const js = (s: z.ZodType): JS => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as JS;
@@ -99,6 +106,12 @@ export function pipelineReferenceMarkdown(): string {
     '## Dataset',
     '',
     fieldTable((top.properties?.datasets?.additionalProperties ?? {}) as JS),
+    '',
+    '### Field options',
+    '',
+    'A field is a bare type (`amount: decimal`) or an object with these options.',
+    '',
+    fieldTable(fieldObjectOf(top)),
     '',
     '## Source kinds',
     '',
@@ -122,7 +135,7 @@ export function pipelineReferenceMarkdown(): string {
   out.push('## Load modes', '');
   for (const [mode, spec] of Object.entries(MODE_SPECS)) {
     const s = js(spec);
-    out.push(`### \`${mode}\``, '', s.description ?? '', '', fieldTable(s), '');
+    out.push(`### \`${mode}\``, '', s.description ?? '', '', fieldTable(s), '', ...nestedTables(mode, s));
   }
   out.push(
     '## Table storage',

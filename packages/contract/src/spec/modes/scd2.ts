@@ -30,7 +30,11 @@ export const scd2Spec = z
             '`close`: the current version ends and a deletion marker (`is_deleted`) is kept; `ignore`: delete records change nothing.',
         }),
       })
-      .optional(),
+      .optional()
+      .meta({
+        description:
+          'Delete records of a member: a record whose `field` equals `value` is a deletion (unset: every record is a new version, none deletes).',
+      }),
     ...indexOptions,
   })
   .meta({
