@@ -88,6 +88,8 @@ export class BatchConsumer {
   running = false;
   /** Pulls re-issued at once after a message larger than the pull's room (see `unstall`). */
   unstalls = 0;
+  /** The pump holds back because the queue is full (back-pressure). */
+  private pumpWaits = false;
   /** How often held messages are reported in progress: a third of the consumer's ack wait. */
   private keepAliveMs = 1_000;
   /** Stream sequences this loop acked (handled or dead-lettered), oldest first. */
@@ -138,7 +140,9 @@ export class BatchConsumer {
     }
     for await (const s of messages.status()) {
       if (this.stopping) break;
-      if (s.type === 'exceeded_limits' && /message size exceeds maxbytes/i.test(s.description)) {
+      // Only while this loop waits for messages: when it holds back (queue full, handler slow),
+      // nats.js holds what it pulled and must not pull more (that would grow without bound).
+      if (s.type === 'exceeded_limits' && /message size exceeds maxbytes/i.test(s.description) && !this.pumpWaits && !this.queueFull()) {
         this.unstalls++;
         this.opts.logger.debug({ durable: this.opts.durable }, 'a message was larger than the pull had room for; pulling again');
         await recover.call(messages);
@@ -164,8 +168,10 @@ export class BatchConsumer {
           this.wake?.();
           // Back-pressure: stop pulling while the queue is full (queueFull); the server holds the rest.
           while (this.queueFull() && !this.stopping) {
+            this.pumpWaits = true;
             await new Promise<void>((r) => (this.spaceWake = r));
           }
+          this.pumpWaits = false;
         }
         if (!this.stopping) this.opts.logger.warn({ durable: this.opts.durable }, 'consumer iterator ended; binding again');
       } catch (err) {
