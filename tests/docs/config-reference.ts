@@ -95,7 +95,7 @@ export function renderConfigurationReference(sources: ConfigSource[], comments =
   }
   const everyone = sources.map((s) => s.name);
   const rows = [...readers]
-    .sort(([a, x], [b, y]) => y.by.length - x.by.length || a.localeCompare(b))
+    .sort(([a, x], [b, y]) => y.by.length - x.by.length || (a < b ? -1 : a > b ? 1 : 0)) // code-unit order: the same under every locale
     .map(([variable, { field, by }]) => {
       const who = by.length === everyone.length ? 'all' : by.join(', ');
       return `| \`${variable}\` | ${formatDefault(variable, defaultOf(field))} | ${who} | ${escape(comments.get(variable) ?? '')} |`;
