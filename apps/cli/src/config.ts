@@ -17,6 +17,16 @@ export const configSchema = z.object({
   MONITOR_ADMIN_TOKEN: z.string().optional(),
   /** The reports folder (`validate`); default `reports` beside the pipelines. */
   TRIBUTARY_REPORTS: z.string().optional(),
+  /** NATS monitoring endpoints, comma-separated: migrate checks the servers' storage limits at their /jsz before creating anything. */
+  NATS_MONITOR_URLS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    ),
 });
 
 /** The validated environment a command runs with. */

@@ -21,6 +21,8 @@ import {
   type TopologyOptions,
   checkReplicasPossible,
   ensureReplicas,
+  checkStorage,
+  readServerStorage,
 } from '@tributary/runtime';
 import { archiveOf } from '@tributary/archive';
 
@@ -40,6 +42,8 @@ export interface MigrateOptions {
   roles?: boolean;
   /** Archive pipelines without an `archive:` section too (`ARCHIVE_ALL`): their archiver consumers are created. */
   archiveAll?: boolean;
+  /** NATS monitoring endpoints (`NATS_MONITOR_URLS`): their /jsz gives each server's storage limit, checked first. */
+  natsMonitorUrls?: string[];
 }
 
 /** Creates the database named in `url` when it does not exist (needs CREATEDB on the server). */
@@ -73,34 +77,37 @@ export async function ensureDatabase(url: string): Promise<boolean> {
 /** Runs the migration; returns a line per action taken. */
 export async function migrate(opts: MigrateOptions): Promise<string[]> {
   const actions: string[] = [];
-  if (await ensureDatabase(opts.databaseUrl)) actions.push('created database');
-
-  const pool = new Pool({ connectionString: opts.databaseUrl, max: 1 });
-  try {
-    const client = guardClient(await pool.connect());
-    try {
-      // Two migrations at once (e.g. two Helm hooks) would race on CREATE; serialise them.
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', ['tributary-migrate']);
-      await client.query(BOOKKEEPING_DDL);
-      for (const p of opts.pipelines) {
-        const w = await ensureWarehouse(client, p);
-        actions.push(...w.actions);
-        // An incompatible change stops that table only: migrate goes on (a failing Helm hook would stop them all).
-        for (const s of w.stopped) opts.logger.error({ pipeline: p.name, table: s.table, code: 'TRIB_E_SCHEMA_INCOMPATIBLE' }, s.message);
-      }
-      actions.push(...(await ensureDatabaseRoles(client, opts.pipelines, { create: opts.roles ?? false })));
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['tributary-migrate']);
-    } finally {
-      client.release();
-    }
-  } finally {
-    await pool.end();
-  }
-
+  // NATS first: a topology the servers cannot hold (replicas, storage) fails before anything,
+  // database included, is created.
   const nc = await connectNats(opts.natsUrl, 'tributary-migrate', opts.natsAuth);
   try {
     checkReplicasPossible(nc, opts.topology.replicas);
     const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+    await checkStorage(jsm, opts.topology, await readServerStorage(opts.natsMonitorUrls ?? []));
+
+    if (await ensureDatabase(opts.databaseUrl)) actions.push('created database');
+    const pool = new Pool({ connectionString: opts.databaseUrl, max: 1 });
+    try {
+      const client = guardClient(await pool.connect());
+      try {
+        // Two migrations at once (e.g. two Helm hooks) would race on CREATE; serialise them.
+        await client.query('SELECT pg_advisory_lock(hashtext($1))', ['tributary-migrate']);
+        await client.query(BOOKKEEPING_DDL);
+        for (const p of opts.pipelines) {
+          const w = await ensureWarehouse(client, p);
+          actions.push(...w.actions);
+          // An incompatible change stops that table only: migrate goes on (a failing Helm hook would stop them all).
+          for (const s of w.stopped) opts.logger.error({ pipeline: p.name, table: s.table, code: 'TRIB_E_SCHEMA_INCOMPATIBLE' }, s.message);
+        }
+        actions.push(...(await ensureDatabaseRoles(client, opts.pipelines, { create: opts.roles ?? false })));
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['tributary-migrate']);
+      } finally {
+        client.release();
+      }
+    } finally {
+      await pool.end();
+    }
+
     await ensureStreams(jsm, opts.topology);
     await ensureConsumers(jsm, monitorConsumers(), opts.topology);
     for (const p of opts.pipelines) await ensureConsumers(jsm, pipelineConsumers(p), opts.topology);

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { TributaryError, parseDuration } from '@tributary/contract';
 import { DEFAULT_TOPOLOGY, type TopologyOptions } from './nats/topology';
+import { parseByteSize } from './nats/storage-budget';
 
 /** Parses `schema` from `env`; throws TRIB_E_CONFIG listing every invalid variable. */
 export function readEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): Readonly<z.output<S>> {
@@ -104,6 +105,19 @@ export const topologyEnv = {
     .int()
     .min(1024 * 1024)
     .optional(),
+  /** JetStream file storage the five streams may reserve together (`5Gi`, `2GB`, bytes): caps follow it. */
+  TRIBUTARY_JETSTREAM_MAX_BYTES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      const bytes = parseByteSize(v);
+      if (bytes === undefined || bytes < 64 * 1024 * 1024) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not a size of at least 64Mi (e.g. 5Gi, 512Mi, 2GB)` });
+        return z.NEVER;
+      }
+      return bytes;
+    }),
   /** Age after which stream messages are removed. Read by migrate. */
   TRIBUTARY_STREAM_MAX_AGE: envDuration('7d'),
   /** JetStream's duplicate window: a message ID seen within it is dropped (the ledger catches later repeats). */
@@ -124,6 +138,7 @@ export const topologyEnv = {
 export function topologyFromEnv(e: {
   TRIBUTARY_STREAM_MAX_BYTES: number;
   TRIBUTARY_RAW_MAX_BYTES?: number;
+  TRIBUTARY_JETSTREAM_MAX_BYTES?: number;
   TRIBUTARY_STREAM_MAX_AGE: number;
   TRIBUTARY_DUPLICATE_WINDOW: number;
   TRIBUTARY_ACK_WAIT: number;
@@ -135,6 +150,7 @@ export function topologyFromEnv(e: {
   return {
     maxBytes: e.TRIBUTARY_STREAM_MAX_BYTES,
     ...(e.TRIBUTARY_RAW_MAX_BYTES === undefined ? {} : { rawMaxBytes: e.TRIBUTARY_RAW_MAX_BYTES }),
+    ...(e.TRIBUTARY_JETSTREAM_MAX_BYTES === undefined ? {} : { storageBudget: e.TRIBUTARY_JETSTREAM_MAX_BYTES }),
     maxAgeMs: e.TRIBUTARY_STREAM_MAX_AGE,
     duplicateWindowMs: e.TRIBUTARY_DUPLICATE_WINDOW,
     ackWaitMs: e.TRIBUTARY_ACK_WAIT,

@@ -44,6 +44,15 @@ export {
 } from './nats/source-state';
 export { topologyStreams, checkReplicasPossible, replicaError, ensureReplicas } from './nats/stream-replicas';
 export {
+  parseByteSize,
+  STREAM_SHARES,
+  streamCaps,
+  readServerStorage,
+  checkStorage,
+  formatBytes,
+  type ServerStorage,
+} from './nats/storage-budget';
+export {
   DEFAULT_TOPOLOGY,
   ensureStreams,
   pipelineConsumers,

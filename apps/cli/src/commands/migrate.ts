@@ -22,6 +22,7 @@ export const migrateCommand: Command = {
       logger,
       roles: args.includes('--roles'),
       archiveAll: env.ARCHIVE_ALL,
+      natsMonitorUrls: env.NATS_MONITOR_URLS,
     });
     return 0;
   },

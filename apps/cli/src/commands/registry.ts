@@ -13,10 +13,12 @@ import { sourcesCommand } from './sources';
 import { statusCommand } from './status';
 import { reportCommand } from './report';
 import { validateCommand } from './validate';
+import { waitCommand } from './wait';
 
 /** The subcommands, by name. */
 export const COMMANDS: readonly Command[] = [
   migrateCommand,
+  waitCommand,
   validateCommand,
   docsCommand,
   checkCliCommand,

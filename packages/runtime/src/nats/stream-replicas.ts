@@ -15,6 +15,7 @@ import { TributaryError, BUCKETS, STREAMS } from '@tributary/contract';
 const NOT_CLUSTERED = 10074; // replicas > 1 not supported in non-clustered mode
 const INSUFFICIENT_RESOURCES = 10023; // no room for the replicas
 const NO_SUITABLE_PEERS = 10005; // more replicas than servers
+const INSUFFICIENT_STORAGE = 10047; // the server's max_file_store cannot hold the stream's cap
 
 /** Every stream migrate creates: the five streams and the stream of each KV bucket. */
 export function topologyStreams(): string[] {
@@ -38,6 +39,14 @@ export function checkReplicasPossible(nc: NatsConnection, replicas: number): voi
 /** Rethrows a failed stream create or update as TRIB_E_CONFIG when replicas are the reason. */
 export function replicaError(err: unknown, stream: string, replicas: number): unknown {
   if (!(err instanceof JetStreamApiError)) return err;
+  if (err.code === INSUFFICIENT_STORAGE) {
+    return new TributaryError(
+      'TRIB_E_CONFIG',
+      `stream ${stream}: ${err.message}: the NATS server cannot reserve the stream's cap. Set TRIBUTARY_JETSTREAM_MAX_BYTES to the storage NATS has ` +
+        '(and NATS_MONITOR_URLS so that migrate checks it before creating anything), or give NATS more storage',
+      { cause: err },
+    );
+  }
   if ([NOT_CLUSTERED, INSUFFICIENT_RESOURCES, NO_SUITABLE_PEERS].includes(err.code)) {
     return new TributaryError(
       'TRIB_E_CONFIG',

@@ -7,6 +7,7 @@ import { Kvm } from '@nats-io/kv';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { TributaryError, type Pipeline, BUCKETS, consumers, STREAMS } from '@tributary/contract';
 import { replicaError } from './stream-replicas';
+import { streamCaps } from './storage-budget';
 
 /** Tunables of the JetStream topology, from the environment (see `topologyEnv`). */
 export interface TopologyOptions {
@@ -14,6 +15,8 @@ export interface TopologyOptions {
   maxBytes: number;
   /** Storage cap of TRIB_RAW, when it differs from `maxBytes`. */
   rawMaxBytes?: number;
+  /** JetStream file storage all five streams may reserve together (shared out by `streamCaps`); replaces `maxBytes` and `rawMaxBytes`. */
+  storageBudget?: number;
   /** How long messages are kept. */
   maxAgeMs: number;
   /** How long JetStream remembers message IDs to drop repeats. */
@@ -44,13 +47,14 @@ export const DEFAULT_TOPOLOGY: TopologyOptions = {
 
 /** Creates or updates the five streams. */
 export async function ensureStreams(jsm: JetStreamManager, opts: TopologyOptions): Promise<void> {
+  const caps = streamCaps(opts);
   const specs: { name: string; subjects: string[]; maxAgeMs: number; maxBytes: number }[] = [
-    { name: STREAMS.raw, subjects: ['trib.raw.>'], maxAgeMs: opts.maxAgeMs, maxBytes: opts.rawMaxBytes ?? opts.maxBytes },
-    { name: STREAMS.processed, subjects: ['trib.processed.>'], maxAgeMs: opts.maxAgeMs, maxBytes: opts.maxBytes },
-    { name: STREAMS.loaded, subjects: ['trib.loaded.>'], maxAgeMs: opts.maxAgeMs, maxBytes: Math.min(opts.maxBytes, 1024 ** 3) },
+    { name: STREAMS.raw, subjects: ['trib.raw.>'], maxAgeMs: opts.maxAgeMs, maxBytes: caps[STREAMS.raw]! },
+    { name: STREAMS.processed, subjects: ['trib.processed.>'], maxAgeMs: opts.maxAgeMs, maxBytes: caps[STREAMS.processed]! },
+    { name: STREAMS.loaded, subjects: ['trib.loaded.>'], maxAgeMs: opts.maxAgeMs, maxBytes: caps[STREAMS.loaded]! },
     // Dead letters are kept for 30 days by default: someone has to look at them.
-    { name: STREAMS.dlq, subjects: ['trib.dlq.>'], maxAgeMs: Math.max(opts.maxAgeMs, 30 * 86_400_000), maxBytes: opts.maxBytes },
-    { name: STREAMS.events, subjects: ['trib.events.>'], maxAgeMs: opts.maxAgeMs, maxBytes: Math.min(opts.maxBytes, 1024 ** 3) },
+    { name: STREAMS.dlq, subjects: ['trib.dlq.>'], maxAgeMs: Math.max(opts.maxAgeMs, 30 * 86_400_000), maxBytes: caps[STREAMS.dlq]! },
+    { name: STREAMS.events, subjects: ['trib.events.>'], maxAgeMs: opts.maxAgeMs, maxBytes: caps[STREAMS.events]! },
   ];
   for (const s of specs) {
     const config = {
