@@ -88,8 +88,18 @@ describe('the tributary chart', () => {
         const d = deployment(objs(), c);
         const container = d.spec.template.spec.containers[0];
         expect(container.image).toBe(`ghcr.io/tributary/${c}:0.1.0`);
-        expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-        expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+        expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http', scheme: 'HTTP' });
+        expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http', scheme: 'HTTP' });
+        // Endpoints let go of the pod before SIGTERM; the grace period covers the wait and the drain.
+        expect(container.lifecycle.preStop.exec.command).toEqual(['node', '-e', 'setTimeout(() => {}, 5000)']);
+        expect(d.spec.template.spec.terminationGracePeriodSeconds).toBe(35);
+        // The pod waits for migrate in Init instead of crash-looping.
+        expect(d.spec.template.spec.initContainers[0]).toMatchObject({
+          name: 'wait-for-migrate',
+          image: container.image,
+          command: ['node', 'packages/core/dist/cli.js', 'wait', '10m'],
+        });
+        expect(find(objs(), 'PodDisruptionBudget', `t-tributary-${c}`).spec).toMatchObject({ maxUnavailable: 1 });
         expect(d.spec.template.spec.serviceAccountName).toBe(`t-tributary-${c}`);
         expect(d.spec.template.spec.automountServiceAccountToken).toBe(false);
         expect(d.spec.template.spec.volumes).toContainEqual(expect.objectContaining({ name: 'tmp', emptyDir: expect.anything() }));
@@ -102,15 +112,16 @@ describe('the tributary chart', () => {
       expect(env(deployment(objs(), 'loader'))).toMatchObject({
         LOADER_PORT: '8083',
         NATS_URL: 'nats://nats:4222',
-        TRIBUTARY_PIPELINES: 'pipelines',
+        TRIBUTARY_PIPELINES: '/etc/tributary/pipelines',
       });
       expect(env(deployment(objs(), 'monitor')).MONITOR_PORT).toBe('8080');
     });
 
-    it('connects to existing NATS and PostgreSQL and gives DATABASE_URL only to the loader and the monitor, from a Secret', () => {
+    it('connects to existing NATS and PostgreSQL and gives DATABASE_URL to all but ingest-api, from a Secret', () => {
       for (const c of COMPONENTS) {
         const e = env(deployment(objs(), c));
-        if (c === 'loader' || c === 'monitor')
+        // The transformer finalizes windows and reads `enrich` tables there.
+        if (c !== 'ingest-api')
           expect(e.DATABASE_URL).toEqual({ secretKeyRef: { name: 't-tributary-secrets', key: 'database-url' } });
         else expect(e.DATABASE_URL).toBeUndefined();
       }
@@ -171,7 +182,8 @@ describe('the tributary chart', () => {
           metadata: expect.objectContaining({ stream: 'TRIB_RAW', consumer: 'transformer-traffic' }),
         }),
       ]);
-      expect(so.spec.triggers[0].metadata.natsServerMonitoringEndpoint).toBe('nats.messaging.svc:8222');
+      // The official NATS chart serves 8222 on its headless Service only: nats.monitorUrl names it.
+      expect(so.spec.triggers[0].metadata.natsServerMonitoringEndpoint).toBe('nats-headless.messaging.svc:8222');
       const loader = find(objs(), 'ScaledObject', 't-tributary-loader');
       expect(loader.spec.triggers.map((t: any) => t.metadata.consumer)).toEqual(['loader-orders', 'loader-traffic']);
       expect(loader.spec.triggers[0].metadata.stream).toBe('TRIB_PROCESSED');
@@ -279,8 +291,25 @@ describe('the tributary chart', () => {
     it('runs its own JetStream NATS and points every service at it', () => {
       const sts = find(objs(), 'StatefulSet', 't-tributary-nats');
       expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('1Gi');
-      expect(find(objs(), 'ConfigMap', 't-tributary-nats').data!['nats.conf']).toContain('jetstream');
+      expect(find(objs(), 'ConfigMap', 't-tributary-nats').data!['nats.conf']).toContain('max_file_store: 1Gi');
       for (const c of COMPONENTS) expect(env(deployment(objs(), c)).NATS_URL).toBe('nats://t-tributary-nats:4222');
+    });
+
+    it('runs its own PostgreSQL, and migrate as a plain Job sized to the NATS volume, ordered after both', () => {
+      const pg = find(objs(), 'StatefulSet', 't-tributary-postgresql');
+      expect(pg.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/sync-wave': '-1' });
+      const secret = find(objs(), 'Secret', 't-tributary-secrets');
+      expect(Buffer.from(secret.data!['database-url']!, 'base64').toString()).toBe(
+        'postgres://tributary:tributary@t-tributary-postgresql:5432/tributary',
+      );
+      // A pre-install hook would run before the chart's NATS and PostgreSQL exist and never finish.
+      const [job, ...more] = ofKind(objs(), 'Job');
+      expect(more).toEqual([]);
+      expect(job!.metadata.name).toMatch(/^t-tributary-migrate-[0-9a-f]{8}$/);
+      expect(job!.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '0' });
+      expect(env(job!)).toMatchObject({ TRIBUTARY_JETSTREAM_MAX_BYTES: '1Gi', NATS_MONITOR_URLS: 'http://t-tributary-nats:8222' });
+      expect(deployment(objs(), 'loader').metadata.annotations).toMatchObject({ 'argocd.argoproj.io/sync-wave': '1' });
+      expect(find(objs(), 'StatefulSet', 't-tributary-nats').metadata.annotations).toMatchObject({ 'argocd.argoproj.io/sync-wave': '-1' });
     });
 
     it('uses images loaded into the nodes, one replica each, no policies', () => {
@@ -311,7 +340,8 @@ describe('the tributary chart', () => {
     });
 
     it('creates R3 streams in migrate and gives two replicas of every service all three servers', () => {
-      const job = find(objs(), 'Job', 't-tributary-migrate');
+      const job = ofKind(objs(), 'Job')[0]!;
+      expect(job.metadata.name).toMatch(/^t-tributary-migrate-[0-9a-f]{8}$/);
       expect(env(job).TRIBUTARY_STREAM_REPLICAS).toBe('3');
       for (const c of COMPONENTS) {
         const d = deployment(objs(), c);
@@ -359,6 +389,46 @@ describe('the tributary chart', () => {
       expect(so.spec.triggers[1].metadata.query).toContain('tributary_consumer_pending_messages{pipeline="orders",stage="transformer"}');
     });
 
+    it('refuses, with what to set, a deploy without pipelines, HMAC key or API keys (no silent examples or defaults)', () => {
+      const fails = (...set: string[]) => runTool('helm', ['template', 't', CHART, ...set.flatMap((x) => ['--set', x])]).stderr;
+      const keyed = ['secrets.hmacKeyExistingSecret=h', 'secrets.apiKeysExistingSecret=k'];
+      expect(fails(...keyed)).toContain('no pipelines: give your pipeline folder with `-f <(scripts/pipelines-values <folder>)`');
+      expect(fails('pipelines.examples=true', 'secrets.apiKeysExistingSecret=k')).toContain('secrets.hmacKey or secrets.hmacKeyExistingSecret is required');
+      expect(fails('pipelines.examples=true', 'secrets.hmacKeyExistingSecret=h')).toContain('secrets.apiKeys or secrets.apiKeysExistingSecret is required');
+      expect(
+        fails('pipelines.examples=true', ...keyed, 'components.loader.autoscaling.mode=keda', 'components.loader.autoscaling.pipelines={traffic}'),
+      ).toContain('set nats.monitorUrl (e.g. http://nats-headless.nats:8222 for the official NATS chart)');
+    });
+
+    it('pins images by digest, mounts extra volumes and TLS, and probes over HTTPS then', () => {
+      const digest = `sha256:${'ab'.repeat(32)}`;
+      const objs = render('default-values.yaml', [
+        '--set-json',
+        `global.image.digests={"loader":"${digest}"}`,
+        '--set-json',
+        'global.extraVolumes=[{"name":"archive","persistentVolumeClaim":{"claimName":"archive"}}]',
+        '--set-json',
+        'global.extraVolumeMounts=[{"name":"archive","mountPath":"/srv/archive"}]',
+        '--set-json',
+        'components.ingest-api.extraVolumes=[{"name":"landing","persistentVolumeClaim":{"claimName":"landing"}}]',
+        '--set-json',
+        'components.ingest-api.extraVolumeMounts=[{"name":"landing","mountPath":"/srv/landing"}]',
+        '--set',
+        'global.tls.secretName=tributary-tls',
+      ]);
+      const loader = deployment(objs, 'loader').spec.template.spec;
+      expect(loader.containers[0].image).toBe(`ghcr.io/tributary/loader:0.1.0@${digest}`);
+      expect(loader.volumes).toContainEqual({ name: 'archive', persistentVolumeClaim: { claimName: 'archive' } });
+      expect(loader.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'tributary-tls' } });
+      expect(loader.containers[0].volumeMounts).toContainEqual({ name: 'archive', mountPath: '/srv/archive' });
+      expect(loader.containers[0].readinessProbe.httpGet.scheme).toBe('HTTPS');
+      expect(env(deployment(objs, 'loader'))).toMatchObject({ HTTP_TLS_CERT_FILE: '/etc/tributary/tls/tls.crt' });
+      const ingest = deployment(objs, 'ingest-api').spec.template.spec;
+      expect(ingest.containers[0].volumeMounts).toContainEqual({ name: 'landing', mountPath: '/srv/landing' });
+      expect(loader.volumes.map((v: any) => v.name)).not.toContain('landing');
+      expect(allSchemaProblems(objs)).toEqual([]);
+    });
+
     it('leaves a disabled component out entirely', () => {
       expect(objs().filter((o) => o.metadata.name === 't-tributary-monitor')).toEqual([]);
     });
@@ -368,6 +438,8 @@ describe('the tributary chart', () => {
         'template',
         't',
         CHART,
+        '-f',
+        path.join(CHART, 'ci/default-values.yaml'),
         '--set-json',
         'components.loader.patch=[{"op":"replace","path":"/spec/template/spec/nope/0","value":1}]',
       ]);

@@ -73,7 +73,8 @@ app.kubernetes.io/component: {{ .name }}
 tributary.image
 Input:  dict "root", "name" (component name).
 Output: the image reference `<registry>/<repository>/<name>:<tag>`; a component's
-        image.repository replaces `<registry>/<repository>/<name>`, its image.tag the tag.
+        image.repository replaces `<registry>/<repository>/<name>`, its image.tag the tag;
+        `@<digest>` follows when global.image.digests has one for the component.
 */}}
 {{- define "tributary.image" -}}
 {{- $g := .root.Values.global.image -}}
@@ -83,7 +84,8 @@ Output: the image reference `<registry>/<repository>/<name>:<tag>`; a component'
 {{- if not $repo -}}
 {{- $repo = list $g.registry $g.repository .name | compact | join "/" -}}
 {{- end -}}
-{{- printf "%s:%s" $repo $tag -}}
+{{- $digest := get ($g.digests | default dict) .name -}}
+{{- printf "%s:%s%s" $repo $tag (ternary (printf "@%s" $digest) "" (ne $digest "")) -}}
 {{- end -}}
 
 {{/*
@@ -118,17 +120,70 @@ Output: comma-separated URLs of every pod of our clustered NATS StatefulSet thro
 {{- end -}}
 
 {{/*
+tributary.natsMonitorUrls
+Input:  the root context.
+Output: comma-separated monitoring URLs of the NATS servers: the chart's NATS (every server of a
+        cluster) when nats.dev.enabled, else nats.monitorUrl (may be empty).
+*/}}
+{{- define "tributary.natsMonitorUrls" -}}
+{{- if and .Values.nats.dev.enabled .Values.nats.cluster.enabled -}}
+{{- include "tributary.natsPodUrls" (dict "root" . "scheme" "http" "port" 8222) -}}
+{{- else if .Values.nats.dev.enabled -}}
+{{- printf "http://%s-nats:8222" (include "tributary.fullname" .) -}}
+{{- else -}}
+{{- .Values.nats.monitorUrl -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 tributary.natsMonitoringEndpoint
-Input:  dict "root", "autoscaling" (a component's autoscaling values).
-Output: `host:8222` of the NATS monitoring endpoint KEDA polls: the explicit value, else the host
-        of the NATS URL (the first one of a comma-separated list).
+Input:  dict "root", "autoscaling" (a component's autoscaling values), "name" (component).
+Output: `host:port` of the NATS monitoring endpoint KEDA polls: the explicit value, else the first
+        of tributary.natsMonitorUrls; fails when there is none (the official NATS chart serves
+        8222 on its headless Service only, so guessing from the client URL points KEDA nowhere).
 */}}
 {{- define "tributary.natsMonitoringEndpoint" -}}
 {{- if .autoscaling.natsMonitoringEndpoint -}}
 {{- .autoscaling.natsMonitoringEndpoint -}}
 {{- else -}}
-{{- $u := urlParse (first (splitList "," (include "tributary.natsUrl" .root))) -}}
-{{- printf "%s:8222" (first (splitList ":" $u.host)) -}}
+{{- $first := first (splitList "," (include "tributary.natsMonitorUrls" .root)) -}}
+{{- if not $first -}}
+{{- fail (printf "components.%s.autoscaling.lagSource=nats-jetstream needs the NATS monitoring endpoint: set nats.monitorUrl (e.g. http://nats-headless.nats:8222 for the official NATS chart) or autoscaling.natsMonitoringEndpoint" .name) -}}
+{{- end -}}
+{{- (urlParse $first).host -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+tributary.inChartInfra
+Input:  the root context.
+Output: "true" when the chart runs NATS or PostgreSQL itself (nats.dev, postgresql.dev): migrate
+        then cannot be a pre-install hook (it would run before them) and runs as a plain Job.
+*/}}
+{{- define "tributary.inChartInfra" -}}
+{{- if or .Values.nats.dev.enabled .Values.postgresql.dev.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+tributary.jetstreamStorage
+Input:  the root context.
+Output: the JetStream storage migrate shares out between the streams (TRIBUTARY_JETSTREAM_MAX_BYTES):
+        jetstream.storage, else nats.dev.storage when the chart runs NATS, else "".
+*/}}
+{{- define "tributary.jetstreamStorage" -}}
+{{- .Values.jetstream.storage | default (ternary .Values.nats.dev.storage "" .Values.nats.dev.enabled) -}}
+{{- end -}}
+
+{{/*
+tributary.databaseUrl
+Input:  the root context.
+Output: the URL the chart stores in its Secret: the chart's own PostgreSQL when postgresql.dev.enabled, else postgresql.url.
+*/}}
+{{- define "tributary.databaseUrl" -}}
+{{- if .Values.postgresql.dev.enabled -}}
+{{- printf "postgres://tributary:%s@%s-postgresql:5432/tributary" (.Values.postgresql.dev.password | urlquery) (include "tributary.fullname" .) -}}
+{{- else -}}
+{{- .Values.postgresql.url -}}
 {{- end -}}
 {{- end -}}
 
@@ -149,8 +204,11 @@ Output: YAML map of the keys the chart's own Secret holds (empty when every secr
 */}}
 {{- define "tributary.chartSecretData" -}}
 {{- $v := .Values -}}
-{{- if and $v.postgresql.url (not $v.postgresql.existingSecret) }}
-database-url: {{ $v.postgresql.url | b64enc | quote }}
+{{- if and (include "tributary.databaseUrl" .) (not $v.postgresql.existingSecret) }}
+database-url: {{ include "tributary.databaseUrl" . | b64enc | quote }}
+{{- end }}
+{{- if $v.postgresql.dev.enabled }}
+postgres-password: {{ $v.postgresql.dev.password | b64enc | quote }}
 {{- end }}
 {{- if and $v.secrets.hmacKey (not $v.secrets.hmacKeyExistingSecret) }}
 hmac-key: {{ $v.secrets.hmacKey | b64enc | quote }}
@@ -183,7 +241,7 @@ Output: JSON {"name", "key"} of the Secret key holding DATABASE_URL; fails when 
 */}}
 {{- define "tributary.databaseSecretRef" -}}
 {{- $p := .Values.postgresql -}}
-{{- $ref := include "tributary.secretRef" (dict "root" . "existing" $p.existingSecret "key" $p.existingSecretKey "ownKey" "database-url" "value" $p.url) -}}
+{{- $ref := include "tributary.secretRef" (dict "root" . "existing" $p.existingSecret "key" $p.existingSecretKey "ownKey" "database-url" "value" (include "tributary.databaseUrl" .)) -}}
 {{- if eq $ref "{}" -}}
 {{- fail "postgresql.url or postgresql.existingSecret is required: the loader, the monitor and migrate need the warehouse" -}}
 {{- end -}}
@@ -193,14 +251,26 @@ Output: JSON {"name", "key"} of the Secret key holding DATABASE_URL; fails when 
 {{/*
 tributary.pipelinesConfigMap
 Input:  the root context.
-Output: the name of the ConfigMap with the pipeline specs, or "" when the images' examples are used.
+Output: the name of the ConfigMap with the pipeline specs, or "" when the images' examples are
+        asked for (pipelines.examples); fails when there are neither.
 */}}
 {{- define "tributary.pipelinesConfigMap" -}}
 {{- if .Values.pipelines.existingConfigMap -}}
 {{- .Values.pipelines.existingConfigMap -}}
-{{- else if .Values.pipelines.files -}}
+{{- else if or .Values.pipelines.files .Values.pipelines.binaryFiles -}}
 {{- printf "%s-pipelines" (include "tributary.fullname" .) -}}
+{{- else if not .Values.pipelines.examples -}}
+{{- fail "no pipelines: give your pipeline folder with `-f <(scripts/pipelines-values <folder>)` (pipelines.files), or pipelines.existingConfigMap; pipelines.examples=true runs the examples baked into the images (demos only)" -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+tributary.pipelinePaths
+Input:  the root context.
+Output: JSON list of every path of pipelines.files and pipelines.binaryFiles, sorted.
+*/}}
+{{- define "tributary.pipelinePaths" -}}
+{{- concat (keys .Values.pipelines.files) (keys (.Values.pipelines.binaryFiles | default dict)) | sortAlpha | toJson -}}
 {{- end -}}
 
 {{/*
@@ -211,6 +281,17 @@ Output: YAML map of the ConfigMap data: one key per file of pipelines.files, its
 */}}
 {{- define "tributary.pipelineData" -}}
 {{- range $path, $content := .Values.pipelines.files }}
+{{ replace "/" "__" $path | quote }}: {{ $content | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+tributary.pipelineBinaryData
+Input:  the root context.
+Output: YAML map of the ConfigMap binaryData: pipelines.binaryFiles with the keys of tributary.pipelineData.
+*/}}
+{{- define "tributary.pipelineBinaryData" -}}
+{{- range $path, $content := .Values.pipelines.binaryFiles }}
 {{ replace "/" "__" $path | quote }}: {{ $content | quote }}
 {{- end }}
 {{- end -}}
@@ -230,7 +311,7 @@ Output: JSON list of the `pipeline:` names of the YAML files in pipelines.files 
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- $names | toJson -}}
+{{- $names | uniq | toJson -}}
 {{- end -}}
 
 {{/*
@@ -276,7 +357,7 @@ Output: YAML list of the environment every container gets: NATS_URL, TRIBUTARY_P
 - name: NATS_URL
   value: {{ include "tributary.natsUrl" .root | quote }}
 - name: TRIBUTARY_PIPELINES
-  value: {{ ternary "/etc/tributary/pipelines" "pipelines" (ne (include "tributary.pipelinesConfigMap" .root) "") | quote }}
+  value: {{ ternary "/etc/tributary/pipelines" "/app/pipelines" (ne (include "tributary.pipelinesConfigMap" .root) "") | quote }}
 - name: LOG_LEVEL
   value: {{ $v.global.logLevel | quote }}
 - name: OTEL_SERVICE_NAME
@@ -302,6 +383,12 @@ Output: YAML list of the environment every container gets: NATS_URL, TRIBUTARY_P
   valueFrom:
     secretKeyRef: { name: {{ $db.name | quote }}, key: {{ $db.key | quote }} }
 {{- end }}
+{{- if $v.global.tls.secretName }}
+- name: HTTP_TLS_CERT_FILE
+  value: /etc/tributary/tls/tls.crt
+- name: HTTP_TLS_KEY_FILE
+  value: /etc/tributary/tls/tls.key
+{{- end }}
 {{- range $name, $value := $v.global.env }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
@@ -322,12 +409,19 @@ Output: YAML list of volumes: `tmp` (an emptyDir, the only writable path) and `p
 - name: pipelines
   configMap:
     name: {{ $cm }}
-    {{- if and .Values.pipelines.files (not .Values.pipelines.existingConfigMap) }}
+    {{- if not .Values.pipelines.existingConfigMap }}
     items:
-      {{- range $path, $_ := .Values.pipelines.files }}
+      {{- range $path := include "tributary.pipelinePaths" . | fromJsonArray }}
       - { key: {{ replace "/" "__" $path | quote }}, path: {{ $path | quote }} }
       {{- end }}
     {{- end }}
+{{- end }}
+{{- if .Values.global.tls.secretName }}
+- name: tls
+  secret: { secretName: {{ .Values.global.tls.secretName | quote }} }
+{{- end }}
+{{- with .Values.global.extraVolumes }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}
 
@@ -341,6 +435,12 @@ Output: YAML list of the mounts matching tributary.volumes.
 {{- if include "tributary.pipelinesConfigMap" . }}
 - { name: pipelines, mountPath: /etc/tributary/pipelines, readOnly: true }
 {{- end }}
+{{- if .Values.global.tls.secretName }}
+- { name: tls, mountPath: /etc/tributary/tls, readOnly: true }
+{{- end }}
+{{- with .Values.global.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -350,7 +450,7 @@ Output: YAML map of pod annotations whose values change when the pipeline specs 
         secrets change, so that `helm upgrade` rolls the pods.
 */}}
 {{- define "tributary.checksums" -}}
-checksum/pipelines: {{ include "tributary.pipelineData" . | sha256sum }}
+checksum/pipelines: {{ print (include "tributary.pipelineData" .) (include "tributary.pipelineBinaryData" .) | sha256sum }}
 checksum/secrets: {{ include "tributary.chartSecretData" . | sha256sum }}
 {{- end -}}
 
