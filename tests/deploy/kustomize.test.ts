@@ -4,7 +4,7 @@
  * every object validated against the Kubernetes schemas. Also the GitOps objects (Argo CD, Flux)
  * and the files the monitoring component shares with the chart.
  */
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -103,7 +103,7 @@ describe('k8s/ (kustomize)', () => {
       LOG_LEVEL: 'debug',
       TRIBUTARY_PIPELINES: '/app/pipelines',
     });
-    const secret = ofKind(objs, 'Secret')[0]!;
+    const secret = ofKind(objs, 'Secret').find((x) => x.metadata.name.startsWith('tributary-database-'))!;
     expect(find(objs, 'Deployment', 'loader').spec.template.spec.containers[0].env).toContainEqual({
       name: 'DATABASE_URL',
       valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 'database-url' } },
@@ -119,16 +119,37 @@ describe('k8s/ (kustomize)', () => {
     expect(ofKind(objs, 'Secret')).toEqual([]); // secrets exist in the cluster, never in git
     const pipelines = ofKind(objs, 'ConfigMap').find((c) => c.metadata.name.startsWith('tributary-pipelines-'))!;
     expect(Object.keys(pipelines.data!).sort()).toEqual(['orders.yaml', 'schemas__order.json']);
+    const mount = { name: 'pipelines', mountPath: '/etc/tributary/pipelines', readOnly: true };
     for (const w of [...ofKind(objs, 'Deployment'), ...ofKind(objs, 'Job')]) {
       const spec = w.spec.template.spec;
-      expect(spec.volumes.find((v: any) => v.name === 'pipelines').configMap.name).toBe(pipelines.metadata.name);
-      expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'pipelines', mountPath: '/etc/tributary/pipelines', readOnly: true });
+      expect(spec.volumes.find((v: any) => v.name === 'pipelines').configMap).toMatchObject({
+        name: pipelines.metadata.name,
+        items: [
+          { key: 'orders.yaml', path: 'orders.yaml' },
+          { key: 'schemas__order.json', path: 'schemas/order.json' },
+        ],
+      });
+      expect(spec.containers[0].volumeMounts).toContainEqual(mount);
+      if (w.kind === 'Deployment') expect(spec.initContainers[0].volumeMounts).toContainEqual(mount);
       expect(spec.containers[0].image).toMatch(/^ghcr\.io\/tributary\/(ingest-api|transformer|loader|monitor):/);
     }
+    // The HMAC key is required: no `optional` fallback to the public development key.
+    const hmac = find(objs, 'Deployment', 'transformer').spec.template.spec.containers[0].env.find((e: any) => e.name === 'TRIBUTARY_HMAC_KEY');
+    expect(hmac.valueFrom.secretKeyRef).toEqual({ name: 'tributary-hmac', key: 'hmac-key' });
   });
 
-  it('ships prod pipelines that the real pipeline loader accepts', () => {
-    expect(loadPipelines(path.join(K8S, 'overlays/prod/pipelines')).map((p) => p.name)).toEqual(['orders']);
+  it('ships the prod pipeline folder through the generated component, current and accepted by the real pipeline loader', () => {
+    const folder = path.join(K8S, 'overlays/prod/pipelines');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { kustomizeComponent, pipelineFiles } = require(path.join(ROOT, 'scripts/pipelines-values'));
+    expect(readFileSync(path.join(folder, 'kustomization.yaml'), 'utf8')).toBe(kustomizeComponent('k8s/overlays/prod/pipelines'));
+    // What the cluster gets: the files of the ConfigMap, at their paths.
+    const dir = mkdtempSync(path.join(tmpdir(), 'prod-pipelines-'));
+    for (const [rel, text] of Object.entries(pipelineFiles(folder).files as Record<string, string>)) {
+      mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      writeFileSync(path.join(dir, rel), text);
+    }
+    expect(loadPipelines(dir).map((p) => p.name)).toEqual(['orders']);
   });
 
   it('shares the alert rules and the dashboard with the chart', () => {
@@ -140,19 +161,17 @@ describe('k8s/ (kustomize)', () => {
     );
   });
 
-  it('points Argo CD at the prod overlay and the chart, and Flux at the chart, with values the chart accepts', () => {
+  it('gives production one GitOps source of truth: Argo CD and Flux both follow the prod overlay the deploy workflow moves', () => {
     const argo = parseManifests(readFileSync(path.join(K8S, 'argocd/tributary-prod.yaml'), 'utf8'));
     const flux = parseManifests(readFileSync(path.join(K8S, 'flux/tributary.yaml'), 'utf8'));
     expect(allSchemaProblems([...argo, ...flux])).toEqual([]);
-    expect(argo.map((a) => a.spec.source.path)).toEqual(['k8s/overlays/prod', 'charts/tributary']);
-    const release = find(flux, 'HelmRelease', 'tributary');
-    expect(release.spec.chart.spec.chart).toBe('charts/tributary');
-    // The values both hand to the chart pass its schema and render.
-    for (const values of [argo[1]!.spec.source.helm.valuesObject, release.spec.values]) {
-      const file = path.join(mkdtempSync(path.join(tmpdir(), 'gitops-values-')), 'values.yaml');
-      writeFileSync(file, JSON.stringify(values));
-      const objs = parseManifests(tool('helm', ['template', 'tributary', path.join(ROOT, 'charts/tributary'), '-f', file]));
-      expect(ofKind(objs, 'ScaledObject')).toHaveLength(2);
-    }
+    // One Application: applying the file as the docs say deploys Tributary once.
+    expect(argo.map((a) => [a.kind, a.spec.source.path])).toEqual([['Application', 'k8s/overlays/prod']]);
+    const ks = find(flux, 'Kustomization', 'tributary');
+    expect(ks.spec).toMatchObject({ path: './k8s/overlays/prod', prune: true, force: true });
+    expect(ofKind(flux, 'HelmRelease')).toEqual([]);
+    // The overlay whose image lines the deploy workflow rewrites.
+    const workflow = readFileSync(path.join(ROOT, '.github/workflows/deploy.yml'), 'utf8');
+    expect(workflow).toContain('k8s/overlays/prod');
   });
 });
