@@ -4,6 +4,7 @@
  * cluster, referenced through another stack's `kubeconfig` output or a kubeconfig secret; no AWS
  * provider is needed here).
  */
+import path from 'node:path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { SERVICES, TributaryStack, type Scaling, type Service } from './tributary-stack';
@@ -42,14 +43,16 @@ const stack = new TributaryStack(
       ? { kind: 'external', url: postgresUrl }
       : {
           kind: 'chart',
-          chartVersion: config.get('postgresChartVersion') ?? '16.7.4',
           storage: config.get('postgresStorage') ?? '20Gi',
           password: config.requireSecret('postgresPassword'),
         },
     hmacKey: config.requireSecret('hmacKey'),
     image: config.requireObject('image'),
     scaling,
-    pipelines: config.getObject<string[]>('pipelines') ?? ['traffic'],
+    pipelines: config.getObject<string[]>('pipelines') ?? [],
+    // Relative to infra/ (where `pulumi up` runs).
+    pipelinesDir: path.resolve(__dirname, '..', config.require('pipelinesDir')),
+    apiKeysSecret: config.get('apiKeysFrom'),
     monitoring: config.getBoolean('monitoring') ?? false,
   },
   { providers: { kubernetes: clusterProvider() } },

@@ -1,7 +1,7 @@
 /**
- * TributaryStack: NATS with JetStream (the official chart), PostgreSQL (the Bitnami chart, or an
- * existing server by URL) and the Tributary chart of this repository, wired together in one
- * namespace. Secrets travel as Pulumi secrets into a Kubernetes Secret that the chart references
+ * TributaryStack: NATS with JetStream (the official chart), PostgreSQL (the Tributary chart's own
+ * for development clusters, or an existing server by URL) and the Tributary chart of this
+ * repository, wired together in one namespace. Secrets travel as Pulumi secrets into a Kubernetes Secret that the chart references
  * (`postgresql.existingSecret`), never as chart values.
  */
 import path from 'node:path';
@@ -16,10 +16,8 @@ export type Service = (typeof SERVICES)[number];
 /** How one service scales: a fixed count, an HPA on CPU, or KEDA on its consumer lag (transformer, loader). */
 export type Scaling = { mode: 'none'; replicas: number } | { mode: 'hpa' | 'keda'; minReplicas: number; maxReplicas: number };
 
-/** Where PostgreSQL comes from. */
-export type PostgresSource =
-  | { kind: 'chart'; chartVersion: string; storage: string; password: pulumi.Input<string> }
-  | { kind: 'external'; url: pulumi.Input<string> };
+/** Where PostgreSQL comes from: the Tributary chart's own (`postgresql.dev`, development clusters), or an existing server. */
+export type PostgresSource = { kind: 'chart'; storage: string; password: pulumi.Input<string> } | { kind: 'external'; url: pulumi.Input<string> };
 
 /** Arguments of TributaryStack. */
 export interface TributaryStackArgs {
@@ -43,14 +41,39 @@ export interface TributaryStackArgs {
   scaling: Record<Service, Scaling>;
   /** Pipelines whose consumers KEDA watches (the `pipeline:` names). */
   pipelines: string[];
+  /** The pipeline folder shipped into the cluster (scripts/pipelines-values: every file, one ConfigMap). */
+  pipelinesDir: string;
   /** Create ServiceMonitor, PrometheusRule and the dashboard (needs the Prometheus Operator). */
   monitoring: boolean;
+  /** Existing Secret with the ingest API key hashes (key api-keys.json); none leaves ingest open (the kind stack). */
+  apiKeysSecret?: string;
   /** Extra values for the Tributary chart, merged last. */
   chartValues?: Record<string, unknown>;
 }
 
 /** Path of the chart in this repository. */
 export const CHART_PATH = path.resolve(__dirname, '../../charts/tributary');
+
+/** The files of a pipeline folder as chart values, read the one way the chart and kustomize read them (scripts/pipelines-values). */
+export function pipelineValues(dir: string): { files: Record<string, string>; binaryFiles: Record<string, string> } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script of this repository, shared with Helm and kustomize users
+  const { pipelineFiles } = require(path.resolve(__dirname, '../../scripts/pipelines-values')) as {
+    pipelineFiles(folder: string): { files: Record<string, string>; binaryFiles: Record<string, string> };
+  };
+  return pipelineFiles(dir);
+}
+
+/** Restricted Pod Security for the official NATS chart's pods (server and config reloader): its defaults set none. */
+export const NATS_RESTRICTED = {
+  pod: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+  container: {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    runAsNonRoot: true,
+    seccompProfile: { type: 'RuntimeDefault' },
+  },
+};
 
 /** The chart values for the services' scaling settings. */
 export function componentValues(scaling: Record<Service, Scaling>, pipelines: string[]): Record<string, unknown> {
@@ -73,13 +96,6 @@ export function componentValues(scaling: Record<Service, Scaling>, pipelines: st
       ];
     }),
   );
-}
-
-/** Gives the monitor the NATS servers' monitoring endpoints (its cluster view reads the meta leader there). */
-function monitorSeesNats(components: Record<string, unknown>, monitorUrls: string): Record<string, unknown> {
-  if (!monitorUrls) return components;
-  const monitor = components.monitor as Record<string, unknown>;
-  return { ...components, monitor: { ...monitor, env: { NATS_MONITOR_URLS: monitorUrls } } };
 }
 
 /** NATS, PostgreSQL and Tributary in one namespace. */
@@ -113,9 +129,18 @@ export class TributaryStack extends pulumi.ComponentResource {
         values: {
           config: {
             cluster: { enabled: args.natsReplicas > 1, replicas: args.natsReplicas },
-            jetstream: { enabled: true, fileStore: { pvc: { size: args.natsStorage } } },
+            // max_file_store follows the volume, so what migrate reserves is checked against it.
+            jetstream: { enabled: true, fileStore: { pvc: { size: args.natsStorage }, maxSize: args.natsStorage } },
           },
-          container: { merge: { resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } } } },
+          // The namespace enforces the restricted Pod Security Standard: the chart's pods must meet it.
+          podTemplate: { merge: { spec: { securityContext: NATS_RESTRICTED.pod } } },
+          container: {
+            merge: {
+              resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+              securityContext: NATS_RESTRICTED.container,
+            },
+          },
+          reloader: { merge: { securityContext: NATS_RESTRICTED.container } },
           natsBox: { enabled: false },
         },
       },
@@ -123,9 +148,11 @@ export class TributaryStack extends pulumi.ComponentResource {
     );
     // A cluster is named server by server (the chart's pods behind its headless Service): clients
     // then fail over without waiting for the Service, and the monitor can tell which one is down.
-    const natsPods = (scheme: string, port: number) =>
+    const natsPods = (scheme: string, port: number, single = 'nats') =>
       this.namespace.apply((ns) =>
-        Array.from({ length: args.natsReplicas }, (_, i) => `${scheme}://nats-${i}.nats-headless.${ns}.svc:${port}`).join(','),
+        args.natsReplicas > 1
+          ? Array.from({ length: args.natsReplicas }, (_, i) => `${scheme}://nats-${i}.nats-headless.${ns}.svc:${port}`).join(',')
+          : `${scheme}://${single}.${ns}.svc:${port}`,
       );
     this.natsUrl = args.natsReplicas > 1 ? natsPods('nats', 4222) : pulumi.interpolate`nats://nats.${this.namespace}.svc:4222`;
     const streamReplicas = args.streamReplicas ?? (args.natsReplicas >= 3 ? 3 : 1);
@@ -135,47 +162,22 @@ export class TributaryStack extends pulumi.ComponentResource {
       );
     }
 
-    // PostgreSQL: the Bitnami chart by reference, or an existing server.
+    // PostgreSQL: the Tributary chart's own (postgresql.dev), or an existing server.
     const dependsOn: pulumi.Resource[] = [nats];
-    let databaseUrl: pulumi.Output<string>;
-    if (args.postgres.kind === 'chart') {
-      const pgSecret = new k8s.core.v1.Secret(
-        `${name}-postgresql-auth`,
-        {
-          metadata: { name: 'postgresql-auth', namespace: this.namespace },
-          stringData: { password: pulumi.secret(args.postgres.password), 'postgres-password': pulumi.secret(args.postgres.password) },
-        },
-        child,
-      );
-      const pg = new k8s.helm.v3.Release(
-        `${name}-postgresql`,
-        {
-          name: 'postgresql',
-          chart: 'oci://registry-1.docker.io/bitnamicharts/postgresql',
-          version: args.postgres.chartVersion,
-          namespace: this.namespace,
-          values: {
-            auth: { username: 'tributary', database: 'tributary', existingSecret: 'postgresql-auth' },
-            primary: {
-              persistence: { size: args.postgres.storage },
-              resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '2Gi' } },
-            },
-          },
-        },
-        { ...child, dependsOn: [pgSecret] },
-      );
-      dependsOn.push(pg);
-      databaseUrl = pulumi.interpolate`postgres://tributary:${args.postgres.password}@postgresql.${this.namespace}.svc:5432/tributary`;
-    } else {
-      databaseUrl = pulumi.output(args.postgres.url);
-    }
+    const ownPostgres = args.postgres.kind === 'chart';
+    const databaseUrl: pulumi.Output<string> =
+      args.postgres.kind === 'chart'
+        ? pulumi.interpolate`postgres://tributary:${args.postgres.password}@tributary-postgresql.${this.namespace}.svc:5432/tributary`
+        : pulumi.output(args.postgres.url);
+    const postgresPassword: Record<string, pulumi.Input<string>> =
+      args.postgres.kind === 'chart' ? { 'postgres-password': pulumi.secret(args.postgres.password) } : {};
 
     // Secrets of the services, referenced by the chart (never passed as values).
     const secrets = new k8s.core.v1.Secret(
       `${name}-secrets`,
       {
         metadata: { name: 'tributary-secrets', namespace: this.namespace },
-        stringData: { 'database-url': pulumi.secret(databaseUrl), 'hmac-key': pulumi.secret(args.hmacKey) },
+        stringData: { 'database-url': pulumi.secret(databaseUrl), 'hmac-key': pulumi.secret(args.hmacKey), ...postgresPassword },
       },
       child,
     );
@@ -190,18 +192,25 @@ export class TributaryStack extends pulumi.ComponentResource {
         // The migrate hook must finish before the release counts as deployed.
         waitForJobs: true,
         timeout: 600,
-        values: pulumi.all([this.natsUrl, natsPods('http', 8222)]).apply(([natsUrl, monitorUrls]) => ({
+        values: pulumi.all([this.natsUrl, natsPods('http', 8222, 'nats-headless')]).apply(([natsUrl, monitorUrls]) => ({
           global: { image: args.image },
-          nats: { url: natsUrl },
-          jetstream: { replicas: streamReplicas },
-          postgresql: { url: '', existingSecret: 'tributary-secrets', existingSecretKey: 'database-url' },
-          secrets: { hmacKeyExistingSecret: 'tributary-secrets', hmacKeyExistingSecretKey: 'hmac-key' },
+          // The official chart serves monitoring (8222) on its headless Service.
+          nats: { url: natsUrl, monitorUrl: monitorUrls },
+          jetstream: { replicas: streamReplicas, storage: args.natsStorage },
+          postgresql: {
+            url: '',
+            existingSecret: 'tributary-secrets',
+            existingSecretKey: 'database-url',
+            ...(ownPostgres ? { dev: { enabled: true, storage: (args.postgres as { storage: string }).storage, existingSecret: 'tributary-secrets' } } : {}),
+          },
+          secrets: { hmacKeyExistingSecret: 'tributary-secrets', hmacKeyExistingSecretKey: 'hmac-key', ...(args.apiKeysSecret ? { apiKeysExistingSecret: args.apiKeysSecret } : { allowOpenIngest: true }) },
+          pipelines: pipelineValues(args.pipelinesDir),
           monitoring: {
             serviceMonitor: { enabled: args.monitoring },
             prometheusRule: { enabled: args.monitoring },
             grafanaDashboard: { enabled: args.monitoring },
           },
-          components: monitorSeesNats(componentValues(args.scaling, args.pipelines), args.natsReplicas > 1 ? monitorUrls : ''),
+          components: componentValues(args.scaling, args.pipelines),
           ...(args.chartValues ?? {}),
         })),
       },

@@ -45,8 +45,9 @@ describe.each(['kind', 'eks'])('the Pulumi program on the %s stack', (stackName)
     expect(byName.nats.values.config.jetstream.enabled).toBe(true);
     expect(byName.tributary.chart).toMatch(/charts\/tributary$/);
     expect(byName.tributary.waitForJobs).toBe(true);
-    if (stackName === 'kind') expect(byName.postgresql.chart).toContain('bitnamicharts/postgresql');
-    else expect(byName.postgresql).toBeUndefined(); // an existing database, by URL
+    // kind: the Tributary chart's own PostgreSQL (postgresql.dev); EKS: an existing database, by URL.
+    expect(byName.postgresql).toBeUndefined();
+    expect(ofKind(objects, 'StatefulSet').map((o) => o.metadata.name)).toEqual(stackName === 'kind' ? ['tributary-postgresql'] : []);
     expect(resources.filter((r) => r.type === 'tributary:index:TributaryStack')).toHaveLength(1);
   });
 
@@ -88,14 +89,16 @@ describe.each(['kind', 'eks'])('the Pulumi program on the %s stack', (stackName)
       expect(find(objects, 'HorizontalPodAutoscaler', 'tributary-ingest-api').spec.maxReplicas).toBe(20);
       for (const s of ['transformer', 'loader']) {
         const so = find(objects, 'ScaledObject', `tributary-${s}`);
-        expect(so.spec.triggers.map((t: any) => t.metadata.consumer)).toEqual([`${s}-traffic`]);
+        expect(so.spec.triggers.map((t: any) => t.metadata.consumer)).toEqual([`${s}-orders`]);
       }
     }
   });
 
   it('runs R3 streams and two replicas of each service on the three-node NATS cluster (EKS), R1 on one server (kind)', () => {
     const nats = resources.find((r) => r.type === 'kubernetes:helm.sh/v3:Release' && r.inputs.name === 'nats')!;
-    const migrateEnv = find(objects, 'Job', 'tributary-migrate').spec.template.spec.containers[0].env;
+    const migrateEnv = ofKind(objects, 'Job')[0]!.spec.template.spec.containers[0].env;
+    // The streams share out the NATS volume, checked against the servers' limits.
+    expect(migrateEnv).toContainEqual({ name: 'TRIBUTARY_JETSTREAM_MAX_BYTES', value: stackConfig(stackName)['tributary:natsStorage'] });
     const replicasOf = (s: string): number => {
       const d = find(objects, 'Deployment', `tributary-${s}`);
       const auto = [...ofKind(objects, 'HorizontalPodAutoscaler'), ...ofKind(objects, 'ScaledObject')].find(
@@ -122,6 +125,7 @@ describe.each(['kind', 'eks'])('the Pulumi program on the %s stack', (stackName)
       expect(nats.inputs.values.config.cluster.enabled).toBe(false);
       expect(migrateEnv).toContainEqual({ name: 'TRIBUTARY_STREAM_REPLICAS', value: '1' });
       expect(natsUrl('loader')).toBe('nats://nats.tributary.svc:4222');
+      expect(migrateEnv).toContainEqual({ name: 'NATS_MONITOR_URLS', value: 'http://nats-headless.tributary.svc:8222' });
     }
   });
 
@@ -141,12 +145,31 @@ describe.each(['kind', 'eks'])('the Pulumi program on the %s stack', (stackName)
     const secret = resources.find((r) => r.type === 'kubernetes:core/v1:Secret' && r.inputs.metadata.name === 'tributary-secrets')!;
     // Pulumi marks the whole stringData secret (its envelope carries Pulumi's secret signature), so state and previews hide it.
     expect(secret.inputs.stringData[SECRET_SIG]).toBe(SECRET_VALUE_SIG);
-    expect(Object.keys(secret.inputs.stringData.value).sort()).toEqual(['database-url', 'hmac-key']);
+    expect(Object.keys(secret.inputs.stringData.value).sort()).toEqual(
+      stackName === 'kind' ? ['database-url', 'hmac-key', 'postgres-password'] : ['database-url', 'hmac-key'],
+    );
     expect(ofKind(objects, 'Secret').filter((s) => !s.metadata.name.includes('migrate'))).toEqual([]);
     const loader = find(objects, 'Deployment', 'tributary-loader');
     expect(loader.spec.template.spec.containers[0].env).toContainEqual({
       name: 'DATABASE_URL',
       valueFrom: { secretKeyRef: { name: 'tributary-secrets', key: 'database-url' } },
     });
+  });
+
+  it('ships the pipeline folder of the stack, and runs the pods of the official NATS chart under the restricted profile its namespace enforces', () => {
+    const pipelines = find(objects, 'ConfigMap', 'tributary-pipelines');
+    expect(Object.keys(pipelines.data!).sort()).toEqual(['orders.yaml', 'schemas__order.json']);
+    const nats = resources.find((r) => r.type === 'kubernetes:helm.sh/v3:Release' && r.inputs.name === 'nats')!.inputs.values;
+    // The nats-io/k8s chart's contract: podTemplate.merge into the pod, container.merge into the
+    // nats container, reloader.merge into the config reloader (the chart's other container).
+    const spec = {
+      ...nats.podTemplate.merge.spec,
+      containers: [
+        { name: 'nats', ...nats.container.merge },
+        { name: 'reloader', ...nats.reloader.merge, resources: nats.container.merge.resources },
+      ],
+    };
+    expect(restrictedProblems('nats', spec).filter((p) => !/limits|requests/.test(p))).toEqual([]);
+    expect(nats.config.jetstream.fileStore.maxSize).toBe(nats.config.jetstream.fileStore.pvc.size);
   });
 });

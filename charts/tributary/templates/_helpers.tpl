@@ -207,7 +207,7 @@ Output: YAML map of the keys the chart's own Secret holds (empty when every secr
 {{- if and (include "tributary.databaseUrl" .) (not $v.postgresql.existingSecret) }}
 database-url: {{ include "tributary.databaseUrl" . | b64enc | quote }}
 {{- end }}
-{{- if $v.postgresql.dev.enabled }}
+{{- if and $v.postgresql.dev.enabled (not $v.postgresql.dev.existingSecret) }}
 postgres-password: {{ $v.postgresql.dev.password | b64enc | quote }}
 {{- end }}
 {{- if and $v.secrets.hmacKey (not $v.secrets.hmacKeyExistingSecret) }}
