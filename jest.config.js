@@ -38,6 +38,8 @@ module.exports = {
       ...common,
       displayName: 'deploy',
       testMatch: ['<rootDir>/tests/deploy/**/*.test.ts', '<rootDir>/infra/test/**/*.test.ts'],
+      // The install paths run with podman: the slow suite (`npm run test:deploy`).
+      testPathIgnorePatterns: ['/node_modules/', '/tests/deploy/kube-play/'],
     },
     {
       ...common,

@@ -1,6 +1,7 @@
 /**
  * The slow suite (`npm run test:slow`, run by .ci/run after `npm test`): suites that build or run
- * heavy things. `images` builds the four service images with podman and runs them (test:images).
+ * heavy things. `images` builds the four service images with podman and runs them (test:images);
+ * `deploy` runs every documented install path with `podman kube play` on those images (test:deploy).
  * Other slow suites go in tests/slow/.
  */
 const base = require('./jest.config.js');
@@ -11,6 +12,8 @@ module.exports = {
   testTimeout: 25 * 60_000,
   projects: [
     { ...common, displayName: 'images', testMatch: ['<rootDir>/tests/images/**/*.test.ts'] },
+    // Every documented install path rendered and run with `podman kube play` (npm run test:deploy).
+    { ...common, displayName: 'deploy', testMatch: ['<rootDir>/tests/deploy/kube-play/**/*.test.ts'] },
     {
       ...common,
       displayName: 'slow',
