@@ -17,7 +17,8 @@ export type Service = (typeof SERVICES)[number];
 export type Scaling = { mode: 'none'; replicas: number } | { mode: 'hpa' | 'keda'; minReplicas: number; maxReplicas: number };
 
 /** Where PostgreSQL comes from: the Tributary chart's own (`postgresql.dev`, development clusters), or an existing server. */
-export type PostgresSource = { kind: 'chart'; storage: string; password: pulumi.Input<string> } | { kind: 'external'; url: pulumi.Input<string> };
+export type PostgresSource =
+  { kind: 'chart'; storage: string; password: pulumi.Input<string> } | { kind: 'external'; url: pulumi.Input<string> };
 
 /** Arguments of TributaryStack. */
 export interface TributaryStackArgs {
@@ -56,7 +57,6 @@ export const CHART_PATH = path.resolve(__dirname, '../../charts/tributary');
 
 /** The files of a pipeline folder as chart values, read the one way the chart and kustomize read them (scripts/pipelines-values). */
 export function pipelineValues(dir: string): { files: Record<string, string>; binaryFiles: Record<string, string> } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script of this repository, shared with Helm and kustomize users
   const { pipelineFiles } = require(path.resolve(__dirname, '../../scripts/pipelines-values')) as {
     pipelineFiles(folder: string): { files: Record<string, string>; binaryFiles: Record<string, string> };
   };
@@ -169,8 +169,9 @@ export class TributaryStack extends pulumi.ComponentResource {
       args.postgres.kind === 'chart'
         ? pulumi.interpolate`postgres://tributary:${args.postgres.password}@tributary-postgresql.${this.namespace}.svc:5432/tributary`
         : pulumi.output(args.postgres.url);
-    const postgresPassword: Record<string, pulumi.Input<string>> =
-      args.postgres.kind === 'chart' ? { 'postgres-password': pulumi.secret(args.postgres.password) } : {};
+    const postgresPassword: Record<string, pulumi.Input<string>> = args.postgres.kind === 'chart'
+      ? { 'postgres-password': pulumi.secret(args.postgres.password) }
+      : {};
 
     // Secrets of the services, referenced by the chart (never passed as values).
     const secrets = new k8s.core.v1.Secret(
@@ -201,9 +202,15 @@ export class TributaryStack extends pulumi.ComponentResource {
             url: '',
             existingSecret: 'tributary-secrets',
             existingSecretKey: 'database-url',
-            ...(ownPostgres ? { dev: { enabled: true, storage: (args.postgres as { storage: string }).storage, existingSecret: 'tributary-secrets' } } : {}),
+            ...(ownPostgres
+              ? { dev: { enabled: true, storage: (args.postgres as { storage: string }).storage, existingSecret: 'tributary-secrets' } }
+              : {}),
           },
-          secrets: { hmacKeyExistingSecret: 'tributary-secrets', hmacKeyExistingSecretKey: 'hmac-key', ...(args.apiKeysSecret ? { apiKeysExistingSecret: args.apiKeysSecret } : { allowOpenIngest: true }) },
+          secrets: {
+            hmacKeyExistingSecret: 'tributary-secrets',
+            hmacKeyExistingSecretKey: 'hmac-key',
+            ...(args.apiKeysSecret ? { apiKeysExistingSecret: args.apiKeysSecret } : { allowOpenIngest: true }),
+          },
           pipelines: pipelineValues(args.pipelinesDir),
           monitoring: {
             serviceMonitor: { enabled: args.monitoring },

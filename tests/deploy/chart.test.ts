@@ -96,8 +96,8 @@ describe('the tributary chart', () => {
         // The pod waits for migrate in Init instead of crash-looping.
         expect(d.spec.template.spec.initContainers[0]).toMatchObject({
           name: 'wait-for-migrate',
-          image: container.image,
-          command: ['node', 'packages/core/dist/cli.js', 'wait', '10m'],
+          image: 'ghcr.io/tributary/loader:0.1.0',
+          command: ['node', 'apps/cli/dist/cli.js', 'wait', '10m'],
         });
         expect(find(objs(), 'PodDisruptionBudget', `t-tributary-${c}`).spec).toMatchObject({ maxUnavailable: 1 });
         expect(d.spec.template.spec.serviceAccountName).toBe(`t-tributary-${c}`);
@@ -121,8 +121,7 @@ describe('the tributary chart', () => {
       for (const c of COMPONENTS) {
         const e = env(deployment(objs(), c));
         // The transformer finalizes windows and reads `enrich` tables there.
-        if (c !== 'ingest-api')
-          expect(e.DATABASE_URL).toEqual({ secretKeyRef: { name: 't-tributary-secrets', key: 'database-url' } });
+        if (c !== 'ingest-api') expect(e.DATABASE_URL).toEqual({ secretKeyRef: { name: 't-tributary-secrets', key: 'database-url' } });
         else expect(e.DATABASE_URL).toBeUndefined();
       }
       expect(ofKind(objs(), 'StatefulSet')).toEqual([]);
@@ -393,10 +392,19 @@ describe('the tributary chart', () => {
       const fails = (...set: string[]) => runTool('helm', ['template', 't', CHART, ...set.flatMap((x) => ['--set', x])]).stderr;
       const keyed = ['secrets.hmacKeyExistingSecret=h', 'secrets.apiKeysExistingSecret=k'];
       expect(fails(...keyed)).toContain('no pipelines: give your pipeline folder with `-f <(scripts/pipelines-values <folder>)`');
-      expect(fails('pipelines.examples=true', 'secrets.apiKeysExistingSecret=k')).toContain('secrets.hmacKey or secrets.hmacKeyExistingSecret is required');
-      expect(fails('pipelines.examples=true', 'secrets.hmacKeyExistingSecret=h')).toContain('secrets.apiKeys or secrets.apiKeysExistingSecret is required');
+      expect(fails('pipelines.examples=true', 'secrets.apiKeysExistingSecret=k')).toContain(
+        'secrets.hmacKey or secrets.hmacKeyExistingSecret is required',
+      );
+      expect(fails('pipelines.examples=true', 'secrets.hmacKeyExistingSecret=h')).toContain(
+        'secrets.apiKeys or secrets.apiKeysExistingSecret is required',
+      );
       expect(
-        fails('pipelines.examples=true', ...keyed, 'components.loader.autoscaling.mode=keda', 'components.loader.autoscaling.pipelines={traffic}'),
+        fails(
+          'pipelines.examples=true',
+          ...keyed,
+          'components.loader.autoscaling.mode=keda',
+          'components.loader.autoscaling.pipelines={traffic}',
+        ),
       ).toContain('set nats.monitorUrl (e.g. http://nats-headless.nats:8222 for the official NATS chart)');
     });
 

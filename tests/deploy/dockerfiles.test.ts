@@ -27,6 +27,8 @@ describe('Dockerfile', () => {
   it('installs the production dependencies of the chosen service only, and refuses an unknown one', () => {
     expect(stages[1]).toMatch(/^ARG SERVICE$/m);
     expect(stages[1]).toContain('ws="-w services/$SERVICE"');
+    // The loader image also carries the CLI (migrate, and the services' wait-for-migrate init container).
+    expect(stages[1]).toContain('if [ "$SERVICE" = loader ]; then ws="$ws -w apps/cli"; apps=apps/cli; fi');
     expect(stages[1]).toContain('npm ci --ignore-scripts --omit=dev --loglevel=error $ws');
     expect(stages[1]).toMatch(/case "\$\{SERVICE:-\}" in ingest-api \| transformer \| loader \| monitor\)/);
   });

@@ -134,13 +134,15 @@ describe('k8s/ (kustomize)', () => {
       expect(spec.containers[0].image).toMatch(/^ghcr\.io\/tributary\/(ingest-api|transformer|loader|monitor):/);
     }
     // The HMAC key is required: no `optional` fallback to the public development key.
-    const hmac = find(objs, 'Deployment', 'transformer').spec.template.spec.containers[0].env.find((e: any) => e.name === 'TRIBUTARY_HMAC_KEY');
+    const hmac = find(objs, 'Deployment', 'transformer').spec.template.spec.containers[0].env.find(
+      (e: any) => e.name === 'TRIBUTARY_HMAC_KEY',
+    );
     expect(hmac.valueFrom.secretKeyRef).toEqual({ name: 'tributary-hmac', key: 'hmac-key' });
   });
 
   it('ships the prod pipeline folder through the generated component, current and accepted by the real pipeline loader', () => {
     const folder = path.join(K8S, 'overlays/prod/pipelines');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+
     const { kustomizeComponent, pipelineFiles } = require(path.join(ROOT, 'scripts/pipelines-values'));
     expect(readFileSync(path.join(folder, 'kustomization.yaml'), 'utf8')).toBe(kustomizeComponent('k8s/overlays/prod/pipelines'));
     // What the cluster gets: the files of the ConfigMap, at their paths.

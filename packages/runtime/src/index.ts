@@ -51,6 +51,7 @@ export {
   checkStorage,
   formatBytes,
   type ServerStorage,
+  type StreamCapOptions,
 } from './nats/storage-budget';
 export {
   DEFAULT_TOPOLOGY,

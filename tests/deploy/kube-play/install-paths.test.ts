@@ -21,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadPipelines } from '@tributary/core';
+import { loadPipelines } from '@tributary/contract';
 import { tool } from '../k8s-tools';
 import { parseManifests, type K8sObject } from '../manifests';
 import { KubeCluster, type ApplyMode } from './kube-cluster';
@@ -106,7 +106,14 @@ const PATHS: Path[] = [
     before: () => [],
     externalHosts: [],
     objects: () =>
-      helm('t', 'tributary', ['-f', path.join(CHART, 'ci/dev-cluster.yaml'), '-f', folderValues(ORDERS), '--set', 'pipelines.examples=false']),
+      helm('t', 'tributary', [
+        '-f',
+        path.join(CHART, 'ci/dev-cluster.yaml'),
+        '-f',
+        folderValues(ORDERS),
+        '--set',
+        'pipelines.examples=false',
+      ]),
     push: order('own-1'),
     pipelines: ['orders'],
     apiKey: 'test',
@@ -117,12 +124,22 @@ const PATHS: Path[] = [
     before: () => external({ nats: 1, storage: '1GB' }),
     externalHosts: ['nats', 'postgresql'],
     objects: () =>
-      helm('t', 'tributary', [
-        ...['nats.url=nats://nats.messaging:4222', 'nats.monitorUrl=http://nats.messaging:8222', 'jetstream.storage=1Gi'],
-        ...['postgresql.url=postgres://tributary:tributary@postgresql.data:5432/tributary', `secrets.hmacKey=${HMAC}`, 'pipelines.examples=true'],
-        ...['networkPolicy.enabled=false', 'global.spreadOverNodes=false'],
-        ...['ingest-api', 'transformer', 'loader', 'monitor'].map((c) => `components.${c}.autoscaling.mode=none`),
-      ].flatMap((s) => ['--set', s]).concat(['--set-string', `secrets.apiKeys=${API_KEYS}`])),
+      helm(
+        't',
+        'tributary',
+        [
+          ...['nats.url=nats://nats.messaging:4222', 'nats.monitorUrl=http://nats.messaging:8222', 'jetstream.storage=1Gi'],
+          ...[
+            'postgresql.url=postgres://tributary:tributary@postgresql.data:5432/tributary',
+            `secrets.hmacKey=${HMAC}`,
+            'pipelines.examples=true',
+          ],
+          ...['networkPolicy.enabled=false', 'global.spreadOverNodes=false'],
+          ...['ingest-api', 'transformer', 'loader', 'monitor'].map((c) => `components.${c}.autoscaling.mode=none`),
+        ]
+          .flatMap((s) => ['--set', s])
+          .concat(['--set-string', `secrets.apiKeys=${API_KEYS}`]),
+      ),
     push: passage('ext-1'),
     pipelines: EXAMPLES,
     apiKey: 'test',
@@ -182,7 +199,10 @@ function pulumiKind() {
     writeFileSync(file, JSON.stringify(release.inputs.values));
     const objects = parseManifests(tool('helm', ['template', 'tributary', release.inputs.chart, '--namespace', 'tributary', '-f', file]));
     const data = s.inputs.stringData.value ?? s.inputs.stringData; // unwrap Pulumi's secret envelope
-    return { stack: { natsStorage: nats.inputs.values.config.jetstream.fileStore.maxSize, secret: secret('tributary-secrets', data) }, objects };
+    return {
+      stack: { natsStorage: nats.inputs.values.config.jetstream.fileStore.maxSize, secret: secret('tributary-secrets', data) },
+      objects,
+    };
   })();
   return pulumiCache;
 }
@@ -192,7 +212,12 @@ beforeAll(() => {
 });
 
 describe.each(PATHS)('install path $name', (p) => {
-  const cluster = new KubeCluster({ name: p.name, images: localImage, externalHosts: p.externalHosts, dir: mkdtempSync(path.join(tmpdir(), `kube-play-${p.name}-`)) });
+  const cluster = new KubeCluster({
+    name: p.name,
+    images: localImage,
+    externalHosts: p.externalHosts,
+    dir: mkdtempSync(path.join(tmpdir(), `kube-play-${p.name}-`)),
+  });
   afterAll(() => cluster.stop());
 
   it('installs in order, lands a pushed record in PostgreSQL, and runs exactly the pipelines it asks for', async () => {

@@ -100,7 +100,11 @@ export class KubeCluster {
     for (const o of local) if (!WORKLOADS.includes(o.kind) && !CONFIG.includes(o.kind)) this.skipped.push(`${o.kind}/${o.metadata.name}`);
     const ann = (o: K8sObject, k: string) => o.metadata.annotations?.[k] ?? '';
     const hookOf = (o: K8sObject) =>
-      mode === 'helm' ? ann(o, 'helm.sh/hook') : mode === 'argocd' ? (ann(o, 'argocd.argoproj.io/hook') || helmAsArgo(ann(o, 'helm.sh/hook'))) : '';
+      mode === 'helm'
+        ? ann(o, 'helm.sh/hook')
+        : mode === 'argocd'
+          ? ann(o, 'argocd.argoproj.io/hook') || helmAsArgo(ann(o, 'helm.sh/hook'))
+          : '';
     const weight = (o: K8sObject) => Number(ann(o, mode === 'helm' ? 'helm.sh/hook-weight' : 'argocd.argoproj.io/sync-wave') || 0);
     const pre = local.filter((o) => /pre-install|PreSync/.test(hookOf(o))).sort((a, b) => weight(a) - weight(b));
     const post = local.filter((o) => /post-install|PostSync/.test(hookOf(o))).sort((a, b) => weight(a) - weight(b));
@@ -109,14 +113,21 @@ export class KubeCluster {
     for (const o of pre) await this.applyGroup([o], local, deadline);
     if (mode === 'argocd') {
       const waves = [...new Set(plain.map((o) => Number(ann(o, 'argocd.argoproj.io/sync-wave') || 0)))].sort((a, b) => a - b);
-      for (const w of waves) await this.applyGroup(plain.filter((o) => Number(ann(o, 'argocd.argoproj.io/sync-wave') || 0) === w), local, deadline);
+      for (const w of waves)
+        await this.applyGroup(
+          plain.filter((o) => Number(ann(o, 'argocd.argoproj.io/sync-wave') || 0) === w),
+          local,
+          deadline,
+        );
     } else await this.applyGroup(plain, local, deadline);
     for (const o of post) await this.applyGroup([o], local, deadline);
   }
 
   /** Plays the workloads of `group` together and waits until they are ready or done. */
   private async applyGroup(group: K8sObject[], all: K8sObject[], deadline: number): Promise<void> {
-    const configs = new Map(all.filter((o) => o.kind === 'ConfigMap' || o.kind === 'Secret').map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+    const configs = new Map(
+      all.filter((o) => o.kind === 'ConfigMap' || o.kind === 'Secret').map((o) => [`${o.kind}/${o.metadata.name}`, o]),
+    );
     for (const s of group.filter((o) => o.kind === 'Secret')) await this.createSecret(s);
     const pods = group
       .filter((o) => WORKLOADS.includes(o.kind))
@@ -177,8 +188,10 @@ export class KubeCluster {
 
   private async waitJob(p: PlayPod, configMaps: K8sObject[], deadline: number): Promise<void> {
     const [container] = this.containers(p);
-    for (let attempt = 0; ; ) {
-      const [status, code] = (await this.podman(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', container!])).trim().split(' ');
+    for (let attempt = 0; ;) {
+      const [status, code] = (await this.podman(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', container!]))
+        .trim()
+        .split(' ');
       if (status === 'exited' && code === '0') return void this.events.push(`${p.owner} completed`);
       if (status === 'exited') {
         this.events.push(`${p.owner} failed (exit ${code}), attempt ${attempt + 1}`);
@@ -206,7 +219,9 @@ export class KubeCluster {
       const probe = c.readinessProbe;
       if (!probe) continue;
       if (probe.httpGet) {
-        const [status] = await this.http(`${(probe.httpGet.scheme ?? 'HTTP').toLowerCase()}://127.0.0.1:${probe.httpGet.port}${probe.httpGet.path}`);
+        const [status] = await this.http(
+          `${(probe.httpGet.scheme ?? 'HTTP').toLowerCase()}://127.0.0.1:${probe.httpGet.port}${probe.httpGet.path}`,
+        );
         if (status < 200 || status >= 400) return false;
       } else if (probe.exec) {
         const ok = await this.podman(['exec', `${p.name}-${c.name}`, ...probe.exec.command]).then(

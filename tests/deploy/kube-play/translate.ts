@@ -56,7 +56,10 @@ export interface PlayPod {
 export function localHosts(text: string, hosts: string[]): string {
   let out = text;
   for (const h of [...hosts].sort((a, b) => b.length - a.length)) {
-    const re = new RegExp(`(^|[/@,])${h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[a-z0-9-]+)?(\\.svc(\\.cluster\\.local)?)?(?=:\\d)`, 'g');
+    const re = new RegExp(
+      `(^|[/@,])${h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[a-z0-9-]+)?(\\.svc(\\.cluster\\.local)?)?(?=:\\d)`,
+      'g',
+    );
     out = out.replace(re, '$1127.0.0.1');
   }
   return out;
@@ -102,7 +105,10 @@ function podSpec(o: any): any {
 }
 
 /** One Pod for a Deployment, StatefulSet or Job; `images` renames images, `configs` are the ConfigMaps and Secrets by kind/name. */
-export function toPlayPod(o: K8sObject, opts: { images: (image: string) => string; configs: Map<string, K8sObject>; dir: string; suffix: string }): PlayPod {
+export function toPlayPod(
+  o: K8sObject,
+  opts: { images: (image: string) => string; configs: Map<string, K8sObject>; dir: string; suffix: string },
+): PlayPod {
   const spec = structuredClone(podSpec(o));
   const name = `${o.metadata.name}-${opts.suffix}`;
   const folders = new Map<string, Map<string, Buffer>>();
@@ -123,7 +129,8 @@ export function toPlayPod(o: K8sObject, opts: { images: (image: string) => strin
     // Podman turns containerPorts into port mappings, which host networking refuses: probes get
     // the port numbers, the ports go (every port is the namespace's own anyway).
     for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) {
-      if (typeof probe?.httpGet?.port === 'string') probe.httpGet.port = c.ports.find((x: { name: string }) => x.name === probe.httpGet.port).containerPort;
+      if (typeof probe?.httpGet?.port === 'string')
+        probe.httpGet.port = c.ports.find((x: { name: string }) => x.name === probe.httpGet.port).containerPort;
     }
     delete c.ports;
   }
@@ -140,7 +147,11 @@ export function toPlayPod(o: K8sObject, opts: { images: (image: string) => strin
       volumes.push(claim);
       return { name: v.name, persistentVolumeClaim: { claimName: claim } };
     }
-    const source = v.configMap ? ['ConfigMap', v.configMap.name, v.configMap.items] : v.secret ? ['Secret', v.secret.secretName, v.secret.items] : undefined;
+    const source = v.configMap
+      ? ['ConfigMap', v.configMap.name, v.configMap.items]
+      : v.secret
+        ? ['Secret', v.secret.secretName, v.secret.items]
+        : undefined;
     if (!source) return v;
     const [kind, ref, items] = source as [string, string, { key: string; path: string }[] | undefined];
     const obj = opts.configs.get(`${kind}/${ref}`);
@@ -161,6 +172,19 @@ export function toPlayPod(o: K8sObject, opts: { images: (image: string) => strin
     volumes.push(claim);
     spec.volumes.push({ name: t.metadata.name, persistentVolumeClaim: { claimName: claim } });
   }
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: (o.kind === 'Pod' ? o.metadata.labels : (o.spec as any).template?.metadata?.labels) ?? {} }, spec } as unknown as K8sObject;
-  return { owner: `${o.kind}/${o.metadata.name}`, name, pod, folders, volumes, emptyDirs, backoffLimit: o.kind === 'Job' ? ((o.spec as any).backoffLimit ?? 6) : undefined };
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: (o.kind === 'Pod' ? o.metadata.labels : (o.spec as any).template?.metadata?.labels) ?? {} },
+    spec,
+  } as unknown as K8sObject;
+  return {
+    owner: `${o.kind}/${o.metadata.name}`,
+    name,
+    pod,
+    folders,
+    volumes,
+    emptyDirs,
+    backoffLimit: o.kind === 'Job' ? ((o.spec as any).backoffLimit ?? 6) : undefined,
+  };
 }

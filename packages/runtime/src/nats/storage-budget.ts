@@ -9,7 +9,6 @@
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { STREAMS, TributaryError } from '@tributary/contract';
-import type { TopologyOptions } from './topology';
 
 const UNITS: Record<string, number> = {
   '': 1,
@@ -40,6 +39,14 @@ export function parseByteSize(text: string): number | undefined {
   return Math.floor(Number(m[1]) * unit);
 }
 
+/** What the caps depend on (the fields of TopologyOptions; its own type, so topology.ts can import this file). */
+export interface StreamCapOptions {
+  maxBytes: number;
+  rawMaxBytes?: number;
+  storageBudget?: number;
+  replicas: number;
+}
+
 /** Share of the budget each stream may reserve; the remaining fifth is left for the KV buckets. */
 export const STREAM_SHARES: Readonly<Record<string, number>> = {
   [STREAMS.raw]: 0.25,
@@ -50,7 +57,7 @@ export const STREAM_SHARES: Readonly<Record<string, number>> = {
 };
 
 /** The cap of each of the five streams, in bytes. */
-export function streamCaps(opts: TopologyOptions): Record<string, number> {
+export function streamCaps(opts: StreamCapOptions): Record<string, number> {
   if (opts.storageBudget !== undefined) {
     return Object.fromEntries(Object.entries(STREAM_SHARES).map(([s, share]) => [s, Math.floor(opts.storageBudget! * share)]));
   }
@@ -78,7 +85,9 @@ export async function readServerStorage(monitorUrls: string[]): Promise<ServerSt
   return Promise.all(
     monitorUrls.map(async (url) => {
       const res = await fetch(new URL('/jsz', url), { signal: AbortSignal.timeout(5_000) }).catch((err: unknown) => {
-        throw new TributaryError('TRIB_E_UNAVAILABLE', `NATS monitoring endpoint ${url} does not answer: ${(err as Error).message}`, { cause: err });
+        throw new TributaryError('TRIB_E_UNAVAILABLE', `NATS monitoring endpoint ${url} does not answer: ${(err as Error).message}`, {
+          cause: err,
+        });
       });
       if (!res.ok) throw new TributaryError('TRIB_E_UNAVAILABLE', `NATS monitoring endpoint ${url}/jsz answered ${res.status}`);
       const jsz = (await res.json()) as { config?: { max_storage?: number }; reserved_storage?: number };
@@ -92,7 +101,7 @@ export async function readServerStorage(monitorUrls: string[]): Promise<ServerSt
  * streams need more file storage than a server (its `max_file_store`, from `servers`) or the
  * JetStream account (its `max_storage`) can reserve.
  */
-export async function checkStorage(jsm: JetStreamManager, opts: TopologyOptions, servers: ServerStorage[] = []): Promise<void> {
+export async function checkStorage(jsm: JetStreamManager, opts: StreamCapOptions, servers: ServerStorage[] = []): Promise<void> {
   const caps = streamCaps(opts);
   let need = 0;
   let ours = 0;
