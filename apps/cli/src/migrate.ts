@@ -87,6 +87,8 @@ export async function migrate(opts: MigrateOptions): Promise<string[]> {
 
     if (await ensureDatabase(opts.databaseUrl)) actions.push('created database');
     const pool = new Pool({ connectionString: opts.databaseUrl, max: 1 });
+    // An idle connection the server closes (a restart, a failover) is no crash: the next query reconnects.
+    pool.on('error', (err) => opts.logger.warn({ err }, 'migrate: PostgreSQL closed an idle connection'));
     try {
       const client = guardClient(await pool.connect());
       try {
