@@ -9,7 +9,7 @@ import { loadPipelineFile, type Rec } from '@tributary/contract';
 import { memoryKv } from '../../transformer/src/memory-kv';
 import { PipelineRunner } from '../../transformer/src/pipeline-runner';
 import { cardsForRate } from '../src/sources/generator';
-import { TransactionsSimulator } from '../src/sources/transactions-simulator';
+import { TransactionsSimulator } from '../src/sources/simulators/transactions-simulator';
 
 const PIPELINE = path.resolve(__dirname, '../../../pipelines/transactions.yaml');
 
