@@ -7,7 +7,7 @@
  * come back as ISO 8601 in UTC.
  */
 import { bindSql, TributaryError, type InputSpec, type Report, type ReportQuery } from '@tributary/contract';
-import { DATABASE_ROLES, ident, sqlState, WAREHOUSE_SCHEMA } from '@tributary/warehouse';
+import { DATABASE_ROLES, guardClient, ident, sqlState, WAREHOUSE_SCHEMA } from '@tributary/warehouse';
 import path from 'node:path';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 
@@ -150,7 +150,9 @@ export function queryError(
 
 /** Runs `fn` in a read-only transaction as the reader role, rolled back whatever happens. */
 export async function readOnly<T>(pool: Pool, limits: QueryLimits, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  // Guarded: PostgreSQL going away between two queries of a checked-out client is an 'error'
+  // event, which would otherwise end the monitor (the query that next uses it reports it).
+  const client = guardClient(await pool.connect());
   let broken = false;
   try {
     await client.query('BEGIN TRANSACTION READ ONLY');
