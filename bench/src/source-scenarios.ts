@@ -15,8 +15,8 @@ import { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Measured } from './baselines';
 import { percentile } from './records';
-import type { ScenarioResult } from './scenarios';
-import { BenchStack, migrate, waitCount } from './stack';
+import { run, type ScenarioResult } from './scenarios';
+import { waitCount } from './stack';
 
 /** A scenario measured against a baseline of its own (the same rows, copied by hand). */
 export interface SourceScenarioResult extends ScenarioResult {
@@ -35,34 +35,14 @@ function pipelineDir(name: string, yaml: string): string {
   return dir;
 }
 
-async function measure(
+/** One source scenario: `body` waits for the rows and says what it checked. */
+const measure = (
   env: Env,
   scenario: string,
   records: number,
-  body: (stack: BenchStack | undefined) => Promise<string>,
-  startBeforeClock = false,
-): Promise<ScenarioResult> {
-  migrate(env);
-  // A snapshot begins as soon as the ingest-api starts: its clock starts before the services do.
-  const t0 = startBeforeClock ? performance.now() : 0;
-  const stack = await BenchStack.start(env, scenario);
-  try {
-    const cpu0 = stack.cpu();
-    const t1 = startBeforeClock ? t0 : performance.now();
-    const checked = await body(stack);
-    const seconds = (performance.now() - t1) / 1000;
-    return {
-      records,
-      seconds,
-      perSecond: records / seconds,
-      cpuSecondsPerMillion: BenchStack.perMillion(cpu0, stack.cpu(), records),
-      peakRssMiB: stack.peakRss(),
-      checked,
-    };
-  } finally {
-    await stack.stop();
-  }
-}
+  body: () => Promise<string>,
+  clockBeforeStart = false,
+): Promise<ScenarioResult> => run(env, scenario, 1, async () => ({ records, checked: await body() }), undefined, clockBeforeStart);
 
 /** COPY of `sql`'s rows out of `sourceUrl` straight into `table` of the warehouse. */
 async function copyAcross(sourceUrl: string, sql: string, warehouseUrl: string, table: string, columns: string): Promise<Measured> {
