@@ -141,6 +141,39 @@ describe('pull-source scheduler', () => {
     expect(state).toMatchObject({ due: probe.runs[0]!.scheduledAt + 3_600_000, failures: 0, last: { outcome: 'ok' } });
   });
 
+  it('clears the failures of a continuous source once its new run reports itself healthy, while that run goes on', async () => {
+    const p = pipeline();
+    let attempts = 0;
+    let streaming = false;
+    const source: PullSource = {
+      run: async (ctx: PullContext) => {
+        if (++attempts <= 3) throw new Error(`connection refused (attempt ${attempts})`);
+        // Streams until aborted, the way change data capture does, and says so after its first batch.
+        await ctx.publish([{ attempt: attempts }], `stream:${attempts}`);
+        ctx.healthy();
+        streaming = true;
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+      },
+    };
+    const { runner } = await replica('stream', 600);
+    const handle = runner.add({ pipeline: p, name: 's', schedule: undefined, source, logger: h.logger });
+    await handle.start();
+    const read = async () =>
+      (await h.cursors.get(`schedule.${p.name}.s`))?.json<{ failures: number; lastOkAt?: number; last?: { outcome: string } }>();
+    await waitFor(async () => (await read())?.failures === 3 || streaming, { timeoutMs: 20_000, what: 'three failed runs' });
+    const healed = await waitFor(
+      async () => {
+        const s = await read();
+        return streaming && s?.failures === 0 ? s : undefined;
+      },
+      { timeoutMs: 20_000, what: 'failures reset by the streaming run' },
+    );
+    expect(healed).toMatchObject({ failures: 0, last: { outcome: 'ok' } });
+    expect(healed!.lastOkAt).toBeGreaterThan(0);
+    expect(attempts).toBe(4); // still the same run: healthy() did not end it
+    await handle.stop();
+  });
+
   it('runs a cron schedule at its fire times', async () => {
     const p = pipeline();
     const probe = new Probe();

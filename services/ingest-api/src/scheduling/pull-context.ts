@@ -33,6 +33,7 @@ export function buildPullContext(
     logger: Logger;
     scheduledAt: number;
     runId: string;
+    healthy: () => void;
   },
 ): PullContext {
   const { pipeline, source: name, signal } = run;

@@ -45,12 +45,15 @@ export interface ScheduledSourceOptions {
   /** Backoff of failed runs: first retry after up to `initialMs`, doubling up to `maxMs`. */
   retry: { initialMs: number; maxMs: number };
   /** Builds the context of one run (publish, cursors, DLQ) with the given signal. */
-  context: (base: { signal: AbortSignal; scheduledAt: number; runId: string; logger: Logger }) => PullContext;
+  context: (base: { signal: AbortSignal; scheduledAt: number; runId: string; logger: Logger; healthy: () => void }) => PullContext;
   /** Called after each run and lease change, for metrics. */
   observe?: (
     e: { type: 'run'; outcome: 'ok' | 'partial' | 'failed' | 'aborted'; seconds: number } | { type: 'lease'; held: boolean },
   ) => void;
 }
+
+/** How often a continuous source's `ctx.healthy()` is written to KV at most (failures reset at once). */
+const HEALTHY_WRITE_MS = 10_000;
 
 /** A pull source's lease-and-schedule loop. */
 export class ScheduledSource implements SourceHandle {
@@ -204,11 +207,50 @@ export class ScheduledSource implements SourceHandle {
     await this.o.cursors.put(scheduleKey(this.o.pipeline.name, this.o.name), JSON.stringify(state));
   }
 
+  /**
+   * What `ctx.healthy()` does during one run: a continuous source's run is marked successful so
+   * far (no failures in a row, last success now, the run in progress as the last one), at most
+   * every HEALTHY_WRITE_MS and at once when failures were counted. Returns the state as last
+   * written, so the run's end record builds on it.
+   */
+  private healthyReporter(
+    initial: ScheduleState,
+    started: number,
+    signal: AbortSignal,
+    logger: Logger,
+  ): { report: () => void; settled: () => Promise<void>; state: () => ScheduleState } {
+    let state = initial;
+    let writing: Promise<void> = Promise.resolve();
+    let busy = false;
+    let lastWrite = 0;
+    const report = (): void => {
+      const now = Date.now();
+      if (busy || signal.aborted) return;
+      if (state.failures === 0 && now - lastWrite < HEALTHY_WRITE_MS) return;
+      const next: ScheduleState = {
+        due: state.due,
+        failures: 0,
+        ...(state.since === undefined ? {} : { since: state.since }),
+        lastOkAt: now,
+        last: { scheduledAt: state.due, startedAt: started, finishedAt: now, outcome: 'ok' },
+      };
+      if (state.failures > 0) logger.info({ failuresBefore: state.failures }, 'source is streaming again; failures reset');
+      busy = true;
+      lastWrite = now;
+      writing = this.writeState(next)
+        .then(() => void (state = next))
+        .catch((err: unknown) => logger.warn({ err }, 'could not record the source as healthy'))
+        .finally(() => (busy = false));
+    };
+    return { report, settled: () => writing, state: () => state };
+  }
+
   private async runOnce(state: ScheduleState, signal: AbortSignal): Promise<void> {
     const runId = nuid.next();
     const logger = this.o.logger.child({ run: runId });
     const started = Date.now();
-    const ctx = this.o.context({ signal, scheduledAt: state.due, runId, logger });
+    const healthy = this.healthyReporter(state, started, signal, logger);
+    const ctx = this.o.context({ signal, scheduledAt: state.due, runId, logger, healthy: healthy.report });
     logger.info({ scheduledAt: new Date(state.due).toISOString(), attempt: state.failures + 1 }, 'source run started');
     let error: unknown;
     let result: PullRunResult | void = undefined;
@@ -217,6 +259,9 @@ export class ScheduledSource implements SourceHandle {
     } catch (err) {
       error = err;
     }
+    // A health write in flight must land before the run's own record, or it would overwrite it.
+    await healthy.settled();
+    state = healthy.state();
     const now = Date.now();
     const seconds = (now - started) / 1000;
     if (signal.aborted) {

@@ -118,8 +118,8 @@ export class SourceRunner implements PullScheduler {
       holder: this.holder,
       leaseTtlMs: this.o.leaseTtlMs ?? 15_000,
       retry: this.o.retry ?? { initialMs: 1000, maxMs: 5 * 60_000 },
-      context: ({ signal, scheduledAt, runId, logger }): PullContext =>
-        buildPullContext(this.o, { pipeline, source: name, cursors, signal, logger, scheduledAt, runId }),
+      context: ({ signal, scheduledAt, runId, logger, healthy }): PullContext =>
+        buildPullContext(this.o, { pipeline, source: name, cursors, signal, logger, scheduledAt, runId, healthy }),
       observe: (e) => {
         if (e.type === 'lease') this.metrics.lease.set(labels, e.held ? 1 : 0);
         else {

@@ -93,6 +93,14 @@ export interface PullContext {
   readonly runId: string;
   /** The service's Prometheus registry, for a source's own `tributary_*` metrics (register once per registry). */
   readonly metrics: Registry;
+  /**
+   * A continuous source (one whose `run` streams until aborted, such as change data capture) calls
+   * this whenever it has shown it works end to end (a batch acknowledged by JetStream, or nothing
+   * to publish): its run never finishes, so without it the failures before the current run would
+   * count forever and the source would stay "failing". Resets the consecutive failures and sets the
+   * last success to now (written at most every few seconds; never throws).
+   */
+  healthy(): void;
 }
 
 /** What a run may tell the scheduler (optional: resolving with nothing is the common case). */

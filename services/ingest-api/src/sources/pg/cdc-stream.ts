@@ -110,6 +110,7 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
     batcher.published(batch.to);
     await o.save({ acked: batch.to });
     stream.acknowledge(batcher.flushLsn);
+    ctx.healthy();
   };
 
   let txn: (TxnInfo & { seq: number }) | undefined;
@@ -140,7 +141,11 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
         txn = undefined;
         return;
       case 'message':
-        if (!m.transactional && m.prefix === HEARTBEAT_PREFIX && !txn && m.messageLsn) batcher.idleAt(parseLsn(m.messageLsn));
+        if (!m.transactional && m.prefix === HEARTBEAT_PREFIX && !txn && m.messageLsn) {
+          batcher.idleAt(parseLsn(m.messageLsn));
+          // Our own heartbeat came back through the slot with nothing waiting to be published.
+          if (batcher.size === 0) ctx.healthy();
+        }
         return;
       case 'truncate':
         // Rows removed by TRUNCATE are not replicated one by one: say so where people look.
