@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { FailingCheck } from './alerts/alert-rules';
-import type { ReplicaRegistry, ReplicaState } from './replica-registry';
+import type { ReplicaRegistry, ReplicaState } from './cluster/replica-registry';
 
 const STATES: ReplicaState[] = ['live', 'not_ready', 'missing', 'stopped'];
 

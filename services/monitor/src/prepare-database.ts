@@ -5,7 +5,7 @@
  */
 import { assertTableAccess, tableNeeds } from '@tributary/warehouse';
 import type { Pool } from 'pg';
-import { toWarehouseError } from './warehouse-error';
+import { toWarehouseError } from './fold/warehouse-error';
 
 /** Fails with TRIB_E_TOPOLOGY_MISSING naming missing tables, or TRIB_E_CONFIG naming missing privileges. */
 export async function prepareDatabase(pool: Pool): Promise<void> {

@@ -12,9 +12,9 @@ import { Pool } from 'pg';
 import type { AlertTransition } from '../src/alerts/alert-engine';
 import { AlertMonitor } from '../src/alerts/alert-monitor';
 import { AlertNotifier } from '../src/alerts/alert-notifier';
-import type { PipelineStatus } from '../src/pipeline-status';
-import { ReplicaRegistry } from '../src/replica-registry';
-import type { StatusSnapshot, StatusSnapshots } from '../src/status-snapshot';
+import type { PipelineStatus } from '../src/status/pipeline-status';
+import { ReplicaRegistry } from '../src/cluster/replica-registry';
+import type { StatusSnapshot, StatusSnapshots } from '../src/status/status-snapshot';
 
 afterAll(stopAll);
 

@@ -8,7 +8,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DEFAULT_TOPOLOGY, ensureBuckets, ensureReplicas, ensureStreams, topologyStreams } from '@tributary/runtime';
 import { NatsCluster, stopAll, waitFor } from '@tributary/testkit';
-import { ClusterProbe, type ClusterStatus } from '../src/cluster-probe';
+import { ClusterProbe, type ClusterStatus } from '../src/cluster/cluster-probe';
 
 jest.setTimeout(120_000);
 

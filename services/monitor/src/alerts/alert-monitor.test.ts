@@ -1,8 +1,8 @@
 import { createLogger } from '@tributary/runtime';
 import type { Pool } from 'pg';
-import type { PipelineStatus } from '../pipeline-status';
-import { ReplicaRegistry } from '../replica-registry';
-import type { StatusSnapshot, StatusSnapshots } from '../status-snapshot';
+import type { PipelineStatus } from '../status/pipeline-status';
+import { ReplicaRegistry } from '../cluster/replica-registry';
+import type { StatusSnapshot, StatusSnapshots } from '../status/status-snapshot';
 import type { AlertTransition } from './alert-engine';
 import { AlertMonitor } from './alert-monitor';
 import { AlertNotifier } from './alert-notifier';

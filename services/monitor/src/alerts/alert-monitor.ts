@@ -15,9 +15,9 @@ import { H, makeHeaders, subjects } from '@tributary/contract';
 import type { KvLease, Logger, Publisher } from '@tributary/runtime';
 import type { Pool } from 'pg';
 import type { Gauge } from 'prom-client';
-import type { ClusterStatus } from '../cluster-probe';
-import type { ReplicaRegistry } from '../replica-registry';
-import type { StatusSnapshots } from '../status-snapshot';
+import type { ClusterStatus } from '../cluster/cluster-probe';
+import type { ReplicaRegistry } from '../cluster/replica-registry';
+import type { StatusSnapshots } from '../status/status-snapshot';
 import { AlertEngine, type ActiveAlert, type AlertTransition } from './alert-engine';
 import type { AlertNotifier } from './alert-notifier';
 import {

@@ -1,5 +1,5 @@
-import type { PipelineStatus } from '../pipeline-status';
-import type { ServiceView } from '../replica-registry';
+import type { PipelineStatus } from '../status/pipeline-status';
+import type { ServiceView } from '../cluster/replica-registry';
 import { evaluateRules, fingerprint, type RuleInputs, type RuleThresholds } from './alert-rules';
 
 const T: RuleThresholds = {

@@ -4,9 +4,9 @@
  * conditions that hold now; the engine adds `for` durations and resolve notices. The same rules
  * ship as Prometheus alerting rules in deploy/prometheus/tributary-rules.yml (keep them in step).
  */
-import type { ClusterStatus } from '../cluster-probe';
-import type { PipelineStatus } from '../pipeline-status';
-import type { ServiceView } from '../replica-registry';
+import type { ClusterStatus } from '../cluster/cluster-probe';
+import type { PipelineStatus } from '../status/pipeline-status';
+import type { ServiceView } from '../cluster/replica-registry';
 import type { AlertCondition } from './alert-condition';
 import { sourceConditions } from './source-rules';
 

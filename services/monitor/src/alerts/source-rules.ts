@@ -5,7 +5,7 @@
  * neither: an operator stopped it on purpose. The Prometheus copies read the monitor's
  * `tributary_source_consecutive_failures` and `tributary_source_since_success_seconds` gauges.
  */
-import type { PipelineStatus } from '../pipeline-status';
+import type { PipelineStatus } from '../status/pipeline-status';
 import type { AlertCondition } from './alert-condition';
 
 /** The source rules' conditions that hold now. */

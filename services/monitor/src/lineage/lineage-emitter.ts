@@ -11,7 +11,7 @@ import type { KV } from '@nats-io/kv';
 import { header, STREAMS, subjectTokens, type Pipeline } from '@tributary/contract';
 import type { Logger } from '@tributary/runtime';
 import type { Pool } from 'pg';
-import type { DeadLetterRow } from '../folded-message';
+import type { DeadLetterRow } from '../fold/folded-message';
 import { completedLoadEvents, failedLoadEvents, type LineageNaming, type LoadNotice } from './load-run-events';
 import type { RunEvent } from './openlineage-model';
 

@@ -10,7 +10,7 @@ import { findPipeline, TributaryError, type Pipeline } from '@tributary/contract
 import { setSourcePause, type Logger } from '@tributary/runtime';
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { actorOf, refuseCrossSite, requireAdmin } from '../admin-auth';
+import { actorOf, refuseCrossSite, requireAdmin } from '../api/admin-auth';
 import type { SourceRuns } from './source-runs';
 
 /** What the router needs. */

@@ -1,6 +1,6 @@
 import type { Pipeline } from '@tributary/contract';
 import type { SourceScheduleState } from '@tributary/runtime';
-import type { PipelineStatus } from '../pipeline-status';
+import type { PipelineStatus } from '../status/pipeline-status';
 import { sourceConditions } from '../alerts/source-rules';
 import { sourceRunView } from './source-runs';
 

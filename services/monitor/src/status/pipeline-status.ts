@@ -4,8 +4,8 @@
  */
 import type { Pipeline } from '@tributary/contract';
 import type { StageLag } from './consumer-lag';
-import type { SlotLag } from './source-slots';
-import type { SourceRunView } from './sources/source-runs';
+import type { SlotLag } from '../sources/source-slots';
+import type { SourceRunView } from '../sources/source-runs';
 import type { LedgerSum, StatusCounts, StreamLogSum } from './status-counts';
 
 /** Counts of one source. */

@@ -4,7 +4,7 @@
  * failure time) per time bucket; errors per stage and code; the most recent loads.
  */
 import type { Pool } from 'pg';
-import { toWarehouseError } from './warehouse-error';
+import { toWarehouseError } from '../fold/warehouse-error';
 
 /** Time series of one pipeline, aligned on `t` (bucket starts, epoch seconds). */
 export interface PipelineSeries {

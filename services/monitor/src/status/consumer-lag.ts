@@ -5,8 +5,8 @@
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { consumers, STREAMS, type Pipeline } from '@tributary/contract';
-import type { FoldedStream } from './folded-message';
-import { foldSource } from './stream-fold';
+import type { FoldedStream } from '../fold/folded-message';
+import { foldSource } from '../fold/stream-fold';
 
 /** The lag of one durable consumer. */
 export interface ConsumerLag {

@@ -9,15 +9,15 @@ import type { Logger } from '@tributary/runtime';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import type { AlertMonitor } from './alerts/alert-monitor';
-import { ALERT_NAMES } from './alerts/alert-rules';
-import type { ClusterProbe } from './cluster-probe';
-import { createDlqRouter, type DlqRouterDeps } from './dlq-router';
+import type { AlertMonitor } from '../alerts/alert-monitor';
+import { ALERT_NAMES } from '../alerts/alert-rules';
+import type { ClusterProbe } from '../cluster/cluster-probe';
+import { createDlqRouter, type DlqRouterDeps } from '../dlq/dlq-router';
 import type { LiveFeed } from './live-feed';
-import type { Overview } from './overview';
-import { queryCheckResults, queryErrorGroups, queryPipelineSeries, queryRecentLoads } from './pipeline-series';
-import type { ReplicaRegistry } from './replica-registry';
-import type { StatusSnapshots } from './status-snapshot';
+import type { Overview } from '../status/overview';
+import { queryCheckResults, queryErrorGroups, queryPipelineSeries, queryRecentLoads } from '../status/pipeline-series';
+import type { ReplicaRegistry } from '../cluster/replica-registry';
+import type { StatusSnapshots } from '../status/status-snapshot';
 
 /** What the API reads. */
 export interface ApiRouterDeps {

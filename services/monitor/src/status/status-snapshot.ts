@@ -5,10 +5,10 @@
 import type { Pipeline } from '@tributary/contract';
 import type { Pool } from 'pg';
 import type { ConsumerLag, LagReport } from './consumer-lag';
-import type { FoldedStream } from './folded-message';
+import type { FoldedStream } from '../fold/folded-message';
 import { buildPipelineStatus, type PipelineStatus } from './pipeline-status';
-import type { SlotLag } from './source-slots';
-import type { SourceRunView } from './sources/source-runs';
+import type { SlotLag } from '../sources/source-slots';
+import type { SourceRunView } from '../sources/source-runs';
 import { queryStatusCounts } from './status-counts';
 
 /** Status of all pipelines at one moment. */

@@ -3,7 +3,7 @@
  * stage with its reason, record and origin (the stream keeps them only for its max age).
  */
 import type { Pool, PoolClient } from 'pg';
-import type { DeadLetterRow } from './folded-message';
+import type { DeadLetterRow } from '../fold/folded-message';
 
 /**
  * DDL of the dead-letter table; idempotent. Belongs in core's BOOKKEEPING_DDL (then the monitor

@@ -7,7 +7,7 @@ import { identifier, TributaryError } from '@tributary/contract';
 import express, { type Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { actorOf, refuseCrossSite, requireAdmin } from './admin-auth';
+import { actorOf, refuseCrossSite, requireAdmin } from '../api/admin-auth';
 import type { DeadLetterActions } from './dead-letter-actions';
 import { listDeadLetters } from './dead-letter-store';
 

@@ -21,7 +21,7 @@ import {
   type DeadLetterFilter,
   type DeadLetterView,
 } from './dead-letter-store';
-import { toWarehouseError } from './warehouse-error';
+import { toWarehouseError } from '../fold/warehouse-error';
 
 /** What an action applies to: listed sequences, or every dead letter matching a filter. */
 export type DeadLetterSelection = { seqs: number[] } | { filter: DeadLetterFilter };

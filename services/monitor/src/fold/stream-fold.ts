@@ -9,7 +9,7 @@ import { BatchConsumer, type Logger } from '@tributary/runtime';
 import { consumers, STREAMS } from '@tributary/contract';
 import { guardClient } from '@tributary/warehouse';
 import type { Pool } from 'pg';
-import { insertDeadLetters } from './dead-letter-store';
+import { insertDeadLetters } from '../dlq/dead-letter-store';
 import { foldMessage, type DeadLetterRow, type FoldedMessage, type FoldedStream } from './folded-message';
 import { insertStreamLog } from './stream-log-store';
 import { toWarehouseError } from './warehouse-error';

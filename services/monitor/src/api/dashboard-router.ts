@@ -11,7 +11,8 @@ import path from 'node:path';
 import type { Logger } from '@tributary/runtime';
 import express, { type Router } from 'express';
 
-const ROOT = path.resolve(__dirname, '..');
+/** The monitor package's root (`dist/api/` → the package), where `web/static` lives. */
+const ROOT = path.resolve(__dirname, '../..');
 /** The dashboard's Content-Security-Policy (the API's own policy allows nothing at all). */
 export const DASHBOARD_CSP = [
   "default-src 'self'",

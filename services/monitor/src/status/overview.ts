@@ -4,11 +4,11 @@
  * replicas, the alerts pending or firing, and the NATS cluster.
  */
 import type { Pipeline } from '@tributary/contract';
-import type { ActiveAlert } from './alerts/alert-engine';
-import type { ClusterStatus } from './cluster-probe';
+import type { ActiveAlert } from '../alerts/alert-engine';
+import type { ClusterStatus } from '../cluster/cluster-probe';
 import type { ConsumerLag } from './consumer-lag';
 import type { PipelineStatus } from './pipeline-status';
-import type { ServiceView } from './replica-registry';
+import type { ServiceView } from '../cluster/replica-registry';
 import type { StatusSnapshot } from './status-snapshot';
 import type { PipelineRates, ThroughputRates } from './throughput-rates';
 
