@@ -22,7 +22,7 @@ export {
   type SchemaProblem,
   type RecordSchema,
 } from './schema/record-schema';
-export { daysInMonth, validDate, isCanonicalTimestamp } from './schema/timestamps';
+export { daysInMonth, validDate, isCanonicalTimestamp, parseIsoTimestamp } from './schema/timestamps';
 export { ARCHIVE_STAGES, archiveSpec, checkArchiveReferences, type ArchiveStage, type ArchiveSpec } from './spec/archive-spec';
 export { checkEntrySpec, checksSpec, type CheckEntry, type CheckKind, type Check } from './spec/check-spec';
 export {
@@ -41,6 +41,7 @@ export {
   schemaRef,
   qualifiedTable,
   sourceColumn,
+  sourceTimeField,
   type FieldType,
   type FieldDef,
 } from './spec/common';
@@ -188,3 +189,4 @@ export {
   type ReportQuery,
 } from './reports/report-spec';
 export { bindSql, scanSql, type BoundSql, type InputRef, type SqlScan } from './reports/sql-inputs';
+export { toSourceTime, sourceTimeFromMicros, sourceTimeFromMs, oldestSourceTime, sourceTimeMs, sourceTimeHeader } from './wire/source-time';

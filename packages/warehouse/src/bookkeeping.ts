@@ -22,9 +22,12 @@ CREATE TABLE IF NOT EXISTS tributary.load_ledger (
   written      integer     NOT NULL,  -- rows inserted or updated
   skipped      integer     NOT NULL,  -- append with key: records whose key was already present
   ingested_at  timestamptz,
+  source_time  timestamptz,             -- the message's Trib-Source-Time (oldest source time of its records)
   loaded_at    timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (pipeline, table_name, msg_id)
 );
+-- Ledgers made before source time existed get the column (the monitor's source freshness reads it).
+ALTER TABLE tributary.load_ledger ADD COLUMN IF NOT EXISTS source_time timestamptz;
 CREATE INDEX IF NOT EXISTS load_ledger_loaded_at ON tributary.load_ledger (pipeline, loaded_at);
 
 -- One row per message seen on TRIB_RAW, TRIB_PROCESSED and TRIB_DLQ (headers only), keyed by

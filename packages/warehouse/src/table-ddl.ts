@@ -23,12 +23,19 @@ import { syncDeclaredIndexes } from './declared-indexes';
 import { ensurePartitions, partitionClause, partitionLayout, partitionProblems, partitionSetupDdl, premakeStarts } from './partitions';
 import { ident, WAREHOUSE_SCHEMA, warehouseTable } from './sql';
 
-/** Lineage columns every warehouse table has. */
+/**
+ * Lineage columns every warehouse table has. `_source_time`: the source time of the row's message
+ * (docs/design.md, Wire contract, Source time), NULL when the source has none.
+ */
 export const META_COLUMNS = {
   _msg_id: 'text NOT NULL',
   _ingested_at: 'timestamptz',
+  _source_time: 'timestamptz',
   _loaded_at: 'timestamptz NOT NULL DEFAULT now()',
 };
+
+/** Lineage columns added after tables existed: an existing table gets them on the next migrate. */
+const ADDABLE_META_COLUMNS = new Set(['_source_time']);
 
 /** One column a table must have. `addable`: may be added to an existing table (nullable, no identity). */
 export interface ColumnDef {
@@ -80,7 +87,7 @@ export function tableColumns(pipeline: Pipeline, table: Table): ColumnDef[] {
     out.push({ name: VALUE_ORDER_COLUMN, ddl: "jsonb NOT NULL DEFAULT '{}'", pgType: 'jsonb', addable: false });
   }
   for (const [name, ddl] of Object.entries(META_COLUMNS)) {
-    out.push({ name, ddl, pgType: PG_TYPE_NAMES[ddl.split(' ')[0]!]!, addable: false });
+    out.push({ name, ddl, pgType: PG_TYPE_NAMES[ddl.split(' ')[0]!]!, addable: ADDABLE_META_COLUMNS.has(name) });
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * for that pipeline and source (sources/push.ts), which parses and ingests it.
  */
 import { context, SpanKind } from '@opentelemetry/api';
-import { findPipeline, TributaryError, type Pipeline } from '@tributary/contract';
+import { findPipeline, H, TributaryError, type Pipeline } from '@tributary/contract';
 import { inSpan } from '@tributary/runtime';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Counter } from 'prom-client';
@@ -71,6 +71,7 @@ export function pushRoute(o: PushRouteOptions): Router {
             body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
             contentType: req.get('content-type'),
             idempotencyKey: req.get('idempotency-key'),
+            sourceTime: req.get(H.sourceTime),
           });
           if (replayed) {
             span.setAttribute('tributary.idempotent_replay', true);

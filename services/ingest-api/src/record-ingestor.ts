@@ -2,7 +2,8 @@
  * Turns parsed records into durable JetStream messages: validates each against the source
  * schema (rejects are dead-lettered one message each, with index and reason), splits the valid
  * ones into batches bounded by records and bytes, publishes them with deterministic message IDs,
- * and resolves only once JetStream acknowledged everything.
+ * and resolves only once JetStream acknowledged everything. Each message carries the oldest source
+ * time of its records (`Trib-Source-Time`, docs/design.md, Wire contract) when the source has one.
  */
 import {
   compileSchema,
@@ -13,6 +14,7 @@ import {
   type Pipeline,
   type RecordSchema,
   schemaKindOf,
+  toSourceTime,
   TributaryError,
 } from '@tributary/contract';
 import { publishDeadLetter, type Publisher, type StageMetrics } from '@tributary/runtime';
@@ -39,6 +41,39 @@ export interface IngestResult {
 }
 
 const MAX_REPORTED_ERRORS = 1000;
+
+/**
+ * Where the source time of records comes from: a record field (a dotted path; a record without it
+ * has none, one whose value is not a timestamp is rejected) or one time for every record (a file's
+ * modification time, a push request's header), canonical already (`toSourceTime`).
+ */
+export type SourceTimeRule = { field: string } | { at: string };
+
+/** The value at dotted `path` of `rec`, or undefined. */
+function valueAt(rec: object, path: string): unknown {
+  let v: unknown = rec;
+  for (const key of path.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}
+
+/** The record's source time under `rule`, or a problem when its field holds something else. */
+function recordSourceTime(rec: object, rule: SourceTimeRule): string | undefined | { problem: { field: string; message: string } } {
+  if ('at' in rule) return rule.at;
+  const raw = valueAt(rec, rule.field);
+  if (raw === undefined || raw === null) return undefined;
+  const t = toSourceTime(raw);
+  if (t !== undefined) return t;
+  const shown = JSON.stringify(raw) ?? String(raw);
+  return {
+    problem: {
+      field: rule.field,
+      message: `source_time field "${rule.field}": ${shown.length > 60 ? `${shown.slice(0, 60)}...` : shown} is not an RFC 3339 timestamp`,
+    },
+  };
+}
 
 /** Validates, batches and publishes records for the sources of a set of pipelines. */
 export class RecordIngestor {
@@ -95,6 +130,7 @@ export class RecordIngestor {
    * `<source>:<Idempotency-Key>`, a pull source position, or a fresh ID. `sentLines`, when given, is
    * each record's JSON text as received (NDJSON bodies): a record the schema check leaves as it is
    * travels as that text, which saves serialising it again; JSON.parse of it gives the same record.
+   * `sourceTime`: where the records' source time comes from (none when unset).
    */
   async ingest(
     pipeline: Pipeline,
@@ -103,6 +139,7 @@ export class RecordIngestor {
     sourceId: string,
     ingestedAt = Date.now(),
     sentLines?: readonly string[],
+    sourceTime?: SourceTimeRule,
   ): Promise<IngestResult> {
     // JetStream drops repeated IDs across the whole stream, so the pipeline is part of every ID:
     // two pipelines with a source of the same name and the same client key must not collide.
@@ -112,6 +149,8 @@ export class RecordIngestor {
     const errors: Rejection[] = [];
     const rejects: { index: number; record: unknown; problem: { field?: string; message: string } }[] = [];
     const lines: string[] = [];
+    // times[k]: the source time of lines[k] (only filled when the source has a source time).
+    const times: (string | undefined)[] = [];
     // First pass: check and serialise everything, so a record that can never travel (too deep to
     // serialise, or larger than a message) refuses the whole request before anything is published.
     for (let i = 0; i < records.length; i++) {
@@ -125,6 +164,12 @@ export class RecordIngestor {
         if ('problem' in checked) problem = checked.problem;
         else rec = checked.record;
       }
+      let time: string | undefined;
+      if (sourceTime && !problem) {
+        const t = recordSourceTime(rec as object, sourceTime);
+        if (typeof t === 'object') problem = t.problem;
+        else time = t;
+      }
       const line = this.serialise(rec, i, rec === sent ? sentLines?.[i] : undefined);
       if (problem) {
         if (errors.length < MAX_REPORTED_ERRORS)
@@ -132,6 +177,7 @@ export class RecordIngestor {
         rejects.push({ index: i, record: rec, problem });
       } else {
         lines.push(line);
+        if (sourceTime) times.push(time);
       }
     }
     const rejected = rejects.length;
@@ -159,20 +205,31 @@ export class RecordIngestor {
     );
 
     // Split into parts bounded by records and bytes; deterministic, so a retry splits the same way.
+    // Each part carries the oldest source time of its records (canonical times compare as strings).
     const parts: string[][] = [];
+    const oldest: (string | undefined)[] = [];
     let cur: string[] = [];
+    let curOldest: string | undefined;
     let bytes = 0;
-    for (const line of lines) {
+    for (let k = 0; k < lines.length; k++) {
+      const line = lines[k]!;
       const size = Buffer.byteLength(line) + 1;
       if (cur.length > 0 && (cur.length >= this.opts.batchRecords || bytes + size > this.opts.batchBytes)) {
         parts.push(cur);
+        oldest.push(curOldest);
         cur = [];
+        curOldest = undefined;
         bytes = 0;
       }
       cur.push(line);
+      const t = times[k];
+      if (t !== undefined && (curOldest === undefined || t < curOldest)) curOldest = t;
       bytes += size;
     }
-    if (cur.length > 0) parts.push(cur);
+    if (cur.length > 0) {
+      parts.push(cur);
+      oldest.push(curOldest);
+    }
 
     const subject = subjects.raw(pipeline.name, source);
     const acks = parts.map((part, p) =>
@@ -183,6 +240,7 @@ export class RecordIngestor {
           [H.source]: source,
           [H.count]: part.length,
           [H.ingestedAt]: ingestedAt,
+          [H.sourceTime]: oldest[p],
           [H.contentType]: NDJSON,
           [H.schema]: fingerprint,
           [H.part]: parts.length > 1 ? `${p + 1}/${parts.length}` : undefined,

@@ -36,6 +36,7 @@ import {
   loadPipelines,
   makeHeaders,
   numberHeader,
+  sourceTimeHeader,
   STREAMS,
   subjects,
   subjectTokens,
@@ -116,11 +117,13 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
 
   function decode(msg: JsMsg): LoadItem {
     const [, dataset] = subjectTokens(msg.subject);
+    const sourceTime = sourceTimeHeader(msg.headers);
     return {
       msgId: header(msg.headers, 'Nats-Msg-Id') ?? `${STREAMS.processed}:${msg.seq}`,
       dataset: dataset!,
       seq: msg.seq,
       ingestedAt: numberHeader(msg.headers, H.ingestedAt, Date.now()),
+      ...(sourceTime ? { sourceTime } : {}),
       records: decodeNdjson(msg.data),
       ...(header(msg.headers, H.model) ? { model: header(msg.headers, H.model) } : {}),
     };

@@ -141,9 +141,9 @@ export class BatchLoader {
     // Ledger rows are taken in one order (table, message ID) whatever the order of the flush, so
     // two loaders given the same redelivered messages in another order wait instead of deadlocking.
     const fresh = await client.query<{ table_name: string; msg_id: string }>(
-      `INSERT INTO tributary.load_ledger (pipeline, table_name, msg_id, dataset, stream_seq, records, written, skipped, ingested_at)
-       SELECT $1, t, m, d, s, r, 0, 0, to_timestamp(i / 1000.0)
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::float8[]) AS u(t, m, d, s, r, i)
+      `INSERT INTO tributary.load_ledger (pipeline, table_name, msg_id, dataset, stream_seq, records, written, skipped, ingested_at, source_time)
+       SELECT $1, t, m, d, s, r, 0, 0, to_timestamp(i / 1000.0), st
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::float8[], $8::timestamptz[]) AS u(t, m, d, s, r, i, st)
        ORDER BY t, m
        ON CONFLICT (pipeline, table_name, msg_id) DO NOTHING
        RETURNING table_name, msg_id`,
@@ -155,6 +155,7 @@ export class BatchLoader {
         pairs.map((p) => p.item.seq),
         pairs.map((p) => p.item.records.length),
         pairs.map((p) => p.item.ingestedAt),
+        pairs.map((p) => p.item.sourceTime ?? null),
       ],
     );
     const isFresh = new Set(fresh.rows.map((r) => `${r.table_name}\u0000${r.msg_id}`));
@@ -164,7 +165,12 @@ export class BatchLoader {
       const mine = pairs.filter((p) => p.table.name === name);
       if (mine.length === 0) continue;
       const todo = mine.filter((p) => isFresh.has(`${name}\u0000${p.item.msgId}`));
-      const rows: TableRows[] = todo.map((p) => ({ msgId: p.item.msgId, records: p.item.records, ingestedAt: p.item.ingestedAt }));
+      const rows: TableRows[] = todo.map((p) => ({
+        msgId: p.item.msgId,
+        records: p.item.records,
+        ingestedAt: p.item.ingestedAt,
+        ...(p.item.sourceTime ? { sourceTime: p.item.sourceTime } : {}),
+      }));
       const origins = todo.map((p) => p.item);
       let written: Map<string, number>;
       const blocked = this.blocked.get(name);

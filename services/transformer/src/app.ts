@@ -37,6 +37,7 @@ import {
   makeHeaders,
   NDJSON,
   numberHeader,
+  sourceTimeHeader,
   STREAMS,
   subjects,
   subjectTokens,
@@ -125,6 +126,8 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
     const [, source] = subjectTokens(msg.subject);
     const inputId = header(msg.headers, 'Nats-Msg-Id') ?? `${STREAMS.raw}:${msg.seq}`;
     const ingestedAt = numberHeader(msg.headers, H.ingestedAt, Date.now());
+    // A header that is not a timestamp throws: the message is dead-lettered, never passed on without it.
+    const sourceTime = sourceTimeHeader(msg.headers);
     await inSpan(
       `process ${msg.subject}`,
       {
@@ -142,7 +145,10 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
         // input is decoded while the PubAcks of this one are awaited outside it.
         const sent = await transformGate(async () => {
           const records = decodeNdjson(msg.data);
-          const results = await runner.run(source!, records, inputId, { schema: header(msg.headers, H.schema) });
+          const results = await runner.run(source!, records, inputId, {
+            schema: header(msg.headers, H.schema),
+            ...(sourceTime ? { sourceTime } : {}),
+          });
           // Reference datasets are in KV before the input is acked (a redelivery puts the same values).
           for (const r of results) {
             if (references.get(pipeline.name)!.has(r.dataset)) {
@@ -208,6 +214,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
               [AGGREGATED_HEADER]: r.aggregated === undefined ? undefined : p === 0 ? r.aggregated : 0,
               [H.inputId]: inputId,
               [H.ingestedAt]: ingestedAt,
+              [H.sourceTime]: r.sourceTime,
               [H.contentType]: NDJSON,
               [H.schema]: r.fingerprint,
               [H.model]: r.models?.join(', '),
@@ -249,6 +256,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
                 [H.count]: 1,
                 [H.inputId]: inputId,
                 [H.ingestedAt]: ingestedAt,
+                [H.sourceTime]: r.sourceTime,
                 [H.contentType]: 'application/json',
               }),
             }),

@@ -5,7 +5,7 @@
  * Datasets that read other datasets run in the same pass, in dependency order; a `route` step
  * hands its routed records to the target datasets instead of its output.
  */
-import { tablesOf, toTributaryError, TributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/contract';
+import { oldestSourceTime, tablesOf, toTributaryError, TributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/contract';
 import { castValue } from './values/cast-value';
 import { createStep } from './steps/registry';
 import type { BatchContext, BatchItem, Release, Step, StepFailure, StepServices } from './steps/step';
@@ -30,6 +30,8 @@ export interface DatasetResult {
   fingerprint?: string;
   /** Identities of the models that scored this batch's records (`model` steps), sent as `Trib-Model`. */
   models?: string[];
+  /** The oldest source time of the inputs behind `records` (sent as `Trib-Source-Time`). */
+  sourceTime?: string;
 }
 
 /** What the steps' clocks released (see `Release`), run through the rest of the pipeline. */
@@ -106,6 +108,7 @@ export class PipelineRunner {
     fromStep = 0,
   ): Promise<{ result: DatasetResult; routed: Map<string, Rec[]> }> {
     const result: DatasetResult = { dataset: ds.def.name, records: [], filtered: 0, routed: 0, failures: [] };
+    if (ctx.sourceTime) result.sourceTime = ctx.sourceTime;
     const fingerprint = ds.steps.findLast((s) => s.fingerprint)?.fingerprint;
     if (fingerprint) result.fingerprint = fingerprint;
     const routed = new Map<string, Rec[]>();
@@ -118,6 +121,8 @@ export class PipelineRunner {
         result.filtered += out.filtered;
         if (out.aggregated !== undefined) result.aggregated = out.aggregated;
         if (out.models) result.models = [...(result.models ?? []), ...out.models];
+        const oldest = oldestSourceTime(result.sourceTime, out.sourceTime);
+        if (oldest) result.sourceTime = oldest;
         result.failures.push(...out.failures);
         for (const [name, recs] of out.events ?? []) {
           result.events ??= new Map();
@@ -175,8 +180,14 @@ export class PipelineRunner {
    * Runs every dataset fed by `source` (and those fed by them) over `records`. `inputId` is the
    * input message's ID; batch steps derive their state changes from it.
    */
-  async run(source: string, records: Rec[], inputId = 'test', opts: { schema?: string } = {}): Promise<DatasetResult[]> {
-    return this.runDownstream(new Map([[source, records]]), [], inputId, source, new Map(), opts.schema);
+  async run(
+    source: string,
+    records: Rec[],
+    inputId = 'test',
+    opts: { schema?: string; sourceTime?: string } = {},
+  ): Promise<DatasetResult[]> {
+    const times = new Map<string, string | undefined>([[source, opts.sourceTime]]);
+    return this.runDownstream(new Map([[source, records]]), [], inputId, source, new Map(), opts.schema, times);
   }
 
   /**
@@ -200,6 +211,8 @@ export class PipelineRunner {
     source: string | undefined,
     routedTo = new Map<string, Map<string, Rec[]>>(),
     schema?: string,
+    /** The oldest source time behind each name in `outputs` (a dataset inherits the oldest of what it reads). */
+    times = new Map<string, string | undefined>(),
   ): Promise<DatasetResult[]> {
     for (const ds of this.datasets) {
       if (outputs.has(ds.def.name)) continue;
@@ -222,10 +235,18 @@ export class PipelineRunner {
       // Each record knows which input it came from (a join tells its records from its partners).
       const items: BatchItem[] = [];
       for (const p of parts) for (const record of p.recs) items.push({ record, index: items.length, from: p.from });
-      const ctx = { inputId, pipeline: this.pipeline.name, dataset: ds.def.name, ...(source ? { source } : {}) };
+      const sourceTime = oldestSourceTime(...parts.map((p) => times.get(p.from)));
+      const ctx = {
+        inputId,
+        pipeline: this.pipeline.name,
+        dataset: ds.def.name,
+        ...(source ? { source } : {}),
+        ...(sourceTime ? { sourceTime } : {}),
+      };
       const skipValidate = parts.length === 1 && this.validatedAtIngest(ds, parts[0]!.from, source, schema);
       const { result, routed } = await this.runOne(ds, input, { ...ctx, size: items.length }, items, skipValidate ? 1 : 0);
       outputs.set(ds.def.name, result.records);
+      times.set(ds.def.name, result.sourceTime);
       for (const [target, recs] of routed) {
         if (!routedTo.has(target)) routedTo.set(target, new Map());
         routedTo.get(target)!.set(ds.def.name, recs);
@@ -253,13 +274,28 @@ export class PipelineRunner {
 
   /** Runs a release through the steps after the one that released it, then downstream. */
   private async continueFrom(ds: CompiledDataset, fromStep: number, r: Release): Promise<ReleasedRun> {
-    const ctx = { inputId: r.id, pipeline: this.pipeline.name, dataset: ds.def.name, ...(r.source ? { source: r.source } : {}) };
+    const ctx = {
+      inputId: r.id,
+      pipeline: this.pipeline.name,
+      dataset: ds.def.name,
+      ...(r.source ? { source: r.source } : {}),
+      ...(r.sourceTime ? { sourceTime: r.sourceTime } : {}),
+    };
     const { result, routed } = await this.runOne(ds, [], { ...ctx, size: r.items.length }, r.items, fromStep);
     result.filtered += r.filtered;
     result.failures.unshift(...r.failures);
     const routedTo = new Map<string, Map<string, Rec[]>>();
     for (const [target, recs] of routed) routedTo.set(target, new Map([[ds.def.name, recs]]));
-    const results = await this.runDownstream(new Map([[ds.def.name, result.records]]), [result], r.id, r.source, routedTo);
+    const times = new Map([[ds.def.name, result.sourceTime]]);
+    const results = await this.runDownstream(
+      new Map([[ds.def.name, result.records]]),
+      [result],
+      r.id,
+      r.source,
+      routedTo,
+      undefined,
+      times,
+    );
     return {
       id: r.id,
       dataset: ds.def.name,

@@ -114,6 +114,30 @@ describe('join on JetStream KV', () => {
     }
   });
 
+  it('gives a joined record the older source time of the record and its partner, and a timed-out one its own', async () => {
+    const p = pipelineOf('source_time');
+    const { runner, close } = await replica(p);
+    const [older, newer, newest] = ['2026-06-01T17:00:00.000001Z', '2026-06-01T17:30:00.000002Z', '2026-06-01T18:00:00.000003Z'];
+    try {
+      // A partner held with an older source time: the record arriving later takes the partner's time.
+      await runner.run('weather_in', [wx('v1', 0, 20)], 'w-1', { sourceTime: older });
+      const late = joinedOf(await runner.run('events_in', [ev('e1', 'v1', 5)], 'e-1', { sourceTime: newest }));
+      expect(late.records.map((r) => r.event_id)).toEqual(['e1']);
+      expect(late.sourceTime).toBe(older);
+      // A record waiting with an older time, taken out by a newer partner: the record's time wins.
+      expect(joinedOf(await runner.run('events_in', [ev('e2', 'v2', 0)], 'e-2', { sourceTime: older })).records).toEqual([]);
+      const taken = joinedOf(await runner.run('weather_in', [wx('v2', 1, 18)], 'w-2', { sourceTime: newest }));
+      expect(taken.records.map((r) => r.event_id)).toEqual(['e2']);
+      expect(taken.sourceTime).toBe(older);
+      // Nothing joined: the batch keeps its own time; a record released by the clock keeps its own.
+      expect(joinedOf(await runner.run('events_in', [ev('e3', 'v3', 0)], 'e-3', { sourceTime: newer })).sourceTime).toBe(newer);
+      const [released] = await runner.release(Date.now() + 86_400_000);
+      expect(released!.results.find((r) => r.dataset === 'event_weather')).toMatchObject({ sourceTime: newer });
+    } finally {
+      await close();
+    }
+  });
+
   it('gives a redelivered message the same outputs, and does not join its records again', async () => {
     const p = pipelineOf('redelivery');
     const { runner, close } = await replica(p);

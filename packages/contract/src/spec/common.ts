@@ -133,6 +133,18 @@ export const schemaRef = z
   .string()
   .meta({ description: 'Path of a JSON Schema file, relative to the pipeline file, that each record must satisfy.' });
 
+/**
+ * A record field that holds the record's time at its source (docs/design.md, Wire contract,
+ * "Source time"): a dotted path to an RFC 3339 timestamp, e.g. `updated_at` or `meta.modified`.
+ */
+export const sourceTimeField = z
+  .string()
+  .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a field name or dotted path')
+  .meta({
+    description:
+      "The record field holding the record's own time at the source (a dotted path to an RFC 3339 timestamp, e.g. `updated_at`); each message carries the oldest of its records' in `Trib-Source-Time`, the warehouse stores it in `_source_time` and the monitor's source freshness follows it. A record without the field (or null) has no source time; one whose value is not a timestamp is dead-lettered. Unset: no source time (the time a record was fetched is not its source's).",
+  });
+
 /** A table name, optionally schema-qualified (`public.orders`); unqualified names are in `public`. */
 export const qualifiedTable = z
   .string()

@@ -17,7 +17,12 @@ const obj = (v: unknown): Record<string, unknown> =>
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 /** Columns every table has beyond its fields (table-ddl.ts META_COLUMNS), by type. */
-const META_TYPES: Record<string, FieldType> = { _msg_id: 'string', _ingested_at: 'timestamp', _loaded_at: 'timestamp' };
+const META_TYPES: Record<string, FieldType> = {
+  _msg_id: 'string',
+  _ingested_at: 'timestamp',
+  _source_time: 'timestamp',
+  _loaded_at: 'timestamp',
+};
 
 /** Field types of a raw dataset: declared, or derived from its window/session step. */
 function fieldTypes(rawDataset: unknown): Map<string, FieldType> {

@@ -45,7 +45,7 @@ export const partitionSpec = z
   });
 
 /** Columns Tributary adds to tables whose names start with `_` (not `identifier`s): lineage and the accumulating value order. */
-export const SYSTEM_COLUMNS = ['_msg_id', '_ingested_at', '_loaded_at', '_value_order'] as const;
+export const SYSTEM_COLUMNS = ['_msg_id', '_ingested_at', '_source_time', '_loaded_at', '_value_order'] as const;
 
 /** One entry of `indexes:`. */
 export const indexSpec = z

@@ -10,6 +10,8 @@ export const H = {
   dataset: 'Trib-Dataset',
   count: 'Trib-Count',
   ingestedAt: 'Trib-Ingested-At',
+  /** The oldest source time of the batch's records, canonical RFC 3339 with microseconds (`source-time.ts`). */
+  sourceTime: 'Trib-Source-Time',
   schema: 'Trib-Schema-Fingerprint',
   contentType: 'Content-Type',
   /** Records of the input batch a transformer step filtered out for this dataset. */

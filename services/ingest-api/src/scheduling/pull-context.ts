@@ -38,6 +38,8 @@ export function buildPullContext(
 ): PullContext {
   const { pipeline, source: name, signal } = run;
   const { ingestor, publisher } = deps;
+  const spec = pipeline.sources[name] as { source_time?: string } | undefined;
+  const configured = spec?.source_time ? { field: spec.source_time } : undefined;
   return {
     ...run,
     ingestor,
@@ -47,10 +49,10 @@ export function buildPullContext(
     },
     holdBudget: (identity, until) => new KvRequestBudget(deps.leases, budgetKey(identity)).block(until),
     readRecords: (from, opts) => readPublishedRecords(deps.js, pipeline, from, { ...opts, signal }),
-    publish: (records, position) => {
+    publish: (records, position, sourceTime = configured) => {
       // Checked before publishing: a run whose lease is gone must not publish under it.
       signal.throwIfAborted();
-      return ingestor.ingest(pipeline, name, records, `${name}:${position}`);
+      return ingestor.ingest(pipeline, name, records, `${name}:${position}`, undefined, undefined, sourceTime);
     },
     deadLetter: async (item, position) => {
       signal.throwIfAborted();

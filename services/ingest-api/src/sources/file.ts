@@ -10,7 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { fileSourceSpec, type Pipeline } from '@tributary/contract';
+import { fileSourceSpec, sourceTimeFromMs, type Pipeline } from '@tributary/contract';
 import { pullSource } from './pull-source';
 import { ingestFile } from './files/file-ingest';
 import { ingestOptions } from './files/file-options';
@@ -49,7 +49,11 @@ export const create = pullSource<typeof spec>((config, deps) => {
           await moveInto(file, FAILED_DIR, contentId);
           continue;
         }
-        const state = await ingestFile(ctx, { contentId, name: file.name, format, open: async () => createReadStream(file.path) }, opts);
+        const state = await ingestFile(
+          ctx,
+          { contentId, name: file.name, format, modifiedAt: sourceTimeFromMs(file.mtimeMs), open: async () => createReadStream(file.path) },
+          opts,
+        );
         if (state.name !== file.name)
           ctx.logger.info({ file: file.name, first: state.name }, 'same content as a file processed before: not read again');
         await moveInto(file, state.status === 'done' ? DONE_DIR : FAILED_DIR, contentId);

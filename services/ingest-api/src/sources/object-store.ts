@@ -6,7 +6,7 @@
  * KV remembers it is done).
  */
 import path from 'node:path';
-import { objectStoreSourceSpec } from '@tributary/contract';
+import { objectStoreSourceSpec, sourceTimeFromMs } from '@tributary/contract';
 import { pullSource } from './pull-source';
 import { fileStateKey, ingestFile } from './files/file-ingest';
 import { ingestOptions } from './files/file-options';
@@ -49,7 +49,17 @@ export const create = pullSource<typeof spec>((config, deps) => {
           }
           if (config.after === 'keep' && (await ctx.cursors.get<{ status: string }>(fileStateKey(obj.contentId)))?.status === 'done')
             continue;
-          const state = await ingestFile(ctx, { contentId: obj.contentId, name: obj.key, format, open: () => bucket.read(obj.key) }, opts);
+          const state = await ingestFile(
+            ctx,
+            {
+              contentId: obj.contentId,
+              name: obj.key,
+              format,
+              ...(obj.lastModified ? { modifiedAt: sourceTimeFromMs(obj.lastModified) } : {}),
+              open: () => bucket.read(obj.key),
+            },
+            opts,
+          );
           if (config.after === 'move') await bucket.move(obj.key, `${state.status === 'done' ? done : failed}${rest}`);
         }
       } finally {

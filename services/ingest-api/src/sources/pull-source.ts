@@ -22,7 +22,7 @@ import type { ErrorCode, ErrorLocation, Pipeline, PullScheduleSpec } from '@trib
 import type { Logger } from '@tributary/runtime';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
-import type { IngestResult } from '../record-ingestor';
+import type { IngestResult, SourceTimeRule } from '../record-ingestor';
 import type { BudgetLimit } from '../scheduling/request-budget';
 import type { SourceDeps, SourceFactory, SourceHandle } from './source';
 
@@ -43,7 +43,15 @@ export interface CursorStore {
 
 /** Publishes records of one source: `ingest()` of the record ingestor, resolving after PubAck. */
 export interface SourceIngestor {
-  ingest(pipeline: Pipeline, source: string, records: unknown[], id: string, ingestedAt?: number): Promise<IngestResult>;
+  ingest(
+    pipeline: Pipeline,
+    source: string,
+    records: unknown[],
+    id: string,
+    ingestedAt?: number,
+    sentLines?: readonly string[],
+    sourceTime?: SourceTimeRule,
+  ): Promise<IngestResult>;
 }
 
 /** What one run of a pull source gets. */
@@ -55,8 +63,10 @@ export interface PullContext {
   /**
    * Validates, batches and publishes `records` with message IDs `<source>:<position>[:<part>]`;
    * resolves after JetStream acknowledged all of them. `position` must be deterministic (see rule 1).
+   * `sourceTime`: where the records' source time comes from; by default the source's
+   * `source_time` field when its spec has one, else none.
    */
-  publish(records: unknown[], position: string): Promise<IngestResult>;
+  publish(records: unknown[], position: string, sourceTime?: SourceTimeRule): Promise<IngestResult>;
   /**
    * Dead-letters one item the source could not turn into records (a malformed page, a CSV row
    * that does not parse) on `trib.dlq.<pipeline>.ingest.<source>` with message ID

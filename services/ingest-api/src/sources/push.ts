@@ -7,9 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import { nuid } from '@nats-io/transport-node';
-import { pushSourceSpec, TributaryError, type Pipeline } from '@tributary/contract';
+import { H, pushSourceSpec, toSourceTime, TributaryError, type Pipeline } from '@tributary/contract';
 import { binaryFormatOf, decodeBinaryBody } from '../parse/binary-body';
 import { formatOf, parseBodyWithLines } from '../parse/parse-body';
+import type { SourceTimeRule } from '../record-ingestor';
 import type { PushReceiver, SourceFactory } from './source';
 
 /** Config shape of the push source (from the core spec). */
@@ -24,14 +25,22 @@ function csvTypes(pipeline: Pipeline, source: string): Record<string, string> | 
 }
 
 /** Creates a push source; `start` opens it to the route, `stop` closes it. */
-export const create: SourceFactory<typeof spec> = (_config, { pipeline, name, ingestor, http }) => {
+export const create: SourceFactory<typeof spec> = (config, { pipeline, name, ingestor, http }) => {
   if (!http) throw new Error(`push source ${pipeline.name}/${name} needs the HTTP intake`);
-  const receive: PushReceiver = async ({ body, contentType, idempotencyKey: idemKey }) => {
+  const receive: PushReceiver = async ({ body, contentType, idempotencyKey: idemKey, sourceTime: sentTime }) => {
     // Avro and Protobuf bodies are decoded with the source's schema; the rest are text formats.
     const binary = binaryFormatOf(contentType);
     const format = binary ? undefined : formatOf(contentType);
     if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
       throw new TributaryError('TRIB_E_PARSE', 'Idempotency-Key must be 1 to 255 characters');
+    }
+    // The request's header gives every record one source time; else the configured field, if any.
+    let sourceTime: SourceTimeRule | undefined = config.source_time ? { field: config.source_time } : undefined;
+    if (sentTime !== undefined) {
+      const at = toSourceTime(sentTime);
+      if (at === undefined)
+        throw new TributaryError('TRIB_E_PARSE', `header ${H.sourceTime}: "${sentTime.slice(0, 60)}" is not an RFC 3339 timestamp`);
+      sourceTime = { at };
     }
     const bodySha = idemKey ? createHash('sha256').update(body).digest('hex') : '';
     if (idemKey) {
@@ -44,7 +53,7 @@ export const create: SourceFactory<typeof spec> = (_config, { pipeline, name, in
     // The ID rules of docs/design.md (Message IDs): the client's key makes retries idempotent; without one a
     // fresh ID is used, so a client retry after a lost reply may duplicate (documented).
     const id = idemKey ? `${name}:${idemKey}` : `${name}:${nuid.next()}`;
-    const result = await ingestor.ingest(pipeline, name, records, id, undefined, lines);
+    const result = await ingestor.ingest(pipeline, name, records, id, undefined, lines, sourceTime);
     if (idemKey) await http.idempotency.put(pipeline.name, name, idemKey, bodySha, result);
     return { result, replayed: false };
   };

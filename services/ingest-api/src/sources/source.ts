@@ -14,6 +14,8 @@ export interface PushRequest {
   body: Buffer;
   contentType?: string;
   idempotencyKey?: string;
+  /** The request's `Trib-Source-Time` header, as sent. */
+  sourceTime?: string;
 }
 
 /** What a push source answered. */

@@ -79,20 +79,20 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
         .join(', ')}))`
     : `t.${VALUE_ORDER_COLUMN}`;
   const C = columns.map(ident);
-  const all = [...K, ...C, ident(VALUE_ORDER_COLUMN), '"_msg_id"', '"_ingested_at"'];
+  const all = [...K, ...C, ident(VALUE_ORDER_COLUMN), '"_msg_id"', '"_ingested_at"', '"_source_time"'];
   const sets = [...columns.map((c) => `${ident(c)} = ${merged(c)}`), `${ident(VALUE_ORDER_COLUMN)} = ${mergedOrder}`];
 
   return {
     mergeSql: `WITH agg AS (
         SELECT ${K.join(', ')}, ${columns.map((c) => `${agg(c)} AS ${ident(c)}`).join(', ')}${columns.length ? ',' : ''}
           ${valueOrder} AS ${ident(VALUE_ORDER_COLUMN)},
-          (array_agg(_msg_id ORDER BY _ord DESC))[1] AS _msg_id, max(_ingested_at) AS _ingested_at
+          (array_agg(_msg_id ORDER BY _ord DESC))[1] AS _msg_id, max(_ingested_at) AS _ingested_at, max(_source_time) AS _source_time
         FROM ${staging} GROUP BY ${K.join(', ')}
       ), up AS (
         INSERT INTO ${target} AS t (${all.join(', ')})
         SELECT ${all.join(', ')} FROM agg
         ON CONFLICT (${K.join(', ')}) DO UPDATE SET ${sets.join(', ')}, "_msg_id" = EXCLUDED."_msg_id",
-          "_ingested_at" = EXCLUDED."_ingested_at", "_loaded_at" = now()
+          "_ingested_at" = EXCLUDED."_ingested_at", "_source_time" = EXCLUDED."_source_time", "_loaded_at" = now()
         -- An event that changes nothing leaves the row (and its _loaded_at) alone.
         WHERE ROW(${[...C.map((c) => `t.${c}`), `t.${ident(VALUE_ORDER_COLUMN)}`].join(', ')})
           IS DISTINCT FROM ROW(${[...columns.map(merged), mergedOrder].join(', ')})

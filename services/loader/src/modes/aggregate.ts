@@ -71,17 +71,19 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
       if (merges.get(f.name) !== 'keep') updates.push(`${q(f.name)} = ${mergedSql(f.name)}`);
     }
   }
-  cols.push('"_msg_id"', '"_ingested_at"');
-  values.push('s._msg_id', 's._ingested_at');
+  cols.push('"_msg_id"', '"_ingested_at"', '"_source_time"');
+  values.push('s._msg_id', 's._ingested_at', 's._source_time');
   updates.push(
     '"_msg_id" = EXCLUDED."_msg_id"',
     '"_ingested_at" = LEAST(t."_ingested_at", EXCLUDED."_ingested_at")',
+    // The oldest input wins (docs/design.md, Wire contract, Source time); LEAST skips NULLs.
+    '"_source_time" = LEAST(t."_source_time", EXCLUDED."_source_time")',
     '"_loaded_at" = now()',
   );
 
   return {
     mergeSql: `WITH s AS (
-        SELECT ${groupCols.join(', ')}, ${preAgg.join(', ')}, max(_msg_id) AS _msg_id, min(_ingested_at) AS _ingested_at
+        SELECT ${groupCols.join(', ')}, ${preAgg.join(', ')}, max(_msg_id) AS _msg_id, min(_ingested_at) AS _ingested_at, min(_source_time) AS _source_time
         FROM ${staging} GROUP BY ${groupCols.join(', ')}
       ), up AS (
         INSERT INTO ${target} AS t (${cols.join(', ')})

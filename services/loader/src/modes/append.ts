@@ -11,7 +11,13 @@ export const spec = MODE_SPECS.append;
 
 /** Creates the mode. */
 export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging, extraColumns = [] }) => {
-  const cols = [...dataset.fields.map((f) => ident(f.name)), ...extraColumns.map(ident), '"_msg_id"', '"_ingested_at"'].join(', ');
+  const cols = [
+    ...dataset.fields.map((f) => ident(f.name)),
+    ...extraColumns.map(ident),
+    '"_msg_id"',
+    '"_ingested_at"',
+    '"_source_time"',
+  ].join(', ');
   if (!table.key) {
     return {
       mergeSql: `WITH ins AS (INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staging} ORDER BY _ord RETURNING _msg_id)

@@ -89,18 +89,18 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
 
   const sessionSql = [
     `CREATE TEMP TABLE IF NOT EXISTS ${plan} (_sk bigint, ${fields.map((f) => `${ident(f.name)} ${pgColumnType(f)}`).join(', ')},
-      _vf timestamptz, _vt timestamptz, _last timestamptz, _abs timestamptz[], _cur boolean, _del boolean, _msg_id text, _ingested_at timestamptz, _changed boolean, _credit text)
+      _vf timestamptz, _vt timestamptz, _last timestamptz, _abs timestamptz[], _cur boolean, _del boolean, _msg_id text, _ingested_at timestamptz, _source_time timestamptz, _changed boolean, _credit text)
       ON COMMIT DELETE ROWS`,
   ];
 
-  const planSql = `INSERT INTO ${plan} (_sk, ${F.join(', ')}, _vf, _vt, _last, _abs, _cur, _del, _msg_id, _ingested_at, _changed, _credit)
+  const planSql = `INSERT INTO ${plan} (_sk, ${F.join(', ')}, _vf, _vt, _last, _abs, _cur, _del, _msg_id, _ingested_at, _source_time, _changed, _credit)
     WITH ev AS (
-      SELECT DISTINCT ON (${keyList}, _vf) ${F.join(', ')}, _vf, _del, _msg_id, _ingested_at, _ord
+      SELECT DISTINCT ON (${keyList}, _vf) ${F.join(', ')}, _vf, _del, _msg_id, _ingested_at, _source_time, _ord
       FROM (SELECT s.*, ${vfExpr} AS _vf, ${delExpr} AS _del FROM ${staging} s) s
       ${ignoreDeletes ? 'WHERE NOT _del' : ''}
       ORDER BY ${keyList}, _vf, _ord DESC
     ), old AS (
-      SELECT t.${sk} AS _sk, ${cols('t')}, t."valid_from" AS _vf, t."is_deleted" AS _del, t."is_inferred" AS _inf, t."_msg_id", t."_ingested_at",
+      SELECT t.${sk} AS _sk, ${cols('t')}, t."valid_from" AS _vf, t."is_deleted" AS _del, t."is_inferred" AS _inf, t."_msg_id", t."_ingested_at", t."_source_time",
         t."_last_event_at" AS _last, ${absExpr} AS _abs
       FROM ${target} t WHERE (${K.map((k) => `t.${k}`).join(', ')}) IN (SELECT ${keyList} FROM ev)
     ), spl AS (
@@ -121,21 +121,21 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
       -- A version's absorbed times ride along whole with its element (_carry) unless it splits;
       -- then only those before _rf do, and each later one becomes an element at which its state
       -- resumes, should a record split it there.
-      SELECT _sk, ${F.join(', ')}, _vf, _del, _inf, _msg_id, _ingested_at, false AS _new, -1 AS _prio, _abs AS _carry
+      SELECT _sk, ${F.join(', ')}, _vf, _del, _inf, _msg_id, _ingested_at, _source_time, false AS _new, -1 AS _prio, _abs AS _carry
       FROM old WHERE _sk NOT IN (SELECT _sk FROM spl)
       UNION ALL
-      SELECT _sk, ${F.join(', ')}, _vf, _del, _inf, _msg_id, _ingested_at, false, -1, nullif(ARRAY(SELECT a FROM unnest(_abs) a WHERE a < _rf), '{}')
+      SELECT _sk, ${F.join(', ')}, _vf, _del, _inf, _msg_id, _ingested_at, _source_time, false, -1, nullif(ARRAY(SELECT a FROM unnest(_abs) a WHERE a < _rf), '{}')
       FROM spl
       UNION ALL
-      SELECT NULL, ${cols('o')}, a._at, o._del, false, o._msg_id, o._ingested_at, false, -2, NULL
+      SELECT NULL, ${cols('o')}, a._at, o._del, false, o._msg_id, o._ingested_at, o._source_time, false, -2, NULL
       FROM spl o CROSS JOIN LATERAL unnest(o._abs) AS a(_at) WHERE a._at > o._rf
       UNION ALL
-      SELECT NULL::bigint, ${F.join(', ')}, _vf, _del, false, _msg_id, _ingested_at, true, _ord, NULL::timestamptz[] FROM ev
+      SELECT NULL::bigint, ${F.join(', ')}, _vf, _del, false, _msg_id, _ingested_at, _source_time, true, _ord, NULL::timestamptz[] FROM ev
     ), el AS (
       -- A record at the time of a stored version replaces its values but keeps its surrogate key
       -- (the version split there, so it carries nothing).
       SELECT DISTINCT ON (${keyList}, _vf) max(_sk) OVER (PARTITION BY ${keyList}, _vf) AS _sk, ${F.join(', ')}, _vf, _del,
-        bool_or(_inf) OVER (PARTITION BY ${keyList}, _vf) AS _inf, _msg_id, _ingested_at, _new, _carry
+        bool_or(_inf) OVER (PARTITION BY ${keyList}, _vf) AS _inf, _msg_id, _ingested_at, _source_time, _new, _carry
       FROM el0 ORDER BY ${keyList}, _vf, _prio DESC
     ), r1 AS (
       SELECT el.*, CASE
@@ -157,7 +157,7 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
       -- A version starts at its earliest record and holds the values of its latest (untracked
       -- columns are type 1 within a version); credit goes to a message of this flush that is in it.
       SELECT DISTINCT ON (${keyList}, _run, _sub) max(_sk) OVER g AS _sk, ${F.join(', ')}, _run, _sub,
-        min(_vf) FILTER (WHERE NOT _inf) OVER g AS _vf, _del, _msg_id, _ingested_at,
+        min(_vf) FILTER (WHERE NOT _inf) OVER g AS _vf, _del, _msg_id, _ingested_at, _source_time,
         max(CASE WHEN _new THEN _msg_id END) OVER g AS _credit,
         max(_carry) OVER g AS _carry, max(CASE WHEN _carry IS NOT NULL THEN _vf END) OVER g AS _cvf
       FROM r3 WINDOW g AS (PARTITION BY ${keyList}, _run, _sub)
@@ -171,14 +171,14 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
         _ab[greatest(1, cardinality(_ab) - ${SCD2_ABSORBED_MAX - 1}):] AS _abs
       FROM vt WINDOW w AS (PARTITION BY ${keyList} ORDER BY _vf)
     )
-    SELECT f._sk, ${cols('f')}, f._vf, f._vt, f._last, f._abs, f._cur, f._del, f._msg_id, f._ingested_at,
+    SELECT f._sk, ${cols('f')}, f._vf, f._vt, f._last, f._abs, f._cur, f._del, f._msg_id, f._ingested_at, f._source_time,
       t.${sk} IS NULL OR ROW(${cols('t')}, t."valid_from", t."valid_to", t."is_current", t."is_deleted", t."is_inferred", t."_last_event_at", t."_absorbed_at")
         IS DISTINCT FROM ROW(${cols('f')}, f._vf, f._vt, f._cur, f._del, false, f._last, f._abs),
       f._credit
     FROM fin f LEFT JOIN ${target} t ON t.${sk} = f._sk`;
 
   const update = (current: boolean): string =>
-    `UPDATE ${target} t SET ${[...F.map((c) => `${c} = p.${c}`), '"valid_from" = p._vf', '"valid_to" = p._vt', '"is_current" = p._cur', '"is_deleted" = p._del', '"is_inferred" = false', '"_last_event_at" = p._last', '"_absorbed_at" = p._abs', '"_msg_id" = p._msg_id', '"_ingested_at" = p._ingested_at', '"_loaded_at" = now()'].join(', ')}
+    `UPDATE ${target} t SET ${[...F.map((c) => `${c} = p.${c}`), '"valid_from" = p._vf', '"valid_to" = p._vt', '"is_current" = p._cur', '"is_deleted" = p._del', '"is_inferred" = false', '"_last_event_at" = p._last', '"_absorbed_at" = p._abs', '"_msg_id" = p._msg_id', '"_ingested_at" = p._ingested_at', '"_source_time" = p._source_time', '"_loaded_at" = now()'].join(', ')}
      FROM ${plan} p WHERE t.${sk} = p._sk AND p._changed AND ${current ? '' : 'NOT '}p._cur`;
 
   return {
@@ -191,8 +191,8 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
       update(true),
     ],
     mergeSql: `WITH ins AS (
-        INSERT INTO ${target} (${F.join(', ')}, "valid_from", "valid_to", "is_current", "is_deleted", "is_inferred", "_last_event_at", "_absorbed_at", "_msg_id", "_ingested_at")
-        SELECT ${F.join(', ')}, _vf, _vt, _cur, _del, false, _last, _abs, _msg_id, _ingested_at FROM ${plan} WHERE _sk IS NULL
+        INSERT INTO ${target} (${F.join(', ')}, "valid_from", "valid_to", "is_current", "is_deleted", "is_inferred", "_last_event_at", "_absorbed_at", "_msg_id", "_ingested_at", "_source_time")
+        SELECT ${F.join(', ')}, _vf, _vt, _cur, _del, false, _last, _abs, _msg_id, _ingested_at, _source_time FROM ${plan} WHERE _sk IS NULL
       )
       SELECT _credit AS _msg_id, count(*)::int AS written FROM ${plan}
       WHERE _changed AND _credit IS NOT NULL GROUP BY _credit`, // ins runs to completion although unreferenced

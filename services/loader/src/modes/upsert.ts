@@ -11,7 +11,7 @@ export const spec = MODE_SPECS.upsert;
 
 /** Creates the mode. */
 export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging, extraColumns = [] }) => {
-  const names = [...dataset.fields.map((f) => f.name), ...extraColumns, '_msg_id', '_ingested_at'];
+  const names = [...dataset.fields.map((f) => f.name), ...extraColumns, '_msg_id', '_ingested_at', '_source_time'];
   const cols = names.map(ident).join(', ');
   const key = table.key.map(ident).join(', ');
   const updates = names

@@ -59,8 +59,8 @@ export class TableWriter {
       .slice(0, 8);
     const base = `stg_${table.name.slice(0, 40)}_${hash}`;
     this.staging = ident(base);
-    this.stagingDdl = `CREATE TEMP TABLE IF NOT EXISTS ${this.staging} (${[...cols, ...extra, '"_msg_id" text', '"_ingested_at" timestamptz', '"_ord" integer'].join(', ')}) ON COMMIT DELETE ROWS`;
-    const names = [...this.dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"', '"_ord"'];
+    this.stagingDdl = `CREATE TEMP TABLE IF NOT EXISTS ${this.staging} (${[...cols, ...extra, '"_msg_id" text', '"_ingested_at" timestamptz', '"_source_time" timestamptz', '"_ord" integer'].join(', ')}) ON COMMIT DELETE ROWS`;
+    const names = [...this.dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"', '"_source_time"', '"_ord"'];
     this.copySql = `COPY ${this.staging} (${names.join(', ')}) FROM STDIN`;
     this.lookupSql = lookupStatements(pipeline, this.staging, lookups);
     const layout = partitionLayout(pipeline, table);
@@ -68,7 +68,7 @@ export class TableWriter {
     // Plain appends (no lookups to fill, no partitions to create) may COPY straight into the
     // target: nothing in the staging path changes their rows.
     if (table.mode === 'append' && lookups.length === 0 && !layout) {
-      const direct = [...this.dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"'];
+      const direct = [...this.dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"', '"_source_time"'];
       this.direct = { sql: `COPY ${warehouseTable(table.name)} (${direct.join(', ')}) FROM STDIN`, pausedFlushes: 0 };
     }
     this.mode = createMode(table, {
@@ -87,7 +87,7 @@ export class TableWriter {
     const parts: string[] = [];
     let ord = 0;
     for (const it of items) {
-      const tail = `${copyValue('text', it.msgId)}\t${copyValue('text', new Date(it.ingestedAt).toISOString())}`;
+      const tail = `${copyValue('text', it.msgId)}\t${copyValue('text', new Date(it.ingestedAt).toISOString())}\t${copyValue('text', it.sourceTime ?? null)}`;
       for (const rec of it.records) {
         // One string per row, built in place: no array of values per row.
         let line = '';

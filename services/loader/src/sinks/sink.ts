@@ -17,6 +17,8 @@ export interface LoadItem {
   dataset: string;
   seq: number;
   ingestedAt: number;
+  /** `Trib-Source-Time` of the message: its records' oldest source time (canonical), when the source has one. */
+  sourceTime?: string;
   records: Rec[];
   /** `Trib-Model` of the message: the models that scored its records, for the load's lineage. */
   model?: string;
@@ -36,6 +38,8 @@ export interface TableRows {
   msgId: string;
   records: Rec[];
   ingestedAt: number;
+  /** The message's source time (stored per row in `_source_time`). */
+  sourceTime?: string;
 }
 
 /** One table's share of a flush, as the batch loader hands it to the table's sink. */

@@ -26,7 +26,7 @@
  *   the same ID, which JetStream or the loader's ledger drops.
  */
 import type { KV } from '@nats-io/kv';
-import { STEP_SPECS, TributaryError, type Rec } from '@tributary/contract';
+import { oldestSourceTime, STEP_SPECS, TributaryError, type Rec } from '@tributary/contract';
 import { KeyedState, MARKER_TTL_MS } from '../state/keyed-state';
 import { stateKey } from '../state/state-key';
 import type { BatchItem, Release, StepFactory, StepFailure } from './step';
@@ -44,6 +44,8 @@ interface Waiting {
   at: number;
   rec: Rec;
   src?: string;
+  /** Source time of its input message. */
+  st?: string;
 }
 
 /** A partner, reduced to the fields the join adds. */
@@ -52,6 +54,8 @@ interface Partner {
   t: number;
   at: number;
   v: Rec;
+  /** Source time of its input message. */
+  st?: string;
 }
 
 /** A waiting record the clock released, kept until its outputs are durable. */
@@ -60,6 +64,7 @@ interface Released {
   at: number;
   rec: Rec;
   src?: string;
+  st?: string;
 }
 
 interface JoinState {
@@ -72,6 +77,8 @@ interface JoinState {
 interface Output {
   x: number;
   rec: Rec;
+  /** The older source time of the record and its partner (the oldest input wins). */
+  st?: string;
 }
 
 /** Creates the step. */
@@ -94,7 +101,14 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
   };
 
   /** Applies one key's records of a batch, in batch order; returns the joined outputs. */
-  function applyKey(cur: JoinState | null, list: { it: BatchItem; id: string; t: number; partner: boolean }[], now: number, src?: string) {
+  function applyKey(
+    cur: JoinState | null,
+    list: { it: BatchItem; id: string; t: number; partner: boolean }[],
+    now: number,
+    src?: string,
+    st?: string,
+  ) {
+    const withTime = (o: Output, t: string | undefined): Output => (t ? { ...o, st: t } : o);
     const s: JoinState = cur ? { w: [...cur.w], p: [...cur.p], r: [...cur.r] } : { w: [], p: [], r: [] };
     prunePartners(s, now);
     const out: Output[] = [];
@@ -103,11 +117,11 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
         if (s.p.some((p) => p.id === id)) continue;
         const v: Rec = {};
         for (const f of partnerFields) v[f] = it.record[f] ?? null;
-        s.p.push({ id, t, at: now, v });
+        s.p.push({ id, t, at: now, v, ...(st ? { st } : {}) });
         // Waiting records within the bound take this partner, oldest first.
         s.w = s.w.filter((w) => {
           if (Math.abs(w.t - t) > config.within) return true;
-          out.push({ x: -1, rec: joined(w.rec, v) });
+          out.push(withTime({ x: -1, rec: joined(w.rec, v) }, oldestSourceTime(w.st, st)));
           return false;
         });
         continue;
@@ -120,8 +134,8 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
         if (d > config.within) continue;
         if (!best || d < Math.abs(best.t - t) || (d === Math.abs(best.t - t) && p.t < best.t)) best = p;
       }
-      if (best) out.push({ x: it.index, rec: joined(it.record, best.v) });
-      else s.w.push({ id, t, at: now, rec: it.record, ...(src ? { src } : {}) });
+      if (best) out.push(withTime({ x: it.index, rec: joined(it.record, best.v) }, oldestSourceTime(st, best.st)));
+      else s.w.push({ id, t, at: now, rec: it.record, ...(src ? { src } : {}), ...(st ? { st } : {}) });
     }
     return { state: empty(s) ? null : s, out };
   }
@@ -132,6 +146,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
       id: `join-timeout:${deps.pipeline.name}/${deps.dataset}.${deps.index}:${r.id}`,
       ingestedAt: r.at,
       ...(r.src ? { source: r.src } : {}),
+      ...(r.st ? { sourceTime: r.st } : {}),
     };
     if (config.on_timeout === 'emit')
       return { ...base, items: [{ record: joined(r.rec, undefined), index: -1 }], filtered: 0, failures: [] };
@@ -173,12 +188,13 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
       }
       const now = Date.now();
       const outputs = await Promise.all(
-        [...byKey].map(([key, list]) => state!.apply(key, ctx.inputId, now, (cur) => applyKey(cur, list, now, ctx.source))),
+        [...byKey].map(([key, list]) => state!.apply(key, ctx.inputId, now, (cur) => applyKey(cur, list, now, ctx.source, ctx.sourceTime))),
       );
       // Records of this batch first (in batch order), then records of earlier batches their partners released.
       const all = outputs.flatMap((o) => o.out);
       const own = all.filter((o) => o.x >= 0).sort((a, b) => a.x - b.x);
       const others = all.filter((o) => o.x < 0);
+      const joinedTime = oldestSourceTime(...all.map((o) => o.st));
       // Records of other batches get positions after this batch's, so dead-letter IDs stay unique.
       return {
         items: [
@@ -187,6 +203,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
         ],
         filtered: partners,
         failures,
+        ...(joinedTime ? { sourceTime: joinedTime } : {}),
       };
     },
     async release(now) {
@@ -200,7 +217,15 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
           const before = s.w.length + s.p.length;
           const due = s.w.filter((w) => now - w.at >= config.wait);
           s.w = s.w.filter((w) => now - w.at < config.wait);
-          s.r.push(...due.map((w): Released => ({ id: w.id, at: w.at, rec: w.rec, ...(w.src ? { src: w.src } : {}) })));
+          s.r.push(
+            ...due.map((w): Released => ({
+              id: w.id,
+              at: w.at,
+              rec: w.rec,
+              ...(w.src ? { src: w.src } : {}),
+              ...(w.st ? { st: w.st } : {}),
+            })),
+          );
           prunePartners(s, now);
           released = s.r;
           const changed = due.length > 0 || s.w.length + s.p.length !== before;

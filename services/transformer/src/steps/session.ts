@@ -18,7 +18,7 @@
  * A record arriving after its session was emitted starts a new session.
  */
 import type { KV } from '@nats-io/kv';
-import { STEP_SPECS, TributaryError, type AggregateDef, type Rec } from '@tributary/contract';
+import { oldestSourceTime, STEP_SPECS, TributaryError, type AggregateDef, type Rec } from '@tributary/contract';
 import { KeyedState, MARKER_TTL_MS } from '../state/keyed-state';
 import { stateKey } from '../state/state-key';
 import type { BatchItem, Release, StepFactory, StepFailure } from './step';
@@ -35,6 +35,8 @@ interface Session {
   e: number;
   n: number;
   a: Acc[];
+  /** The oldest source time of its records, when they had one. */
+  st?: string;
 }
 
 interface SessionState {
@@ -49,7 +51,7 @@ interface SessionState {
   /** Sessions of the key closed so far (numbers releases). */
   c: number;
   /** Rows released by the clock, not yet confirmed. */
-  r: { id: string; row: Rec; at: number }[];
+  r: { id: string; row: Rec; at: number; st?: string }[];
 }
 
 /** Creates the step. */
@@ -75,9 +77,11 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
   };
 
   /** Adds one record (its time and per-aggregate values) to the key's sessions, merging what it bridges. */
-  function add(st: SessionState, t: number, values: (number | null)[]): void {
+  function add(st: SessionState, t: number, values: (number | null)[], time: string | undefined): void {
     const touching = st.o.filter((s) => t > s.s - config.gap && t < s.e + config.gap);
     const merged: Session = { s: t, e: t, n: 1, a: values.map((v): Acc => (v === null ? [0, 0, null, null] : [1, v, v, v])) };
+    const oldest = oldestSourceTime(time, ...touching.map((s) => s.st));
+    if (oldest) merged.st = oldest;
     for (const s of touching) {
       merged.s = Math.min(merged.s, s.s);
       merged.e = Math.max(merged.e, s.e);
@@ -121,6 +125,9 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
         }
       }
       const now = Date.now();
+      // The oldest source time of the sessions this batch closed (not known when a redelivery
+      // gets its stored rows back: the batch's own time stands in then).
+      let closedTime: string | undefined;
       const results = await Promise.all(
         [...byKey].map(([key, list]) =>
           state!.apply(key, ctx.inputId, now, (cur) => {
@@ -128,7 +135,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
               ? { ...cur, o: [...cur.o], r: [...cur.r] }
               : { k: config.key.map((k) => list[0]!.it.record[k]), o: [], mx: -Infinity, last: now, c: 0, r: [] };
             for (const { t, v } of list) {
-              add(st, t, v);
+              add(st, t, v, ctx.sourceTime);
               st.mx = Math.max(st.mx, t);
             }
             st.last = now;
@@ -137,6 +144,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
             const closed = st.o.filter((s) => s.e + config.gap <= watermark);
             st.o = st.o.filter((s) => s.e + config.gap > watermark);
             st.c += closed.length;
+            closedTime = oldestSourceTime(closedTime, ...closed.map((s) => s.st));
             return { state: st, out: closed.map((s) => row(st, s)) };
           }),
         ),
@@ -148,6 +156,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
         filtered: 0,
         failures,
         aggregated: items.length - failures.length,
+        ...(rows.length > 0 && closedTime ? { sourceTime: closedTime } : {}),
       };
     },
     async release(now) {
@@ -165,6 +174,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
               id: `session:${deps.pipeline.name}/${deps.dataset}.${deps.index}:${key.slice(prefix.length)}:${++st.c}`,
               row: row(st, s),
               at: st.last,
+              ...(s.st ? { st: s.st } : {}),
             });
           released = st.r;
           // With nothing open or pending, the entry only keeps markers: dropped once they expire.
@@ -179,6 +189,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
             filtered: 0,
             failures: [],
             ingestedAt: r.at,
+            ...(r.st ? { sourceTime: r.st } : {}),
             confirm: async () => {
               await state!.update(key, Date.now(), (cur) =>
                 cur && cur.r.some((x) => x.id === r.id) ? { state: { ...cur, r: cur.r.filter((x) => x.id !== r.id) } } : undefined,

@@ -56,6 +56,8 @@ export interface BatchContext {
   source?: string;
   /** Records in the dataset's input batch: positions from here on are free for records a step adds. */
   size?: number;
+  /** The oldest source time of the batch's inputs (`Trib-Source-Time`), when they have one. */
+  sourceTime?: string;
 }
 
 /** A record a step rejected. */
@@ -80,6 +82,11 @@ export interface BatchOutcome {
   events?: Map<string, Rec[]>;
   /** `model`: identities of the models that scored records of the batch (sent as `Trib-Model`). */
   models?: string[];
+  /**
+   * Joins and sessions: the oldest source time of records of earlier batches that went into
+   * `items` (the oldest input wins, docs/design.md, Wire contract, Source time).
+   */
+  sourceTime?: string;
 }
 
 /**
@@ -97,6 +104,8 @@ export interface Release {
   failures: StepFailure[];
   /** When the records were first seen (for freshness). */
   ingestedAt: number;
+  /** The oldest source time of the records behind the release, when they had one. */
+  sourceTime?: string;
   /** The source the records came from, when known. */
   source?: string;
   confirm(): Promise<void>;

@@ -6,6 +6,7 @@ import {
   decimalText,
   int64Value,
   isCanonicalTimestamp,
+  parseIsoTimestamp,
   TributaryError,
   validDate,
   type FieldDef,
@@ -13,32 +14,6 @@ import {
 } from '@tributary/contract';
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-// ISO 8601 / RFC 3339: date, optional time (T or space), optional fraction, optional zone.
-const TS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-
-/**
- * Parses an ISO 8601 timestamp strictly (Date's own parser accepts "Tuesday 3"). A value without
- * a zone is read as UTC, never as the process's local time, so results do not depend on TZ.
- * Returns epoch milliseconds and the microseconds within that millisecond (0-999): PostgreSQL's
- * `timestamptz` keeps microseconds, so they travel too (digits past the sixth are rounded, as
- * PostgreSQL rounds them).
- */
-function parseIsoTimestamp(s: string): { ms: number; micros: number } | undefined {
-  const m = TS_RE.exec(s.length === 24 ? s : s.trim());
-  if (!m) return undefined;
-  const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone] = m;
-  if (!validDate(`${y}-${mo}-${d}`) || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return undefined;
-  const fracMicros = Math.round(Number(frac.padEnd(7, '0').slice(0, 7)) / 10);
-  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec)) + Math.floor(fracMicros / 1000);
-  if (zone && zone.toUpperCase() !== 'Z') {
-    const sign = zone.startsWith('-') ? -1 : 1;
-    const digits = zone.slice(1).replace(':', '');
-    const offset = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4));
-    if (Number(digits.slice(0, 2)) > 23 || Number(digits.slice(2, 4)) > 59) return undefined;
-    ms -= sign * offset * 60_000;
-  }
-  return { ms, micros: fracMicros % 1000 };
-}
 
 /** RFC 3339 in UTC: milliseconds as Date prints them, six digits when there are microseconds. */
 function isoMicros(t: { ms: number; micros: number }): string {

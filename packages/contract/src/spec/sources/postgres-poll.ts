@@ -1,6 +1,6 @@
 /** The `postgres_poll` source's config: a watermark on an `updated_at`-style column of a `postgres` connection (ingest-api `sources/postgres-poll.ts`). */
 import { z } from 'zod';
-import { duration, identifier, qualifiedTable, schemaRef, sourceColumn as column } from '../common';
+import { duration, identifier, qualifiedTable, schemaRef, sourceColumn as column, sourceTimeField } from '../common';
 import { pullScheduleSpec } from '../schedule';
 
 /** `postgres_poll`: rows new or changed since the last run, by a watermark column and the key. */
@@ -26,6 +26,7 @@ export const postgresPollSourceSpec = z
     }),
     batch_records: z.number().int().min(1).max(100_000).default(1000).meta({ description: 'Rows per query page and published batch.' }),
     schema: schemaRef.optional(),
+    source_time: sourceTimeField.default('_commit_at'),
     description: z.string().optional(),
   })
   .meta({

@@ -4,7 +4,7 @@
  * The implementation is `services/ingest-api/src/sources/rest.ts`.
  */
 import { z } from 'zod';
-import { duration, identifier } from '../common';
+import { duration, identifier, sourceTimeField } from '../common';
 import { pullScheduleSpec } from '../schedule';
 
 const schemaRef = z
@@ -211,6 +211,7 @@ export const restSourceSpec = z
         'A response that does not match (not JSON, fails `expect`, or a 4xx other than 401, 403 and 429): `fail` the run (retried from the same page), or `dead_letter` it and go on with the next unit. Records that are not objects or fail `schema` are dead-lettered one by one either way.',
     }),
     schema: schemaRef.optional(),
+    source_time: sourceTimeField.optional(),
     description: z.string().optional(),
   })
   .meta({ title: 'rest source', description: 'Pages of a REST API, pulled on a schedule by one ingest-api replica at a time.' });

@@ -29,6 +29,8 @@ export interface FileJob {
   /** Name in dead letters and logs: the file name, or the object key. */
   name: string;
   format: FileFormat;
+  /** The file's modification time, as a canonical source time: every record's source time. */
+  modifiedAt?: string;
   /** Opens the content from the start. */
   open(): Promise<Readable>;
 }
@@ -94,7 +96,9 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
     rejected = 0;
     chunkStart = end;
     // Dead letters first: the offset must not pass a bad row whose DLQ message is not durable.
-    const durable = Promise.all(dead).then(() => (batch.length > 0 ? ctx.publish(batch, `file:${id}:${start}`) : undefined));
+    const durable = Promise.all(dead).then(() =>
+      batch.length > 0 ? ctx.publish(batch, `file:${id}:${start}`, job.modifiedAt ? { at: job.modifiedAt } : undefined) : undefined,
+    );
     committed = Promise.all([committed, durable]).then(async () => {
       state.items = end;
       state.records += batch.length;

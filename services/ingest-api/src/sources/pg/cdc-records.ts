@@ -2,6 +2,7 @@
  * The record a replicated change becomes: the row's columns plus `_table`, `_op`, `_lsn`
  * (commit LSN of its transaction), `_seq` (its index in the transaction) and `_commit_at`.
  */
+import { sourceTimeFromMicros } from '@tributary/contract';
 import type { Pgoutput } from 'pg-logical-replication';
 import { formatLsn } from './lsn';
 
@@ -15,11 +16,11 @@ export interface TxnInfo {
   commitAt: string;
 }
 
-/** Microseconds since the Unix epoch as an ISO 8601 string with microseconds (Date keeps only ms). */
-export function isoMicros(us: bigint): string {
-  const ms = us / 1000n;
-  return `${new Date(Number(ms)).toISOString().slice(0, 23)}${String(us - ms * 1000n).padStart(3, '0')}Z`;
-}
+/** Microseconds since the Unix epoch as an ISO 8601 string with microseconds (Date keeps only ms): the canonical source time. */
+export const isoMicros: (us: bigint) => string = sourceTimeFromMicros;
+
+/** Where a change's source time is: its transaction's commit time (a snapshot row: the snapshot's start). */
+export const COMMIT_TIME = { field: '_commit_at' } as const;
 
 /** A record for one insert, update or delete. */
 export function changeRecord(

@@ -8,7 +8,7 @@ import type { Gauge } from 'prom-client';
 import { TributaryError } from '@tributary/contract';
 import type { PullContext } from '../pull-source';
 import { ChangeBatcher, type BatcherResume } from './change-batcher';
-import { changeRecord, isoMicros, type TxnInfo } from './cdc-records';
+import { changeRecord, COMMIT_TIME, isoMicros, type TxnInfo } from './cdc-records';
 import { formatLsn, formatPos, parseLsn, type ChangePos } from './lsn';
 import { connectPostgres } from './pg-connection';
 import { ReplicationStream, type ReplicationEvent } from './replication-stream';
@@ -106,7 +106,7 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
     const batch = batcher.take();
     if (!batch) return;
     await o.save({ acked: batcher.ackedPos, pending: { from: batch.from, to: batch.to } });
-    await ctx.publish(batch.records, `cdc:${formatPos(batch.from)}-${formatPos(batch.to)}`);
+    await ctx.publish(batch.records, `cdc:${formatPos(batch.from)}-${formatPos(batch.to)}`, COMMIT_TIME);
     batcher.published(batch.to);
     await o.save({ acked: batch.to });
     stream.acknowledge(batcher.flushLsn);

@@ -3,7 +3,7 @@
  * table at the slot's consistent point before streaming from it.
  */
 import type { PullContext } from '../pull-source';
-import { snapshotRecords } from './cdc-records';
+import { COMMIT_TIME, snapshotRecords } from './cdc-records';
 import { formatLsn } from './lsn';
 import { connectPostgres } from './pg-connection';
 import { createSlot } from './replication-setup';
@@ -36,7 +36,7 @@ export async function createSlotWithSnapshot(
       for await (const chunk of readSnapshot(reader, created.snapshotName, o.tables, o.chunkRows)) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
         const records = snapshotRecords(chunk.rows, chunk.table, created.consistentPoint, chunk.at, chunk.offset);
-        inflight.push(ctx.publish(records, `snap:${lsnHex}:${chunk.table}:${chunk.chunk}`));
+        inflight.push(ctx.publish(records, `snap:${lsnHex}:${chunk.table}:${chunk.chunk}`, COMMIT_TIME));
         rows += records.length;
         if (inflight.length >= SNAPSHOT_INFLIGHT) await inflight.shift();
       }

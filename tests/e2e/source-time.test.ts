@@ -1,0 +1,165 @@
+/**
+ * Source time through the whole stack (docs/design.md, Wire contract, Source time): a row
+ * committed in a PostgreSQL source (wal_level=logical) captured by `postgres_cdc` lands with its
+ * transaction's commit time in `_source_time`, exact to the microsecond, and in the ledger; a push
+ * source's configured field and its request header give the source time of pushed records, the
+ * oldest of a batch on the message, the oldest of every input on a window's aggregate row.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PostgresServer, waitFor } from '@tributary/testkit';
+import { Client } from 'pg';
+import { Stack } from './stack';
+
+jest.setTimeout(180_000);
+
+const PIPELINE = `
+pipeline: shop
+connections:
+  shop: { kind: postgres, url: env:SHOP_DB_URL }
+sources:
+  shop_db:
+    kind: postgres_cdc
+    connection: shop
+    tables: [orders]
+    flush_interval: 50ms
+    heartbeat: 500ms
+  clicks_in:
+    kind: push
+    source_time: meta.updated_at
+datasets:
+  orders:
+    from: shop_db
+    fields:
+      id: { type: integer, required: true }
+      amount: { type: decimal, precision: 10, scale: 2 }
+  clicks:
+    from: clicks_in
+    fields:
+      id: { type: integer, required: true }
+      page: string
+      at: timestamp
+  clicks_hourly:
+    from: clicks
+    steps:
+      - window: { tumbling: 1h, time: at, key: [page], aggregate: { n: count() } }
+tables:
+  orders: { from: orders, mode: upsert, key: [id] }
+  clicks: { from: clicks, mode: append, key: [id] }
+  clicks_hourly: { from: clicks_hourly, mode: aggregate }
+`;
+
+let source: PostgresServer;
+let db: Client;
+let stack: Stack;
+
+const JSON_BODY = { 'content-type': 'application/json' };
+
+/** `ts` as PostgreSQL's microsecond text in UTC. */
+const US = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+
+beforeAll(async () => {
+  source = await PostgresServer.start({
+    settings: { wal_level: 'logical', max_replication_slots: 4, max_wal_senders: 4, track_commit_timestamp: 'on' },
+  });
+  const url = await source.createDatabase('shop');
+  db = new Client({ connectionString: url });
+  await db.connect();
+  await db.query(`CREATE TABLE orders (id bigint PRIMARY KEY, amount numeric(10,2))`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'trib-source-time-'));
+  const file = path.join(dir, 'shop.yaml');
+  writeFileSync(file, PIPELINE);
+  stack = await Stack.start({ pipelines: file, env: { SHOP_DB_URL: url } });
+});
+afterAll(async () => {
+  await db?.end().catch(() => undefined);
+  await stack?.stopAll();
+  await source?.cleanup();
+});
+
+describe('source time from the source to the warehouse', () => {
+  it('lands a CDC row with its transaction commit time, microseconds exact, in the row and the ledger', async () => {
+    await db.query('BEGIN');
+    await db.query(`INSERT INTO orders VALUES (1, 10.00), (2, 20.00)`);
+    await db.query('COMMIT');
+    const [committed] = (
+      await db.query<{ at: string }>(
+        `SELECT to_char(pg_xact_commit_timestamp(xmin) AT TIME ZONE 'UTC', ${US}) AS at FROM orders WHERE id = 1`,
+      )
+    ).rows;
+    const rows = await waitFor(
+      async () => {
+        const r = await stack.query(
+          `SELECT id::text, to_char(_source_time AT TIME ZONE 'UTC', ${US}) AS source_time FROM warehouse.orders ORDER BY id`,
+        );
+        return r.length === 2 ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300, what: 'two orders in the warehouse' },
+    );
+    expect(rows).toEqual([
+      { id: '1', source_time: committed!.at },
+      { id: '2', source_time: committed!.at },
+    ]);
+    const ledger = await stack.query(
+      `SELECT to_char(max(source_time) AT TIME ZONE 'UTC', ${US}) AS newest FROM tributary.load_ledger WHERE pipeline = 'shop' AND table_name = 'orders'`,
+    );
+    expect(ledger).toEqual([{ newest: committed!.at }]);
+  });
+
+  it('takes a push source field (the oldest of the batch) or the request header, and keeps the oldest through a window', async () => {
+    const clicks = [
+      { id: 1, page: 'home', at: '2026-12-06T10:05:00Z', meta: { updated_at: '2026-12-06T11:00:00.000002+01:00' } },
+      { id: 2, page: 'home', at: '2026-12-06T10:06:00Z', meta: { updated_at: '2026-12-06T10:00:00.000001Z' } },
+      { id: 3, page: 'home', at: '2026-12-06T10:07:00Z', meta: { updated_at: null } },
+    ];
+    const first = await stack.push(
+      'clicks_in',
+      clicks.map((c) => JSON.stringify(c)).join('\n'),
+      { 'content-type': 'application/x-ndjson' },
+      'shop',
+    );
+    expect(first.status).toBe(202);
+    // The header gives a second batch one, newer, time.
+    const second = await stack.push(
+      'clicks_in',
+      JSON.stringify([{ id: 4, page: 'home', at: '2026-12-06T10:08:00Z' }]),
+      { ...JSON_BODY, 'trib-source-time': '2026-12-06T12:00:00.5+02:00' },
+      'shop',
+    );
+    expect(second.status).toBe(202);
+    // A field that is not a timestamp is dead-lettered, naming it; a bad header is refused.
+    const bad = await stack.push('clicks_in', JSON.stringify([{ id: 5, page: 'x', meta: { updated_at: 'soon' } }]), JSON_BODY, 'shop');
+    expect(bad.json).toMatchObject({ accepted: 0, rejected: 1, errors: [{ index: 0, field: 'meta.updated_at' }] });
+    const badHeader = await stack.push('clicks_in', JSON.stringify([{ id: 6 }]), { ...JSON_BODY, 'trib-source-time': 'soon' }, 'shop');
+    expect(badHeader.status).toBe(400);
+    expect(JSON.stringify(badHeader.json)).toMatch(/Trib-Source-Time/);
+
+    const rows = await waitFor(
+      async () => {
+        const r = await stack.query(
+          `SELECT id::text, to_char(_source_time AT TIME ZONE 'UTC', ${US}) AS source_time FROM warehouse.clicks ORDER BY id`,
+        );
+        return r.length === 4 ? r : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300, what: 'four clicks in the warehouse' },
+    );
+    // Stored per row as the message's (oldest) source time.
+    expect(rows).toEqual([
+      { id: '1', source_time: '2026-12-06T10:00:00.000001Z' },
+      { id: '2', source_time: '2026-12-06T10:00:00.000001Z' },
+      { id: '3', source_time: '2026-12-06T10:00:00.000001Z' },
+      { id: '4', source_time: '2026-12-06T10:00:00.500000Z' },
+    ]);
+    const hourly = await waitFor(
+      async () => {
+        const r = await stack.query(
+          `SELECT n::text, to_char(_source_time AT TIME ZONE 'UTC', ${US}) AS source_time FROM warehouse.clicks_hourly`,
+        );
+        return r.length === 1 && r[0]!.n === '4' ? r : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 300, what: 'the hourly window over four clicks' },
+    );
+    expect(hourly).toEqual([{ n: '4', source_time: '2026-12-06T10:00:00.000001Z' }]);
+  });
+});
