@@ -108,6 +108,14 @@ describe('service images', () => {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, {
         timeoutMs: 60_000,
         what: `${s} ready`,
+      }).catch(async (err: Error) => {
+        // What the service printed says why (a crash at start, a missing module), not just that it timed out.
+        const name = `tributary-images-test-${s}-${process.pid}`;
+        const logs = await run('podman', ['logs', '--tail', '40', name], { env: PODMAN_ENV }).catch((e: { stderr?: string }) => ({
+          stdout: '',
+          stderr: e.stderr ?? '',
+        }));
+        throw new Error(`${err.message}\n--- podman logs ${name} ---\n${logs.stdout}${logs.stderr}`);
       });
     }
 
