@@ -1,8 +1,10 @@
 /**
- * monitor configuration, read once from the environment.
+ * monitor configuration, read once from the environment. The alert thresholds' defaults are the
+ * alert catalogue's (alerts/alert-catalogue.ts), which the Prometheus rules are generated from too.
  */
 import { commonEnv, envDuration, envInt, envPort, readEnv } from '@tributary/runtime';
 import { z } from 'zod';
+import { ALERT_DEFAULTS } from './alerts/alert-catalogue';
 
 /** A comma-separated list variable (empty entries dropped). */
 const envList = () =>
@@ -61,21 +63,21 @@ export const configSchema = z.object({
   /** How often alert rules are evaluated. */
   MONITOR_ALERT_INTERVAL: envDuration('5s'),
   /** How long a rule's condition must hold before its alert fires (Prometheus `for`). */
-  MONITOR_ALERT_FOR: envDuration('1m'),
+  MONITOR_ALERT_FOR: envDuration(ALERT_DEFAULTS.for),
   /** Consumer lag alert: pending + un-acked messages of a stage above this. */
-  MONITOR_ALERT_LAG_MESSAGES: envInt(1000, 0),
+  MONITOR_ALERT_LAG_MESSAGES: envInt(ALERT_DEFAULTS.lagMessages, 0),
   /** Replication-slot lag alert: a CDC slot behind for longer than this (not advancing while WAL is pending). */
-  MONITOR_ALERT_SLOT_LAG: envDuration('5m'),
+  MONITOR_ALERT_SLOT_LAG: envDuration(ALERT_DEFAULTS.slotLag),
   /** Replication-slot lag alert: a CDC slot keeping more WAL than this many bytes. */
-  MONITOR_ALERT_SLOT_LAG_BYTES: envInt(1024 * 1024 * 1024, 0),
+  MONITOR_ALERT_SLOT_LAG_BYTES: envInt(ALERT_DEFAULTS.slotLagBytes, 0),
   /** Window of the DLQ-growth and error-rate rules. */
-  MONITOR_ALERT_WINDOW: envDuration('5m'),
+  MONITOR_ALERT_WINDOW: envDuration(ALERT_DEFAULTS.window),
   /** DLQ growth alert: more than this many records dead-lettered within the window. */
-  MONITOR_ALERT_DLQ_GROWTH: envInt(100, 0),
+  MONITOR_ALERT_DLQ_GROWTH: envInt(ALERT_DEFAULTS.dlqGrowth, 0),
   /** Error-rate alert: dead-lettered (transform + load) per accepted record within the window above this. */
-  MONITOR_ALERT_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  MONITOR_ALERT_ERROR_RATE: z.coerce.number().min(0).max(1).default(ALERT_DEFAULTS.errorRate),
   /** Source-failing alert: a pull source that failed this many runs in a row. */
-  MONITOR_ALERT_SOURCE_FAILURES: envInt(3, 1),
+  MONITOR_ALERT_SOURCE_FAILURES: envInt(ALERT_DEFAULTS.sourceFailures, 1),
   /** Source-overdue alert: a pull source with no whole success within its schedule period plus this. */
   MONITOR_SOURCE_SLACK: envDuration('5m'),
   /** Slack-compatible webhooks (comma-separated) that get alert notifications. */

@@ -1,12 +1,14 @@
 /**
  * The alert rules, as pure functions of what the monitor knows at one moment: pipeline status,
  * counts over the rule window, service replicas and failing quality checks. Each returns the
- * conditions that hold now; the engine adds `for` durations and resolve notices. The same rules
- * ship as Prometheus alerting rules in deploy/prometheus/tributary-rules.yml (keep them in step).
+ * conditions that hold now; the engine adds `for` durations and resolve notices. Their names,
+ * severities and default thresholds come from the alert catalogue (alert-catalogue.ts), from which
+ * the Prometheus rules are generated too.
  */
 import type { ClusterStatus } from '../cluster/cluster-probe';
 import type { PipelineStatus } from '../status/pipeline-status';
 import type { ServiceView } from '../cluster/replica-registry';
+import { ALERT_DEFAULTS, ALERT_RULES, ALERT_SEVERITY, type AlertName } from './alert-catalogue';
 import type { AlertCondition } from './alert-condition';
 import { sourceConditions } from './source-rules';
 
@@ -22,7 +24,7 @@ export interface RuleThresholds {
   slotLagSeconds: number;
   /** A CDC slot keeping more WAL than this (bytes). */
   slotLagBytes: number;
-  /** Consecutive failed runs of a pull source that raise TributarySourceFailing (default 3). */
+  /** Consecutive failed runs of a pull source that raise TributarySourceFailing (default: the catalogue's). */
   sourceFailures?: number;
 }
 
@@ -69,29 +71,15 @@ export interface RuleInputs {
   cluster?: ClusterStatus;
 }
 
-/** The names of every rule, in the order they are evaluated. */
-export const ALERT_NAMES = [
-  'TributaryFreshnessBreach',
-  'TributaryConsumerLag',
-  'TributaryDlqGrowth',
-  'TributaryErrorRate',
-  'TributarySlotLag',
-  'TributaryReplicaMissing',
-  'TributaryServiceDown',
-  'TributaryQualityCheckFailed',
-  'TributaryTableBlocked',
-  'TributaryNatsClusterDegraded',
-  'TributaryMonitorStatusDown',
-  'TributarySourceFailing',
-  'TributarySourceOverdue',
-] as const;
+/** The names of the rules the monitor evaluates itself, in the order it evaluates them. */
+export const ALERT_NAMES: readonly AlertName[] = ALERT_RULES.filter((r) => r.monitor).map((r) => r.alert);
 
 /** The condition that holds while the monitor cannot read pipeline status at all. */
 export function statusDownCondition(reason: string): AlertCondition {
   return {
     alert: 'TributaryMonitorStatusDown',
     labels: {},
-    severity: 'critical',
+    severity: ALERT_SEVERITY.TributaryMonitorStatusDown,
     summary: `the monitor cannot compute pipeline status: ${reason}`.slice(0, 300),
     value: 0,
   };
@@ -108,7 +96,7 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
       out.push({
         alert: 'TributaryFreshnessBreach',
         labels: { pipeline: p.name },
-        severity: 'critical',
+        severity: ALERT_SEVERITY.TributaryFreshnessBreach,
         summary: `${p.name}: warehouse data is ${round(p.freshness_seconds)} s behind ingest (SLA ${p.sla.freshness_seconds} s)`,
         value: p.freshness_seconds,
       });
@@ -122,7 +110,7 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
         out.push({
           alert: 'TributaryConsumerLag',
           labels: { pipeline: p.name, stage },
-          severity: 'warning',
+          severity: ALERT_SEVERITY.TributaryConsumerLag,
           summary: `${p.name}: ${lag} messages waiting for the ${stage} (threshold ${t.lagMessages})`,
           value: lag,
         });
@@ -133,7 +121,7 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
       out.push({
         alert: 'TributaryDlqGrowth',
         labels: { pipeline: p.name },
-        severity: 'warning',
+        severity: ALERT_SEVERITY.TributaryDlqGrowth,
         summary: `${p.name}: ${d.deadLettered} record${d.deadLettered === 1 ? '' : 's'} dead-lettered in the last ${minutes(t.windowMs)} (threshold ${t.dlqGrowth})`,
         value: d.deadLettered,
       });
@@ -143,7 +131,7 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
       out.push({
         alert: 'TributaryErrorRate',
         labels: { pipeline: p.name },
-        severity: 'warning',
+        severity: ALERT_SEVERITY.TributaryErrorRate,
         summary: `${p.name}: ${round(rate * 100, 2)}% of accepted records failed in transform or load over ${minutes(t.windowMs)} (threshold ${round(t.errorRate * 100, 2)}%)`,
         value: rate,
       });
@@ -158,7 +146,7 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
       out.push({
         alert: 'TributarySlotLag',
         labels: { pipeline: p.name, source: s.source, slot: s.slot },
-        severity: 'warning',
+        severity: ALERT_SEVERITY.TributarySlotLag,
         summary: `${p.name}: replication slot ${s.slot} of source ${s.source} is ${round(s.lag_seconds ?? 0)} s and ${s.lag_bytes} bytes of WAL behind (thresholds ${t.slotLagSeconds} s, ${t.slotLagBytes} bytes)`,
         value: s.lag_seconds ?? 0,
       });
@@ -170,7 +158,7 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
       out.push({
         alert: 'TributaryReplicaMissing',
         labels: { service: s.service, instance: r.instance },
-        severity: 'warning',
+        severity: ALERT_SEVERITY.TributaryReplicaMissing,
         summary: `${s.service} replica ${r.instance} sent no heartbeat for ${Math.round(r.age_seconds)} s`,
         value: r.age_seconds,
       });
@@ -179,7 +167,7 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
       out.push({
         alert: 'TributaryServiceDown',
         labels: { service: s.service },
-        severity: 'critical',
+        severity: ALERT_SEVERITY.TributaryServiceDown,
         summary: `${s.service} has no live replica`,
         value: 0,
       });
@@ -189,7 +177,7 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
     out.push({
       alert: 'TributaryQualityCheckFailed',
       labels: { pipeline: c.pipeline, table: c.table, check: c.check },
-      severity: 'warning',
+      severity: ALERT_SEVERITY.TributaryQualityCheckFailed,
       summary: `${c.pipeline}: quality check ${c.check} on ${c.table} failed${c.detail ? `: ${c.detail}` : ''}`,
       value: 1,
     });
@@ -198,7 +186,7 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
     out.push({
       alert: 'TributaryTableBlocked',
       labels: { pipeline: b.pipeline, table: b.table },
-      severity: 'critical',
+      severity: ALERT_SEVERITY.TributaryTableBlocked,
       summary:
         `${b.pipeline}: table ${b.table} is stopped by an incompatible schema change, its records are dead-lettered${b.problem ? `: ${b.problem}` : ''}`.slice(
           0,
@@ -207,12 +195,12 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
       value: 1,
     });
   }
-  out.push(...sourceConditions(inputs.pipelines, t.sourceFailures ?? 3));
+  out.push(...sourceConditions(inputs.pipelines, t.sourceFailures ?? ALERT_DEFAULTS.sourceFailures));
   if (inputs.cluster?.degraded) {
     out.push({
       alert: 'TributaryNatsClusterDegraded',
       labels: {},
-      severity: 'warning',
+      severity: ALERT_SEVERITY.TributaryNatsClusterDegraded,
       summary: clusterSummary(inputs.cluster),
       value: 1,
     });
