@@ -2,9 +2,9 @@
  * What an alert rule returns: a condition that holds now. Its own file so the rule files
  * (alert-rules.ts and source-rules.ts) can share it without importing each other.
  */
+import type { Severity } from '../api/api-types';
 
-/** Severity of an alert. */
-export type Severity = 'critical' | 'warning';
+export type { Severity } from '../api/api-types';
 
 /** A condition that holds now. */
 export interface AlertCondition {

@@ -4,21 +4,9 @@
  * holding a firing alert is `resolved` and notified again, a pending one is dropped silently.
  * Pure apart from the clock it is given, so transitions are unit-tested without waiting.
  */
-import { fingerprint, type AlertCondition, type Severity } from './alert-rules';
-
-/** An alert the engine tracks. */
-export interface ActiveAlert {
-  fingerprint: string;
-  alert: string;
-  labels: Record<string, string>;
-  severity: Severity;
-  summary: string;
-  value: number;
-  state: 'pending' | 'firing';
-  /** When the condition started holding (pending) and when it fired (epoch ms). */
-  activeSince: number;
-  firedAt?: number;
-}
+import { fingerprint, type AlertCondition } from './alert-rules';
+import type { ActiveAlert } from '../api/api-types';
+export type { ActiveAlert } from '../api/api-types';
 
 /** A notification-worthy change. */
 export interface AlertTransition {

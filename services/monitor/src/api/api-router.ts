@@ -14,7 +14,7 @@ import { ALERT_NAMES } from '../alerts/alert-rules';
 import type { ClusterProbe } from '../cluster/cluster-probe';
 import { createDlqRouter, type DlqRouterDeps } from '../dlq/dlq-router';
 import type { LiveFeed } from './live-feed';
-import type { Overview } from '../status/overview';
+import type { AlertEvent, Overview } from './api-types';
 import { queryCheckResults, queryErrorGroups, queryPipelineSeries, queryRecentLoads } from '../status/pipeline-series';
 import type { ReplicaRegistry } from '../cluster/replica-registry';
 import type { StatusSnapshots } from '../status/status-snapshot';
@@ -99,7 +99,7 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
 
   router.get('/api/alerts', async (_req, res) => {
     const history = (
-      await deps.pool.query(
+      await deps.pool.query<AlertEvent>(
         `SELECT id::int, at, alert, status, severity, labels, summary, value, starts_at
          FROM tributary.alert_events ORDER BY id DESC LIMIT 100`,
       )

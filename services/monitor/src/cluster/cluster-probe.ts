@@ -11,61 +11,8 @@
  */
 import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import { readServerInfo, serverAddress } from './nats-server-info';
-
-/** One configured NATS server. */
-export interface ClusterServer {
-  /** `host:port` (credentials never shown). */
-  address: string;
-  reachable: boolean;
-  name: string | null;
-  version: string | null;
-  cluster: string | null;
-  error?: string;
-}
-
-/** State of one replica of a stream. */
-export type ReplicaState = 'current' | 'lagging' | 'offline';
-
-/** One replica (peer) of a stream. */
-export interface StreamPeer {
-  name: string;
-  leader: boolean;
-  state: ReplicaState;
-  /** Operations behind the leader (0 when current). */
-  lag: number;
-  /** Seconds since the leader last heard from it (null for the leader). */
-  last_seen_seconds: number | null;
-}
-
-/** The replicas of one stream. */
-export interface StreamReplicas {
-  stream: string;
-  /** Configured replicas (`num_replicas`). */
-  replicas: number;
-  leader: string | null;
-  current: number;
-  lagging: number;
-  offline: number;
-  peers: StreamPeer[];
-  /** Why stream info could not be read (no leader, NATS unreachable). */
-  error?: string;
-}
-
-/** The cluster at one moment. */
-export interface ClusterStatus {
-  checked_at: string;
-  /** True when a reachable server belongs to a cluster. */
-  clustered: boolean;
-  degraded: boolean;
-  /** Why it is degraded, one line per problem. */
-  reasons: string[];
-  /** `server_name` of the JetStream meta leader; null when unknown or without a leader. */
-  meta_leader: string | null;
-  /** Whether monitoring endpoints were configured to read the meta leader from. */
-  meta_leader_known: boolean;
-  servers: ClusterServer[];
-  streams: StreamReplicas[];
-}
+import type { ClusterServer, ClusterStatus, StreamPeer, StreamReplicaState as ReplicaState, StreamReplicas } from '../api/api-types';
+export type { ClusterServer, ClusterStatus, StreamPeer, StreamReplicaState as ReplicaState, StreamReplicas } from '../api/api-types';
 
 /** Inputs of the probe. */
 export interface ClusterProbeOptions {

@@ -6,32 +6,8 @@
  */
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HEARTBEAT_SUBJECT_PREFIX, type HeartbeatBeat, type Logger } from '@tributary/runtime';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-
-/** Health of one replica. */
-export type ReplicaState = 'live' | 'not_ready' | 'missing' | 'stopped';
-
-/** A replica as the API and dashboard show it. */
-export interface ReplicaView {
-  service: string;
-  instance: string;
-  host: string;
-  pid: number;
-  state: ReplicaState;
-  started_at: string;
-  last_seen: string;
-  /** Seconds since the last beat. */
-  age_seconds: number;
-  rss_bytes: number;
-  not_ready?: string;
-}
-
-/** Replicas of one service. */
-export interface ServiceView {
-  service: string;
-  /** Live (including not ready) replicas. */
-  live: number;
-  replicas: ReplicaView[];
-}
+import type { ReplicaView, ServiceReplicaState as ReplicaState, ServiceView } from '../api/api-types';
+export type { ReplicaView, ServiceReplicaState as ReplicaState, ServiceView } from '../api/api-types';
 
 /** Options of the registry. */
 export interface ReplicaRegistryOptions {

@@ -22,21 +22,11 @@ import {
   type DeadLetterView,
 } from './dead-letter-store';
 import { toWarehouseError } from '../fold/warehouse-error';
+import type { ActionResult } from '../api/api-types';
+export type { ActionResult } from '../api/api-types';
 
 /** What an action applies to: listed sequences, or every dead letter matching a filter. */
 export type DeadLetterSelection = { seqs: number[] } | { filter: DeadLetterFilter };
-
-/** The outcome of an action. */
-export interface ActionResult {
-  action_id: number;
-  action: 'replay' | 'discard';
-  requested: number;
-  done: number;
-  /** Already replayed or discarded (without `force`), or not found. */
-  skipped: number;
-  failed: number;
-  errors: { seq: number; message: string }[];
-}
 
 /** Who asked. */
 export interface Actor {

@@ -4,6 +4,8 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import type { DeadLetterRow } from '../fold/folded-message';
+import type { DeadLetterView } from '../api/api-types';
+export type { DeadLetterView } from '../api/api-types';
 
 /**
  * DDL of the dead-letter table; idempotent. Belongs in core's BOOKKEEPING_DDL (then the monitor
@@ -41,25 +43,6 @@ export async function insertDeadLetters(db: PoolClient, rows: readonly DeadLette
     col('ingestedAt'),
     col('failedAt'),
   ]);
-}
-
-/** A dead letter as `/api/dlq` returns it. */
-export interface DeadLetterView {
-  seq: number;
-  msg_id: string;
-  pipeline: string;
-  stage: string;
-  name: string;
-  error: { code: string | null; message: string | null; location: unknown };
-  record: unknown;
-  original: unknown;
-  replay_subject: string | null;
-  attempts: number | null;
-  ingested_at: string | null;
-  failed_at: string | null;
-  /** `open`, or the latest action taken on it. */
-  status: 'open' | 'replayed' | 'discarded';
-  status_at: string | null;
 }
 
 /** Which dead letters a listing or an action covers. */

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { actorOf, refuseCrossSite, requireAdmin } from '../api/admin-auth';
 import type { DeadLetterActions } from './dead-letter-actions';
 import { listDeadLetters } from './dead-letter-store';
+import type { DlqAction } from '../api/api-types';
 
 /** What the DLQ router needs. */
 export interface DlqRouterDeps {
@@ -62,7 +63,7 @@ export function createDlqRouter(deps: DlqRouterDeps): Router {
 
   router.get('/api/dlq/actions', async (req, res) => {
     const limit = parse(z.coerce.number().int().min(1).max(500).default(50), req.query.limit, 'limit');
-    const r = await deps.pool.query(
+    const r = await deps.pool.query<DlqAction>(
       `SELECT id::int, at, action, actor, remote_addr, selection, requested, done, skipped, failed, note
        FROM tributary.dlq_actions ORDER BY id DESC LIMIT $1`,
       [limit],

@@ -11,36 +11,11 @@
 import type { KV } from '@nats-io/kv';
 import type { Pipeline } from '@tributary/contract';
 import { readScheduleState, readSourcePause, type SourcePause, type SourceScheduleState } from '@tributary/runtime';
+import type { SourceRunView } from '../api/api-types';
+export type { SourceRunView } from '../api/api-types';
 
 /** Source kinds that are pulled on a schedule by the ingest-api (the others are pushed to it). */
 const PUSHED = new Set(['push', 'generator']);
-
-/** One pull source's runs, as `GET /api/pipelines/<name>` shows them under `source_runs`. */
-export interface SourceRunView {
-  source: string;
-  kind: string;
-  /** `ok`, `partial` (left records unread), `failing`, `overdue`, `paused`, or `pending` before the first run. */
-  status: 'ok' | 'partial' | 'failing' | 'overdue' | 'paused' | 'pending';
-  paused: { at: string; by: string; reason?: string } | null;
-  last: {
-    outcome: 'ok' | 'partial' | 'failed';
-    started_at: string | null;
-    finished_at: string;
-    pages: number | null;
-    records: number | null;
-    error: string | null;
-  } | null;
-  /** When the next run is due (a failed run's retry, else the schedule); null for continuous sources. */
-  next_run_at: string | null;
-  consecutive_failures: number;
-  last_success_at: string | null;
-  /** Seconds since the last whole success (or since the scheduler first saw the source). */
-  since_success_seconds: number | null;
-  /** The source alerts as overdue past this many seconds without a success (period plus slack). */
-  success_deadline_seconds: number | null;
-  /** Nothing read for longer than the SLA plus the period: the pipeline is not fresh. */
-  stale: boolean;
-}
 
 /** Thresholds of the source views. */
 export interface SourceRunThresholds {

@@ -9,18 +9,8 @@
 import { cdcSlotName, resolveSecret, type Pipeline } from '@tributary/contract';
 import { withDatabaseUser, type Logger } from '@tributary/runtime';
 import { Client } from 'pg';
-
-/** Lag of one slot, as `/api/pipelines/<name>` shows it. */
-export interface SlotLag {
-  source: string;
-  slot: string;
-  /** Null when the slot could not be read (see `error`). */
-  lag_bytes: number | null;
-  lag_seconds: number | null;
-  /** A walsender streams from the slot now. */
-  active: boolean | null;
-  error?: string;
-}
+import type { SlotLag } from '../api/api-types';
+export type { SlotLag } from '../api/api-types';
 
 interface Observed {
   confirmed: string;

@@ -7,20 +7,8 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import { consumers, STREAMS, type Pipeline } from '@tributary/contract';
 import type { FoldedStream } from '../fold/folded-message';
 import { foldSource } from '../fold/stream-fold';
-
-/** The lag of one durable consumer. */
-export interface ConsumerLag {
-  pending: number | null;
-  ack_pending: number | null;
-  redelivered: number | null;
-  error?: string;
-}
-
-/** Lag of a pipeline's stages. */
-export interface StageLag {
-  transformer: ConsumerLag;
-  loader: ConsumerLag;
-}
+import type { ConsumerLag, StageLag } from '../api/api-types';
+export type { ConsumerLag, StageLag } from '../api/api-types';
 
 /** Lag of everything the monitor reports: per pipeline, and its own fold loops per stream. */
 export interface LagReport {

@@ -4,37 +4,10 @@
  * replicas, the alerts pending or firing, and the NATS cluster.
  */
 import type { Pipeline } from '@tributary/contract';
-import type { ActiveAlert } from '../alerts/alert-engine';
-import type { ClusterStatus } from '../cluster/cluster-probe';
-import type { ConsumerLag } from './consumer-lag';
-import type { PipelineStatus } from './pipeline-status';
-import type { ServiceView } from '../cluster/replica-registry';
 import type { StatusSnapshot } from './status-snapshot';
-import type { PipelineRates, ThroughputRates } from './throughput-rates';
-
-/** The shape of a pipeline's flow. */
-export interface PipelineTopology {
-  description: string | null;
-  sources: { name: string; kind: string }[];
-  datasets: { name: string; from: string[] }[];
-  tables: { name: string; from: string; mode: string }[];
-}
-
-/** One pipeline in the overview. */
-export type PipelineOverview = PipelineStatus & { rates: PipelineRates; topology: PipelineTopology };
-
-/** The overview. */
-export interface Overview {
-  taken_at: string;
-  pipelines: PipelineOverview[];
-  monitor_lag: Record<string, ConsumerLag>;
-  services: ServiceView[];
-  alerts: ActiveAlert[];
-  /** The NATS cluster: servers, meta leader, stream replicas, degraded or not. */
-  cluster: ClusterStatus;
-  /** Whether write actions (DLQ replay, discard) are enabled on this monitor. */
-  admin: { enabled: boolean };
-}
+import type { ThroughputRates } from './throughput-rates';
+import type { ActiveAlert, ClusterStatus, Overview, PipelineTopology, ServiceView } from '../api/api-types';
+export type { Overview, PipelineOverview, PipelineTopology } from '../api/api-types';
 
 /** The flow of a pipeline from its spec. */
 export function topologyOf(p: Pipeline): PipelineTopology {

@@ -5,43 +5,8 @@
  */
 import type { Pool } from 'pg';
 import { toWarehouseError } from '../fold/warehouse-error';
-
-/** Time series of one pipeline, aligned on `t` (bucket starts, epoch seconds). */
-export interface PipelineSeries {
-  step_seconds: number;
-  t: number[];
-  /** Records per second in each bucket. */
-  accepted: number[];
-  loaded: number[];
-  dead_lettered: { ingest: number[]; transform: number[]; load: number[] };
-  /** Seconds from ingest to warehouse commit, per loaded message: median, 95th percentile, max (null: no load). */
-  latency: { p50: (number | null)[]; p95: (number | null)[]; max: (number | null)[] };
-}
-
-/** Dead letters of one stage, name and error code. */
-export interface ErrorGroup {
-  stage: string;
-  name: string;
-  code: string | null;
-  count: number;
-  open: number;
-  last_failed_at: string | null;
-  example: string | null;
-}
-
-/** One loader flush into one table (rows of the ledger committed together). */
-export interface RecentLoad {
-  table: string;
-  loaded_at: string;
-  messages: number;
-  records: number;
-  written: number;
-  skipped: number;
-  first_seq: number | null;
-  last_seq: number | null;
-  /** Seconds from the oldest ingest time in the flush to its commit. */
-  max_latency_seconds: number | null;
-}
+import type { CheckResult, ErrorGroup, PipelineSeries, RecentLoad } from '../api/api-types';
+export type { CheckResult, ErrorGroup, PipelineSeries, RecentLoad } from '../api/api-types';
 
 /** Picks a bucket size giving about 60 points over the range, in whole seconds. */
 export function stepFor(minutes: number): number {
@@ -198,18 +163,6 @@ export async function queryRecentLoads(pool: Pool, pipeline: string, limit = 20)
   } catch (err) {
     throw toWarehouseError(err, 'cannot read recent loads');
   }
-}
-
-/** The latest result of each data-quality check of a pipeline. */
-export interface CheckResult {
-  check: string;
-  table: string | null;
-  kind: string;
-  severity: string;
-  status: string;
-  failing_rows: number;
-  error: string | null;
-  checked_at: string;
 }
 
 /** Latest result per check, failing first; [] when the checks table does not exist (yet). */

@@ -4,68 +4,9 @@
  */
 import type { Pipeline } from '@tributary/contract';
 import type { StageLag } from './consumer-lag';
-import type { SlotLag } from '../sources/source-slots';
-import type { SourceRunView } from '../sources/source-runs';
 import type { LedgerSum, StatusCounts, StreamLogSum } from './status-counts';
-
-/** Counts of one source. */
-export interface SourceCounts {
-  accepted: number;
-  rejected: number;
-}
-
-/** Counts of one dataset. */
-export interface DatasetCounts {
-  records: number;
-  filtered: number;
-  dead_lettered: number;
-}
-
-/** Counts of one warehouse table. */
-export interface TableCounts {
-  loaded: number;
-  written: number;
-  skipped: number;
-  dead_lettered: number;
-  /** Newest ingest time among the rows loaded: how old a report tile reading this table is. */
-  newest_ingested_at: string | null;
-  /** When the last load committed (live report tiles re-run when it changes). */
-  last_loaded_at: string | null;
-}
-
-/** Dead-lettered records by stage. */
-export interface DeadLetteredCounts {
-  ingest: number;
-  transform: number;
-  load: number;
-  total: number;
-}
-
-/** Status of one pipeline. */
-export interface PipelineStatus {
-  name: string;
-  sla: { freshness_seconds: number };
-  /** Newest ingest time accepted minus newest ingest time loaded, in seconds (docs/design.md, Services, ports, shapes). */
-  freshness_seconds: number;
-  fresh: boolean;
-  /** accepted + rejected. */
-  received: number;
-  accepted: number;
-  rejected: number;
-  sources: Record<string, SourceCounts>;
-  datasets: Record<string, DatasetCounts>;
-  tables: Record<string, TableCounts>;
-  dead_lettered: DeadLetteredCounts;
-  filtered: number;
-  lag: StageLag;
-  last_loaded_at: string | null;
-  /** Replication-slot lag of each `postgres_cdc` source, read from the source database (none: no CDC source). */
-  source_slots?: SlotLag[];
-  /** The pull sources' runs (set by the status snapshot, which reads them from KV). */
-  source_runs?: SourceRunView[];
-  /** Pull sources that read nothing for longer than the SLA (plus their period): the pipeline is then not fresh. */
-  stale_sources?: string[];
-}
+import type { DatasetCounts, DeadLetteredCounts, PipelineStatus, SourceCounts, TableCounts } from '../api/api-types';
+export type { DatasetCounts, DeadLetteredCounts, PipelineStatus, SourceCounts, TableCounts } from '../api/api-types';
 
 function entry<T>(map: Record<string, T>, key: string, init: () => T): T {
   if (!Object.hasOwn(map, key)) map[key] = init();

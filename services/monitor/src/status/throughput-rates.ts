@@ -4,16 +4,8 @@
  * counts come from status snapshots, so rates need no extra query.
  */
 import type { PipelineStatus } from './pipeline-status';
-
-/** Rates of one pipeline, records per second. */
-export interface PipelineRates {
-  accepted: number;
-  loaded: number;
-  dead_lettered: number;
-  sources: Record<string, number>;
-  datasets: Record<string, number>;
-  tables: Record<string, number>;
-}
+import type { PipelineRates } from '../api/api-types';
+export type { PipelineRates } from '../api/api-types';
 
 type Counts = Map<string, number>;
 

@@ -7,24 +7,7 @@
 import { ApiError, credentials, get, post } from './api.js';
 import { h, replaceRegion } from './dom.js';
 import { ago, num, time } from './format.js';
-
-/** One pull source's runs, as the API returns them. */
-interface SourceRun {
-  source: string;
-  kind: string;
-  status: 'ok' | 'partial' | 'failing' | 'overdue' | 'paused' | 'pending';
-  paused: { at: string; by: string; reason?: string } | null;
-  last: {
-    outcome: 'ok' | 'partial' | 'failed';
-    finished_at: string;
-    pages: number | null;
-    records: number | null;
-    error: string | null;
-  } | null;
-  next_run_at: string | null;
-  consecutive_failures: number;
-  last_success_at: string | null;
-}
+import type { SourceRunView as SourceRun } from './types.js';
 
 const TONE: Record<SourceRun['status'], string> = {
   ok: 'ok',

@@ -1,0 +1,360 @@
+// Generated from services/monitor/src/api/api-types.ts by `npm run docs:generate`: edit that file, not this one.
+/**
+ * The shapes of the monitor's JSON API: the one definition the server builds its answers with and
+ * the dashboard reads them by. Pure types with no imports, because the dashboard (`web/`, a
+ * browser build of its own) compiles a generated copy of this file: `npm run docs:generate`
+ * writes `web/src/api-types.ts`, and `tests/docs/monitor-api-types.test.ts` fails when the copy
+ * differs. Change the API here; the server modules re-export these names where they build them.
+ */
+
+/** The lag of one durable consumer; nulls (and `error`) when NATS could not answer. */
+export interface ConsumerLag {
+  pending: number | null;
+  ack_pending: number | null;
+  redelivered: number | null;
+  error?: string;
+}
+
+/** Lag of a pipeline's stages. */
+export interface StageLag {
+  transformer: ConsumerLag;
+  loader: ConsumerLag;
+}
+
+/** Counts of one source. */
+export interface SourceCounts {
+  accepted: number;
+  rejected: number;
+}
+
+/** Counts of one dataset. */
+export interface DatasetCounts {
+  records: number;
+  filtered: number;
+  dead_lettered: number;
+}
+
+/** Counts of one warehouse table. */
+export interface TableCounts {
+  loaded: number;
+  written: number;
+  skipped: number;
+  dead_lettered: number;
+  /** Newest ingest time among the rows loaded: how old a report tile reading this table is. */
+  newest_ingested_at: string | null;
+  /** When the last load committed (live report tiles re-run when it changes). */
+  last_loaded_at: string | null;
+}
+
+/** Dead-lettered records by stage. */
+export interface DeadLetteredCounts {
+  ingest: number;
+  transform: number;
+  load: number;
+  total: number;
+}
+
+/** Replication-slot lag of one `postgres_cdc` source, read from the source database. */
+export interface SlotLag {
+  source: string;
+  slot: string;
+  /** Null when the slot could not be read (see `error`). */
+  lag_bytes: number | null;
+  lag_seconds: number | null;
+  /** A walsender streams from the slot now. */
+  active: boolean | null;
+  error?: string;
+}
+
+/** One pull source's runs, as `GET /api/pipelines/<name>` shows them under `source_runs`. */
+export interface SourceRunView {
+  source: string;
+  kind: string;
+  /** `ok`, `partial` (left records unread), `failing`, `overdue`, `paused`, or `pending` before the first run. */
+  status: 'ok' | 'partial' | 'failing' | 'overdue' | 'paused' | 'pending';
+  paused: { at: string; by: string; reason?: string } | null;
+  last: {
+    outcome: 'ok' | 'partial' | 'failed';
+    started_at: string | null;
+    finished_at: string;
+    pages: number | null;
+    records: number | null;
+    error: string | null;
+  } | null;
+  /** When the next run is due (a failed run's retry, else the schedule); null for continuous sources. */
+  next_run_at: string | null;
+  consecutive_failures: number;
+  last_success_at: string | null;
+  /** Seconds since the last whole success (or since the scheduler first saw the source). */
+  since_success_seconds: number | null;
+  /** The source alerts as overdue past this many seconds without a success (period plus slack). */
+  success_deadline_seconds: number | null;
+  /** Nothing read for longer than the SLA plus the period: the pipeline is not fresh. */
+  stale: boolean;
+}
+
+/** Status of one pipeline (`GET /api/pipelines`, `GET /api/pipelines/<name>`). */
+export interface PipelineStatus {
+  name: string;
+  sla: { freshness_seconds: number };
+  /** Newest ingest time accepted minus newest ingest time loaded, in seconds (docs/design.md, Services, ports, shapes). */
+  freshness_seconds: number;
+  fresh: boolean;
+  /** accepted + rejected. */
+  received: number;
+  accepted: number;
+  rejected: number;
+  sources: Record<string, SourceCounts>;
+  datasets: Record<string, DatasetCounts>;
+  tables: Record<string, TableCounts>;
+  dead_lettered: DeadLetteredCounts;
+  filtered: number;
+  lag: StageLag;
+  last_loaded_at: string | null;
+  /** Replication-slot lag of each `postgres_cdc` source, read from the source database (none: no CDC source). */
+  source_slots?: SlotLag[];
+  /** The pull sources' runs (set by the status snapshot, which reads them from KV). */
+  source_runs?: SourceRunView[];
+  /** Pull sources that read nothing for longer than the SLA (plus their period): the pipeline is then not fresh. */
+  stale_sources?: string[];
+}
+
+/** Rates of one pipeline, records per second. */
+export interface PipelineRates {
+  accepted: number;
+  loaded: number;
+  dead_lettered: number;
+  sources: Record<string, number>;
+  datasets: Record<string, number>;
+  tables: Record<string, number>;
+}
+
+/** The shape of a pipeline's flow. */
+export interface PipelineTopology {
+  description: string | null;
+  sources: { name: string; kind: string }[];
+  datasets: { name: string; from: string[] }[];
+  tables: { name: string; from: string; mode: string }[];
+}
+
+/** One pipeline in the overview. */
+export type PipelineOverview = PipelineStatus & { rates: PipelineRates; topology: PipelineTopology };
+
+/** Health of one service replica. */
+export type ServiceReplicaState = 'live' | 'not_ready' | 'missing' | 'stopped';
+
+/** A service replica as the API and dashboard show it. */
+export interface ReplicaView {
+  service: string;
+  instance: string;
+  host: string;
+  pid: number;
+  state: ServiceReplicaState;
+  started_at: string;
+  last_seen: string;
+  /** Seconds since the last beat. */
+  age_seconds: number;
+  rss_bytes: number;
+  not_ready?: string;
+}
+
+/** Replicas of one service. */
+export interface ServiceView {
+  service: string;
+  /** Live (including not ready) replicas. */
+  live: number;
+  replicas: ReplicaView[];
+}
+
+/** Severity of an alert. */
+export type Severity = 'critical' | 'warning';
+
+/** An alert pending or firing. */
+export interface ActiveAlert {
+  fingerprint: string;
+  alert: string;
+  labels: Record<string, string>;
+  severity: Severity;
+  summary: string;
+  value: number;
+  state: 'pending' | 'firing';
+  /** When the condition started holding (pending) and when it fired (epoch ms). */
+  activeSince: number;
+  firedAt?: number;
+}
+
+/** One configured NATS server. */
+export interface ClusterServer {
+  /** `host:port` (credentials never shown). */
+  address: string;
+  reachable: boolean;
+  name: string | null;
+  version: string | null;
+  cluster: string | null;
+  error?: string;
+}
+
+/** State of one replica of a stream. */
+export type StreamReplicaState = 'current' | 'lagging' | 'offline';
+
+/** One replica (peer) of a stream. */
+export interface StreamPeer {
+  name: string;
+  leader: boolean;
+  state: StreamReplicaState;
+  /** Operations behind the leader (0 when current). */
+  lag: number;
+  /** Seconds since the leader last heard from it (null for the leader). */
+  last_seen_seconds: number | null;
+}
+
+/** The replicas of one stream. */
+export interface StreamReplicas {
+  stream: string;
+  /** Configured replicas (`num_replicas`). */
+  replicas: number;
+  leader: string | null;
+  current: number;
+  lagging: number;
+  offline: number;
+  peers: StreamPeer[];
+  /** Why stream info could not be read (no leader, NATS unreachable). */
+  error?: string;
+}
+
+/** The NATS cluster at one moment (`GET /api/cluster`). */
+export interface ClusterStatus {
+  checked_at: string;
+  /** True when a reachable server belongs to a cluster. */
+  clustered: boolean;
+  degraded: boolean;
+  /** Why it is degraded, one line per problem. */
+  reasons: string[];
+  /** `server_name` of the JetStream meta leader; null when unknown or without a leader. */
+  meta_leader: string | null;
+  /** Whether monitoring endpoints were configured to read the meta leader from. */
+  meta_leader_known: boolean;
+  servers: ClusterServer[];
+  streams: StreamReplicas[];
+}
+
+/** The overview (`GET /api/overview` and the live feed). */
+export interface Overview {
+  taken_at: string;
+  pipelines: PipelineOverview[];
+  monitor_lag: Record<string, ConsumerLag>;
+  services: ServiceView[];
+  alerts: ActiveAlert[];
+  /** The NATS cluster: servers, meta leader, stream replicas, degraded or not. */
+  cluster: ClusterStatus;
+  /** Whether write actions (DLQ replay, discard) are enabled on this monitor. */
+  admin: { enabled: boolean };
+}
+
+/** Time series of one pipeline, aligned on `t` (bucket starts, epoch seconds). */
+export interface PipelineSeries {
+  step_seconds: number;
+  t: number[];
+  /** Records per second in each bucket. */
+  accepted: number[];
+  loaded: number[];
+  dead_lettered: { ingest: number[]; transform: number[]; load: number[] };
+  /** Seconds from ingest to warehouse commit, per loaded message: median, 95th percentile, max (null: no load). */
+  latency: { p50: (number | null)[]; p95: (number | null)[]; max: (number | null)[] };
+}
+
+/** Dead letters of one stage, name and error code. */
+export interface ErrorGroup {
+  stage: string;
+  name: string;
+  code: string | null;
+  count: number;
+  open: number;
+  last_failed_at: string | null;
+  example: string | null;
+}
+
+/** One loader flush into one table (rows of the ledger committed together). */
+export interface RecentLoad {
+  table: string;
+  loaded_at: string;
+  messages: number;
+  records: number;
+  written: number;
+  skipped: number;
+  first_seq: number | null;
+  last_seq: number | null;
+  /** Seconds from the oldest ingest time in the flush to its commit. */
+  max_latency_seconds: number | null;
+}
+
+/** The latest result of one data-quality check. */
+export interface CheckResult {
+  check: string;
+  table: string | null;
+  kind: string;
+  severity: string;
+  status: string;
+  failing_rows: number;
+  error: string | null;
+  checked_at: string;
+}
+
+/** A dead letter as `GET /api/dlq` returns it. */
+export interface DeadLetterView {
+  seq: number;
+  msg_id: string;
+  pipeline: string;
+  stage: string;
+  name: string;
+  error: { code: string | null; message: string | null; location: unknown };
+  record: unknown;
+  original: unknown;
+  replay_subject: string | null;
+  attempts: number | null;
+  ingested_at: string | null;
+  failed_at: string | null;
+  /** `open`, or the latest action taken on it. */
+  status: 'open' | 'replayed' | 'discarded';
+  status_at: string | null;
+}
+
+/** The outcome of a DLQ action (replay, discard). */
+export interface ActionResult {
+  action_id: number;
+  action: 'replay' | 'discard';
+  requested: number;
+  done: number;
+  /** Already replayed or discarded (without `force`), or not found. */
+  skipped: number;
+  failed: number;
+  errors: { seq: number; message: string }[];
+}
+
+/** A row of the DLQ audit trail (`GET /api/dlq/actions`). */
+export interface DlqAction {
+  id: number;
+  at: string;
+  action: 'replay' | 'discard';
+  actor: string;
+  remote_addr: string | null;
+  selection: unknown;
+  requested: number;
+  done: number;
+  skipped: number;
+  failed: number;
+  note: string | null;
+}
+
+/** A recorded alert transition (`GET /api/alerts/history`). */
+export interface AlertEvent {
+  id: number;
+  at: string;
+  alert: string;
+  status: 'firing' | 'resolved';
+  severity: string;
+  labels: Record<string, string>;
+  summary: string;
+  value: number | null;
+  starts_at: string;
+}
