@@ -79,4 +79,18 @@ module.exports = tseslint.config(
   layer(['packages/archive/src/**/*.ts'], pkgs('warehouse', 'cli', 'testkit', ...SERVICES)),
   layer(['apps/cli/src/**/*.ts'], pkgs('testkit', ...SERVICES)),
   ...SERVICES.map((svc) => layer([`services/${svc}/src/**/*.ts`], pkgs('cli', 'testkit', ...SERVICES.filter((o) => o !== svc)))),
+  // One timer loop (issue 14): runs that never overlap, failures reported, a stop() that waits.
+  {
+    files: ['packages/*/src/**/*.ts', 'apps/*/src/**/*.ts', 'services/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        {
+          name: 'setInterval',
+          message: 'use PeriodicTask (@tributary/runtime): runs never overlap and stop() waits for the one in progress',
+        },
+      ],
+    },
+  },
 );

@@ -7,7 +7,7 @@
 import { Cron } from 'croner';
 import { downstreamOf, type Check, type Model, type Pipeline } from '@tributary/contract';
 import { expandChecks, runChecks, runModels, type CheckResult } from '@tributary/warehouse';
-import type { Logger } from '@tributary/runtime';
+import { PeriodicTask, type Logger } from '@tributary/runtime';
 import type { Pool } from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -40,7 +40,7 @@ export class ModelScheduler {
   private readonly models: Model[];
   private readonly checks: Check[];
   private dirty = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
+  private task: PeriodicTask | undefined;
   private crons: Cron[] = [];
   private running: Promise<void> = Promise.resolve();
 
@@ -68,31 +68,36 @@ export class ModelScheduler {
   /** Runs everything once, then starts the interval and cron schedules. */
   start(): void {
     if (!this.active) return;
-    this.enqueue(() => this.round(this.models, this.checks, 'start'));
-    this.timer = setInterval(() => {
-      if (this.dirty.size === 0) return;
-      const tables = this.dirty;
-      this.dirty = new Set();
-      const models = downstreamOf(
-        this.models.filter((m) => m.after_load),
-        tables,
-      );
-      const touched = new Set([...tables, ...models.map((m) => m.name)]);
-      this.enqueue(() =>
-        this.round(
-          models,
-          this.checks.filter((c) => c.reads.some((r) => touched.has(r))),
-          'load',
-        ),
-      );
-    }, this.intervalMs);
-    this.timer.unref();
+    void this.enqueue(() => this.round(this.models, this.checks, 'start'));
+    this.task = new PeriodicTask({
+      intervalMs: this.intervalMs,
+      unref: true,
+      onError: (err) => this.logger.error({ err }, 'model round failed'),
+      run: () => {
+        if (this.dirty.size === 0) return Promise.resolve();
+        const tables = this.dirty;
+        this.dirty = new Set();
+        const models = downstreamOf(
+          this.models.filter((m) => m.after_load),
+          tables,
+        );
+        const touched = new Set([...tables, ...models.map((m) => m.name)]);
+        return this.enqueue(() =>
+          this.round(
+            models,
+            this.checks.filter((c) => c.reads.some((r) => touched.has(r))),
+            'load',
+          ),
+        );
+      },
+    });
+    this.task.start();
     for (const m of this.models.filter((x) => x.schedule)) {
       this.crons.push(
         new Cron(m.schedule!, { protect: true }, () => {
           const models = [m, ...downstreamOf(this.models, [m.name])];
           const names = new Set(models.map((x) => x.name));
-          this.enqueue(() =>
+          void this.enqueue(() =>
             this.round(
               models,
               this.checks.filter((c) => c.reads.some((r) => names.has(r))),
@@ -106,14 +111,15 @@ export class ModelScheduler {
 
   /** Stops scheduling and waits for the round in progress. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
     for (const c of this.crons) c.stop();
+    await this.task?.stop();
     await this.running;
   }
 
-  /** Rounds run one after another, never overlapping. */
-  private enqueue(fn: () => Promise<void>): void {
+  /** Rounds run one after another, never overlapping; the promise settles when this one has run. */
+  private enqueue(fn: () => Promise<void>): Promise<void> {
     this.running = this.running.then(fn).catch((err: unknown) => this.logger.error({ err }, 'model round failed'));
+    return this.running;
   }
 
   private async round(models: Model[], checks: Check[], trigger: string): Promise<void> {

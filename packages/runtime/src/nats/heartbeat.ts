@@ -8,6 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { nuid, type NatsConnection } from '@nats-io/transport-node';
+import { PeriodicTask } from '../periodic-task';
 
 /** Subject prefix of heartbeats; a beat of service `s` goes to `trib.heartbeat.<s>`. */
 export const HEARTBEAT_SUBJECT_PREFIX = 'trib.heartbeat';
@@ -92,14 +93,19 @@ export function startHeartbeat(nc: NatsConnection, opts: HeartbeatOptions): Hear
     }
   };
 
-  void beat(false);
-  const timer = setInterval(() => void beat(false), intervalMs);
-  // A heartbeat alone must not keep a process alive.
-  timer.unref();
+  const task = new PeriodicTask({
+    intervalMs,
+    runAtStart: true,
+    // A heartbeat alone must not keep a process alive.
+    unref: true,
+    run: () => beat(false),
+    onError: () => undefined, // beat() never throws
+  });
+  task.start();
   return {
     instance,
     async stop() {
-      clearInterval(timer);
+      await task.stop();
       await beat(true);
       // Best effort: make sure the goodbye leaves before the caller drains or closes.
       await nc.flush().catch(() => undefined);

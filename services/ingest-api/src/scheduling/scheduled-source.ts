@@ -158,6 +158,9 @@ export class ScheduledSource implements SourceHandle {
     );
     this.o.observe?.({ type: 'lease', held: true });
     let renewing = false;
+    // A watchdog, not a PeriodicTask: it must keep ticking while a renewal hangs, to end the
+    // tenure at the lease's expiry (a PeriodicTask's next run waits for the last to end).
+    // eslint-disable-next-line no-restricted-globals
     this.renewer = setInterval(() => {
       // A renewal that hangs (KV slow or cut off) must not outlive the lease: stop at its expiry.
       if (!tenure.signal.aborted && Date.now() >= this.lease.validUntil) {

@@ -6,6 +6,7 @@
  */
 import { generatorSourceSpec } from '@tributary/contract';
 import { nuid } from '@nats-io/transport-node';
+import { PeriodicTask } from '@tributary/runtime';
 import type { SourceFactory } from './source';
 import { TrafficSimulator } from './simulators/traffic-simulator';
 import { TransactionsSimulator } from './simulators/transactions-simulator';
@@ -34,16 +35,14 @@ export const create: SourceFactory<typeof spec> = (config, deps) => {
     config.generator === 'transactions'
       ? new TransactionsSimulator({ ...simOpts, cards: cardsForRate(config.rate) })
       : new TrafficSimulator(simOpts);
-  let timer: NodeJS.Timeout | undefined;
-  let busy: Promise<void> | undefined;
   let due = 0;
   let last = Date.now();
   let n = 0;
   let made = 0;
   let endsAt = Infinity;
   const finish = (why: string): void => {
-    if (timer) clearInterval(timer);
-    timer = undefined;
+    // Called from a tick: stopping waits for that tick, so it is not awaited here.
+    void task.stop();
     deps.logger.info({ source: deps.name, records: made }, `generator finished: ${why}`);
   };
   const tick = async (): Promise<void> => {
@@ -72,6 +71,12 @@ export const create: SourceFactory<typeof spec> = (config, deps) => {
     }
     if (config.total !== undefined && made >= config.total) finish(`made its total of ${config.total} records`);
   };
+  // tick() reports its own failures; one that escapes is logged and the next tick goes on.
+  const task = new PeriodicTask({
+    intervalMs: TICK_MS,
+    run: tick,
+    onError: (err) => deps.logger.error({ err, source: deps.name }, 'generator tick failed'),
+  });
   return {
     async start() {
       last = Date.now();
@@ -80,13 +85,10 @@ export const create: SourceFactory<typeof spec> = (config, deps) => {
         { source: deps.name, rate: config.rate, duration_ms: config.duration, total: config.total ?? null },
         'generator started',
       );
-      timer = setInterval(() => {
-        if (!busy) busy = tick().finally(() => (busy = undefined));
-      }, TICK_MS);
+      task.start();
     },
     async stop() {
-      if (timer) clearInterval(timer);
-      await busy;
+      await task.stop();
     },
   };
 };

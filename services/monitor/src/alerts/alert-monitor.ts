@@ -12,7 +12,7 @@
  * fires but was never notified is notified.
  */
 import { H, makeHeaders, subjects } from '@tributary/contract';
-import type { KvLease, Logger, Publisher } from '@tributary/runtime';
+import { PeriodicTask, type KvLease, type Logger, type Publisher } from '@tributary/runtime';
 import type { Pool } from 'pg';
 import type { Gauge } from 'prom-client';
 import type { ClusterStatus } from '../cluster/cluster-probe';
@@ -73,8 +73,7 @@ const OPEN_ALERTS_SQL = `
 export class AlertMonitor {
   private readonly engine: AlertEngine;
   private readonly samples: Sample[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
   private checksAt = 0;
   private checks: FailingCheck[] = [];
   private blocked: BlockedTable[] = [];
@@ -88,19 +87,17 @@ export class AlertMonitor {
 
   constructor(private readonly opts: AlertMonitorOptions) {
     this.engine = new AlertEngine(opts.forMs);
+    this.task = new PeriodicTask({
+      intervalMs: opts.intervalMs,
+      runAtStart: true,
+      run: () => this.evaluate(),
+      onError: (err) => opts.logger.warn({ err }, 'alert evaluation failed'),
+    });
   }
 
-  /** Starts evaluating. */
+  /** Starts evaluating: at once, then every interval after the last evaluation ended. */
   start(): void {
-    const tick = (): void => {
-      this.running = this.evaluate()
-        .then(() => undefined)
-        .catch((err: unknown) => this.opts.logger.warn({ err }, 'alert evaluation failed'))
-        .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.opts.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.task.start();
   }
 
   /** Quality checks failing at the last read (for `/metrics`). */
@@ -324,9 +321,6 @@ export class AlertMonitor {
 
   /** Stops evaluating (the evaluation in hand finishes). */
   async stop(): Promise<void> {
-    const t = this.timer;
-    this.timer = undefined;
-    clearTimeout(t);
-    await this.running;
+    await this.task.stop();
   }
 }

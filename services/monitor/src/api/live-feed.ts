@@ -4,13 +4,14 @@
  * client that reconnects is current at once and no event needs replaying. Browsers reconnect
  * EventSource streams by themselves; `retry` tells them how soon.
  */
-import type { Logger } from '@tributary/runtime';
+import { PeriodicTask, type Logger } from '@tributary/runtime';
 import type { Request, Response } from 'express';
 
 /** Server-sent event broadcaster. */
 export class LiveFeed {
   private readonly clients = new Set<Response>();
-  private timer: NodeJS.Timeout | undefined;
+  /** Sends while at least one client listens; a new one after a pause. */
+  private task: PeriodicTask | undefined;
   private busy = false;
 
   constructor(
@@ -44,13 +45,18 @@ export class LiveFeed {
   }
 
   private resume(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.send([...this.clients]), this.intervalMs);
+    if (this.task) return;
+    this.task = new PeriodicTask({
+      intervalMs: this.intervalMs,
+      run: () => this.send([...this.clients]),
+      onError: (err) => this.logger.warn({ err }, 'live feed: cannot send'),
+    });
+    this.task.start();
   }
 
   private pause(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    void this.task?.stop();
+    this.task = undefined;
   }
 
   private async send(to: Response[]): Promise<void> {

@@ -6,6 +6,7 @@
 import type { Client } from 'pg';
 import type { Gauge } from 'prom-client';
 import { TributaryError } from '@tributary/contract';
+import { PeriodicTask } from '@tributary/runtime';
 import type { PullContext } from '../pull-source';
 import { ChangeBatcher, type BatcherResume } from './change-batcher';
 import { changeRecord, COMMIT_TIME, isoMicros, type TxnInfo } from './cdc-records';
@@ -76,12 +77,12 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
 
   // Standby status updates on a timer, independent of the read loop: while a publish waits on
   // JetStream the loop reads nothing, and the server must still hear from us (wal_sender_timeout).
-  const status = setInterval(() => stream.acknowledge(batcher.flushLsn), Math.min(o.heartbeatMs, 10_000));
-  const beat = setInterval(() => void heartbeat(), o.heartbeatMs);
-  let beating = false;
+  const status = new PeriodicTask({
+    intervalMs: Math.min(o.heartbeatMs, 10_000),
+    run: async () => stream.acknowledge(batcher.flushLsn),
+    onError: (err) => ctx.logger.warn({ err: (err as Error).message }, 'standby status update failed'),
+  });
   const heartbeat = async (): Promise<void> => {
-    if (beating) return;
-    beating = true;
     try {
       // A WAL record in this database: decoding passes it, and when nothing of ours is in
       // flight its LSN is reported, so the slot keeps up even when our tables are idle.
@@ -97,10 +98,12 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
       if (lag !== undefined) o.lag.set({ pipeline: ctx.pipeline.name, source: ctx.source, slot: o.slot }, lag);
     } catch (err) {
       ctx.logger.warn({ err: (err as Error).message }, 'heartbeat failed');
-    } finally {
-      beating = false;
     }
   };
+  // One heartbeat at a time: the next starts an interval after the last ended.
+  const beat = new PeriodicTask({ intervalMs: o.heartbeatMs, run: heartbeat, onError: () => undefined });
+  status.start();
+  beat.start();
 
   const flush = async (): Promise<void> => {
     const batch = batcher.take();
@@ -185,12 +188,13 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
       throw new TributaryError('TRIB_E_UNAVAILABLE', `postgres_cdc replication stream failed: ${(err as Error).message}`, { cause: err });
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
-    clearInterval(status);
-    clearInterval(beat);
+    // No timer fires from here on; a heartbeat in flight fails with its connection, ended below.
+    const stopped = Promise.all([status.stop(), beat.stop()]);
     stream.destroy();
     next.catch(() => undefined); // the read in flight fails with the destroyed stream
     await endClient(repl);
     await endClient(admin);
+    await stopped;
   }
   if (!ctx.signal.aborted) throw new TributaryError('TRIB_E_UNAVAILABLE', 'postgres_cdc: the server ended the replication stream');
 }
