@@ -18,9 +18,9 @@ CREATE TABLE IF NOT EXISTS tributary.load_ledger (
   msg_id       text        NOT NULL,
   dataset      text        NOT NULL,
   stream_seq   bigint,
-  records      integer     NOT NULL,  -- records the message carried for this table
-  written      integer     NOT NULL,  -- rows inserted or updated
-  skipped      integer     NOT NULL,  -- append with key: records whose key was already present
+  records      integer     NOT NULL,  -- records the message carried for this table (= inserted + updated + unchanged + skipped)
+  written      integer     NOT NULL,  -- inserted + updated
+  skipped      integer     NOT NULL,  -- records that did nothing to the table (each mode's meaning: docs/warehouse.md, Load counts)
   ingested_at  timestamptz,
   source_time  timestamptz,             -- the message's Trib-Source-Time (oldest source time of its records)
   loaded_at    timestamptz NOT NULL DEFAULT now(),
@@ -28,6 +28,11 @@ CREATE TABLE IF NOT EXISTS tributary.load_ledger (
 );
 -- Ledgers made before source time existed get the column (the monitor's source freshness reads it).
 ALTER TABLE tributary.load_ledger ADD COLUMN IF NOT EXISTS source_time timestamptz;
+-- The outcomes beside skipped (docs/warehouse.md, Load counts); NULL on rows loaded before they
+-- were counted, which only know written and skipped.
+ALTER TABLE tributary.load_ledger ADD COLUMN IF NOT EXISTS inserted integer;
+ALTER TABLE tributary.load_ledger ADD COLUMN IF NOT EXISTS updated integer;
+ALTER TABLE tributary.load_ledger ADD COLUMN IF NOT EXISTS unchanged integer;
 CREATE INDEX IF NOT EXISTS load_ledger_loaded_at ON tributary.load_ledger (pipeline, loaded_at);
 
 -- One row per message seen on TRIB_RAW, TRIB_PROCESSED and TRIB_DLQ (headers only), keyed by

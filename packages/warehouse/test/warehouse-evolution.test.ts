@@ -116,3 +116,25 @@ describe('generated dimensions and models', () => {
     expect(runs).toHaveLength(5);
   });
 });
+
+describe('bookkeeping evolution', () => {
+  it('gives a load ledger made before the load counts their columns, NULL on its old rows, and is idempotent', async () => {
+    const old = new Pool({ connectionString: await pg.createDatabase('old_ledger'), max: 1 });
+    old.on('error', () => undefined);
+    try {
+      await old.query(`CREATE SCHEMA tributary; CREATE TABLE tributary.load_ledger (
+        pipeline text NOT NULL, table_name text NOT NULL, msg_id text NOT NULL, dataset text NOT NULL, stream_seq bigint,
+        records integer NOT NULL, written integer NOT NULL, skipped integer NOT NULL, ingested_at timestamptz,
+        loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (pipeline, table_name, msg_id))`);
+      await old.query(
+        `INSERT INTO tributary.load_ledger (pipeline, table_name, msg_id, dataset, records, written, skipped) VALUES ('p', 't', 'm', 'd', 3, 2, 1)`,
+      );
+      await old.query(BOOKKEEPING_DDL);
+      await old.query(BOOKKEEPING_DDL);
+      const row = (await old.query(`SELECT records, written, inserted, updated, unchanged, skipped FROM tributary.load_ledger`)).rows;
+      expect(row).toEqual([{ records: 3, written: 2, inserted: null, updated: null, unchanged: null, skipped: 1 }]);
+    } finally {
+      await old.end();
+    }
+  });
+});

@@ -15,7 +15,7 @@ import { tablesOf, TributaryError, type Pipeline, type Table } from '@tributary/
 import type { Logger } from '@tributary/runtime';
 import type { Pool, PoolClient } from 'pg';
 import { classifyPgError } from './postgres/pg-errors';
-import type { LoadItem, RejectedRow, TableRows, TableSink } from './sinks/sink';
+import type { LoadItem, RejectedRow, RowCounts, TableRows, TableSink } from './sinks/sink';
 import { createTableSinks } from './table-sinks';
 
 export type { LoadItem, RejectedRow } from './sinks/sink';
@@ -27,7 +27,12 @@ export interface TableSummary {
   /** Messages skipped because the ledger already had them (redelivery). */
   replayed: number;
   records: number;
+  /** `inserted + updated` (what the ledger called written before the four counts). */
   written: number;
+  /** The four outcomes of the records (docs/warehouse.md, Load counts); they add up to `records`. */
+  inserted: number;
+  updated: number;
+  unchanged: number;
   skipped: number;
   firstSeq: number;
   lastSeq: number;
@@ -141,8 +146,8 @@ export class BatchLoader {
     // Ledger rows are taken in one order (table, message ID) whatever the order of the flush, so
     // two loaders given the same redelivered messages in another order wait instead of deadlocking.
     const fresh = await client.query<{ table_name: string; msg_id: string }>(
-      `INSERT INTO tributary.load_ledger (pipeline, table_name, msg_id, dataset, stream_seq, records, written, skipped, ingested_at, source_time)
-       SELECT $1, t, m, d, s, r, 0, 0, to_timestamp(i / 1000.0), st
+      `INSERT INTO tributary.load_ledger (pipeline, table_name, msg_id, dataset, stream_seq, records, written, inserted, updated, unchanged, skipped, ingested_at, source_time)
+       SELECT $1, t, m, d, s, r, 0, 0, 0, 0, 0, to_timestamp(i / 1000.0), st
        FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::float8[], $8::timestamptz[]) AS u(t, m, d, s, r, i, st)
        ORDER BY t, m
        ON CONFLICT (pipeline, table_name, msg_id) DO NOTHING
@@ -160,7 +165,7 @@ export class BatchLoader {
     );
     const isFresh = new Set(fresh.rows.map((r) => `${r.table_name}\u0000${r.msg_id}`));
     const summaries: TableSummary[] = [];
-    const ledger: { table: string; msgId: string; records: number; written: number; skipped: number }[] = [];
+    const ledger: ({ table: string; msgId: string; records: number; skipped: number } & RowCounts)[] = [];
     for (const [name, sink] of this.sinks) {
       const mine = pairs.filter((p) => p.table.name === name);
       if (mine.length === 0) continue;
@@ -172,7 +177,7 @@ export class BatchLoader {
         ...(p.item.sourceTime ? { sourceTime: p.item.sourceTime } : {}),
       }));
       const origins = todo.map((p) => p.item);
-      let written: Map<string, number>;
+      let counts: Map<string, RowCounts>;
       const blocked = this.blocked.get(name);
       if (blocked !== undefined) {
         for (const [k, r] of rows.entries()) {
@@ -187,9 +192,9 @@ export class BatchLoader {
           );
           r.records = [];
         }
-        written = new Map();
+        counts = new Map();
       } else {
-        written = await sink.write({ client, rows, origins, rejected, isolate });
+        counts = await sink.write({ client, rows, origins, rejected, isolate });
       }
       const s: TableSummary = {
         table: name,
@@ -197,6 +202,9 @@ export class BatchLoader {
         replayed: mine.length - todo.length,
         records: 0,
         written: 0,
+        inserted: 0,
+        updated: 0,
+        unchanged: 0,
         skipped: 0,
         firstSeq: Math.min(...mine.map((p) => p.item.seq)),
         lastSeq: Math.max(...mine.map((p) => p.item.seq)),
@@ -204,11 +212,18 @@ export class BatchLoader {
         maxIngestedAt: Math.max(...mine.map((p) => p.item.ingestedAt)),
       };
       for (const r of rows) {
-        const w = written.get(r.msgId) ?? 0;
-        ledger.push({ table: name, msgId: r.msgId, records: r.records.length, written: w, skipped: r.records.length - w });
+        const c = counts.get(r.msgId) ?? { inserted: 0, updated: 0, unchanged: 0 };
+        const skipped = r.records.length - c.inserted - c.updated - c.unchanged;
+        if (skipped < 0) {
+          throw new Error(`table ${name}, message ${r.msgId}: the load mode counted more outcomes than the ${r.records.length} records`);
+        }
+        ledger.push({ table: name, msgId: r.msgId, records: r.records.length, ...c, skipped });
         s.records += r.records.length;
-        s.written += w;
-        s.skipped += r.records.length - w;
+        s.written += c.inserted + c.updated;
+        s.inserted += c.inserted;
+        s.updated += c.updated;
+        s.unchanged += c.unchanged;
+        s.skipped += skipped;
       }
       const models = [...new Set(todo.flatMap((p) => (p.item.model ? p.item.model.split(', ') : [])))].sort();
       if (models.length > 0) s.models = models;
@@ -216,15 +231,17 @@ export class BatchLoader {
     }
     if (ledger.length > 0) {
       await client.query(
-        `UPDATE tributary.load_ledger l SET records = u.r, written = u.w, skipped = u.s
-         FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[]) AS u(t, m, r, w, s)
+        `UPDATE tributary.load_ledger l SET records = u.r, written = u.i + u.u, inserted = u.i, updated = u.u, unchanged = u.n, skipped = u.s
+         FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[]) AS u(t, m, r, i, u, n, s)
          WHERE l.pipeline = $1 AND l.table_name = u.t AND l.msg_id = u.m`,
         [
           this.pipeline.name,
           ledger.map((l) => l.table),
           ledger.map((l) => l.msgId),
           ledger.map((l) => l.records),
-          ledger.map((l) => l.written),
+          ledger.map((l) => l.inserted),
+          ledger.map((l) => l.updated),
+          ledger.map((l) => l.unchanged),
           ledger.map((l) => l.skipped),
         ],
       );

@@ -159,15 +159,16 @@ describe('accumulating (property tests against PostgreSQL)', () => {
     );
   });
 
-  it('counts an event that changes nothing as skipped in the ledger', async () => {
+  it('counts an event that changes nothing as unchanged in the ledger', async () => {
     await w.pool.query('TRUNCATE warehouse.fact_order, tributary.load_ledger');
     const e = { order_id: 'x', event_at: at(1), status: 'created', created_at: at(1) };
     await load(w, [message('s1', 'order_events', [e])]);
     await load(w, [message('s2', 'order_events', [e])]);
-    const ledger = (await w.pool.query(`SELECT msg_id, written, skipped FROM tributary.load_ledger ORDER BY msg_id`)).rows;
+    const ledger = (await w.pool.query(`SELECT msg_id, written, inserted, unchanged, skipped FROM tributary.load_ledger ORDER BY msg_id`))
+      .rows;
     expect(ledger).toEqual([
-      { msg_id: 's1', written: 1, skipped: 0 },
-      { msg_id: 's2', written: 0, skipped: 1 },
+      { msg_id: 's1', written: 1, inserted: 1, unchanged: 0, skipped: 0 },
+      { msg_id: 's2', written: 0, inserted: 0, unchanged: 1, skipped: 0 },
     ]);
   });
 });

@@ -159,7 +159,7 @@ describe('BatchLoader', () => {
           ],
           'd1',
         ),
-      ).toEqual(new Map([['d1', 2]]));
+      ).toEqual(new Map([['d1', { inserted: 2, updated: 0, unchanged: 0 }]]));
       expect(writer.directFallbacks).toBe(0);
       expect(await staged()).toBe(0);
       // 'a' is loaded already: the COPY fails, the savepoint rolls it back, the merge skips 'a' only.
@@ -171,7 +171,7 @@ describe('BatchLoader', () => {
           ],
           'd2',
         ),
-      ).toEqual(new Map([['d2', 1]]));
+      ).toEqual(new Map([['d2', { inserted: 1, updated: 0, unchanged: 0 }]]));
       expect(writer.directFallbacks).toBe(1);
       expect(await staged()).toBe(1);
       // A value the table refuses fails on both paths, and the transaction is left to the caller.

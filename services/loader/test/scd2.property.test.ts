@@ -487,12 +487,14 @@ describe('scd2 without an event-time field', () => {
     expect(rows[1].member_sk).not.toBe(rows[0].member_sk);
     expect(ms(rows[0].valid_to)).toBeLessThan(Infinity);
     const ledger = (
-      await w.pool.query(`SELECT msg_id, written, skipped FROM tributary.load_ledger WHERE table_name = 'dim_member_now' ORDER BY msg_id`)
+      await w.pool.query(
+        `SELECT msg_id, written, inserted, unchanged, skipped FROM tributary.load_ledger WHERE table_name = 'dim_member_now' ORDER BY msg_id`,
+      )
     ).rows;
     expect(ledger).toEqual([
-      { msg_id: 'a1', written: 1, skipped: 0 },
-      { msg_id: 'a2', written: 0, skipped: 1 },
-      { msg_id: 'a3', written: 1, skipped: 0 },
+      { msg_id: 'a1', written: 1, inserted: 1, unchanged: 0, skipped: 0 },
+      { msg_id: 'a2', written: 0, inserted: 0, unchanged: 1, skipped: 0 },
+      { msg_id: 'a3', written: 1, inserted: 1, unchanged: 0, skipped: 0 },
     ]);
   });
 

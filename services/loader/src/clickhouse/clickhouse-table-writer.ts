@@ -22,7 +22,7 @@
 import { chTable, ensureClickHouseTable, type ClickHouseTarget } from '@tributary/warehouse';
 import { isTributaryError, type Pipeline, type Table } from '@tributary/contract';
 import type { Logger } from '@tributary/runtime';
-import type { SinkBatch, TableRows, TableSink } from '../sinks/sink';
+import type { RowCounts, SinkBatch, TableRows, TableSink } from '../sinks/sink';
 import { encodeRow } from './row-encoder';
 
 /** Loads rows into one ClickHouse table. */
@@ -59,10 +59,12 @@ export class ClickHouseTableWriter implements TableSink {
   /**
    * Writes `rows` (one entry per message, `origins[k]` its origin). Records that cannot be stored
    * go to `rejected` and are left out of `rows[k].records`; when `isolate`d every record is its own
-   * INSERT, so a record ClickHouse refuses is rejected alone. Returns rows written per message.
+   * INSERT, so a record ClickHouse refuses is rejected alone. Returns the counts per message:
+   * ClickHouse cannot tell an insert from an update, so every stored row counts `inserted`
+   * (append semantics; an aggregate's partials are inserted rows merged at query time).
    */
-  async write({ rows, origins, rejected, isolate }: SinkBatch): Promise<Map<string, number>> {
-    const written = new Map<string, number>();
+  async write({ rows, origins, rejected, isolate }: SinkBatch): Promise<Map<string, RowCounts>> {
+    const written = new Map<string, RowCounts>();
     const lines: string[] = [];
     for (const [k, row] of rows.entries()) {
       const kept: TableRows['records'] = [];
@@ -89,7 +91,7 @@ export class ClickHouseTableWriter implements TableSink {
         kept.push(record);
       }
       row.records = kept;
-      if (kept.length > 0) written.set(row.msgId, kept.length);
+      if (kept.length > 0) written.set(row.msgId, { inserted: kept.length, updated: 0, unchanged: 0 });
     }
     await this.target.client.insert(this.store, lines.join(''));
     return written;

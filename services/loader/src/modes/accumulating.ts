@@ -6,9 +6,16 @@
  * A NULL never overwrites. Every rule is commutative given `order_by`, so the row does not depend
  * on arrival order or batching; without `order_by` arrival order decides `latest`/`earliest`.
  * INSERT .. ON CONFLICT makes concurrent loaders wait for each other on a key, then merge.
+ *
+ * Counts (per record: a flush folds all records of a key into one write): a row the flush
+ * creates counts one record `inserted` (its latest in stream order) and its other records
+ * `updated`; the records of an existing row the merge changes count `updated`; those of a row it
+ * leaves as it was (a repeat, or events older than the stored values) `unchanged`, and that row
+ * is not rewritten. Nothing is skipped.
  */
 import { datasetOf, MODE_SPECS, VALUE_ORDER_COLUMN, type Table } from '@tributary/contract';
 import { ident } from '@tributary/warehouse';
+import { insertedFlag } from '../postgres/row-outcome';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */
@@ -17,7 +24,7 @@ export const spec = MODE_SPECS.accumulating;
 type Rule = 'latest' | 'earliest' | 'min' | 'max' | 'sum';
 
 /** Creates the mode. */
-export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging, pipeline, extraColumns = [] }) => {
+export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging, pipeline, extraColumns = [], partitioned = false }) => {
   const fields = (pipeline ? datasetOf(pipeline, table as Table) : dataset).fields;
   const key = table.key;
   const K = key.map(ident);
@@ -82,13 +89,16 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
   const all = [...K, ...C, ident(VALUE_ORDER_COLUMN), '"_msg_id"', '"_ingested_at"', '"_source_time"'];
   const sets = [...columns.map((c) => `${ident(c)} = ${merged(c)}`), `${ident(VALUE_ORDER_COLUMN)} = ${mergedOrder}`];
 
+  const flag = insertedFlag({ target, key: K, source: 'agg', partitioned });
+
   return {
     mergeSql: `WITH agg AS (
         SELECT ${K.join(', ')}, ${columns.map((c) => `${agg(c)} AS ${ident(c)}`).join(', ')}${columns.length ? ',' : ''}
           ${valueOrder} AS ${ident(VALUE_ORDER_COLUMN)},
-          (array_agg(_msg_id ORDER BY _ord DESC))[1] AS _msg_id, max(_ingested_at) AS _ingested_at, max(_source_time) AS _source_time
+          (array_agg(_msg_id ORDER BY _ord DESC))[1] AS _msg_id, max(_ingested_at) AS _ingested_at, max(_source_time) AS _source_time,
+          max(_ord) AS _last_ord
         FROM ${staging} GROUP BY ${K.join(', ')}
-      ), up AS (
+      ), ${flag.ctes} up AS (
         INSERT INTO ${target} AS t (${all.join(', ')})
         SELECT ${all.join(', ')} FROM agg
         ON CONFLICT (${K.join(', ')}) DO UPDATE SET ${sets.join(', ')}, "_msg_id" = EXCLUDED."_msg_id",
@@ -96,7 +106,10 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
         -- An event that changes nothing leaves the row (and its _loaded_at) alone.
         WHERE ROW(${[...C.map((c) => `t.${c}`), `t.${ident(VALUE_ORDER_COLUMN)}`].join(', ')})
           IS DISTINCT FROM ROW(${[...columns.map(merged), mergedOrder].join(', ')})
-        RETURNING ${K.join(', ')})
-      SELECT s._msg_id, count(*)::int AS written FROM ${staging} s JOIN up USING (${K.join(', ')}) GROUP BY s._msg_id`,
+        RETURNING ${K.map((k) => `t.${k}`).join(', ')}, ${flag.returning} AS _ins)
+      SELECT s._msg_id, count(*) FILTER (WHERE up._ins AND s._ord = agg._last_ord)::int AS inserted,
+        count(*) FILTER (WHERE up._ins IS NOT NULL AND NOT (up._ins AND s._ord = agg._last_ord))::int AS updated,
+        count(*) FILTER (WHERE up._ins IS NULL)::int AS unchanged
+      FROM ${staging} s JOIN agg USING (${K.join(', ')}) LEFT JOIN up USING (${K.join(', ')}) GROUP BY s._msg_id`,
   };
 };

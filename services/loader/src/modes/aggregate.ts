@@ -7,16 +7,22 @@
  * redelivered message never gets here twice (the ledger row written in the same transaction).
  * Rows already published as final (`final`, set by the transformer's window finalizer under a row
  * lock) still take late records, and count them in `late_records`.
+ *
+ * Counts (per partial): a (window, key) row the flush creates counts its first partial in stream
+ * order `inserted` and the others `updated`; a partial merged into a stored row counts `updated`.
+ * Every partial adds at least one record to `records`, so a merge always changes its row: nothing
+ * is `unchanged` or skipped.
  */
 import { ident } from '@tributary/warehouse';
 import { MODE_SPECS, TributaryError, WINDOW_COLUMNS, windowMergePlan, windowOf, type FlagTerm } from '@tributary/contract';
+import { insertedFlag } from '../postgres/row-outcome';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */
 export const spec = MODE_SPECS.aggregate;
 
 /** Creates the mode: the merge statement for one aggregate table. */
-export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging }) => {
+export const create: ModeFactory<typeof spec> = (table, { dataset, target, staging, partitioned = false }) => {
   const w = windowOf(dataset);
   if (!w || !table.key) {
     throw new TributaryError('TRIB_E_SPEC', `table ${table.name}: an aggregate table reads a dataset whose last step is a window`);
@@ -81,16 +87,23 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
     '"_loaded_at" = now()',
   );
 
+  const flag = insertedFlag({ target, key: groupCols, source: 's', partitioned });
+  const firstOfNew = 'up._ins AND st._ord = s._first_ord';
+
   return {
     mergeSql: `WITH s AS (
-        SELECT ${groupCols.join(', ')}, ${preAgg.join(', ')}, max(_msg_id) AS _msg_id, min(_ingested_at) AS _ingested_at, min(_source_time) AS _source_time
+        SELECT ${groupCols.join(', ')}, ${preAgg.join(', ')}, max(_msg_id) AS _msg_id, min(_ingested_at) AS _ingested_at, min(_source_time) AS _source_time,
+          min(_ord) AS _first_ord
         FROM ${staging} GROUP BY ${groupCols.join(', ')}
-      ), up AS (
+      ), ${flag.ctes} up AS (
         INSERT INTO ${target} AS t (${cols.join(', ')})
         SELECT ${values.join(', ')} FROM s
         ON CONFLICT (${groupCols.join(', ')}) DO UPDATE SET ${updates.join(', ')}
-        RETURNING 1
+        RETURNING ${groupCols.map((c) => `t.${c}`).join(', ')}, ${flag.returning} AS _ins
       )
-      SELECT _msg_id, count(*)::int AS written FROM ${staging} GROUP BY _msg_id`,
+      SELECT st._msg_id, count(*) FILTER (WHERE ${firstOfNew})::int AS inserted,
+        count(*) FILTER (WHERE up._ins IS NOT NULL AND NOT (${firstOfNew}))::int AS updated,
+        count(*) FILTER (WHERE up._ins IS NULL)::int AS unchanged
+      FROM ${staging} st JOIN s USING (${groupCols.join(', ')}) LEFT JOIN up USING (${groupCols.join(', ')}) GROUP BY st._msg_id`,
   };
 };

@@ -1,6 +1,7 @@
 /**
- * `append`: inserts every record. With a `key`, a record whose key is already in the table (or
- * earlier in the same flush) is skipped and counted in the ledger's `skipped`.
+ * `append`: inserts every record (counted `inserted`). With a `key`, a record whose key is
+ * already in the table (or earlier in the same flush) is skipped and counted in the ledger's
+ * `skipped`; append never updates a row.
  */
 import { ident } from '@tributary/warehouse';
 import { MODE_SPECS } from '@tributary/contract';
@@ -21,7 +22,7 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
   if (!table.key) {
     return {
       mergeSql: `WITH ins AS (INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staging} ORDER BY _ord RETURNING _msg_id)
-        SELECT _msg_id, count(*)::int AS written FROM ins GROUP BY _msg_id`,
+        SELECT _msg_id, count(*)::int AS inserted, 0 AS updated, 0 AS unchanged FROM ins GROUP BY _msg_id`,
     };
   }
   const key = table.key.map(ident).join(', ');
@@ -32,6 +33,6 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
         SELECT ${cols} FROM (SELECT DISTINCT ON (${key}) * FROM ${staging} ORDER BY ${key}, _ord) s
         ON CONFLICT (${key}) DO NOTHING
         RETURNING _msg_id)
-      SELECT _msg_id, count(*)::int AS written FROM ins GROUP BY _msg_id`,
+      SELECT _msg_id, count(*)::int AS inserted, 0 AS updated, 0 AS unchanged FROM ins GROUP BY _msg_id`,
   };
 };

@@ -21,6 +21,8 @@ export interface ModeDeps {
   extraColumns?: readonly string[];
   /** Quoted name for a per-session temp table of the mode's own (e.g. an scd2 merge plan). */
   scratch?: string;
+  /** The target is partitioned (PostgreSQL then returns no system columns from it: postgres/row-outcome.ts). */
+  partitioned?: boolean;
 }
 
 /** A ready load mode. */
@@ -33,8 +35,10 @@ export interface LoadModeImpl {
    */
   beforeMerge?: readonly string[];
   /**
-   * SQL merging the staging table into the target. It must return one row per input message
-   * that wrote rows: `(_msg_id, written)`.
+   * SQL merging the staging table into the target. It returns one row per input message whose
+   * records did something to the table: `(_msg_id, inserted, updated, unchanged)` (integers; each
+   * mode's meaning in docs/warehouse.md, Load counts). The message's other records are skipped.
+   * A row whose data would not change is not rewritten.
    */
   mergeSql: string;
 }

@@ -29,6 +29,13 @@
  * resumes at `_last_event_at` alone, likewise approximate; it gets a consistent array when a flush
  * of its member rewrites it.
  *
+ * Counts, per version credited to a message of the flush in it: a new version `inserted`, a
+ * stored version the plan rewrites `updated` (values in place, a moved start, a filled inferred
+ * member, an absorbed event time), one it leaves as it was `unchanged`; closing the version before
+ * a new one is part of that insert, not counted. A message's other records are skipped (same key
+ * and time as a later record, in a version credited to another record of the flush, an ignored
+ * delete).
+ *
  * Only rows that differ are written. Members are locked first (postgres/lock-keys.ts); rows that stop being
  * current are updated before rows that become current, and new rows inserted last, because
  * PostgreSQL checks unique indexes row by row.
@@ -194,7 +201,8 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
         INSERT INTO ${target} (${F.join(', ')}, "valid_from", "valid_to", "is_current", "is_deleted", "is_inferred", "_last_event_at", "_absorbed_at", "_msg_id", "_ingested_at", "_source_time")
         SELECT ${F.join(', ')}, _vf, _vt, _cur, _del, false, _last, _abs, _msg_id, _ingested_at, _source_time FROM ${plan} WHERE _sk IS NULL
       )
-      SELECT _credit AS _msg_id, count(*)::int AS written FROM ${plan}
-      WHERE _changed AND _credit IS NOT NULL GROUP BY _credit`, // ins runs to completion although unreferenced
+      SELECT _credit AS _msg_id, count(*) FILTER (WHERE _changed AND _sk IS NULL)::int AS inserted,
+        count(*) FILTER (WHERE _changed AND _sk IS NOT NULL)::int AS updated, count(*) FILTER (WHERE NOT _changed)::int AS unchanged
+      FROM ${plan} WHERE _credit IS NOT NULL GROUP BY _credit`, // ins runs to completion although unreferenced
   };
 };

@@ -17,7 +17,7 @@ import { lookupStatements } from './dimension-lookups';
 import { createMode } from '../modes/registry';
 import type { LoadModeImpl } from '../modes/mode';
 import { PartitionRouter } from './partition-router';
-import type { TableRows } from '../sinks/sink';
+import { addCounts, type RowCounts, type TableRows } from '../sinks/sink';
 
 /** Flushes of a table that take the staging path after its direct COPY failed. */
 const DIRECT_PAUSE_FLUSHES = 32;
@@ -78,6 +78,7 @@ export class TableWriter {
       pipeline,
       extraColumns: lookups.map((l) => l.column),
       scratch: ident(`${base}_plan`),
+      partitioned: layout !== undefined,
     });
   }
 
@@ -98,13 +99,14 @@ export class TableWriter {
     return Buffer.from(parts.join(''));
   }
 
-  /** Writes `items` in the open transaction; returns rows written per message ID. */
-  async write(client: PoolClient, items: TableRows[]): Promise<Map<string, number>> {
-    const written = new Map<string, number>();
-    if (items.every((i) => i.records.length === 0)) return written;
+  /** Writes `items` in the open transaction; returns what each message's records did (the mode's counts). */
+  async write(client: PoolClient, items: TableRows[]): Promise<Map<string, RowCounts>> {
+    const counts = new Map<string, RowCounts>();
+    if (items.every((i) => i.records.length === 0)) return counts;
     if (await this.writeDirect(client, items)) {
-      for (const it of items) if (it.records.length > 0) written.set(it.msgId, (written.get(it.msgId) ?? 0) + it.records.length);
-      return written;
+      for (const it of items)
+        if (it.records.length > 0) addCounts(counts, it.msgId, { inserted: it.records.length, updated: 0, unchanged: 0 });
+      return counts;
     }
     if (!this.prepared.has(client)) {
       await client.query(this.stagingDdl);
@@ -115,9 +117,9 @@ export class TableWriter {
     await pump(Readable.from([this.encode(items)]), client.query(copyFrom(this.copySql)));
     await this.partitions?.ensure(client);
     for (const stmt of [...this.lookupSql, ...(this.mode.beforeMerge ?? [])]) await client.query(stmt);
-    const r = await client.query<{ _msg_id: string; written: number }>(this.mode.mergeSql);
-    for (const row of r.rows) written.set(row._msg_id, row.written);
-    return written;
+    const r = await client.query<{ _msg_id: string } & RowCounts>(this.mode.mergeSql);
+    for (const row of r.rows) addCounts(counts, row._msg_id, row);
+    return counts;
   }
 
   /**

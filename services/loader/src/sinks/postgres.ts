@@ -7,7 +7,7 @@ import { SINK_MODES, SINK_SPECS, type Rec, type Table } from '@tributary/contrac
 import type { PoolClient } from 'pg';
 import { classifyPgError } from '../postgres/pg-errors';
 import { TableWriter } from '../postgres/table-writer';
-import type { SinkBatch, SinkDeps, SinkKind, TableSink } from './sink';
+import { addCounts, type RowCounts, type SinkBatch, type SinkDeps, type SinkKind, type TableSink } from './sink';
 
 /** Config shape (from the core spec): no `sink:`. */
 export const spec = SINK_SPECS.postgres;
@@ -28,9 +28,9 @@ export class PostgresTableSink implements TableSink {
     return [];
   }
 
-  async write({ client, rows, origins, rejected, isolate }: SinkBatch): Promise<Map<string, number>> {
+  async write({ client, rows, origins, rejected, isolate }: SinkBatch): Promise<Map<string, RowCounts>> {
     if (!isolate) return this.writer.write(client, rows);
-    const written = new Map<string, number>();
+    const counts = new Map<string, RowCounts>();
     for (const [k, row] of rows.entries()) {
       const kept: Rec[] = [];
       for (const [i, rec] of row.records.entries()) {
@@ -38,7 +38,8 @@ export class PostgresTableSink implements TableSink {
         try {
           const w = await this.writer.write(client, [{ ...row, records: [rec] }]);
           await client.query('RELEASE SAVEPOINT row');
-          written.set(row.msgId, (written.get(row.msgId) ?? 0) + (w.get(row.msgId) ?? 0));
+          const c = w.get(row.msgId);
+          if (c) addCounts(counts, row.msgId, c);
           kept.push(rec);
         } catch (err) {
           await client.query('ROLLBACK TO SAVEPOINT row');
@@ -50,7 +51,7 @@ export class PostgresTableSink implements TableSink {
       }
       row.records = kept;
     }
-    return written;
+    return counts;
   }
 
   /** The rows committed with the ledger: nothing left to do. */

@@ -42,6 +42,22 @@ export interface TableRows {
   sourceTime?: string;
 }
 
+/**
+ * What one message's records did to a table (docs/warehouse.md, Load counts); its records not
+ * counted here were skipped.
+ */
+export interface RowCounts {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+/** Adds `add` to the counts of `msgId` in `counts`. */
+export function addCounts(counts: Map<string, RowCounts>, msgId: string, add: RowCounts): void {
+  const c = counts.get(msgId) ?? { inserted: 0, updated: 0, unchanged: 0 };
+  counts.set(msgId, { inserted: c.inserted + add.inserted, updated: c.updated + add.updated, unchanged: c.unchanged + add.unchanged });
+}
+
 /** One table's share of a flush, as the batch loader hands it to the table's sink. */
 export interface SinkBatch {
   /** The ledger transaction (PostgreSQL): a sink that writes PostgreSQL writes in it. */
@@ -68,8 +84,8 @@ export interface TableSink {
    * incompatible schema change), empty when none; throws when the sink is unreachable.
    */
   open(): Promise<string[]>;
-  /** Writes the batch inside the ledger transaction; resolves to rows written per message ID. */
-  write(batch: SinkBatch): Promise<Map<string, number>>;
+  /** Writes the batch inside the ledger transaction; resolves to what each message's records did. */
+  write(batch: SinkBatch): Promise<Map<string, RowCounts>>;
   /** After the ledger commit, for every message of the flush the ledger holds (also ones it held before). */
   afterCommit(msgIds: string[]): Promise<void>;
   /** The ledger transaction on `client` committed. */
