@@ -50,10 +50,17 @@ describe('merge SQL', () => {
     ['append without key', { mode: 'append' }],
     ['append with key', { mode: 'append', key: ['event_id'] }],
     ['upsert', { mode: 'upsert', key: ['event_id'] }],
-  ] as const)('%s inserts every column from staging into the target and returns rows written per message', (_, table) => {
+  ] as const)('%s inserts every column from staging into the target and returns its counts per message', (_, table) => {
     const sql = ws(mergeSql(table));
-    expect(sql).toContain(`INSERT INTO "warehouse"."fact_passage" (${COLS}) SELECT ${COLS} FROM`);
-    expect(sql).toMatch(/RETURNING _msg_id\) SELECT _msg_id, count\(\*\)::int AS written FROM ins GROUP BY _msg_id$/);
+    expect(sql).toMatch(new RegExp(`INSERT INTO "warehouse"."fact_passage" (AS t )?\\(${COLS}\\) SELECT ${COLS} FROM`));
+    expect(sql).toMatch(/SELECT c?\.?_msg_id, .* AS inserted, .* AS updated, .* AS unchanged FROM/);
+  });
+
+  it('append counts every row it inserts, per message', () => {
+    const sql = ws(mergeSql({ mode: 'append', key: ['event_id'] }));
+    expect(sql).toMatch(
+      /RETURNING _msg_id\) SELECT _msg_id, count\(\*\)::int AS inserted, 0 AS updated, 0 AS unchanged FROM ins GROUP BY _msg_id$/,
+    );
   });
 
   it('append without key inserts every staged row in stream order, with no de-duplication', () => {
@@ -73,7 +80,7 @@ describe('merge SQL', () => {
   it('upsert keeps the last row per key in stream order and overwrites every non-key column', () => {
     const sql = ws(mergeSql({ mode: 'upsert', key: ['event_id'] }));
     expect(sql).toMatch(/SELECT DISTINCT ON \("event_id"\) \* FROM "stg_fact" ORDER BY "event_id", _ord DESC\)/);
-    const set = /ON CONFLICT \("event_id"\) DO UPDATE SET (.*?) RETURNING/.exec(sql)?.[1];
+    const set = /ON CONFLICT \("event_id"\) DO UPDATE SET (.*?) WHERE/.exec(sql)?.[1];
     expect(set).toBeDefined();
     const assigned = set!.split(', ').map((a) => a.split(' = ')[0]);
     expect(assigned.sort()).toEqual(['"_ingested_at"', '"_loaded_at"', '"_msg_id"', '"gantry_id"', '"speed_kmh"']);
@@ -84,8 +91,15 @@ describe('merge SQL', () => {
   it('upsert never updates any column of a composite key', () => {
     const sql = ws(mergeSql({ mode: 'upsert', key: ['gantry_id', 'event_id'] }));
     expect(sql).toMatch(/ON CONFLICT \("gantry_id", "event_id"\) DO UPDATE SET/);
-    const set = /DO UPDATE SET (.*?) RETURNING/.exec(sql)![1]!;
+    const set = /DO UPDATE SET (.*?) WHERE/.exec(sql)![1]!;
     expect(set).not.toMatch(/"gantry_id" =|"event_id" =/);
     expect(set).toContain('"speed_kmh" = EXCLUDED."speed_kmh"');
+  });
+
+  it('upsert rewrites a row only when a data column differs, never for bookkeeping columns', () => {
+    const sql = ws(mergeSql({ mode: 'upsert', key: ['event_id'] }));
+    expect(sql).toContain(
+      'WHERE ROW(t."gantry_id", t."speed_kmh") IS DISTINCT FROM ROW(EXCLUDED."gantry_id", EXCLUDED."speed_kmh") RETURNING t._msg_id, (t.xmax = 0) AS _ins',
+    );
   });
 });
