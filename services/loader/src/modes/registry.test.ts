@@ -27,7 +27,7 @@ const mergeSql = (table: { mode: Table['mode']; key?: readonly string[] }): stri
   return createMode(t, deps).mergeSql;
 };
 const ws = (sql: string): string => sql.replace(/\s+/g, ' ');
-const COLS = '"gantry_id", "event_id", "speed_kmh", "_msg_id", "_ingested_at"';
+const COLS = '"gantry_id", "event_id", "speed_kmh", "_msg_id", "_ingested_at", "_source_time"';
 
 describe('modes registry', () => {
   it('lists exactly the modes that core MODE_SPECS declares', () => {
@@ -83,7 +83,7 @@ describe('merge SQL', () => {
     const set = /ON CONFLICT \("event_id"\) DO UPDATE SET (.*?) WHERE/.exec(sql)?.[1];
     expect(set).toBeDefined();
     const assigned = set!.split(', ').map((a) => a.split(' = ')[0]);
-    expect(assigned.sort()).toEqual(['"_ingested_at"', '"_loaded_at"', '"_msg_id"', '"gantry_id"', '"speed_kmh"']);
+    expect(assigned.sort()).toEqual(['"_ingested_at"', '"_loaded_at"', '"_msg_id"', '"_source_time"', '"gantry_id"', '"speed_kmh"']);
     expect(set).toContain('"speed_kmh" = EXCLUDED."speed_kmh"');
     expect(set).toContain('"_loaded_at" = now()');
   });
