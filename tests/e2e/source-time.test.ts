@@ -3,7 +3,9 @@
  * committed in a PostgreSQL source (wal_level=logical) captured by `postgres_cdc` lands with its
  * transaction's commit time in `_source_time`, exact to the microsecond, and in the ledger; a push
  * source's configured field and its request header give the source time of pushed records, the
- * oldest of a batch on the message, the oldest of every input on a window's aggregate row.
+ * oldest of a batch on the message, the oldest of every input on a window's aggregate row. The
+ * monitor's source freshness follows the newest source time loaded: with the source busy it stays
+ * within the SLA; with the ingest-api stopped it grows past it and the freshness alert fires.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +18,8 @@ jest.setTimeout(180_000);
 
 const PIPELINE = `
 pipeline: shop
+sla:
+  freshness: 5s
 connections:
   shop: { kind: postgres, url: env:SHOP_DB_URL }
 sources:
@@ -70,7 +74,10 @@ beforeAll(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'trib-source-time-'));
   const file = path.join(dir, 'shop.yaml');
   writeFileSync(file, PIPELINE);
-  stack = await Stack.start({ pipelines: file, env: { SHOP_DB_URL: url } });
+  stack = await Stack.start({
+    pipelines: file,
+    env: { SHOP_DB_URL: url, MONITOR_ALERT_INTERVAL: '500ms', MONITOR_ALERT_FOR: '1s' },
+  });
 });
 afterAll(async () => {
   await db?.end().catch(() => undefined);
@@ -105,6 +112,11 @@ describe('source time from the source to the warehouse', () => {
       `SELECT to_char(max(source_time) AT TIME ZONE 'UTC', ${US}) AS newest FROM tributary.load_ledger WHERE pipeline = 'shop' AND table_name = 'orders'`,
     );
     expect(ledger).toEqual([{ newest: committed!.at }]);
+    // The monitor reads it from the ledger, exact, and its age.
+    const status = await stack.status('shop');
+    expect(status.tables.orders).toMatchObject({ newest_source_time: committed!.at });
+    expect(status.tables.orders.source_freshness_seconds).toBeGreaterThanOrEqual(0);
+    expect(status.tables.orders.source_freshness_seconds).toBeLessThan(30);
   });
 
   it('takes a push source field (the oldest of the batch) or the request header, and keeps the oldest through a window', async () => {
@@ -161,5 +173,56 @@ describe('source time from the source to the warehouse', () => {
       { timeoutMs: 30_000, intervalMs: 300, what: 'the hourly window over four clicks' },
     );
     expect(hourly).toEqual([{ n: '4', source_time: '2026-12-06T10:00:00.000001Z' }]);
+  });
+
+  it('keeps source freshness within the SLA while the source is busy, and alerts when the ingest-api stops', async () => {
+    type Alert = { alert: string; state: string; labels: Record<string, string>; summary?: string };
+    const breach = async (): Promise<Alert | undefined> => {
+      const a = (await (await fetch(`${stack.url('monitor')}/api/alerts`)).json()) as { active: Alert[] };
+      return a.active.find((x) => x.alert === 'TributaryFreshnessBreach' && x.labels.pipeline === 'shop' && x.state === 'firing');
+    };
+    // A busy source: one committed order every 250 ms.
+    let id = 100;
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        await db.query('INSERT INTO orders VALUES ($1, 1.00)', [id++]);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      await waitFor(async () => ((await stack.status('shop')).source_freshness_seconds < 3 ? true : undefined), {
+        timeoutMs: 30_000,
+        what: 'source freshness within the SLA while the source is busy',
+      });
+      await waitFor(async () => ((await breach()) ? undefined : true), { timeoutMs: 30_000, what: 'no freshness breach' });
+      const metrics = await (await fetch(`${stack.url('monitor')}/metrics`)).text();
+      expect(metrics).toMatch(/tributary_pipeline_source_freshness_seconds\{pipeline="shop"[^}]*\} \d/);
+      expect(metrics).toMatch(/tributary_table_source_freshness_seconds\{pipeline="shop",table="orders"[^}]*\} \d/);
+
+      // The ingest-api stops: the source goes on committing, nothing newer is loaded.
+      await stack.stop('ingest-api');
+      const stale = await waitFor(
+        async () => {
+          const s = await stack.status('shop');
+          return s.source_freshness_seconds > 5 ? s : undefined;
+        },
+        { timeoutMs: 30_000, what: 'source freshness past the SLA' },
+      );
+      expect(stale).toMatchObject({ fresh: false, freshness_seconds: 0 });
+      const firing = await waitFor(breach, { timeoutMs: 30_000, what: 'TributaryFreshnessBreach firing' });
+      expect(firing.summary ?? JSON.stringify(firing)).toMatch(/source/);
+
+      // Back: it catches up and the breach resolves.
+      await stack.startService('ingest-api');
+      await waitFor(async () => ((await stack.status('shop')).source_freshness_seconds < 3 ? true : undefined), {
+        timeoutMs: 30_000,
+        what: 'source freshness back within the SLA',
+      });
+      await waitFor(async () => ((await breach()) ? undefined : true), { timeoutMs: 30_000, what: 'the breach resolved' });
+    } finally {
+      writing = false;
+      await writer;
+    }
   });
 });

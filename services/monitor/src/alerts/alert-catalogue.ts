@@ -65,12 +65,17 @@ export const ALERT_RULES = [
     alert: 'TributaryFreshnessBreach',
     severity: 'critical',
     monitor: true,
-    description: "freshness (newest ingest time accepted − newest loaded) exceeds the pipeline's `sla.freshness`",
-    comment: "Newest ingest time accepted minus newest loaded, against the pipeline's sla.freshness.",
+    description:
+      "freshness (newest ingest time accepted − newest loaded), or source freshness (now − the newest source time loaded: a stopped source, ingest-api or loader), exceeds the pipeline's `sla.freshness`",
+    comment:
+      "Newest ingest time accepted minus newest loaded, or now minus the newest source time loaded (a stopped source, ingest or loader), against the pipeline's sla.freshness.",
     expr: `max by (pipeline) (tributary_pipeline_freshness_seconds)
+  > on (pipeline) max by (pipeline) (tributary_pipeline_sla_freshness_seconds)
+or
+max by (pipeline) (tributary_pipeline_source_freshness_seconds)
   > on (pipeline) max by (pipeline) (tributary_pipeline_sla_freshness_seconds)`,
     for: D.for,
-    summary: '{{ $labels.pipeline }}: warehouse data is {{ $value }} s behind ingest, beyond its freshness SLA',
+    summary: '{{ $labels.pipeline }}: warehouse data is {{ $value }} s behind ingest or its sources, beyond its freshness SLA',
   },
   {
     alert: 'TributaryConsumerLag',
@@ -235,6 +240,8 @@ export const ALERT_SEVERITY = Object.fromEntries(ALERT_RULES.map((r) => [r.alert
 export const REPLICATED_GAUGES = [
   'tributary_pipeline_records',
   'tributary_pipeline_freshness_seconds',
+  'tributary_pipeline_source_freshness_seconds',
+  'tributary_table_source_freshness_seconds',
   'tributary_pipeline_sla_freshness_seconds',
   'tributary_consumer_pending_messages',
   'tributary_consumer_ack_pending_messages',

@@ -16,6 +16,8 @@ function status(over: Partial<PipelineStatus> = {}): PipelineStatus {
     name: 'traffic',
     sla: { freshness_seconds: 2 },
     freshness_seconds: 0,
+    source_freshness_seconds: null,
+    newest_source_time: null,
     fresh: true,
     received: 0,
     accepted: 0,
@@ -45,6 +47,15 @@ describe('alert rules', () => {
   it('flag freshness beyond the SLA, not at it', () => {
     expect(names(inputs({ pipelines: [status({ freshness_seconds: 2 })] }))).toEqual([]);
     expect(names(inputs({ pipelines: [status({ freshness_seconds: 2.5 })] }))).toEqual(['TributaryFreshnessBreach{pipeline=traffic}']);
+  });
+
+  it('flag source freshness beyond the SLA too (a stopped source, ingest or loader), once', () => {
+    expect(names(inputs({ pipelines: [status({ source_freshness_seconds: 2 })] }))).toEqual([]);
+    const stale = evaluateRules(inputs({ pipelines: [status({ source_freshness_seconds: 7.25 })] }), T);
+    expect(stale.map(fingerprint)).toEqual(['TributaryFreshnessBreach{pipeline=traffic}']);
+    expect(stale[0]!.summary).toMatch(/newest source data loaded is 7.3 s old \(SLA 2 s\)/);
+    const both = inputs({ pipelines: [status({ freshness_seconds: 3, source_freshness_seconds: 9 })] });
+    expect(names(both)).toEqual(['TributaryFreshnessBreach{pipeline=traffic}']);
   });
 
   it('count pending and un-acked messages as lag, and ignore unknown lag', () => {

@@ -100,6 +100,15 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
         summary: `${p.name}: warehouse data is ${round(p.freshness_seconds)} s behind ingest (SLA ${p.sla.freshness_seconds} s)`,
         value: p.freshness_seconds,
       });
+    } else if (p.source_freshness_seconds !== null && p.source_freshness_seconds > p.sla.freshness_seconds) {
+      // Nothing newer from the sources was loaded: a source, the ingest or the loader stopped.
+      out.push({
+        alert: 'TributaryFreshnessBreach',
+        labels: { pipeline: p.name },
+        severity: ALERT_SEVERITY.TributaryFreshnessBreach,
+        summary: `${p.name}: the newest source data loaded is ${round(p.source_freshness_seconds)} s old (SLA ${p.sla.freshness_seconds} s): a source, the ingest or the loader stopped`,
+        value: p.source_freshness_seconds,
+      });
     }
     for (const stage of ['transformer', 'loader'] as const) {
       const l = p.lag[stage];

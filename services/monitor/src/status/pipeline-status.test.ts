@@ -43,12 +43,25 @@ describe('buildPipelineStatus', () => {
         log('dlq', 'passages', 1, { stage: 'load' }),
         { ...log('raw', 'gantry', 100), pipeline: 'other' },
       ],
-      ledger: [{ pipeline: 'p', table: 'fact', records: 5, written: 4, skipped: 1, maxIngestedMs: 9_000, lastLoadedAt: new Date(50_000) }],
+      ledger: [
+        {
+          pipeline: 'p',
+          table: 'fact',
+          records: 5,
+          written: 4,
+          skipped: 1,
+          maxIngestedMs: 9_000,
+          lastLoadedAt: new Date(50_000),
+          maxSourceTime: '1970-01-01T00:01:30.000001Z',
+        },
+      ],
     };
     expect(buildPipelineStatus(pipeline, counts, lag, 99_000)).toEqual({
       name: 'p',
       sla: { freshness_seconds: 2 },
       freshness_seconds: 3,
+      source_freshness_seconds: 9,
+      newest_source_time: '1970-01-01T00:01:30.000001Z',
       fresh: false,
       received: 13,
       accepted: 10,
@@ -63,6 +76,8 @@ describe('buildPipelineStatus', () => {
           dead_lettered: 1,
           newest_ingested_at: new Date(9_000).toISOString(),
           last_loaded_at: new Date(50_000).toISOString(),
+          newest_source_time: '1970-01-01T00:01:30.000001Z',
+          source_freshness_seconds: 9,
         },
       },
       dead_lettered: { ingest: 3, transform: 2, load: 1, total: 6 },
@@ -82,6 +97,35 @@ describe('buildPipelineStatus', () => {
       datasets: { passages: { records: 0, filtered: 0, dead_lettered: 0 } },
       tables: { fact: { loaded: 0, written: 0, skipped: 0, dead_lettered: 0, newest_ingested_at: null, last_loaded_at: null } },
       last_loaded_at: null,
+      source_freshness_seconds: null,
+      newest_source_time: null,
+    });
+  });
+
+  it('is not fresh when the newest source time loaded is older than the SLA, although ingest is caught up', () => {
+    const ledger = (table: string, maxSourceTime: string | null) => ({
+      pipeline: 'p',
+      table,
+      records: 1,
+      written: 1,
+      skipped: 0,
+      maxIngestedMs: 1_000,
+      lastLoadedAt: new Date(1_000),
+      maxSourceTime,
+    });
+    const counts = (times: (string | null)[]): StatusCounts => ({
+      streamLog: [log('raw', 'gantry', 1, { maxIngestedMs: 1_000, minIngestedMs: 1_000 })],
+      ledger: times.map((t, i) => ledger(`t${i}`, t)),
+    });
+    // The newest of the tables counts for the pipeline; each table keeps its own.
+    const s = buildPipelineStatus(pipeline, counts(['1970-01-01T00:00:01.000000Z', '1970-01-01T00:00:09.500000Z', null]), lag, 10_000);
+    expect(s).toMatchObject({ freshness_seconds: 0, source_freshness_seconds: 0.5, fresh: true });
+    expect(s.tables.t0!.source_freshness_seconds).toBe(9);
+    expect(s.tables.t2!.source_freshness_seconds).toBeNull();
+    expect(buildPipelineStatus(pipeline, counts(['1970-01-01T00:00:07.000000Z']), lag, 10_000)).toMatchObject({
+      freshness_seconds: 0,
+      source_freshness_seconds: 3,
+      fresh: false,
     });
   });
 });

@@ -2,7 +2,7 @@
  * The status of a pipeline as `/api/pipelines` returns it, assembled from durable sums (stream
  * log, load ledger) and consumer lag. Pure, so its arithmetic is unit-tested.
  */
-import type { Pipeline } from '@tributary/contract';
+import { sourceTimeMs, type Pipeline } from '@tributary/contract';
 import type { StageLag } from './consumer-lag';
 import type { LedgerSum, StatusCounts, StreamLogSum } from './status-counts';
 import type { DatasetCounts, DeadLetteredCounts, PipelineStatus, SourceCounts, TableCounts } from '../api/api-types';
@@ -79,24 +79,34 @@ export function buildPipelineStatus(pipeline: Pipeline, counts: StatusCounts, la
 
   const tables: Record<string, TableCounts> = {};
   const tableDataset = new Map(pipeline.tables.map((t) => [t.name, t.from]));
-  for (const t of pipeline.tables)
-    tables[t.name] = { loaded: 0, written: 0, skipped: 0, dead_lettered: 0, newest_ingested_at: null, last_loaded_at: null };
+  const blank = (): TableCounts => ({
+    loaded: 0,
+    written: 0,
+    skipped: 0,
+    dead_lettered: 0,
+    newest_ingested_at: null,
+    last_loaded_at: null,
+    newest_source_time: null,
+    source_freshness_seconds: null,
+  });
+  for (const t of pipeline.tables) tables[t.name] = blank();
+  // Canonical source times compare as strings.
+  let newestSource: string | null = null;
+  const ageSeconds = (t: string): number => Math.max(0, nowMs - sourceTimeMs(t)) / 1000;
   let loadedMaxMs: number | null = null;
   let lastLoaded: Date | null = null;
   for (const r of ledger as LedgerSum[]) {
-    const t = entry(tables, r.table, () => ({
-      loaded: 0,
-      written: 0,
-      skipped: 0,
-      dead_lettered: 0,
-      newest_ingested_at: null,
-      last_loaded_at: null,
-    }));
+    const t = entry(tables, r.table, blank);
     t.loaded += r.records;
     t.written += r.written;
     t.skipped += r.skipped;
     if (r.maxIngestedMs !== null) t.newest_ingested_at = new Date(r.maxIngestedMs).toISOString();
     if (r.lastLoadedAt) t.last_loaded_at = r.lastLoadedAt.toISOString();
+    if (r.maxSourceTime) {
+      t.newest_source_time = r.maxSourceTime;
+      t.source_freshness_seconds = ageSeconds(r.maxSourceTime);
+      if (newestSource === null || r.maxSourceTime > newestSource) newestSource = r.maxSourceTime;
+    }
     loadedMaxMs = maxOf(loadedMaxMs, r.maxIngestedMs);
     if (r.lastLoadedAt && (!lastLoaded || r.lastLoadedAt > lastLoaded)) lastLoaded = r.lastLoadedAt;
   }
@@ -111,7 +121,9 @@ export function buildPipelineStatus(pipeline: Pipeline, counts: StatusCounts, la
     name: pipeline.name,
     sla: { freshness_seconds: sla },
     freshness_seconds: freshness,
-    fresh: freshness <= sla,
+    source_freshness_seconds: newestSource === null ? null : ageSeconds(newestSource),
+    newest_source_time: newestSource,
+    fresh: freshness <= sla && (newestSource === null || ageSeconds(newestSource) <= sla),
     received: accepted + dead.ingest,
     accepted,
     rejected: dead.ingest,

@@ -27,6 +27,8 @@ export interface LedgerSum {
   skipped: number;
   maxIngestedMs: number | null;
   lastLoadedAt: Date | null;
+  /** Newest source time loaded (the ledger's `source_time`), canonical with microseconds; null when none had one. */
+  maxSourceTime: string | null;
 }
 
 /** Both sets of sums. */
@@ -51,7 +53,8 @@ SELECT pipeline, table_name,
        sum(written)::bigint AS written,
        sum(skipped)::bigint AS skipped,
        (extract(epoch FROM max(ingested_at)) * 1000)::float8 AS max_ingested_ms,
-       max(loaded_at) AS last_loaded_at
+       max(loaded_at) AS last_loaded_at,
+       to_char(max(source_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS max_source_time
 FROM tributary.load_ledger
 WHERE pipeline = ANY($1::text[])
 GROUP BY pipeline, table_name`;
@@ -78,6 +81,7 @@ export async function queryStatusCounts(pool: Pool, pipelines: readonly string[]
         skipped: string;
         max_ingested_ms: number | null;
         last_loaded_at: Date | null;
+        max_source_time: string | null;
       }>(LEDGER_SQL, [pipelines]),
     ]);
     return {
@@ -99,6 +103,7 @@ export async function queryStatusCounts(pool: Pool, pipelines: readonly string[]
         skipped: Number(r.skipped),
         maxIngestedMs: r.max_ingested_ms,
         lastLoadedAt: r.last_loaded_at,
+        maxSourceTime: r.max_source_time,
       })),
     };
   } catch (err) {

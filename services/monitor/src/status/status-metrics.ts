@@ -56,6 +56,24 @@ export function registerStatusMetrics(registry: Registry, snapshots: StatusSnaps
     for (const p of s.pipelines) g.set({ pipeline: p.name }, p.freshness_seconds);
   });
   gauge(
+    'tributary_pipeline_source_freshness_seconds',
+    'Now minus the newest source time (Trib-Source-Time: CDC commit, configured record field, file modification time) loaded into any table of the pipeline; absent when its sources have no time of their own.',
+    ['pipeline'],
+    (g, s) => {
+      for (const p of s.pipelines) if (p.source_freshness_seconds !== null) g.set({ pipeline: p.name }, p.source_freshness_seconds);
+    },
+  );
+  gauge(
+    'tributary_table_source_freshness_seconds',
+    'Now minus the newest source time loaded into a table; absent while none was loaded.',
+    ['pipeline', 'table'],
+    (g, s) => {
+      for (const p of s.pipelines)
+        for (const [table, t] of Object.entries(p.tables))
+          if (t.source_freshness_seconds !== null) g.set({ pipeline: p.name, table }, t.source_freshness_seconds);
+    },
+  );
+  gauge(
     'tributary_source_slot_lag_bytes',
     'WAL bytes a postgres_cdc source database keeps for its replication slot, read by the monitor from that database (present while the ingest-api is down).',
     ['pipeline', 'source', 'slot'],

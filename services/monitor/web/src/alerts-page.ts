@@ -11,7 +11,10 @@ import type { AlertEvent, Overview } from './types.js';
 
 /** What each rule means (the thresholds are the monitor's MONITOR_ALERT_* settings). */
 const RULES: [string, string][] = [
-  ['TributaryFreshnessBreach', 'Warehouse data is further behind ingest than the pipeline’s freshness SLA.'],
+  [
+    'TributaryFreshnessBreach',
+    'Warehouse data is further behind ingest, or its newest source time is older, than the pipeline’s freshness SLA.',
+  ],
   ['TributaryConsumerLag', 'More messages wait for the transformer or loader than the lag threshold.'],
   ['TributaryDlqGrowth', 'More records were dead-lettered within the window than the growth threshold.'],
   ['TributaryErrorRate', 'The share of accepted records failing in transform or load exceeds the threshold.'],

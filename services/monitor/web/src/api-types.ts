@@ -44,6 +44,10 @@ export interface TableCounts {
   newest_ingested_at: string | null;
   /** When the last load committed (live report tiles re-run when it changes). */
   last_loaded_at: string | null;
+  /** Newest source time loaded into the table (docs/design.md, Wire contract, Source time); null when none had one. */
+  newest_source_time: string | null;
+  /** Now minus `newest_source_time`, in seconds; null when no source time was loaded. */
+  source_freshness_seconds: number | null;
 }
 
 /** Dead-lettered records by stage. */
@@ -99,6 +103,14 @@ export interface PipelineStatus {
   sla: { freshness_seconds: number };
   /** Newest ingest time accepted minus newest ingest time loaded, in seconds (docs/design.md, Services, ports, shapes). */
   freshness_seconds: number;
+  /**
+   * Now minus the newest source time loaded into any of its tables, in seconds (docs/design.md,
+   * Wire contract, Source time): grows when the source, the ingest or the loader stops. Null when
+   * no source time was loaded (sources without a time of their own).
+   */
+  source_freshness_seconds: number | null;
+  /** The newest source time loaded into any of its tables. */
+  newest_source_time: string | null;
   fresh: boolean;
   /** accepted + rejected. */
   received: number;

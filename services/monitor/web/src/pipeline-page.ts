@@ -322,6 +322,18 @@ export function pipelinePage(name: string): Page {
           p.dead_lettered.total ? 'warn' : undefined,
         ),
         tile('Freshness', duration(p.freshness_seconds), `SLA ${duration(p.sla.freshness_seconds)}`, p.fresh ? undefined : 'bad'),
+        // Now minus the newest source time loaded: grows when a source, the ingest or the loader stops.
+        p.source_freshness_seconds === null
+          ? tile('Source freshness', '–', 'no source time (its sources have none)')
+          : tile(
+              'Source freshness',
+              duration(p.source_freshness_seconds),
+              `newest source time ${p.newest_source_time ?? ''} · ${Object.entries(p.tables)
+                .filter(([, t]) => t.source_freshness_seconds !== null)
+                .map(([name, t]) => `${name} ${duration(t.source_freshness_seconds!)}`)
+                .join(' · ')}`,
+              p.source_freshness_seconds > p.sla.freshness_seconds ? 'bad' : undefined,
+            ),
         tile('Waiting', num(lag), 'messages in transform + load'),
         // Read from the source database by the monitor: shown (and alerting) while the ingest-api is down.
         ...(p.source_slots ?? []).map((s) =>

@@ -21,7 +21,9 @@ export function freshnessBadge(p: PipelineOverview): HTMLElement {
   const sla = duration(p.sla.freshness_seconds);
   return p.fresh
     ? h('span', { class: 'badge ok' }, `Fresh · ${duration(p.freshness_seconds)} behind · SLA ${sla}`)
-    : h('span', { class: 'badge bad' }, `SLA breached · ${duration(p.freshness_seconds)} behind · SLA ${sla}`);
+    : p.freshness_seconds <= p.sla.freshness_seconds && p.source_freshness_seconds !== null
+      ? h('span', { class: 'badge bad' }, `SLA breached · sources ${duration(p.source_freshness_seconds)} old · SLA ${sla}`)
+      : h('span', { class: 'badge bad' }, `SLA breached · ${duration(p.freshness_seconds)} behind · SLA ${sla}`);
 }
 
 /** Lag of a stage as a badge. */
