@@ -2,9 +2,10 @@
  * The `file` source against a real NATS, with the ingest-api as a child process: CSV, NDJSON and
  * JSON files with broken rows (dead-lettered with file and line, the good rows go on), a SIGKILL
  * in the middle of a large file and a restart (every row exactly once), a file dropped twice
- * (processed once), a truncated file (failed/), and an upload through the HTTP endpoint.
+ * (processed once), a truncated file (failed/), an upload through the HTTP endpoint, and the
+ * file's modification time as its records' source time.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { BUCKETS } from '@tributary/contract';
@@ -160,5 +161,26 @@ describe('file source', () => {
     });
     expect(refused.status).toBe(400);
     await ingest.proc.stop();
+  });
+
+  it("gives a file's records its modification time as their source time", async () => {
+    const ingest = await env.spawnIngest({});
+    try {
+      // Written aside, dated, then moved in: the source sees it with that modification time.
+      const aside = path.join(env.dir, 'g-dated.ndjson');
+      writeFileSync(aside, '{"order_id": 40, "qty": 1}\n{"order_id": 41, "qty": 2}\n');
+      utimesSync(aside, new Date(), new Date(Date.UTC(2026, 11, 6, 10, 11, 12, 345)));
+      renameSync(aside, path.join(landing, 'g-dated.ndjson'));
+      const [msg] = await waitFor(
+        async () => {
+          const m = (await env.raw('landing', 'drop')).filter((x) => x.records.some((r) => r.order_id === 40));
+          return m.length > 0 ? m : undefined;
+        },
+        { timeoutMs: 10_000, what: 'the dated file published' },
+      );
+      expect(msg!.sourceTime).toBe('2026-12-06T10:11:12.345000Z');
+    } finally {
+      await ingest.proc.stop();
+    }
   });
 });

@@ -122,6 +122,27 @@ describe('rest source', () => {
     expect(stored.join('\n')).not.toContain(KEY);
   });
 
+  it('gives each message the oldest source_time of its records, and none without source_time (a fetch time is not the source time)', async () => {
+    const source = (name: string, extra: string) => `  ${name}:
+    kind: rest
+    connection: fake
+    request: { path: /generic/offset, query: { limit: 10 } }
+    records: items
+    pagination: { type: offset, size: 10, total: total }
+${extra}`;
+    const p = h.pipeline(yaml('rest_source_time', source('timed', '    source_time: updated_at\n') + source('untimed', '')));
+    await run(p, 'timed');
+    await run(p, 'untimed');
+    const timed = await h.env.raw(p.name, 'timed');
+    expect(timed).toHaveLength(3);
+    for (const m of timed) {
+      const oldest = m.records.map((r) => r.updated_at as string).sort()[0]!;
+      // The fake writes milliseconds; the header is canonical with six digits.
+      expect(m.sourceTime).toBe(oldest.replace(/Z$/, '000Z'));
+    }
+    expect((await h.env.raw(p.name, 'untimed')).map((m) => m.sourceTime)).toEqual([undefined, undefined, undefined]);
+  });
+
   it('retries 429 (after its Retry-After) and 500 with backoff, then gets the page', async () => {
     const p = h.pipeline(
       yaml(

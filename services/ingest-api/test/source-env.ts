@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { decodeNdjson, STREAMS, type Rec } from '@tributary/contract';
+import { decodeNdjson, H, STREAMS, type Rec } from '@tributary/contract';
 import { DEFAULT_TOPOLOGY, ensureBuckets, ensureStreams } from '@tributary/runtime';
 import { freePort, NatsServer, spawnService, type ServiceProcess } from '@tributary/testkit';
 
@@ -19,6 +19,8 @@ export interface ReadMessage {
   subject: string;
   msgId: string;
   records: Rec[];
+  /** Its `Trib-Source-Time`, when it has one. */
+  sourceTime?: string;
 }
 
 /** NATS, a pipelines folder, and helpers. */
@@ -81,7 +83,13 @@ export class SourceEnv {
         for await (const m of batch) {
           const body =
             m.data.byteLength === 0 ? [] : m.headers?.get('Content-Type') === 'application/json' ? [m.json<Rec>()] : decodeNdjson(m.data);
-          out.push({ subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') ?? '', records: body });
+          const sourceTime = m.headers?.get(H.sourceTime) || undefined;
+          out.push({
+            subject: m.subject,
+            msgId: m.headers?.get('Nats-Msg-Id') ?? '',
+            records: body,
+            ...(sourceTime ? { sourceTime } : {}),
+          });
           left = m.info.pending;
         }
       }

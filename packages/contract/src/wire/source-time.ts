@@ -42,7 +42,7 @@ export function sourceTimeFromMicros(us: bigint): string {
 
 /** The source time of (fractional) milliseconds since the Unix epoch, as `fs.Stats#mtimeMs` gives them. */
 export function sourceTimeFromMs(ms: number): string {
-  return sourceTimeFromMicros(BigInt(Math.floor(ms * 1000)));
+  return sourceTimeFromMicros(BigInt(Math.round(ms * 1000)));
 }
 
 /** The oldest of the given source times (undefined ones ignored), or undefined when none is given. */
