@@ -7,11 +7,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { diff } from 'jest-diff';
 import { ALERT_RULES, REPLICATED_GAUGES } from '../../services/monitor/src/alerts/alert-catalogue';
 import { COMMAND, DASHBOARD, generatedFiles, ROOT } from './monitoring-files';
 import { aggregationProblems, withoutGrafanaVariables } from './replica-aggregation';
 
 const REPLICATED = new Set<string>(REPLICATED_GAUGES);
+const DIFF_LABELS = { aAnnotation: 'generated', bAnnotation: 'in the repository', expand: false, contextLines: 2 };
 
 /** Every query of the dashboard, named by its panel. */
 function dashboardQueries(): { where: string; expr: string }[] {
@@ -28,10 +30,9 @@ describe('the alert rules and dashboard copies', () => {
     const files = generatedFiles();
     if (process.env.UPDATE_DOCS === '1') for (const [rel, text] of files) writeFileSync(path.join(ROOT, rel), text);
     const stale = [...files].filter(([rel, text]) => readFileSync(path.join(ROOT, rel), 'utf8') !== text).map(([rel]) => rel);
-    // The hint says what to do; the comparison below then shows what differs.
-    if (stale.length) process.stderr.write(`stale generated files: ${stale.join(', ')}: run \`${COMMAND}\`\n`);
-    for (const rel of stale)
-      expect({ file: rel, text: readFileSync(path.join(ROOT, rel), 'utf8') }).toEqual({ file: rel, text: files.get(rel) });
+    const diffs = stale.map((rel) => `${rel}:\n${diff(files.get(rel), readFileSync(path.join(ROOT, rel), 'utf8'), DIFF_LABELS)}`);
+    if (stale.length) throw new Error(`stale generated files (${stale.join(', ')}): run \`${COMMAND}\`\n\n${diffs.join('\n\n')}`);
+    expect(stale).toEqual([]);
   });
 
   it('never sum a gauge every replica exports (max by, as the KEDA query does)', () => {
