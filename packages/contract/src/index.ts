@@ -56,6 +56,22 @@ export {
   connectionSpec,
   type ConnectionSpec,
 } from './spec/connections';
+export {
+  DRIFT_POLICIES,
+  DEFAULT_DRIFT_POLICY,
+  DRIFT_EVENT,
+  EVOLVE_MODES,
+  driftPolicy,
+  driftAction,
+  jsonTypeOf,
+  inferFieldType,
+  evolvedColumnType,
+  checkDriftReferences,
+  type DriftPolicy,
+  type DriftKind,
+  type DriftAction,
+  type DriftEvent,
+} from './spec/drift';
 export { checkStreamSteps, derivedFieldNames, derivedFields } from './spec/derived-spec';
 export { fileSchemaRef, fileFormatSpec, csvOptionsSpec, fileCommon } from './spec/file-format';
 export { generatedDimensionSpec, generatedDimensionsSpec, type GeneratedDimension } from './spec/generated-dimensions';

@@ -50,6 +50,7 @@ import { openStepServices, type OpenedServices } from './step-services';
 import { referenceKeys, storeReferences } from './state/reference-store';
 import type { ModelChange } from './models/onnx-model';
 import { WindowFinalizer } from './window-finalizer';
+import { DriftEventTimer, DriftRecorder } from './drift/drift-events';
 
 /** Optional injected dependencies (tests). */
 export interface TransformerDeps {
@@ -93,6 +94,8 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
     labelNames: ['pipeline', 'step', 'outcome'],
     registers: [metrics.registry],
   });
+  const drift = new DriftRecorder(metrics.registry, { intervalMs: config.TRANSFORMER_DRIFT_EVENT_INTERVAL, logger });
+  let driftTimer: DriftEventTimer | undefined;
   let nc: NatsConnection | undefined;
   let publisher: Publisher | undefined;
   const loops: BatchConsumer[] = [];
@@ -232,7 +235,12 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
               stage: 'transform',
               name: r.dataset,
               record: f.record,
-              error: { code: f.error.code, message: f.error.message, location: { ...f.error.location, index: f.index } },
+              error: {
+                code: f.error.code,
+                message: f.error.message,
+                location: { ...f.error.location, index: f.index },
+                ...(f.error.details === undefined ? {} : { details: f.error.details }),
+              },
               attempts: meta.attempts,
               replaySubject: subjects.raw(pipeline.name, source),
               original: { ...meta.original, msgId: inputId, index: f.index },
@@ -263,12 +271,16 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
           );
         });
       }
+      if (r.drift) drift.note(pipeline, r.dataset, source, r.drift);
       metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'processed' }, r.records.length);
       if (r.filtered)
         metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'filtered' }, r.filtered);
       if (r.failures.length)
         metrics.records.inc({ pipeline: pipeline.name, stage: 'transform', name: r.dataset, outcome: 'dead_lettered' }, r.failures.length);
     }
+    // Drift events due now go out with this input: its first drift is durable before it is acked.
+    const events = drift.due(pipeline.name);
+    if (events.length > 0) pending.push(drift.publish(publisher!, events, inputId));
     return settleAll(pending);
   }
 
@@ -373,6 +385,14 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
         metrics.trackOutage({ pipeline: p.name, stage: 'transform' }, loop);
         loops.push(loop);
       }
+      driftTimer = new DriftEventTimer({
+        recorder: drift,
+        publisher: () => publisher!,
+        pipelines: pipelines.map((p) => p.name),
+        intervalMs: config.TRANSFORMER_DRIFT_EVENT_INTERVAL,
+        logger,
+      });
+      driftTimer.start();
       listener = await listen(app, config.TRANSFORMER_PORT, config.HOST, config);
       heartbeat = startHeartbeat(nc, { service: 'transformer' });
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'transformer ready');
@@ -384,6 +404,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
       await Promise.all(loops.splice(0).map((l) => l.stop()));
       await Promise.all(finalizers.splice(0).map((f) => f.stop()));
       await Promise.all(sweepers.splice(0).map((s) => s.stop()));
+      await driftTimer?.stop();
       for (const r of runners.values()) await r.close();
       await opened?.close();
       await listener?.close();

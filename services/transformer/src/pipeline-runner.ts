@@ -5,8 +5,9 @@
  * Datasets that read other datasets run in the same pass, in dependency order; a `route` step
  * hands its routed records to the target datasets instead of its output.
  */
-import { oldestSourceTime, tablesOf, toTributaryError, TributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/contract';
-import { castValue } from './values/cast-value';
+import { oldestSourceTime, toTributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/contract';
+import { DROPPED, Projection, type DriftTally } from './drift/projection';
+import { knownFieldNames } from './drift/known-fields';
 import { createStep } from './steps/registry';
 import type { BatchContext, BatchItem, Release, Step, StepFailure, StepServices } from './steps/step';
 
@@ -17,7 +18,7 @@ export type Failure = StepFailure;
 export interface DatasetResult {
   dataset: string;
   records: Rec[];
-  /** Records dropped on purpose: filter, dedupe repeats, enrich misses with `drop`, routed away. */
+  /** Records dropped on purpose: filter, dedupe repeats, enrich misses with `drop`, routed away, `on_drift: discard_row`. */
   filtered: number;
   /** Of `filtered`, the records a route step sent to other datasets. */
   routed: number;
@@ -32,6 +33,8 @@ export interface DatasetResult {
   models?: string[];
   /** The oldest source time of the inputs behind `records` (sent as `Trib-Source-Time`). */
   sourceTime?: string;
+  /** Schema drift the projection found, per field and kind (absent when none). */
+  drift?: DriftTally;
 }
 
 /** What the steps' clocks released (see `Release`), run through the rest of the pipeline. */
@@ -49,8 +52,8 @@ export interface ReleasedRun {
 interface CompiledDataset {
   def: Dataset;
   steps: Step[];
-  /** Fields that must be present: declared required, or part of a table key. */
-  required: Set<string>;
+  /** The projection onto the declared fields, where schema drift is found. */
+  projection: Projection;
 }
 
 /** A pipeline compiled for running. */
@@ -61,13 +64,11 @@ export class PipelineRunner {
     readonly pipeline: Pipeline,
     hmacKey: string,
   ) {
+    const known = knownFieldNames(pipeline);
     this.datasets = pipeline.datasets.map((def) => ({
       def,
       steps: def.steps.map((s, index) => createStep(s, { pipeline, dataset: def.name, index, hmacKey })),
-      required: new Set([
-        ...def.fields.filter((f) => f.required).map((f) => f.name),
-        ...tablesOf(pipeline, def.name).flatMap((t) => t.key ?? []),
-      ]),
+      projection: new Projection(pipeline, def, known.get(def.name)!),
     }));
   }
 
@@ -149,31 +150,20 @@ export class PipelineRunner {
       }
       items = next;
     }
+    const drift: DriftTally = new Map();
     for (const it of items) {
       try {
-        result.records.push(this.project(ds, it.record));
+        const rec = ds.projection.project(it.record, drift);
+        if (rec === DROPPED) result.filtered++;
+        else result.records.push(rec);
       } catch (err) {
         result.failures.push({ index: it.index, record: input[it.index] ?? it.record, error: toTributaryError(err, 'TRIB_E_STEP') });
       }
     }
+    if (drift.size > 0) result.drift = drift;
     // Failures in input order, whichever step found them, so DLQ IDs and tests are stable.
     result.failures.sort((a, b) => a.index - b.index);
     return { result, routed };
-  }
-
-  /** Keeps only declared fields, converted to their types; a missing required field throws. */
-  private project(ds: CompiledDataset, rec: Rec): Rec {
-    const out: Rec = {};
-    for (const f of ds.def.fields) {
-      const v = castValue(f.name, f.type, rec[f.name], f);
-      if (v === null && ds.required.has(f.name)) {
-        throw new TributaryError('TRIB_E_VALIDATION', `field "${f.name}" is required in dataset "${ds.def.name}" but missing`, {
-          location: { field: f.name },
-        });
-      }
-      out[f.name] = v;
-    }
-    return out;
   }
 
   /**

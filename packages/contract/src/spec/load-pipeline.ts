@@ -272,6 +272,7 @@ export function loadPipelineFile(file: string, opts: { models?: boolean } = {}):
       from: ds.from,
       fields: resolvedFields.get(name)!,
       steps: ds.steps.map((s) => normaliseStep(s as Record<string, unknown>)),
+      onDrift: ds.on_drift ?? spec.on_drift,
     };
   });
   const tables = Object.entries(spec.tables).map(([name, t]) => {

@@ -17,6 +17,7 @@ import { generatedDimensionsSpec } from './generated-dimensions';
 import { checksSpec } from './check-spec';
 import { modelsSpec } from './model-spec';
 import { checkWarehouseReferences } from './warehouse-spec';
+import { checkDriftReferences, DEFAULT_DRIFT_POLICY, driftPolicy } from './drift';
 
 /** A dataset: records from sources or other datasets, run through steps, with declared output fields. */
 export const datasetSpec = z
@@ -35,6 +36,9 @@ export const datasetSpec = z
           'Output fields and their types; records are projected onto them and tables take their columns from them. Required, except for a window dataset (derived from its window step).',
       }),
     steps: z.array(stepSpec).default([]).meta({ description: 'Steps run in order on each record.' }),
+    on_drift: driftPolicy.optional().meta({
+      description: "This dataset's schema drift policy (see the pipeline's `on_drift`); the pipeline's when unset.",
+    }),
   })
   .meta({ title: 'dataset' });
 
@@ -59,6 +63,9 @@ export const pipelineSpecSchema = z
       .refine((s) => Object.keys(s).length > 0, 'declare at least one source')
       .meta({ description: 'Where records come from, by name.' }),
     datasets: z.record(identifier, datasetSpec).meta({ description: 'What the transformer produces, by name.' }),
+    on_drift: driftPolicy.optional().meta({
+      description: `The datasets' schema drift policy, unless a dataset sets its own; unset: \`${DEFAULT_DRIFT_POLICY}\` for missing and mistyped fields, new fields reported and left out.`,
+    }),
     tables: z.record(identifier, tableSpec).default({}).meta({ description: 'Warehouse tables the loader fills, by name.' }),
     dimensions: generatedDimensionsSpec,
     models: modelsSpec,
@@ -115,6 +122,7 @@ export function checkReferences(root: unknown): ReferenceProblem[] {
   out.push(...checkWarehouseReferences(root));
   out.push(...checkArchiveReferences(root));
   out.push(...checkSinkReferences(root));
+  out.push(...checkDriftReferences(root));
   for (const [name, raw] of Object.entries(obj(doc.tables))) {
     const table = obj(raw);
     if (typeof table.from !== 'string') continue;

@@ -6,6 +6,7 @@ import { TributaryError } from '../errors';
 import type { OnnxSignature } from '../schema/onnx-signature';
 import type { ArchiveSpec } from './archive-spec';
 import type { FieldDef } from './common';
+import type { DriftPolicy } from './drift';
 import type { ConnectionSpec } from './connections';
 import type { SourceSpec } from './sources/registry';
 import type { StepSpec } from './steps/registry';
@@ -20,6 +21,8 @@ export interface Dataset {
   from: string[];
   fields: FieldDef[];
   steps: StepSpec[];
+  /** Its schema drift policy as written (`on_drift`, else the pipeline's); unset: `DEFAULT_DRIFT_POLICY`, new fields reported (see there). */
+  onDrift?: DriftPolicy;
 }
 
 /** A table ready to load. */

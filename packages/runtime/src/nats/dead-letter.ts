@@ -28,8 +28,11 @@ export interface DeadLetter {
   name: string;
   /** The rejected record, or the raw text when it could not be decoded. */
   record: Rec | string | null;
-  /** `stack`: the stack of an error that is not one of ours (a bug), so it can be found and fixed. */
-  error: { code: ErrorCode; message: string; location?: ErrorLocation; stack?: string };
+  /**
+   * `stack`: the stack of an error that is not one of ours (a bug), so it can be found and fixed.
+   * `details`: every reason when there are several (schema drift: one entry per field).
+   */
+  error: { code: ErrorCode; message: string; location?: ErrorLocation; stack?: string; details?: unknown };
   attempts: number;
   /** Where the record was going: replay publishes it back there. */
   replaySubject: string;

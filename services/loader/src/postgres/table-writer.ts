@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
-import { datasetOf, pgColumnType, lookupColumns, type Dataset, type Pipeline, type Table } from '@tributary/contract';
+import { datasetOf, inferFieldType, pgColumnType, lookupColumns, type Dataset, type Pipeline, type Table } from '@tributary/contract';
 import { isDataError, ident, partitionLayout, warehouseTable } from '@tributary/warehouse';
 import type { Logger } from '@tributary/runtime';
 import type { PoolClient } from 'pg';
@@ -18,6 +18,13 @@ import { createMode } from '../modes/registry';
 import type { LoadModeImpl } from '../modes/mode';
 import { PartitionRouter } from './partition-router';
 import { addCounts, type RowCounts, type TableRows } from '../sinks/sink';
+
+/** A column `on_drift: evolve` added to the table: not a declared field, loaded like one. */
+export interface EvolvedColumn {
+  name: string;
+  /** Its type in the table (`format_type`), which the staging table copies. */
+  pgType: string;
+}
 
 /** Flushes of a table that take the staging path after its direct COPY failed. */
 const DIRECT_PAUSE_FLUSHES = 32;
@@ -46,11 +53,16 @@ export class TableWriter {
     readonly pipeline: Pipeline,
     readonly table: Table,
     logger?: Logger,
+    /** Columns `evolve` added (postgres/evolved-columns.ts), staged and written after the declared fields. */
+    readonly evolved: readonly EvolvedColumn[] = [],
   ) {
     this.dataset = datasetOf(pipeline, table);
     const lookups = lookupColumns(pipeline, table);
     this.dimensions = lookups.map((l) => l.dimension.name);
-    const cols = this.dataset.fields.map((f) => `${ident(f.name)} ${pgColumnType(f)}`);
+    const cols = [
+      ...this.dataset.fields.map((f) => `${ident(f.name)} ${pgColumnType(f)}`),
+      ...evolved.map((e) => `${ident(e.name)} ${e.pgType}`),
+    ];
     const extra = lookups.map((l) => `${ident(l.column)} bigint`);
     // The name carries a hash of the columns so a spec change gets a fresh staging table.
     const hash = createHash('sha256')
@@ -60,7 +72,8 @@ export class TableWriter {
     const base = `stg_${table.name.slice(0, 40)}_${hash}`;
     this.staging = ident(base);
     this.stagingDdl = `CREATE TEMP TABLE IF NOT EXISTS ${this.staging} (${[...cols, ...extra, '"_msg_id" text', '"_ingested_at" timestamptz', '"_source_time" timestamptz', '"_ord" integer'].join(', ')}) ON COMMIT DELETE ROWS`;
-    const names = [...this.dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"', '"_source_time"', '"_ord"'];
+    const declared = [...this.dataset.fields.map((f) => ident(f.name)), ...evolved.map((e) => ident(e.name))];
+    const names = [...declared, '"_msg_id"', '"_ingested_at"', '"_source_time"', '"_ord"'];
     this.copySql = `COPY ${this.staging} (${names.join(', ')}) FROM STDIN`;
     this.lookupSql = lookupStatements(pipeline, this.staging, lookups);
     const layout = partitionLayout(pipeline, table);
@@ -68,7 +81,7 @@ export class TableWriter {
     // Plain appends (no lookups to fill, no partitions to create) may COPY straight into the
     // target: nothing in the staging path changes their rows.
     if (table.mode === 'append' && lookups.length === 0 && !layout) {
-      const direct = [...this.dataset.fields.map((f) => ident(f.name)), '"_msg_id"', '"_ingested_at"', '"_source_time"'];
+      const direct = [...declared, '"_msg_id"', '"_ingested_at"', '"_source_time"'];
       this.direct = { sql: `COPY ${warehouseTable(table.name)} (${direct.join(', ')}) FROM STDIN`, pausedFlushes: 0 };
     }
     this.mode = createMode(table, {
@@ -76,7 +89,7 @@ export class TableWriter {
       target: warehouseTable(table.name),
       staging: this.staging,
       pipeline,
-      extraColumns: lookups.map((l) => l.column),
+      extraColumns: [...evolved.map((e) => e.name), ...lookups.map((l) => l.column)],
       scratch: ident(`${base}_plan`),
       partitioned: layout !== undefined,
     });
@@ -93,6 +106,8 @@ export class TableWriter {
         // One string per row, built in place: no array of values per row.
         let line = '';
         for (let i = 0; i < fields.length; i++) line += `${copyValue(fields[i]!.type, rec[fields[i]!.name])}\t`;
+        // Evolved columns hold values as they arrived: each is encoded by its own JSON type.
+        for (const e of this.evolved) line += `${copyValue(inferFieldType(rec[e.name]) ?? 'string', rec[e.name])}\t`;
         parts.push(staged ? `${line}${tail}\t${ord++}\n` : `${line}${tail}\n`);
       }
     }

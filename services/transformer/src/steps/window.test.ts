@@ -51,13 +51,12 @@ function rng(seed: number): () => number {
 }
 
 function records(n: number, r: () => number): Rec[] {
-  return Array.from({ length: n }, (_, i) => ({
+  return Array.from({ length: n }, () => ({
     gantry_id: `G${1 + Math.floor(r() * 3)}`,
     speed: r() < 0.1 ? null : Math.round(r() * 1200) / 10,
     passengers: 1 + Math.floor(r() * 4),
     // 20 minutes of traffic, out of order.
     at: new Date(T0 + Math.floor(r() * 20 * 60_000)).toISOString(),
-    i,
   }));
 }
 
