@@ -53,7 +53,11 @@ export interface AlertRuleSpec {
   comment?: string;
   /** The PromQL expression. */
   expr: string;
-  /** Prometheus `for` (absent: fires at the first evaluation). */
+  /**
+   * Prometheus `for` (absent: fires at the first evaluation). The monitor holds every condition it
+   * evaluates for MONITOR_ALERT_FOR (ALERT_DEFAULTS.for) instead, so where a rule differs
+   * (TributaryMonitorStatusDown, TributarySourceFailing) the monitor fires after its own `for`.
+   */
   for?: string;
   /** The Prometheus summary annotation (a Prometheus template). */
   summary: string;
