@@ -206,3 +206,6 @@ export {
 } from './reports/report-spec';
 export { bindSql, scanSql, type BoundSql, type InputRef, type SqlScan } from './reports/sql-inputs';
 export { toSourceTime, sourceTimeFromMicros, sourceTimeFromMs, oldestSourceTime, sourceTimeMs, sourceTimeHeader } from './wire/source-time';
+export { compileExpression, distanceKm, LIMITS as EXPRESSION_LIMITS, type Expression } from './expressions/expression';
+export { hmacSha256Hex } from './expressions/keyed-hash';
+export { previewOutcome, type PreviewRequest, type PreviewError, type PreviewResult, type PreviewReply } from './wire/preview';

@@ -21,6 +21,8 @@ export const subjects = {
   loaded: (pipeline: string, table: string): string => `trib.loaded.${pipeline}.${table}`,
   dlq: (pipeline: string, stage: Stage, name: string): string => `trib.dlq.${pipeline}.${stage}.${name}`,
   events: (pipeline: string, name: string): string => `trib.events.${pipeline}.${name}`,
+  /** Dry runs of records through a pipeline's steps (NATS request/reply, answered by the transformer; see wire/preview.ts). */
+  preview: (pipeline: string): string => `trib.preview.${pipeline}`,
   /** All subjects of one pipeline in a stream, e.g. `trib.raw.traffic.>`. */
   pipelineFilter: (kind: 'raw' | 'processed' | 'loaded' | 'dlq' | 'events', pipeline: string): string => `trib.${kind}.${pipeline}.>`,
 };

@@ -1,8 +1,7 @@
 /**
  * `filter`: keeps records for which the expression is truthy; the rest are counted as filtered.
  */
-import { STEP_SPECS } from '@tributary/contract';
-import { compileExpression } from '../expressions/expression';
+import { STEP_SPECS, compileExpression } from '@tributary/contract';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */

@@ -1,8 +1,7 @@
 /**
  * `map`: sets fields to JSONata expressions evaluated on the record as it was before the step.
  */
-import { STEP_SPECS, type Rec } from '@tributary/contract';
-import { compileExpression } from '../expressions/expression';
+import { STEP_SPECS, type Rec, compileExpression } from '@tributary/contract';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */

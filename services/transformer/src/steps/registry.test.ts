@@ -5,7 +5,7 @@ import { STEPS } from './registry';
 /** The shape of a step and the registry; every other file in this folder is a step kind. */
 const NOT_STEPS = new Set(['step.ts', 'registry.ts']);
 
-/** Step names from the files in this folder (helpers live in their own rooms: expressions/, state/, values/, models/). */
+/** Step names from the files in this folder (helpers live in their own rooms: state/, values/, models/; expressions in the contract package). */
 function stepFiles(): string[] {
   return readdirSync(__dirname)
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !NOT_STEPS.has(f))

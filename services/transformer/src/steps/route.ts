@@ -3,8 +3,7 @@
  * this dataset. Routed records leave this dataset (counted as filtered here, and as `routed`) and
  * become the input of their target, which lists this dataset in `from`.
  */
-import { STEP_SPECS, toTributaryError, type Rec } from '@tributary/contract';
-import { compileExpression } from '../expressions/expression';
+import { STEP_SPECS, toTributaryError, type Rec, compileExpression } from '@tributary/contract';
 import type { BatchItem, StepFactory, StepFailure } from './step';
 
 /** Config shape (from the core spec). */

@@ -3,7 +3,7 @@
  * `$distance_km`). Simple expressions also get a synchronous fast path (fast-expression.ts);
  * JSONata evaluates the rest, and any record the fast path gives up on.
  */
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '../errors';
 import jsonata from 'jsonata';
 import { compileFast, FALLBACK } from './fast-expression';
 import { hmacSha256Hex } from './keyed-hash';
