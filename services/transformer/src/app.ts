@@ -51,6 +51,7 @@ import { referenceKeys, storeReferences } from './state/reference-store';
 import type { ModelChange } from './models/onnx-model';
 import { WindowFinalizer } from './window-finalizer';
 import { DriftEventTimer, DriftRecorder } from './drift/drift-events';
+import { startPreviewResponder } from './preview';
 
 /** Optional injected dependencies (tests). */
 export interface TransformerDeps {
@@ -106,6 +107,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
   /** Datasets other datasets enrich from, with the key fields to store them under in KV. */
   const references = new Map(pipelines.map((p) => [p.name, referenceKeys(p)]));
   let heartbeat: Heartbeat | undefined;
+  let preview: { stop(): void } | undefined;
 
   const app = createServiceApp({
     registry: metrics.registry,
@@ -393,6 +395,8 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
         logger,
       });
       driftTimer.start();
+      // Dry runs of DLQ fixes for the monitor (trib.preview.<pipeline>): nothing published, no state changed.
+      preview = startPreviewResponder({ nc, pipelines, hmacKey: config.TRIBUTARY_HMAC_KEY, services: opened.services, logger });
       listener = await listen(app, config.TRANSFORMER_PORT, config.HOST, config);
       heartbeat = startHeartbeat(nc, { service: 'transformer' });
       logger.info({ port: listener.port, pipelines: pipelines.map((p) => p.name) }, 'transformer ready');
@@ -401,6 +405,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
     /** Finishes the batches in hand, then closes. */
     async stop(): Promise<void> {
       await heartbeat?.stop();
+      preview?.stop();
       await Promise.all(loops.splice(0).map((l) => l.stop()));
       await Promise.all(finalizers.splice(0).map((f) => f.stop()));
       await Promise.all(sweepers.splice(0).map((s) => s.stop()));
