@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS tributary.stream_log (
   PRIMARY KEY (stream, msg_id)
 );
 CREATE INDEX IF NOT EXISTS stream_log_pipeline ON tributary.stream_log (pipeline, stream, name);
+-- A message the DLQ console replayed (header Trib-Replay-Of): the dead letter's sequence. Its records
+-- count as replayed, not as received or accepted again (docs/design.md, Counting invariant).
+ALTER TABLE tributary.stream_log ADD COLUMN IF NOT EXISTS replay_of bigint;
 
 -- One row per dead letter folded from TRIB_DLQ; seq is its stream sequence (replay ID: replay:<seq>).
 CREATE TABLE IF NOT EXISTS tributary.dead_letters (
@@ -74,6 +77,8 @@ CREATE TABLE IF NOT EXISTS tributary.dead_letters (
 -- /api/dlq lists newest first, by pipeline or by pipeline and stage.
 CREATE INDEX IF NOT EXISTS dead_letters_pipeline ON tributary.dead_letters (pipeline, seq DESC);
 CREATE INDEX IF NOT EXISTS dead_letters_pipeline_stage ON tributary.dead_letters (pipeline, stage, seq DESC);
+-- The source schema's fingerprint (Trib-Schema-Fingerprint) the record was checked against, when known.
+ALTER TABLE tributary.dead_letters ADD COLUMN IF NOT EXISTS schema_fingerprint text;
 
 
 -- One row per model run (loader after loads and on schedules, or \`tributary models\`).
@@ -156,6 +161,8 @@ CREATE TABLE IF NOT EXISTS tributary.dlq_actions (
   note        text
 );
 CREATE INDEX IF NOT EXISTS dlq_actions_at ON tributary.dlq_actions (at DESC);
+-- How a replay changed the records first: {"expression": "..."} or {"edited": [seq, ...]}.
+ALTER TABLE tributary.dlq_actions ADD COLUMN IF NOT EXISTS fix jsonb;
 
 -- The latest action on each dead letter (absent: still open).
 CREATE TABLE IF NOT EXISTS tributary.dead_letter_state (
@@ -165,6 +172,8 @@ CREATE TABLE IF NOT EXISTS tributary.dead_letter_state (
   at         timestamptz NOT NULL DEFAULT now(),
   replay_seq bigint                  -- the stream sequence the replay got in its target stream
 );
+-- The record as replayed when the operator fixed it first (NULL: replayed as stored).
+ALTER TABLE tributary.dead_letter_state ADD COLUMN IF NOT EXISTS replayed_record jsonb;
 
 -- Alert transitions (firing, resolved), for the dashboard's history and after-the-fact review.
 CREATE TABLE IF NOT EXISTS tributary.alert_events (

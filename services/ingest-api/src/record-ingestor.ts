@@ -199,6 +199,7 @@ export class RecordIngestor {
           original: { msgId: id, index: i },
           ingestedAt,
           failedAt: new Date().toISOString(),
+          ...(fingerprint ? { schema: fingerprint } : {}),
         },
         `${id}:dlq:${i}`,
       ),

@@ -35,6 +35,7 @@ import type { MonitorConfig } from './config';
 import { readLag } from './status/consumer-lag';
 import { createDashboardRouter } from './api/dashboard-router';
 import { DeadLetterActions } from './dlq/dead-letter-actions';
+import { SourceChecks } from './dlq/replay-target';
 import type { FoldedStream } from './fold/folded-message';
 import { LineageEmitter, lineageNaming } from './lineage/lineage-emitter';
 import { LiveFeed } from './api/live-feed';
@@ -317,7 +318,8 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
           alerts,
           cluster,
           adminToken: config.MONITOR_ADMIN_TOKEN,
-          actions: new DeadLetterActions(pool, () => publisher, logger, monitorMetrics.dlqActions),
+          actions: new DeadLetterActions(pool, () => publisher, logger, pipelines, monitorMetrics.dlqActions),
+          preview: { pool, pipelines, nc: () => nc, checks: new SourceChecks(pipelines), timeoutMs: config.MONITOR_PREVIEW_TIMEOUT },
           sources: createSourceRouter({ pipelines, runs, kv: cursorsKv, adminToken: config.MONITOR_ADMIN_TOKEN, logger }),
         }),
       );

@@ -50,6 +50,8 @@ export const configSchema = z.object({
   MONITOR_REQUEST_TIMEOUT: envDuration('2s'),
   /** Most dead letters one `/api/dlq` request returns. */
   MONITOR_DLQ_MAX_LIMIT: envInt(1000, 1),
+  /** How long the DLQ console's preview (a dry run of fixed dead letters) waits for a transformer's answer. */
+  MONITOR_PREVIEW_TIMEOUT: envDuration('10s'),
   /** Bearer token of the dashboard's write actions (DLQ replay and discard); unset disables them. */
   MONITOR_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   /** How often the live feed (server-sent events) pushes a status update to dashboards. */

@@ -180,7 +180,7 @@ describe('DLQ actions', () => {
     expect(target.record).toEqual({ order_id: 'o-2', amount: 2 });
     const before = (await jetstreamManager(nc).then((m) => m.streams.info(STREAMS.raw))).state.last_seq;
 
-    const r = await post('replay', { seqs: [target.seq] });
+    const r = await post('replay', { seqs: [target.seq], wait_ms: 0 });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ action: 'replay', requested: 1, done: 1, skipped: 0, failed: 0 });
 
@@ -199,9 +199,9 @@ describe('DLQ actions', () => {
 
   it('skips an already replayed dead letter unless forced, and JetStream drops the forced repeat', async () => {
     const [replayed] = await list('status=replayed');
-    const again = await post('replay', { seqs: [replayed.seq] });
+    const again = await post('replay', { seqs: [replayed.seq], wait_ms: 0 });
     expect(again.body).toMatchObject({ requested: 1, done: 0, skipped: 1 });
-    const forced = await post('replay', { seqs: [replayed.seq], force: true });
+    const forced = await post('replay', { seqs: [replayed.seq], force: true, wait_ms: 0 });
     expect(forced.body).toMatchObject({ requested: 1, done: 1, skipped: 0 });
     // Same message ID inside the duplicate window: still one replayed message in the stream.
     const info = await (await jetstreamManager(nc)).streams.info(STREAMS.raw);

@@ -166,6 +166,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
             source: source!,
             attempts: msg.info.deliveryCount,
             original: { stream: STREAMS.raw, subject: msg.subject, seq: msg.seq },
+            schema: header(msg.headers, H.schema),
           });
           // Awaited below, once out of the gate; until then a failure is not "unhandled".
           acks.catch(() => undefined);
@@ -198,6 +199,8 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
       source: string;
       attempts: number;
       original: { stream?: string; subject?: string; seq?: number };
+      /** The input's source-schema fingerprint, carried on to its dead letters. */
+      schema?: string;
     },
   ): Promise<void> {
     const { inputId, ingestedAt, source } = meta;
@@ -248,6 +251,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
               original: { ...meta.original, msgId: inputId, index: f.index },
               ingestedAt,
               failedAt: new Date().toISOString(),
+              ...(meta.schema ? { schema: meta.schema } : {}),
             },
             `${inputId}:${r.dataset}:dlq:${f.index}`,
           ),

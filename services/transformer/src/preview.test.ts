@@ -70,12 +70,14 @@ describe('previewRecords', () => {
       const live = new PipelineRunner(pipeline, KEY);
       await live.open({ dedupe });
       await live.run('s', [{ id: 'a' }], 'live-1');
-      const before = await (await dedupe.keys()).next();
+      const before: string[] = [];
+      for await (const k of await dedupe.keys()) before.push(k);
       const r = await previewRecords(pipeline, KEY, { dedupe }, { source: 's', records: [{ id: 'a' }, { id: 'b' }, { id: 'b' }] });
       expect(r.map((x) => x.outcome)).toEqual(['filtered', 'load', 'filtered']);
       const keys: string[] = [];
       for await (const k of await dedupe.keys()) keys.push(k);
-      expect(keys).toEqual([before.value]);
+      expect(keys).toEqual(before);
+      expect(before).toHaveLength(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -11,6 +11,8 @@ interface PipelineStatus {
   fresh: boolean;
   received: number;
   accepted: number;
+  /** Records the DLQ console replayed (not counted as received or accepted again). */
+  replayed?: number;
   filtered: number;
   tables: Record<string, { loaded: number }>;
   dead_lettered: { total: number };
@@ -45,7 +47,7 @@ export const statusCommand: Command = {
       throw new UsageError(`unknown pipeline "${positionals[0]}" (pipelines: ${all.map((p) => p.name).join(', ')})`);
     if (values.json) out(JSON.stringify(pipelines, null, 2));
     else {
-      const rows = [['PIPELINE', 'RECEIVED', 'ACCEPTED', 'LOADED', 'FILTERED', 'DEAD-LETTERED', 'LAG T/L', 'FRESHNESS', 'SLA']];
+      const rows = [['PIPELINE', 'RECEIVED', 'ACCEPTED', 'LOADED', 'FILTERED', 'DEAD-LETTERED', 'REPLAYED', 'LAG T/L', 'FRESHNESS', 'SLA']];
       for (const p of pipelines)
         rows.push([
           p.name,
@@ -54,6 +56,7 @@ export const statusCommand: Command = {
           String(Object.values(p.tables).reduce((n, t) => n + t.loaded, 0)),
           String(p.filtered),
           String(p.dead_lettered.total),
+          String(p.replayed ?? 0),
           `${lagOf(p.lag.transformer)}/${lagOf(p.lag.loader)}`,
           `${p.freshness_seconds.toFixed(1)} s${p.fresh ? '' : ' (BEHIND)'}`,
           `${p.sla.freshness_seconds} s`,

@@ -39,6 +39,8 @@ export interface DeadLetter {
   original: { stream?: string; subject?: string; seq?: number; msgId?: string; index?: number };
   ingestedAt: number;
   failedAt: string;
+  /** Fingerprint of the source schema the record's batch was checked against (`<kind>:<hex>`), when known. */
+  schema?: string;
 }
 
 /** Publishes one dead letter with a deterministic message ID (`<msgId>` given by the caller). */
@@ -51,6 +53,7 @@ export function publishDeadLetter(publisher: Publisher, dl: DeadLetter, msgId: s
     [H.count]: 1,
     [H.errorCode]: dl.error.code,
     [H.ingestedAt]: dl.ingestedAt,
+    [H.schema]: dl.schema,
     [H.contentType]: 'application/json',
   });
   return publisher.publish(subject, Buffer.from(JSON.stringify(dl)), { msgId, headers });
@@ -85,6 +88,7 @@ export async function deadLetterMessage(
       original: { stream: where.stream, subject: msg.subject, seq: msg.seq, msgId },
       ingestedAt: numberHeader(msg.headers, H.ingestedAt, Date.now()),
       failedAt: new Date().toISOString(),
+      ...(header(msg.headers, H.schema) ? { schema: header(msg.headers, H.schema) } : {}),
     },
     `${msgId}:dlq:batch`,
   );

@@ -22,6 +22,7 @@ function status(over: Partial<PipelineStatus> = {}): PipelineStatus {
     received: 0,
     accepted: 0,
     rejected: 0,
+    replayed: 0,
     sources: {},
     datasets: {},
     tables: {},

@@ -36,6 +36,7 @@ export interface ApiRouterDeps {
   /** The pull sources' routes (`sources/source-router.ts`). */
   sources?: Router;
   actions: DlqRouterDeps['actions'];
+  preview: DlqRouterDeps['preview'];
 }
 
 /** Creates the `/api` router (mount it at the root). */
@@ -107,7 +108,15 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
     res.json({ active: deps.alerts.list(), history, rules: ALERT_NAMES });
   });
 
-  router.use(createDlqRouter({ pool: deps.pool, maxLimit: deps.maxDlqLimit, adminToken: deps.adminToken, actions: deps.actions }));
+  router.use(
+    createDlqRouter({
+      pool: deps.pool,
+      maxLimit: deps.maxDlqLimit,
+      adminToken: deps.adminToken,
+      actions: deps.actions,
+      preview: deps.preview,
+    }),
+  );
   if (deps.sources) router.use(deps.sources);
 
   // The catalogue has no code for a wrong URL; an unknown endpoint is still a JSON 404.

@@ -14,13 +14,13 @@ export type { DeadLetterView } from '../api/api-types';
 
 const INSERT_SQL = `
 INSERT INTO tributary.dead_letters (seq, msg_id, pipeline, stage, name, error_code, error_message, error_location,
-                                    record, original, replay_subject, attempts, ingested_at, failed_at)
+                                    record, original, replay_subject, attempts, ingested_at, failed_at, schema_fingerprint)
 SELECT seq, msg_id, pipeline, stage, name, error_code, error_message, error_location::jsonb,
-       record::jsonb, original::jsonb, replay_subject, attempts, ingested_at, failed_at
+       record::jsonb, original::jsonb, replay_subject, attempts, ingested_at, failed_at, schema_fingerprint
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::text[], $10::text[], $11::text[], $12::integer[], $13::timestamptz[], $14::timestamptz[])
+            $9::text[], $10::text[], $11::text[], $12::integer[], $13::timestamptz[], $14::timestamptz[], $15::text[])
   AS t(seq, msg_id, pipeline, stage, name, error_code, error_message, error_location,
-       record, original, replay_subject, attempts, ingested_at, failed_at)
+       record, original, replay_subject, attempts, ingested_at, failed_at, schema_fingerprint)
 ON CONFLICT (seq) DO NOTHING`;
 
 /** Inserts dead-letter rows in one statement (an already stored sequence is left as it is). */
@@ -42,6 +42,7 @@ export async function insertDeadLetters(db: PoolClient, rows: readonly DeadLette
     col('attempts'),
     col('ingestedAt'),
     col('failedAt'),
+    col('schemaFingerprint'),
   ]);
 }
 
@@ -53,6 +54,10 @@ export interface DeadLetterFilter {
   name?: string;
   /** Error code, e.g. TRIB_E_VALIDATION. */
   code?: string;
+  /** The field the error names; `(none)`: errors naming no field. */
+  field?: string;
+  /** Source schema fingerprint; `(none)`: dead letters without one. */
+  schema?: string;
   /** Text searched (case-insensitive) in the error message and the record. */
   q?: string;
   /** `open` (default), `replayed`, `discarded` or `all`. */
@@ -65,6 +70,9 @@ export interface DeadLetterQuery extends DeadLetterFilter {
   before?: number;
   limit: number;
 }
+
+/** The filter value selecting dead letters without a field or schema fingerprint. */
+export const NONE = '(none)';
 
 /** Escapes LIKE wildcards so a search for `50%` finds the text `50%`. */
 function likePattern(q: string): string {
@@ -83,6 +91,8 @@ export function filterClause(f: DeadLetterFilter, firstParam = 1): { sql: string
     f.code ?? null,
     f.q ? likePattern(f.q) : null,
     f.status ?? 'open',
+    f.field ?? null,
+    f.schema ?? null,
   ];
   const p = (i: number): string => `$${firstParam + i}`;
   const sql = `(${p(0)}::text IS NULL OR d.pipeline = ${p(0)})
@@ -90,13 +100,15 @@ export function filterClause(f: DeadLetterFilter, firstParam = 1): { sql: string
     AND (${p(2)}::text IS NULL OR d.name = ${p(2)})
     AND (${p(3)}::text IS NULL OR d.error_code = ${p(3)})
     AND (${p(4)}::text IS NULL OR d.error_message ILIKE ${p(4)} OR d.record::text ILIKE ${p(4)} OR d.msg_id ILIKE ${p(4)})
-    AND (${p(5)}::text = 'all' OR coalesce(s.status, 'open') = ${p(5)})`;
+    AND (${p(5)}::text = 'all' OR coalesce(s.status, 'open') = ${p(5)})
+    AND (${p(6)}::text IS NULL OR coalesce(d.error_location->>'field', '${NONE}') = ${p(6)})
+    AND (${p(7)}::text IS NULL OR coalesce(d.schema_fingerprint, '${NONE}') = ${p(7)})`;
   return { sql, params };
 }
 
 /** Columns of a listing (dead letter `d` joined with its state `s`). */
 export const DEAD_LETTER_COLUMNS = `d.seq, d.msg_id, d.pipeline, d.stage, d.name, d.error_code, d.error_message, d.error_location,
-  d.record, d.original, d.replay_subject, d.attempts, d.ingested_at, d.failed_at, s.status, s.at AS status_at`;
+  d.record, d.original, d.replay_subject, d.attempts, d.ingested_at, d.failed_at, d.schema_fingerprint, s.status, s.at AS status_at`;
 
 /** A row of a listing query. */
 export interface DeadLetterDbRow {
@@ -114,6 +126,7 @@ export interface DeadLetterDbRow {
   attempts: number | null;
   ingested_at: Date | null;
   failed_at: Date | null;
+  schema_fingerprint: string | null;
   status: 'replayed' | 'discarded' | null;
   status_at: Date | null;
 }
@@ -133,6 +146,7 @@ export function toView(x: DeadLetterDbRow): DeadLetterView {
     attempts: x.attempts,
     ingested_at: x.ingested_at?.toISOString() ?? null,
     failed_at: x.failed_at?.toISOString() ?? null,
+    schema_fingerprint: x.schema_fingerprint,
     status: x.status ?? 'open',
     status_at: x.status_at?.toISOString() ?? null,
   };

@@ -1,7 +1,8 @@
 /**
- * The DLQ console's API: browse and search dead letters (`GET /api/dlq`, `/api/dlq/:seq`), the
- * audit trail (`GET /api/dlq/actions`), and the write actions (`POST /api/dlq/replay`,
- * `POST /api/dlq/discard`) behind the admin token.
+ * The DLQ console's API: browse and search dead letters (`GET /api/dlq`, `/api/dlq/:seq`), group
+ * them by cause with totals (`GET /api/dlq/groups`), the audit trail (`GET /api/dlq/actions`), and,
+ * behind the admin token, the dry run of a fix (`POST /api/dlq/preview`) and the write actions
+ * (`POST /api/dlq/replay`, `POST /api/dlq/discard`).
  */
 import { identifier, TributaryError } from '@tributary/contract';
 import express, { type Router } from 'express';
@@ -11,6 +12,9 @@ import { actorOf, refuseCrossSite, requireAdmin } from '../api/admin-auth';
 import type { DeadLetterActions } from './dead-letter-actions';
 import { listDeadLetters } from './dead-letter-store';
 import type { DlqAction } from '../api/api-types';
+import { compileFix, fixShape } from './dlq-fix';
+import { GROUP_DIMENSIONS, groupDeadLetters, type GroupDimension } from './dlq-groups';
+import { previewDeadLetters, type PreviewDeps } from './dlq-preview';
 
 /** What the DLQ router needs. */
 export interface DlqRouterDeps {
@@ -18,6 +22,7 @@ export interface DlqRouterDeps {
   maxLimit: number;
   adminToken: string | undefined;
   actions: DeadLetterActions;
+  preview: PreviewDeps;
 }
 
 const filterShape = {
@@ -28,16 +33,32 @@ const filterShape = {
     .string()
     .regex(/^TRIB_E_[A-Z_]+$/)
     .optional(),
+  /** The field an error names; `(none)` for errors naming none. */
+  field: z.string().trim().min(1).max(200).optional(),
+  /** Source schema fingerprint; `(none)` for dead letters without one. */
+  schema: z.string().trim().min(1).max(200).optional(),
   q: z.string().trim().min(1).max(200).optional(),
   status: z.enum(['open', 'replayed', 'discarded', 'all']).optional(),
 };
 
 /** Why the operator acts (kept in the audit trail's note): `tributary dlq discard` requires one. */
 const reason = z.string().trim().min(1).max(500).optional();
+const selection = {
+  force: z.boolean().optional(),
+  reason,
+  fix: fixShape.optional(),
+  /** Replay: wait this long for the replayed records' outcome. */
+  wait_ms: z.number().int().min(0).max(30_000).optional(),
+  /** Preview: at most this many dead letters. */
+  limit: z.number().int().min(1).max(1000).optional(),
+};
 const actionBody = z.union([
-  z.strictObject({ seqs: z.array(z.number().int().positive()).min(1).max(10_000), force: z.boolean().optional(), reason }),
-  z.strictObject({ filter: z.strictObject(filterShape), force: z.boolean().optional(), reason }),
+  z.strictObject({ seqs: z.array(z.number().int().positive()).min(1).max(10_000), ...selection }),
+  z.strictObject({ filter: z.strictObject(filterShape), ...selection }),
 ]);
+
+/** How long a replay waits for its records' outcome unless the request says otherwise. */
+const DEFAULT_REPLAY_WAIT_MS = 5_000;
 
 /** Parses with zod, or throws TRIB_E_PARSE naming every problem. */
 function parse<T>(schema: z.ZodType<T>, v: unknown, what: string): T {
@@ -55,16 +76,30 @@ export function createDlqRouter(deps: DlqRouterDeps): Router {
     limit: z.coerce.number().int().min(1).max(deps.maxLimit).default(100),
     before: z.coerce.number().int().min(1).optional(),
   });
+  const dimensions = Object.keys(GROUP_DIMENSIONS) as GroupDimension[];
+  const groupQuery = z.object({
+    ...filterShape,
+    by: z
+      .string()
+      .default('pipeline,stage,name,code,field')
+      .transform((s) => s.split(',').map((x) => x.trim()))
+      .pipe(z.array(z.enum(dimensions as [GroupDimension, ...GroupDimension[]])).min(1)),
+  });
 
   router.get('/api/dlq', async (req, res) => {
     const q = parse(listQuery, req.query, 'query');
     res.json({ dead_letters: await listDeadLetters(deps.pool, q) });
   });
 
+  router.get('/api/dlq/groups', async (req, res) => {
+    const { by, ...filter } = parse(groupQuery, req.query, 'query');
+    res.json(await groupDeadLetters(deps.pool, filter, by));
+  });
+
   router.get('/api/dlq/actions', async (req, res) => {
     const limit = parse(z.coerce.number().int().min(1).max(500).default(50), req.query.limit, 'limit');
     const r = await deps.pool.query<DlqAction>(
-      `SELECT id::int, at, action, actor, remote_addr, selection, requested, done, skipped, failed, note
+      `SELECT id::int, at, action, actor, remote_addr, selection, fix, requested, done, skipped, failed, note
        FROM tributary.dlq_actions ORDER BY id DESC LIMIT $1`,
       [limit],
     );
@@ -78,17 +113,27 @@ export function createDlqRouter(deps: DlqRouterDeps): Router {
     res.json({ dead_letter: d });
   });
 
-  const admin = [refuseCrossSite(), requireAdmin(deps.adminToken)];
+  const admin = [refuseCrossSite(), requireAdmin(deps.adminToken), express.json({ limit: '4mb' })];
+  router.post('/api/dlq/preview', ...admin, async (req, res) => {
+    const body = parse(actionBody, req.body, 'request body');
+    const sel = 'seqs' in body ? { seqs: body.seqs } : { filter: body.filter };
+    res.json(await previewDeadLetters(deps.preview, sel, compileFix(body.fix), body.limit ?? 100));
+  });
   for (const action of ['replay', 'discard'] as const) {
-    router.post(`/api/dlq/${action}`, ...admin, express.json({ limit: '1mb' }), async (req, res) => {
+    router.post(`/api/dlq/${action}`, ...admin, async (req, res) => {
       const body = parse(actionBody, req.body, 'request body');
-      const selection = 'seqs' in body ? { seqs: body.seqs } : { filter: body.filter };
+      if (action === 'discard' && body.fix) throw new TributaryError('TRIB_E_PARSE', 'a discard takes no fix');
+      const sel = 'seqs' in body ? { seqs: body.seqs } : { filter: body.filter };
       const result = await deps.actions.apply(
         action,
-        selection,
+        sel,
         { name: actorOf(res), remoteAddr: req.ip },
-        body.force ?? false,
-        body.reason,
+        {
+          force: body.force ?? false,
+          ...(body.reason ? { reason: body.reason } : {}),
+          ...(body.fix ? { fix: body.fix } : {}),
+          waitMs: body.wait_ms ?? DEFAULT_REPLAY_WAIT_MS,
+        },
       );
       res.json(result);
     });

@@ -33,7 +33,16 @@ describe('foldMessage', () => {
       filtered: 0,
       ingestedAt: '2025-01-02T03:04:05.000Z',
       seq: 7,
+      replayOf: null,
     });
+  });
+
+  it('marks a batch the DLQ console replayed with the dead letter it came from, so it counts as replayed', () => {
+    const headers = { 'Nats-Msg-Id': 'replay:41', [H.pipeline]: 'traffic', [H.source]: 'gantry', [H.count]: 1, [H.ingestedAt]: 1 };
+    expect(foldMessage('raw', msg('trib.raw.traffic.gantry', 8, { ...headers, [H.replayOf]: '41' })).row.replayOf).toBe(41);
+    const bad = foldMessage('raw', msg('trib.raw.traffic.gantry', 8, { ...headers, [H.replayOf]: 'x' }));
+    expect(bad.row.replayOf).toBeNull();
+    expect(bad.problems.join('\n')).toMatch(/Trib-Replay-Of "x" is not a DLQ sequence/);
   });
 
   it('reads records and filtered counts of a processed batch, including an empty one', () => {
@@ -65,6 +74,7 @@ describe('foldMessage', () => {
       filtered: 0,
       ingestedAt: null,
       seq: 9,
+      replayOf: null,
     });
     expect(f.problems).toHaveLength(5);
     expect(f.problems.join('\n')).toMatch(/Nats-Msg-Id missing/);
@@ -113,6 +123,7 @@ describe('foldMessage', () => {
           [H.count]: 1,
           [H.errorCode]: 'TRIB_E_VALIDATION',
           [H.ingestedAt]: 5000,
+          [H.schema]: 'json_schema:0123456789abcdef',
         },
         JSON.stringify(body),
       ),
@@ -135,6 +146,7 @@ describe('foldMessage', () => {
       attempts: 1,
       ingestedAt: '1970-01-01T00:00:05.000Z',
       failedAt: '2025-01-01T00:00:00.000Z',
+      schemaFingerprint: 'json_schema:0123456789abcdef',
     });
   });
 

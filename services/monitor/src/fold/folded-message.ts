@@ -34,6 +34,8 @@ export interface StreamLogRow {
   /** ISO time, or null when the header is missing or malformed. */
   ingestedAt: string | null;
   seq: number;
+  /** A replayed dead letter (header Trib-Replay-Of): its DLQ sequence; its records count as replayed, not accepted. */
+  replayOf: number | null;
 }
 
 /** A row of `tributary.dead_letters` (JSON columns already serialised). */
@@ -52,6 +54,8 @@ export interface DeadLetterRow {
   attempts: number | null;
   ingestedAt: string | null;
   failedAt: string | null;
+  /** The source schema's fingerprint (header Trib-Schema-Fingerprint), when the stage sent it. */
+  schemaFingerprint: string | null;
 }
 
 /** What one message folds into, and what was wrong with it. */
@@ -140,7 +144,17 @@ export function foldMessage(stream: FoldedStream, msg: StreamMessage): FoldedMes
   const msgId = messageId(msg, problems);
   const pipeline = routed(h, H.pipeline, tokens[0], problems);
   const ingestedAt = ingestedAtHeader(h, problems);
-  const base = { stream, msgId, pipeline, ingestedAt, seq: msg.seq, stage: null, errorCode: null, filtered: 0 };
+  const base = {
+    stream,
+    msgId,
+    pipeline,
+    ingestedAt,
+    seq: msg.seq,
+    stage: null,
+    errorCode: null,
+    filtered: 0,
+    replayOf: replayOf(h, problems),
+  };
 
   if (stream === 'raw') {
     const name = routed(h, H.source, tokens[1], problems);
@@ -179,12 +193,23 @@ export function foldMessage(stream: FoldedStream, msg: StreamMessage): FoldedMes
     attempts: typeof attempts === 'number' && Number.isSafeInteger(attempts) && attempts >= 0 && attempts < 2 ** 31 ? attempts : null,
     ingestedAt: ingestedAt ?? epochMsToIso(body?.ingestedAt) ?? null,
     failedAt: failedIso,
+    schemaFingerprint: header(h, H.schema) === undefined ? null : clean(header(h, H.schema)!),
   };
   return {
     row: { ...base, ingestedAt: deadLetter.ingestedAt, name, stage, errorCode: deadLetter.errorCode, records },
     deadLetter,
     problems,
   };
+}
+
+/** The DLQ sequence a replayed message came from, or null; a malformed header is noted and ignored. */
+function replayOf(h: MsgHdrs | undefined, problems: string[]): number | null {
+  const v = header(h, H.replayOf);
+  if (v === undefined) return null;
+  const n = Number(v);
+  if (Number.isSafeInteger(n) && n > 0) return n;
+  problems.push(`header ${H.replayOf} "${v}" is not a DLQ sequence; counting the message as new`);
+  return null;
 }
 
 function parseBody(data: Uint8Array, problems: string[]): Record<string, unknown> | undefined {

@@ -18,7 +18,7 @@ export function stepFor(minutes: number): number {
 const ACCEPTED_SQL = `
 SELECT (floor(extract(epoch FROM ingested_at) / $2) * $2)::bigint AS b, sum(records)::bigint AS n
 FROM tributary.stream_log
-WHERE pipeline = $1 AND stream = 'raw' AND ingested_at >= to_timestamp($3)
+WHERE pipeline = $1 AND stream = 'raw' AND replay_of IS NULL AND ingested_at >= to_timestamp($3)
 GROUP BY 1`;
 
 const LOADED_SQL = `

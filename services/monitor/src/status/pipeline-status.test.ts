@@ -23,6 +23,7 @@ const log = (stream: string, name: string, records: number, extra: Partial<Statu
   stream,
   name,
   stage: null,
+  replay: false,
   records,
   filtered: 0,
   maxIngestedMs: null,
@@ -31,11 +32,13 @@ const log = (stream: string, name: string, records: number, extra: Partial<Statu
 });
 
 describe('buildPipelineStatus', () => {
-  it('adds stream-log and ledger sums into per-source, dataset, table and stage counts', () => {
+  it('adds stream-log and ledger sums into per-source, dataset, table and stage counts; replays count as replayed, not accepted', () => {
     const counts: StatusCounts = {
       streamLog: [
         log('raw', 'gantry', 8, { maxIngestedMs: 10_000, minIngestedMs: 1_000 }),
         log('raw', 'sim', 2, { maxIngestedMs: 12_000, minIngestedMs: 12_000 }),
+        // Two dead letters replayed by the console: neither received nor accepted again, nor newer data.
+        log('raw', 'gantry', 2, { replay: true, maxIngestedMs: 90_000, minIngestedMs: 90_000 }),
         log('processed', 'passages', 6, { filtered: 2 }),
         log('dlq', 'gantry', 3, { stage: 'ingest' }),
         log('dlq', 'passages', 1, { stage: 'transform' }),
@@ -66,7 +69,8 @@ describe('buildPipelineStatus', () => {
       received: 13,
       accepted: 10,
       rejected: 3,
-      sources: { gantry: { accepted: 8, rejected: 3 }, sim: { accepted: 2, rejected: 0 } },
+      replayed: 2,
+      sources: { gantry: { accepted: 8, rejected: 3, replayed: 2 }, sim: { accepted: 2, rejected: 0, replayed: 0 } },
       datasets: { passages: { records: 6, filtered: 2, dead_lettered: 1 } },
       tables: {
         fact: {
@@ -93,7 +97,8 @@ describe('buildPipelineStatus', () => {
       freshness_seconds: 0,
       fresh: true,
       received: 0,
-      sources: { gantry: { accepted: 0, rejected: 0 }, sim: { accepted: 0, rejected: 0 } },
+      replayed: 0,
+      sources: { gantry: { accepted: 0, rejected: 0, replayed: 0 }, sim: { accepted: 0, rejected: 0, replayed: 0 } },
       datasets: { passages: { records: 0, filtered: 0, dead_lettered: 0 } },
       tables: { fact: { loaded: 0, written: 0, skipped: 0, dead_lettered: 0, newest_ingested_at: null, last_loaded_at: null } },
       last_loaded_at: null,

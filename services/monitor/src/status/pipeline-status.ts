@@ -38,19 +38,24 @@ export function buildPipelineStatus(pipeline: Pipeline, counts: StatusCounts, la
   const ledger = counts.ledger.filter((r) => r.pipeline === pipeline.name);
 
   const sources: Record<string, SourceCounts> = {};
-  for (const name of Object.keys(pipeline.sources)) sources[name] = { accepted: 0, rejected: 0 };
+  const newSource = (): SourceCounts => ({ accepted: 0, rejected: 0, replayed: 0 });
+  for (const name of Object.keys(pipeline.sources)) sources[name] = newSource();
   const datasets: Record<string, DatasetCounts> = {};
   for (const d of pipeline.datasets) datasets[d.name] = { records: 0, filtered: 0, dead_lettered: 0 };
   const dead: DeadLetteredCounts = { ingest: 0, transform: 0, load: 0, total: 0 };
   const loadDeadByDataset = new Map<string, number>();
   let accepted = 0;
+  let replayed = 0;
   let filtered = 0;
   const acceptedTimes = { maxMs: null as number | null, minMs: null as number | null };
 
   const fold = (r: StreamLogSum): void => {
-    if (r.stream === 'raw') {
+    if (r.replay && (r.stream === 'raw' || r.stream === 'processed')) replayed += r.records;
+    if (r.stream === 'raw' && r.replay) {
+      entry(sources, r.name, newSource).replayed += r.records;
+    } else if (r.stream === 'raw') {
       accepted += r.records;
-      entry(sources, r.name, () => ({ accepted: 0, rejected: 0 })).accepted += r.records;
+      entry(sources, r.name, newSource).accepted += r.records;
       acceptedTimes.maxMs = maxOf(acceptedTimes.maxMs, r.maxIngestedMs);
       acceptedTimes.minMs = minOf(acceptedTimes.minMs, r.minIngestedMs);
     } else if (r.stream === 'processed') {
@@ -62,7 +67,7 @@ export function buildPipelineStatus(pipeline: Pipeline, counts: StatusCounts, la
       dead.total += r.records;
       if (r.stage === 'ingest') {
         dead.ingest += r.records;
-        entry(sources, r.name, () => ({ accepted: 0, rejected: 0 })).rejected += r.records;
+        entry(sources, r.name, newSource).rejected += r.records;
       } else if (r.stage === 'transform') {
         dead.transform += r.records;
         // A whole raw batch dead-lettered by the transformer is named after its source, not a dataset.
@@ -127,6 +132,7 @@ export function buildPipelineStatus(pipeline: Pipeline, counts: StatusCounts, la
     received: accepted + dead.ingest,
     accepted,
     rejected: dead.ingest,
+    replayed,
     sources,
     datasets,
     tables,

@@ -11,6 +11,8 @@ export interface StreamLogSum {
   stream: string;
   name: string;
   stage: string | null;
+  /** Messages the DLQ console replayed (their records count as replayed, not accepted). */
+  replay: boolean;
   records: number;
   filtered: number;
   /** Newest and oldest ingest time in the group, epoch ms (null when none was recorded). */
@@ -38,14 +40,14 @@ export interface StatusCounts {
 }
 
 const STREAM_LOG_SQL = `
-SELECT pipeline, stream, name, stage,
+SELECT pipeline, stream, name, stage, replay_of IS NOT NULL AS replay,
        sum(records)::bigint AS records,
        sum(filtered)::bigint AS filtered,
        (extract(epoch FROM max(ingested_at)) * 1000)::float8 AS max_ingested_ms,
        (extract(epoch FROM min(ingested_at)) * 1000)::float8 AS min_ingested_ms
 FROM tributary.stream_log
 WHERE pipeline = ANY($1::text[])
-GROUP BY pipeline, stream, name, stage`;
+GROUP BY pipeline, stream, name, stage, replay_of IS NOT NULL`;
 
 const LEDGER_SQL = `
 SELECT pipeline, table_name,
@@ -68,6 +70,7 @@ export async function queryStatusCounts(pool: Pool, pipelines: readonly string[]
         stream: string;
         name: string;
         stage: string | null;
+        replay: boolean;
         records: string;
         filtered: string;
         max_ingested_ms: number | null;
@@ -90,6 +93,7 @@ export async function queryStatusCounts(pool: Pool, pipelines: readonly string[]
         stream: r.stream,
         name: r.name,
         stage: r.stage,
+        replay: r.replay,
         records: Number(r.records),
         filtered: Number(r.filtered),
         maxIngestedMs: r.max_ingested_ms,

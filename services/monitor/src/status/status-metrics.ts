@@ -7,7 +7,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { StatusSnapshot, StatusSnapshots } from './status-snapshot';
 
 /** Record kinds of `tributary_pipeline_records`. */
-export const RECORD_KINDS = ['accepted', 'rejected', 'filtered', 'dead_lettered', 'loaded'] as const;
+export const RECORD_KINDS = ['accepted', 'rejected', 'filtered', 'dead_lettered', 'loaded', 'replayed'] as const;
 
 /** Registers the status gauges; returns the counter the fold loops feed. */
 export function registerStatusMetrics(registry: Registry, snapshots: StatusSnapshots, logger: Logger): { folded: Counter<'stream'> } {
@@ -42,12 +42,19 @@ export function registerStatusMetrics(registry: Registry, snapshots: StatusSnaps
   });
   gauge(
     'tributary_pipeline_records',
-    'Records per pipeline since it started, by kind (accepted, rejected, filtered, dead_lettered, loaded), from durable state.',
+    'Records per pipeline since it started, by kind (accepted, rejected, filtered, dead_lettered, loaded, replayed from the DLQ), from durable state.',
     ['pipeline', 'kind'],
     (g, s) => {
       for (const p of s.pipelines) {
         const loaded = Object.values(p.tables).reduce((n, t) => n + t.loaded, 0);
-        const v = { accepted: p.accepted, rejected: p.rejected, filtered: p.filtered, dead_lettered: p.dead_lettered.total, loaded };
+        const v = {
+          accepted: p.accepted,
+          rejected: p.rejected,
+          filtered: p.filtered,
+          dead_lettered: p.dead_lettered.total,
+          loaded,
+          replayed: p.replayed,
+        };
         for (const kind of RECORD_KINDS) g.set({ pipeline: p.name, kind }, v[kind]);
       }
     },

@@ -25,6 +25,8 @@ export interface StageLag {
 export interface SourceCounts {
   accepted: number;
   rejected: number;
+  /** Records replayed from the DLQ into this source's subject (not counted in `accepted`). */
+  replayed: number;
 }
 
 /** Counts of one dataset. */
@@ -116,6 +118,8 @@ export interface PipelineStatus {
   received: number;
   accepted: number;
   rejected: number;
+  /** Records the DLQ console replayed (docs/design.md, Counting invariant): accepted + replayed = loaded + filtered + dead-lettered (transform + load). */
+  replayed: number;
   sources: Record<string, SourceCounts>;
   datasets: Record<string, DatasetCounts>;
   tables: Record<string, TableCounts>;
@@ -326,6 +330,8 @@ export interface DeadLetterView {
   attempts: number | null;
   ingested_at: string | null;
   failed_at: string | null;
+  /** The source schema's fingerprint the record was checked against (`<kind>:<hex>`), when known. */
+  schema_fingerprint: string | null;
   /** `open`, or the latest action taken on it. */
   status: 'open' | 'replayed' | 'discarded';
   status_at: string | null;
@@ -341,6 +347,70 @@ export interface ActionResult {
   skipped: number;
   failed: number;
   errors: { seq: number; message: string }[];
+  /** Replays with a wait: what became of each record replayed. */
+  outcomes?: ReplayOutcome[];
+}
+
+/** What became of a replayed dead letter, as far as known when the replay's wait ended. */
+export interface ReplayOutcome {
+  seq: number;
+  outcome: 'loaded' | 'filtered' | 'dead_lettered' | 'pending';
+  /** Records loaded per table. */
+  tables?: Record<string, number>;
+  /** The dead letters it became. */
+  dead_letters?: { seq: number; stage: string; code: string | null; message: string | null }[];
+}
+
+/** One group of dead letters (`GET /api/dlq/groups`). */
+export interface DeadLetterGroup {
+  /** The group's value of each dimension grouped by (pipeline, stage, name, code, field, schema). */
+  key: Record<string, string | null>;
+  count: number;
+  first_seen: string | null;
+  last_seen: string | null;
+  /** The newest dead letter of the group, and its message. */
+  sample_seq: number;
+  sample_message: string | null;
+  /** The filter selecting exactly this group (the request's filter with the group's key). */
+  filter: Record<string, string>;
+}
+
+/** `GET /api/dlq/groups`: totals by status and the groups, largest first. */
+export interface DeadLetterGroups {
+  by: string[];
+  totals: { open: number; replayed: number; discarded: number; all: number };
+  groups: DeadLetterGroup[];
+}
+
+/** What a preview says of one dead letter (`POST /api/dlq/preview`). */
+export interface PreviewRecordView {
+  seq: number;
+  pipeline: string;
+  stage: string;
+  name: string;
+  /** The record as it would be replayed (fixed, when the fix changed it). */
+  record: unknown;
+  changed: boolean;
+  /**
+   * `load` into every table in `tables`; `filtered` by a step; `dead_letter` again (see `errors`);
+   * `nothing`: no dataset reads it; `cannot_replay`: the fix failed on it or it has nowhere to go.
+   */
+  outcome: 'load' | 'filtered' | 'dead_letter' | 'nothing' | 'cannot_replay';
+  /** Tables it would be loaded into, with the dataset feeding each and the row as projected. */
+  tables: { table: string; dataset: string; row: Record<string, unknown> }[];
+  /** Datasets whose steps would filter it out. */
+  filtered: string[];
+  errors: { stage: 'ingest' | 'transform' | 'load'; dataset?: string; code: string; message: string; field?: string }[];
+  /** Records bound for a processed subject: checked against the pipeline, not against the database. */
+  note?: string;
+}
+
+/** `POST /api/dlq/preview`: per dead letter, and how many of each outcome. */
+export interface PreviewAnswer {
+  records: PreviewRecordView[];
+  summary: Record<string, number>;
+  /** More dead letters matched than the preview's `limit`. */
+  truncated: boolean;
 }
 
 /** A row of the DLQ audit trail (`GET /api/dlq/actions`). */
@@ -351,6 +421,8 @@ export interface DlqAction {
   actor: string;
   remote_addr: string | null;
   selection: unknown;
+  /** A replay's fix: `{ set }` or `{ expression }` as given, or `{ edited: [seq, ...] }`. */
+  fix: unknown;
   requested: number;
   done: number;
   skipped: number;
