@@ -57,7 +57,8 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
   let ingestor: RecordIngestor | undefined;
   let listener: Listener | undefined;
   let heartbeat: Heartbeat | undefined;
-  const sources: SourceHandle[] = [];
+  /** Running sources, each with its logger (bound to its pipeline and name). */
+  const sources: { handle: SourceHandle; logger: Logger }[] = [];
   let ready = false;
 
   const app = createServiceApp({
@@ -170,16 +171,11 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
           if (src.kind === 'generator' && !config.INGEST_GENERATORS) continue;
           const override = config.GENERATOR_DURATION;
           const spec = src.kind === 'generator' && override !== undefined ? { ...src, duration: override } : src;
-          const handle = createSource(spec, {
-            pipeline: p,
-            name,
-            ingestor,
-            logger: logger.child({ pipeline: p.name, source: name }),
-            scheduler,
-            http,
-          });
+          const sourceLogger = logger.child({ pipeline: p.name, source: name });
+          const handle = createSource(spec, { pipeline: p, name, ingestor, logger: sourceLogger, scheduler, http });
           await handle.start();
-          sources.push(handle);
+          sourceLogger.info({ kind: src.kind }, 'source started');
+          sources.push({ handle, logger: sourceLogger });
         }
       }
       listener = await listen(app, config.INGEST_PORT, config.HOST, config);
@@ -192,7 +188,10 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
     async stop(): Promise<void> {
       ready = false;
       await heartbeat?.stop();
-      for (const s of sources.splice(0)) await s.stop();
+      for (const s of sources.splice(0)) {
+        await s.handle.stop();
+        s.logger.info('source stopped');
+      }
       await listener?.close();
       await conn?.nc.drain().catch(() => undefined);
     },

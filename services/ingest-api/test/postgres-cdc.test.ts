@@ -42,6 +42,16 @@ function replay(records: Rec[]): Map<string, Rec> {
   return state;
 }
 
+/** Info lines of a service log that carry the shop pipeline and the changes source, by message. */
+function lifecycle(logPath: string): string[] {
+  return readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { level: number | string; msg: string; pipeline?: string; source?: string })
+    .filter((l) => (l.level === 30 || l.level === 'info') && l.pipeline === 'shop' && l.source === 'changes')
+    .map((l) => l.msg);
+}
+
 describe('postgres_cdc source', () => {
   let pg: PostgresServer;
   let env: SourceEnv;
@@ -99,6 +109,17 @@ describe('postgres_cdc source', () => {
     changes += 1;
     // Wait until some of it has landed, then kill the process mid-stream while more changes come.
     await waitFor(async () => (await env.raw('shop', 'changes')).length > 5, { timeoutMs: 30_000, what: 'first CDC batches' });
+    // Lifecycle events, one info line each, with the pipeline and source.
+    expect(lifecycle(ingest.proc.logPath)).toEqual(
+      expect.arrayContaining([
+        'source started',
+        'source lease taken',
+        'created publication',
+        'created replication slot',
+        'initial snapshot started',
+        'initial snapshot published',
+      ]),
+    );
     const writing = mutate(150);
     ingest.proc.kill('SIGKILL');
     await ingest.proc.exited;
@@ -179,6 +200,8 @@ describe('postgres_cdc source', () => {
       what: 'the slot lag gauge on /metrics',
     });
     await ingest.proc.stop();
+    // A graceful stop gives the lease up and says so.
+    expect(lifecycle(ingest.proc.logPath)).toEqual(expect.arrayContaining(['source lease released', 'source stopped']));
   });
 
   it('hands the source over to another replica within 3 s of a SIGKILL, with the default lease TTL, never to two at once', async () => {

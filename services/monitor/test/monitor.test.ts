@@ -234,6 +234,9 @@ describe('monitor', () => {
         sla: { freshness_seconds: 2 },
         // newest accepted (T0+5s) minus newest loaded (T0+2s)
         freshness_seconds: 3,
+        // These messages carry no source time: no source freshness.
+        source_freshness_seconds: null,
+        newest_source_time: null,
         fresh: false,
         received: 16,
         accepted: 14,
@@ -248,6 +251,8 @@ describe('monitor', () => {
             dead_lettered: 1,
             newest_ingested_at: new Date(T0 + 2_000).toISOString(),
             last_loaded_at: new Date(T0 + 20_000).toISOString(),
+            newest_source_time: null,
+            source_freshness_seconds: null,
           },
         },
         dead_lettered: { ingest: 2, transform: 2, load: 1, total: 5 },

@@ -146,7 +146,10 @@ export class ScheduledSource implements SourceHandle {
       }
     }
     this.endTenure();
-    await this.lease.release();
+    if (this.lease.isHeld) {
+      await this.lease.release();
+      this.o.logger.info({ pipeline: this.o.pipeline.name, source: this.o.name, lease: this.lease.key }, 'source lease released');
+    }
   }
 
   private startTenure(): void {

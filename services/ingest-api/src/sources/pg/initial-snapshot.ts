@@ -32,6 +32,7 @@ export async function createSlotWithSnapshot(
     const lsnHex = created.consistentPoint.toString(16).toUpperCase().padStart(16, '0');
     const inflight: Promise<unknown>[] = [];
     let rows = 0;
+    ctx.logger.info({ slot: o.slot, tables: o.tables, snapshot: created.snapshotName }, 'initial snapshot started');
     try {
       for await (const chunk of readSnapshot(reader, created.snapshotName, o.tables, o.chunkRows)) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
