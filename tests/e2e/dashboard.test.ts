@@ -2,7 +2,8 @@
  * The dashboard in headless Chromium against the whole stack with the traffic simulator running:
  * the overview, pipeline and alerts pages render live data, and a record the transformer's
  * `validate` step dead-lettered lands in the warehouse after the schema is fixed, the transformer
- * restarted, and the record replayed from the DLQ console.
+ * restarted, and the record replayed from the DLQ console; a record refused at ingest is grouped by
+ * cause, edited, previewed and replayed from the console's fix panel, which says where it went.
  *
  * Screenshots go to a temp folder; `TRIBUTARY_SCREENSHOTS=docs/screenshots` writes the README's.
  */
@@ -208,6 +209,55 @@ describe('dashboard', () => {
     const dl = (await (await fetch(`${stack.url('monitor')}/api/dlq/${seq}`)).json()) as { dead_letter: { status: string } };
     expect(dl.dead_letter.status).toBe('replayed');
     await page.screenshot({ path: path.join(SHOTS, 'dlq-replayed.png'), fullPage: true });
+  });
+
+  it('groups a bad record by cause, edits it, previews it and replays it, showing where it went', async () => {
+    const bad = {
+      event_id: 'lane0-0001',
+      gantry_id: 'G008',
+      plate: 'LANE0',
+      speed_mph: 44,
+      lane: 0,
+      passengers: 1,
+      observed_at: new Date().toISOString(),
+    };
+    expect((await stack.push('gantry', JSON.stringify(bad))).json.rejected).toBe(1);
+    const seq = await waitFor(
+      async () => {
+        const r = await fetch(`${stack.url('monitor')}/api/dlq?pipeline=traffic&stage=ingest&q=lane0-0001`);
+        return ((await r.json()) as { dead_letters: { seq: number }[] }).dead_letters[0]?.seq;
+      },
+      { timeoutMs: 30_000, what: 'the dead letter of lane0-0001' },
+    );
+    await page.goto(`${stack.url('monitor')}/dlq?pipeline=traffic&stage=ingest&q=lane0-0001`);
+    // By cause: the ingest group of the field "lane", with totals.
+    const group = page.locator('table.dlq-groups tbody tr', { hasText: 'lane' });
+    await group.waitFor();
+    await expect(group.locator('td').nth(1).textContent()).resolves.toBe('TRIB_E_VALIDATION');
+    await expect(page.locator('[data-key="dlq-totals"]').textContent()).resolves.toMatch(/\d+ open · \d+ replayed/);
+
+    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.getByLabel('Your name').fill('e2e operator');
+    await page.getByLabel('Your name').press('Tab');
+    await page.locator(`tr[data-seq="${seq}"]`).getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Fix selected (1)' }).click();
+    const text = page.locator('textarea[name="text"]');
+    await expect(text.inputValue()).resolves.toContain('"lane0-0001"');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.locator('[data-key="preview-summary"].notice.bad', { hasText: '0 would load' }).waitFor();
+    await text.fill(JSON.stringify({ ...bad, lane: 2 }, null, 2));
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.locator('[data-key="preview-summary"].notice.ok', { hasText: '1 would load' }).waitFor();
+    await expect(page.locator('ul.preview li').first().textContent()).resolves.toContain('would load into fact_passage');
+    expect(await page.evaluate(UNLABELLED)).toEqual([]);
+    await page.screenshot({ path: path.join(SHOTS, 'dlq-fix.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await page.locator('[data-key="replay-summary"].notice.ok', { hasText: 'Replayed 1 of 1' }).waitFor({ timeout: 20_000 });
+    await expect(page.locator('ul.preview li').first().textContent()).resolves.toBe(`#${seq} loaded into fact_passage (1)`);
+    const rows = await stack.query('SELECT lane FROM warehouse.fact_passage WHERE event_id = $1', ['lane0-0001']);
+    expect(rows.map((r) => Number(r.lane))).toEqual([2]);
+    await page.locator('section[aria-labelledby="h-audit"] tbody tr', { hasText: 'edited' }).first().waitFor();
   });
 
   it('refuses DLQ actions without the admin token', async () => {

@@ -1,9 +1,11 @@
 /**
  * The DLQ console: search dead letters by pipeline, stage, name, error code, text and status;
- * inspect each record and its error; replay or discard one, a selection, or everything matching
- * (behind the admin token); and read the audit trail of past actions.
+ * inspect each record and its error; see them grouped by cause and fix a group or a selection,
+ * with a preview (dlq-fix-panel.ts); replay or discard one, a selection, or everything matching
+ * (behind the admin token), with each replay's outcome; and read the audit trail of past actions.
  */
 import { ApiError, credentials, get, post } from './api.js';
+import { describeOutcome, fixPanels } from './dlq-fix-panel.js';
 import { h, replaceRegion } from './dom.js';
 import { num, time } from './format.js';
 import type { Page } from './page.js';
@@ -55,6 +57,12 @@ export function dlqPage(): Page {
   let audit: HTMLElement;
   let more: HTMLButtonElement;
   let busy = false;
+  const panels = fixPanels({
+    refresh: async () => {
+      await Promise.all([load(), loadAudit()]);
+    },
+    adminEnabled: () => adminEnabled,
+  });
 
   const query = (extra: Record<string, string> = {}): string =>
     new URLSearchParams({ ...filters, limit: String(PAGE), ...extra } as Record<string, string>).toString();
@@ -71,6 +79,7 @@ export function dlqPage(): Page {
     exhausted = r.dead_letters.length < PAGE;
     if (!append) selected.clear();
     draw();
+    if (!append) await panels.loadGroups(filters as Record<string, string>);
   };
 
   const loadAudit = async (): Promise<void> => {
@@ -95,6 +104,7 @@ export function dlqPage(): Page {
                   h('th', {}, 'Action'),
                   h('th', {}, 'By'),
                   h('th', {}, 'Selection'),
+                  h('th', {}, 'Fix'),
                   h('th', { class: 'num' }, 'Done'),
                   h('th', { class: 'num' }, 'Skipped'),
                   h('th', { class: 'num' }, 'Failed'),
@@ -111,6 +121,7 @@ export function dlqPage(): Page {
                     h('td', {}, a.action),
                     h('td', {}, a.actor),
                     h('td', {}, h('code', {}, JSON.stringify(a.selection).slice(0, 120))),
+                    h('td', {}, a.fix ? h('code', {}, JSON.stringify(a.fix).slice(0, 120)) : '–'),
                     h('td', { class: 'num' }, num(a.done)),
                     h('td', { class: 'num' }, num(a.skipped)),
                     h('td', { class: 'num' }, num(a.failed), a.note ? h('div', { class: 'sub' }, a.note) : null),
@@ -134,9 +145,12 @@ export function dlqPage(): Page {
     try {
       const r = await post<ActionResult>(`/api/dlq/${action}`, body);
       const verb = action === 'replay' ? 'Replayed' : 'Discarded';
+      // A replay says where its records went (loaded, filtered, dead-lettered again), not a blind success.
+      const outcomes = (r.outcomes ?? []).slice(0, 5).map(describeOutcome).join('; ');
+      const again = (r.outcomes ?? []).some((o) => o.outcome === 'dead_lettered');
       say(
-        `${verb} ${num(r.done)} of ${num(r.requested)}${r.skipped ? `, ${num(r.skipped)} skipped (already handled)` : ''}${r.failed ? `, ${num(r.failed)} failed: ${r.errors[0]?.message ?? ''}` : ''}.`,
-        r.failed ? 'bad' : 'ok',
+        `${verb} ${num(r.done)} of ${num(r.requested)}${r.skipped ? `, ${num(r.skipped)} skipped (already handled)` : ''}${r.failed ? `, ${num(r.failed)} failed: ${r.errors[0]?.message ?? ''}` : ''}.${outcomes ? ` ${outcomes}` : ''}`,
+        r.failed || again ? 'bad' : 'ok',
       );
       await Promise.all([load(), loadAudit()]);
     } catch (err) {
@@ -153,6 +167,23 @@ export function dlqPage(): Page {
     const filterBody = { filter: { ...filters, status: filters.status ?? 'open' } };
     replaceRegion(
       actionsBar,
+      h(
+        'button',
+        {
+          type: 'button',
+          disabled: n === 0,
+          'data-key': 'fix-sel',
+          onclick: () => {
+            const one = n === 1 ? rows.find((r) => selected.has(r.seq)) : undefined;
+            panels.setTarget({
+              label: `${n} selected dead letter${n === 1 ? '' : 's'}`,
+              body: { seqs: [...selected] },
+              ...(one ? { record: one } : {}),
+            });
+          },
+        },
+        `Fix selected (${n})`,
+      ),
       h(
         'button',
         {
@@ -384,6 +415,8 @@ export function dlqPage(): Page {
           ),
         ),
         h('section', { class: 'panel', 'aria-label': 'Search' }, form),
+        h('section', { class: 'panel', 'aria-labelledby': 'h-groups' }, h('h2', { id: 'h-groups' }, 'By cause'), panels.groups),
+        h('section', { class: 'panel', 'aria-labelledby': 'h-fix' }, h('h2', { id: 'h-fix' }, 'Fix, preview, replay'), panels.fix),
         h(
           'section',
           { class: 'panel', 'aria-labelledby': 'h-list' },
@@ -413,6 +446,7 @@ export function dlqPage(): Page {
       if (adminEnabled !== o.admin.enabled) {
         adminEnabled = o.admin.enabled;
         drawActions();
+        panels.redraw();
       }
       // The form is only redrawn when the pipeline list changes, so typing is never interrupted.
       if (changed) drawForm();
