@@ -22,6 +22,12 @@ export interface Measured {
 const esc = (v: unknown): string =>
   v === null || v === undefined ? '\\N' : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
 
+/** One line of COPY text format. */
+export const copyLine = (values: unknown[]): string => values.map(esc).join('\t') + '\n';
+
+/** The fact table's columns a COPY of passages fills, in the order of `copyLine`'s values. */
+export const PASSAGE_COPY_COLUMNS = '(event_id, gantry_id, plate, speed_kmh, lane, passengers, observed_at, _msg_id, _ingested_at)';
+
 /** COPY `n` passages (projected like the pipeline does) into a copy of the fact table, 5000 rows per COPY. */
 export async function rawCopy(databaseUrl: string, n: number): Promise<Measured> {
   const c = new Client({ connectionString: databaseUrl });
@@ -34,7 +40,7 @@ export async function rawCopy(databaseUrl: string, n: number): Promise<Measured>
     for (let i = s; i < Math.min(n, s + 5000); i++) {
       const r = passage(i, 'copy');
       lines.push(
-        [
+        copyLine([
           r.event_id,
           r.gantry_id,
           r.plate,
@@ -44,19 +50,10 @@ export async function rawCopy(databaseUrl: string, n: number): Promise<Measured>
           r.observed_at,
           `copy:${s}`,
           new Date().toISOString(),
-        ]
-          .map(esc)
-          .join('\t') + '\n',
+        ]),
       );
     }
-    await pump(
-      Readable.from([lines.join('')]),
-      c.query(
-        copyFrom(
-          'COPY warehouse.bench_copy (event_id, gantry_id, plate, speed_kmh, lane, passengers, observed_at, _msg_id, _ingested_at) FROM STDIN',
-        ),
-      ),
-    );
+    await pump(Readable.from([lines.join('')]), c.query(copyFrom(`COPY warehouse.bench_copy ${PASSAGE_COPY_COLUMNS} FROM STDIN`)));
   }
   const seconds = (performance.now() - t0) / 1000;
   await c.query('DROP TABLE warehouse.bench_copy');

@@ -11,11 +11,13 @@ import { NatsServer, PostgresServer, stopAll } from '@tributary/testkit';
 import { Client } from 'pg';
 import { naive, rawCopy, rawJetStream, type Measured } from './baselines';
 import { machineCpuSeconds, treeCpuSeconds } from './proc-stats';
-import { ndjsonBatches, percentile } from './records';
+import { ndjsonBatches } from './records';
 import { modelPush, modelStepAlone } from './model-scenario';
 import { largeTable, manyPipelines, scd2Load, twoReplicas, windowAggregation, type ScenarioResult } from './scenarios';
+import { reportLoadScenario, reportLoadTable, reportScenario, reportTable } from './report-scenarios';
 import { cdc, file as fileFolder, type SourceScenarioResult } from './source-scenarios';
 import { BenchStack, migrate, push, ROOT, SERVICE_NODE_OPTIONS, waitCount } from './stack';
+import { COUNT_PASSAGES, ledgerLatency, steadyPush, type Latency } from './steady';
 
 const N = Number(process.env.BENCH_RECORDS ?? 300_000);
 const NAIVE_N = Number(process.env.BENCH_NAIVE_RECORDS ?? 5_000);
@@ -30,15 +32,15 @@ const LARGE_TABLE_ROWS = Number(process.env.BENCH_LARGE_TABLE_ROWS ?? 3_000_000)
 const SOURCE_ROWS = Number(process.env.BENCH_SOURCE_ROWS ?? 1_000_000);
 const CDC_RATE = Number(process.env.BENCH_CDC_RATE ?? 20_000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+/** Rows of the fact table the `report` and `report-load` scenarios' report reads; pages open and full-load records of `report-load`. */
+/** Offered rate of the steady scenarios (`steady`, and `report-load`). */
+const STEADY_RATE = Number(process.env.BENCH_STEADY_RATE ?? 20_000);
+const REPORT_ROWS = Number(process.env.BENCH_REPORT_ROWS ?? 1_000_000);
+const REPORT_PAGES = Number(process.env.BENCH_REPORT_PAGES ?? 5);
+const REPORT_LOAD_RECORDS = Number(process.env.BENCH_REPORT_LOAD_RECORDS ?? 100_000);
 /** Scenarios to run (comma-separated); all by default. */
 const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
 const wanted = (name: string): boolean => !ONLY || ONLY.includes(name);
-
-interface Latency {
-  p50: number;
-  p95: number;
-  p99: number;
-}
 
 interface E2E extends Measured {
   latencyMs: Latency;
@@ -46,20 +48,6 @@ interface E2E extends Measured {
   peakRssMiB: Record<string, number>;
   /** Cores kept busy on the whole machine (every process: services, NATS, PostgreSQL, the client). */
   machineCoresBusy: number;
-}
-
-const COUNT_PASSAGES = 'SELECT count(*) AS n FROM warehouse.fact_passage';
-
-/** Latency percentiles from the ledger: commit time minus earliest ingest time, per record. */
-async function ledgerLatency(db: Client, pipeline: string, since: Date): Promise<Latency> {
-  const r = await db.query<{ ms: number; records: number }>(
-    `SELECT extract(epoch FROM (loaded_at - ingested_at)) * 1000 AS ms, records FROM tributary.load_ledger WHERE pipeline = $1 AND loaded_at >= $2`,
-    [pipeline, since],
-  );
-  const samples: number[] = [];
-  for (const row of r.rows) for (let i = 0; i < Math.max(1, Math.round(row.records / 100)); i++) samples.push(Number(row.ms));
-  samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p95: percentile(samples, 95), p99: percentile(samples, 99) };
 }
 
 /** The run with the median rate (the lower middle one of an even count). */
@@ -106,27 +94,6 @@ async function tributaryPush(db: Client, stack: BenchStack, servers: Servers): P
     peakRssMiB: stack.peakRss(),
     machineCoresBusy: (machine1.busy - machine0.busy) / seconds,
   };
-}
-
-/** Pushes 1000-record batches at a steady `rate` records/s for `seconds`, then reads latency from the ledger. */
-async function steadyLatency(db: Client, stack: BenchStack, rate: number, seconds: number): Promise<Latency & { achieved: number }> {
-  const perBatch = 1000;
-  const batches = Math.round((rate * seconds) / perBatch);
-  const bodies = ndjsonBatches(batches * perBatch, perBatch, `s${Date.now()}`);
-  const before = await count(db, COUNT_PASSAGES);
-  const since = new Date();
-  const t0 = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < batches; i++) {
-    const due = t0 + (i * perBatch * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(push(stack.ingestPort, 'bench', 'gantry', [bodies[i]!], 1));
-  }
-  await Promise.all(inflight);
-  const achieved = (batches * perBatch) / ((performance.now() - t0) / 1000);
-  await waitCount(db, COUNT_PASSAGES, before + batches * perBatch);
-  return { ...(await ledgerLatency(db, 'bench', since)), achieved };
 }
 
 /** The generator source at a rate above capacity, measured over `windowSeconds` after a warm-up. */
@@ -199,7 +166,7 @@ async function main(): Promise<void> {
   const copy = medianRun(copies);
   const nv = medianRun(naives);
   const e2e = { ...medianRun(pushes), cpuSecondsPerMillion: meanCpu(pushes) };
-  const steady = await steadyLatency(db, stack, Number(process.env.BENCH_STEADY_RATE ?? 20_000), 10);
+  const steady = await steadyPush(db, stack, STEADY_RATE, 10);
   say(`  steady ${fmt(steady.achieved)}/s      p50/p95/p99 ${fmt(steady.p50)}/${fmt(steady.p95)}/${fmt(steady.p99)} ms`);
   const peak = stack.peakRss();
   await stack.stop();
@@ -238,6 +205,27 @@ async function main(): Promise<void> {
   }
   if (wanted('file')) sourceScenario('file', await fileFolder(databaseUrl, db, env, SOURCE_ROWS));
 
+  // Reports: the page against its own queries, and what open pages cost the pipeline.
+  const report = wanted('report') ? await reportScenario(databaseUrl, db, env, REPORT_ROWS) : undefined;
+  if (report)
+    say(
+      `  report              first paint ${fmt(report.cold.fcp)} ms, every tile ${fmt(report.cold.allData)} ms cold / ${fmt(report.warm.allData)} ms warm; its queries with pg ${fmt(report.sqlMs.first)} ms`,
+    );
+  const reportLoad = wanted('report-load')
+    ? await reportLoadScenario(db, env, {
+        rows: REPORT_ROWS,
+        rate: STEADY_RATE,
+        seconds: 10,
+        fullRecords: REPORT_LOAD_RECORDS,
+        pages: REPORT_PAGES,
+        postgresPid: pg.pid!,
+      })
+    : undefined;
+  if (reportLoad)
+    say(
+      `  report-load         ${REPORT_PAGES} pages cost ${reportLoad.costPct.steadyCommitted.toFixed(1)}% at ${fmt(STEADY_RATE)}/s offered, ${reportLoad.costPct.full.toFixed(1)}% at full load`,
+    );
+
   const ratio = (m: Measured, base: Measured, digits = 2): string => (m.perSecond / base.perSecond).toFixed(digits);
   const result = {
     date: new Date().toISOString(),
@@ -251,6 +239,8 @@ async function main(): Promise<void> {
     steady,
     scenarios,
     sources,
+    ...(report ? { report } : {}),
+    ...(reportLoad ? { reportLoad } : {}),
     ...(modelAlone ? { modelStepAlone: modelAlone } : {}),
     ratios: {
       pushVsCopy: e2e.perSecond / copy.perSecond,
@@ -317,6 +307,8 @@ async function main(): Promise<void> {
           ...Object.entries(sources).map(([k, r]) => `${k}: ${r.checked}.`),
         ]
       : []),
+    ...(report ? ['', ...reportTable(report)] : []),
+    ...(reportLoad ? ['', ...reportLoadTable(reportLoad)] : []),
     '',
     '| scenario | process | CPU s per million records | peak RSS MiB |',
     '|---|---|---:|---:|',

@@ -1,6 +1,6 @@
 /**
  * The services of one bench scenario as separate processes (ingest-api, transformer and loader,
- * some of them in several replicas) against the run's NATS and PostgreSQL, with what the
+ * some of them in several replicas, and the monitor when a scenario opens reports) against the run's NATS and PostgreSQL, with what the
  * scenarios measure on them: CPU seconds and peak RSS per process, HTTP pushes, row counts.
  */
 import { execFileSync } from 'node:child_process';
@@ -21,12 +21,15 @@ export const SERVICE_NODE_OPTIONS =
 
 /** When set, every service writes a V8 CPU profile there (`npm run bench:profile` summarises them). */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
-const PORT_VARS = { 'ingest-api': 'INGEST_PORT', transformer: 'TRANSFORMER_PORT', loader: 'LOADER_PORT' } as const;
+const PORT_VARS = { 'ingest-api': 'INGEST_PORT', transformer: 'TRANSFORMER_PORT', loader: 'LOADER_PORT', monitor: 'MONITOR_PORT' } as const;
 export type Svc = keyof typeof PORT_VARS;
 
-/** `tributary migrate` for the pipelines in `env.TRIBUTARY_PIPELINES`. */
-export function migrate(env: Record<string, string>): void {
-  execFileSync(process.execPath, [path.join(ROOT, 'apps/cli/dist/cli.js'), 'migrate'], {
+/** The pipeline's services, the set a scenario runs unless it names others. */
+export const PIPELINE_SERVICES: readonly Svc[] = ['ingest-api', 'transformer', 'loader'];
+
+/** `tributary migrate` for the pipelines in `env.TRIBUTARY_PIPELINES` (`--roles` also creates the database roles). */
+export function migrate(env: Record<string, string>, args: string[] = []): void {
+  execFileSync(process.execPath, [path.join(ROOT, 'apps/cli/dist/cli.js'), 'migrate', ...args], {
     env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
   });
 }
@@ -37,16 +40,21 @@ export class BenchStack {
     /** Every process, named `<service>` or `<service>-<replica>`. */
     readonly procs: Map<string, ServiceProcess>,
     readonly ingestPort: number,
+    /** HTTP port of each process. */
+    readonly ports: Map<string, number>,
   ) {}
 
-  /** Starts ingest-api, `replicas` transformers and loaders, and waits until each is ready. */
-  static async start(env: Record<string, string>, scenario: string, replicas = 1): Promise<BenchStack> {
+  /** Starts `services` (ingest-api and the monitor once, the others `replicas` times) and waits until each is ready. */
+  static async start(env: Record<string, string>, scenario: string, replicas = 1, services = PIPELINE_SERVICES): Promise<BenchStack> {
     const procs = new Map<string, ServiceProcess>();
+    const ports = new Map<string, number>();
     let ingestPort = 0;
-    for (const service of Object.keys(PORT_VARS) as Svc[]) {
-      for (let r = 1; r <= (service === 'ingest-api' ? 1 : replicas); r++) {
-        const name = replicas > 1 && service !== 'ingest-api' ? `${service}-${r}` : service;
+    for (const service of services) {
+      const single = service === 'ingest-api' || service === 'monitor';
+      for (let r = 1; r <= (single ? 1 : replicas); r++) {
+        const name = replicas > 1 && !single ? `${service}-${r}` : service;
         const port = await freePort();
+        ports.set(name, port);
         if (service === 'ingest-api') ingestPort = port;
         procs.set(
           name,
@@ -68,7 +76,7 @@ export class BenchStack {
         );
       }
     }
-    return new BenchStack(procs, ingestPort);
+    return new BenchStack(procs, ingestPort, ports);
   }
 
   /** CPU seconds used so far, per process. */

@@ -6,10 +6,9 @@
  * records, and the monitor's invariant holds with the ClickHouse tables counted from the ledger.
  */
 import path from 'node:path';
-import { ClickHouseServer, waitFor } from '@tributary/testkit';
+import { ClickHouseServer, ensureTestTool, waitFor } from '@tributary/testkit';
 import { expected, isFiltered, isInvalid, ndjson, passage } from './passages';
 import { Stack } from './stack';
-import { ensureTestTool } from './test-tools';
 
 jest.setTimeout(300_000);
 

@@ -10,9 +10,8 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { waitFor } from '@tributary/testkit';
+import { launchChromium, waitFor } from '@tributary/testkit';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './browser';
 import type { Stack } from './stack';
 import { startStack } from './start-stack';
 

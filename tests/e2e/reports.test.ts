@@ -11,10 +11,9 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { waitFor } from '@tributary/testkit';
+import { launchChromium, waitFor } from '@tributary/testkit';
 import type { Browser, Page } from 'playwright-core';
 import { generateSales } from '../../pipelines/sales/generate-sales';
-import { launchChromium } from './browser';
 import { Stack } from './stack';
 
 jest.setTimeout(240_000);

@@ -14,13 +14,12 @@ import { promisify } from 'node:util';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { H, makeHeaders, NDJSON } from '@tributary/contract';
-import { waitFor } from '@tributary/testkit';
+import { ensureTestTool, waitFor } from '@tributary/testkit';
 import { runEvent } from '../../services/monitor/src/lineage/openlineage-model';
 import { HttpReceiver } from './alert-receivers';
 import { ndjson } from './passages';
 import type { Stack } from './stack';
 import { startStack } from './start-stack';
-import { ensureTestTool } from './test-tools';
 
 jest.setTimeout(120_000);
 

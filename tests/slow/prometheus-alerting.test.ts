@@ -9,13 +9,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, stopAll, waitFor } from '@tributary/testkit';
+import { ensureTestTool, freePort, stopAll, waitFor } from '@tributary/testkit';
 import { stringify } from 'yaml';
 import { HttpReceiver } from '../e2e/alert-receivers';
 import { ndjson } from '../e2e/passages';
 import type { Stack } from '../e2e/stack';
 import { startStack } from '../e2e/start-stack';
-import { ensureTestTool } from '../e2e/test-tools';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PROMETHEUS = '/usr/bin/prometheus';

@@ -7,6 +7,7 @@
  * like) download their own server binaries at install time; these machines have the Debian packages
  * and npm here does not run install scripts.
  */
+export { CHROMIUM, launchChromium, launchChromiumServer } from './chromium';
 export { ClickHouseServer, type ClickHouseServerOptions } from './clickhouse-server';
 export { FakeApis, type FakeApisOptions, type FakeFault, type FakeRequest } from './fake-apis';
 export { FAKE_VENUES } from './fake-api-data';
@@ -18,5 +19,6 @@ export { NatsServer, type NatsServerOptions } from './nats-server';
 export { PostgresServer, type PostgresServerOptions } from './postgres-server';
 export { ServiceProcess, spawnService, type SpawnServiceOptions } from './process-handle';
 export { stopAll, trackedResources } from './stop-all';
+export { ensureTestTool } from './test-tools';
 export { waitFor, type WaitForOptions } from './wait-for';
 export { logisticTestModel, onnxModelBytes, writeOnnxModel, type TestModel, type TestTensor } from './onnx-model';

@@ -19,10 +19,19 @@ import { BOOKKEEPING_DDL, ensureWarehouse } from '@tributary/warehouse';
 import { createLogger, DEFAULT_TOPOLOGY } from '@tributary/runtime';
 import { evaluateFlag, H, loadPipelineFile, makeHeaders, NDJSON, subjects, windowOf, type Pipeline, type Rec } from '@tributary/contract';
 import { migrate } from '@tributary/cli';
-import { ClickHouseServer, freePort, httpGet, NatsServer, PostgresServer, spawnService, stopAll, waitFor } from '@tributary/testkit';
+import {
+  ClickHouseServer,
+  ensureTestTool,
+  freePort,
+  httpGet,
+  NatsServer,
+  PostgresServer,
+  spawnService,
+  stopAll,
+  waitFor,
+} from '@tributary/testkit';
 import { Pool } from 'pg';
 import { Registry } from 'prom-client';
-import { ensureTestTool } from '../../../tests/e2e/test-tools';
 import { PipelineRunner } from '../../transformer/src/pipeline-runner';
 import { BatchLoader, type LoadItem, type RejectedRow } from '../src/batch-loader';
 import { blockedTables } from '../src/blocked-tables';

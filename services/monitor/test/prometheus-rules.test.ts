@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { ensureTestTool } from '../../../tests/e2e/test-tools';
+import { ensureTestTool } from '@tributary/testkit';
 import { ALERT_RULES } from '../src/alerts/alert-catalogue';
 
 const run = promisify(execFile);

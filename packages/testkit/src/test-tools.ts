@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-const ROOT = path.resolve(__dirname, '../..');
+/** The repository (this file runs from packages/testkit/dist or, under ts-jest, src). */
+const ROOT = path.resolve(__dirname, '../../..');
 
 /**
  * Makes sure a test tool exists, installing the optional test packages through `scripts/setup

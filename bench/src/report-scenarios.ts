@@ -1,0 +1,260 @@
+/**
+ * The reports' performance goals (docs/reports.md), measured against the real monitor in headless
+ * Chromium over the bench pipeline's fact table with `BENCH_REPORT_ROWS` rows put in by COPY:
+ *
+ * - `report`: the ten-tile report `bench/reports/passages.md` opened cold (fresh monitor, fresh
+ *   browser profile) and warm (a second page), first paint and every tile's data (see
+ *   report-browser.ts), against the same queries run directly with `pg` in the same run;
+ * - `report-load`: the pipeline at a steady offered rate and at full load, with no report page
+ *   open, then five (live updates on), then none again: what the pages cost its throughput.
+ */
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline as pump } from 'node:stream/promises';
+import path from 'node:path';
+import { bindSql, parseReport } from '@tributary/contract';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyLine, PASSAGE_COPY_COLUMNS } from './baselines';
+import { treeCpuSeconds } from './proc-stats';
+import { openReport, ReportBrowser, refreshCounts, type PageMarks } from './report-browser';
+import { BenchStack, migrate, PIPELINE_SERVICES, ROOT } from './stack';
+import { fullPush, steadyPush, type SteadyResult } from './steady';
+
+type Env = Record<string, string>;
+
+const REPORTS = path.join(ROOT, 'bench/reports');
+const REPORT = 'passages';
+/** Connections the direct queries use: the monitor's default report pool (MONITOR_REPORTS_DB_POOL). */
+const POOL = 4;
+
+/** What the `report` scenario measured. */
+export interface ReportResult {
+  rows: number;
+  /** The report's queries run directly with pg, all of them, `POOL` at a time: wall ms, first and second run. */
+  sqlMs: { first: number; second: number; perQuery: Record<string, number> };
+  cold: PageMarks;
+  warm: PageMarks;
+  /** Cold page, every tile's data, over the direct queries' first run. */
+  coldVsSql: number;
+}
+
+/** One phase of the `report-load` scenario. */
+export interface LoadPhase {
+  pages: number;
+  steady: SteadyResult;
+  full: { records: number; seconds: number; perSecond: number };
+  /** CPU seconds over the phase: the monitor, Chromium (all its processes), PostgreSQL. */
+  cpuSeconds: Record<string, number>;
+  /** Live refreshes each page made during the phase. */
+  refreshes: number[];
+}
+
+export interface ReportLoadResult {
+  rows: number;
+  phases: LoadPhase[];
+  /** Throughput lost with five pages open against the mean of the phases without, in percent. */
+  costPct: { steadyCommitted: number; full: number };
+}
+
+/**
+ * Makes the fact table hold exactly `rows` passages over the last 24 hours, put in with COPY
+ * (rows pushed by earlier scenarios are deleted; those of an earlier fill are kept), then ANALYZE. Untimed.
+ */
+async function fillFactTable(db: Client, rows: number): Promise<void> {
+  await db.query(`DELETE FROM warehouse.fact_passage WHERE _msg_id <> 'prefill'`);
+  let have = Number((await db.query('SELECT count(*) AS n FROM warehouse.fact_passage')).rows[0].n);
+  if (have > rows) {
+    await db.query('TRUNCATE warehouse.fact_passage');
+    have = 0;
+  }
+  const start = Date.now() - 86_400_000;
+  const step = 86_400_000 / rows;
+  const chunk = 50_000;
+  for (let s = have; s < rows; s += chunk) {
+    const lines: string[] = [];
+    for (let i = s; i < Math.min(rows, s + chunk); i++) {
+      const mph = 30 + ((i * 37) % 53) + 0.5;
+      lines.push(
+        copyLine([
+          `prefill-${i}`,
+          `G${String((i % 20) + 1).padStart(3, '0')}`,
+          `AB${(i * 7919) % 100000}XY`,
+          Math.round(mph * 16.09344) / 10,
+          (i % 4) + 1,
+          (i % 5) + 1,
+          new Date(start + i * step).toISOString(),
+          'prefill',
+          new Date().toISOString(),
+        ]),
+      );
+    }
+    await pump(Readable.from([lines.join('')]), db.query(copyFrom(`COPY warehouse.fact_passage ${PASSAGE_COPY_COLUMNS} FROM STDIN`)));
+  }
+  await db.query('VACUUM ANALYZE warehouse.fact_passage');
+}
+
+/** The environment of the monitor serving the bench reports (and of the pipeline, same variables). */
+function reportEnv(base: Env): Env {
+  return { ...base, TRIBUTARY_REPORTS: REPORTS };
+}
+
+/** Runs every query of the report with its inputs' defaults (dropdowns: All), directly with pg, POOL at a time. */
+async function directQueries(databaseUrl: string): Promise<{ ms: number; perQuery: Record<string, number> }> {
+  const file = path.join(REPORTS, `${REPORT}.md`);
+  const report = parseReport(file, REPORT, readFileSync(file, 'utf8'));
+  if (report.problems.length > 0) throw new Error(`${file}: ${report.problems.map((p) => `${p.line}: ${p.message}`).join('; ')}`);
+  const kinds = Object.fromEntries(Object.entries(report.inputs).map(([k, v]) => [k, v.kind]));
+  if (Object.values(kinds).some((k) => k !== 'dropdown')) throw new Error(`${file}: the bench binds dropdowns only (to All)`);
+  const queue = Object.values(report.queries);
+  const perQuery: Record<string, number> = {};
+  const clients = await Promise.all(
+    Array.from({ length: POOL }, async () => {
+      const c = new Client({ connectionString: databaseUrl });
+      await c.connect();
+      await c.query(`SET search_path TO warehouse; SET TimeZone TO 'UTC'`);
+      return c;
+    }),
+  );
+  const t0 = performance.now();
+  await Promise.all(
+    clients.map(async (c) => {
+      for (let q = queue.shift(); q; q = queue.shift()) {
+        const bound = bindSql(q.sql, kinds);
+        const started = performance.now();
+        await c.query(
+          bound.text,
+          bound.params.map(() => null),
+        );
+        perQuery[q.name] = Math.round(performance.now() - started);
+      }
+    }),
+  );
+  const ms = performance.now() - t0;
+  await Promise.all(clients.map((c) => c.end()));
+  return { ms, perQuery };
+}
+
+const reportUrl = (stack: BenchStack): string => `http://127.0.0.1:${stack.ports.get('monitor')}/reports/${REPORT}`;
+
+/** `report`: first paint and every tile's data, cold and warm, against the queries run directly. */
+export async function reportScenario(databaseUrl: string, db: Client, base: Env, rows: number): Promise<ReportResult> {
+  const env = reportEnv(base);
+  migrate(env, ['--roles']);
+  await fillFactTable(db, rows);
+  const first = await directQueries(databaseUrl);
+  const second = await directQueries(databaseUrl);
+  const stack = await BenchStack.start(env, 'report', 1, ['monitor']);
+  const browser = await ReportBrowser.launch();
+  try {
+    const context = await browser.newContext();
+    const cold = await openReport(context, reportUrl(stack));
+    await cold.page.close();
+    const warm = await openReport(context, reportUrl(stack));
+    await context.close();
+    return {
+      rows,
+      sqlMs: { first: first.ms, second: second.ms, perQuery: first.perQuery },
+      cold: cold.marks,
+      warm: warm.marks,
+      coldVsSql: cold.marks.allData / first.ms,
+    };
+  } finally {
+    await browser.close();
+    await stack.stop();
+  }
+}
+
+/** `report-load`: the pipeline with 0, then `pages`, then 0 report pages open. */
+export async function reportLoadScenario(
+  db: Client,
+  base: Env,
+  opts: { rows: number; rate: number; seconds: number; fullRecords: number; pages: number; postgresPid: number },
+): Promise<ReportLoadResult> {
+  const env = reportEnv(base);
+  migrate(env, ['--roles']);
+  await fillFactTable(db, opts.rows);
+  const stack = await BenchStack.start(env, 'report-load', 1, [...PIPELINE_SERVICES, 'monitor']);
+  const browser = await ReportBrowser.launch();
+  const cpu = (): Record<string, number> => ({
+    monitor: stack.cpu().monitor!,
+    chromium: treeCpuSeconds(browser.pid),
+    postgres: treeCpuSeconds(opts.postgresPid),
+  });
+  const phases: LoadPhase[] = [];
+  try {
+    // Warm-up: the first requests of a fresh stack compile code paths; not measured.
+    await fullPush(db, stack, Math.min(opts.fullRecords, 20_000));
+    for (const pages of [0, opts.pages, 0]) {
+      const context = await browser.newContext();
+      const open = [];
+      for (let i = 0; i < pages; i++) open.push((await openReport(context, reportUrl(stack))).page);
+      const refreshes0 = await refreshCounts(open);
+      const cpu0 = cpu();
+      const steady = await steadyPush(db, stack, opts.rate, opts.seconds);
+      const full = await fullPush(db, stack, opts.fullRecords);
+      const cpu1 = cpu();
+      const refreshes1 = await refreshCounts(open);
+      await context.close();
+      phases.push({
+        pages,
+        steady,
+        full,
+        cpuSeconds: Object.fromEntries(Object.keys(cpu0).map((k) => [k, cpu1[k]! - cpu0[k]!])),
+        refreshes: refreshes1.map((n, i) => n - refreshes0[i]!),
+      });
+    }
+  } finally {
+    await browser.close();
+    await stack.stop();
+  }
+  const without = phases.filter((p) => p.pages === 0);
+  const withPages = phases.find((p) => p.pages > 0)!;
+  const mean = (f: (p: LoadPhase) => number): number => without.reduce((a, p) => a + f(p), 0) / without.length;
+  const cost = (f: (p: LoadPhase) => number): number => (1 - f(withPages) / mean(f)) * 100;
+  return {
+    rows: opts.rows,
+    phases,
+    costPct: { steadyCommitted: cost((p) => p.steady.committed), full: cost((p) => p.full.perSecond) },
+  };
+}
+
+const ms = (n: number): string => `${Math.round(n).toLocaleString('en-US')} ms`;
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** The `report` scenario's lines of the bench table. */
+export function reportTable(r: ReportResult): string[] {
+  const row = (name: string, m: PageMarks): string => `| ${name} | ${ms(m.fcp)} | ${ms(m.tiles)} | ${ms(m.firstData)} | ${ms(m.allData)} |`;
+  return [
+    `Report \`bench/reports/${REPORT}.md\` (${r.cold.tileCount} tiles) over ${int(r.rows)} rows, headless Chromium, ms from navigation start:`,
+    '',
+    '| open | first contentful paint | tiles in the page | first tile with data | every tile with data |',
+    '|---|---:|---:|---:|---:|',
+    row('cold (fresh monitor and profile)', r.cold),
+    row('warm (second page)', r.warm),
+    '',
+    `The same queries directly with pg (${POOL} connections): ${ms(r.sqlMs.first)}, again ${ms(r.sqlMs.second)}; slowest ${Object.entries(
+      r.sqlMs.perQuery,
+    )
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([q, n]) => `${q} ${ms(n)}`)
+      .join(', ')}. Cold page, every tile with data: ${r.coldVsSql.toFixed(2)}× the direct queries.`,
+  ];
+}
+
+/** The `report-load` scenario's lines of the bench table. */
+export function reportLoadTable(r: ReportLoadResult): string[] {
+  return [
+    `The pipeline with report pages open (the report over ${int(r.rows)}+ rows, live updates on), phase by phase:`,
+    '',
+    '| pages open | steady: offered/s | committed/s | p50/p99 ms | full load records/s | CPU s: monitor / Chromium / PostgreSQL | live refreshes per page |',
+    '|---:|---:|---:|---:|---:|---|---|',
+    ...r.phases.map(
+      (p) =>
+        `| ${p.pages} | ${int(p.steady.achieved)} | ${int(p.steady.committed)} | ${int(p.steady.p50)}/${int(p.steady.p99)} | ${int(p.full.perSecond)} | ${['monitor', 'chromium', 'postgres'].map((k) => (p.cpuSeconds[k] ?? 0).toFixed(1)).join(' / ')} | ${p.refreshes.join(', ') || '-'} |`,
+    ),
+    '',
+    `Cost of the open pages against the mean of the phases without: ${r.costPct.steadyCommitted.toFixed(1)}% of the committed rate at the steady offered load, ${r.costPct.full.toFixed(1)}% of the full-load throughput.`,
+  ];
+}
