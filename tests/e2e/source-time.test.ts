@@ -3,13 +3,17 @@
  * committed in a PostgreSQL source (wal_level=logical) captured by `postgres_cdc` lands with its
  * transaction's commit time in `_source_time`, exact to the microsecond, and in the ledger; a push
  * source's configured field and its request header give the source time of pushed records, the
- * oldest of a batch on the message, the oldest of every input on a window's aggregate row. The
+ * oldest of a batch on the message, the oldest of every input on a window's aggregate row; a
+ * message whose header is not a timestamp is dead-lettered whole, never loaded without it. The
  * monitor's source freshness follows the newest source time loaded: with the source busy it stays
  * within the SLA; with the ingest-api stopped it grows past it and the freshness alert fires.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { H, makeHeaders, NDJSON } from '@tributary/contract';
 import { PostgresServer, waitFor } from '@tributary/testkit';
 import { Client } from 'pg';
 import { Stack } from './stack';
@@ -173,6 +177,37 @@ describe('source time from the source to the warehouse', () => {
       { timeoutMs: 30_000, intervalMs: 300, what: 'the hourly window over four clicks' },
     );
     expect(hourly).toEqual([{ n: '4', source_time: '2026-12-06T10:00:00.000001Z' }]);
+  });
+
+  it('dead-letters a whole message whose Trib-Source-Time is not a timestamp, at the transformer and at the loader', async () => {
+    const nc = await connect({ servers: stack.nats.url });
+    try {
+      const js = jetstream(nc);
+      const base = { [H.pipeline]: 'shop', [H.count]: 1, [H.ingestedAt]: Date.now(), [H.contentType]: NDJSON, [H.sourceTime]: 'soon' };
+      await js.publish('trib.raw.shop.clicks_in', new TextEncoder().encode('{"id": 70, "page": "x"}'), {
+        msgID: 'bad-time-raw',
+        headers: makeHeaders({ ...base, [H.source]: 'clicks_in' }),
+      });
+      await js.publish('trib.processed.shop.clicks', new TextEncoder().encode('{"id": 71, "page": "x"}'), {
+        msgID: 'bad-time-processed:clicks',
+        headers: makeHeaders({ ...base, [H.dataset]: 'clicks' }),
+      });
+    } finally {
+      await nc.close();
+    }
+    const dead = await waitFor(
+      async () => {
+        const r = await stack.query(
+          `SELECT stage, error_code, error_message FROM tributary.dead_letters WHERE msg_id IN ('bad-time-raw:dlq:batch', 'bad-time-processed:clicks:dlq:batch') ORDER BY stage`,
+        );
+        return r.length === 2 ? r : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 300, what: 'both messages dead-lettered whole' },
+    );
+    expect(dead.map((d) => d.stage)).toEqual(['load', 'transform']);
+    for (const d of dead) expect(d.error_code).toBe('TRIB_E_PARSE');
+    for (const d of dead) expect(d.error_message).toMatch(/Trib-Source-Time: "soon" is not an RFC 3339 timestamp/);
+    expect(await stack.query(`SELECT id FROM warehouse.clicks WHERE id IN (70, 71)`)).toEqual([]);
   });
 
   it('keeps source freshness within the SLA while the source is busy, and alerts when the ingest-api stops', async () => {
