@@ -34,6 +34,8 @@ export { KvLease } from './nats/kv-lease';
 export { Publisher, type PublishOptions } from './nats/publisher';
 export {
   scheduleKey,
+  cursorKey,
+  leaseKey,
   pauseKey,
   readScheduleState,
   readSourcePause,

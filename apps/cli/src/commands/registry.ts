@@ -9,6 +9,7 @@ import { dlqCommand } from './dlq';
 import { docsCommand } from './docs';
 import { migrateCommand } from './migrate';
 import { modelsCliCommand } from './models';
+import { offsetsCommand } from './offsets';
 import { sourcesCommand } from './sources';
 import { statusCommand } from './status';
 import { reportCommand } from './report';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   checkCliCommand,
   modelsCliCommand,
   sourcesCommand,
+  offsetsCommand,
   backfillCliCommand,
   statusCommand,
   dlqCommand,

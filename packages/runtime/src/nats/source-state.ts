@@ -6,6 +6,10 @@
  *
  * - `schedule.<pipeline>.<source>`: when the next run is due, consecutive failures, the last run.
  * - `pause.<pipeline>.<source>`: present while an operator paused the source (who, when, why).
+ * - `cursor.<pipeline>.<source>[.<sub>]`: the source's position (its kind's own JSON), committed by
+ *   the source after the records before it were acknowledged; `tributary offsets` shows and moves it.
+ *
+ * The source's lease (which replica runs it) is `source.<pipeline>.<source>` in `trib_leases`.
  */
 import type { KV } from '@nats-io/kv';
 
@@ -46,6 +50,21 @@ export interface SourcePause {
 /** The KV key of a source's schedule state. */
 export function scheduleKey(pipeline: string, source: string): string {
   return `schedule.${pipeline}.${source}`;
+}
+
+/** Key-safe form of a cursor sub-key: KV keys allow letters, digits and `-_=/.`; anything else is encoded. */
+function subKey(sub: string): string {
+  return /^[A-Za-z0-9_=/-]+(\.[A-Za-z0-9_=/-]+)*$/.test(sub) ? sub : `b64-${Buffer.from(sub).toString('base64url')}`;
+}
+
+/** The KV key of a source's cursor (or one of its sub-keys). */
+export function cursorKey(pipeline: string, source: string, sub?: string): string {
+  return sub === undefined ? `cursor.${pipeline}.${source}` : `cursor.${pipeline}.${source}.${subKey(sub)}`;
+}
+
+/** The KV key (in `trib_leases`) of the lease of the replica running a pull source. */
+export function leaseKey(pipeline: string, source: string): string {
+  return `source.${pipeline}.${source}`;
 }
 
 /** The KV key of a source's pause. */

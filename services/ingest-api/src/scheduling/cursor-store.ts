@@ -1,22 +1,16 @@
 /**
  * Pull-source cursors in the JetStream KV bucket `trib_cursors`, one key per source
- * (`cursor.<pipeline>.<source>`) plus optional sub-keys (`cursor.<pipeline>.<source>.<sub>`).
+ * (`cursor.<pipeline>.<source>`) plus optional sub-keys (`cursor.<pipeline>.<source>.<sub>`; keys in
+ * `@tributary/runtime`'s source-state.ts, which the CLI's `offsets` command reads too).
  * Writes are compare-and-set against the revision this store last saw, so a replica that lost
  * its lease (and still thinks it runs the source) cannot move a cursor backwards or sideways.
  */
 import type { KV } from '@nats-io/kv';
 import { TributaryError } from '@tributary/contract';
+import { cursorKey } from '@tributary/runtime';
 import type { CursorStore } from '../sources/pull-source';
 
-/** Key-safe form of a sub-key: KV keys allow letters, digits and `-_=/.`; anything else is encoded. */
-function subKey(sub: string): string {
-  return /^[A-Za-z0-9_=/-]+(\.[A-Za-z0-9_=/-]+)*$/.test(sub) ? sub : `b64-${Buffer.from(sub).toString('base64url')}`;
-}
-
-/** The KV key of a source's cursor (or one of its sub-keys). */
-export function cursorKey(pipeline: string, source: string, sub?: string): string {
-  return sub === undefined ? `cursor.${pipeline}.${source}` : `cursor.${pipeline}.${source}.${subKey(sub)}`;
-}
+export { cursorKey };
 
 /** A CursorStore for one source, backed by KV with compare-and-set writes. */
 export class KvCursorStore implements CursorStore {

@@ -10,7 +10,15 @@
  */
 import type { KV } from '@nats-io/kv';
 import { nuid } from '@nats-io/transport-node';
-import { KvLease, readSourcePause, scheduleKey, type Logger, type SourceLastRun, type SourceScheduleState } from '@tributary/runtime';
+import {
+  KvLease,
+  leaseKey,
+  readSourcePause,
+  scheduleKey,
+  type Logger,
+  type SourceLastRun,
+  type SourceScheduleState,
+} from '@tributary/runtime';
 import { TributaryError, type Pipeline } from '@tributary/contract';
 import type { PullContext, PullRunResult, PullSchedule, PullSource } from '../sources/pull-source';
 import type { SourceHandle } from '../sources/source';
@@ -23,12 +31,7 @@ export type ScheduleState = SourceScheduleState;
 /** The record of a source's last finished run, shown by `GET /api/pipelines/<name>` and the dashboard. */
 export type LastRun = SourceLastRun;
 
-export { scheduleKey };
-
-/** The KV key of a source's lease. */
-export function leaseKey(pipeline: string, source: string): string {
-  return `source.${pipeline}.${source}`;
-}
+export { leaseKey, scheduleKey };
 
 /** Everything a ScheduledSource needs; built by SourceRunner. */
 export interface ScheduledSourceOptions {
