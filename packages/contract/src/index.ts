@@ -83,6 +83,15 @@ export {
   loadPipelines,
   type SpecProblem,
 } from './spec/load-pipeline';
+export {
+  parsePipelineTestFile,
+  listPipelineTestFiles,
+  loadPipelineTestFiles,
+  pipelineTestFileSpec,
+  type ExpectedDeadLetter,
+  type PipelineTestCase,
+  type PipelineTestFile,
+} from './spec/pipeline-tests';
 export { lookupsSpec } from './spec/lookups';
 export { modelSpec, modelsSpec, refsOf, renderModelSql, orderModels, downstreamOf, type ModelSpec, type Model } from './spec/model-spec';
 export { accumulateRule, accumulatingSpec } from './spec/modes/accumulating';

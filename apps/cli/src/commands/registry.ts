@@ -12,6 +12,7 @@ import { modelsCliCommand } from './models';
 import { offsetsCommand } from './offsets';
 import { sourcesCommand } from './sources';
 import { statusCommand } from './status';
+import { testCommand } from './test';
 import { reportCommand } from './report';
 import { validateCommand } from './validate';
 import { waitCommand } from './wait';
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   migrateCommand,
   waitCommand,
   validateCommand,
+  testCommand,
   docsCommand,
   checkCliCommand,
   modelsCliCommand,

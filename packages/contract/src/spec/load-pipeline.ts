@@ -33,7 +33,7 @@ export function formatProblems(problems: SpecProblem[]): string {
     .join('\n');
 }
 
-function fieldPath(p: ReadonlyArray<PropertyKey>): string {
+export function fieldPath(p: ReadonlyArray<PropertyKey>): string {
   return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
 }
 
@@ -104,7 +104,7 @@ function getAt(root: unknown, p: readonly PropertyKey[]): unknown {
 }
 
 /** Finds where `p` is in the document: the node, or its key when `key` is set, or the nearest parent. */
-function locate(doc: Document, lc: LineCounter, p: readonly PropertyKey[], key?: string): { line: number; column: number } | undefined {
+export function locate(doc: Document, lc: LineCounter, p: readonly PropertyKey[], key?: string): { line: number; column: number } | undefined {
   for (let n = p.length; n >= 0; n--) {
     const sub = p.slice(0, n);
     if (key !== undefined && n === p.length) {
