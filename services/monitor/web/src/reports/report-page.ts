@@ -228,6 +228,8 @@ export function reportPage(name: string): Page {
     observer = new ResizeObserver(() => tiles.forEach((t) => t.chart?.resize()));
     observer.observe(root!);
     showAges();
+    // The chart library (1 MB) loads and compiles while the queries run, not after they answer.
+    if (d.components.some((c) => CHARTS.has(c.kind))) echartsLib(d.components.some((c) => c.kind === 'map')).catch(() => undefined);
     await refresh(Object.keys(d.queries));
   };
 
@@ -237,6 +239,8 @@ export function reportPage(name: string): Page {
     mount(main) {
       root = h('div', { class: 'report', 'data-report': name }, h('p', { class: 'muted' }, 'Loading report…'));
       main.replaceChildren(root);
+      // Markdown-it loads while the report's parts are asked for (render awaits the same load).
+      markdown().catch(() => undefined);
       get<ReportDetail>(`/api/reports/${encodeURIComponent(name)}`).then(
         (d) => {
           detail = d;
