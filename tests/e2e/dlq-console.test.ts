@@ -4,11 +4,12 @@
  * unfixed record is refused with the reason; a preview of a fixed record runs it through the
  * running pipeline and says it would load; the replay reports where the record went, lands it
  * exactly once (also when repeated) and counts it as replayed, not received again, so the counts
- * reconcile; a whole group is fixed by a JSONata expression; a bulk discard and every fix are in
- * the audit trail. Through the CLI and the API alike.
+ * reconcile; a whole group is fixed by a JSONata expression; a record the transformer refuses is
+ * previewed with the transformer's reason and, replayed unfixed, reported dead-lettered again; a bulk
+ * discard and every fix are in the audit trail. Through the CLI and the API alike.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stopAll, waitFor } from '@tributary/testkit';
@@ -55,9 +56,29 @@ function reconciles(s: any): boolean {
   );
 }
 
+/**
+ * The traffic pipeline whose `validate` step applies a policy stricter than the source schema (at
+ * most 5 passengers), so a bus passes ingest and is dead-lettered by the transformer.
+ */
+function writePipeline(into: string): string {
+  const folder = path.join(into, 'pipelines');
+  mkdirSync(path.join(folder, 'schemas'), { recursive: true });
+  copyFileSync(path.join(ROOT, 'pipelines/schemas/passage.json'), path.join(folder, 'schemas/passage.json'));
+  const policy = JSON.parse(readFileSync(path.join(ROOT, 'pipelines/schemas/passage.json'), 'utf8'));
+  policy.properties.passengers = { type: 'integer', minimum: 0, maximum: 5 };
+  writeFileSync(path.join(folder, 'schemas/passage-policy.json'), JSON.stringify(policy));
+  const yaml = readFileSync(path.join(ROOT, 'pipelines/traffic.yaml'), 'utf8').replace(
+    '- validate: { schema: schemas/passage.json }',
+    '- validate: { schema: schemas/passage-policy.json }',
+  );
+  if (!yaml.includes('passage-policy.json')) throw new Error('pipelines/traffic.yaml changed shape: update this test');
+  writeFileSync(path.join(folder, 'traffic.yaml'), yaml);
+  return folder;
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'tributary-dlq-console-'));
-  stack = await startStack({ env: { MONITOR_ADMIN_TOKEN: TOKEN, MONITOR_REFRESH: '0ms' } });
+  stack = await startStack({ pipelines: writePipeline(dir), env: { MONITOR_ADMIN_TOKEN: TOKEN, MONITOR_REFRESH: '0ms' } });
   // 200 passages: 7 and 107 have lane 0 (dead-lettered at ingest), 3, 53, 103, 153 are filtered.
   expect((await stack.push('gantry', ndjson(0, 200), { 'idempotency-key': 'dlq-console-1' })).status).toBe(202);
   await waitFor(async () => (await stack.status()).tables.fact_passage.loaded === 194, { timeoutMs: 30_000, what: '194 passages loaded' });
@@ -151,21 +172,58 @@ describe('the DLQ console', () => {
     expect(reconciles(s)).toBe(true);
   });
 
+  it('reports a replay dead-lettered again by the transformer, with the new error, and previews why before', async () => {
+    const bus = { ...passage(300), event_id: 'bus-1', passengers: 8 };
+    expect((await stack.push('gantry', JSON.stringify(bus), { 'idempotency-key': 'dlq-console-bus' })).json.accepted).toBe(1);
+    const seq = await waitFor(
+      async () => (await api('/api/dlq?pipeline=traffic&stage=transform&q=bus-1')).dead_letters[0]?.seq as number | undefined,
+      { timeoutMs: 15_000, what: 'the dead letter of bus-1' },
+    );
+    const preview = tributary(['dlq', 'preview', String(seq)]);
+    expect(preview.status).toBe(1);
+    expect(preview.stdout).toMatch(/would be dead-lettered again: transform passages: TRIB_E_VALIDATION .*passengers/);
+
+    const again = await api('/api/dlq/replay', { seqs: [seq] });
+    expect(again).toMatchObject({ done: 1, failed: 0 });
+    expect(again.outcomes).toEqual([
+      {
+        seq,
+        outcome: 'dead_lettered',
+        dead_letters: [
+          expect.objectContaining({ stage: 'transform', code: 'TRIB_E_VALIDATION', message: expect.stringMatching(/passengers/) }),
+        ],
+      },
+    ]);
+    const [{ seq: second }] = again.outcomes[0].dead_letters;
+    const fixed = tributary(['dlq', 'replay', String(second), '--set', 'passengers=5']);
+    expect(fixed.stdout).toContain(`${second}: loaded into fact_passage (1)`);
+    expect(await rowsOf('bus-1')).toBe(1);
+    await waitFor(async () => ((await stack.status()).replayed === 4 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'four replays counted',
+    });
+    const s = await stack.status();
+    expect(s).toMatchObject({ received: 201, accepted: 199, replayed: 4 });
+    expect(s.dead_lettered.transform).toBe(2);
+    expect(reconciles(s)).toBe(true);
+  });
+
   it('discards a group in bulk with a reason, and the audit trail shows who did what with which fix', async () => {
     expect((await stack.push('gantry', ndjson(200, 100), { 'idempotency-key': 'dlq-console-2' })).status).toBe(202);
     await waitFor(async () => ((await api('/api/dlq/groups?pipeline=traffic&by=code')).totals.open === 1 ? true : undefined), {
       timeoutMs: 15_000,
       what: 'the new dead letter',
     });
-    const r = tributary(['dlq', 'discard', '--pipeline', 'traffic', '--code', 'TRIB_E_VALIDATION', '--reason', 'test gantry G008']);
+    const r = tributary(['dlq', 'discard', '--pipeline', 'traffic', '--stage', 'ingest', '--reason', 'test gantry G008']);
     expect(r.stdout).toMatch(/1 done, 0 skipped/);
     expect(r.status).toBe(0);
-    expect((await api('/api/dlq/groups?pipeline=traffic&by=code')).totals).toEqual({ open: 0, replayed: 2, discarded: 1, all: 3 });
+    expect((await api('/api/dlq/groups?pipeline=traffic&by=code')).totals).toEqual({ open: 0, replayed: 4, discarded: 1, all: 5 });
 
     const { actions } = await api('/api/dlq/actions');
     expect(actions[0]).toMatchObject({ action: 'discard', actor: 'tributary-cli', done: 1, note: 'test gantry G008' });
-    expect(actions[0].selection).toEqual({ filter: { pipeline: 'traffic', code: 'TRIB_E_VALIDATION' } });
-    expect(actions[1]).toMatchObject({ action: 'replay', actor: 'e2e operator', done: 1, fix: { set: { lane: '$max([lane, 1])' } } });
+    expect(actions[0].selection).toEqual({ filter: { pipeline: 'traffic', stage: 'ingest' } });
+    expect(actions[1]).toMatchObject({ action: 'replay', actor: 'tributary-cli', done: 1, fix: { set: { passengers: '5' } } });
+    expect(actions.find((a: any) => a.fix?.set?.lane)).toMatchObject({ actor: 'e2e operator', fix: { set: { lane: '$max([lane, 1])' } } });
     expect(actions.find((a: any) => a.action === 'replay' && a.fix?.edited)).toMatchObject({ fix: { edited: [first] } });
     const audit = tributary(['dlq', 'audit', '--limit', '3']);
     expect(audit.status).toBe(0);
