@@ -5,7 +5,8 @@
  * is dead-lettered (each field named), what is counted, and the drift events on
  * `trib.events.<pipeline>.drift` (one per dataset, field and kind, not one per record). Then
  * `evolve` on a `postgres_cdc` source: `ALTER TABLE ... ADD COLUMN` at the source, and the column
- * appears in the warehouse table with the new values.
+ * appears in the warehouse table with the new values, and the monitor shows the drift on
+ * /api/pipelines/<name> and fires TributarySchemaDrift.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -85,9 +86,13 @@ beforeAll(async () => {
   writeFileSync(path.join(dir, 'hr.yaml'), STAFF);
   stack = await Stack.start({
     pipelines: dir,
-    services: ['ingest-api', 'transformer', 'loader'],
     // Long enough that the second push below adds to the counts without a second event.
-    env: { HR_DB_URL: url, TRANSFORMER_DRIFT_EVENT_INTERVAL: '10m' },
+    env: {
+      HR_DB_URL: url,
+      TRANSFORMER_DRIFT_EVENT_INTERVAL: '10m',
+      MONITOR_ALERT_INTERVAL: '500ms',
+      MONITOR_ALERT_FOR: '1s',
+    },
   });
   nc = await connect({ servers: stack.nats.url });
 });
@@ -237,5 +242,43 @@ describe('on_drift, per dataset, through the stack', () => {
     expect(events.map((e) => [e.dataset, e.field, e.kind, e.action, e.column_type])).toEqual([
       ['staff', 'phone', 'new', 'column_added', 'text'],
     ]);
+  });
+
+  it('the monitor lists the drift on the pipeline status and fires TributarySchemaDrift', async () => {
+    const drift = await waitFor(
+      async () => {
+        const d = (await stack.status('shop')).drift as any[];
+        return d.length === 16 ? d : undefined;
+      },
+      { timeoutMs: 30_000, what: "shop's sixteen drifts on the status API" },
+    );
+    expect(drift.find((d) => d.dataset === 'strict' && d.field === 'colour')).toMatchObject({
+      source: 'orders',
+      kind: 'new',
+      seen: 'string',
+      policy: 'discard_row',
+      action: 'row_dropped',
+      count: 1,
+      events: 1,
+    });
+    expect(drift.find((d) => d.dataset === 'frozen' && d.field === 'qty')).toMatchObject({
+      kind: 'type_changed',
+      expected: 'integer',
+      count: 1,
+    });
+    expect((await stack.status('hr')).drift.map((d: any) => [d.field, d.column_type])).toEqual([['phone', 'text']]);
+    const firing = await waitFor(
+      async () => {
+        const a = (await (await fetch(`${stack.url('monitor')}/api/alerts`)).json()) as {
+          active: { alert: string; state: string; labels: Record<string, string>; summary: string }[];
+        };
+        return a.active.find((x) => x.alert === 'TributarySchemaDrift' && x.labels.pipeline === 'hr' && x.state === 'firing');
+      },
+      { timeoutMs: 30_000, what: 'TributarySchemaDrift firing for hr' },
+    );
+    expect(firing.labels).toEqual({ pipeline: 'hr', dataset: 'staff', field: 'phone', kind: 'new' });
+    expect(firing.summary).toMatch(
+      /^hr: field "phone" is new in dataset staff from source hr: [12] record\(s\), column added \(on_drift: evolve\)$/,
+    );
   });
 });

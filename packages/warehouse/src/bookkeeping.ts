@@ -189,6 +189,30 @@ CREATE TABLE IF NOT EXISTS tributary.alert_events (
 );
 CREATE INDEX IF NOT EXISTS alert_events_at ON tributary.alert_events (at DESC);
 
+-- Schema drift per dataset, field and kind, folded by the monitor from the drift events on
+-- trib.events.<pipeline>.drift (docs/transforms.md, Schema drift): count adds each event's
+-- new_count, the other columns keep the latest event's view.
+CREATE TABLE IF NOT EXISTS tributary.schema_drift (
+  pipeline    text        NOT NULL,
+  dataset     text        NOT NULL,
+  field       text        NOT NULL,
+  kind        text        NOT NULL,
+  source      text        NOT NULL,
+  expected    text,
+  seen        text        NOT NULL,
+  policy      text        NOT NULL,
+  action      text        NOT NULL,
+  column_type text,
+  first_seen  timestamptz NOT NULL,
+  last_seen   timestamptz NOT NULL,
+  count       bigint      NOT NULL,
+  events      integer     NOT NULL DEFAULT 1,
+  -- When the monitor folded the latest event: TributarySchemaDrift fires on recent ones.
+  folded_at   timestamptz NOT NULL DEFAULT now(),
+  sample      jsonb,
+  PRIMARY KEY (pipeline, dataset, field, kind)
+);
+
 -- The monitor's pipeline page charts accepted records over ingest time.
 CREATE INDEX IF NOT EXISTS stream_log_ingested ON tributary.stream_log (pipeline, stream, ingested_at);
 `;

@@ -54,6 +54,7 @@ export const BOOKKEEPING_ACCESS: Record<'loader' | 'monitor', Record<string, Tab
     dlq_actions: ['SELECT', 'INSERT', 'UPDATE'],
     dead_letter_state: ['SELECT', 'INSERT', 'UPDATE'],
     alert_events: ['SELECT', 'INSERT'],
+    schema_drift: ['SELECT', 'INSERT', 'UPDATE'],
   },
 };
 

@@ -51,6 +51,7 @@ import { SourceRuns } from './sources/source-runs';
 import { StatusSnapshots } from './status/status-snapshot';
 import { registerStatusMetrics } from './status/status-metrics';
 import { createStreamFold, foldSource } from './fold/stream-fold';
+import { createDriftFold, DRIFT_FOLD, readDrift } from './fold/drift-fold';
 import { ThroughputRates } from './status/throughput-rates';
 
 /** Injected dependencies; everything else comes from the config. */
@@ -176,8 +177,8 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
       })();
       jsm = await jetstreamManager(nc, { timeout: config.MONITOR_REQUEST_TIMEOUT });
       await checkTopology(jsm, {
-        streams: [STREAMS.raw, STREAMS.processed, STREAMS.dlq],
-        consumers: FOLDED.map(foldSource),
+        streams: [STREAMS.raw, STREAMS.processed, STREAMS.dlq, STREAMS.events],
+        consumers: [...FOLDED.map(foldSource), DRIFT_FOLD],
       });
 
       pool = new Pool({ connectionString: config.DATABASE_URL, max: config.MONITOR_DB_POOL, connectionTimeoutMillis: 5_000 });
@@ -199,6 +200,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
         ...(sourceSlots.any ? { readSlots: () => sourceSlots.read() } : {}),
         refreshMs: config.MONITOR_REFRESH,
         sourceRuns: (now) => runs.all(now),
+        readDrift: () => readDrift(pool!),
       });
       const { folded } = registerStatusMetrics(metrics.registry, snapshots, logger);
       registerSourceMetrics(metrics.registry, snapshots);
@@ -298,6 +300,17 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
           }),
         );
       }
+      const driftInfo = await jsm.consumers.info(DRIFT_FOLD.stream, DRIFT_FOLD.durable);
+      folds.push(
+        createDriftFold({
+          js,
+          pool,
+          logger,
+          maxBatch: config.MONITOR_FOLD_BATCH,
+          maxDeliver:
+            driftInfo.config.max_deliver && driftInfo.config.max_deliver > 0 ? driftInfo.config.max_deliver : Number.MAX_SAFE_INTEGER,
+        }),
+      );
       await Promise.all(folds.map((f) => f.start()));
       alerts.start();
 

@@ -29,6 +29,7 @@ const pipeline = (name: string, seconds: number) =>
     accepted: 0,
     dead_lettered: { ingest: 0, transform: 0, load: 0, total: 0 },
     lag: { transformer: { pending: 0, ack_pending: 0, redelivered: 0 }, loader: { pending: 0, ack_pending: 0, redelivered: 0 } },
+    drift: [],
   }) as unknown as PipelineStatus;
 
 /** One monitor process: its alert loop, what it notified, and the pipelines it sees. */

@@ -38,8 +38,8 @@ export const consumers = {
   loader: (pipeline: string): string => `loader-${pipeline}`,
   /** The loader's archiver: one per pipeline in each archived stream (TRIB_RAW, TRIB_PROCESSED). */
   archiver: (pipeline: string): string => `archiver-${pipeline}`,
-  /** The monitor folds batch headers of each stream into durable counts. */
-  monitor: (stream: 'raw' | 'processed' | 'dlq'): string => `monitor-${stream}`,
+  /** The monitor folds batch headers of each stream into durable counts, and drift events (TRIB_EVENTS) into `tributary.schema_drift`. */
+  monitor: (stream: 'raw' | 'processed' | 'dlq' | 'drift'): string => `monitor-${stream}`,
 };
 
 /** JetStream KV buckets. */

@@ -107,13 +107,15 @@ export function archiverConsumers(
   }));
 }
 
-/** The monitor's consumers: headers only, over every pipeline. */
+/** The monitor's consumers, over every pipeline: headers only, except DLQ and drift bodies. */
 export function monitorConsumers(): { stream: string; durable: string; filter: string; headersOnly: boolean }[] {
   return [
     { stream: STREAMS.raw, durable: consumers.monitor('raw'), filter: 'trib.raw.>', headersOnly: true },
     { stream: STREAMS.processed, durable: consumers.monitor('processed'), filter: 'trib.processed.>', headersOnly: true },
     // The monitor reads DLQ bodies too (the reason and the record), so not headers only.
     { stream: STREAMS.dlq, durable: consumers.monitor('dlq'), filter: 'trib.dlq.>', headersOnly: false },
+    // Schema drift events of every pipeline (their bodies), folded into tributary.schema_drift.
+    { stream: STREAMS.events, durable: consumers.monitor('drift'), filter: 'trib.events.*.drift', headersOnly: false },
   ];
 }
 

@@ -210,6 +210,18 @@ max by (pipeline) (tributary_pipeline_source_freshness_seconds)
     summary: '{{ $labels.pipeline }}: source {{ $labels.source }} has not succeeded within its schedule plus slack',
   },
   {
+    alert: 'TributarySchemaDrift',
+    severity: 'warning',
+    monitor: true,
+    description:
+      "records drifted from their dataset's fields (a new field, a missing required one, a changed type) within the alert window; the `on_drift` policy says what happened to them (docs/transforms.md, Schema drift; `drift` of /api/pipelines/<name>)",
+    comment:
+      'Records drifted from their dataset (new, missing or retyped fields); the on_drift policy dead-lettered, dropped or evolved them. The transformers count them: sum over replicas.',
+    expr: `sum by (pipeline, dataset, kind) (increase(tributary_schema_drift_total[${D.window}])) > 0`,
+    summary:
+      '{{ $labels.pipeline }}: {{ $labels.kind }} fields in dataset {{ $labels.dataset }} (schema drift; see drift in /api/pipelines)',
+  },
+  {
     alert: 'TributaryMessagesIsolated',
     severity: 'warning',
     monitor: false,

@@ -15,6 +15,7 @@ const breach = {
   accepted: 0,
   dead_lettered: { ingest: 0, transform: 0, load: 0, total: 0 },
   lag: { transformer: { pending: 0, ack_pending: 0, redelivered: 0 }, loader: { pending: 0, ack_pending: 0, redelivered: 0 } },
+  drift: [],
 } as unknown as PipelineStatus;
 
 describe('AlertMonitor', () => {

@@ -30,6 +30,7 @@ function status(over: Partial<PipelineStatus> = {}): PipelineStatus {
     filtered: 0,
     lag: { transformer: { pending: 0, ack_pending: 0, redelivered: 0 }, loader: { pending: 0, ack_pending: 0, redelivered: 0 } },
     last_loaded_at: null,
+    drift: [],
     ...over,
   };
 }
@@ -43,6 +44,32 @@ const names = (i: RuleInputs): string[] => evaluateRules(i, T).map(fingerprint);
 describe('alert rules', () => {
   it('hold nothing for a healthy pipeline', () => {
     expect(names(inputs())).toEqual([]);
+  });
+
+  it('flag schema drift per dataset, field and kind while its latest event is within the window', () => {
+    const d = {
+      dataset: 'staff',
+      source: 'hr',
+      field: 'phone',
+      kind: 'new',
+      expected: null,
+      seen: 'string',
+      policy: 'evolve',
+      action: 'column_added',
+      column_type: 'text',
+      first_seen: '2026-12-06T21:00:00.000Z',
+      last_seen: '2026-12-06T21:00:01.000Z',
+      count: 3,
+      events: 1,
+      event_age_seconds: 10,
+      sample: null,
+    };
+    const now = evaluateRules(inputs({ pipelines: [status({ drift: [d] })] }), T);
+    expect(now.map(fingerprint)).toEqual(['TributarySchemaDrift{dataset=staff,field=phone,kind=new,pipeline=traffic}']);
+    expect(now[0]!.summary).toBe(
+      'traffic: field "phone" is new in dataset staff from source hr: 3 record(s), column added (on_drift: evolve)',
+    );
+    expect(names(inputs({ pipelines: [status({ drift: [{ ...d, event_age_seconds: 301 }] })] }))).toEqual([]);
   });
 
   it('flag freshness beyond the SLA, not at it', () => {

@@ -147,6 +147,19 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
     }
   }
   for (const p of inputs.pipelines) {
+    for (const d of p.drift) {
+      // A drift event folded within the window: the transformer is seeing this drift now.
+      if (d.event_age_seconds * 1000 > t.windowMs) continue;
+      out.push({
+        alert: 'TributarySchemaDrift',
+        labels: { pipeline: p.name, dataset: d.dataset, field: d.field, kind: d.kind },
+        severity: ALERT_SEVERITY.TributarySchemaDrift,
+        summary: `${p.name}: field "${d.field}" ${d.kind === 'new' ? 'is new' : d.kind === 'missing' ? 'is missing' : `changed type (${d.expected ?? '?'} declared, ${d.seen} seen)`} in dataset ${d.dataset} from source ${d.source}: ${d.count} record(s), ${d.action.replace('_', ' ')} (on_drift: ${d.policy})`,
+        value: d.count,
+      });
+    }
+  }
+  for (const p of inputs.pipelines) {
     for (const s of p.source_slots ?? []) {
       // Read from the source database, so it fires also while the ingest-api is down.
       const late = s.lag_seconds !== null && s.lag_seconds > t.slotLagSeconds;

@@ -132,6 +132,35 @@ export interface PipelineStatus {
   source_runs?: SourceRunView[];
   /** Pull sources that read nothing for longer than the SLA (plus their period): the pipeline is then not fresh. */
   stale_sources?: string[];
+  /** Schema drift per dataset, field and kind, newest first (docs/transforms.md, Schema drift); empty when none. */
+  drift: DriftView[];
+}
+
+/** Schema drift of one (dataset, field, kind), folded from the drift events on `trib.events.<pipeline>.drift`. */
+export interface DriftView {
+  dataset: string;
+  source: string;
+  field: string;
+  /** `new`, `missing` or `type_changed`. */
+  kind: string;
+  /** The declared type (`missing`, `type_changed`). */
+  expected: string | null;
+  /** The JSON type seen, or `missing`. */
+  seen: string;
+  /** The `on_drift` policy applied, and what it did (dead_lettered, value_dropped, row_dropped, column_added). */
+  policy: string;
+  action: string;
+  /** `evolve`: the column type the loader gives the field. */
+  column_type: string | null;
+  first_seen: string;
+  last_seen: string;
+  /** Records counted with it, over every event. */
+  count: number;
+  events: number;
+  /** Seconds since the monitor folded its latest event (TributarySchemaDrift fires while it is within the alert window). */
+  event_age_seconds: number;
+  /** One record it happened to, as the transformer saw it. */
+  sample: unknown;
 }
 
 /** Rates of one pipeline, records per second. */

@@ -88,6 +88,7 @@ describe('buildPipelineStatus', () => {
       filtered: 2,
       lag,
       last_loaded_at: new Date(50_000).toISOString(),
+      drift: [],
     });
   });
 

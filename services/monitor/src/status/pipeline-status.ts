@@ -140,5 +140,7 @@ export function buildPipelineStatus(pipeline: Pipeline, counts: StatusCounts, la
     filtered,
     lag,
     last_loaded_at: lastLoaded ? lastLoaded.toISOString() : null,
+    // Filled by the status snapshot from tributary.schema_drift (fold/drift-fold.ts).
+    drift: [],
   };
 }

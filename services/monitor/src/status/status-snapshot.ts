@@ -10,6 +10,7 @@ import { buildPipelineStatus, type PipelineStatus } from './pipeline-status';
 import type { SlotLag } from '../sources/source-slots';
 import type { SourceRunView } from '../sources/source-runs';
 import { queryStatusCounts } from './status-counts';
+import type { DriftView } from '../api/api-types';
 
 /** Status of all pipelines at one moment. */
 export interface StatusSnapshot {
@@ -30,6 +31,8 @@ export interface StatusSnapshotsOptions {
   refreshMs: number;
   /** The pull sources' runs of every pipeline (absent: not shown). */
   sourceRuns?: (now: number) => Promise<Map<string, SourceRunView[]>>;
+  /** Schema drift of every pipeline (fold/drift-fold.ts; absent: none shown). */
+  readDrift?: () => Promise<Map<string, DriftView[]>>;
 }
 
 /** Takes and caches status snapshots. */
@@ -57,11 +60,12 @@ export class StatusSnapshots {
       this.opts.pool,
       this.opts.pipelines.map((p) => p.name),
     );
+    const drift = await this.opts.readDrift?.();
     const now = Date.now();
     // KV unavailable: the counts still show, without the source runs.
     const runs = await this.opts.sourceRuns?.(now).catch(() => undefined);
     const pipelines = this.opts.pipelines.map((p) => {
-      const built = buildPipelineStatus(p, counts, lag.pipelines.get(p.name)!, now);
+      const built = { ...buildPipelineStatus(p, counts, lag.pipelines.get(p.name)!, now), drift: drift?.get(p.name) ?? [] };
       const s = slots?.get(p.name);
       const status = s ? { ...built, source_slots: s } : built;
       const own = runs?.get(p.name);
