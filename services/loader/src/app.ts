@@ -44,7 +44,7 @@ import {
   type Pipeline,
 } from '@tributary/contract';
 import { Pool } from 'pg';
-import { Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { BatchLoader, type LoadItem, type RejectedRow } from './batch-loader';
 import type { LoaderConfig } from './config';
 import { blockedTables } from './blocked-tables';
@@ -73,6 +73,12 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
     help: 'From the earliest ingest time of a message to its commit in the warehouse.',
     labelNames: ['pipeline', 'table'],
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [metrics.registry],
+  });
+  const rows = new Counter({
+    name: 'tributary_rows_total',
+    help: 'Records loaded into a warehouse table by what they did to it (docs/warehouse.md, Load counts).',
+    labelNames: ['pipeline', 'table', 'outcome'],
     registers: [metrics.registry],
   });
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.LOADER_POOL_SIZE, application_name: 'tributary-loader' });
@@ -190,6 +196,9 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
         for (const s of summaries) {
           metrics.records.inc({ pipeline: pipeline.name, stage: 'load', name: s.table, outcome: 'loaded' }, s.records);
           if (s.skipped) metrics.records.inc({ pipeline: pipeline.name, stage: 'load', name: s.table, outcome: 'skipped' }, s.skipped);
+          for (const outcome of ['inserted', 'updated', 'unchanged', 'skipped'] as const) {
+            if (s[outcome] > 0) rows.inc({ pipeline: pipeline.name, table: s.table, outcome }, s[outcome]);
+          }
           for (const it of items) latency.observe({ pipeline: pipeline.name, table: s.table }, Math.max(0, now - it.ingestedAt) / 1000);
           // Informational: the commit is what counts; a lost notice is re-derivable from the ledger.
           publisher!
