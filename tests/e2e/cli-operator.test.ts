@@ -1,6 +1,6 @@
 /**
  * The operator's CLI against the running stack: `tributary status` (table and JSON, exit 0 while
- * fresh), `tributary dlq list|show|discard|replay` through the monitor's API with its exit codes
+ * fresh; a named pipeline's tables with their load counts), `tributary dlq list|show|discard|replay` through the monitor's API with its exit codes
  * (2 for usage errors, 1 when a record was not handled), a discard's reason in the audit trail,
  * and `--help` on every command.
  */
@@ -47,6 +47,17 @@ describe('tributary status', () => {
     expect(json.status).toBe(0);
     const [p] = JSON.parse(json.stdout) as { name: string; accepted: number; fresh: boolean }[];
     expect(p).toMatchObject({ name: 'traffic', accepted: 198, fresh: true });
+  });
+
+  it('with a pipeline named, lists its tables with the load counts the loader exports too', async () => {
+    const r = tributary(['status', 'traffic']);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(/^TABLE\s+LOADED\s+INSERTED\s+UPDATED\s+UNCHANGED\s+SKIPPED\s+DEAD-LETTERED$/));
+    // 194 new passages into an append table: every one inserted.
+    expect(lines).toContainEqual(expect.stringMatching(/^fact_passage\s+194\s+194\s+0\s+0\s+0\s+0$/));
+    const metrics = await (await fetch(`${stack.url('loader')}/metrics`)).text();
+    expect(metrics).toMatch(/^tributary_rows_total\{[^}]*pipeline="traffic",table="fact_passage",outcome="inserted"[^}]*\} 194$/m);
   });
 
   it('exits 2 for an unknown pipeline, naming the ones there are', () => {

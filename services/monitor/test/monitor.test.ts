@@ -112,11 +112,24 @@ function deadLetter(
   };
 }
 
-async function insertLedger(msgId: string, records: number, written: number, skipped: number, ingestedAt: number, loadedAt: number) {
+/** A ledger row; `counts`: inserted, updated, unchanged, skipped (records is their sum). */
+async function insertLedger(msgId: string, counts: [number, number, number, number], ingestedAt: number, loadedAt: number) {
+  const [inserted, updated, unchanged, skipped] = counts;
   await pg.query(
-    `INSERT INTO tributary.load_ledger (pipeline, table_name, msg_id, dataset, stream_seq, records, written, skipped, ingested_at, loaded_at)
-     VALUES ($1, 'fact_passage', $2, 'passages', 1, $3, $4, $5, to_timestamp($6 / 1000.0), to_timestamp($7 / 1000.0))`,
-    [PIPELINE, msgId, records, written, skipped, ingestedAt, loadedAt],
+    `INSERT INTO tributary.load_ledger (pipeline, table_name, msg_id, dataset, stream_seq, records, written, inserted, updated, unchanged, skipped, ingested_at, loaded_at)
+     VALUES ($1, 'fact_passage', $2, 'passages', 1, $3, $4, $5, $6, $7, $8, to_timestamp($9 / 1000.0), to_timestamp($10 / 1000.0))`,
+    [
+      PIPELINE,
+      msgId,
+      inserted + updated + unchanged + skipped,
+      inserted + updated,
+      inserted,
+      updated,
+      unchanged,
+      skipped,
+      ingestedAt,
+      loadedAt,
+    ],
     DB,
   );
 }
@@ -224,8 +237,8 @@ describe('monitor', () => {
       msgId: 'broken-dead-letter',
       headers: makeHeaders({}),
     });
-    await insertLedger('gantry:r1:passages', 4, 3, 1, T0 + 1_000, T0 + 10_000);
-    await insertLedger('sim:r3:passages', 2, 2, 0, T0 + 2_000, T0 + 20_000);
+    await insertLedger('gantry:r1:passages', [2, 1, 0, 1], T0 + 1_000, T0 + 10_000);
+    await insertLedger('sim:r3:passages', [1, 0, 1, 0], T0 + 2_000, T0 + 20_000);
 
     const body = await settled();
     expect(body.pipelines).toEqual([
@@ -246,7 +259,10 @@ describe('monitor', () => {
         tables: {
           fact_passage: {
             loaded: 6,
-            written: 5,
+            written: 4,
+            inserted: 3,
+            updated: 1,
+            unchanged: 1,
             skipped: 1,
             dead_lettered: 1,
             newest_ingested_at: new Date(T0 + 2_000).toISOString(),
@@ -376,7 +392,7 @@ describe('monitor', () => {
   });
 
   it('becomes fresh once the newest accepted ingest time has been loaded', async () => {
-    await insertLedger('gantry:r2:passages', 0, 0, 0, T0 + 5_000, T0 + 30_000);
+    await insertLedger('gantry:r2:passages', [0, 0, 0, 0], T0 + 5_000, T0 + 30_000);
     const p = (await settled()).pipelines[0];
     expect(p).toMatchObject({ freshness_seconds: 0, fresh: true, last_loaded_at: new Date(T0 + 30_000).toISOString() });
   });

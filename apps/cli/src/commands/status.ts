@@ -1,4 +1,7 @@
-/** `tributary status [pipeline] [--json]`: pipelines, counts, lag and freshness from the monitor. */
+/**
+ * `tributary status [pipeline] [--json]`: pipelines, counts, lag and freshness from the monitor;
+ * with a pipeline named, also its tables' load counts (docs/warehouse.md, Load counts).
+ */
 import { parseArgs } from 'node:util';
 import { UsageError, type Command } from '../command';
 import { monitorRequest } from '../monitor-client';
@@ -14,9 +17,19 @@ interface PipelineStatus {
   /** Records the DLQ console replayed (not counted as received or accepted again). */
   replayed?: number;
   filtered: number;
-  tables: Record<string, { loaded: number }>;
+  tables: Record<string, TableCounts>;
   dead_lettered: { total: number };
   lag: Record<'transformer' | 'loader', { pending: number | null; ack_pending: number | null }>;
+}
+
+/** The fields of a table's counts this command shows. */
+interface TableCounts {
+  loaded: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  skipped: number;
+  dead_lettered: number;
 }
 
 const lagOf = (l: { pending: number | null; ack_pending: number | null }): string =>
@@ -62,6 +75,14 @@ export const statusCommand: Command = {
           `${p.sla.freshness_seconds} s`,
         ]);
       for (const line of table(rows)) out(line);
+      if (positionals[0]) {
+        const tables = [['TABLE', 'LOADED', 'INSERTED', 'UPDATED', 'UNCHANGED', 'SKIPPED', 'DEAD-LETTERED']];
+        for (const [name, t] of Object.entries(pipelines[0]!.tables)) {
+          tables.push([name, ...[t.loaded, t.inserted, t.updated, t.unchanged, t.skipped, t.dead_lettered].map(String)]);
+        }
+        out('');
+        for (const line of table(tables)) out(line);
+      }
     }
     return pipelines.every((p) => p.fresh) ? 0 : 1;
   },

@@ -37,8 +37,17 @@ export interface DatasetCounts {
 
 /** Counts of one warehouse table. */
 export interface TableCounts {
+  /** Records loaded into the table: `inserted + updated + unchanged + skipped` (docs/warehouse.md, Load counts). */
   loaded: number;
+  /** `inserted + updated`. */
   written: number;
+  /** Records that created a row (one per row created). */
+  inserted: number;
+  /** Records that changed a row (rewritten). */
+  updated: number;
+  /** Records whose row already held their values (not rewritten). */
+  unchanged: number;
+  /** Records that did nothing to the table. Ledger rows from before the four counts count only here and in `loaded`, `written`. */
   skipped: number;
   dead_lettered: number;
   /** Newest ingest time among the rows loaded: how old a report tile reading this table is. */

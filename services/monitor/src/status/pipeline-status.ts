@@ -87,6 +87,9 @@ export function buildPipelineStatus(pipeline: Pipeline, counts: StatusCounts, la
   const blank = (): TableCounts => ({
     loaded: 0,
     written: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
     skipped: 0,
     dead_lettered: 0,
     newest_ingested_at: null,
@@ -104,6 +107,9 @@ export function buildPipelineStatus(pipeline: Pipeline, counts: StatusCounts, la
     const t = entry(tables, r.table, blank);
     t.loaded += r.records;
     t.written += r.written;
+    t.inserted += r.inserted;
+    t.updated += r.updated;
+    t.unchanged += r.unchanged;
     t.skipped += r.skipped;
     if (r.maxIngestedMs !== null) t.newest_ingested_at = new Date(r.maxIngestedMs).toISOString();
     if (r.lastLoadedAt) t.last_loaded_at = r.lastLoadedAt.toISOString();

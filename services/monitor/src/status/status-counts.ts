@@ -26,6 +26,10 @@ export interface LedgerSum {
   table: string;
   records: number;
   written: number;
+  /** The load counts (docs/warehouse.md, Load counts); ledger rows from before them count in none of the first three. */
+  inserted: number;
+  updated: number;
+  unchanged: number;
   skipped: number;
   maxIngestedMs: number | null;
   lastLoadedAt: Date | null;
@@ -53,6 +57,9 @@ const LEDGER_SQL = `
 SELECT pipeline, table_name,
        sum(records)::bigint AS records,
        sum(written)::bigint AS written,
+       coalesce(sum(inserted), 0)::bigint AS inserted,
+       coalesce(sum(updated), 0)::bigint AS updated,
+       coalesce(sum(unchanged), 0)::bigint AS unchanged,
        sum(skipped)::bigint AS skipped,
        (extract(epoch FROM max(ingested_at)) * 1000)::float8 AS max_ingested_ms,
        max(loaded_at) AS last_loaded_at,
@@ -81,6 +88,9 @@ export async function queryStatusCounts(pool: Pool, pipelines: readonly string[]
         table_name: string;
         records: string;
         written: string;
+        inserted: string;
+        updated: string;
+        unchanged: string;
         skipped: string;
         max_ingested_ms: number | null;
         last_loaded_at: Date | null;
@@ -104,6 +114,9 @@ export async function queryStatusCounts(pool: Pool, pipelines: readonly string[]
         table: r.table_name,
         records: Number(r.records),
         written: Number(r.written),
+        inserted: Number(r.inserted),
+        updated: Number(r.updated),
+        unchanged: Number(r.unchanged),
         skipped: Number(r.skipped),
         maxIngestedMs: r.max_ingested_ms,
         lastLoadedAt: r.last_loaded_at,

@@ -68,7 +68,7 @@ export function flowDiagram(p: PipelineOverview): SVGElement {
     });
   }
   for (const t of p.topology.tables) {
-    const c = p.tables[t.name] ?? { loaded: 0, written: 0, skipped: 0, dead_lettered: 0 };
+    const c = p.tables[t.name] ?? { loaded: 0, dead_lettered: 0 };
     nodes.push({
       id: `t:${t.name}`,
       kind: 'table',

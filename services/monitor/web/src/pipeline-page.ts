@@ -1,9 +1,10 @@
 /**
- * One pipeline: live totals and flow, throughput and latency charts over a chosen range (from the
+ * One pipeline: live totals, flow and per-table counts, throughput and latency charts over a chosen range (from the
  * stream log and the load ledger), errors per stage and code, and the most recent loads.
  */
 import { get } from './api.js';
 import { sourceRunsPanel } from './source-runs-panel.js';
+import { tableCountsTable } from './table-counts.js';
 import { h, replaceRegion } from './dom.js';
 import { flowDiagram } from './flow-diagram.js';
 import { ago, duration, lagOf, num, rate, time } from './format.js';
@@ -164,6 +165,7 @@ export function pipelinePage(name: string): Page {
   let head: HTMLElement;
   let tiles: HTMLElement;
   let flow: HTMLElement;
+  let tableCounts: HTMLElement;
   let errors: HTMLElement;
   let loads: HTMLElement;
   let checks: HTMLElement;
@@ -234,6 +236,7 @@ export function pipelinePage(name: string): Page {
       head = h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, name)));
       tiles = h('section', { class: 'tiles', 'aria-label': 'Totals' });
       flow = h('div', { class: 'scroll-x' });
+      tableCounts = h('div', {});
       errors = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
       loads = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
       checks = h('div', {});
@@ -254,6 +257,7 @@ export function pipelinePage(name: string): Page {
         head,
         tiles,
         h('section', { class: 'panel', 'aria-labelledby': 'h-flow' }, h('h2', { id: 'h-flow' }, 'Flow'), flow),
+        h('section', { class: 'panel', 'aria-labelledby': 'h-tables' }, h('h2', { id: 'h-tables' }, 'Tables'), tableCounts),
         h('div', { class: 'page-head' }, h('h2', {}, 'Over time'), rangeBar),
         h(
           'div',
@@ -348,6 +352,7 @@ export function pipelinePage(name: string): Page {
         ),
       );
       replaceRegion(flow, flowDiagram(p));
+      replaceRegion(tableCounts, tableCountsTable(p));
       void refresh();
     },
     unmount() {
