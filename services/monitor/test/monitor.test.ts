@@ -254,7 +254,8 @@ describe('monitor', () => {
         received: 16,
         accepted: 14,
         rejected: 2,
-        sources: { gantry: { accepted: 10, rejected: 1 }, sim: { accepted: 4, rejected: 1 } },
+        replayed: 0,
+        sources: { gantry: { accepted: 10, rejected: 1, replayed: 0 }, sim: { accepted: 4, rejected: 1, replayed: 0 } },
         datasets: { passages: { records: 6, filtered: 5, dead_lettered: 2 } },
         tables: {
           fact_passage: {
@@ -308,7 +309,7 @@ describe('monitor', () => {
     const p = body.pipelines[0];
     expect(p.lag.transformer.pending).toBe(5); // the second copy is in the stream...
     expect(p.accepted).toBe(14); // ...but counted once
-    expect(p.sources.gantry).toEqual({ accepted: 10, rejected: 1 });
+    expect(p.sources.gantry).toEqual({ accepted: 10, rejected: 1, replayed: 0 });
     expect(p.dead_lettered.total).toBe(5);
     const rows = await pg.query<{ n: string }>("SELECT count(*) AS n FROM tributary.stream_log WHERE msg_id = 'gantry:r1'", [], DB);
     expect(rows[0]!.n).toBe('1');
@@ -350,6 +351,7 @@ describe('monitor', () => {
       record: { speed_mph: 'fast' },
       original: { stream: 'TRIB_RAW', subject: 'trib.raw.tolls.gantry', seq: 1, msgId: 'gantry:r1', index: 0 },
       replay_subject: 'trib.raw.tolls.gantry',
+      schema_fingerprint: null,
       attempts: 1,
       ingested_at: new Date(T0 + 500).toISOString(),
       failed_at: new Date(T0 + 600).toISOString(),
