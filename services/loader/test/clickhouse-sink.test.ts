@@ -256,6 +256,7 @@ describe('tables in ClickHouse', () => {
       _msg_id: 'String',
       _record: 'UInt32',
       _ingested_at: "DateTime('UTC')",
+      _source_time: "Nullable(DateTime('UTC'))",
     });
     const [agg] = await ch.query<{ sorting_key: string; partition_key: string }>(
       `SELECT sorting_key, partition_key FROM system.tables WHERE database = 'mig' AND name = 'agg_minute__partials'`,
@@ -391,7 +392,7 @@ describe('append into ClickHouse', () => {
     recs[2]!.passengers = 1e21; // beyond Int64
     const rejected: RejectedRow[] = [];
     await new BatchLoader(pool, p, new Map(), silent, sinks.sinks).load(
-      [{ msgId: 'x1:passages', dataset: 'passages', seq: 1, ingestedAt: T0, records: recs }],
+      [{ msgId: 'x1:passages', dataset: 'passages', seq: 1, ingestedAt: T0, sourceTime: '2026-12-06T10:11:12.345678Z', records: recs }],
       async (rows) => void rejected.push(...rows),
     );
     expect(rejected.map((x) => [x.table.name, x.index, x.error.code, x.error.location.field])).toEqual([
@@ -400,10 +401,13 @@ describe('append into ClickHouse', () => {
       ['pg_passage', 2, 'TRIB_E_LOAD_REJECTED', undefined], // PostgreSQL's bigint refuses it too
     ]);
     expect(rejected[0]!.error.message).toMatch(/outside 1970-01-01\.\.2105-12-31/);
-    const rows = await ch.query<{ event_id: string; _record: number }>('SELECT event_id, _record FROM bad.fact_passage ORDER BY _record');
+    const rows = await ch.query<{ event_id: string; _record: number; _source_time: string }>(
+      'SELECT event_id, _record, _source_time FROM bad.fact_passage ORDER BY _record',
+    );
+    // The message's source time, in whole seconds (ClickHouse 18.16's DateTime).
     expect(rows).toEqual([
-      { event_id: recs[0]!.event_id, _record: 0 },
-      { event_id: recs[3]!.event_id, _record: 3 },
+      { event_id: recs[0]!.event_id, _record: 0, _source_time: '2026-12-06 10:11:12' },
+      { event_id: recs[3]!.event_id, _record: 3, _source_time: '2026-12-06 10:11:12' },
     ]);
     const ledger = await pool.query(
       `SELECT records, written FROM tributary.load_ledger WHERE pipeline = 'roads_bad' AND table_name = 'fact_passage'`,

@@ -55,6 +55,12 @@ export const CLICKHOUSE_META_COLUMNS = [
   { name: '_ingested_at', type: "DateTime('UTC')" },
 ] as const;
 
+/**
+ * The message's source time (docs/design.md, Wire contract, Source time) in whole seconds, cut
+ * down (18.16 has no DateTime64): added to tables made before it, so addable.
+ */
+export const CLICKHOUSE_SOURCE_TIME = { name: '_source_time', type: "Nullable(DateTime('UTC'))", addable: true } as const;
+
 /** One column of a store table. `addable`: may be added to an existing table (a Nullable field). */
 export interface ClickHouseColumn {
   name: string;
@@ -105,6 +111,7 @@ export function clickhouseLayout(pipeline: Pipeline, table: Table, database: str
         : { name: f.name, type: `Nullable(${type})`, addable: true };
     }),
     ...CLICKHOUSE_META_COLUMNS.map((c) => ({ ...c, addable: false })),
+    CLICKHOUSE_SOURCE_TIME,
   ];
   const sortKey = [...sortFirst, '_msg_id', '_record'];
   const names = { rows: `${table.name}__rows`, partials: `${table.name}__partials` };
@@ -125,7 +132,7 @@ export function clickhouseLayout(pipeline: Pipeline, table: Table, database: str
     loadsDdl: `CREATE TABLE IF NOT EXISTS ${q(loads)} (_msg_id String, _loaded_at DateTime('UTC') DEFAULT now()) ENGINE = ReplacingMergeTree() ORDER BY _msg_id`,
     viewSelect: aggregate
       ? aggregateSelect(pipeline, table, fields, loaded)
-      : `SELECT ${[...fields.map((f) => chIdent(f.name)), '_msg_id', '_record', '_ingested_at'].join(', ')} ${loaded}`,
+      : `SELECT ${[...fields.map((f) => chIdent(f.name)), '_msg_id', '_record', '_ingested_at', '_source_time'].join(', ')} ${loaded}`,
   };
 }
 

@@ -75,7 +75,12 @@ export class ClickHouseTableWriter implements TableSink {
         };
         let line: string;
         try {
-          line = encodeRow(this.target.layout.fields, record, { msgId: row.msgId, index, ingestedAt: row.ingestedAt });
+          line = encodeRow(this.target.layout.fields, record, {
+            msgId: row.msgId,
+            index,
+            ingestedAt: row.ingestedAt,
+            ...(row.sourceTime ? { sourceTime: row.sourceTime } : {}),
+          });
         } catch (err) {
           reject(err);
           continue;

@@ -21,9 +21,13 @@ describe('encodeRow', () => {
       origin,
     );
     expect(line).toBe(
-      '{"s":"a\\"b","i":9007199254740991,"n":1.5,"b":1,"t":1767225601,"d":"2026-01-01","j":"{\\"k\\":[1]}","_msg_id":"m:1","_record":4,"_ingested_at":1767225601}\n',
+      '{"s":"a\\"b","i":9007199254740991,"n":1.5,"b":1,"t":1767225601,"d":"2026-01-01","j":"{\\"k\\":[1]}","_msg_id":"m:1","_record":4,"_ingested_at":1767225601,"_source_time":null}\n',
     );
     expect(JSON.parse(line)).toMatchObject({ s: 'a"b', b: 1 });
+  });
+
+  it('writes the source time in whole seconds, cut down', () => {
+    expect(JSON.parse(encodeRow(FIELDS, {}, { ...origin, sourceTime: '2026-01-01T00:00:01.999999Z' }))._source_time).toBe(1767225601);
   });
 
   it('writes missing and null values as null', () => {

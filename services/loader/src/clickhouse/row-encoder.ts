@@ -9,7 +9,7 @@
  * JSON as its text, decimals as their exact digits; every other value as JSON. Names go as JSON keys, so no field name or value
  * ever reaches SQL text.
  */
-import { decimalText, TributaryError, type FieldDef, type Rec } from '@tributary/contract';
+import { decimalText, sourceTimeMs, TributaryError, type FieldDef, type Rec } from '@tributary/contract';
 
 /** A number written into the JSON line as these exact digits (a decimal never becomes a double). */
 class Digits {
@@ -89,6 +89,8 @@ export interface RowOrigin {
   msgId: string;
   index: number;
   ingestedAt: number;
+  /** The message's source time (canonical), when it has one. */
+  sourceTime?: string;
 }
 
 /**
@@ -106,6 +108,8 @@ export function encodeRow(fields: readonly FieldDef[], rec: Rec, origin: RowOrig
     `"_msg_id":${JSON.stringify(wellFormed(origin.msgId))}`,
     `"_record":${origin.index}`,
     `"_ingested_at":${Math.max(0, Math.floor(origin.ingestedAt / 1000))}`,
+    // Whole seconds, cut down: the column is DateTime (18.16 has no DateTime64).
+    `"_source_time":${origin.sourceTime ? Math.max(0, Math.floor(sourceTimeMs(origin.sourceTime) / 1000)) : 'null'}`,
   );
   return `{${parts.join(',')}}\n`;
 }
