@@ -273,6 +273,8 @@ describe('monitor', () => {
           },
         },
         dead_lettered: { ingest: 2, transform: 2, load: 1, total: 5 },
+        // No drift events were published.
+        drift: [],
         filtered: 5,
         lag: {
           // Nothing consumes the transformer and loader durables in this test.
