@@ -14,7 +14,7 @@ import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { H, makeHeaders, NDJSON } from '@tributary/contract';
-import { PostgresServer, waitFor } from '@tributary/testkit';
+import { launchChromium, PostgresServer, waitFor } from '@tributary/testkit';
 import { Client } from 'pg';
 import { Stack } from './stack';
 
@@ -210,7 +210,7 @@ describe('source time from the source to the warehouse', () => {
     expect(await stack.query(`SELECT id FROM warehouse.clicks WHERE id IN (70, 71)`)).toEqual([]);
   });
 
-  it('keeps source freshness within the SLA while the source is busy, and alerts when the ingest-api stops', async () => {
+  it('keeps source freshness within the SLA while the source is busy, and alerts and shows it when the ingest-api stops', async () => {
     type Alert = { alert: string; state: string; labels: Record<string, string>; summary?: string };
     const breach = async (): Promise<Alert | undefined> => {
       const a = (await (await fetch(`${stack.url('monitor')}/api/alerts`)).json()) as { active: Alert[] };
@@ -247,6 +247,24 @@ describe('source time from the source to the warehouse', () => {
       expect(stale).toMatchObject({ fresh: false, freshness_seconds: 0 });
       const firing = await waitFor(breach, { timeoutMs: 30_000, what: 'TributaryFreshnessBreach firing' });
       expect(firing.summary ?? JSON.stringify(firing)).toMatch(/source/);
+      // The pipeline page shows it, per table too, and the SLA badge says why.
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        await page.goto(`${stack.url('monitor')}/pipelines/shop`);
+        const tile = page.locator('.tile', { hasText: 'Source freshness' });
+        await tile.waitFor();
+        await expect(tile.getAttribute('class')).resolves.toContain('bad');
+        // Ingest is not behind: only the source freshness is.
+        await expect(page.locator('.tile', { hasText: /^Freshness/ }).getAttribute('class')).resolves.toBe('tile');
+        const orders = page.locator('tr[data-key="table-orders"] td').last();
+        await expect(orders.textContent()).resolves.toMatch(/^\d+(\.\d)? s$/);
+        await expect(orders.getAttribute('title')).resolves.toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+        await expect(page.locator('.badge', { hasText: 'SLA breached · sources' }).count()).resolves.toBe(1);
+        await page.screenshot({ path: path.join(os.tmpdir(), 'trib-source-freshness.png'), fullPage: true });
+      } finally {
+        await browser.close();
+      }
 
       // Back: it catches up and the breach resolves.
       await stack.startService('ingest-api');

@@ -325,17 +325,20 @@ export function pipelinePage(name: string): Page {
           `ingest ${num(p.dead_lettered.ingest)} · transform ${num(p.dead_lettered.transform)} · load ${num(p.dead_lettered.load)}`,
           p.dead_lettered.total ? 'warn' : undefined,
         ),
-        tile('Freshness', duration(p.freshness_seconds), `SLA ${duration(p.sla.freshness_seconds)}`, p.fresh ? undefined : 'bad'),
+        // Behind ingest (or a pull source overdue); a stale source time has its own tile.
+        tile(
+          'Freshness',
+          duration(p.freshness_seconds),
+          `SLA ${duration(p.sla.freshness_seconds)}`,
+          p.freshness_seconds > p.sla.freshness_seconds || (p.stale_sources?.length ?? 0) > 0 ? 'bad' : undefined,
+        ),
         // Now minus the newest source time loaded: grows when a source, the ingest or the loader stops.
         p.source_freshness_seconds === null
           ? tile('Source freshness', '–', 'no source time (its sources have none)')
           : tile(
               'Source freshness',
               duration(p.source_freshness_seconds),
-              `newest source time ${p.newest_source_time ?? ''} · ${Object.entries(p.tables)
-                .filter(([, t]) => t.source_freshness_seconds !== null)
-                .map(([name, t]) => `${name} ${duration(t.source_freshness_seconds!)}`)
-                .join(' · ')}`,
+              `newest source time loaded · SLA ${duration(p.sla.freshness_seconds)} · per table below`,
               p.source_freshness_seconds > p.sla.freshness_seconds ? 'bad' : undefined,
             ),
         tile('Waiting', num(lag), 'messages in transform + load'),

@@ -1,10 +1,11 @@
 /**
  * The pipeline page's per-table counts: records loaded into each warehouse table and what they
  * did there (inserted, updated, unchanged and not rewritten, skipped; docs/warehouse.md, Load
- * counts), beside the records dead-lettered on their way in.
+ * counts), beside the records dead-lettered on their way in, and how old the newest source time
+ * loaded into each is (docs/design.md, Wire contract, Source time).
  */
 import { h } from './dom.js';
-import { num } from './format.js';
+import { duration, num } from './format.js';
 import type { PipelineOverview } from './types.js';
 
 /** The table of per-table counts, live from the overview. */
@@ -31,6 +32,7 @@ export function tableCountsTable(p: PipelineOverview): HTMLElement {
           h('th', { class: 'num', title: 'Records whose row already held their values (not rewritten)' }, 'Unchanged'),
           h('th', { class: 'num', title: 'Records that did nothing to the table' }, 'Skipped'),
           h('th', { class: 'num hide-sm' }, 'Dead-lettered'),
+          h('th', { class: 'num', title: 'Now minus the newest source time loaded into the table' }, 'Source freshness'),
         ),
       ),
       h(
@@ -49,6 +51,13 @@ export function tableCountsTable(p: PipelineOverview): HTMLElement {
             cell(c?.unchanged ?? 0),
             cell(c?.skipped ?? 0),
             cell(c?.dead_lettered ?? 0, 'num hide-sm'),
+            h(
+              'td',
+              { class: 'num', title: c?.newest_source_time ?? 'no source time loaded' },
+              c?.source_freshness_seconds === null || c?.source_freshness_seconds === undefined
+                ? '–'
+                : duration(c.source_freshness_seconds),
+            ),
           );
         }),
       ),
