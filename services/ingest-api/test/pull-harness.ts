@@ -86,6 +86,8 @@ export class PullHarness {
       logger: this.logger,
       scheduledAt: Date.now(),
       runId: nuid.next(),
+      // Outside the scheduler nothing counts failures, so there is nothing to reset.
+      healthy: () => undefined,
     });
   }
 
