@@ -129,6 +129,9 @@ describe('dashboard', () => {
     await page.locator('h1', { hasText: 'traffic' }).waitFor();
     await expect(page.locator('.chart canvas').count()).resolves.toBe(2);
     await page.locator('section[aria-labelledby="h-loads"] tbody tr').first().waitFor({ timeout: 30_000 });
+    // Per table, what the loaded records did (docs/warehouse.md, Load counts): new passages are inserted rows.
+    const counts = page.locator('section[aria-labelledby="h-tables"] tbody tr', { hasText: 'fact_passage' });
+    await expect(counts.locator('td').nth(3).textContent()).resolves.toMatch(/^[1-9][\d,]*$/);
     await page.locator('.u-legend').first().waitFor();
     // The charts have points: some bucket of the throughput series is above zero.
     await waitFor(
