@@ -35,6 +35,8 @@ describe('transformer --dry-run on the shipped stream examples', () => {
     ]) {
       const { code, lines } = await run([at('pipelines/events-weather.yaml'), ...order]);
       expect(code).toBe(0);
+      // The reply fields the pipeline leaves out are named in a drop step: no schema drift.
+      expect(lines.filter((l) => l.startsWith('~~ drift'))).toEqual([]);
       const joined = lines
         .filter((l) => l.startsWith('{"event_id"') && l.includes('"observed_at"'))
         .map((l) => JSON.parse(l) as Record<string, unknown>);

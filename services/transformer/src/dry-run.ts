@@ -22,6 +22,11 @@ function print(r: DatasetResult, out: (line: string) => void, label = ''): numbe
   for (const rec of r.records) out(JSON.stringify(rec));
   for (const [name, recs] of r.events ?? []) for (const rec of recs) out(`>> event ${name}: ${JSON.stringify(rec)}`);
   for (const f of r.failures) out(`!! record ${f.index}: ${f.error.code} ${f.error.message}`);
+  // Schema drift, as the drift events would report it (docs/transforms.md, Schema drift).
+  for (const d of r.drift?.values() ?? []) {
+    const types = d.kind === 'type_changed' ? ` (${d.expected} declared, ${d.seen} seen)` : '';
+    out(`~~ drift: field "${d.field}" ${d.kind}${types} in ${d.count} record(s): ${d.action.replace('_', ' ')}`);
+  }
   return r.failures.length;
 }
 
