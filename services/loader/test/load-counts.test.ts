@@ -6,7 +6,7 @@
  * (same `_loaded_at`, same row version `xmin`).
  */
 import { stopAll } from '@tributary/testkit';
-import { BatchLoader, type LoadItem, type TableSummary } from '../src/batch-loader';
+import { BatchLoader, type LoadItem, type RejectedRow, type TableSummary } from '../src/batch-loader';
 import { at, message, noRejects, startWarehouse, type Warehouse } from './warehouse-fixture';
 
 const SPEC = `
@@ -180,6 +180,26 @@ describe('load counts', () => {
       { id: 'b', v: 1, note: 'x' },
       { id: 'c', v: 3, note: 'n' },
     ]);
+  });
+
+  it('counts a message loaded row by row (one record refused) the same way, leaving the refused record out', async () => {
+    // Runs after the sequence above: a holds v 2, note n everywhere.
+    const rejected: RejectedRow[] = [];
+    await new BatchLoader(w.pool, w.pipeline).load(
+      [message('r1', 'items', [item('a', 2), item('e', 1), item('f', 1e20)])],
+      async (rows) => {
+        rejected.push(...rows);
+      },
+    );
+    expect(rejected.map((r) => [r.table.name, r.index]).sort()).toEqual(ITEM_TABLES.map((t) => [t, 2]).sort());
+    expect(await ledger('r1')).toEqual({
+      app_log: [2, 0, 0, 0],
+      app_first: [1, 0, 0, 1],
+      ups: [1, 0, 1, 0],
+      ups_part: [1, 0, 1, 0],
+      dim: [1, 0, 1, 0],
+      acc: [1, 0, 1, 0],
+    });
   });
 
   it('counts an aggregate partial inserted when it creates its row and updated when it merges into one', async () => {
