@@ -60,12 +60,21 @@ function valueAt(rec: object, path: string): unknown {
 }
 
 /** The record's source time under `rule`, or a problem when its field holds something else. */
-function recordSourceTime(rec: object, rule: SourceTimeRule): string | undefined | { problem: { field: string; message: string } } {
+function recordSourceTime(
+  rec: object,
+  rule: SourceTimeRule,
+  last: { raw?: string; time?: string },
+): string | undefined | { problem: { field: string; message: string } } {
   if ('at' in rule) return rule.at;
   const raw = valueAt(rec, rule.field);
   if (raw === undefined || raw === null) return undefined;
+  // Records of a batch often share their time (a CDC transaction's commit): parse each text once.
+  if (raw === last.raw) return last.time;
   const t = toSourceTime(raw);
-  if (t !== undefined) return t;
+  if (t !== undefined) {
+    if (typeof raw === 'string') Object.assign(last, { raw, time: t });
+    return t;
+  }
   const shown = JSON.stringify(raw) ?? String(raw);
   return {
     problem: {
@@ -151,6 +160,7 @@ export class RecordIngestor {
     const lines: string[] = [];
     // times[k]: the source time of lines[k] (only filled when the source has a source time).
     const times: (string | undefined)[] = [];
+    const lastTime: { raw?: string; time?: string } = {};
     // First pass: check and serialise everything, so a record that can never travel (too deep to
     // serialise, or larger than a message) refuses the whole request before anything is published.
     for (let i = 0; i < records.length; i++) {
@@ -166,7 +176,7 @@ export class RecordIngestor {
       }
       let time: string | undefined;
       if (sourceTime && !problem) {
-        const t = recordSourceTime(rec as object, sourceTime);
+        const t = recordSourceTime(rec as object, sourceTime, lastTime);
         if (typeof t === 'object') problem = t.problem;
         else time = t;
       }
