@@ -245,6 +245,8 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Fix selected (1)' }).click();
     const text = page.locator('textarea[name="text"]');
     await expect(text.inputValue()).resolves.toContain('"lane0-0001"');
+    // Beside the editor, what the record must satisfy: the source schema's rule for lane.
+    await expect(page.locator('details.hints li', { hasText: 'lane' }).textContent()).resolves.toContain('"minimum":1');
     await page.getByRole('button', { name: 'Preview' }).click();
     await page.locator('[data-key="preview-summary"].notice.bad', { hasText: '0 would load' }).waitFor();
     await text.fill(JSON.stringify({ ...bad, lane: 2 }, null, 2));

@@ -117,6 +117,9 @@ describe('the DLQ console', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/0 done, 0 skipped.*1 failed/);
     expect(r.stdout).toContain(`${first}: still fails the source schema schemas/passage.json: field "lane"`);
+    // What an edit must satisfy there: the source schema, with the rule the record broke.
+    const hints = JSON.parse(tributary(['dlq', 'show', String(first), '--schema']).stdout);
+    expect(hints.schema).toMatchObject({ ref: 'schemas/passage.json', doc: { properties: { lane: { minimum: 1 } } } });
   });
 
   it('previews an edited record through the running pipeline, replays it, reports it loaded, and lands it once', async () => {

@@ -35,7 +35,8 @@ interface DeadLetterGroup {
 const GROUP_KEYS = ['pipeline', 'stage', 'name', 'code', 'field', 'schema'];
 const SUBCOMMANDS = `dlq list [--pipeline P] [--stage ingest|transform|load] [--name N] [--code TRIB_E_...] [--field F] [--schema FP]
          [--status open|replayed|discarded|all] [--group-by ${GROUP_KEYS.join(',')}] [--limit N] [--json]
-dlq show <seq> [--record]          (--record: the record alone, to edit and pass to --record-file)
+dlq show <seq> [--record|--schema] (--record: the record alone, to edit and pass to --record-file;
+         --schema: what it must satisfy where it replays to, the source schema or the dataset's fields)
 dlq preview (<seq>... | --pipeline P [filters]) [--set field=EXPR]... [--expression EXPR] [--record-file F] [--json]
          dry run of the (fixed) records through the running pipeline: per record, the tables it would
          load into, or why it would be filtered or dead-lettered again; exit 1 when one would be
@@ -136,8 +137,17 @@ export const dlqCommand: Command = {
       case 'list':
         return list(args, ctx);
       case 'show': {
-        const { values, positionals } = parseArgs({ args, options: { record: { type: 'boolean' } }, allowPositionals: true });
+        const { values, positionals } = parseArgs({
+          args,
+          options: { record: { type: 'boolean' }, schema: { type: 'boolean' } },
+          allowPositionals: true,
+        });
         const [seq] = sequences(positionals);
+        if (values.schema) {
+          const { hints } = await monitorRequest<{ hints: unknown }>(ctx.env, `/api/dlq/${seq}/hints`);
+          ctx.out(JSON.stringify(hints, null, 2));
+          return 0;
+        }
         const { dead_letter: d } = await monitorRequest<{ dead_letter: DeadLetterView }>(ctx.env, `/api/dlq/${seq}`);
         ctx.out(JSON.stringify(values.record ? d.record : d, null, 2));
         return 0;

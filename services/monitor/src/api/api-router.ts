@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { AlertMonitor } from '../alerts/alert-monitor';
 import { ALERT_NAMES } from '../alerts/alert-rules';
 import type { ClusterProbe } from '../cluster/cluster-probe';
+import { createDlqHintsRouter } from '../dlq/dlq-hints-router';
 import { createDlqRouter, type DlqRouterDeps } from '../dlq/dlq-router';
 import type { LiveFeed } from './live-feed';
 import type { AlertEvent, Overview } from './api-types';
@@ -117,6 +118,7 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
       preview: deps.preview,
     }),
   );
+  router.use(createDlqHintsRouter({ pool: deps.pool, pipelines: deps.preview.pipelines }));
   if (deps.sources) router.use(deps.sources);
 
   // The catalogue has no code for a wrong URL; an unknown endpoint is still a JSON 404.

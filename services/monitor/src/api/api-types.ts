@@ -374,6 +374,20 @@ export interface DeadLetterView {
   status_at: string | null;
 }
 
+/** What an edited record must satisfy where it replays to: the source schema, or the dataset's fields. */
+export interface RecordHints {
+  /** A record bound for a raw subject: its source's schema as written (JSON Schema or Avro as JSON, Protobuf as text). */
+  schema?: { ref: string; doc: unknown };
+  /** A record bound for a processed subject: the dataset's declared fields. */
+  fields?: { name: string; type: string; required: boolean }[];
+}
+
+/** `GET /api/dlq/<seq>/hints`: what a fix of the dead letter's record must satisfy. */
+export interface DeadLetterHints {
+  seq: number;
+  hints: RecordHints;
+}
+
 /** The outcome of a DLQ action (replay, discard). */
 export interface ActionResult {
   action_id: number;

@@ -5,6 +5,7 @@
  * past the contract (a pipeline without a `validate` step would load it unchecked).
  */
 import { compileSchema, schemaKindOf, type Pipeline, type RecordSchema, type SchemaProblem } from '@tributary/contract';
+import type { RecordHints } from '../api/api-types';
 import type { DeadLetterView } from './dead-letter-store';
 
 /** The subject a dead letter replays to. */
@@ -66,4 +67,17 @@ export class SourceChecks {
     const r = schema?.check(record);
     return r && 'problem' in r ? { ...r.problem, schema: schema!.ref } : undefined;
   }
+}
+
+/** What an edited record of `d` must satisfy where it replays to (the console shows it beside the editor). */
+export function recordHints(pipelines: readonly Pipeline[], d: Pick<DeadLetterView, 'replay_subject' | 'pipeline'>): RecordHints {
+  const target = replayTarget(d);
+  const p = pipelines.find((x) => x.name === d.pipeline);
+  if (typeof target === 'string' || !p) return {};
+  if (target.kind === 'raw') {
+    const ref = p.sources[target.name]?.schema;
+    return ref && p.schemas[ref] !== undefined ? { schema: { ref, doc: p.schemas[ref] } } : {};
+  }
+  const ds = p.datasets.find((x) => x.name === target.name);
+  return ds ? { fields: ds.fields.map((f) => ({ name: f.name, type: f.type, required: f.required })) } : {};
 }

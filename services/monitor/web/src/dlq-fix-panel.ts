@@ -7,7 +7,16 @@
 import { ApiError, credentials, get, post } from './api.js';
 import { h, replaceRegion } from './dom.js';
 import { num, time } from './format.js';
-import type { ActionResult, DeadLetter, DeadLetterGroups, PreviewAnswer, PreviewRecordView, ReplayOutcome } from './types.js';
+import type {
+  ActionResult,
+  DeadLetter,
+  DeadLetterHints,
+  DeadLetterGroups,
+  PreviewAnswer,
+  PreviewRecordView,
+  RecordHints,
+  ReplayOutcome,
+} from './types.js';
 
 /** What a fix applies to. */
 export type FixTarget = { label: string; body: { seqs: number[] } | { filter: Record<string, string> }; record?: DeadLetter };
@@ -32,6 +41,42 @@ function describePreview(r: PreviewRecordView): string {
   return `${r.outcome === 'cannot_replay' ? 'cannot be replayed' : 'would be dead-lettered again'}: ${r.errors
     .map((e) => `${e.stage}${e.dataset ? ` ${e.dataset}` : ''}: ${e.code} ${e.message}`)
     .join('; ')}`;
+}
+
+/** What an edited record must satisfy, beside the editor: the source schema's fields and rules, or the dataset's fields. */
+function hintsView(hints: RecordHints): HTMLElement {
+  const doc = hints.schema?.doc as { properties?: Record<string, unknown>; required?: string[] } | undefined;
+  if (doc && typeof doc === 'object' && doc.properties) {
+    const required = new Set(doc.required ?? []);
+    return h(
+      'details',
+      { class: 'hints', open: true },
+      h('summary', {}, `Source schema ${hints.schema!.ref}`),
+      h(
+        'ul',
+        {},
+        Object.entries(doc.properties).map(([name, rule]) =>
+          h('li', {}, h('code', {}, name), required.has(name) ? ' (required) ' : ' ', h('code', {}, JSON.stringify(rule))),
+        ),
+      ),
+    );
+  }
+  if (hints.schema) {
+    const text = typeof hints.schema.doc === 'string' ? hints.schema.doc : JSON.stringify(hints.schema.doc, null, 2);
+    return h('details', { class: 'hints' }, h('summary', {}, `Source schema ${hints.schema.ref}`), h('pre', {}, text));
+  }
+  if (hints.fields)
+    return h(
+      'details',
+      { class: 'hints', open: true },
+      h('summary', {}, 'Dataset fields'),
+      h(
+        'ul',
+        {},
+        hints.fields.map((f) => h('li', {}, h('code', {}, f.name), `: ${f.type}${f.required ? ' (required)' : ''}`)),
+      ),
+    );
+  return h('p', { class: 'sub' }, 'No schema applies where this record goes.');
 }
 
 /** Creates the groups panel and the fix panel; `refresh` reloads the listing after a replay. */
@@ -251,7 +296,12 @@ export function fixPanels(opts: { refresh: () => Promise<void>; adminEnabled: ()
       ),
     );
     choose(editable ? 'record' : 'none');
-    replaceRegion(fix, form, result);
+    const hints = h('div', { 'aria-label': 'What the record must satisfy' });
+    replaceRegion(fix, form, hints, result);
+    if (editable)
+      void get<DeadLetterHints>(`/api/dlq/${target.record!.seq}/hints`)
+        .then((d) => replaceRegion(hints, hintsView(d.hints)))
+        .catch(() => undefined);
   };
 
   const setTarget = (t: FixTarget): void => {
