@@ -50,6 +50,9 @@ export function reportPage(name: string): Page {
   let running = false;
   let queued = new Set<string>();
   let observer: ResizeObserver | undefined;
+  /** Resolved by the first overview (main.ts asks for one as the page opens). */
+  let overviewSeen!: () => void;
+  const firstOverview = new Promise<void>((resolve) => (overviewSeen = resolve));
 
   const version = (q: string): string => {
     const tables = detail?.queries[q]?.tables ?? [];
@@ -230,6 +233,10 @@ export function reportPage(name: string): Page {
     showAges();
     // The chart library (1 MB) loads and compiles while the queries run, not after they answer.
     if (d.components.some((c) => CHARTS.has(c.kind))) echartsLib(d.components.some((c) => c.kind === 'map')).catch(() => undefined);
+    // The first run waits for the first overview (up to 2 s): the data version comes from it, and
+    // without it every query would run again when it comes, and pages opened together would not
+    // share one run of each query.
+    await Promise.race([firstOverview, new Promise((r) => setTimeout(r, 2000))]);
     await refresh(Object.keys(d.queries));
   };
 
@@ -252,6 +259,7 @@ export function reportPage(name: string): Page {
     },
     update(o) {
       overview = o;
+      overviewSeen();
       showAges();
       if (!detail || detail.refresh !== 'live' || ranAt.size === 0) return;
       const stale = Object.keys(detail.queries).filter((q) =>
