@@ -22,6 +22,8 @@ export interface PageMarks {
   allData: number;
   /** Tiles on the page. */
   tileCount: number;
+  /** Runs of the page's queries (data requests answered) by then: 1 unless an overview changed the data version meanwhile. */
+  refreshes: number;
 }
 
 /**
@@ -109,7 +111,14 @@ export async function openReport(context: BrowserContext, url: string, timeoutMs
     if (m.allData !== undefined && m.fcp !== undefined) {
       return {
         page,
-        marks: { fcp: m.fcp, tiles: m.tiles!, firstData: m.firstData!, allData: m.allData, tileCount: m.tileCount! },
+        marks: {
+          fcp: m.fcp,
+          tiles: m.tiles!,
+          firstData: m.firstData!,
+          allData: m.allData,
+          tileCount: m.tileCount!,
+          refreshes: m.refreshes,
+        },
       };
     }
     if (Date.now() > end) throw new Error(`report page ${url}: not every tile showed data within ${timeoutMs} ms (${JSON.stringify(m)})`);

@@ -137,6 +137,28 @@ async function directQueries(databaseUrl: string): Promise<{ ms: number; perQuer
 
 const reportUrl = (stack: BenchStack): string => `http://127.0.0.1:${stack.ports.get('monitor')}/reports/${REPORT}`;
 
+/**
+ * Waits until a fresh monitor has folded the load history of earlier scenarios: its overview's
+ * tables of the bench pipeline read the same twice, a second apart. Until then every overview
+ * is a new data version, so each would re-run the report's queries.
+ */
+async function monitorSettled(stack: BenchStack, timeoutMs = 300_000): Promise<void> {
+  const tables = async (): Promise<string> => {
+    const r = await fetch(`http://127.0.0.1:${stack.ports.get('monitor')}/api/overview`);
+    const o = (await r.json()) as { pipelines: { name: string; tables: unknown }[] };
+    return JSON.stringify(o.pipelines.find((p) => p.name === 'bench')?.tables ?? null);
+  };
+  const end = Date.now() + timeoutMs;
+  let last = await tables();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await tables();
+    if (now === last) return;
+    if (Date.now() > end) throw new Error('the monitor did not settle (its overview of the bench tables kept changing)');
+    last = now;
+  }
+}
+
 /** `report`: first paint and every tile's data, cold and warm, against the queries run directly. */
 export async function reportScenario(databaseUrl: string, db: Client, base: Env, rows: number): Promise<ReportResult> {
   const env = reportEnv(base);
@@ -147,6 +169,7 @@ export async function reportScenario(databaseUrl: string, db: Client, base: Env,
   const stack = await BenchStack.start(env, 'report', 1, ['monitor']);
   const browser = await ReportBrowser.launch();
   try {
+    await monitorSettled(stack);
     const context = await browser.newContext();
     const cold = await openReport(context, reportUrl(stack));
     await cold.page.close();
@@ -185,6 +208,7 @@ export async function reportLoadScenario(
   try {
     // Warm-up: the first requests of a fresh stack compile code paths; not measured.
     await fullPush(db, stack, Math.min(opts.fullRecords, 20_000));
+    await monitorSettled(stack);
     for (const pages of [0, opts.pages, 0]) {
       const context = await browser.newContext();
       const open = [];

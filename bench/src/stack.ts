@@ -99,7 +99,12 @@ export class BenchStack {
   }
 }
 
-/** POSTs NDJSON `bodies` to a push source, `parallel` requests at a time; each must answer 202. */
+/**
+ * POSTs NDJSON `bodies` to a push source, `parallel` requests at a time; each must answer 202. A
+ * 503 or 429 (the ingest-api shedding load, e.g. its idempotency store timing out when more is
+ * offered than the machine carries) is retried with the same idempotency key, as a client should,
+ * after `Retry-After` or 200 ms, up to 50 times.
+ */
 export async function push(
   port: number,
   pipeline: string,
@@ -111,12 +116,17 @@ export async function push(
   const queue = [...bodies.keys()];
   const worker = async (): Promise<void> => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-      const r = await fetch(`http://127.0.0.1:${port}/v1/pipelines/${pipeline}/sources/${source}/records`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': `${keyPrefix}-${i}` },
-        body: bodies[i],
-      });
-      if (r.status !== 202) throw new Error(`push failed: ${r.status} ${await r.text()}`);
+      for (let attempt = 1; ; attempt++) {
+        const r = await fetch(`http://127.0.0.1:${port}/v1/pipelines/${pipeline}/sources/${source}/records`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': `${keyPrefix}-${i}` },
+          body: bodies[i],
+        });
+        if (r.status === 202) break;
+        const text = await r.text();
+        if ((r.status !== 503 && r.status !== 429) || attempt >= 50) throw new Error(`push failed: ${r.status} ${text}`);
+        await new Promise((done) => setTimeout(done, Number(r.headers.get('retry-after') ?? 0) * 1000 || 200));
+      }
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
