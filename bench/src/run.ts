@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: starts private NATS and PostgreSQL, measures the limits (raw COPY, raw
  * JetStream), the naive design and Tributary (HTTP push end to end, steady-rate latency, the
- * generator, window aggregation, an SCD2 load, two replicas of each stage) in one run, prints a
+ * generator, window aggregation, an SCD2 load, two replicas of each stage, pull sources, a report
+ * page and what open report pages cost the pipeline) in one run, prints a
  * table with the ratios, and writes bench/results/<date>.json. Figures are only comparable within
  * one run: the machines are shared and noisy, so the ratios are what the goals are stated in.
  */
