@@ -1,6 +1,7 @@
 /**
  * The shipped NATS configuration (deploy/nats/nats-server.conf) with one user per service: the
- * whole pipeline works when each service connects with only its own permissions, and the server
+ * whole pipeline works when each service connects with only its own permissions (the DLQ console's
+ * preview, a request from the monitor answered by a transformer, included), and the server
  * refuses a service that steps outside them, or a wrong password.
  */
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { Stack } from './stack';
 
 jest.setTimeout(240_000);
 const ROOT = path.resolve(__dirname, '../..');
+const TOKEN = 'least-privilege-admin-token-0123';
 const PASSWORDS = { ADMIN: 'admin-pw', INGEST: 'ingest-pw', TRANSFORMER: 'transformer-pw', LOADER: 'loader-pw', MONITOR: 'monitor-pw' };
 
 /** The shipped config, with the password variables filled in and the store dir left to the test kit. */
@@ -27,6 +29,7 @@ describe('least-privilege NATS users', () => {
     const creds = (user: string, pw: string) => ({ NATS_USER: user, NATS_PASSWORD: pw });
     stack = await Stack.start({
       natsConfig: natsConfig(),
+      env: { MONITOR_ADMIN_TOKEN: TOKEN },
       serviceEnv: {
         migrate: creds('admin', PASSWORDS.ADMIN),
         'ingest-api': creds('ingest', PASSWORDS.INGEST),
@@ -50,6 +53,19 @@ describe('least-privilege NATS users', () => {
         what: 'records loaded',
       },
     );
+  });
+
+  it('lets the monitor ask a transformer for a preview of a fixed dead letter', async () => {
+    const { dead_letters } = (await (await fetch(`${stack.url('monitor')}/api/dlq?pipeline=traffic&limit=1`)).json()) as {
+      dead_letters: { seq: number }[];
+    };
+    const r = await fetch(`${stack.url('monitor')}/api/dlq/preview`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ seqs: [dead_letters[0]!.seq], fix: { set: { lane: '1' } } }),
+    });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { records: { outcome: string }[] }).records.map((x) => x.outcome)).toEqual(['load']);
   });
 
   it('refuses a wrong password and a service publishing outside its permissions', async () => {
