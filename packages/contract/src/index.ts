@@ -92,6 +92,7 @@ export {
   type PipelineTestCase,
   type PipelineTestFile,
 } from './spec/pipeline-tests';
+export { sensitiveFields, maskFields, MASKED } from './spec/sensitive-fields';
 export { lookupsSpec } from './spec/lookups';
 export { modelSpec, modelsSpec, refsOf, renderModelSql, orderModels, downstreamOf, type ModelSpec, type Model } from './spec/model-spec';
 export { accumulateRule, accumulatingSpec } from './spec/modes/accumulating';

@@ -33,7 +33,8 @@ function dead(i: number, stage: 'ingest' | 'transform', code: DeadLetter['error'
     pipeline: 'shop',
     stage,
     name: stage === 'ingest' ? 'orders' : 'clean_orders',
-    record: { order_id: `o-${i}`, amount: i },
+    // Only the first carries personal data (the `email` field is `pii: true`).
+    record: { order_id: `o-${i}`, amount: i, ...(i === 1 ? { email: 'buyer1@example.com' } : {}) },
     error: { code, message },
     attempts: 1,
     replaySubject: subjects.raw('shop', 'orders'),
@@ -78,7 +79,7 @@ beforeAll(async () => {
       'datasets:',
       '  clean_orders:',
       '    from: orders',
-      '    fields: { order_id: string, amount: number }',
+      '    fields: { order_id: string, amount: number, email: { type: string, pii: true } }',
       'tables:',
       '  fact_order: { from: clean_orders, mode: append }',
       '',
@@ -167,6 +168,25 @@ describe('DLQ actions', () => {
     );
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:/);
     expect(page.headers.get('strict-transport-security')).toBeNull(); // plain HTTP here
+  });
+
+  it('masks personal fields without the admin token, in listings, one entry and searches; shows them with it', async () => {
+    const read = async (url: string, token?: string) => {
+      const r = await fetch(`${base}${url}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      expect(r.headers.get('vary') ?? '').toMatch(/authorization/i);
+      return (await r.json()) as any;
+    };
+    const masked = (await read('/api/dlq?pipeline=shop&status=all')).dead_letters;
+    expect(masked.map((d: any) => d.record?.email).filter(Boolean)).toEqual(['***']);
+    expect(masked.find((d: any) => d.seq === 1).record).toEqual({ order_id: 'o-1', amount: 1, email: '***' });
+    expect((await read('/api/dlq/1')).dead_letter.record.email).toBe('***');
+    expect((await read('/api/dlq/1', 'a-wrong-token-of-some-length')).dead_letter.record.email).toBe('***');
+    // A search must not reveal whether a value is there.
+    expect((await read('/api/dlq?status=all&q=buyer1%40example.com')).dead_letters).toEqual([]);
+    expect((await read('/api/dlq/groups?status=all&q=buyer1%40example.com')).totals).toMatchObject({ all: 0 });
+    // The admin sees the record as stored, and finds it.
+    expect((await read('/api/dlq/1', TOKEN)).dead_letter.record.email).toBe('buyer1@example.com');
+    expect((await read('/api/dlq?status=all&q=buyer1%40example.com', TOKEN)).dead_letters.map((d: any) => d.seq)).toEqual([1]);
   });
 
   it('rejects a malformed selection naming the problem', async () => {

@@ -66,6 +66,10 @@ export const fieldSpec = z.union([
       type: fieldType,
       required: z.boolean().default(false).meta({ description: 'A record without this field is dead-lettered.' }),
       description: z.string().optional(),
+      pii: z.boolean().default(false).meta({
+        description:
+          'Personal data: the monitor masks this field (by name, at any depth) in dead letters shown without the admin token. Fields a `map` step pseudonymises with `$hmac(...)` are masked too.',
+      }),
       precision: z
         .number()
         .int()
@@ -97,6 +101,8 @@ export interface FieldDef {
   type: FieldType;
   required: boolean;
   description?: string;
+  /** Personal data: masked in dead letters shown without the admin token (see `sensitiveFields`). */
+  pii?: boolean;
   /** `decimal` only: total digits and digits after the point (always set for a decimal). */
   precision?: number;
   scale?: number;
@@ -108,7 +114,13 @@ export function normaliseFields(fields: Record<string, z.infer<typeof fieldSpec>
     const def: FieldDef =
       typeof f === 'string'
         ? { name, type: f, required: false }
-        : { name, type: f.type, required: f.required, ...(f.description ? { description: f.description } : {}) };
+        : {
+            name,
+            type: f.type,
+            required: f.required,
+            ...(f.description ? { description: f.description } : {}),
+            ...(f.pii ? { pii: true } : {}),
+          };
     if (def.type === 'decimal') {
       const o: { precision?: number; scale?: number } = typeof f === 'string' ? {} : f;
       const precision = o.precision ?? DEFAULT_DECIMAL_PRECISION;

@@ -104,7 +104,12 @@ function getAt(root: unknown, p: readonly PropertyKey[]): unknown {
 }
 
 /** Finds where `p` is in the document: the node, or its key when `key` is set, or the nearest parent. */
-export function locate(doc: Document, lc: LineCounter, p: readonly PropertyKey[], key?: string): { line: number; column: number } | undefined {
+export function locate(
+  doc: Document,
+  lc: LineCounter,
+  p: readonly PropertyKey[],
+  key?: string,
+): { line: number; column: number } | undefined {
   for (let n = p.length; n >= 0; n--) {
     const sub = p.slice(0, n);
     if (key !== undefined && n === p.length) {

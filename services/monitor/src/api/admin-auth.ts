@@ -7,7 +7,7 @@
  * `Sec-Fetch-Site: cross-site`), so another site's page cannot drive them from a browser.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -38,6 +38,19 @@ export function refuseCrossSite(): RequestHandler {
       return;
     }
     next();
+  };
+}
+
+/**
+ * Whether a request carries the admin token (`Authorization: Bearer <token>`), for reads that show
+ * more to an admin (personal fields of dead letters in clear) and less to anyone else, without
+ * refusing anyone. False when no token is configured.
+ */
+export function adminTokenCheck(token: string | undefined): (req: Request) => boolean {
+  const want = token ? digest(token) : undefined;
+  return (req) => {
+    const given = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '')?.[1];
+    return want !== undefined && given !== undefined && timingSafeEqual(digest(given), want);
   };
 }
 

@@ -60,6 +60,11 @@ export interface DeadLetterFilter {
   schema?: string;
   /** Text searched (case-insensitive) in the error message and the record. */
   q?: string;
+  /**
+   * Top-level record fields `q` does not search: a caller without the admin token, who sees
+   * personal fields masked, must not find a plate by searching for it. Default: none.
+   */
+  hiddenFields?: readonly string[];
   /** `open` (default), `replayed`, `discarded` or `all`. */
   status?: 'open' | 'replayed' | 'discarded' | 'all';
 }
@@ -93,13 +98,14 @@ export function filterClause(f: DeadLetterFilter, firstParam = 1): { sql: string
     f.status ?? 'open',
     f.field ?? null,
     f.schema ?? null,
+    f.hiddenFields?.length ? [...f.hiddenFields] : null,
   ];
   const p = (i: number): string => `$${firstParam + i}`;
   const sql = `(${p(0)}::text IS NULL OR d.pipeline = ${p(0)})
     AND (${p(1)}::text IS NULL OR d.stage = ${p(1)})
     AND (${p(2)}::text IS NULL OR d.name = ${p(2)})
     AND (${p(3)}::text IS NULL OR d.error_code = ${p(3)})
-    AND (${p(4)}::text IS NULL OR d.error_message ILIKE ${p(4)} OR d.record::text ILIKE ${p(4)} OR d.msg_id ILIKE ${p(4)})
+    AND (${p(4)}::text IS NULL OR d.error_message ILIKE ${p(4)} OR (CASE WHEN ${p(8)}::text[] IS NOT NULL AND jsonb_typeof(d.record) = 'object' THEN d.record - ${p(8)}::text[] ELSE d.record END)::text ILIKE ${p(4)} OR d.msg_id ILIKE ${p(4)})
     AND (${p(5)}::text = 'all' OR coalesce(s.status, 'open') = ${p(5)})
     AND (${p(6)}::text IS NULL OR coalesce(d.error_location->>'field', '${NONE}') = ${p(6)})
     AND (${p(7)}::text IS NULL OR coalesce(d.schema_fingerprint, '${NONE}') = ${p(7)})`;

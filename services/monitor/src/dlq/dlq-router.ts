@@ -4,11 +4,12 @@
  * behind the admin token, the dry run of a fix (`POST /api/dlq/preview`) and the write actions
  * (`POST /api/dlq/replay`, `POST /api/dlq/discard`).
  */
-import { identifier, TributaryError } from '@tributary/contract';
+import { identifier, sensitiveFields, TributaryError } from '@tributary/contract';
 import express, { type Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { actorOf, refuseCrossSite, requireAdmin } from '../api/admin-auth';
+import { actorOf, adminTokenCheck, refuseCrossSite, requireAdmin } from '../api/admin-auth';
+import { deadLetterMasker } from './dead-letter-privacy';
 import type { DeadLetterActions } from './dead-letter-actions';
 import { listDeadLetters } from './dead-letter-store';
 import type { DlqAction } from '../api/api-types';
@@ -86,14 +87,26 @@ export function createDlqRouter(deps: DlqRouterDeps): Router {
       .pipe(z.array(z.enum(dimensions as [GroupDimension, ...GroupDimension[]])).min(1)),
   });
 
+  // Without the admin token, personal fields are masked, and searches do not look at them.
+  const isAdmin = adminTokenCheck(deps.adminToken);
+  const mask = deadLetterMasker(deps.preview.pipelines);
+  const hidden = [...new Set(deps.preview.pipelines.flatMap((p) => [...sensitiveFields(p)]))];
+  const reader = (req: express.Request, res: express.Response) => {
+    res.vary('Authorization');
+    const clear = isAdmin(req);
+    return { hiddenFields: clear ? [] : hidden, show: clear ? <T>(d: T): T => d : mask };
+  };
+
   router.get('/api/dlq', async (req, res) => {
     const q = parse(listQuery, req.query, 'query');
-    res.json({ dead_letters: await listDeadLetters(deps.pool, q) });
+    const { hiddenFields, show } = reader(req, res);
+    res.json({ dead_letters: (await listDeadLetters(deps.pool, { ...q, hiddenFields })).map(show) });
   });
 
   router.get('/api/dlq/groups', async (req, res) => {
     const { by, ...filter } = parse(groupQuery, req.query, 'query');
-    res.json(await groupDeadLetters(deps.pool, filter, by));
+    const { hiddenFields } = reader(req, res);
+    res.json(await groupDeadLetters(deps.pool, { ...filter, hiddenFields }, by));
   });
 
   router.get('/api/dlq/actions', async (req, res) => {
@@ -110,7 +123,7 @@ export function createDlqRouter(deps: DlqRouterDeps): Router {
     const seq = parse(z.coerce.number().int().positive(), req.params.seq, 'sequence');
     const [d] = await listDeadLetters(deps.pool, { before: seq + 1, limit: 1, status: 'all' });
     if (!d || d.seq !== seq) return void res.status(404).json({ error: { message: `no dead letter with sequence ${seq}` } });
-    res.json({ dead_letter: d });
+    res.json({ dead_letter: reader(req, res).show(d) });
   });
 
   const admin = [refuseCrossSite(), requireAdmin(deps.adminToken), express.json({ limit: '4mb' })];
