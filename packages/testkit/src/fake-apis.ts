@@ -12,6 +12,9 @@
  * sliding window (`rateLimit`: 429 with `Retry-After` and `X-RateLimit-*` headers), endpoints
  * that do not exist for this key (`missing`: 404).
  * Same request, same answer: data derive from a seed and the request's parameters.
+ *
+ * Longer than 300 lines because it is one stand-in server for four APIs (their data shapes are in
+ * fake-api-data.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

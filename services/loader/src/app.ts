@@ -2,6 +2,9 @@
  * The loader: one consumer loop per pipeline on `loader-<pipeline>` (TRIB_PROCESSED). Each batch
  * of messages is loaded in one transaction with its ledger rows, then acked; a summary per table
  * is published on `trib.loaded.<pipeline>.<table>` for the monitor and lineage.
+ *
+ * Longer than 300 lines because it is the loader's composition root: each part it wires lives in
+ * its own module.
  */
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';

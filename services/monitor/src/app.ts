@@ -3,6 +3,9 @@
  * freshness, dead letters and Prometheus metrics; the live dashboard and DLQ console; evaluates
  * alert rules and notifies; tracks service replicas from heartbeats.
  * `createApp` has no side effects until `start()`.
+ *
+ * Longer than 300 lines because it is the monitor's composition root: each part it wires lives in
+ * its own room.
  */
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';

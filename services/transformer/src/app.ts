@@ -3,6 +3,10 @@
  * each raw batch it runs the datasets, publishes one processed message per dataset (even when
  * empty, so counts and freshness stay exact) with ID `<input ID>:<dataset>`, dead-letters failed
  * records, and lets the loop ack the input only after every PubAck arrived.
+ *
+ * Longer than 300 lines because it is the transformer's composition root: consumer loops,
+ * publishing, drift events, previews and model reloads are wired here, their logic lives in the
+ * modules it wires.
  */
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';

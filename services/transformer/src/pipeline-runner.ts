@@ -4,6 +4,9 @@
  * then each record is projected onto the declared fields (typed, required fields checked).
  * Datasets that read other datasets run in the same pass, in dependency order; a `route` step
  * hands its routed records to the target datasets instead of its output.
+ *
+ * Longer than 300 lines because dataset order, routing, projection and releases share the compiled
+ * datasets.
  */
 import { oldestSourceTime, toTributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/contract';
 import { DROPPED, Projection, type DriftTally } from './drift/projection';

@@ -17,6 +17,9 @@
  *   is acked. Nothing is dropped silently.
  * A copy of a message this loop already settled (redelivered because the ack wait ran out while it
  * was held, e.g. the process was paused) is acked, never handled or dead-lettered a second time.
+ *
+ * Longer than 300 lines because it is one state machine (pull, batch, ack, retry by failure class,
+ * isolate) whose parts share its fields.
  */
 import type { ConsumeOptions, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';

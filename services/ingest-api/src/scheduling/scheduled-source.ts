@@ -7,6 +7,9 @@
  * The schedule's state (when the next run is due, consecutive failures) lives in `trib_cursors`
  * under `schedule.<pipeline>.<source>`, so a replica that takes over continues the same schedule,
  * and a run that was cut short is run again with the same `scheduledAt`.
+ *
+ * Longer than 300 lines because it is one loop (lease, schedule, run, health) whose parts share the
+ * lease and the schedule state.
  */
 import type { KV } from '@nats-io/kv';
 import { nuid } from '@nats-io/transport-node';

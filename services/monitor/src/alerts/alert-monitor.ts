@@ -10,6 +10,9 @@
  * next one), and a replica that becomes the notifier (at start, or taking over) first compares it
  * with what fires now: an alert recorded as firing that no longer holds is resolved, one that
  * fires but was never notified is notified.
+ *
+ * Longer than 300 lines because notifying every alert exactly once needs the rule window, the state
+ * machine and the record of notices together.
  */
 import { H, makeHeaders, subjects } from '@tributary/contract';
 import { PeriodicTask, type KvLease, type Logger, type Publisher } from '@tributary/runtime';

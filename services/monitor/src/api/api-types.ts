@@ -4,6 +4,9 @@
  * browser build of its own) compiles a generated copy of this file: `npm run docs:generate`
  * writes `web/src/api-types.ts`, and `tests/docs/monitor-api-types.test.ts` fails when the copy
  * differs. Change the API here; the server modules re-export these names where they build them.
+ *
+ * Longer than 300 lines because the whole API as one set of types, so server and dashboard share
+ * one definition.
  */
 
 /** The lag of one durable consumer; nulls (and `error`) when NATS could not answer. */

@@ -3,6 +3,9 @@
  * schema fingerprint, with first and last seen) and totals; a fix for a group or a selection (set
  * fields or rewrite the record in JSONata, or edit one record's JSON); a preview of what the
  * running pipeline would do with the fixed records; and a replay that reports where each went.
+ *
+ * Longer than 300 lines because grouping, fix, preview and replay are one panel sharing one
+ * selection.
  */
 import { ApiError, credentials, get, post } from './api.js';
 import { h, replaceRegion } from './dom.js';

@@ -3,6 +3,9 @@
  * inspect each record and its error; see them grouped by cause and fix a group or a selection,
  * with a preview (dlq-fix-panel.ts); replay or discard one, a selection, or everything matching
  * (behind the admin token), with each replay's outcome; and read the audit trail of past actions.
+ *
+ * Longer than 300 lines because the console is one page whose list, detail and audit views share
+ * its filter and selection (the fix panel is its own file).
  */
 import { ApiError, credentials, get, post } from './api.js';
 import { describeOutcome, fixPanels } from './dlq-fix-panel.js';

@@ -1,6 +1,9 @@
 /**
  * One pipeline: live totals, flow and per-table counts, throughput and latency charts over a chosen range (from the
  * stream log and the load ledger), errors per stage and code, and the most recent loads.
+ *
+ * Longer than 300 lines because it is one page whose sections share the pipeline's state and its
+ * refresh.
  */
 import { get } from './api.js';
 import { sourceRunsPanel } from './source-runs-panel.js';
