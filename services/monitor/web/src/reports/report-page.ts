@@ -140,23 +140,31 @@ export function reportPage(name: string): Page {
       while (queued.size > 0) {
         const batch = [...queued];
         queued = new Set();
-        const versions = batch.map((q) => [q, version(q)] as const);
-        const qs = new URLSearchParams(inputQueryString(detail.inputs, inputs?.values ?? {}));
-        qs.set('queries', batch.join(','));
-        qs.set('v', hash(versions.map((v) => v.join('=')).join(';')));
-        let data: ReportData;
-        try {
-          data = await get<ReportData>(`/api/reports/${encodeURIComponent(name)}/data?${qs}`);
-        } catch (err) {
-          for (const q of batch) results[q] = { error: { code: 'TRIB_E_UNAVAILABLE', message: (err as Error).message } };
-          data = { ran_at: '', results: {}, charts: {} };
-        }
-        for (const [q, v] of versions) ranAt.set(q, v);
-        Object.assign(results, data.results);
+        // One request per query, drawn as it answers: a fast tile does not wait for the slowest
+        // query, and a query's data version is its own, so pages share each run whatever else they ask.
+        let ranAtText = '';
+        await Promise.all(
+          batch.map(async (q) => {
+            const v = version(q);
+            const qs = new URLSearchParams(inputQueryString(detail!.inputs, inputs?.values ?? {}));
+            qs.set('queries', q);
+            qs.set('v', hash(`${q}=${v}`));
+            let data: ReportData;
+            try {
+              data = await get<ReportData>(`/api/reports/${encodeURIComponent(name)}/data?${qs}`);
+            } catch (err) {
+              results[q] = { error: { code: 'TRIB_E_UNAVAILABLE', message: (err as Error).message } };
+              data = { ran_at: '', results: {}, charts: {} };
+            }
+            ranAt.set(q, v);
+            Object.assign(results, data.results);
+            if (data.ran_at > ranAtText) ranAtText = data.ran_at;
+            await Promise.all([...tiles.values()].filter((t) => t.c.options.query === q).map((t) => drawTile(t, data)));
+            drawInline();
+          }),
+        );
         inputs?.fill(results);
-        await Promise.all([...tiles.values()].filter((t) => batch.includes(t.c.options.query)).map((t) => drawTile(t, data)));
-        drawInline();
-        root?.setAttribute('data-refreshed', data.ran_at);
+        root?.setAttribute('data-refreshed', ranAtText);
       }
     } finally {
       running = false;
