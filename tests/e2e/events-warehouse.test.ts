@@ -31,6 +31,7 @@ beforeAll(async () => {
   // The shipped pipeline, with Ticketmaster polled every 5 s instead of every 15 minutes.
   dir = mkdtempSync(path.join(tmpdir(), 'events-warehouse-'));
   cpSync(path.join(ROOT, 'pipelines/schemas'), path.join(dir, 'schemas'), { recursive: true });
+  cpSync(path.join(ROOT, 'pipelines/connections.yaml'), path.join(dir, 'connections.yaml'));
   const spec = readFileSync(path.join(ROOT, 'pipelines/events_weather.yaml'), 'utf8');
   const fast = spec.replace(/(tm_events:\n\s+kind: rest\n\s+connection: ticketmaster\n\s+schedule: )\{ every: 15m \}/, '$1{ every: 5s }');
   expect(fast).not.toBe(spec);

@@ -117,6 +117,7 @@ describe('reports', () => {
       'sales.yaml',
       'forecast.yaml',
       'events_weather.yaml',
+      'connections.yaml',
       'schemas',
       'sales',
       'models',

@@ -9,6 +9,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { listPipelineFiles } from '@tributary/contract';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CLI = path.join(ROOT, 'apps/cli/dist/cli.js');
@@ -42,9 +43,7 @@ describe('tributary test', () => {
     expect(r.code).toBe(0);
     // Every top-level example pipeline has a test file naming it.
     const tested = new Set(readdirSync(path.join(ROOT, 'pipelines/tests')).map((f) => f.replace(/\.ya?ml$/, '')));
-    const pipelines = readdirSync(path.join(ROOT, 'pipelines'))
-      .filter((f) => /\.ya?ml$/.test(f))
-      .map((f) => f.replace(/\.ya?ml$/, ''));
+    const pipelines = listPipelineFiles(path.join(ROOT, 'pipelines')).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
     expect(pipelines.filter((p) => !tested.has(p))).toEqual([]);
   });
 

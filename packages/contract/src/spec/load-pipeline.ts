@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { loadSharedConnections, mergeSharedConnections, SHARED_CONNECTIONS_FILE } from './shared-connections';
 import type { z } from 'zod';
 import { TributaryError } from '../errors';
 import { compileSchema, parseSchemaText, schemaKindOf, type SchemaKind } from '../schema/record-schema';
@@ -156,6 +157,8 @@ function unresolvedAlias(doc: Document, lc: LineCounter): { line: number; column
 export function parsePipelineSpec(
   text: string,
   file: string,
+  /** The folder's shared connections (`connections.yaml`), copied in where the spec references them. */
+  shared: Record<string, unknown> = {},
 ): { spec?: PipelineSpec; problems: SpecProblem[]; doc?: Document; lc?: LineCounter } {
   const lc = new LineCounter();
   // `merge`: YAML merge keys (`<<: *defaults`) work, so one anchor can carry shared settings.
@@ -178,8 +181,12 @@ export function parsePipelineSpec(
     // Unresolved aliases, or an alias bomb (billion laughs) refused by the alias limit.
     return { problems: [{ file, ...unresolvedAlias(doc, lc), field: '', message: `YAML: ${(err as Error).message}` }], doc, lc };
   }
+  const twice = mergeSharedConnections(root, shared).map((name) => ({
+    path: ['connections', name] as PropertyKey[],
+    message: `connection "${name}" is also defined in ${SHARED_CONNECTIONS_FILE}: define it once`,
+  }));
   const result = pipelineSpecSchema.safeParse(root);
-  const issues = [...(result.success ? [] : flattenIssues(result.error.issues, root)), ...checkReferences(root)];
+  const issues = [...twice, ...(result.success ? [] : flattenIssues(result.error.issues, root)), ...checkReferences(root)];
   if (!result.success || issues.length > 0) {
     const problems = issues.map((i) => ({
       file,
@@ -227,13 +234,15 @@ export function loadPipelineFile(file: string, opts: { models?: boolean } = {}):
       location: { file },
     });
   }
-  const { spec, problems, doc, lc } = parsePipelineSpec(text, file);
+  const shared = loadSharedConnections(path.dirname(abs));
+  const { spec, problems, doc, lc } = parsePipelineSpec(text, file, shared.connections);
   const fail = (list: SpecProblem[]): never => {
     throw new TributaryError('TRIB_E_SPEC', `invalid pipeline spec:\n${formatProblems(list)}`, {
       location: { file, line: list[0]?.line, field: list[0]?.field },
       details: list,
     });
   };
+  if (shared.problems.length > 0) return fail(shared.problems);
   if (!spec) return fail(problems);
 
   const dir = path.dirname(abs);
@@ -322,7 +331,7 @@ export function listPipelineFiles(location: string): string[] {
     );
     if (!existsSync(dir)) return [];
     return readdirSync(dir)
-      .filter((f) => re.test(f))
+      .filter((f) => re.test(f) && f !== SHARED_CONNECTIONS_FILE)
       .sort()
       .map((f) => path.join(dir, f));
   }
@@ -331,7 +340,7 @@ export function listPipelineFiles(location: string): string[] {
   }
   if (statSync(abs).isFile()) return [abs];
   return readdirSync(abs)
-    .filter((f) => /\.ya?ml$/.test(f))
+    .filter((f) => /\.ya?ml$/.test(f) && f !== SHARED_CONNECTIONS_FILE)
     .sort()
     .map((f) => path.join(abs, f));
 }
