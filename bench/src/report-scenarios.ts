@@ -210,16 +210,18 @@ export async function reportLoadScenario(
     await fullPush(db, stack, Math.min(opts.fullRecords, 20_000));
     await monitorSettled(stack);
     for (const pages of [0, opts.pages, 0]) {
-      const context = await browser.newContext();
+      // Each page in a profile of its own, as five viewers: tabs of one browser share its six
+      // connections to the monitor, and each page's live feed holds one of them.
+      const contexts = await Promise.all(Array.from({ length: pages }, () => browser.newContext()));
       const open = [];
-      for (let i = 0; i < pages; i++) open.push((await openReport(context, reportUrl(stack))).page);
+      for (const context of contexts) open.push((await openReport(context, reportUrl(stack))).page);
       const refreshes0 = await refreshCounts(open);
       const cpu0 = cpu();
       const steady = await steadyPush(db, stack, opts.rate, opts.seconds);
       const full = await fullPush(db, stack, opts.fullRecords);
       const cpu1 = cpu();
       const refreshes1 = await refreshCounts(open);
-      await context.close();
+      await Promise.all(contexts.map((c) => c.close()));
       phases.push({
         pages,
         steady,
