@@ -35,6 +35,23 @@ export interface StatusSnapshotsOptions {
   readDrift?: () => Promise<Map<string, DriftView[]>>;
 }
 
+/**
+ * Whether a change-data-capture pipeline has loaded everything its source committed: all of its
+ * sources are `postgres_cdc`, nothing accepted waits to be loaded beyond the SLA, and every slot
+ * was read and has not been stuck behind the source's WAL for longer than the SLA. Then a quiet
+ * source is not a stale one: its newest change may be hours old and the warehouse still current.
+ */
+export function cdcCaughtUp(p: Pipeline, status: PipelineStatus, slots: readonly SlotLag[] | undefined): boolean {
+  const sla = status.sla.freshness_seconds;
+  return (
+    Object.values(p.sources).every((s) => s.kind === 'postgres_cdc') &&
+    status.freshness_seconds <= sla &&
+    slots !== undefined &&
+    slots.length === Object.keys(p.sources).length &&
+    slots.every((x) => x.lag_seconds !== null && x.lag_seconds <= sla)
+  );
+}
+
 /** Takes and caches status snapshots. */
 export class StatusSnapshots {
   private last: StatusSnapshot | undefined;
@@ -67,7 +84,10 @@ export class StatusSnapshots {
     const pipelines = this.opts.pipelines.map((p) => {
       const built = { ...buildPipelineStatus(p, counts, lag.pipelines.get(p.name)!, now), drift: drift?.get(p.name) ?? [] };
       const s = slots?.get(p.name);
-      const status = s ? { ...built, source_slots: s } : built;
+      let status: PipelineStatus = s ? { ...built, source_slots: s } : built;
+      // Source freshness measures how far the warehouse is behind its sources: none, when caught up.
+      if (status.source_freshness_seconds !== null && cdcCaughtUp(p, status, s))
+        status = { ...status, source_freshness_seconds: 0, fresh: true };
       const own = runs?.get(p.name);
       if (!own || own.length === 0) return status;
       const stale = own.filter((r) => r.stale).map((r) => r.source);

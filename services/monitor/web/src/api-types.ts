@@ -120,7 +120,9 @@ export interface PipelineStatus {
   /**
    * Now minus the newest source time loaded into any of its tables, in seconds (docs/design.md,
    * Wire contract, Source time): grows when the source, the ingest or the loader stops. Null when
-   * no source time was loaded (sources without a time of their own).
+   * no source time was loaded (sources without a time of their own). 0 for a pipeline whose
+   * sources are all `postgres_cdc` while it has loaded everything they committed (every slot
+   * current within the SLA): a quiet source database is not a stale warehouse.
    */
   source_freshness_seconds: number | null;
   /** The newest source time loaded into any of its tables. */
