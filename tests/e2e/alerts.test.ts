@@ -171,6 +171,11 @@ describe('alerts', () => {
     expect(firing.text).toMatch(
       /FIRING TributaryTableBlocked: traffic: table fact_passage is stopped by an incompatible schema change.*lane/,
     );
+    // Each sink is notified on its own: Alertmanager's copy may arrive a moment after the webhook's.
+    await waitFor(async () => amAlerts('TributaryTableBlocked').length > 0, {
+      timeoutMs: 10_000,
+      what: 'the blocked-table alert at Alertmanager',
+    });
     expect(amAlerts('TributaryTableBlocked')[0].labels).toMatchObject({ severity: 'critical', ...labels });
 
     writeFileSync(file, compatible);

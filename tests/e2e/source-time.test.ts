@@ -244,7 +244,9 @@ describe('source time from the source to the warehouse', () => {
         },
         { timeoutMs: 30_000, what: 'source freshness past the SLA' },
       );
-      expect(stale).toMatchObject({ fresh: false, freshness_seconds: 0 });
+      // Ingest is not behind (a record caught mid-flight at the stop may show for a moment): only the sources are.
+      expect(stale.fresh).toBe(false);
+      expect(stale.freshness_seconds).toBeLessThan(stale.sla.freshness_seconds);
       const firing = await waitFor(breach, { timeoutMs: 30_000, what: 'TributaryFreshnessBreach firing' });
       expect(firing.summary ?? JSON.stringify(firing)).toMatch(/source/);
       // The pipeline page shows it, per table too, and the SLA badge says why.
