@@ -7,7 +7,8 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isMap, isScalar, type Document, type LineCounter } from 'yaml';
+import { readYaml, type SpecProblem } from './read-yaml';
 import { loadSharedConnections, mergeSharedConnections, SHARED_CONNECTIONS_FILE } from './shared-connections';
 import type { z } from 'zod';
 import { TributaryError } from '../errors';
@@ -20,15 +21,7 @@ import { checkReferences, pipelineSpecSchema, type PipelineSpec } from './pipeli
 import { resolveModels } from './resolve-models';
 import { normaliseStep, STEP_SPECS, type StepKind } from './steps/registry';
 
-/** One problem found in a spec file. */
-export interface SpecProblem {
-  file: string;
-  line?: number;
-  column?: number;
-  /** Dotted path of the field, e.g. `datasets.passages.steps[0].filter`. */
-  field: string;
-  message: string;
-}
+export type { SpecProblem } from './read-yaml';
 
 /** Formats problems as `file:line:col: field: message` lines. */
 export function formatProblems(problems: SpecProblem[]): string {
@@ -138,21 +131,6 @@ export function locate(
   return undefined;
 }
 
-/** Where the first alias without an anchor before it is, so the error names its line. */
-function unresolvedAlias(doc: Document, lc: LineCounter): { line: number; column: number } | Record<string, never> {
-  let at: number | undefined;
-  visit(doc, {
-    Alias(_, node) {
-      if (node.resolve(doc) !== undefined || !node.range) return undefined;
-      at = node.range[0];
-      return visit.BREAK;
-    },
-  });
-  if (at === undefined) return {};
-  const pos = lc.linePos(at);
-  return { line: pos.line, column: pos.col };
-}
-
 /** Parses and validates one spec text; returns the spec or the list of problems. */
 export function parsePipelineSpec(
   text: string,
@@ -160,27 +138,9 @@ export function parsePipelineSpec(
   /** The folder's shared connections (`connections.yaml`), copied in where the spec references them. */
   shared: Record<string, unknown> = {},
 ): { spec?: PipelineSpec; problems: SpecProblem[]; doc?: Document; lc?: LineCounter } {
-  const lc = new LineCounter();
-  // `merge`: YAML merge keys (`<<: *defaults`) work, so one anchor can carry shared settings.
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, merge: true });
-  if (doc.errors.length > 0) {
-    return {
-      problems: doc.errors.map((e) => ({
-        file,
-        line: lc.linePos(e.pos[0]).line,
-        column: lc.linePos(e.pos[0]).col,
-        field: '',
-        message: `YAML: ${e.message.split('\n')[0]}`,
-      })),
-    };
-  }
-  let root: unknown;
-  try {
-    root = doc.toJS({ maxAliasCount: 100 }) as unknown;
-  } catch (err) {
-    // Unresolved aliases, or an alias bomb (billion laughs) refused by the alias limit.
-    return { problems: [{ file, ...unresolvedAlias(doc, lc), field: '', message: `YAML: ${(err as Error).message}` }], doc, lc };
-  }
+  const read = readYaml(text, file);
+  if ('problems' in read) return read;
+  const { doc, lc, root } = read;
   const twice = mergeSharedConnections(root, shared).map((name) => ({
     path: ['connections', name] as PropertyKey[],
     message: `connection "${name}" is also defined in ${SHARED_CONNECTIONS_FILE}: define it once`,

@@ -18,9 +18,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { fieldPath, locate, type SpecProblem } from './load-pipeline';
+import { fieldPath, locate } from './load-pipeline';
+import { readYaml, type SpecProblem } from './read-yaml';
 
 const record = z.record(z.string(), z.unknown());
 
@@ -74,25 +74,9 @@ export type PipelineTestFile = Omit<z.output<typeof pipelineTestFileSpec>, 'case
 
 /** Parses one test file; returns it or the problems, each with its line. */
 export function parsePipelineTestFile(text: string, file: string): { tests?: PipelineTestFile; problems: SpecProblem[] } {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, merge: true });
-  if (doc.errors.length > 0) {
-    return {
-      problems: doc.errors.map((e) => ({
-        file,
-        line: lc.linePos(e.pos[0]).line,
-        column: lc.linePos(e.pos[0]).col,
-        field: '',
-        message: `YAML: ${e.message.split('\n')[0]}`,
-      })),
-    };
-  }
-  let root: unknown;
-  try {
-    root = doc.toJS({ maxAliasCount: 100 });
-  } catch (err) {
-    return { problems: [{ file, field: '', message: `YAML: ${(err as Error).message}` }] };
-  }
+  const read = readYaml(text, file);
+  if ('problems' in read) return { problems: read.problems };
+  const { doc, lc, root } = read;
   const r = pipelineTestFileSpec.safeParse(root);
   if (!r.success) {
     return {

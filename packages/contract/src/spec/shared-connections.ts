@@ -8,43 +8,28 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { identifier } from './common';
 import { connectionSpec } from './connections';
+import { readYaml, type SpecProblem } from './read-yaml';
 
 /** The file name of a folder's shared connections. */
 export const SHARED_CONNECTIONS_FILE = 'connections.yaml';
 
 const sharedFileSpec = z.strictObject({ connections: z.record(identifier, connectionSpec) });
 
-/** A shared-connections problem: file, line and field, as spec problems are. */
-export interface SharedConnectionsProblem {
-  file: string;
-  line?: number;
-  column?: number;
-  field: string;
-  message: string;
-}
-
 /** The folder's shared connections as written (raw YAML values, validated), or none. */
 export function loadSharedConnections(dir: string): {
   file?: string;
   connections: Record<string, unknown>;
-  problems: SharedConnectionsProblem[];
+  problems: SpecProblem[];
 } {
   const file = path.join(dir, SHARED_CONNECTIONS_FILE);
   if (!existsSync(file)) return { connections: {}, problems: [] };
-  const lc = new LineCounter();
-  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lc, uniqueKeys: true, prettyErrors: false, merge: true });
+  const read = readYaml(readFileSync(file, 'utf8'), file);
+  if ('problems' in read) return { file, connections: {}, problems: read.problems };
+  const { doc, lc, root } = read;
   const at = (pos: number) => ({ line: lc.linePos(pos).line, column: lc.linePos(pos).col });
-  if (doc.errors.length > 0)
-    return {
-      file,
-      connections: {},
-      problems: doc.errors.map((e) => ({ file, ...at(e.pos[0]), field: '', message: `YAML: ${e.message.split('\n')[0]}` })),
-    };
-  const root = doc.toJS({ maxAliasCount: 100 }) as unknown;
   const r = sharedFileSpec.safeParse(root);
   if (!r.success) {
     return {
