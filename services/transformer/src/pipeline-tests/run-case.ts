@@ -160,9 +160,15 @@ function sameValue(expected: unknown, actual: unknown): boolean {
   const scalar = (v: unknown): boolean => typeof v === 'number' || typeof v === 'string' || typeof v === 'bigint';
   if (scalar(expected) && scalar(actual)) {
     if (String(expected) === String(actual)) return true;
+    // 48.30 and 48.3 are one value; beyond 15 significant digits a double cannot tell two apart,
+    // so such values must be written with the very digits (a decimal or a 64-bit integer).
+    const exact = (v: unknown): boolean =>
+      String(v)
+        .replace(/^[-+]?0*|\.|e.*$/gi, '')
+        .replace(/0+$/, '').length <= 15;
     const a = Number(expected);
     const b = Number(actual);
-    return Number.isFinite(a) && Number.isFinite(b) && a === b;
+    return Number.isFinite(a) && Number.isFinite(b) && a === b && exact(expected) && exact(actual);
   }
   return false;
 }
