@@ -9,10 +9,9 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { consumers, STREAMS, type DriftEvent } from '@tributary/contract';
 import { BatchConsumer, type Logger } from '@tributary/runtime';
-import { guardClient } from '@tributary/warehouse';
 import type { Pool } from 'pg';
 import type { DriftView } from '../api/api-types';
-import { toWarehouseError } from './warehouse-error';
+import { inFoldTransaction } from './warehouse-error';
 
 /** The stream and durable the drift fold reads. */
 export const DRIFT_FOLD = { stream: STREAMS.events, durable: consumers.monitor('drift') };
@@ -33,15 +32,7 @@ function parseEvent(msg: JsMsg, logger: Logger): DriftEvent | undefined {
 /** Upserts drift events in one transaction. */
 async function writeEvents(pool: Pool, events: DriftEvent[]): Promise<void> {
   if (events.length === 0) return;
-  let client;
-  try {
-    client = guardClient(await pool.connect());
-  } catch (err) {
-    throw toWarehouseError(err, 'cannot connect to PostgreSQL');
-  }
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  await inFoldTransaction(pool, 'cannot fold drift events into PostgreSQL', async (client) => {
     for (const e of events) {
       await client.query(
         `INSERT INTO tributary.schema_drift AS d
@@ -70,15 +61,7 @@ async function writeEvents(pool: Pool, events: DriftEvent[]): Promise<void> {
         ],
       );
     }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw toWarehouseError(err, 'cannot fold drift events into PostgreSQL');
-  } finally {
-    client.release(broken ? true : undefined);
-  }
+  });
 }
 
 /** Creates (does not start) the drift fold loop. */

@@ -7,12 +7,11 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { BatchConsumer, type Logger } from '@tributary/runtime';
 import { consumers, STREAMS } from '@tributary/contract';
-import { guardClient } from '@tributary/warehouse';
 import type { Pool } from 'pg';
 import { insertDeadLetters } from '../dlq/dead-letter-store';
 import { foldMessage, type DeadLetterRow, type FoldedMessage, type FoldedStream } from './folded-message';
 import { insertStreamLog } from './stream-log-store';
-import { toWarehouseError } from './warehouse-error';
+import { inFoldTransaction, toWarehouseError } from './warehouse-error';
 
 /** Inputs of a fold loop. */
 export interface StreamFoldOptions {
@@ -39,15 +38,7 @@ export function foldSource(stream: FoldedStream): { stream: string; durable: str
  * Resolves with the dead letters stored for the first time.
  */
 async function writeFolded(pool: Pool, folded: FoldedMessage[]): Promise<DeadLetterRow[]> {
-  let client;
-  try {
-    client = guardClient(await pool.connect());
-  } catch (err) {
-    throw toWarehouseError(err, 'cannot connect to PostgreSQL');
-  }
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  return inFoldTransaction(pool, 'cannot fold messages into PostgreSQL', async (client) => {
     const fresh = await insertStreamLog(
       client,
       folded.map((f) => f.row),
@@ -61,17 +52,8 @@ async function writeFolded(pool: Pool, folded: FoldedMessage[]): Promise<DeadLet
       return [f.deadLetter];
     });
     await insertDeadLetters(client, deadLetters);
-    await client.query('COMMIT');
     return deadLetters;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw toWarehouseError(err, 'cannot fold messages into PostgreSQL');
-  } finally {
-    // A connection that failed mid-transaction is discarded rather than returned to the pool.
-    client.release(broken ? true : undefined);
-  }
+  });
 }
 
 /** Creates (does not start) the fold loop of one stream. */
