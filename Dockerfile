@@ -57,6 +57,7 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked \
       mkdir -p /out/$d; \
       if [ -d $d/node_modules ]; then cp -a $d/node_modules /out/$d/; fi; \
       if [ $d != . ]; then cp -a $d/package.json $d/dist /out/$d/; fi; \
+      if [ -d $d/bin ]; then cp -a $d/bin /out/$d/; fi; \
       if [ -d $d/web/static ]; then mkdir -p /out/$d/web && cp -a $d/web/static /out/$d/web/; fi; \
     done; \
     cp -a pipelines/. /out/pipelines/; \

@@ -48,8 +48,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** Runs the command line and exits with its code (the `tributary` bin, bin/tributary.js, calls this). */
+export function runCli(argv: string[]): void {
+  main(argv).then(
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`${isTributaryError(err) ? `${err.code}: ` : ''}${(err as Error).message}\n`);
@@ -58,3 +59,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runCli(process.argv.slice(2));
