@@ -1,18 +1,19 @@
 /**
- * No source file takes part in an import cycle (ARCHITECTURE.md, layering): a cycle makes load
- * order matter and lets two rooms grow into one. Checked over every package, app and service,
- * across package boundaries.
+ * No import cycle between files or folders (ARCHITECTURE.md, layering): a cycle makes load order
+ * matter and lets two rooms grow into one. Checked over every package, app and service, across
+ * package boundaries: no file imports itself through others, and at every folder no two of its
+ * entries (files, or sub-folders with everything below them) import each other, directly or
+ * round a loop. Type-only imports count: a cycle of types still ties two rooms together.
  */
 import path from 'node:path';
-import { importCycles, importGraph, ROOT, sourceFiles } from './import-graph';
+import { folderGraphs, importCycles, importGraph, ROOT, sourceFiles } from './import-graph';
 
 /**
- * Cycles that exist today and are owned by a move in flight (issue 14): the source kinds'
- * `SourceDeps` and `PullScheduler` name each other's types (type-only) until the source plugin
- * family is reworked (issue 14, point 4). Nothing may be added here; the test fails when a listed
- * cycle is gone, so the list only shrinks.
+ * Folder cycles that exist today, owned by a move in flight (issue 14): the monitor's rooms import
+ * the API types from `api/`, whose router imports them back. Nothing may be added here; the test
+ * fails when a listed cycle is gone, so the list only shrinks.
  */
-const KNOWN_CYCLES = [['services/ingest-api/src/sources/pull-source.ts', 'services/ingest-api/src/sources/source.ts']];
+const KNOWN_FOLDER_CYCLES = ['services/monitor/src: alerts api cluster config.ts dlq fold sources status'];
 
 describe('import graph', () => {
   const graph = importGraph();
@@ -23,16 +24,20 @@ describe('import graph', () => {
       expect(tops).toContain(p);
     // Resolution works: the loader reaches the contract through `@tributary/contract`.
     const loaderImports = [...graph].filter(([f]) => f.includes('/services/loader/src/')).flatMap(([, t]) => t);
-    expect(loaderImports).toContain(path.join(ROOT, 'packages/contract/src/index.ts'));
+    expect(loaderImports.some((t) => t.startsWith(path.join(ROOT, 'packages/contract/src/')))).toBe(true);
     expect(graph.size).toBe(sourceFiles().length);
   });
 
-  test('has no cycles', () => {
-    const known = new Set(KNOWN_CYCLES.map((c) => c.join(' ')));
-    const cycles = importCycles(graph).map((c) => c.map((f) => path.relative(ROOT, f)));
-    expect(cycles.filter((c) => !known.has(c.join(' ')))).toEqual([]);
-    const found = new Set(cycles.map((c) => c.join(' ')));
-    expect(KNOWN_CYCLES.filter((c) => !found.has(c.join(' ')))).toEqual([]);
+  test('has no cycle between files', () => {
+    expect(importCycles(graph).map((c) => c.map((f) => path.relative(ROOT, f)))).toEqual([]);
+  });
+
+  test('has no cycle between folders', () => {
+    const cycles: string[] = [];
+    for (const [dir, level] of folderGraphs(graph)) for (const c of importCycles(level)) cycles.push(`${dir}: ${c.join(' ')}`);
+    const known = new Set(KNOWN_FOLDER_CYCLES);
+    expect(cycles.filter((c) => !known.has(c))).toEqual([]);
+    expect(KNOWN_FOLDER_CYCLES.filter((c) => !cycles.includes(c))).toEqual([]);
   });
 
   test('the cycle finder finds a cycle', () => {
@@ -44,5 +49,18 @@ describe('import graph', () => {
       ['e', ['e']],
     ]);
     expect(importCycles(g)).toEqual([['a', 'b', 'c'], ['e']]);
+  });
+
+  test('the folder view finds a cycle between two folders', () => {
+    const f = (p: string) => path.join(ROOT, p);
+    const g = new Map([
+      [f('s/src/a/one.ts'), [f('s/src/b/two.ts')]],
+      [f('s/src/b/two.ts'), []],
+      [f('s/src/b/three.ts'), [f('s/src/a/four.ts')]],
+      [f('s/src/a/four.ts'), []],
+      [f('s/src/app.ts'), [f('s/src/a/one.ts')]],
+    ]);
+    const levels = folderGraphs(g);
+    expect(importCycles(levels.get('s/src')!)).toEqual([['a', 'b']]);
   });
 });

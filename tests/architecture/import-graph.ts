@@ -112,3 +112,27 @@ export function importCycles(graph: Map<string, string[]>): string[][] {
   }
   return out;
 }
+
+/**
+ * The folder view of the import graph: at every folder, its entries (files, and sub-folders
+ * standing for everything below them) with an edge where a file of one imports a file of another.
+ * Keyed by folder (relative to the root); a cycle among one folder's entries is a folder cycle.
+ */
+export function folderGraphs(graph: Map<string, string[]>): Map<string, Map<string, string[]>> {
+  const levels = new Map<string, Map<string, Set<string>>>();
+  for (const [from, targets] of graph) {
+    for (const to of targets) {
+      const a = path.relative(ROOT, from).split(path.sep);
+      const b = path.relative(ROOT, to).split(path.sep);
+      let i = 0;
+      while (i < a.length - 1 && i < b.length - 1 && a[i] === b[i]) i++;
+      if (a[i] === b[i]) continue;
+      const dir = a.slice(0, i).join('/');
+      const level = levels.get(dir) ?? new Map<string, Set<string>>();
+      levels.set(dir, level);
+      for (const n of [a[i]!, b[i]!]) if (!level.has(n)) level.set(n, new Set());
+      level.get(a[i]!)!.add(b[i]!);
+    }
+  }
+  return new Map([...levels].map(([dir, level]) => [dir, new Map([...level].map(([n, t]) => [n, [...t].sort()]))]));
+}

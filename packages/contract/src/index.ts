@@ -4,7 +4,7 @@
  */
 export { NDJSON, encodeNdjson, encodeLine, decodeNdjson, type Rec } from './codec/ndjson';
 export { ERROR_CODES, TributaryError, isTributaryError, isRetryable, toTributaryError, type ErrorCode, type ErrorLocation } from './errors';
-export { compileRecordSchema, type RecordValidator } from './json-schema';
+export { compileRecordSchema, type RecordValidator } from './schema/json-schema';
 export { decodeAvroContainer } from './schema/avro-container';
 export { isExactDouble, exactNumber, parseJsonExact, decimalText, int64Value } from './schema/exact-values';
 export { ONNX_ELEMENT_TYPES, onnxSignature, modelIdentity, type OnnxTensorInfo, type OnnxSignature } from './schema/onnx-signature';

@@ -15,10 +15,10 @@ import { tablesOf, TributaryError, type Pipeline, type Table } from '@tributary/
 import type { Logger } from '@tributary/runtime';
 import type { Pool, PoolClient } from 'pg';
 import { classifyPgError } from './postgres/pg-errors';
-import type { LoadItem, RejectedRow, RowCounts, TableRows, TableSink } from './sinks/sink';
+import type { LoadItem, RejectedRow, RowCounts, TableRows, TableSink } from './sink';
 import { createTableSinks } from './table-sinks';
 
-export type { LoadItem, RejectedRow } from './sinks/sink';
+export type { LoadItem, RejectedRow } from './sink';
 
 /** What a flush did, per table. */
 export interface TableSummary {

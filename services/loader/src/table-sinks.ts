@@ -8,7 +8,7 @@
 import { sinkKindOf, type Pipeline } from '@tributary/contract';
 import type { Logger } from '@tributary/runtime';
 import { SINKS } from './sinks/registry';
-import type { SharedResource, TableSink } from './sinks/sink';
+import type { SharedResource, TableSink } from './sink';
 
 /** A pipeline's table sinks, by table name, and what they share. */
 export interface TableSinks {

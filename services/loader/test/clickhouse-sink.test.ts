@@ -35,7 +35,7 @@ import { Registry } from 'prom-client';
 import { PipelineRunner } from '../../transformer/src/pipeline-runner';
 import { BatchLoader, type LoadItem, type RejectedRow } from '../src/batch-loader';
 import { blockedTables } from '../src/blocked-tables';
-import type { TableSink } from '../src/sinks/sink';
+import type { TableSink } from '../src/sink';
 import { openTableSinks } from '../src/table-sinks';
 
 jest.setTimeout(240_000);

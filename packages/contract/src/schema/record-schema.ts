@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import avro from 'avsc';
 import protobuf from 'protobufjs';
-import { compileRecordSchema } from '../json-schema';
+import { compileRecordSchema } from './json-schema';
 
 /** A schema language. */
 export type SchemaKind = 'json_schema' | 'avro' | 'protobuf';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { fullFormats } from 'ajv-formats/dist/formats';
-import { compileRecordSchema } from '../json-schema';
+import { compileRecordSchema } from './json-schema';
 import { isCanonicalTimestamp } from './timestamps';
 
 const rfc3339 = (fullFormats['date-time'] as { validate: (s: string) => boolean }).validate;

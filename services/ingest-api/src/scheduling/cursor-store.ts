@@ -8,7 +8,7 @@
 import type { KV } from '@nats-io/kv';
 import { TributaryError } from '@tributary/contract';
 import { cursorKey } from '@tributary/runtime';
-import type { CursorStore } from '../sources/pull-source';
+import type { CursorStore } from './pull-contract';
 
 export { cursorKey };
 

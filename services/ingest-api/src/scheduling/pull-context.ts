@@ -8,7 +8,7 @@ import type { KV } from '@nats-io/kv';
 import { publishDeadLetter, type Logger, type Publisher } from '@tributary/runtime';
 import { subjects, type Pipeline } from '@tributary/contract';
 import type { Registry } from 'prom-client';
-import type { CursorStore, PullContext, SourceIngestor } from '../sources/pull-source';
+import type { CursorStore, PullContext, SourceIngestor } from './pull-contract';
 import { budgetKey, KvRequestBudget } from './request-budget';
 import { readPublishedRecords } from './stream-reader';
 

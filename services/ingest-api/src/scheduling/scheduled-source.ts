@@ -23,8 +23,7 @@ import {
   type SourceScheduleState,
 } from '@tributary/runtime';
 import { TributaryError, type Pipeline } from '@tributary/contract';
-import type { PullContext, PullRunResult, PullSchedule, PullSource } from '../sources/pull-source';
-import type { SourceHandle } from '../sources/source';
+import type { PullContext, PullRunResult, PullSchedule, PullSource, ScheduledPull } from './pull-contract';
 import { backoffDelay, sleep } from './backoff';
 import { ScheduleClock } from './schedule-clock';
 
@@ -62,7 +61,7 @@ export interface ScheduledSourceOptions {
 const HEALTHY_WRITE_MS = 10_000;
 
 /** A pull source's lease-and-schedule loop. */
-export class ScheduledSource implements SourceHandle {
+export class ScheduledSource implements ScheduledPull {
   private readonly stopping = new AbortController();
   private readonly lease: KvLease;
   private readonly clock: ScheduleClock;

@@ -10,8 +10,7 @@ import { nuid, type NatsConnection } from '@nats-io/transport-node';
 import { BUCKETS, TributaryError } from '@tributary/contract';
 import type { Logger, Publisher } from '@tributary/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { PullContext, PullScheduler, SourceIngestor } from '../sources/pull-source';
-import type { SourceHandle } from '../sources/source';
+import type { PullContext, PullScheduler, ScheduledPull, SourceIngestor } from './pull-contract';
 import { KvCursorStore } from './cursor-store';
 import { buildPullContext } from './pull-context';
 import { ScheduledSource } from './scheduled-source';
@@ -107,7 +106,7 @@ export class SourceRunner implements PullScheduler {
   }
 
   /** Wraps a pull source in its lease-and-schedule loop; `start()` on the handle begins it. */
-  add(opts: Parameters<PullScheduler['add']>[0]): SourceHandle {
+  add(opts: Parameters<PullScheduler['add']>[0]): ScheduledPull {
     const { pipeline, name } = opts;
     const labels = { pipeline: pipeline.name, source: name };
     const cursors = new KvCursorStore(this.o.cursors, pipeline.name, name);

@@ -7,7 +7,7 @@ import type { Pipeline } from '@tributary/contract';
 import type { z } from 'zod';
 import type { IdempotencyStore } from '../idempotency-store';
 import type { IngestResult, RecordIngestor } from '../record-ingestor';
-import type { PullScheduler } from './pull-source';
+import type { PullScheduler } from '../scheduling/pull-contract';
 
 /** One HTTP request's body, as the route hands it over. */
 export interface PushRequest {

@@ -22,7 +22,7 @@
 import { chTable, ensureClickHouseTable, type ClickHouseTarget } from '@tributary/warehouse';
 import { isTributaryError, type Pipeline, type Table } from '@tributary/contract';
 import type { Logger } from '@tributary/runtime';
-import type { RowCounts, SinkBatch, TableRows, TableSink } from '../sinks/sink';
+import type { RowCounts, SinkBatch, TableRows, TableSink } from '../sink';
 import { encodeRow } from './row-encoder';
 
 /** Loads rows into one ClickHouse table. */

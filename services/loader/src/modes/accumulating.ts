@@ -15,7 +15,7 @@
  */
 import { datasetOf, MODE_SPECS, VALUE_ORDER_COLUMN, type Table } from '@tributary/contract';
 import { ident } from '@tributary/warehouse';
-import { insertedFlag } from '../postgres/row-outcome';
+import { insertedFlag } from '../sql/row-outcome';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */

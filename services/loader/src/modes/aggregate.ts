@@ -15,7 +15,7 @@
  */
 import { ident } from '@tributary/warehouse';
 import { MODE_SPECS, TributaryError, WINDOW_COLUMNS, windowMergePlan, windowOf, type FlagTerm } from '@tributary/contract';
-import { insertedFlag } from '../postgres/row-outcome';
+import { insertedFlag } from '../sql/row-outcome';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */

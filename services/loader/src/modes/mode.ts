@@ -21,7 +21,7 @@ export interface ModeDeps {
   extraColumns?: readonly string[];
   /** Quoted name for a per-session temp table of the mode's own (e.g. an scd2 merge plan). */
   scratch?: string;
-  /** The target is partitioned (PostgreSQL then returns no system columns from it: postgres/row-outcome.ts). */
+  /** The target is partitioned (PostgreSQL then returns no system columns from it: sql/row-outcome.ts). */
   partitioned?: boolean;
 }
 

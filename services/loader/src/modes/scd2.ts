@@ -36,13 +36,13 @@
  * and time as a later record, in a version credited to another record of the flush, an ignored
  * delete).
  *
- * Only rows that differ are written. Members are locked first (postgres/lock-keys.ts); rows that stop being
+ * Only rows that differ are written. Members are locked first (sql/lock-keys.ts); rows that stop being
  * current are updated before rows that become current, and new rows inserted last, because
  * PostgreSQL checks unique indexes row by row.
  */
 import { datasetOf, pgColumnType, MODE_SPECS, scd2Layout, type Table } from '@tributary/contract';
 import { ident } from '@tributary/warehouse';
-import { keyHash, lockMembersSql } from '../postgres/lock-keys';
+import { keyHash, lockMembersSql } from '../sql/lock-keys';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */

@@ -7,7 +7,7 @@
  */
 import { ident } from '@tributary/warehouse';
 import { MODE_SPECS } from '@tributary/contract';
-import { candidateCountsSql, insertedFlag, rowDiffers } from '../postgres/row-outcome';
+import { candidateCountsSql, insertedFlag, rowDiffers } from '../sql/row-outcome';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */

@@ -7,7 +7,7 @@
  */
 import { datasetOf, pgColumnType, scd2Layout, type LookupColumn, type Pipeline } from '@tributary/contract';
 import { ident, warehouseTable } from '@tributary/warehouse';
-import { keyHash, lockMembersSql } from './lock-keys';
+import { keyHash, lockMembersSql } from '../sql/lock-keys';
 
 /** The statements, in order, that fill `lookups` columns of `staging` (quoted). */
 export function lookupStatements(pipeline: Pipeline, staging: string, lookups: readonly LookupColumn[]): string[] {

@@ -17,7 +17,7 @@ import { lookupStatements } from './dimension-lookups';
 import { createMode } from '../modes/registry';
 import type { LoadModeImpl } from '../modes/mode';
 import { PartitionRouter } from './partition-router';
-import { addCounts, type RowCounts, type TableRows } from '../sinks/sink';
+import { addCounts, type RowCounts, type TableRows } from '../sink';
 
 /** A column `on_drift: evolve` added to the table: not a declared field, loaded like one. */
 export interface EvolvedColumn {

@@ -6,7 +6,7 @@
 import { clickhouseConnectionOf, SINK_MODES, SINK_SPECS, sinkOf } from '@tributary/contract';
 import { clickhouseLayout, ClickHouseClient } from '@tributary/warehouse';
 import { ClickHouseTableWriter } from '../clickhouse/clickhouse-table-writer';
-import type { SinkKind } from './sink';
+import type { SinkKind } from '../sink';
 
 /** Config shape (from the core spec): `sink: { connection }`. */
 export const spec = SINK_SPECS.clickhouse;

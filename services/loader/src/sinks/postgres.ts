@@ -10,7 +10,7 @@ import type { PoolClient } from 'pg';
 import { addColumns, newFields } from '../postgres/evolved-columns';
 import { classifyPgError } from '../postgres/pg-errors';
 import { TableWriter, type EvolvedColumn } from '../postgres/table-writer';
-import { addCounts, type RowCounts, type SinkBatch, type SinkDeps, type SinkKind, type TableSink } from './sink';
+import { addCounts, type RowCounts, type SinkBatch, type SinkDeps, type SinkKind, type TableSink } from '../sink';
 
 /** Config shape (from the core spec): no `sink:`. */
 export const spec = SINK_SPECS.postgres;

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { MODE_SPECS, parsePipelineSpec, SINK_MODES, SINK_SPECS, type LoadMode } from '@tributary/contract';
 import { SINKS } from './registry';
 
-const NOT_SINKS = new Set(['sink.ts', 'registry.ts']);
+const NOT_SINKS = new Set(['registry.ts']);
 
 /** Sink kinds from the files in this folder. */
 function sinkFiles(): string[] {

@@ -5,7 +5,7 @@
 import type { SINK_SPECS } from '@tributary/contract';
 import * as clickhouse from './clickhouse';
 import * as postgres from './postgres';
-import type { SinkKind } from './sink';
+import type { SinkKind } from '../sink';
 
 /** Every sink kind implementation. */
 export const SINKS = { postgres, clickhouse } as const satisfies { [K in keyof typeof SINK_SPECS]: SinkKind<(typeof SINK_SPECS)[K]> };

@@ -5,7 +5,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats';
-import { isCanonicalTimestamp } from './schema/timestamps';
+import { isCanonicalTimestamp } from './timestamps';
 
 const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false });
 addFormats(ajv);

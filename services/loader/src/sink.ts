@@ -1,10 +1,11 @@
 /**
- * The shape of a sink kind: where a table's rows land. A kind is one file in this folder exporting
+ * The shape of a sink kind: where a table's rows land. A kind is one file in `sinks/` exporting
  * its config `spec` (zod, from core's SINK_SPECS), the load `modes` it takes (core's SINK_MODES,
  * which `validate` checks tables against) and `create(table, deps)`, which builds the table's sink
  * without touching the network; `open()` does the I/O. The batch loader calls every sink the same
- * way inside its ledger transaction, so adding a warehouse is one file here and one line in
- * registry.ts.
+ * way inside its ledger transaction, so adding a warehouse is one file there and one line in
+ * `sinks/registry.ts`. This shape sits above `sinks/` because the writers the kinds wrap
+ * (`postgres/`, `clickhouse/`) implement it too, and no room may import back into `sinks/`.
  */
 import type { Logger } from '@tributary/runtime';
 import type { LoadMode, Pipeline, Rec, Table, TributaryError } from '@tributary/contract';
