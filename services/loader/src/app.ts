@@ -277,6 +277,13 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
         await loop.start();
         metrics.trackOutage({ pipeline: p.name, stage: 'load' }, loop);
         loops.push(loop);
+        // Lifecycle at info, one line (issue 16): what this replica loads and which tables are blocked
+        // (each blocked table also has its TRIB_E_SCHEMA_INCOMPATIBLE error line).
+        const loading = p.tables.map((t) => t.name).filter((t) => !blocked.has(t));
+        logger.info(
+          { pipeline: p.name, durable: consumers.loader(p.name), tables: loading, blocked: [...blocked.keys()] },
+          `pipeline ${p.name}: loading ${loading.length} table(s)${blocked.size > 0 ? `, ${blocked.size} blocked (${[...blocked.keys()].join(', ')})` : ''}`,
+        );
       }
       for (const { pipeline, archive } of archived) {
         const archiver = new Archiver({
@@ -303,6 +310,10 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
     async stop(): Promise<void> {
       await heartbeat?.stop();
       await Promise.all([...loops.splice(0), ...archivers.splice(0)].map((l) => l.stop()));
+      logger.info(
+        { pipelines: pipelines.map((p) => p.name) },
+        'loader stopped consuming (the batches in hand finished, the queued ones handed back)',
+      );
       await Promise.all([...schedulers.values()].map((s) => s.stop()));
       await retention.stop();
       await listener?.close();

@@ -93,6 +93,11 @@ export class BatchConsumer {
   unstalls = 0;
   /** The pump holds back because the queue is full (back-pressure). */
   private pumpWaits = false;
+  /**
+   * A 409 "message size exceeds maxbytes" came while back-pressure held the pump: the re-pull
+   * (see `unstall`), made as soon as the pump takes messages again.
+   */
+  private repullOnResume: (() => Promise<boolean>) | undefined;
   /** How often held messages are reported in progress: a third of the consumer's ack wait. */
   private keepAliveMs = 1_000;
   /** Stream sequences this loop acked (handled or dead-lettered), oldest first. */
@@ -145,11 +150,16 @@ export class BatchConsumer {
       if (this.stopping) break;
       // Only while this loop waits for messages: when it holds back (queue full, handler slow),
       // nats.js holds what it pulled and must not pull more (that would grow without bound).
-      if (s.type === 'exceeded_limits' && /message size exceeds maxbytes/i.test(s.description) && !this.pumpWaits && !this.queueFull()) {
-        this.unstalls++;
-        this.opts.logger.debug({ durable: this.opts.durable }, 'a message was larger than the pull had room for; pulling again');
-        await recover.call(messages);
+      if (s.type !== 'exceeded_limits' || !/message size exceeds maxbytes/i.test(s.description)) continue;
+      if (this.pumpWaits || this.queueFull()) {
+        // nats.js may be holding nothing and pulling nothing now; without this the pull would
+        // wait for missed heartbeats once back-pressure lets go (the same 10 s stall).
+        this.repullOnResume = () => recover.call(messages);
+        continue;
       }
+      this.unstalls++;
+      this.opts.logger.debug({ durable: this.opts.durable }, 'a message was larger than the pull had room for; pulling again');
+      await recover.call(messages);
     }
   }
 
@@ -175,12 +185,23 @@ export class BatchConsumer {
             await new Promise<void>((r) => (this.spaceWake = r));
           }
           this.pumpWaits = false;
+          const repull = this.repullOnResume;
+          this.repullOnResume = undefined;
+          if (repull && !this.stopping) {
+            this.unstalls++;
+            this.opts.logger.debug(
+              { durable: this.opts.durable },
+              'a message was larger than the pull had room for while the queue was full; pulling again',
+            );
+            await repull();
+          }
         }
         if (!this.stopping) this.opts.logger.warn({ durable: this.opts.durable }, 'consumer iterator ended; binding again');
       } catch (err) {
         this.opts.logger.error({ err, durable: this.opts.durable, attempt }, 'consumer iterator failed; binding again');
       }
       messages = undefined;
+      this.repullOnResume = undefined;
       if (this.stopping) break;
       // Not pulling right now: /readyz says so until the next bind succeeds.
       this.running = false;
