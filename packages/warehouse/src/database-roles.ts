@@ -18,6 +18,11 @@
  * Login users of the loader start their sessions as the group (`ALTER ROLE .. SET role`) so what
  * they create belongs to `tributary_loader` and reaches readers through its default privileges.
  * The ingest API has no warehouse access at all, so it gets no role.
+ *
+ * The monitor runs report queries as `tributary_reader` (`SET LOCAL ROLE`, in a read-only
+ * transaction), so `tributary_monitor` is a member of `tributary_reader` without inheriting it
+ * (`tributary_monitor` is NOINHERIT): a monitor login may `SET ROLE tributary_reader`, but its own
+ * queries, outside that, still cannot read the warehouse.
  */
 import type { ClientBase } from 'pg';
 import { TributaryError, type Pipeline, windowOf, inPostgres, WINDOW_COLUMNS } from '@tributary/contract';
@@ -124,6 +129,21 @@ export function roleGrants(pipelines: Pipeline[]): string[] {
   ];
 }
 
+/**
+ * Makes `tributary_monitor` a NOINHERIT member of `tributary_reader` (report queries run as the
+ * reader), when it is not yet; NOINHERIT first, so on PostgreSQL 16+ the grant inherits nothing either.
+ */
+async function readerForMonitor(db: ClientBase): Promise<void> {
+  const r = await db.query<{ inherit: boolean; member: boolean }>(
+    `SELECT rolinherit AS inherit, pg_has_role($1, $2, 'MEMBER') AS member FROM pg_roles WHERE rolname = $1`,
+    [DATABASE_ROLES.monitor, DATABASE_ROLES.reader],
+  );
+  const needs = 'it needs CREATEROLE (or ADMIN on tributary_reader) to let the monitor run report queries as the reader';
+  if (r.rows[0]?.inherit) await privileged(db, `ALTER ROLE ${ident(DATABASE_ROLES.monitor)} NOINHERIT`, needs);
+  if (!r.rows[0]?.member)
+    await privileged(db, `GRANT ${ident(DATABASE_ROLES.reader)} TO ${ident(DATABASE_ROLES.monitor)}`, needs);
+}
+
 /** A SQL string literal (for the fixed names above). */
 const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
@@ -170,6 +190,7 @@ export async function ensureDatabaseRoles(db: ClientBase, pipelines: Pipeline[],
   if (!member.rows[0]?.ok) {
     await privileged(db, `GRANT ${ident(DATABASE_ROLES.loader)} TO CURRENT_USER`, 'it needs CREATEROLE or ADMIN on tributary_loader');
   }
+  await readerForMonitor(db);
   const owner = 'it must own the tributary and warehouse schemas and their tables';
   for (const sql of roleGrants(pipelines)) await privileged(db, sql, owner);
   actions.push(`granted ${Object.values(DATABASE_ROLES).join(', ')}`);
