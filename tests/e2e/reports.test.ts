@@ -284,6 +284,50 @@ describe('reports', () => {
     await expect(page.evaluate(() => (globalThis as Record<string, unknown>).sameDocument)).resolves.toBe(true);
   });
 
+  it('shares one live feed among the tabs of a browser, and one run of each query among them; every tab updates', async () => {
+    const clients = async (): Promise<number> =>
+      Number(/^tributary_dashboard_clients(?:{[^}]*})? (\d+)/m.exec(await (await fetch(`${stack.url('monitor')}/metrics`)).text())?.[1]);
+    const before = await clients();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    try {
+      const tabs = [];
+      for (let i = 0; i < 4; i++) {
+        const t = await context.newPage();
+        await t.goto(`${stack.url('monitor')}/reports/traffic-live`);
+        await t.locator('.report[data-refreshed]').waitFor();
+        tabs.push(t);
+      }
+      // Four tabs, one more connection to the live feed (the shared worker's), not four.
+      await waitFor(async () => ((await clients()) === before + 1 ? true : undefined), {
+        timeoutMs: 10_000,
+        what: 'one live connection for the tabs',
+      });
+      const vehicles = (t: Page) =>
+        t
+          .locator('.report-tile', { has: t.getByRole('heading', { name: 'Vehicles', exact: true }) })
+          .locator('.big-number .value')
+          .getAttribute('data-value');
+      const counts = await Promise.all(tabs.map(vehicles));
+      expect(new Set(counts).size).toBe(1);
+      // The monitor answered every tab from one run (the footer's tooltip says when it ran).
+      const ran = await Promise.all(
+        tabs.map((t) =>
+          t
+            .locator('.report-tile', { has: t.getByRole('heading', { name: 'Vehicles', exact: true }) })
+            .locator('footer span')
+            .getAttribute('title'),
+        ),
+      );
+      expect(ran[0]).toMatch(/^ran \d{4}-/);
+      expect(new Set(ran).size).toBe(1);
+      expect((await stack.push('gantry', ndjson(passages(20_000, 25)), {}, 'traffic_windows')).status).toBe(202);
+      for (const t of tabs) await until(() => vehicles(t), String(Number(counts[0]) + 25), 'every tab to count the new passages');
+      await expect(clients()).resolves.toBe(before + 1);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('re-runs the queries with the inputs: a dropdown, a text search and a date range', async () => {
     await open('traffic-live');
     await page.locator('select[data-input="gantry"] option[value="G002"]').waitFor({ state: 'attached' });

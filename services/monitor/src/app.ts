@@ -43,6 +43,7 @@ import type { FoldedStream } from './fold/folded-message';
 import { LineageEmitter, lineageNaming } from './lineage/lineage-emitter';
 import { LiveFeed } from './api/live-feed';
 import { registerMonitorMetrics } from './monitor-metrics';
+import type { TableLoad } from './reports/report-data';
 import { startReports, type Reports } from './reports/start-reports';
 import { buildOverview } from './status/overview';
 import { prepareDatabase } from './prepare-database';
@@ -319,7 +320,17 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
 
       const app = createServiceApp({ registry: metrics.registry, ready });
       app.set('trust proxy', 'loopback');
-      reports = startReports({ config, dir: reportsDir(config), pipelines, logger: logger.child({ component: 'reports' }) });
+      reports = startReports({
+        config,
+        dir: reportsDir(config),
+        pipelines,
+        logger: logger.child({ component: 'reports' }),
+        loads: async () => {
+          const out = new Map<string, TableLoad>();
+          for (const p of (await snapshots.get()).pipelines) for (const [t, c] of Object.entries(p.tables)) out.set(`${p.name}.${t}`, c);
+          return out;
+        },
+      });
       app.use(reports.router);
       app.use(
         createApiRouter({

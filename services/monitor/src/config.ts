@@ -112,6 +112,19 @@ export const configSchema = z.object({
   MONITOR_REPORTS_MAX_ROWS: envInt(10_000, 1),
   /** Connections of the report queries' own pool (kept apart from the fold loops'). */
   MONITOR_REPORTS_DB_POOL: envInt(4, 1),
+  /**
+   * Least time between two runs of one report query (same inputs) as loads commit to the tables it
+   * reads; every page and viewer shares each run. A report's `refresh_floor` overrides it.
+   */
+  MONITOR_REPORTS_REFRESH_FLOOR: envDuration('5s'),
+  /** A report query runs again at most once per this many times its last run time (a report's `refresh_factor` overrides it). */
+  MONITOR_REPORTS_REFRESH_FACTOR: z.coerce.number().min(1).default(10),
+  /**
+   * Share (0-1) of one connection's time that report queries re-run because of loads may take,
+   * all reports together: they run one at a time, each followed by a rest in that proportion.
+   * First runs and a viewer's new inputs are not held back.
+   */
+  MONITOR_REPORTS_REFRESH_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
 });
 
 /** Parsed monitor configuration. */

@@ -5,6 +5,7 @@
  * error naming the file and line, like the pipeline spec's.
  */
 import { z } from 'zod';
+import { duration } from '../spec/common';
 
 const name = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'use snake_case: lower-case letters, digits and _');
 const column = z.string().min(1);
@@ -51,6 +52,13 @@ export const frontMatterSchema = z.strictObject({
   pipelines: z.array(z.string()).min(1),
   /** `live`: tiles re-run when a load commits to a table they read; `manual`: on inputs and reload only. */
   refresh: z.enum(['live', 'manual']).default('live'),
+  /**
+   * Least time between two runs of one query (with the same inputs) as loads commit, e.g. `30s`;
+   * the monitor's `MONITOR_REPORTS_REFRESH_FLOOR` when absent.
+   */
+  refresh_floor: duration.optional(),
+  /** A query runs again at most once per this many times its last run time; the monitor's `MONITOR_REPORTS_REFRESH_FACTOR` when absent. */
+  refresh_factor: z.number().min(1).max(10_000).optional(),
   inputs: z.record(name, z.unknown()).default({}),
 });
 

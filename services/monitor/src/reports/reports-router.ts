@@ -26,6 +26,8 @@ function summary(r: Report): Record<string, unknown> {
     description: r.front?.description ?? null,
     pipelines: r.front?.pipelines ?? [],
     refresh: r.front?.refresh ?? 'live',
+    ...(r.front?.refresh_floor !== undefined ? { refresh_floor_ms: r.front.refresh_floor } : {}),
+    ...(r.front?.refresh_factor !== undefined ? { refresh_factor: r.front.refresh_factor } : {}),
     problems: r.problems.length,
     url: `/reports/${encodeURIComponent(r.name)}`,
   };
@@ -65,13 +67,7 @@ export function createReportsRouter(deps: ReportsRouterDeps): Router {
     const q = req.query as Record<string, unknown>;
     const queries = typeof q.queries === 'string' && q.queries ? q.queries.split(',') : [];
     const values = inputValues(r.inputs, q);
-    const data = await deps.runner.data(
-      r,
-      deps.registry.version(r.name),
-      queries,
-      values,
-      typeof q.v === 'string' ? q.v.slice(0, 200) : '',
-    );
+    const data = await deps.runner.data(r, deps.registry.version(r.name), queries, values);
     res.set('cache-control', 'no-store').json(data);
   });
 

@@ -1,7 +1,7 @@
 /**
  * The reports feature as the monitor starts it: its own small PostgreSQL pool (report queries
  * never take the fold loops' connections), the registry watching the folder, the runner and
- * the router. A few lines in app.ts wire it in.
+ * the router. A few lines in app.ts wire it in, with the status snapshot's view of the loads.
  */
 import type { Pipeline } from '@tributary/contract';
 import type { Logger } from '@tributary/runtime';
@@ -9,7 +9,7 @@ import type { Router } from 'express';
 import { Pool } from 'pg';
 import type { MonitorConfig } from '../config';
 import type { QueryLimits } from './query-runner';
-import { ReportRunner } from './report-data';
+import { ReportRunner, type TableLoad } from './report-data';
 import { ReportRegistry } from './report-registry';
 import { createReportsRouter } from './reports-router';
 
@@ -30,7 +30,14 @@ export function reportLimits(config: MonitorConfig): QueryLimits {
 }
 
 /** Starts watching the reports folder and returns the router serving them. */
-export function startReports(opts: { config: MonitorConfig; dir: string; pipelines: readonly Pipeline[]; logger: Logger }): Reports {
+export function startReports(opts: {
+  config: MonitorConfig;
+  dir: string;
+  pipelines: readonly Pipeline[];
+  logger: Logger;
+  /** The loads of every table, by `pipeline.table` (the monitor's status snapshot): when query results go stale. */
+  loads?: () => Promise<Map<string, TableLoad>>;
+}): Reports {
   const { config, logger } = opts;
   const pool = new Pool({
     connectionString: config.MONITOR_REPORTS_DATABASE_URL ?? config.DATABASE_URL,
@@ -41,12 +48,19 @@ export function startReports(opts: { config: MonitorConfig; dir: string; pipelin
   const limits = reportLimits(config);
   const registry = new ReportRegistry({ dir: opts.dir, pipelines: opts.pipelines, logger, pool, limits });
   registry.start();
-  const router = createReportsRouter({ registry, runner: new ReportRunner(pool, limits) });
+  const runner = new ReportRunner(pool, limits, {
+    loads: opts.loads,
+    feeds: () => registry.feeds,
+    policy: { floorMs: config.MONITOR_REPORTS_REFRESH_FLOOR, factor: config.MONITOR_REPORTS_REFRESH_FACTOR },
+    share: config.MONITOR_REPORTS_REFRESH_SHARE,
+  });
+  const router = createReportsRouter({ registry, runner });
   return {
     registry,
     router,
     stop: async () => {
       registry.stop();
+      runner.close();
       await registry.settled();
       await pool.end();
     },

@@ -1,6 +1,7 @@
 /**
- * The dashboard's entry: picks the page for the current path, keeps one live connection
- * (server-sent events from `/api/live`) whose overviews update the page in place, and navigates
+ * The dashboard's entry: picks the page for the current path, joins the live feed (server-sent
+ * events from `/api/live`, one connection shared by the browser's tabs through live-worker.ts)
+ * whose overviews update the page in place, and navigates
  * between pages without reloading (internal links are intercepted; back and forward work).
  */
 import { get } from './api.js';
@@ -11,7 +12,7 @@ import type { Page } from './page.js';
 import { pipelinePage } from './pipeline-page.js';
 import { reportPage } from './reports/report-page.js';
 import { reportsPage } from './reports/reports-page.js';
-import type { Overview } from './types.js';
+import type { LiveMessage, Overview } from './types.js';
 
 const main = document.getElementById('main')!;
 const liveEl = document.getElementById('live')!;
@@ -69,7 +70,36 @@ function setLive(state: 'on' | 'off' | 'connecting', text: string, updated = '')
   liveEl.querySelector('.updated')!.textContent = updated;
 }
 
+/** Handles one event of the live feed, from the tabs' shared worker or a connection of this tab's own. */
+function onLive(m: LiveMessage): void {
+  if (m.kind === 'open') setLive('on', 'Live');
+  else if (m.kind === 'overview') {
+    setLive('on', 'Live', `· ${new Date().toLocaleTimeString()}`);
+    apply(JSON.parse(m.data) as Overview);
+  } else if (m.kind === 'error') setLive(m.closed ? 'off' : 'connecting', 'Reconnecting…');
+}
+
+/**
+ * Joins the live feed every tab of this browser shares (live-worker.ts: one connection to the
+ * monitor, not one per tab); where shared workers do not exist, opens a connection of its own.
+ */
 function connect(): void {
+  if (typeof SharedWorker === 'function') {
+    try {
+      const worker = new SharedWorker('/assets/js/live-worker.js', { name: 'tributary-live', type: 'module' });
+      worker.port.onmessage = (e: MessageEvent<LiveMessage>) => onLive(e.data);
+      worker.port.start();
+      window.addEventListener('pagehide', () => worker.port.postMessage({ kind: 'bye' }));
+      window.addEventListener('pageshow', (e) => e.persisted && worker.port.postMessage({ kind: 'hello' }));
+      return;
+    } catch {
+      // e.g. a browser that refuses workers here: a connection of this tab's own.
+    }
+  }
+  connectDirect();
+}
+
+function connectDirect(): void {
   const es = new EventSource('/api/live');
   es.addEventListener('open', () => setLive('on', 'Live'));
   es.addEventListener('overview', (e) => {

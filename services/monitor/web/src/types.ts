@@ -29,3 +29,7 @@ export type {
   ServiceView as Service,
   SourceRunView,
 } from './api-types.js';
+
+/** What the tabs' shared live-feed worker (live-worker.ts) sends each tab. */
+export type LiveMessage =
+  { kind: 'open' } | { kind: 'overview'; data: string } | { kind: 'problem'; data: string } | { kind: 'error'; closed: boolean };

@@ -1,8 +1,11 @@
 /**
  * `/reports/<name>`: a report's text, inputs and tiles. Every overview the live feed delivers
- * (main.ts keeps the one connection) says which tables had loads: the queries reading them are
- * re-run, nothing else, and never on a timer of the page's own. Each tile says how old its data
- * is (newest ingest time loaded into the tables its query reads) against the pipeline's SLA.
+ * (main.ts keeps the one connection, shared by the browser's tabs) says which tables had loads:
+ * the queries reading them are asked for again, nothing else, and never on a timer of the page's
+ * own. The monitor answers from one run shared by every viewer, and re-runs a query only as often
+ * as its refresh policy allows; a result held back says so (`stale`, `next_at`), and the page asks
+ * again at the first overview after that time. Each tile says how old its data is (the newest
+ * ingest time loaded into the tables its query reads, when it ran) against the pipeline's SLA.
  */
 import { get } from '../api.js';
 import { h } from '../dom.js';
@@ -26,13 +29,6 @@ interface Tile {
   table: { sort?: string; page: number };
 }
 
-/** A short stable hash (cache key of a data version). */
-function hash(s: string): string {
-  let x = 5381;
-  for (let i = 0; i < s.length; i++) x = ((x << 5) + x + s.charCodeAt(i)) | 0;
-  return (x >>> 0).toString(36);
-}
-
 function errorText(e: TileError): string {
   return e.message;
 }
@@ -45,8 +41,10 @@ export function reportPage(name: string): Page {
   let inputs: InputState | undefined;
   const tiles = new Map<string, Tile>();
   const results: Record<string, QueryResult | { error: TileError }> = {};
-  /** The data version each query last ran at. */
+  /** The data version each query's rows are current for (a held-back result is current for none). */
   const ranAt = new Map<string, string>();
+  /** A held-back query is not asked for again before this time (epoch ms). */
+  const nextAt = new Map<string, number>();
   let running = false;
   let queued = new Set<string>();
   let observer: ResizeObserver | undefined;
@@ -77,6 +75,9 @@ export function reportPage(name: string): Page {
         if (at) newest = Math.max(newest ?? 0, Date.parse(at));
         if (p) sla = Math.min(sla, p.sla.freshness_seconds);
       }
+      // The rows shown are as old as the loads were when their query ran, not as the loads are now.
+      const r = results[t.c.options.query];
+      if (r && !('error' in r) && r.ran_at) newest = r.as_of ? Date.parse(r.as_of) : null;
       const age = newest === null ? null : Math.max(0, (Date.now() - newest) / 1000);
       const late = age === null || age > sla;
       t.age.className = `age badge ${late ? 'warn' : 'ok'}`;
@@ -109,6 +110,8 @@ export function reportPage(name: string): Page {
       return;
     }
     t.meta.textContent = `query ${t.c.options.query} · ${r.rows.length} row${r.rows.length === 1 ? '' : 's'}${r.truncated ? ' (cut at the row cap)' : ''} · ${r.ms} ms`;
+    t.meta.title = r.stale && r.next_at ? `ran ${r.ran_at}; newer loads are shown after ${r.next_at} (refresh policy)` : `ran ${r.ran_at}`;
+    t.el.dataset.stale = String(r.stale);
     if (t.c.kind === 'big_number') t.body.replaceChildren(bigNumber(t.c, r));
     else if (t.c.kind === 'table') t.body.replaceChildren(dataTable(t.c, r, t.table));
     else if (CHARTS.has(t.c.kind)) {
@@ -148,7 +151,6 @@ export function reportPage(name: string): Page {
             const v = version(q);
             const qs = new URLSearchParams(inputQueryString(detail!.inputs, inputs?.values ?? {}));
             qs.set('queries', q);
-            qs.set('v', hash(`${q}=${v}`));
             let data: ReportData;
             try {
               data = await get<ReportData>(`/api/reports/${encodeURIComponent(name)}/data?${qs}`);
@@ -156,13 +158,21 @@ export function reportPage(name: string): Page {
               results[q] = { error: { code: 'TRIB_E_UNAVAILABLE', message: (err as Error).message } };
               data = { ran_at: '', results: {}, charts: {} };
             }
-            ranAt.set(q, v);
+            const got = data.results[q];
+            if (got && 'stale' in got && got.stale) {
+              ranAt.set(q, '');
+              nextAt.set(q, got.next_at ? Date.parse(got.next_at) : Date.now());
+            } else {
+              ranAt.set(q, v);
+              nextAt.delete(q);
+            }
             Object.assign(results, data.results);
             if (data.ran_at > ranAtText) ranAtText = data.ran_at;
             await Promise.all([...tiles.values()].filter((t) => t.c.options.query === q).map((t) => drawTile(t, data)));
             drawInline();
           }),
         );
+        showAges();
         inputs?.fill(results);
         root?.setAttribute('data-refreshed', ranAtText);
       }
@@ -224,6 +234,7 @@ export function reportPage(name: string): Page {
       : null;
     inputs = inputBar(d.inputs, () => {
       ranAt.clear();
+      nextAt.clear();
       void refresh(Object.keys(d.queries));
     });
     root!.replaceChildren(
@@ -270,8 +281,9 @@ export function reportPage(name: string): Page {
       overviewSeen();
       showAges();
       if (!detail || detail.refresh !== 'live' || ranAt.size === 0) return;
+      const now = Date.now();
       const stale = Object.keys(detail.queries).filter((q) =>
-        detail!.queries[q]!.tables.length > 0 ? ranAt.get(q) !== version(q) : false,
+        detail!.queries[q]!.tables.length > 0 ? ranAt.get(q) !== version(q) && (nextAt.get(q) ?? 0) <= now : false,
       );
       if (stale.length > 0) void refresh(stale);
     },

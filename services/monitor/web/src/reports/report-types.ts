@@ -52,11 +52,18 @@ export interface QueryResult {
   rows: unknown[][];
   truncated: boolean;
   ms: number;
+  /** When the query ran (the monitor shares one run among every page with the same report, inputs and loads). */
+  ran_at: string;
+  /** The newest ingest time loaded into the tables it reads, when it ran. */
+  as_of: string | null;
+  /** Loads committed since it ran; the refresh policy holds the re-run back until `next_at`. */
+  stale: boolean;
+  next_at: string | null;
 }
 
 /** One refresh. */
 export interface ReportData {
   ran_at: string;
-  results: Record<string, QueryResult | { error: TileError }>;
+  results: Record<string, QueryResult | { error: TileError; ran_at?: string }>;
   charts: Record<string, { option: Record<string, unknown> } | { error: TileError }>;
 }
