@@ -197,16 +197,56 @@ describe('reports', () => {
 
     await open('card-fraud');
     const week = `at >= current_date - 7 AND at < current_date + 1`;
+    const flagged = `(fraud_score > 0 OR fraud_probability >= 0.5) AND ${week}`;
     await expect(bigNumber('Flagged payments')).resolves.toBe(
-      await sql(`SELECT count(*) FROM warehouse.fact_transaction WHERE fraud_score > 0 AND ${week}`),
+      await sql(`SELECT count(*) FROM warehouse.fact_transaction WHERE ${flagged}`),
     );
     await expect(bigNumber('Amount at risk')).resolves.toBe(
-      await sql(`SELECT round(sum(amount)::numeric, 2) FROM warehouse.fact_transaction WHERE fraud_score > 0 AND ${week}`),
+      await sql(`SELECT round(sum(amount)::numeric, 2) FROM warehouse.fact_transaction WHERE ${flagged}`),
     );
     await expect(rowsOf('Flagged payments, newest first')).resolves.toBe(
       await sql(`SELECT count(*) FROM warehouse.fact_fraud_alert WHERE ${week}`),
     );
     expect(Number(await bigNumber('Flagged payments'))).toBeGreaterThan(0);
+    // The model's scores (issue 19): what it flagged, where it agrees with the rules, which model scored.
+    const scored = `fraud_probability >= 0.5 AND ${week}`;
+    await expect(bigNumber('Flagged by the model')).resolves.toBe(
+      await sql(`SELECT count(*) FROM warehouse.fact_transaction WHERE ${scored}`),
+    );
+    await expect(bigNumber('Flagged by the model and the rules')).resolves.toBe(
+      await sql(`SELECT count(*) FROM warehouse.fact_transaction WHERE fraud_score > 0 AND ${scored}`),
+    );
+    await expect(bigNumber('Amount the model puts at risk')).resolves.toBe(
+      await sql(`SELECT coalesce(round(sum(amount)::numeric, 2), 0) FROM warehouse.fact_transaction WHERE ${scored}`),
+    );
+    await expect(rowsOf('High-score payments (model 0.5 or more)')).resolves.toBe(
+      await sql(`SELECT count(*) FROM warehouse.fact_transaction WHERE ${scored}`),
+    );
+    const cells = async (title: string): Promise<(string | null)[][]> => {
+      const out: (string | null)[][] = [];
+      for (const tr of await tile(title).locator('tbody tr').all())
+        out.push(await Promise.all((await tr.locator('td').all()).map((td) => td.getAttribute('data-value'))));
+      return out;
+    };
+    const verdicts = await stack.query(
+      `SELECT CASE WHEN fraud_probability >= 0.5 AND fraud_score > 0 THEN 'both' WHEN fraud_probability >= 0.5 THEN 'model only'
+                   WHEN fraud_score > 0 THEN 'rules only' ELSE 'neither' END AS verdict, count(*)::text AS n, round(sum(amount)::numeric, 2)::text AS amount
+       FROM warehouse.fact_transaction WHERE ${week} GROUP BY 1 ORDER BY count(*) DESC, 1`,
+    );
+    await expect(cells('Model and rules')).resolves.toEqual(verdicts.map((v) => [v.verdict, v.n, v.amount]));
+    const models = await stack.query(
+      `SELECT fraud_model, count(*)::text AS n FROM warehouse.fact_transaction WHERE ${week} AND fraud_model IS NOT NULL GROUP BY 1 ORDER BY max(at) DESC`,
+    );
+    expect(models.length).toBeGreaterThan(0);
+    expect(String(models[0]!.fraud_model)).toMatch(/^fraud@\S+ sha256:[0-9a-f]{64}$/);
+    await expect(cells('Models that scored these payments').then((rows) => rows.map((r) => r.slice(0, 2)))).resolves.toEqual(
+      models.map((m) => [m.fraud_model, m.n]),
+    );
+    await expect(rowsOf('Payments by model score (%, bands of 10)')).resolves.toBe(
+      await sql(
+        `SELECT count(DISTINCT (least(floor(fraud_probability * 10), 9), fraud_score > 0)) FROM warehouse.fact_transaction WHERE ${week} AND fraud_probability IS NOT NULL`,
+      ),
+    );
     await page.locator('.report-tile.map svg').waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'report-card-fraud.png'), fullPage: true });
 
