@@ -384,7 +384,10 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
           maxDeliver: config.TRIBUTARY_MAX_DELIVER,
           logger: logger.child({ pipeline: p.name }),
           handle: async (msgs) => {
-            await Promise.all(msgs.map((m) => handleMessage(p, m)));
+            // With reference datasets (`enrich` from a dataset) one message after the other, so a
+            // message's reference rows are in KV before the next is transformed (source order).
+            if (references.get(p.name)!.size > 0) for (const m of msgs) await handleMessage(p, m);
+            else await Promise.all(msgs.map((m) => handleMessage(p, m)));
           },
           onPoison: (m, err) => poison(p, m, err),
           onIsolated: ({ failure }) => metrics.isolated.inc({ pipeline: p.name, stage: 'transform', failure }),

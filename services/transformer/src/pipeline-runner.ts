@@ -11,6 +11,8 @@
 import { oldestSourceTime, toTributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/contract';
 import { DROPPED, Projection, type DriftTally } from './drift/projection';
 import { knownFieldNames } from './drift/known-fields';
+import { BatchReferences } from './state/batch-references';
+import { referenceKeys } from './state/reference-store';
 import { createStep } from './steps/registry';
 import type { BatchContext, BatchItem, Release, Step, StepFailure, StepServices } from './steps/step';
 
@@ -62,13 +64,16 @@ interface CompiledDataset {
 /** A pipeline compiled for running. */
 export class PipelineRunner {
   private readonly datasets: CompiledDataset[];
+  /** Reference datasets (read by `enrich: { from: { dataset } }`) and the key fields they are looked up by. */
+  private readonly referenceKeys: Map<string, string[][]>;
 
   constructor(
     readonly pipeline: Pipeline,
     hmacKey: string,
   ) {
     const known = knownFieldNames(pipeline);
-    this.datasets = pipeline.datasets.map((def) => ({
+    this.referenceKeys = referenceKeys(pipeline);
+    this.datasets = referencesFirst(pipeline.datasets).map((def) => ({
       def,
       steps: def.steps.map((s, index) => createStep(s, { pipeline, dataset: def.name, index, hmacKey })),
       projection: new Projection(pipeline, def, known.get(def.name)!),
@@ -110,7 +115,7 @@ export class PipelineRunner {
     ctx: BatchContext,
     start: BatchItem[] = input.map((record, index) => ({ record, index })),
     fromStep = 0,
-  ): Promise<{ result: DatasetResult; routed: Map<string, Rec[]> }> {
+  ): Promise<{ result: DatasetResult; routed: Map<string, Rec[]>; positions: number[] }> {
     const result: DatasetResult = { dataset: ds.def.name, records: [], filtered: 0, routed: 0, failures: [] };
     if (ctx.sourceTime) result.sourceTime = ctx.sourceTime;
     const fingerprint = ds.steps.findLast((s) => s.fingerprint)?.fingerprint;
@@ -154,11 +159,16 @@ export class PipelineRunner {
       items = next;
     }
     const drift: DriftTally = new Map();
+    /** The input position of each record of `result.records`. */
+    const positions: number[] = [];
     for (const it of items) {
       try {
         const rec = ds.projection.project(it.record, drift);
         if (rec === DROPPED) result.filtered++;
-        else result.records.push(rec);
+        else {
+          result.records.push(rec);
+          positions.push(it.index);
+        }
       } catch (err) {
         result.failures.push({ index: it.index, record: input[it.index] ?? it.record, error: toTributaryError(err, 'TRIB_E_STEP') });
       }
@@ -166,7 +176,7 @@ export class PipelineRunner {
     if (drift.size > 0) result.drift = drift;
     // Failures in input order, whichever step found them, so DLQ IDs and tests are stable.
     result.failures.sort((a, b) => a.index - b.index);
-    return { result, routed };
+    return { result, routed, positions };
   }
 
   /**
@@ -207,6 +217,7 @@ export class PipelineRunner {
     /** The oldest source time behind each name in `outputs` (a dataset inherits the oldest of what it reads). */
     times = new Map<string, string | undefined>(),
   ): Promise<DatasetResult[]> {
+    const references = this.referenceKeys.size > 0 ? new BatchReferences(this.pipeline.name, this.referenceKeys) : undefined;
     for (const ds of this.datasets) {
       if (outputs.has(ds.def.name)) continue;
       const parts: { from: string; recs: Rec[] }[] = [];
@@ -237,7 +248,16 @@ export class PipelineRunner {
         ...(sourceTime ? { sourceTime } : {}),
       };
       const skipValidate = parts.length === 1 && this.validatedAtIngest(ds, parts[0]!.from, source, schema);
-      const { result, routed } = await this.runOne(ds, input, { ...ctx, size: items.length }, items, skipValidate ? 1 : 0);
+      // Positions are the source batch's when the dataset reads the source itself.
+      const sourceOrder = parts.length === 1 && source !== undefined && parts[0]!.from === source;
+      const { result, routed, positions } = await this.runOne(
+        ds,
+        input,
+        { ...ctx, size: items.length, ...(references ? { references, sourceOrder } : {}) },
+        items,
+        skipValidate ? 1 : 0,
+      );
+      references?.add(ds.def.name, result.records, sourceOrder ? positions : []);
       outputs.set(ds.def.name, result.records);
       times.set(ds.def.name, result.sourceTime);
       for (const [target, recs] of routed) {
@@ -306,4 +326,32 @@ export class PipelineRunner {
     for (const s of ds?.steps ?? []) if (s.kind === 'route') for (const t of Object.keys(s.config)) out.add(t);
     return out;
   }
+}
+
+/**
+ * The datasets in dependency order with each reference dataset (read by `enrich: { from: { dataset } }`)
+ * before the datasets that enrich from it, so they see its rows of the same batch; otherwise the
+ * spec's order. A cycle of references keeps the spec's order for the datasets in it.
+ */
+function referencesFirst(datasets: readonly Dataset[]): Dataset[] {
+  const names = new Set(datasets.map((d) => d.name));
+  const needs = new Map(
+    datasets.map((d) => {
+      const refs = d.steps.flatMap((s) => (s.kind === 'enrich' && 'dataset' in s.config.from ? [s.config.from.dataset] : []));
+      return [d.name, new Set([...d.from, ...refs].filter((n) => n !== d.name && names.has(n)))];
+    }),
+  );
+  const out: Dataset[] = [];
+  const placed = new Set<string>();
+  const left = [...datasets];
+  while (left.length > 0) {
+    let i = left.findIndex((d) => [...needs.get(d.name)!].every((n) => placed.has(n)));
+    // A cycle through references: the first dataset whose inputs have run (the spec's order has one).
+    if (i < 0) i = left.findIndex((d) => d.from.every((n) => n === d.name || !names.has(n) || placed.has(n)));
+    if (i < 0) i = 0;
+    const [d] = left.splice(i, 1);
+    out.push(d!);
+    placed.add(d!.name);
+  }
+  return out;
 }

@@ -1,10 +1,13 @@
 /**
  * `enrich`: adds fields from reference data looked up by key: a warehouse table (one query per
  * batch for the keys not cached) or a dataset of this pipeline that the transformer keeps current
- * in the `trib_state` KV bucket (see `state/reference-store.ts`). Rows and misses are cached for
- * `cache_ttl`. A miss is kept with null fields, dropped (filtered), dead-lettered, or retried
- * (`retry`: the batch fails as transient and the consumer loop retries it with backoff, so a
- * reference that arrives later is picked up; the pipeline waits meanwhile).
+ * in the `trib_state` KV bucket (see `state/reference-store.ts`). A dataset's rows from earlier in
+ * the same input batch, in source order, come first (`state/batch-references.ts`): a CDC
+ * transaction's department is there for its staff row. Rows are cached for `cache_ttl`; misses
+ * of a table too, but a dataset's misses are not (KV is asked again), so a reference row that
+ * arrives later is found at once. A miss is kept with null fields, dropped (filtered),
+ * dead-lettered, or retried (`retry`: the batch fails as transient and the consumer loop retries
+ * it with backoff, so a reference that arrives later is picked up; the pipeline waits meanwhile).
  */
 import type { KV } from '@nats-io/kv';
 import { ident, warehouseTable } from '@tributary/warehouse';
@@ -29,9 +32,13 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
   const fromDataset = 'dataset' in config.from ? config.from.dataset : undefined;
   const selectCols = [...new Set([...refFields, ...Object.values(config.fields)])].map(ident).join(', ');
 
-  /** Looks up keys not in the cache, filling it (a missing row is cached as a miss). */
-  async function fetch(keys: Map<string, unknown[]>): Promise<void> {
-    if (keys.size === 0) return;
+  /**
+   * Looks up keys not in the cache, filling it with the rows found (and, from a table, the misses);
+   * resolves to what this batch found, null for a miss.
+   */
+  async function fetch(keys: Map<string, unknown[]>): Promise<Map<string, Rec | null>> {
+    const fetched = new Map<string, Rec | null>();
+    if (keys.size === 0) return fetched;
     if (fromTable) {
       // One round trip per batch: a VALUES list joined on the key columns (text comparison, so
       // numbers and strings in records match the table whatever its column types).
@@ -52,19 +59,27 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
         });
       }
       const found = new Map(result.rows.map((r) => [JSON.stringify(refFields.map((f) => (r[f] === null ? null : String(r[f])))), r]));
-      for (const [k, vals] of keys) cache.set(k, found.get(JSON.stringify(vals.map((v) => (v === null ? null : String(v))))) ?? null);
-      return;
+      for (const [k, vals] of keys) {
+        const row = found.get(JSON.stringify(vals.map((v) => (v === null ? null : String(v))))) ?? null;
+        cache.set(k, row);
+        fetched.set(k, row);
+      }
+      return fetched;
     }
     try {
       await Promise.all(
         [...keys].map(async ([k, vals]) => {
           const e = await kv!.get(referenceKey(deps.pipeline.name, fromDataset!, refFields, vals));
-          cache.set(k, e && e.operation === 'PUT' ? e.json<Rec>() : null);
+          const row = e && e.operation === 'PUT' ? e.json<Rec>() : null;
+          // A miss is not cached: the row may be stored a moment later (the next batch of its source).
+          if (row) cache.set(k, row);
+          fetched.set(k, row);
         }),
       );
     } catch (err) {
       throw new TributaryError('TRIB_E_UNAVAILABLE', `${where}: JetStream KV: ${(err as Error).message}`, { cause: err });
     }
+    return fetched;
   }
 
   return {
@@ -80,26 +95,31 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
         );
       }
     },
-    async applyBatch(items) {
+    async applyBatch(items, ctx) {
       const keyOf = (r: Rec): string => JSON.stringify(recordFields.map((f) => r[f] ?? null));
+      const valuesOf = (r: Rec): unknown[] => recordFields.map((f) => r[f] ?? null);
+      // A reference dataset's row from earlier in this batch (source order), before cache and KV.
+      const inBatch = (it: BatchItem): Rec | undefined =>
+        fromDataset === undefined
+          ? undefined
+          : ctx?.references?.find(fromDataset, refFields, valuesOf(it.record), ctx.sourceOrder ? it.index : undefined);
       const now = Date.now();
       const missing = new Map<string, unknown[]>();
       for (const it of items) {
         const k = keyOf(it.record);
-        if (cache.get(k, now) === undefined)
-          missing.set(
-            k,
-            recordFields.map((f) => it.record[f] ?? null),
-          );
+        if (!missing.has(k) && cache.get(k, now) === undefined) missing.set(k, valuesOf(it.record));
       }
-      await fetch(missing);
+      const fetched = await fetch(missing);
       const out: BatchItem[] = [];
       const failures: StepFailure[] = [];
       let filtered = 0;
       for (const it of items) {
         const k = keyOf(it.record);
         // Not re-read from the clock: a row fetched for this batch counts as fresh for all of it.
-        const ref = cache.get(k, now) ?? null;
+        const own = inBatch(it);
+        // The newest row of the key from now on (it reaches KV once this batch is transformed).
+        if (own) cache.set(k, own, now);
+        const ref = own ?? (fetched.has(k) ? fetched.get(k)! : cache.get(k, now)) ?? null;
         if (ref === null && config.on_miss !== 'keep') {
           if (config.on_miss === 'drop') filtered++;
           else if (config.on_miss === 'dead_letter') {

@@ -11,6 +11,7 @@ import type { Pipeline, Rec, TributaryError } from '@tributary/contract';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
 import type { ModelChange } from '../models/onnx-model';
+import type { BatchReferences } from '../state/batch-references';
 
 /** What a step factory gets. */
 export interface StepDeps {
@@ -58,6 +59,10 @@ export interface BatchContext {
   size?: number;
   /** The oldest source time of the batch's inputs (`Trib-Source-Time`), when they have one. */
   sourceTime?: string;
+  /** Rows reference datasets produced earlier in this input batch (`enrich` from a dataset reads them first). */
+  references?: BatchReferences;
+  /** The items' `index` is their position in the source batch (the dataset reads the source directly). */
+  sourceOrder?: boolean;
 }
 
 /** A record a step rejected. */

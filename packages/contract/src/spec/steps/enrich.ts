@@ -25,7 +25,9 @@ export const enrichStepSpec = z
       description:
         'No reference row: `keep` (fields null), `drop` (counted as filtered), `dead_letter`, or `retry` (the batch waits and is retried, for reference data that arrives later).',
     }),
-    cache_ttl: duration.default(60_000).meta({ description: 'How long a looked-up row (or miss) is reused.' }),
+    cache_ttl: duration
+      .default(60_000)
+      .meta({ description: "How long a looked-up row is reused (and, from a table, a miss; a dataset's misses are looked up again)." }),
     cache_size: z.number().int().min(0).default(10_000).meta({ description: 'Rows kept in the cache.' }),
   })
   .meta({ description: 'Adds fields from reference data looked up by key, with a cache.' });
