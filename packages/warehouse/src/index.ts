@@ -78,3 +78,4 @@ export { sqlState, isDataError } from './pg-error-kind';
 export { WAREHOUSE_SCHEMA, TRIBUTARY_SCHEMA, ident, warehouseTable } from './sql';
 export { tableAccessProblems, assertTableAccess, type TableAccessProblems } from './table-access';
 export { META_COLUMNS, tableColumns, tableIndexes, tableDdl, schemaProblems, ensureTable, type ColumnDef } from './table-ddl';
+export { checkReportColumns, warehouseCatalogue } from './report-columns';

@@ -1,9 +1,11 @@
 /**
  * `tributary validate [path]`: loads and checks pipeline specs and the reports folder without
- * running anything (a report query's columns are checked in the warehouse by the monitor, which
- * shows them on the report's page). Exit 1 when a report has a problem, each printed as `file:line: message`.
+ * running anything or a database: report front matter, components, inputs, and the tables and
+ * columns each query names against what the pipelines declare (tables, generated dimensions, SQL
+ * models; `checkReportColumns`). Exit 1 when a report has a problem, each printed as `file:line: message`.
  */
 import { checkReports, formatReportProblems, loadPipelines, reportsDir } from '@tributary/contract';
+import { checkReportColumns } from '@tributary/warehouse';
 import type { Command } from '../command';
 
 /** The `validate` command. */
@@ -19,6 +21,7 @@ export const validateCommand: Command = {
         `ok ${p.file}: pipeline ${p.name}, ${Object.keys(p.sources).length} sources, ${p.datasets.length} datasets, ${p.tables.length} tables`,
       );
     const reports = checkReports(reportsDir({ TRIBUTARY_REPORTS: env.TRIBUTARY_REPORTS, TRIBUTARY_PIPELINES: dir }), pipelines);
+    await checkReportColumns(reports, pipelines);
     for (const r of reports) if (r.problems.length === 0) out(`ok ${r.file}: report`);
     const problems = formatReportProblems(reports);
     for (const line of problems) process.stderr.write(`${line}\n`);

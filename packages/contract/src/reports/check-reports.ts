@@ -1,8 +1,9 @@
 /**
  * `tributary validate`'s check of the reports folder, without a database: every file parsed and
  * checked against the loaded pipelines (front matter, components and options, inputs used but not
- * declared, tables that do not exist). The monitor also checks each query in the warehouse
- * (unknown columns) when it loads a report, and shows those problems on the report's page.
+ * declared, tables that do not exist). Columns are checked offline by the warehouse package
+ * (`checkReportColumns`, which parses SQL); the monitor also checks each query in the warehouse
+ * when it loads a report, and shows those problems on the report's page.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
