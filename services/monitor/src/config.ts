@@ -121,10 +121,11 @@ export const configSchema = z.object({
   MONITOR_REPORTS_REFRESH_FACTOR: z.coerce.number().min(1).default(10),
   /**
    * Share (0-1) of one connection's time that report queries re-run because of loads may take,
-   * all reports together: they run one at a time, each followed by a rest in that proportion.
+   * all reports together: they run one at a time, without parallel workers (one core), each
+   * followed by a rest in that proportion.
    * First runs and a viewer's new inputs are not held back.
    */
-  MONITOR_REPORTS_REFRESH_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
+  MONITOR_REPORTS_REFRESH_SHARE: z.coerce.number().gt(0).max(1).default(0.05),
 });
 
 /** Parsed monitor configuration. */

@@ -93,6 +93,17 @@ describe('report queries shared by every viewer', () => {
     r.close();
   });
 
+  it('runs a first run with parallel workers allowed, and re-runs caused by loads on one core', async () => {
+    const r = runner({ floorMs: 0, factor: 1, share: 1 });
+    const rep = report('', "SELECT count(*)::int AS n, current_setting('max_parallel_workers_per_gather') AS workers FROM t");
+    const first = await ask(r, rep);
+    expect(first.rows[0]![1]).not.toBe('0');
+    await load(1);
+    await sleep(first.ms * 2 + 50);
+    await expect(ask(r, rep)).resolves.toMatchObject({ stale: false, rows: [[Number(first.rows[0]![0]) + 1, '0']] });
+    r.close();
+  });
+
   it('holds a slow query back for factor × its run time, and a report may set its own floor and factor', async () => {
     const slow = report('', 'SELECT count(*)::int AS n FROM t, pg_sleep(0.3)');
     const r = runner({ floorMs: 0, factor: 5, share: 1 });

@@ -17,6 +17,8 @@ export interface QueryLimits {
   maxRows: number;
   /** The role queries run as (`SET LOCAL ROLE`); the reader role unless configured otherwise. */
   role?: string;
+  /** No parallel workers (`max_parallel_workers_per_gather = 0`): background re-runs use one core. */
+  serial?: boolean;
 }
 
 /** A column of a result, with a coarse type the page formats by. */
@@ -158,7 +160,8 @@ export async function readOnly<T>(pool: Pool, limits: QueryLimits, fn: (c: PoolC
     await client.query('BEGIN TRANSACTION READ ONLY');
     await client.query(
       `SET LOCAL ROLE ${ident(limits.role ?? DATABASE_ROLES.reader)}; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(limits.statementTimeoutMs))}; ` +
-        `SET LOCAL search_path TO ${ident(WAREHOUSE_SCHEMA)}; SET LOCAL TimeZone TO 'UTC'`,
+        `SET LOCAL search_path TO ${ident(WAREHOUSE_SCHEMA)}; SET LOCAL TimeZone TO 'UTC'` +
+        (limits.serial ? '; SET LOCAL max_parallel_workers_per_gather = 0' : ''),
     );
     return await fn(client);
   } catch (err) {

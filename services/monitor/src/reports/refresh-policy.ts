@@ -5,7 +5,9 @@
  * Re-runs caused by loads (not first runs, not a viewer's new inputs) also go through one lane
  * for the whole monitor that keeps them under `share` of one connection's time: a slow query
  * over a large table refreshes less often rather than taking the warehouse from the pipeline.
- * A result served while newer loads wait says so (`stale`, `next_at`); tiles show its age.
+ * Those re-runs go without parallel workers (`run(true)`), so their share of a connection is a
+ * share of one core. A result served while newer loads wait says so (`stale`, `next_at`); tiles
+ * show its age.
  */
 import type { QueryResult } from './query-runner';
 
@@ -85,7 +87,7 @@ export class SharedResults {
     key: string,
     loads: () => Promise<LoadState>,
     policy: RefreshPolicy,
-    run: () => Promise<QueryResult>,
+    run: (background: boolean) => Promise<QueryResult>,
     errorOf: (err: unknown) => { code: string; message: string; line?: number },
   ): Promise<Served> {
     const loadsNow = await loads();
@@ -94,7 +96,7 @@ export class SharedResults {
       e = { queued: false, loads: loadsNow, ranAt: 0, ms: 0, used: 0 };
       this.entries.set(key, e);
       this.evict();
-      void this.start(e, () => Promise.resolve(loadsNow), run, errorOf);
+      void this.start(e, () => Promise.resolve(loadsNow), run, errorOf, false);
     }
     e.used = this.now();
     if (e.running && !e.outcome) await e.running;
@@ -128,15 +130,16 @@ export class SharedResults {
   private start(
     e: Entry,
     loads: () => Promise<LoadState>,
-    run: () => Promise<QueryResult>,
+    run: (background: boolean) => Promise<QueryResult>,
     errorOf: (err: unknown) => { code: string; message: string; line?: number },
+    background: boolean,
   ): Promise<void> {
     this.counts.runs++;
     e.running = (async () => {
       const seen = await loads().catch(() => e.loads);
       const started = this.now();
       try {
-        e.outcome = { ok: await run() };
+        e.outcome = { ok: await run(background) };
       } catch (err) {
         e.outcome = { err: errorOf(err) };
       } finally {
@@ -153,7 +156,7 @@ export class SharedResults {
   private enqueue(
     e: Entry,
     loads: () => Promise<LoadState>,
-    run: () => Promise<QueryResult>,
+    run: (background: boolean) => Promise<QueryResult>,
     errorOf: (err: unknown) => { code: string; message: string; line?: number },
   ): void {
     e.queued = true;
@@ -162,7 +165,7 @@ export class SharedResults {
       job: () => {
         e.queued = false;
         this.counts.refreshes++;
-        return this.start(e, loads, run, errorOf);
+        return this.start(e, loads, run, errorOf, true);
       },
     });
     this.pump();

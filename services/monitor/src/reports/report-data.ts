@@ -92,7 +92,7 @@ export class ReportRunner {
       key,
       () => this.loadState(tables),
       this.policy(report),
-      () => runQuery(this.pool, report, query, values, this.limits),
+      (background) => runQuery(this.pool, report, query, values, background ? { ...this.limits, serial: true } : this.limits),
       errorOf,
     );
   }
