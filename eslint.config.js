@@ -26,13 +26,22 @@ const IO = [
   '@opentelemetry/*',
   '@aws-sdk/*',
 ];
+// The roots of the split packages: import an entry point (`@tributary/contract/spec`), so each file
+// says which part it uses (`node scripts/entry-imports.js` rewrites them; tests/architecture/entry-points.test.ts).
+const ROOT_BARRELS = ['contract', 'runtime', 'warehouse'].map((n) => ({
+  name: `@tributary/${n}`,
+  message: `import an entry point of @tributary/${n} (its package.json exports), not its root`,
+}));
 const layer = (files, patterns) => ({
   files,
   ignores: ['**/*.test.ts'],
   rules: {
     'no-restricted-imports': [
       'error',
-      { patterns: [...patterns, { ...crossFolder, message: 'import another package through its entry point (@tributary/...)' }] },
+      {
+        paths: ROOT_BARRELS,
+        patterns: [...patterns, { ...crossFolder, message: 'import another package through its entry point (@tributary/...)' }],
+      },
     ],
   },
 });

@@ -6,8 +6,8 @@
 import { Readable } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connectNats, Publisher } from '@tributary/runtime';
-import { H, makeHeaders } from '@tributary/contract';
+import { connectNats, Publisher } from '@tributary/runtime/nats';
+import { H, makeHeaders } from '@tributary/contract/wire';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { passage } from './records';

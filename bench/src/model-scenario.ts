@@ -5,7 +5,7 @@
  * records, set against the plain push's, is what the step costs.
  */
 import path from 'node:path';
-import { loadPipelineFile, type ModelConfig } from '@tributary/contract';
+import { loadPipelineFile, type ModelConfig } from '@tributary/contract/spec';
 import { create } from '@tributary/transformer/dist/steps/model';
 import type { BatchItem } from '@tributary/transformer/dist/steps/step';
 import type { Client } from 'pg';

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
 import path from 'node:path';
-import { bindSql, parseReport } from '@tributary/contract';
+import { bindSql, parseReport } from '@tributary/contract/reports';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyLine, PASSAGE_COPY_COLUMNS } from './baselines';

@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isMap, isPair, isScalar, parse, parseDocument, type Pair } from 'yaml';
-import { loadPipelines } from '@tributary/contract';
+import { loadPipelines } from '@tributary/contract/spec';
 import { ROOT, runTool, tool } from './k8s-tools';
 import { find, ofKind, parseManifests, podSpecs, restrictedProblems, type K8sObject } from './manifests';
 import { allSchemaProblems } from './k8s-schema';

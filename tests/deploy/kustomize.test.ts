@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { loadPipelines } from '@tributary/contract';
+import { loadPipelines } from '@tributary/contract/spec';
 import { ROOT, tool } from './k8s-tools';
 import { find, ofKind, parseManifests, podSpecs, restrictedProblems, type K8sObject } from './manifests';
 import { allSchemaProblems } from './k8s-schema';

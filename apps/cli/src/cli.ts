@@ -4,8 +4,8 @@
  * the first argument (`commands/registry.ts`). Usage errors exit 2, failures exit 1 with the
  * error's `TRIB_E_*` code.
  */
-import { isTributaryError } from '@tributary/contract';
-import { createLogger } from '@tributary/runtime';
+import { isTributaryError } from '@tributary/contract/errors';
+import { createLogger } from '@tributary/runtime/logger';
 import { UsageError, type Command } from './command';
 import { COMMANDS } from './commands/registry';
 import { readCliEnv } from './config';

@@ -2,7 +2,7 @@
  * The shape of one `tributary` subcommand. Each lives in `commands/<name>.ts` and is listed once in
  * `commands/registry.ts`; `cli.ts` only dispatches.
  */
-import type { Logger } from '@tributary/runtime';
+import type { Logger } from '@tributary/runtime/logger';
 import type { CliEnv } from './config';
 
 /** What a command runs with. */

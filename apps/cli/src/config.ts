@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { archiveEnv } from '@tributary/archive';
-import { commonEnv, readEnv, topologyEnv } from '@tributary/runtime';
+import { commonEnv, readEnv, topologyEnv } from '@tributary/runtime/env-config';
 
 /** The variables the CLI reads (docs/configuration.md is generated from it). */
 export const configSchema = z.object({

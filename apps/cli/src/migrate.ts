@@ -7,8 +7,12 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Client, Pool } from 'pg';
 import type { Logger } from 'pino';
-import { TributaryError, type Pipeline } from '@tributary/contract';
-import { guardClient, BOOKKEEPING_DDL, ensureDatabaseRoles, ensureWarehouse } from '@tributary/warehouse';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Pipeline } from '@tributary/contract/spec';
+import { guardClient } from '@tributary/warehouse/guard-client';
+import { BOOKKEEPING_DDL } from '@tributary/warehouse/bookkeeping';
+import { ensureDatabaseRoles } from '@tributary/warehouse/database-roles';
+import { ensureWarehouse } from '@tributary/warehouse/ensure-warehouse';
 import {
   connectNats,
   type NatsAuth,
@@ -23,7 +27,7 @@ import {
   ensureReplicas,
   checkStorage,
   readServerStorage,
-} from '@tributary/runtime';
+} from '@tributary/runtime/nats';
 import { archiveOf } from '@tributary/archive';
 
 /** Inputs of a migration. */

@@ -2,7 +2,7 @@
  * The CLI's client of the monitor's HTTP API (`MONITOR_URL`): the same API the dashboard uses, so
  * the CLI and the console show and do the same things.
  */
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 import type { CliEnv } from './config';
 
 /** Calls `path` on the monitor; returns the parsed JSON body, or throws naming the status and the monitor's message. */

@@ -8,8 +8,10 @@
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import { BUCKETS, isTributaryError, STREAMS, type Pipeline } from '@tributary/contract';
-import { checkTopology, connectNats, monitorConsumers, pipelineConsumers, type NatsAuth } from '@tributary/runtime';
+import { BUCKETS, STREAMS } from '@tributary/contract/wire';
+import { isTributaryError } from '@tributary/contract/errors';
+import { type Pipeline } from '@tributary/contract/spec';
+import { checkTopology, connectNats, monitorConsumers, pipelineConsumers, type NatsAuth } from '@tributary/runtime/nats';
 
 /** Inputs of `waitForMigrate`. */
 export interface WaitOptions {

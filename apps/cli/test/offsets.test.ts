@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS } from '@tributary/contract';
-import { connectNats, cursorKey, leaseKey, scheduleKey, setSourcePause } from '@tributary/runtime';
+import { BUCKETS } from '@tributary/contract/wire';
+import { connectNats, cursorKey, leaseKey, scheduleKey, setSourcePause } from '@tributary/runtime/nats';
 import { NatsServer, stopAll } from '@tributary/testkit';
 
 const ROOT = path.resolve(__dirname, '../../..');

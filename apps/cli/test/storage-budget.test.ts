@@ -10,8 +10,10 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { NatsServer, PostgresServer, stopAll } from '@tributary/testkit';
 import { Client } from 'pg';
 import { z } from 'zod';
-import { STREAMS } from '@tributary/contract';
-import { connectNats, createLogger, parseByteSize, readEnv, topologyEnv, topologyFromEnv } from '@tributary/runtime';
+import { STREAMS } from '@tributary/contract/wire';
+import { connectNats, parseByteSize } from '@tributary/runtime/nats';
+import { createLogger } from '@tributary/runtime/logger';
+import { readEnv, topologyEnv, topologyFromEnv } from '@tributary/runtime/env-config';
 import { migrate } from '../src';
 
 const GiB = 1024 ** 3;

@@ -7,7 +7,8 @@
  */
 import { promisify } from 'node:util';
 import { gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
-import { TributaryError, type ArchiveSpec } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type ArchiveSpec } from '@tributary/contract/spec';
 import type { ArchiveExtension } from './archive-key';
 import { fromRows, toRows, type ArchivedMessage, type ArchiveRow } from './archived-message';
 

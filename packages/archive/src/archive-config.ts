@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { TributaryError, archiveSpec, type ArchiveSpec, type Pipeline } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { archiveSpec, type ArchiveSpec, type Pipeline } from '@tributary/contract/spec';
 import type { ArchiveStore } from './archive-store';
 import { LocalArchiveStore } from './local-archive-store';
 import { createS3Client } from './s3-client';

@@ -4,7 +4,7 @@
  * (zero-padded so names sort in stream order). The name is a function of the messages it holds,
  * so a redelivered batch rewrites the same file instead of adding a copy.
  */
-import type { ArchiveStage } from '@tributary/contract';
+import type { ArchiveStage } from '@tributary/contract/spec';
 
 /** File extensions by format and compression. */
 export type ArchiveExtension = 'parquet' | 'ndjson.gz' | 'ndjson';

@@ -3,7 +3,7 @@
  * range of days, in the order a backfill replays them: day by day, and within a day by the
  * first stream sequence of each file (so each dataset's messages come back in stream order).
  */
-import type { ArchiveStage } from '@tributary/contract';
+import type { ArchiveStage } from '@tributary/contract/spec';
 import { parseArchiveKey, type ArchiveKey } from './archive-key';
 import type { ArchiveStore } from './archive-store';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { archiveOf, openArchiveStore, LocalArchiveStore } from './index';
-import { loadPipelineFile, parsePipelineSpec } from '@tributary/contract';
+import { loadPipelineFile, parsePipelineSpec } from '@tributary/contract/spec';
 
 const base = `pipeline: shop
 connections:

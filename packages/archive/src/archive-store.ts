@@ -3,7 +3,7 @@
  * Two backends: a local folder (`LocalArchiveStore`) and an S3-compatible bucket
  * (`S3ArchiveStore`). Keys are `/`-separated relative paths built by `archive-key.ts`.
  */
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 
 /** An archive store. */
 export interface ArchiveStore {

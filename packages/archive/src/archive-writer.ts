@@ -9,7 +9,8 @@
  *   partition whose sequence range covers it, and left out when already archived.
  * Only messages delivered before can be in a file already, so the lookup runs only for them.
  */
-import { TributaryError, type ArchiveStage } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type ArchiveStage } from '@tributary/contract/spec';
 import { encodeArchive, decodeArchive, extensionOf, type ArchiveEncoding } from './archive-codec';
 import { archiveDate, archiveKey, parseArchiveKey, partitionPrefix } from './archive-key';
 import type { ArchivedMessage } from './archived-message';

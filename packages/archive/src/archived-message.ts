@@ -6,7 +6,7 @@
  * with a null index and record, so a backfill republishes it too. `fromRows` checks a file's
  * rows and names the file and row of the first problem.
  */
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 
 /** A message as archived and republished. */
 export interface ArchivedMessage {

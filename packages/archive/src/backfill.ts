@@ -7,8 +7,10 @@
  * file stops the backfill with TRIB_E_DECODE naming the file and the record.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { TributaryError, makeHeaders, subjects, type ArchiveStage, type Pipeline } from '@tributary/contract';
-import { Publisher } from '@tributary/runtime';
+import { TributaryError } from '@tributary/contract/errors';
+import { makeHeaders, subjects } from '@tributary/contract/wire';
+import { type ArchiveStage, type Pipeline } from '@tributary/contract/spec';
+import { Publisher } from '@tributary/runtime/nats';
 import { decodeArchive } from './archive-codec';
 import { listArchiveFiles } from './archive-reader';
 import type { ArchiveStore } from './archive-store';

@@ -6,7 +6,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { z } from 'zod';
-import { resolveSecret, type s3ConnectionSpec } from '@tributary/contract';
+import { resolveSecret, type s3ConnectionSpec } from '@tributary/contract/spec';
 
 /** A parsed `s3` connection. */
 export type S3Connection = z.output<typeof s3ConnectionSpec>;

@@ -3,7 +3,8 @@
  * problem at once (naming each variable), and freezes the result.
  */
 import { z } from 'zod';
-import { TributaryError, parseDuration } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { parseDuration } from '@tributary/contract/spec';
 import { DEFAULT_TOPOLOGY, type TopologyOptions } from './nats/topology';
 import { parseByteSize } from './nats/storage-budget';
 

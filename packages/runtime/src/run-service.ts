@@ -4,7 +4,7 @@
  * start-up fails.
  */
 import type { Logger } from 'pino';
-import { isTributaryError } from '@tributary/contract';
+import { isTributaryError } from '@tributary/contract/errors';
 import { createLogger } from './logger';
 import { startTelemetry } from './telemetry';
 

@@ -9,7 +9,7 @@ import { NatsServer, stopAll, waitFor } from '@tributary/testkit';
 import pino from 'pino';
 import { BatchConsumer } from '../src/nats/batch-consumer';
 import { connectNats } from '../src/nats/connect';
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 
 let server: NatsServer;
 let nc: NatsConnection;

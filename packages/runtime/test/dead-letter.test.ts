@@ -7,7 +7,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsServer, stopAll } from '@tributary/testkit';
 import { connectNats } from '../src/nats/connect';
 import { deadLetterMessage, type DeadLetter } from '../src/nats/dead-letter';
-import { H, makeHeaders, TributaryError } from '@tributary/contract';
+import { H, makeHeaders } from '@tributary/contract/wire';
+import { TributaryError } from '@tributary/contract/errors';
 import { Publisher } from '../src/nats/publisher';
 
 let server: NatsServer;

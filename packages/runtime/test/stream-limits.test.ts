@@ -10,7 +10,7 @@ import { NatsServer, stopAll } from '@tributary/testkit';
 import { connectNats } from '../src/nats/connect';
 import { DEFAULT_TOPOLOGY, ensureStreams } from '../src/nats/topology';
 import { readEnv, topologyEnv, topologyFromEnv } from '../src/env-config';
-import { STREAMS } from '@tributary/contract';
+import { STREAMS } from '@tributary/contract/wire';
 import { z } from 'zod';
 
 let nc: NatsConnection;

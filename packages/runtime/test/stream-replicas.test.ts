@@ -7,7 +7,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NatsCluster, NatsServer, stopAll } from '@tributary/testkit';
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 import { checkReplicasPossible, ensureReplicas, topologyStreams } from '../src/nats/stream-replicas';
 import { DEFAULT_TOPOLOGY, ensureBuckets, ensureConsumers, ensureStreams, monitorConsumers } from '../src/nats/topology';
 

@@ -4,7 +4,7 @@
  * Facts join them on their date (`created_at::date = dim_date.date_id`) or time of day.
  */
 import type { Pool, PoolClient } from 'pg';
-import type { GeneratedDimension } from '@tributary/contract';
+import type { GeneratedDimension } from '@tributary/contract/spec';
 import { ident, warehouseTable } from './sql';
 
 /** The statements creating and filling one generated dimension. */

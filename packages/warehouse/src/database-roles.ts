@@ -25,7 +25,8 @@
  * queries, outside that, still cannot read the warehouse.
  */
 import type { ClientBase } from 'pg';
-import { TributaryError, type Pipeline, windowOf, inPostgres, WINDOW_COLUMNS } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Pipeline, windowOf, inPostgres, WINDOW_COLUMNS } from '@tributary/contract/spec';
 import { ident, TRIBUTARY_SCHEMA, WAREHOUSE_SCHEMA, warehouseTable } from './sql';
 
 /** The group roles, by the service (or audience) they are for. */

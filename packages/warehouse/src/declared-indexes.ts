@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { TributaryError, type Table, type IndexMethod } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Table, type IndexMethod } from '@tributary/contract/spec';
 import { ident, WAREHOUSE_SCHEMA, warehouseTable } from './sql';
 
 /** A declared index with its name. */

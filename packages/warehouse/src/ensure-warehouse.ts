@@ -5,7 +5,8 @@
  * start loading it, and the monitor can alert on it); the other tables go on.
  */
 import type { PoolClient } from 'pg';
-import { isTributaryError, type Pipeline, inPostgres } from '@tributary/contract';
+import { isTributaryError } from '@tributary/contract/errors';
+import { type Pipeline, inPostgres } from '@tributary/contract/spec';
 import { ensureGeneratedDimensions } from './calendar';
 import { ensureTable } from './table-ddl';
 import { migrateClickHouseTable } from './clickhouse/ensure-clickhouse-table';

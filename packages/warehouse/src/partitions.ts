@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { TributaryError, type Pipeline, type Table, type PartitionInterval } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Pipeline, type Table, type PartitionInterval } from '@tributary/contract/spec';
 import { ident, WAREHOUSE_SCHEMA, warehouseTable } from './sql';
 
 /** How a table is partitioned, resolved against its dataset. */

@@ -6,7 +6,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkReports, loadPipelines, parseReport, type Report } from '@tributary/contract';
+import { checkReports, parseReport, type Report } from '@tributary/contract/reports';
+import { loadPipelines } from '@tributary/contract/spec';
 import { checkReportColumns, warehouseCatalogue } from './report-columns';
 
 const ROOT = path.resolve(__dirname, '../../..');

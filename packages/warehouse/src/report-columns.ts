@@ -12,7 +12,8 @@
  * Longer than 300 lines because it is one scope analysis of SELECT (FROM items, joins, CTEs,
  * subqueries, output names) whose parts only make sense together.
  */
-import { bindSql, inPostgres, renderModelSql, type Pipeline, type Report } from '@tributary/contract';
+import { bindSql, type Report } from '@tributary/contract/reports';
+import { inPostgres, renderModelSql, type Pipeline } from '@tributary/contract/spec';
 import { loadModule, parseSync } from 'libpg-query';
 import { generatedDimensionSql } from './calendar';
 import { tableColumns } from './table-ddl';

@@ -5,7 +5,7 @@
  * its first write.
  */
 import type { Pool, PoolClient } from 'pg';
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 import { DATABASE_ROLES, type TableNeeds } from './database-roles';
 
 /** What is wrong: tables that do not exist, and privileges the current user lacks (`INSERT on t`). */

@@ -7,8 +7,8 @@
  * table alone. Partitioned tables (partitions.ts) get their DEFAULT and premade partitions here.
  */
 import type { Pool, PoolClient } from 'pg';
+import { TributaryError } from '@tributary/contract/errors';
 import {
-  TributaryError,
   pgColumnType,
   datasetOf,
   type Pipeline,
@@ -18,7 +18,7 @@ import {
   SCD2_COLUMNS,
   scd2Layout,
   VALUE_ORDER_COLUMN,
-} from '@tributary/contract';
+} from '@tributary/contract/spec';
 import { syncDeclaredIndexes } from './declared-indexes';
 import { ensurePartitions, partitionClause, partitionLayout, partitionProblems, partitionSetupDdl, premakeStarts } from './partitions';
 import { ident, WAREHOUSE_SCHEMA, warehouseTable } from './sql';

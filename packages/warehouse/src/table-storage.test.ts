@@ -4,7 +4,7 @@
  * deterministic names partitions and indexes get.
  */
 import { declaredIndexName, intervalStart, nextStart, partitionName, partitionStartOf, premakeStarts, type PartitionLayout } from './index';
-import { parsePipelineSpec } from '@tributary/contract';
+import { parsePipelineSpec } from '@tributary/contract/spec';
 
 const spec = (tables: string, extraDatasets = ''): string => `pipeline: p
 sources:

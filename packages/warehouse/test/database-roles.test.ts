@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPipelineFile } from '@tributary/contract';
+import { loadPipelineFile } from '@tributary/contract/spec';
 import { PostgresServer, stopAll } from '@tributary/testkit';
 import { Client, Pool } from 'pg';
 import { BOOKKEEPING_DDL } from '../src/bookkeeping';

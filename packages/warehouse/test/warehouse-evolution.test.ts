@@ -10,7 +10,7 @@ import { PostgresServer, stopAll } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { BOOKKEEPING_DDL } from '../src/bookkeeping';
 import { ensureWarehouse } from '../src/ensure-warehouse';
-import { loadPipelineFile, type Pipeline } from '@tributary/contract';
+import { loadPipelineFile, type Pipeline } from '@tributary/contract/spec';
 import { runModels } from '../src/models/model-runner';
 
 let pg: PostgresServer;

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { isTributaryError } from '@tributary/contract';
+import { isTributaryError } from '@tributary/contract/errors';
 import { bodyAdmission } from './admission';
 
 /**

@@ -8,7 +8,7 @@
  * budget (but within the body limit) still gets through on its own.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 
 /** The middleware, and the bytes it currently holds (for a gauge). */
 export interface Admission {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 import { ApiKeys, hashKey } from './api-keys';
 
 const ALICE = 'alice-secret-key';

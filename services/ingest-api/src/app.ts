@@ -4,21 +4,13 @@
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { BUCKETS, isTributaryError, loadPipelines, STREAMS, TributaryError, type Pipeline } from '@tributary/contract';
-import {
-  checkTopology,
-  connectTracked,
-  createLogger,
-  createMetrics,
-  createServiceApp,
-  listen,
-  Publisher,
-  type Listener,
-  type Logger,
-  type TrackedConnection,
-  startHeartbeat,
-  type Heartbeat,
-} from '@tributary/runtime';
+import { BUCKETS, STREAMS } from '@tributary/contract/wire';
+import { isTributaryError, TributaryError } from '@tributary/contract/errors';
+import { loadPipelines, type Pipeline } from '@tributary/contract/spec';
+import { checkTopology, connectTracked, Publisher, type TrackedConnection, startHeartbeat, type Heartbeat } from '@tributary/runtime/nats';
+import { createLogger, type Logger } from '@tributary/runtime/logger';
+import { createMetrics } from '@tributary/runtime/metrics';
+import { createServiceApp, listen, type Listener } from '@tributary/runtime/http';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge } from 'prom-client';
 import { ApiKeys } from './api-keys';

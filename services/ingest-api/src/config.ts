@@ -1,8 +1,8 @@
 /**
  * ingest-api configuration, read once from the environment.
  */
-import { commonEnv, envInt, envPort, readEnv } from '@tributary/runtime';
-import { parseDuration } from '@tributary/contract';
+import { commonEnv, envInt, envPort, readEnv } from '@tributary/runtime/env-config';
+import { parseDuration } from '@tributary/contract/spec';
 import { z } from 'zod';
 
 /** Default lease TTL of a pull source (see INGEST_LEASE_TTL_MS). */

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 import type { IngestResult } from './record-ingestor';
 
 /** Turns a KV failure into TRIB_E_UNAVAILABLE (retryable: 503 with Retry-After). */

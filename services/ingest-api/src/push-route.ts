@@ -4,8 +4,10 @@
  * for that pipeline and source (sources/push.ts), which parses and ingests it.
  */
 import { context, SpanKind } from '@opentelemetry/api';
-import { findPipeline, H, TributaryError, type Pipeline } from '@tributary/contract';
-import { inSpan } from '@tributary/runtime';
+import { findPipeline, type Pipeline } from '@tributary/contract/spec';
+import { H } from '@tributary/contract/wire';
+import { TributaryError } from '@tributary/contract/errors';
+import { inSpan } from '@tributary/runtime/telemetry';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Counter } from 'prom-client';
 import type { ApiKeys } from './api-keys';

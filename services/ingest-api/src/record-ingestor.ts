@@ -5,19 +5,13 @@
  * and resolves only once JetStream acknowledged everything. Each message carries the oldest source
  * time of its records (`Trib-Source-Time`, docs/design.md, Wire contract) when the source has one.
  */
-import {
-  compileSchema,
-  H,
-  makeHeaders,
-  NDJSON,
-  subjects,
-  type Pipeline,
-  type RecordSchema,
-  schemaKindOf,
-  toSourceTime,
-  TributaryError,
-} from '@tributary/contract';
-import { publishDeadLetter, type Publisher, type StageMetrics } from '@tributary/runtime';
+import { compileSchema, type RecordSchema, schemaKindOf } from '@tributary/contract/schema';
+import { H, makeHeaders, subjects, toSourceTime } from '@tributary/contract/wire';
+import { NDJSON } from '@tributary/contract/codec';
+import { type Pipeline } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
+import { publishDeadLetter, type Publisher } from '@tributary/runtime/nats';
+import { type StageMetrics } from '@tributary/runtime/metrics';
 
 /** One rejected record in a reply. */
 export interface Rejection {

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import jsonata from 'jsonata';
-import { loadPipelineFile, type Pipeline, type Rec } from '@tributary/contract';
+import { loadPipelineFile, type Pipeline } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
 import { FakeApis, FAKE_VENUES, stopAll } from '@tributary/testkit';
 import { create } from '../src/sources/rest';
 import { PullHarness } from './pull-harness';

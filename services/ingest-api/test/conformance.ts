@@ -5,7 +5,7 @@
  * stops when aborted. A source kind's test file calls `pullSourceConformance(name, setup)` with a
  * fixture that owns the origin (an API, a database, a folder). Runs use `PullHarness` (no scheduler).
  */
-import type { Rec } from '@tributary/contract';
+import type { Rec } from '@tributary/contract/codec';
 import { stopAll } from '@tributary/testkit';
 import type { CursorStore, PullContext, PullSource } from '../src/sources/pull-source';
 import { PullHarness } from './pull-harness';
@@ -13,7 +13,7 @@ import { PullHarness } from './pull-harness';
 /** What the suite needs from a source kind's test. */
 export interface PullSourceFixture {
   /** The pipeline (unique per fixture: cursors and subjects are per pipeline) and the source's name. */
-  pipeline: import('@tributary/contract').Pipeline;
+  pipeline: import('@tributary/contract/spec').Pipeline;
   source: string;
   /** A fresh instance of the source, as after a restart of the ingest-api. */
   create(): PullSource;

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kvm } from '@nats-io/kv';
-import { BUCKETS } from '@tributary/contract';
+import { BUCKETS } from '@tributary/contract/wire';
 import { stopAll, waitFor } from '@tributary/testkit';
 import { SourceEnv } from './source-env';
 

@@ -5,7 +5,8 @@
  * and each of the three rules finds its pattern.
  */
 import path from 'node:path';
-import { loadPipelineFile, type Rec } from '@tributary/contract';
+import { loadPipelineFile } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
 import { memoryKv } from '../../transformer/src/memory-kv';
 import { PipelineRunner } from '../../transformer/src/pipeline-runner';
 import { cardsForRate } from '../src/sources/generator';

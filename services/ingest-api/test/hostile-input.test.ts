@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectNats, DEFAULT_TOPOLOGY, ensureBuckets, ensureStreams } from '@tributary/runtime';
-import { loadPipelines } from '@tributary/contract';
+import { connectNats, DEFAULT_TOPOLOGY, ensureBuckets, ensureStreams } from '@tributary/runtime/nats';
+import { loadPipelines } from '@tributary/contract/spec';
 import { NatsServer, stopAll } from '@tributary/testkit';
 import fc from 'fast-check';
 import pino from 'pino';

@@ -6,8 +6,9 @@
  */
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
-import { BUCKETS, isTributaryError } from '@tributary/contract';
-import { DEFAULT_TOPOLOGY, ensureBuckets } from '@tributary/runtime';
+import { BUCKETS } from '@tributary/contract/wire';
+import { isTributaryError } from '@tributary/contract/errors';
+import { DEFAULT_TOPOLOGY, ensureBuckets } from '@tributary/runtime/nats';
 import { NatsServer, stopAll } from '@tributary/testkit';
 import { IdempotencyStore } from '../src/idempotency-store';
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { PostgresServer, stopAll, waitFor } from '@tributary/testkit';
 import { Client } from 'pg';
-import type { Rec } from '@tributary/contract';
+import type { Rec } from '@tributary/contract/codec';
 import { DEFAULT_LEASE_TTL_MS } from '../src/config';
 import { SourceEnv } from './source-env';
 

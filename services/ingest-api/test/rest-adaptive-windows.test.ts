@@ -6,7 +6,7 @@
  * and never a silent success.
  */
 import { FakeApis, stopAll } from '@tributary/testkit';
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import { create } from '../src/sources/rest';
 import type { RestCursor } from '../src/sources/rest/rest-run';
 import { PullHarness } from './pull-harness';

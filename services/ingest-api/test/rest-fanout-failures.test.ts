@@ -4,7 +4,7 @@
  * `parents.skip_failed_for`, while the other venues are read every run.
  */
 import { FakeApis, FAKE_VENUES, stopAll } from '@tributary/testkit';
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import { create } from '../src/sources/rest';
 import { PullHarness } from './pull-harness';
 

@@ -5,7 +5,7 @@
  * the same API key share one budget and stay within one quota together.
  */
 import { FakeApis, stopAll } from '@tributary/testkit';
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import type { Counter, Registry } from 'prom-client';
 import { create } from '../src/sources/rest';
 import { PullHarness } from './pull-harness';

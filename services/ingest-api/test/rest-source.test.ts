@@ -4,7 +4,8 @@
  * fan-out from parent records, and secrets kept out of logs and cursors.
  */
 import { FakeApis, FAKE_VENUES, stopAll } from '@tributary/testkit';
-import type { Pipeline, Rec } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
+import type { Rec } from '@tributary/contract/codec';
 import { create } from '../src/sources/rest';
 import type { RestCursor } from '../src/sources/rest/rest-run';
 import { PullHarness } from './pull-harness';

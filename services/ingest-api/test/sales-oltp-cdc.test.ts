@@ -6,7 +6,8 @@
 import path from 'node:path';
 import { PostgresServer, stopAll, waitFor } from '@tributary/testkit';
 import { Client } from 'pg';
-import { loadPipelineFile, type Rec } from '@tributary/contract';
+import { loadPipelineFile } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
 import { SourceEnv } from './source-env';
 
 // The script is plain CommonJS: the same code `node scripts/sales-oltp.js` runs.

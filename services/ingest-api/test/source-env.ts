@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { decodeNdjson, H, STREAMS, type Rec } from '@tributary/contract';
-import { DEFAULT_TOPOLOGY, ensureBuckets, ensureStreams } from '@tributary/runtime';
+import { decodeNdjson, type Rec } from '@tributary/contract/codec';
+import { H, STREAMS } from '@tributary/contract/wire';
+import { DEFAULT_TOPOLOGY, ensureBuckets, ensureStreams } from '@tributary/runtime/nats';
 import { freePort, NatsServer, spawnService, type ServiceProcess } from '@tributary/testkit';
 
 const SERVICE = path.resolve(__dirname, '../dist/main.js');

@@ -4,7 +4,7 @@
  * scheduledAt, cron schedules, compare-and-set cursors, and the request budget shared by replicas.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import { stopAll, waitFor } from '@tributary/testkit';
 import { Registry } from 'prom-client';
 import { KvCursorStore } from '../src/scheduling/cursor-store';

@@ -9,7 +9,8 @@
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { assertTableAccess, tableNeeds } from '@tributary/warehouse';
+import { assertTableAccess } from '@tributary/warehouse/table-access';
+import { tableNeeds } from '@tributary/warehouse/database-roles';
 import { archiveOf, openArchiveStore } from '@tributary/archive';
 import {
   archiverConsumers,
@@ -17,35 +18,29 @@ import {
   deadLetterMessage,
   checkTopology,
   connectNats,
-  contextFromHeaders,
-  createLogger,
-  createMetrics,
-  createServiceApp,
-  inSpan,
-  listen,
   Publisher,
   publishDeadLetter,
-  type Listener,
-  type Logger,
   startHeartbeat,
   type Heartbeat,
-} from '@tributary/runtime';
+} from '@tributary/runtime/nats';
+import { contextFromHeaders, inSpan } from '@tributary/runtime/telemetry';
+import { createLogger, type Logger } from '@tributary/runtime/logger';
+import { createMetrics } from '@tributary/runtime/metrics';
+import { createServiceApp, listen, type Listener } from '@tributary/runtime/http';
 import {
   consumers,
-  decodeNdjson,
   H,
   header,
-  isTributaryError,
-  loadPipelines,
   makeHeaders,
   numberHeader,
   sourceTimeHeader,
   STREAMS,
   subjects,
   subjectTokens,
-  TributaryError,
-  type Pipeline,
-} from '@tributary/contract';
+} from '@tributary/contract/wire';
+import { decodeNdjson } from '@tributary/contract/codec';
+import { isTributaryError, TributaryError } from '@tributary/contract/errors';
+import { loadPipelines, type Pipeline } from '@tributary/contract/spec';
 import { Pool } from 'pg';
 import { Counter, Histogram } from 'prom-client';
 import { BatchLoader, type LoadItem, type RejectedRow } from './batch-loader';

@@ -11,19 +11,11 @@
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { BACKFILL_HEADER, bodyLines, writeArchive, type ArchiveFlush, type ArchiveInput, type ArchiveStore } from '@tributary/archive';
-import { BatchConsumer, type Logger } from '@tributary/runtime';
-import {
-  consumers,
-  H,
-  header,
-  isRetryable,
-  numberHeader,
-  STREAMS,
-  subjectTokens,
-  type ArchiveSpec,
-  type ArchiveStage,
-  type Pipeline,
-} from '@tributary/contract';
+import { BatchConsumer } from '@tributary/runtime/nats';
+import { type Logger } from '@tributary/runtime/logger';
+import { consumers, H, header, numberHeader, STREAMS, subjectTokens } from '@tributary/contract/wire';
+import { isRetryable } from '@tributary/contract/errors';
+import { type ArchiveSpec, type ArchiveStage, type Pipeline } from '@tributary/contract/spec';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** The archiver's metrics, registered once per loader process. */

@@ -10,9 +10,10 @@
  * makes the rows visible after it (ClickHouse), so the ledger stays the one record of what was
  * loaded.
  */
-import { guardClient } from '@tributary/warehouse';
-import { tablesOf, TributaryError, type Pipeline, type Table } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import { guardClient } from '@tributary/warehouse/guard-client';
+import { tablesOf, type Pipeline, type Table } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
+import type { Logger } from '@tributary/runtime/logger';
 import type { Pool, PoolClient } from 'pg';
 import { classifyPgError } from './postgres/pg-errors';
 import type { LoadItem, RejectedRow, RowCounts, TableRows, TableSink } from './sink';

@@ -3,9 +3,9 @@
  * key or mode that `migrate` refused). Found at start-up, logged as TRIB_E_SCHEMA_INCOMPATIBLE,
  * exported as `tributary_table_blocked`; their records are dead-lettered while other tables load.
  */
-import { inPostgres, type Pipeline } from '@tributary/contract';
-import { schemaProblems } from '@tributary/warehouse';
-import type { Logger } from '@tributary/runtime';
+import { inPostgres, type Pipeline } from '@tributary/contract/spec';
+import { schemaProblems } from '@tributary/warehouse/table-ddl';
+import type { Logger } from '@tributary/runtime/logger';
 import type { Pool } from 'pg';
 import { Gauge, type Registry } from 'prom-client';
 

@@ -2,7 +2,7 @@
  * loader configuration, read once from the environment.
  */
 import { archiveEnv } from '@tributary/archive';
-import { commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/runtime';
+import { commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/runtime/env-config';
 import { z } from 'zod';
 
 /** The variables this service reads, with their defaults (docs/configuration.md is generated from it). */

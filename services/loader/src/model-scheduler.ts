@@ -5,9 +5,11 @@
  * Results go to `tributary.model_runs` / `tributary.check_results` and to Prometheus.
  */
 import { Cron } from 'croner';
-import { downstreamOf, type Check, type Model, type Pipeline } from '@tributary/contract';
-import { expandChecks, runChecks, runModels, type CheckResult } from '@tributary/warehouse';
-import { PeriodicTask, type Logger } from '@tributary/runtime';
+import { downstreamOf, type Check, type Model, type Pipeline } from '@tributary/contract/spec';
+import { expandChecks, runChecks, type CheckResult } from '@tributary/warehouse/checks';
+import { runModels } from '@tributary/warehouse/models';
+import { PeriodicTask } from '@tributary/runtime/periodic-task';
+import { type Logger } from '@tributary/runtime/logger';
 import type { Pool } from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 

@@ -16,7 +16,6 @@ import {
   defaultPartitionName,
   ensurePartitions,
   expired,
-  guardClient,
   intervalStart,
   isoDay,
   listPartitions,
@@ -25,11 +24,13 @@ import {
   partitionProblems,
   partitionStartOf,
   premakeStarts,
-  warehouseTable,
   type PartitionLayout,
-} from '@tributary/warehouse';
-import { PeriodicTask, type Logger } from '@tributary/runtime';
-import type { Pipeline, Table } from '@tributary/contract';
+} from '@tributary/warehouse/partitions';
+import { guardClient } from '@tributary/warehouse/guard-client';
+import { warehouseTable } from '@tributary/warehouse/sql';
+import { PeriodicTask } from '@tributary/runtime/periodic-task';
+import { type Logger } from '@tributary/runtime/logger';
+import type { Pipeline, Table } from '@tributary/contract/spec';
 import type { Pool, PoolClient } from 'pg';
 import { Counter, type Registry } from 'prom-client';
 import { archiveRows, type ArchivePartition, type ArchiveTarget } from './table-archive';

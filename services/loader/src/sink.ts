@@ -7,8 +7,10 @@
  * `sinks/registry.ts`. This shape sits above `sinks/` because the writers the kinds wrap
  * (`postgres/`, `clickhouse/`) implement it too, and no room may import back into `sinks/`.
  */
-import type { Logger } from '@tributary/runtime';
-import type { LoadMode, Pipeline, Rec, Table, TributaryError } from '@tributary/contract';
+import type { Logger } from '@tributary/runtime/logger';
+import type { LoadMode, Pipeline, Table } from '@tributary/contract/spec';
+import type { Rec } from '@tributary/contract/codec';
+import type { TributaryError } from '@tributary/contract/errors';
 import type { PoolClient } from 'pg';
 import type { z } from 'zod';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { loadPipelineFile } from '@tributary/contract';
+import { loadPipelineFile } from '@tributary/contract/spec';
 import { landingArchive, type ArchivePartition } from './table-archive';
 
 const yaml = (name: string, archive: string) => `

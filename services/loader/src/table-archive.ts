@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { archiveOf, openArchiveStore, type ArchiveEnv, type ArchiveStore } from '@tributary/archive';
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import type { PoolClient } from 'pg';
 
 /** What is being archived. */

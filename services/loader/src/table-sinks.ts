@@ -5,8 +5,8 @@
  * dead-lettered with TRIB_E_SCHEMA_INCOMPATIBLE, the others loading); an unreachable sink fails
  * the start, as an unreachable PostgreSQL does.
  */
-import { sinkKindOf, type Pipeline } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import { sinkKindOf, type Pipeline } from '@tributary/contract/spec';
+import type { Logger } from '@tributary/runtime/logger';
 import { SINKS } from './sinks/registry';
 import type { SharedResource, TableSink } from './sink';
 

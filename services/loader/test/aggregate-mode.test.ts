@@ -6,8 +6,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BOOKKEEPING_DDL, ensureTable } from '@tributary/warehouse';
-import { loadPipelineFile, type Pipeline, type Rec } from '@tributary/contract';
+import { BOOKKEEPING_DDL } from '@tributary/warehouse/bookkeeping';
+import { ensureTable } from '@tributary/warehouse/table-ddl';
+import { loadPipelineFile, type Pipeline } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
 import { PostgresServer, stopAll } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { PipelineRunner } from '../../transformer/src/pipeline-runner';

@@ -11,16 +11,10 @@ import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { archiveOf, decodeArchive, openArchiveStore, parseArchiveKey, type ArchiveStore } from '@tributary/archive';
-import {
-  archiverConsumers,
-  connectNats,
-  createLogger,
-  DEFAULT_TOPOLOGY,
-  ensureConsumers,
-  ensureStreams,
-  Publisher,
-} from '@tributary/runtime';
-import { consumers, H, loadPipelineFile, makeHeaders, STREAMS, subjects, type Pipeline } from '@tributary/contract';
+import { archiverConsumers, connectNats, DEFAULT_TOPOLOGY, ensureConsumers, ensureStreams, Publisher } from '@tributary/runtime/nats';
+import { createLogger } from '@tributary/runtime/logger';
+import { consumers, H, makeHeaders, STREAMS, subjects } from '@tributary/contract/wire';
+import { loadPipelineFile, type Pipeline } from '@tributary/contract/spec';
 import { freePort, NatsServer, stopAll, waitFor } from '@tributary/testkit';
 import { Registry } from 'prom-client';
 import { Archiver, archiveMetrics } from '../src/archiver';

@@ -2,7 +2,7 @@
  * An incompatible schema change stops only that table: the loader dead-letters its records with
  * TRIB_E_SCHEMA_INCOMPATIBLE while the other tables fed by the same dataset go on loading.
  */
-import { createLogger } from '@tributary/runtime';
+import { createLogger } from '@tributary/runtime/logger';
 import { stopAll } from '@tributary/testkit';
 import { Registry } from 'prom-client';
 import { BatchLoader, type RejectedRow } from '../src/batch-loader';

@@ -15,9 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { BOOKKEEPING_DDL, ensureWarehouse } from '@tributary/warehouse';
-import { createLogger, DEFAULT_TOPOLOGY } from '@tributary/runtime';
-import { evaluateFlag, H, loadPipelineFile, makeHeaders, NDJSON, subjects, windowOf, type Pipeline, type Rec } from '@tributary/contract';
+import { BOOKKEEPING_DDL } from '@tributary/warehouse/bookkeeping';
+import { ensureWarehouse } from '@tributary/warehouse/ensure-warehouse';
+import { createLogger } from '@tributary/runtime/logger';
+import { DEFAULT_TOPOLOGY } from '@tributary/runtime/nats';
+import { evaluateFlag, loadPipelineFile, windowOf, type Pipeline } from '@tributary/contract/spec';
+import { H, makeHeaders, subjects } from '@tributary/contract/wire';
+import { NDJSON, type Rec } from '@tributary/contract/codec';
 import { migrate } from '@tributary/cli';
 import {
   ClickHouseServer,

@@ -6,8 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BOOKKEEPING_DDL, checkCommand, ensureWarehouse, expandChecks, runChecks, runModels } from '@tributary/warehouse';
-import { loadPipelineFile, type Pipeline } from '@tributary/contract';
+import { BOOKKEEPING_DDL } from '@tributary/warehouse/bookkeeping';
+import { checkCommand, expandChecks, runChecks } from '@tributary/warehouse/checks';
+import { ensureWarehouse } from '@tributary/warehouse/ensure-warehouse';
+import { runModels } from '@tributary/warehouse/models';
+import { loadPipelineFile, type Pipeline } from '@tributary/contract/spec';
 import { PostgresServer, stopAll } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { generateSales } from '../../../pipelines/sales/generate-sales';

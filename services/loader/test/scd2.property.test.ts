@@ -7,7 +7,7 @@
  */
 import { stopAll } from '@tributary/testkit';
 import fc from 'fast-check';
-import { ensureTable, schemaProblems } from '@tributary/warehouse';
+import { ensureTable, schemaProblems } from '@tributary/warehouse/table-ddl';
 import { BatchLoader, type LoadItem } from '../src/batch-loader';
 import { SCD2_ABSORBED_MAX } from '../src/modes/scd2';
 import { at, load, message, ms, noRejects, startWarehouse, type Warehouse } from './warehouse-fixture';

@@ -5,8 +5,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BOOKKEEPING_DDL, ensureTable } from '@tributary/warehouse';
-import { loadPipelineFile, type Pipeline } from '@tributary/contract';
+import { BOOKKEEPING_DDL } from '@tributary/warehouse/bookkeeping';
+import { ensureTable } from '@tributary/warehouse/table-ddl';
+import { loadPipelineFile, type Pipeline } from '@tributary/contract/spec';
 import { PostgresServer } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { BatchLoader, type LoadItem, type RejectedRow } from '../src/batch-loader';

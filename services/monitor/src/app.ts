@@ -10,7 +10,9 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { BUCKETS, loadPipelines, reportsDir, STREAMS, type Pipeline } from '@tributary/contract';
+import { BUCKETS, STREAMS } from '@tributary/contract/wire';
+import { loadPipelines, type Pipeline } from '@tributary/contract/spec';
+import { reportsDir } from '@tributary/contract/reports';
 import {
   checkTopology,
   connectNats,
@@ -18,15 +20,12 @@ import {
   Publisher,
   startHeartbeat,
   type Heartbeat,
-  createLogger,
-  createMetrics,
-  createServiceApp,
-  listen,
   topologyStreams,
   type BatchConsumer,
-  type Listener,
-  type Logger,
-} from '@tributary/runtime';
+} from '@tributary/runtime/nats';
+import { createLogger, type Logger } from '@tributary/runtime/logger';
+import { createMetrics } from '@tributary/runtime/metrics';
+import { createServiceApp, listen, type Listener } from '@tributary/runtime/http';
 import { Pool } from 'pg';
 import { AlertMonitor } from './alerts/alert-monitor';
 import { AlertNotifier } from './alerts/alert-notifier';

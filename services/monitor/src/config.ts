@@ -2,7 +2,7 @@
  * monitor configuration, read once from the environment. The alert thresholds' defaults are the
  * alert catalogue's (alerts/alert-catalogue.ts), which the Prometheus rules are generated from too.
  */
-import { commonEnv, envDuration, envInt, envPort, readEnv } from '@tributary/runtime';
+import { commonEnv, envDuration, envInt, envPort, readEnv } from '@tributary/runtime/env-config';
 import { z } from 'zod';
 import { ALERT_DEFAULTS } from './alerts/alert-catalogue';
 

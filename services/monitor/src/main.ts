@@ -1,5 +1,5 @@
 /** monitor entry point: telemetry, config, the app, drained on SIGTERM (runService). */
-import { runService } from '@tributary/runtime';
+import { runService } from '@tributary/runtime/run-service';
 import { createApp } from './app';
 import { loadConfig } from './config';
 

@@ -3,7 +3,8 @@
  * (the monitor never does, so it runs without CREATE rights) and its database user needs the
  * privileges of the group role `tributary_monitor` on them.
  */
-import { assertTableAccess, tableNeeds } from '@tributary/warehouse';
+import { assertTableAccess } from '@tributary/warehouse/table-access';
+import { tableNeeds } from '@tributary/warehouse/database-roles';
 import type { Pool } from 'pg';
 import { toWarehouseError } from './fold/warehouse-error';
 

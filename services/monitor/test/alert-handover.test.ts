@@ -5,8 +5,8 @@
  * found by the chaos suite). The successor now compares the recorded history with what fires and
  * resolves what no longer holds, notifies what fires but was never notified, and repeats nothing.
  */
-import { BOOKKEEPING_DDL } from '@tributary/warehouse';
-import { createLogger } from '@tributary/runtime';
+import { BOOKKEEPING_DDL } from '@tributary/warehouse/bookkeeping';
+import { createLogger } from '@tributary/runtime/logger';
 import { PostgresServer, stopAll } from '@tributary/testkit';
 import { Pool } from 'pg';
 import type { AlertTransition } from '../src/alerts/alert-engine';

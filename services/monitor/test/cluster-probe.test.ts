@@ -6,7 +6,7 @@
  */
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { DEFAULT_TOPOLOGY, ensureBuckets, ensureReplicas, ensureStreams, topologyStreams } from '@tributary/runtime';
+import { DEFAULT_TOPOLOGY, ensureBuckets, ensureReplicas, ensureStreams, topologyStreams } from '@tributary/runtime/nats';
 import { NatsCluster, stopAll, waitFor } from '@tributary/testkit';
 import { ClusterProbe, type ClusterStatus } from '../src/cluster/cluster-probe';
 

@@ -5,7 +5,7 @@
  * until then it is served as stale with the time it may re-run; a report's front matter overrides
  * the policy; re-runs caused by loads, all reports together, keep to their share of a connection.
  */
-import { parseReport } from '@tributary/contract';
+import { parseReport } from '@tributary/contract/reports';
 import { PostgresServer, stopAll } from '@tributary/testkit';
 import { Pool } from 'pg';
 import { ReportRunner, type TableLoad } from '../src/reports/report-data';

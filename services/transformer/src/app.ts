@@ -18,35 +18,28 @@ import {
   deadLetterMessage,
   checkTopology,
   connectNats,
-  contextFromHeaders,
-  createLogger,
-  createMetrics,
-  createServiceApp,
-  inSpan,
-  listen,
   Publisher,
   publishDeadLetter,
-  type Listener,
-  type Logger,
   startHeartbeat,
   type Heartbeat,
-} from '@tributary/runtime';
+} from '@tributary/runtime/nats';
+import { contextFromHeaders, inSpan } from '@tributary/runtime/telemetry';
+import { createLogger, type Logger } from '@tributary/runtime/logger';
+import { createMetrics } from '@tributary/runtime/metrics';
+import { createServiceApp, listen, type Listener } from '@tributary/runtime/http';
 import {
   consumers,
-  decodeNdjson,
-  AGGREGATED_HEADER,
   H,
   header,
-  loadPipelines,
   makeHeaders,
-  NDJSON,
   numberHeader,
   sourceTimeHeader,
   STREAMS,
   subjects,
   subjectTokens,
-  type Pipeline,
-} from '@tributary/contract';
+} from '@tributary/contract/wire';
+import { decodeNdjson, NDJSON } from '@tributary/contract/codec';
+import { AGGREGATED_HEADER, loadPipelines, type Pipeline } from '@tributary/contract/spec';
 import type { TransformerConfig } from './config';
 import { PipelineRunner, type DatasetResult, type ReleasedRun } from './pipeline-runner';
 import { StateSweeper } from './state-sweeper';

@@ -1,7 +1,7 @@
 /**
  * transformer configuration, read once from the environment.
  */
-import { commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/runtime';
+import { commonEnv, envDuration, envInt, envPort, readEnv, topologyEnv } from '@tributary/runtime/env-config';
 import { z } from 'zod';
 
 /** The variables this service reads, with their defaults (docs/configuration.md is generated from it). */

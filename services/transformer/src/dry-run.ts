@@ -8,7 +8,8 @@
  * unit-tested in CI like `rpk connect test`.
  */
 import { readFileSync } from 'node:fs';
-import { decodeNdjson, loadPipelineFile, type Rec } from '@tributary/contract';
+import { decodeNdjson, type Rec } from '@tributary/contract/codec';
+import { loadPipelineFile } from '@tributary/contract/spec';
 import { memoryKv } from './memory-kv';
 import { PipelineRunner, type DatasetResult } from './pipeline-runner';
 import { referenceKeys, storeReferences } from './state/reference-store';

@@ -3,7 +3,7 @@
  * (no telemetry, no servers): `--dry-run`, a pipeline's steps over a sample file, printed; `--test`,
  * the pipeline unit tests (`tributary test` runs this).
  */
-import { runService } from '@tributary/runtime';
+import { runService } from '@tributary/runtime/run-service';
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { dryRun } from './dry-run';

@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadPipelineFile, type Rec } from '@tributary/contract';
+import { loadPipelineFile } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
 import { PipelineRunner, type DatasetResult } from './pipeline-runner';
 
 const KEY = 'a-test-hmac-key-of-16+';

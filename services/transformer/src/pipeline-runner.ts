@@ -8,7 +8,10 @@
  * Longer than 300 lines because dataset order, routing, projection and releases share the compiled
  * datasets.
  */
-import { oldestSourceTime, toTributaryError, type Dataset, type Pipeline, type Rec } from '@tributary/contract';
+import { oldestSourceTime } from '@tributary/contract/wire';
+import { toTributaryError } from '@tributary/contract/errors';
+import { type Dataset, type Pipeline } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
 import { DROPPED, Projection, type DriftTally } from './drift/projection';
 import { knownFieldNames } from './drift/known-fields';
 import { BatchReferences } from './state/batch-references';

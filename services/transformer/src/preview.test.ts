@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadPipelineFile, type Rec } from '@tributary/contract';
+import { loadPipelineFile } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
 import { memoryKv } from './memory-kv';
 import { previewRecords } from './preview';
 import { PipelineRunner } from './pipeline-runner';

@@ -7,18 +7,11 @@
  * `enrich` the reference data there is. One preview runs at a time per process.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import {
-  previewOutcome,
-  subjects,
-  tablesOf,
-  toTributaryError,
-  type Pipeline,
-  type PreviewReply,
-  type PreviewRequest,
-  type PreviewResult,
-  type Rec,
-} from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import { previewOutcome, subjects, type PreviewReply, type PreviewRequest, type PreviewResult } from '@tributary/contract/wire';
+import { tablesOf, type Pipeline } from '@tributary/contract/spec';
+import { toTributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
+import type { Logger } from '@tributary/runtime/logger';
 import pLimit from 'p-limit';
 import { overlayKv } from './overlay-kv';
 import { PipelineRunner } from './pipeline-runner';

@@ -9,7 +9,8 @@
  * same unconfirmed release publish it under the same message IDs, which JetStream (or the
  * loader's ledger) drops. A crash between publish and confirm is the same case on the next run.
  */
-import { PeriodicTask, type Logger } from '@tributary/runtime';
+import { PeriodicTask } from '@tributary/runtime/periodic-task';
+import { type Logger } from '@tributary/runtime/logger';
 import type { PipelineRunner, ReleasedRun } from './pipeline-runner';
 
 /** Sweeps one pipeline's stateful steps on an interval. */

@@ -7,8 +7,10 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, inPostgres, type Pipeline } from '@tributary/contract';
-import { checkTopology, type Logger } from '@tributary/runtime';
+import { BUCKETS } from '@tributary/contract/wire';
+import { inPostgres, type Pipeline } from '@tributary/contract/spec';
+import { checkTopology } from '@tributary/runtime/nats';
+import { type Logger } from '@tributary/runtime/logger';
 import { Pool } from 'pg';
 import type { PipelineRunner } from './pipeline-runner';
 import type { StepServices } from './steps/step';

@@ -17,21 +17,15 @@
  * selected again, so each row is published by one of them.
  */
 import { createHash } from 'node:crypto';
-import { guardClient, ident, warehouseTable } from '@tributary/warehouse';
-import {
-  H,
-  inPostgres,
-  makeHeaders,
-  subjects,
-  TributaryError,
-  WINDOW_COLUMNS,
-  windowOf,
-  type Dataset,
-  type Pipeline,
-  type Rec,
-  type WindowConfig,
-} from '@tributary/contract';
-import { PeriodicTask, type Logger, type Publisher } from '@tributary/runtime';
+import { guardClient } from '@tributary/warehouse/guard-client';
+import { ident, warehouseTable } from '@tributary/warehouse/sql';
+import { H, makeHeaders, subjects } from '@tributary/contract/wire';
+import { inPostgres, WINDOW_COLUMNS, windowOf, type Dataset, type Pipeline, type WindowConfig } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
+import { PeriodicTask } from '@tributary/runtime/periodic-task';
+import { type Logger } from '@tributary/runtime/logger';
+import { type Publisher } from '@tributary/runtime/nats';
 import type { Pool } from 'pg';
 
 /** Rows finalized per table and run; the rest wait for the next run. */

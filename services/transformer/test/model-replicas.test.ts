@@ -9,19 +9,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AckPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { createLogger, DEFAULT_TOPOLOGY, ensureConsumers, ensureStreams, pipelineConsumers } from '@tributary/runtime';
-import {
-  decodeNdjson,
-  H,
-  loadPipelineFile,
-  makeHeaders,
-  modelIdentity,
-  NDJSON,
-  STREAMS,
-  subjects,
-  type Pipeline,
-  type Rec,
-} from '@tributary/contract';
+import { createLogger } from '@tributary/runtime/logger';
+import { DEFAULT_TOPOLOGY, ensureConsumers, ensureStreams, pipelineConsumers } from '@tributary/runtime/nats';
+import { decodeNdjson, NDJSON, type Rec } from '@tributary/contract/codec';
+import { H, makeHeaders, STREAMS, subjects } from '@tributary/contract/wire';
+import { loadPipelineFile, type Pipeline } from '@tributary/contract/spec';
+import { modelIdentity } from '@tributary/contract/schema';
 import { NatsServer, stopAll, waitFor } from '@tributary/testkit';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';

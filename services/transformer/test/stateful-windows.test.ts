@@ -9,8 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, loadPipelineFile, type Pipeline, type Rec } from '@tributary/contract';
-import { DEFAULT_TOPOLOGY, ensureBuckets } from '@tributary/runtime';
+import { BUCKETS } from '@tributary/contract/wire';
+import { loadPipelineFile, type Pipeline } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
+import { DEFAULT_TOPOLOGY, ensureBuckets } from '@tributary/runtime/nats';
 import { NatsServer, stopAll } from '@tributary/testkit';
 import { PipelineRunner, type DatasetResult } from '../src/pipeline-runner';
 

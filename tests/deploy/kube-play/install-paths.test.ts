@@ -21,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadPipelines } from '@tributary/contract';
+import { loadPipelines } from '@tributary/contract/spec';
 import { tool } from '../k8s-tools';
 import { parseManifests, type K8sObject } from '../manifests';
 import { KubeCluster, type ApplyMode } from './kube-cluster';

@@ -10,7 +10,7 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadPipelineFile, type Pipeline } from '@tributary/contract';
+import { loadPipelineFile, type Pipeline } from '@tributary/contract/spec';
 import { waitFor } from '@tributary/testkit';
 import type { Received } from '../../e2e/alert-receivers';
 import { isFiltered, isInvalid } from '../../e2e/passages';

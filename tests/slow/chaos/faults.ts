@@ -6,7 +6,7 @@
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { STREAMS } from '@tributary/contract';
+import { STREAMS } from '@tributary/contract/wire';
 import { waitFor } from '@tributary/testkit';
 import type { ServiceName } from '../../e2e/stack';
 import type { ChaosStack } from './chaos-stack';

@@ -12,7 +12,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { inputFields, loadPipelineFile, onnxSignature, type ModelConfig, type Pipeline, type Rec } from '@tributary/contract';
+import { inputFields, loadPipelineFile, type ModelConfig, type Pipeline } from '@tributary/contract/spec';
+import { onnxSignature } from '@tributary/contract/schema';
+import { type Rec } from '@tributary/contract/codec';
 import { memoryKv } from '@tributary/transformer/dist/memory-kv';
 import { PipelineRunner } from '@tributary/transformer/dist/pipeline-runner';
 import { generateWorld, type LabelledPayment, type WorldOptions } from './fraud-world';

@@ -5,8 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { TributaryError, STREAMS, ARCHIVE_STAGES, type ArchiveStage, loadPipelineFile } from '@tributary/contract';
-import { connectNats, type NatsAuth, checkTopology } from '@tributary/runtime';
+import { TributaryError } from '@tributary/contract/errors';
+import { STREAMS } from '@tributary/contract/wire';
+import { ARCHIVE_STAGES, type ArchiveStage, loadPipelineFile } from '@tributary/contract/spec';
+import { connectNats, type NatsAuth, checkTopology } from '@tributary/runtime/nats';
 import { openArchiveStore, type ArchiveEnv, backfill } from '@tributary/archive';
 import type { Command } from '../command';
 

@@ -1,6 +1,6 @@
 /** `tributary check [path]`: runs the pipelines' data-quality checks against the warehouse. */
-import { loadPipelines } from '@tributary/contract';
-import { checkCommand } from '@tributary/warehouse';
+import { loadPipelines } from '@tributary/contract/spec';
+import { checkCommand } from '@tributary/warehouse/checks';
 import type { Command } from '../command';
 
 /** The `check` command. */

@@ -1,6 +1,6 @@
 /** `tributary migrate [--roles]`: creates streams, consumers, KV buckets, the database and tables. */
-import { loadPipelines } from '@tributary/contract';
-import { topologyFromEnv } from '@tributary/runtime';
+import { loadPipelines } from '@tributary/contract/spec';
+import { topologyFromEnv } from '@tributary/runtime/env-config';
 import { UsageError, type Command } from '../command';
 import { migrate } from '../migrate';
 

@@ -1,6 +1,6 @@
 /** `tributary models [path]`: builds the pipelines' SQL models now, in dependency order. */
-import { loadPipelines } from '@tributary/contract';
-import { modelsCommand } from '@tributary/warehouse';
+import { loadPipelines } from '@tributary/contract/spec';
+import { modelsCommand } from '@tributary/warehouse/checks';
 import type { Command } from '../command';
 
 /** The `models` command. */

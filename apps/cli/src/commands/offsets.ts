@@ -9,8 +9,9 @@
  */
 import { parseArgs } from 'node:util';
 import { Kvm, type KV } from '@nats-io/kv';
-import { BUCKETS, loadPipelines } from '@tributary/contract';
-import { connectNats, cursorKey, leaseKey, readScheduleState, readSourcePause } from '@tributary/runtime';
+import { BUCKETS } from '@tributary/contract/wire';
+import { loadPipelines } from '@tributary/contract/spec';
+import { connectNats, cursorKey, leaseKey, readScheduleState, readSourcePause } from '@tributary/runtime/nats';
 import { UsageError, type Command, type CommandContext } from '../command';
 
 const USAGE = `offsets show <pipeline> <source> [--json]

@@ -6,8 +6,10 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { Kvm } from '@nats-io/kv';
-import { BUCKETS, loadPipelines, TributaryError } from '@tributary/contract';
-import { connectNats, readScheduleState, readSourcePause, setSourcePause } from '@tributary/runtime';
+import { BUCKETS } from '@tributary/contract/wire';
+import { loadPipelines } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
+import { connectNats, readScheduleState, readSourcePause, setSourcePause } from '@tributary/runtime/nats';
 import { UsageError, type Command } from '../command';
 
 /** The `sources` command. */

@@ -4,8 +4,9 @@
  * columns each query names against what the pipelines declare (tables, generated dimensions, SQL
  * models; `checkReportColumns`). Exit 1 when a report has a problem, each printed as `file:line: message`.
  */
-import { checkReports, formatReportProblems, loadPipelines, reportsDir } from '@tributary/contract';
-import { checkReportColumns } from '@tributary/warehouse';
+import { checkReports, formatReportProblems, reportsDir } from '@tributary/contract/reports';
+import { loadPipelines } from '@tributary/contract/spec';
+import { checkReportColumns } from '@tributary/warehouse/report-columns';
 import type { Command } from '../command';
 
 /** The `validate` command. */

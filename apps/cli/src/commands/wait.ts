@@ -1,5 +1,5 @@
 /** `tributary wait [timeout]`: blocks until migrate has created the topology (the services' init container). */
-import { loadPipelines, parseDuration } from '@tributary/contract';
+import { loadPipelines, parseDuration } from '@tributary/contract/spec';
 import type { Command } from '../command';
 import { waitForMigrate } from '../wait-for-migrate';
 

@@ -12,7 +12,7 @@ import {
   indexSpec,
   partitionSpec,
   MODE_SPECS,
-} from '@tributary/contract';
+} from '@tributary/contract/spec';
 
 /** The JSON Schema (draft 2020-12) of a pipeline file, as written by users. */
 export function pipelineJsonSchema(): Record<string, unknown> {

@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 import { securityHeaders } from './security-headers';
 
 /** A readiness probe: returns undefined when ready, or why not. */

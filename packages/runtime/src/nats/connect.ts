@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, nkeyAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 
 /**
  * How to authenticate to NATS, from the environment (see `natsAuthEnv`): user/password, token,

@@ -4,20 +4,9 @@
  * replayed (docs/design.md, Wire contract).
  */
 import type { JsMsg, PubAck } from '@nats-io/jetstream';
-import {
-  type Rec,
-  isTributaryError,
-  toTributaryError,
-  type ErrorCode,
-  type ErrorLocation,
-  H,
-  header,
-  makeHeaders,
-  numberHeader,
-  subjects,
-  subjectTokens,
-  type Stage,
-} from '@tributary/contract';
+import { type Rec } from '@tributary/contract/codec';
+import { isTributaryError, toTributaryError, type ErrorCode, type ErrorLocation } from '@tributary/contract/errors';
+import { H, header, makeHeaders, numberHeader, subjects, subjectTokens, type Stage } from '@tributary/contract/wire';
 import type { Publisher } from './publisher';
 
 /** The body of a DLQ message. */

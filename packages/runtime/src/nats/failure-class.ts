@@ -7,7 +7,7 @@
  * - `unknown`: anything else (a `TypeError` in a step, a bug): retried a bounded number of times,
  *   then the message is isolated with the error and its stack, so one bug cannot stall a pipeline.
  */
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 
 /** The three failure classes of a consumer loop. */
 export type FailureClass = 'infrastructure' | 'data' | 'unknown';

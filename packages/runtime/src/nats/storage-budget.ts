@@ -8,7 +8,8 @@
  * naming both numbers and the variables to change.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { STREAMS, TributaryError } from '@tributary/contract';
+import { STREAMS } from '@tributary/contract/wire';
+import { TributaryError } from '@tributary/contract/errors';
 
 const UNITS: Record<string, number> = {
   '': 1,

@@ -9,7 +9,8 @@
  */
 import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { TributaryError, BUCKETS, STREAMS } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { BUCKETS, STREAMS } from '@tributary/contract/wire';
 
 /** JetStream API error codes about replicas (nats-server `errors.json`). */
 const NOT_CLUSTERED = 10074; // replicas > 1 not supported in non-clustered mode

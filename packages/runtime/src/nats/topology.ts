@@ -5,7 +5,9 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
-import { TributaryError, type Pipeline, BUCKETS, consumers, STREAMS } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Pipeline } from '@tributary/contract/spec';
+import { BUCKETS, consumers, STREAMS } from '@tributary/contract/wire';
 import { replicaError } from './stream-replicas';
 import { streamCaps } from './storage-budget';
 

@@ -3,7 +3,7 @@
  * a CI/CD gate on the data. `check` exits non-zero when an error-severity check fails.
  */
 import { Pool } from 'pg';
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import { runModels } from '../models/model-runner';
 import { expandChecks } from './expand-checks';
 import { gateFails, runChecks, type CheckResult } from './check-runner';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { warehouseTable } from '../sql';
-import type { Check } from '@tributary/contract';
+import type { Check } from '@tributary/contract/spec';
 
 /** The result of one check. */
 export interface CheckResult {

@@ -2,7 +2,7 @@
  * Expands `checks:` entries into individual checks, each a SELECT returning the failing rows.
  */
 import { ident } from '../sql';
-import { refsOf, renderModelSql, type Check, type CheckEntry } from '@tributary/contract';
+import { refsOf, renderModelSql, type Check, type CheckEntry } from '@tributary/contract/spec';
 
 /** SQL literal of a scalar (strings quoted, numbers and booleans as they are). */
 function literal(v: string | number | boolean): string {

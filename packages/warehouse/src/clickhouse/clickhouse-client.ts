@@ -13,7 +13,8 @@
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { TributaryError, resolveSecret, type ClickHouseConnection } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { resolveSecret, type ClickHouseConnection } from '@tributary/contract/spec';
 
 /** How to reach a server. */
 export interface ClickHouseClientOptions {

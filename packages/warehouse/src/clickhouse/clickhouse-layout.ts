@@ -33,7 +33,7 @@ import {
   type FlagTerm,
   type WindowMerge,
   datasetOf,
-} from '@tributary/contract';
+} from '@tributary/contract/spec';
 import { chIdent } from './clickhouse-client';
 
 /** ClickHouse column type of each field type. */

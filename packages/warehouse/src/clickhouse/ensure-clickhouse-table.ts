@@ -10,7 +10,8 @@
  * stores it) compared with the current one, and swapped in by DROP + RENAME when they differ.
  */
 import { randomBytes } from 'node:crypto';
-import { TributaryError, type Pipeline, type Table, clickhouseConnectionOf } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Pipeline, type Table, clickhouseConnectionOf } from '@tributary/contract/spec';
 import {
   chIdent,
   chString,

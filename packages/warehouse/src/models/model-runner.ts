@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { guardClient } from '../guard-client';
 import { ident, WAREHOUSE_SCHEMA, warehouseTable } from '../sql';
-import { renderModelSql, type Model } from '@tributary/contract';
+import { renderModelSql, type Model } from '@tributary/contract/spec';
 
 /** What one run did. */
 export interface ModelRun {

@@ -5,7 +5,9 @@
  * length-delimited Protobuf messages (`application/x-protobuf`) of the source's `.proto` message.
  * The decoded records then take the same path as JSON ones (per-record schema check, batching).
  */
-import { decodeAvroContainer, decodeProtobufDelimited, schemaKindOf, TributaryError, type Pipeline } from '@tributary/contract';
+import { decodeAvroContainer, decodeProtobufDelimited, schemaKindOf } from '@tributary/contract/schema';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Pipeline } from '@tributary/contract/spec';
 
 /** Binary content types, by canonical name. */
 export const BINARY_TYPES = {

@@ -1,4 +1,4 @@
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 import { formatOf, parseBody, SUPPORTED_TYPES, type BodyFormat } from './parse-body';
 
 const body = (text: string): Buffer => Buffer.from(text, 'utf8');

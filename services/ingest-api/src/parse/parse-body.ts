@@ -5,7 +5,8 @@
  */
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { exactNumber, parseJsonExact, TributaryError } from '@tributary/contract';
+import { exactNumber, parseJsonExact } from '@tributary/contract/schema';
+import { TributaryError } from '@tributary/contract/errors';
 
 /** Content types the ingest API reads, by canonical name. */
 export const SUPPORTED_TYPES = {

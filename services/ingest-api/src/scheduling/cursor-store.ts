@@ -6,8 +6,8 @@
  * its lease (and still thinks it runs the source) cannot move a cursor backwards or sideways.
  */
 import type { KV } from '@nats-io/kv';
-import { TributaryError } from '@tributary/contract';
-import { cursorKey } from '@tributary/runtime';
+import { TributaryError } from '@tributary/contract/errors';
+import { cursorKey } from '@tributary/runtime/nats';
 import type { CursorStore } from './pull-contract';
 
 export { cursorKey };

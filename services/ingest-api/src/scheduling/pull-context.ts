@@ -5,8 +5,10 @@
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { publishDeadLetter, type Logger, type Publisher } from '@tributary/runtime';
-import { subjects, type Pipeline } from '@tributary/contract';
+import { publishDeadLetter, type Publisher } from '@tributary/runtime/nats';
+import { type Logger } from '@tributary/runtime/logger';
+import { subjects } from '@tributary/contract/wire';
+import { type Pipeline } from '@tributary/contract/spec';
 import type { Registry } from 'prom-client';
 import type { CursorStore, PullContext, SourceIngestor } from './pull-contract';
 import { budgetKey, KvRequestBudget } from './request-budget';

@@ -16,8 +16,9 @@
  *    committing anything it has not published. Throwing `ctx.signal.reason` is fine.
  * 4. Throw on failure: the run is logged, counted, and the next run starts from the last cursor.
  */
-import type { ErrorCode, ErrorLocation, Pipeline, PullScheduleSpec } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import type { ErrorCode, ErrorLocation } from '@tributary/contract/errors';
+import type { Pipeline, PullScheduleSpec } from '@tributary/contract/spec';
+import type { Logger } from '@tributary/runtime/logger';
 import type { Registry } from 'prom-client';
 import type { IngestResult, SourceTimeRule } from '../record-ingestor';
 import type { BudgetLimit } from './request-budget';

@@ -2,7 +2,8 @@
  * When the next run of a pull source is due, from its `schedule`: an interval, a cron expression
  * (croner), or continuously.
  */
-import { TributaryError, type PullScheduleSpec } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type PullScheduleSpec } from '@tributary/contract/spec';
 import { Cron } from 'croner';
 
 /** Pause between two runs of a continuous source (no `schedule`), so a source that returns at once does not spin. */

@@ -13,16 +13,10 @@
  */
 import type { KV } from '@nats-io/kv';
 import { nuid } from '@nats-io/transport-node';
-import {
-  KvLease,
-  leaseKey,
-  readSourcePause,
-  scheduleKey,
-  type Logger,
-  type SourceLastRun,
-  type SourceScheduleState,
-} from '@tributary/runtime';
-import { TributaryError, type Pipeline } from '@tributary/contract';
+import { KvLease, leaseKey, readSourcePause, scheduleKey, type SourceLastRun, type SourceScheduleState } from '@tributary/runtime/nats';
+import { type Logger } from '@tributary/runtime/logger';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Pipeline } from '@tributary/contract/spec';
 import type { PullContext, PullRunResult, PullSchedule, PullSource, ScheduledPull } from './pull-contract';
 import { backoffDelay, sleep } from './backoff';
 import { ScheduleClock } from './schedule-clock';

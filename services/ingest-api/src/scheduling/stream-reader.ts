@@ -5,7 +5,10 @@
  * the newest message present when it started, so a run sees a stable snapshot.
  */
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
-import { decodeNdjson, STREAMS, subjects, TributaryError, type Pipeline } from '@tributary/contract';
+import { decodeNdjson } from '@tributary/contract/codec';
+import { STREAMS, subjects } from '@tributary/contract/wire';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Pipeline } from '@tributary/contract/spec';
 
 /**
  * Yields the records of `from` (a source: `trib.raw.<pipeline>.<from>`; a dataset:

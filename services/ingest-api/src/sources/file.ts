@@ -10,7 +10,8 @@
 import { mkdir } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { fileSourceSpec, sourceTimeFromMs, type Pipeline } from '@tributary/contract';
+import { fileSourceSpec, type Pipeline } from '@tributary/contract/spec';
+import { sourceTimeFromMs } from '@tributary/contract/wire';
 import { pullSource } from './pull-source';
 import { ingestFile } from './files/file-ingest';
 import { ingestOptions } from './files/file-options';

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import type { RecordIngestor } from '../record-ingestor';
 import { create, spec } from './generator';
 

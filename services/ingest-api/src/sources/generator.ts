@@ -4,9 +4,9 @@
  * It stops by itself after `duration` or `total` records, whichever comes first: a demo left
  * running must not fill the warehouse (about 17 GB a day at 200/s).
  */
-import { generatorSourceSpec } from '@tributary/contract';
+import { generatorSourceSpec } from '@tributary/contract/spec';
 import { nuid } from '@nats-io/transport-node';
-import { PeriodicTask } from '@tributary/runtime';
+import { PeriodicTask } from '@tributary/runtime/periodic-task';
 import type { SourceFactory } from './source';
 import { TrafficSimulator } from './simulators/traffic-simulator';
 import { TransactionsSimulator } from './simulators/transactions-simulator';

@@ -6,7 +6,8 @@
  * KV remembers it is done).
  */
 import path from 'node:path';
-import { objectStoreSourceSpec, sourceTimeFromMs } from '@tributary/contract';
+import { objectStoreSourceSpec } from '@tributary/contract/spec';
+import { sourceTimeFromMs } from '@tributary/contract/wire';
 import { pullSource } from './pull-source';
 import { fileStateKey, ingestFile } from './files/file-ingest';
 import { ingestOptions } from './files/file-options';

@@ -8,7 +8,8 @@
  * JetStream acknowledged everything before it, so a crash anywhere replays from the slot and
  * republishes with the same message IDs.
  */
-import { cdcSlotName, postgresCdcSourceSpec, TributaryError } from '@tributary/contract';
+import { cdcSlotName, postgresCdcSourceSpec } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import { pullSource, type PullContext } from './pull-source';
 import { slotLagGauge } from './pg/cdc-metrics';
 import { streamChanges } from './pg/cdc-stream';

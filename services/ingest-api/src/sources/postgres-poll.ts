@@ -8,7 +8,7 @@
  * the same message ID; then the watermark moves.
  */
 import { createHash } from 'node:crypto';
-import { postgresPollSourceSpec } from '@tributary/contract';
+import { postgresPollSourceSpec } from '@tributary/contract/spec';
 import { pullSource } from './pull-source';
 import { checkPostgresConnection, connectPostgres, postgresUrl } from './pg/pg-connection';
 import { describeTable, readPage, safetyBound, type RowPos } from './pg/poll-query';

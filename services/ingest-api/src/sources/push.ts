@@ -7,7 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { nuid } from '@nats-io/transport-node';
-import { H, pushSourceSpec, toSourceTime, TributaryError, type Pipeline } from '@tributary/contract';
+import { H, toSourceTime } from '@tributary/contract/wire';
+import { pushSourceSpec, type Pipeline } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import { binaryFormatOf, decodeBinaryBody } from '../parse/binary-body';
 import { formatOf, parseBodyWithLines } from '../parse/parse-body';
 import type { SourceTimeRule } from '../record-ingestor';

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { SOURCE_SPECS } from '@tributary/contract';
+import { SOURCE_SPECS } from '@tributary/contract/spec';
 import { SOURCES } from './registry';
 
 /** The shapes of the family (a source, a pull source) and the registry; every other file is a kind. */

@@ -3,7 +3,7 @@
  * SOURCE_SPECS and the files in this folder; the type below checks each module's shape, so
  * `createSource` needs no cast.
  */
-import type { SOURCE_SPECS } from '@tributary/contract';
+import type { SOURCE_SPECS } from '@tributary/contract/spec';
 import type { z } from 'zod';
 import * as file from './file';
 import * as generator from './generator';

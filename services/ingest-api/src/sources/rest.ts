@@ -3,7 +3,8 @@
  * one ingest-api replica at a time. The factory validates and compiles the spec and touches no
  * network; each run resolves the connection's secret, plans, and pages through (`rest/rest-run.ts`).
  */
-import { resolveSecret, restSourceSpec, TributaryError, type ConnectionSpec } from '@tributary/contract';
+import { resolveSecret, restSourceSpec, type ConnectionSpec } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import { budgetIdentity } from '../scheduling/request-budget';
 import { pullSource } from './pull-source';
 import { compileExpression } from './rest/expression';

@@ -2,8 +2,8 @@
  * The shape of a source kind: a spec (zod, from core) and a factory that validates and touches
  * no network; `start` and `stop` do the I/O.
  */
-import type { Logger } from '@tributary/runtime';
-import type { Pipeline } from '@tributary/contract';
+import type { Logger } from '@tributary/runtime/logger';
+import type { Pipeline } from '@tributary/contract/spec';
 import type { z } from 'zod';
 import type { IdempotencyStore } from '../idempotency-store';
 import type { IngestResult, RecordIngestor } from '../record-ingestor';

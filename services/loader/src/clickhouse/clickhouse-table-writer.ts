@@ -19,9 +19,10 @@
  * rejected here with its field and dead-lettered; one ClickHouse refuses makes the loader isolate
  * the message and write it one record per INSERT, so only that record is dead-lettered.
  */
-import { chTable, ensureClickHouseTable, type ClickHouseTarget } from '@tributary/warehouse';
-import { isTributaryError, type Pipeline, type Table } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import { chTable, ensureClickHouseTable, type ClickHouseTarget } from '@tributary/warehouse/clickhouse';
+import { isTributaryError } from '@tributary/contract/errors';
+import { type Pipeline, type Table } from '@tributary/contract/spec';
+import type { Logger } from '@tributary/runtime/logger';
 import type { RowCounts, SinkBatch, TableRows, TableSink } from '../sink';
 import { encodeRow } from './row-encoder';
 

@@ -1,4 +1,4 @@
-import type { FieldDef } from '@tributary/contract';
+import type { FieldDef } from '@tributary/contract/spec';
 import { encodeRow } from './row-encoder';
 
 const f = (name: string, type: FieldDef['type']): FieldDef => ({ name, type, required: false });

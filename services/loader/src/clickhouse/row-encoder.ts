@@ -9,7 +9,11 @@
  * JSON as its text, decimals as their exact digits; every other value as JSON. Names go as JSON keys, so no field name or value
  * ever reaches SQL text.
  */
-import { decimalText, sourceTimeMs, TributaryError, type FieldDef, type Rec } from '@tributary/contract';
+import { decimalText } from '@tributary/contract/schema';
+import { sourceTimeMs } from '@tributary/contract/wire';
+import { TributaryError } from '@tributary/contract/errors';
+import { type FieldDef } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
 
 /** A number written into the JSON line as these exact digits (a decimal never becomes a double). */
 class Digits {

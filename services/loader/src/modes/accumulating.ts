@@ -13,8 +13,8 @@
  * leaves as it was (a repeat, or events older than the stored values) `unchanged`, and that row
  * is not rewritten. Nothing is skipped.
  */
-import { datasetOf, MODE_SPECS, VALUE_ORDER_COLUMN, type Table } from '@tributary/contract';
-import { ident } from '@tributary/warehouse';
+import { datasetOf, MODE_SPECS, VALUE_ORDER_COLUMN, type Table } from '@tributary/contract/spec';
+import { ident } from '@tributary/warehouse/sql';
 import { insertedFlag } from '../sql/row-outcome';
 import type { ModeFactory } from './mode';
 

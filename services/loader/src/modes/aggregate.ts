@@ -13,8 +13,9 @@
  * Every partial adds at least one record to `records`, so a merge always changes its row: nothing
  * is `unchanged` or skipped.
  */
-import { ident } from '@tributary/warehouse';
-import { MODE_SPECS, TributaryError, WINDOW_COLUMNS, windowMergePlan, windowOf, type FlagTerm } from '@tributary/contract';
+import { ident } from '@tributary/warehouse/sql';
+import { MODE_SPECS, WINDOW_COLUMNS, windowMergePlan, windowOf, type FlagTerm } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import { insertedFlag } from '../sql/row-outcome';
 import type { ModeFactory } from './mode';
 

@@ -3,8 +3,8 @@
  * already in the table (or earlier in the same flush) is skipped and counted in the ledger's
  * `skipped`; append never updates a row.
  */
-import { ident } from '@tributary/warehouse';
-import { MODE_SPECS } from '@tributary/contract';
+import { ident } from '@tributary/warehouse/sql';
+import { MODE_SPECS } from '@tributary/contract/spec';
 import type { ModeFactory } from './mode';
 
 /** Config shape (from the core spec). */

@@ -2,7 +2,7 @@
  * The shape of a load mode: a spec (zod, from core) and a factory producing the SQL that merges
  * a staging table (rows of this flush, with `_ord` giving their order in the stream) into the target.
  */
-import type { Dataset, Pipeline, Table } from '@tributary/contract';
+import type { Dataset, Pipeline, Table } from '@tributary/contract/spec';
 import type { z } from 'zod';
 
 /** What a mode factory gets. */

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { MODE_SPECS, type Dataset, type Table } from '@tributary/contract';
+import { MODE_SPECS, type Dataset, type Table } from '@tributary/contract/spec';
 import { createMode, MODES } from './registry';
 
 const NOT_MODES = new Set(['mode.ts', 'registry.ts']);

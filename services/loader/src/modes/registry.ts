@@ -2,7 +2,7 @@
  * The load modes, by name. A test checks this list against core's MODE_SPECS and the files here;
  * the type below checks each module's shape, so `createMode` needs no cast.
  */
-import type { MODE_SPECS, Table } from '@tributary/contract';
+import type { MODE_SPECS, Table } from '@tributary/contract/spec';
 import type { z } from 'zod';
 import * as accumulating from './accumulating';
 import * as aggregate from './aggregate';

@@ -40,8 +40,8 @@
  * current are updated before rows that become current, and new rows inserted last, because
  * PostgreSQL checks unique indexes row by row.
  */
-import { datasetOf, pgColumnType, MODE_SPECS, scd2Layout, type Table } from '@tributary/contract';
-import { ident } from '@tributary/warehouse';
+import { datasetOf, pgColumnType, MODE_SPECS, scd2Layout, type Table } from '@tributary/contract/spec';
+import { ident } from '@tributary/warehouse/sql';
 import { keyHash, lockMembersSql } from '../sql/lock-keys';
 import type { ModeFactory } from './mode';
 

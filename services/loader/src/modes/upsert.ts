@@ -5,8 +5,8 @@
  * left alone (not rewritten: its `_loaded_at`, `_msg_id` and row version stay) and counted
  * `unchanged`.
  */
-import { ident } from '@tributary/warehouse';
-import { MODE_SPECS } from '@tributary/contract';
+import { ident } from '@tributary/warehouse/sql';
+import { MODE_SPECS } from '@tributary/contract/spec';
 import { candidateCountsSql, insertedFlag, rowDiffers } from '../sql/row-outcome';
 import type { ModeFactory } from './mode';
 

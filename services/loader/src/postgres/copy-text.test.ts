@@ -1,4 +1,4 @@
-import { FIELD_TYPES, type FieldType } from '@tributary/contract';
+import { FIELD_TYPES, type FieldType } from '@tributary/contract/spec';
 import { copyValue } from './copy-text';
 
 /** A COPY text row: values joined by tabs, ended by a newline (as the table writer writes them). */

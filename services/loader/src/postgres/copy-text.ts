@@ -2,7 +2,7 @@
  * Encodes rows in PostgreSQL's COPY text format. Written by hand because it is a few lines and
  * the libraries that do it stream objects one at a time, which costs more than the encoding.
  */
-import type { FieldType } from '@tributary/contract';
+import type { FieldType } from '@tributary/contract/spec';
 
 /** Escapes a string for COPY text format. */
 function escape(s: string): string {

@@ -5,8 +5,8 @@
  * (key only, `is_inferred`, valid from -infinity), which the dimension's scd2 merge fills in
  * (same surrogate key) when the member's record arrives.
  */
-import { datasetOf, pgColumnType, scd2Layout, type LookupColumn, type Pipeline } from '@tributary/contract';
-import { ident, warehouseTable } from '@tributary/warehouse';
+import { datasetOf, pgColumnType, scd2Layout, type LookupColumn, type Pipeline } from '@tributary/contract/spec';
+import { ident, warehouseTable } from '@tributary/warehouse/sql';
 import { keyHash, lockMembersSql } from '../sql/lock-keys';
 
 /** The statements, in order, that fill `lookups` columns of `staging` (quoted). */

@@ -6,9 +6,10 @@
  * transaction, so a rollback takes the column back with the rows. The table's writer is then
  * rebuilt with the column, which every later row fills.
  */
-import { evolvedColumnType, inferFieldType, type Rec } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
-import { ident, warehouseTable, WAREHOUSE_SCHEMA } from '@tributary/warehouse';
+import { evolvedColumnType, inferFieldType } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
+import type { Logger } from '@tributary/runtime/logger';
+import { ident, warehouseTable, WAREHOUSE_SCHEMA } from '@tributary/warehouse/sql';
 import type { PoolClient } from 'pg';
 import type { EvolvedColumn } from './table-writer';
 

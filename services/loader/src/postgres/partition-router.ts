@@ -10,9 +10,10 @@
  * them from there). A database role that may not create partitions (42501) is tolerated: rows go to
  * DEFAULT and a later `migrate` or retention round by the owner moves them into place.
  */
-import { ensurePartitions, expired, isoDay, parseIsoDay, bucketsSql, type PartitionLayout } from '@tributary/warehouse';
-import { TributaryError, type Table } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import { ensurePartitions, expired, isoDay, parseIsoDay, bucketsSql, type PartitionLayout } from '@tributary/warehouse/partitions';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Table } from '@tributary/contract/spec';
+import type { Logger } from '@tributary/runtime/logger';
 import type { PoolClient } from 'pg';
 
 /** How long the router leaves partitions to DEFAULT after the database refused it the right to create them. */

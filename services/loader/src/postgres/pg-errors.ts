@@ -2,8 +2,8 @@
  * Classifies PostgreSQL errors: the data's fault (dead-letter the record) or the warehouse's
  * (retry until it recovers). Callers branch on the resulting code, never on message text.
  */
-import { isDataError } from '@tributary/warehouse';
-import { TributaryError } from '@tributary/contract';
+import { isDataError } from '@tributary/warehouse/pg-error-kind';
+import { TributaryError } from '@tributary/contract/errors';
 
 /** Wraps a pg error as TRIB_E_LOAD_REJECTED (data/constraint) or TRIB_E_WAREHOUSE_UNAVAILABLE. */
 export function classifyPgError(err: unknown, what: string): TributaryError {

@@ -7,9 +7,11 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
-import { datasetOf, inferFieldType, pgColumnType, lookupColumns, type Dataset, type Pipeline, type Table } from '@tributary/contract';
-import { isDataError, ident, partitionLayout, warehouseTable } from '@tributary/warehouse';
-import type { Logger } from '@tributary/runtime';
+import { datasetOf, inferFieldType, pgColumnType, lookupColumns, type Dataset, type Pipeline, type Table } from '@tributary/contract/spec';
+import { isDataError } from '@tributary/warehouse/pg-error-kind';
+import { ident, warehouseTable } from '@tributary/warehouse/sql';
+import { partitionLayout } from '@tributary/warehouse/partitions';
+import type { Logger } from '@tributary/runtime/logger';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyValue } from './copy-text';

@@ -3,8 +3,8 @@
  * that ClickHouse server (clickhouse/clickhouse-table-writer.ts: idempotent writes before the
  * ledger commit, made visible after it). The tables of one connection share its client.
  */
-import { clickhouseConnectionOf, SINK_MODES, SINK_SPECS, sinkOf } from '@tributary/contract';
-import { clickhouseLayout, ClickHouseClient } from '@tributary/warehouse';
+import { clickhouseConnectionOf, SINK_MODES, SINK_SPECS, sinkOf } from '@tributary/contract/spec';
+import { clickhouseLayout, ClickHouseClient } from '@tributary/warehouse/clickhouse';
 import { ClickHouseTableWriter } from '../clickhouse/clickhouse-table-writer';
 import type { SinkKind } from '../sink';
 

@@ -4,8 +4,9 @@
  * is written one record per savepoint, so only the records PostgreSQL refuses are rejected. A
  * dataset under `on_drift: evolve` gets a column for each new field first (postgres/evolved-columns.ts).
  */
-import { datasetOf, SINK_MODES, SINK_SPECS, type Rec, type Table } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import { datasetOf, SINK_MODES, SINK_SPECS, type Table } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
+import type { Logger } from '@tributary/runtime/logger';
 import type { PoolClient } from 'pg';
 import { addColumns, newFields } from '../postgres/evolved-columns';
 import { classifyPgError } from '../postgres/pg-errors';

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { MODE_SPECS, parsePipelineSpec, SINK_MODES, SINK_SPECS, type LoadMode } from '@tributary/contract';
+import { MODE_SPECS, parsePipelineSpec, SINK_MODES, SINK_SPECS, type LoadMode } from '@tributary/contract/spec';
 import { SINKS } from './registry';
 
 const NOT_SINKS = new Set(['registry.ts']);

@@ -11,7 +11,7 @@
  * tributary_source_*, ...): aggregate them with `max by`, never `sum by`, or two replicas count
  * twice. The test checks every expression here and in the Grafana dashboard for that.
  */
-import { parseDuration } from '@tributary/contract';
+import { parseDuration } from '@tributary/contract/spec';
 import type { Severity } from './alert-condition';
 
 /** Default thresholds: the monitor's MONITOR_ALERT_* defaults and the Prometheus rules' constants. */

@@ -1,4 +1,4 @@
-import { createLogger } from '@tributary/runtime';
+import { createLogger } from '@tributary/runtime/logger';
 import type { Pool } from 'pg';
 import type { PipelineStatus } from '../status/pipeline-status';
 import { ReplicaRegistry } from '../cluster/replica-registry';

@@ -14,8 +14,10 @@
  * Longer than 300 lines because notifying every alert exactly once needs the rule window, the state
  * machine and the record of notices together.
  */
-import { H, makeHeaders, subjects } from '@tributary/contract';
-import { PeriodicTask, type KvLease, type Logger, type Publisher } from '@tributary/runtime';
+import { H, makeHeaders, subjects } from '@tributary/contract/wire';
+import { PeriodicTask } from '@tributary/runtime/periodic-task';
+import { type KvLease, type Publisher } from '@tributary/runtime/nats';
+import { type Logger } from '@tributary/runtime/logger';
 import type { Pool } from 'pg';
 import type { Gauge } from 'prom-client';
 import type { ClusterStatus } from '../cluster/cluster-probe';

@@ -3,7 +3,7 @@
  * delays only itself and each receiver gets a firing before its resolve. A failed delivery is
  * retried with backoff, then logged and counted (`tributary_alert_notifications_total`).
  */
-import type { Logger } from '@tributary/runtime';
+import type { Logger } from '@tributary/runtime/logger';
 import type { Counter } from 'prom-client';
 import type { AlertTransition } from './alert-engine';
 import type { AlertSink } from './sinks/alert-sink';

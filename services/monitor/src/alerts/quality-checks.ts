@@ -5,7 +5,7 @@
  * (text, `fail`/`failed`/`error` count as failing), and may name the check (`check_name` or
  * `check`), the table (`table_name`), a time (`checked_at`, `run_at`, `finished_at`) and a detail.
  */
-import { TRIBUTARY_SCHEMA, ident } from '@tributary/warehouse';
+import { TRIBUTARY_SCHEMA, ident } from '@tributary/warehouse/sql';
 import type { Pool } from 'pg';
 import type { FailingCheck } from './alert-rules';
 

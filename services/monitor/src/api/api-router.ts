@@ -4,8 +4,9 @@
  * errors and loads, services, alerts, and the DLQ console (see dlq-router.ts). Errors answer
  * `{ error: { code, message } }` with the code's status.
  */
-import { findPipeline, toTributaryError, TributaryError, type Pipeline } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import { findPipeline, type Pipeline } from '@tributary/contract/spec';
+import { toTributaryError, TributaryError } from '@tributary/contract/errors';
+import type { Logger } from '@tributary/runtime/logger';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '@tributary/runtime';
+import type { Logger } from '@tributary/runtime/logger';
 import express, { type Router } from 'express';
 
 /** The monitor package's root (`dist/api/` → the package), where `web/static` lives. */

@@ -4,7 +4,8 @@
  * client that reconnects is current at once and no event needs replaying. Browsers reconnect
  * EventSource streams by themselves; `retry` tells them how soon.
  */
-import { PeriodicTask, type Logger } from '@tributary/runtime';
+import { PeriodicTask } from '@tributary/runtime/periodic-task';
+import { type Logger } from '@tributary/runtime/logger';
 import type { Request, Response } from 'express';
 
 /** Server-sent event broadcaster. */

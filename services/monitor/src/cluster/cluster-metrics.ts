@@ -3,7 +3,7 @@
  * degraded (the `TributaryNatsClusterDegraded` alert), which configured servers answer, and each
  * stream's replicas by state.
  */
-import type { Logger } from '@tributary/runtime';
+import type { Logger } from '@tributary/runtime/logger';
 import { Gauge, type Registry } from 'prom-client';
 import type { ClusterProbe, ReplicaState } from './cluster-probe';
 

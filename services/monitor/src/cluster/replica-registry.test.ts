@@ -1,4 +1,5 @@
-import { createLogger, type HeartbeatBeat } from '@tributary/runtime';
+import { createLogger } from '@tributary/runtime/logger';
+import { type HeartbeatBeat } from '@tributary/runtime/nats';
 import { ReplicaRegistry } from './replica-registry';
 
 const beat = (over: Partial<HeartbeatBeat> = {}): HeartbeatBeat => ({

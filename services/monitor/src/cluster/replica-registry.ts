@@ -4,7 +4,8 @@
  * a goodbye beat (drained on purpose). Kept in memory: a restarted monitor knows every live
  * replica again within one heartbeat interval.
  */
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, HEARTBEAT_SUBJECT_PREFIX, type HeartbeatBeat, type Logger } from '@tributary/runtime';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, HEARTBEAT_SUBJECT_PREFIX, type HeartbeatBeat } from '@tributary/runtime/nats';
+import { type Logger } from '@tributary/runtime/logger';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { ReplicaView, ServiceReplicaState as ReplicaState, ServiceView } from '../api/api-types';
 export type { ReplicaView, ServiceReplicaState as ReplicaState, ServiceView } from '../api/api-types';

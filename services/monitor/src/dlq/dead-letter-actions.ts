@@ -12,8 +12,11 @@
  * says what became of each replayed record (replay-outcome.ts) instead of a blind success.
  */
 import type { PubAck } from '@nats-io/jetstream';
-import { H, makeHeaders, NDJSON, type Pipeline } from '@tributary/contract';
-import type { Logger, Publisher } from '@tributary/runtime';
+import { H, makeHeaders } from '@tributary/contract/wire';
+import { NDJSON } from '@tributary/contract/codec';
+import { type Pipeline } from '@tributary/contract/spec';
+import type { Logger } from '@tributary/runtime/logger';
+import type { Publisher } from '@tributary/runtime/nats';
 import type { Pool } from 'pg';
 import type { Counter } from 'prom-client';
 import { toWarehouseError } from '../fold/warehouse-error';

@@ -1,4 +1,4 @@
-import { loadPipelines } from '@tributary/contract';
+import { loadPipelines } from '@tributary/contract/spec';
 import path from 'node:path';
 import type { DeadLetterView } from '../api/api-types';
 import { deadLetterMasker } from './dead-letter-privacy';

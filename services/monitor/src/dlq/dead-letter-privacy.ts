@@ -5,7 +5,7 @@
  * message. The stored dead letter keeps them in clear (a fix and a replay need them): SECURITY.md
  * says what is stored where.
  */
-import { MASKED, maskFields, sensitiveFields, type Pipeline } from '@tributary/contract';
+import { MASKED, maskFields, sensitiveFields, type Pipeline } from '@tributary/contract/spec';
 import type { DeadLetterView } from '../api/api-types';
 
 /** Values this short are not searched for in messages (a "1" would mask every digit). */

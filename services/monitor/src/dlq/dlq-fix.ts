@@ -5,7 +5,8 @@
  * and `records` replaces named dead letters' records with edited JSON. A fix that fails on a record
  * says why for that record; nothing is replayed for it.
  */
-import { compileExpression, TributaryError, type Expression } from '@tributary/contract';
+import { compileExpression, type Expression } from '@tributary/contract/expressions';
+import { TributaryError } from '@tributary/contract/errors';
 import { z } from 'zod';
 import type { DeadLetterView } from './dead-letter-store';
 

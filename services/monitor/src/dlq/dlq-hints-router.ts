@@ -3,7 +3,8 @@
  * to (the source schema for a raw subject, the dataset's declared fields for a processed one), so
  * the console can show it beside the record being edited and `tributary dlq show --schema` print it.
  */
-import { TributaryError, type Pipeline } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Pipeline } from '@tributary/contract/spec';
 import express, { type Router } from 'express';
 import type { Pool } from 'pg';
 import type { DeadLetterHints } from '../api/api-types';

@@ -7,16 +7,9 @@
  * to the loader, into the tables of their dataset.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  previewOutcome,
-  subjects,
-  tablesOf,
-  TributaryError,
-  type Pipeline,
-  type PreviewError,
-  type PreviewReply,
-  type PreviewResult,
-} from '@tributary/contract';
+import { previewOutcome, subjects, type PreviewError, type PreviewReply, type PreviewResult } from '@tributary/contract/wire';
+import { tablesOf, type Pipeline } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import type { Pool } from 'pg';
 import type { PreviewAnswer, PreviewRecordView } from '../api/api-types';
 import type { FixFn } from './dlq-fix';

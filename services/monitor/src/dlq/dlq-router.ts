@@ -4,7 +4,8 @@
  * behind the admin token, the dry run of a fix (`POST /api/dlq/preview`) and the write actions
  * (`POST /api/dlq/replay`, `POST /api/dlq/discard`).
  */
-import { identifier, sensitiveFields, TributaryError } from '@tributary/contract';
+import { identifier, sensitiveFields } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import express, { type Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';

@@ -6,7 +6,7 @@
  * IDs), and a dead letter names the message it came from in `original.msgId`, so every candidate ID
  * is known in advance and each lookup uses a primary key.
  */
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import type { Pool } from 'pg';
 import type { ReplayOutcome } from '../api/api-types';
 

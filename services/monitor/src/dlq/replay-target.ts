@@ -4,7 +4,8 @@
  * is checked against the source's current schema first, as ingest would, so a replay never slips
  * past the contract (a pipeline without a `validate` step would load it unchecked).
  */
-import { compileSchema, schemaKindOf, type Pipeline, type RecordSchema, type SchemaProblem } from '@tributary/contract';
+import { compileSchema, schemaKindOf, type RecordSchema, type SchemaProblem } from '@tributary/contract/schema';
+import { type Pipeline } from '@tributary/contract/spec';
 import type { RecordHints } from '../api/api-types';
 import type { DeadLetterView } from './dead-letter-store';
 

@@ -7,8 +7,10 @@
  * TributarySchemaDrift reads them. Shared by every monitor replica through the table.
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import { consumers, STREAMS, type DriftEvent } from '@tributary/contract';
-import { BatchConsumer, type Logger } from '@tributary/runtime';
+import { consumers, STREAMS } from '@tributary/contract/wire';
+import { type DriftEvent } from '@tributary/contract/spec';
+import { BatchConsumer } from '@tributary/runtime/nats';
+import { type Logger } from '@tributary/runtime/logger';
 import type { Pool } from 'pg';
 import type { DriftView } from '../api/api-types';
 import { inFoldTransaction } from './warehouse-error';

@@ -1,4 +1,4 @@
-import { H, makeHeaders } from '@tributary/contract';
+import { H, makeHeaders } from '@tributary/contract/wire';
 import { foldMessage } from './folded-message';
 
 const msg = (subject: string, seq: number, headers: Record<string, string | number | undefined>, body = '') => ({

@@ -6,7 +6,7 @@
  * what can be recorded is recorded (the subject stands in for routing headers, a count defaults to
  * 0, or 1 for a dead letter) and the problem is returned for the caller to log.
  */
-import { H, header, subjectTokens } from '@tributary/contract';
+import { H, header, subjectTokens } from '@tributary/contract/wire';
 import type { MsgHdrs } from '@nats-io/transport-node';
 
 /** The streams the monitor folds, as named in `stream_log.stream`. */

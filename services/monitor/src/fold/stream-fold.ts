@@ -5,8 +5,9 @@
  * (docs/design.md, Counting invariant); the (stream, msg_id) key makes redelivery harmless.
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import { BatchConsumer, type Logger } from '@tributary/runtime';
-import { consumers, STREAMS } from '@tributary/contract';
+import { BatchConsumer } from '@tributary/runtime/nats';
+import { type Logger } from '@tributary/runtime/logger';
+import { consumers, STREAMS } from '@tributary/contract/wire';
 import type { Pool } from 'pg';
 import { insertDeadLetters } from '../dlq/dead-letter-store';
 import { foldMessage, type DeadLetterRow, type FoldedMessage, type FoldedStream } from './folded-message';

@@ -4,9 +4,10 @@
  * retried), an error about the data itself (`isDataError`: SQLSTATE class 22 or 23) is
  * TRIB_E_INTERNAL (not retryable: the message is isolated).
  */
-import { guardClient, isDataError, sqlState } from '@tributary/warehouse';
+import { guardClient } from '@tributary/warehouse/guard-client';
+import { isDataError, sqlState } from '@tributary/warehouse/pg-error-kind';
 import type { Pool, PoolClient } from 'pg';
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 
 /** Wraps a PostgreSQL (or socket) error as a TributaryError with the right retryability. */
 export function toWarehouseError(err: unknown, what: string): TributaryError {

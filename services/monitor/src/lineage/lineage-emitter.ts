@@ -8,8 +8,9 @@
  */
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { header, STREAMS, subjectTokens, type Pipeline } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import { header, STREAMS, subjectTokens } from '@tributary/contract/wire';
+import { type Pipeline } from '@tributary/contract/spec';
+import type { Logger } from '@tributary/runtime/logger';
 import type { Pool } from 'pg';
 import type { DeadLetterRow } from '../fold/folded-message';
 import { completedLoadEvents, failedLoadEvents, type LineageNaming, type LoadNotice } from './load-run-events';

@@ -5,7 +5,8 @@
  * on the server; Markdown goes through markdown-it with raw HTML off. No script, no external
  * file: it opens anywhere, offline.
  */
-import { TributaryError, type Report, type ReportComponent } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Report, type ReportComponent } from '@tributary/contract/reports';
 import * as echarts from 'echarts';
 import MarkdownIt from 'markdown-it';
 import type { Pool } from 'pg';

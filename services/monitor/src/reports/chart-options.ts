@@ -4,7 +4,8 @@
  * snapshot (`report build` renders the same option to SVG), so both draw the same thing.
  */
 import path from 'node:path';
-import { TributaryError, type ComponentKind, type ReportComponent } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type ComponentKind, type ReportComponent } from '@tributary/contract/reports';
 import type { QueryResult } from './query-runner';
 
 /** Chart component kinds (the others render as HTML). */

@@ -6,8 +6,12 @@
  * carry a second statement. Values keep their digits: bigint and numeric stay strings, times
  * come back as ISO 8601 in UTC.
  */
-import { bindSql, TributaryError, type InputSpec, type Report, type ReportQuery } from '@tributary/contract';
-import { DATABASE_ROLES, guardClient, ident, sqlState, WAREHOUSE_SCHEMA } from '@tributary/warehouse';
+import { bindSql, type InputSpec, type Report, type ReportQuery } from '@tributary/contract/reports';
+import { TributaryError } from '@tributary/contract/errors';
+import { DATABASE_ROLES } from '@tributary/warehouse/database-roles';
+import { guardClient } from '@tributary/warehouse/guard-client';
+import { ident, WAREHOUSE_SCHEMA } from '@tributary/warehouse/sql';
+import { sqlState } from '@tributary/warehouse/pg-error-kind';
 import path from 'node:path';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 

@@ -6,7 +6,8 @@
  * the query reads; loads re-run it at most as often as the refresh policy allows
  * (refresh-policy.ts), and the rows served say how current they are.
  */
-import { isTributaryError, toTributaryError, watchedTables, type Report, type WatchedTable } from '@tributary/contract';
+import { isTributaryError, toTributaryError } from '@tributary/contract/errors';
+import { watchedTables, type Report, type WatchedTable } from '@tributary/contract/reports';
 import type { Pool } from 'pg';
 import { renderReportHtml } from './build-report';
 import { chartOption, CHART_KINDS } from './chart-options';

@@ -8,10 +8,12 @@
  */
 import { existsSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { isTributaryError, knownRelations, parseReport, type Pipeline, type Report } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import { isTributaryError } from '@tributary/contract/errors';
+import { knownRelations, parseReport, type Report } from '@tributary/contract/reports';
+import { type Pipeline } from '@tributary/contract/spec';
+import type { Logger } from '@tributary/runtime/logger';
 import type { Pool } from 'pg';
-import type { WatchedTable } from '@tributary/contract';
+import type { WatchedTable } from '@tributary/contract/reports';
 import { describeQuery, type QueryLimits } from './query-runner';
 
 /** Options of the registry. */

@@ -5,7 +5,8 @@
  * markdown-it) and the land base of maps, all served from this origin (no CDN).
  */
 import path from 'node:path';
-import { toTributaryError, watchedTables, type Report } from '@tributary/contract';
+import { toTributaryError } from '@tributary/contract/errors';
+import { watchedTables, type Report } from '@tributary/contract/reports';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import { landGeoJson } from './land-map';
 import { inputValues } from './query-runner';

@@ -3,8 +3,8 @@
  * never take the fold loops' connections), the registry watching the folder, the runner and
  * the router. A few lines in app.ts wire it in, with the status snapshot's view of the loads.
  */
-import type { Pipeline } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import type { Pipeline } from '@tributary/contract/spec';
+import type { Logger } from '@tributary/runtime/logger';
 import type { Router } from 'express';
 import { Pool } from 'pg';
 import type { MonitorConfig } from '../config';

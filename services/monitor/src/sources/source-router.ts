@@ -6,8 +6,10 @@
  * not edited, and a paused source keeps its cursor and resumes where it stopped.
  */
 import type { KV } from '@nats-io/kv';
-import { findPipeline, TributaryError, type Pipeline } from '@tributary/contract';
-import { setSourcePause, type Logger } from '@tributary/runtime';
+import { findPipeline, type Pipeline } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
+import { setSourcePause } from '@tributary/runtime/nats';
+import { type Logger } from '@tributary/runtime/logger';
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { actorOf, refuseCrossSite, requireAdmin } from '../api/admin-auth';

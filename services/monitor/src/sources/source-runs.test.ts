@@ -1,5 +1,5 @@
-import type { Pipeline } from '@tributary/contract';
-import type { SourceScheduleState } from '@tributary/runtime';
+import type { Pipeline } from '@tributary/contract/spec';
+import type { SourceScheduleState } from '@tributary/runtime/nats';
 import type { PipelineStatus } from '../status/pipeline-status';
 import { sourceConditions } from '../alerts/source-rules';
 import { sourceRunView } from './source-runs';

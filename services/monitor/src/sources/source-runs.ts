@@ -9,8 +9,8 @@
  * plus its period: then the pipeline is not fresh, however caught up the loader is.
  */
 import type { KV } from '@nats-io/kv';
-import type { Pipeline } from '@tributary/contract';
-import { readScheduleState, readSourcePause, type SourcePause, type SourceScheduleState } from '@tributary/runtime';
+import type { Pipeline } from '@tributary/contract/spec';
+import { readScheduleState, readSourcePause, type SourcePause, type SourceScheduleState } from '@tributary/runtime/nats';
 import type { SourceRunView } from '../api/api-types';
 export type { SourceRunView } from '../api/api-types';
 

@@ -6,8 +6,9 @@
  * advanced while WAL was pending behind it (0 while it keeps up), from this monitor's own
  * observations (a restarted monitor starts counting again).
  */
-import { cdcSlotName, resolveSecret, type Pipeline } from '@tributary/contract';
-import { withDatabaseUser, type Logger } from '@tributary/runtime';
+import { cdcSlotName, resolveSecret, type Pipeline } from '@tributary/contract/spec';
+import { withDatabaseUser } from '@tributary/runtime/env-config';
+import { type Logger } from '@tributary/runtime/logger';
 import { Client } from 'pg';
 import type { SlotLag } from '../api/api-types';
 export type { SlotLag } from '../api/api-types';

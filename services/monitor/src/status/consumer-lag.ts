@@ -4,7 +4,8 @@
  * are null and `error` says why, so a status reply never waits on a dead connection.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { consumers, STREAMS, type Pipeline } from '@tributary/contract';
+import { consumers, STREAMS } from '@tributary/contract/wire';
+import { type Pipeline } from '@tributary/contract/spec';
 import type { FoldedStream } from '../fold/folded-message';
 import { foldSource } from '../fold/stream-fold';
 import type { ConsumerLag, StageLag } from '../api/api-types';

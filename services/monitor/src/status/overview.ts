@@ -3,7 +3,7 @@
  * status with its flow (sources -> datasets -> tables) and records/s per node, the service
  * replicas, the alerts pending or firing, and the NATS cluster.
  */
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import type { StatusSnapshot } from './status-snapshot';
 import type { ThroughputRates } from './throughput-rates';
 import type { ActiveAlert, ClusterStatus, Overview, PipelineTopology, ServiceView } from '../api/api-types';

@@ -1,4 +1,4 @@
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import type { StageLag } from './consumer-lag';
 import { buildPipelineStatus, freshnessSeconds } from './pipeline-status';
 import type { StatusCounts } from './status-counts';

@@ -2,7 +2,8 @@
  * The status of a pipeline as `/api/pipelines` returns it, assembled from durable sums (stream
  * log, load ledger) and consumer lag. Pure, so its arithmetic is unit-tested.
  */
-import { sourceTimeMs, type Pipeline } from '@tributary/contract';
+import { sourceTimeMs } from '@tributary/contract/wire';
+import { type Pipeline } from '@tributary/contract/spec';
 import type { StageLag } from './consumer-lag';
 import type { LedgerSum, StatusCounts, StreamLogSum } from './status-counts';
 import type { DatasetCounts, DeadLetteredCounts, PipelineStatus, SourceCounts, TableCounts } from '../api/api-types';

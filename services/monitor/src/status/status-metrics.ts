@@ -2,7 +2,7 @@
  * Prometheus gauges of pipeline status, computed on scrape from the same snapshot as `/api`
  * (so from durable state, never from in-memory counters).
  */
-import type { Logger } from '@tributary/runtime';
+import type { Logger } from '@tributary/runtime/logger';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { StatusSnapshot, StatusSnapshots } from './status-snapshot';
 

@@ -1,4 +1,4 @@
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import type { SlotLag } from '../api/api-types';
 import { cdcCaughtUp } from './status-snapshot';
 import type { PipelineStatus } from './pipeline-status';

@@ -2,7 +2,7 @@
  * One consistent view of every pipeline's status, shared by `/api` and `/metrics`: reused for
  * `MONITOR_REFRESH`, and concurrent callers share one computation in flight.
  */
-import type { Pipeline } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
 import type { Pool } from 'pg';
 import type { ConsumerLag, LagReport } from './consumer-lag';
 import type { FoldedStream } from '../fold/folded-message';

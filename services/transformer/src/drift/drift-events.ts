@@ -7,8 +7,11 @@
  * with a later batch or the interval's timer (`DriftEventTimer`).
  */
 import { hostname } from 'node:os';
-import { DEFAULT_DRIFT_POLICY, DRIFT_EVENT, H, makeHeaders, subjects, type DriftEvent, type Pipeline } from '@tributary/contract';
-import { PeriodicTask, type Logger, type Publisher } from '@tributary/runtime';
+import { DEFAULT_DRIFT_POLICY, DRIFT_EVENT, type DriftEvent, type Pipeline } from '@tributary/contract/spec';
+import { H, makeHeaders, subjects } from '@tributary/contract/wire';
+import { PeriodicTask } from '@tributary/runtime/periodic-task';
+import { type Logger } from '@tributary/runtime/logger';
+import { type Publisher } from '@tributary/runtime/nats';
 import { Counter, type Registry } from 'prom-client';
 import type { DriftTally } from './projection';
 

@@ -13,7 +13,7 @@
  * The scan errs towards knowing: a new field whose name happens to appear in an expression of the
  * dataset is not reported (docs/transforms.md, "Schema drift").
  */
-import type { Dataset, Pipeline } from '@tributary/contract';
+import type { Dataset, Pipeline } from '@tributary/contract/spec';
 
 const IDENT = /[A-Za-z_][A-Za-z0-9_]*/g;
 

@@ -16,14 +16,14 @@ import {
   inferFieldType,
   jsonTypeOf,
   tablesOf,
-  TributaryError,
   type Dataset,
   type DriftAction,
   type DriftKind,
   type DriftPolicy,
   type Pipeline,
-  type Rec,
-} from '@tributary/contract';
+} from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
 import { castValue } from '../values/cast-value';
 
 /** One drifted field of one record. */

@@ -13,7 +13,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { checkModelMapping, modelIdentity, onnxSignature, TributaryError, type ModelConfig, type OnnxSignature } from '@tributary/contract';
+import { checkModelMapping, type ModelConfig } from '@tributary/contract/spec';
+import { modelIdentity, onnxSignature, type OnnxSignature } from '@tributary/contract/schema';
+import { TributaryError } from '@tributary/contract/errors';
 import { InferenceSession } from 'onnxruntime-node';
 
 /** A loaded model: the session and who it is. */

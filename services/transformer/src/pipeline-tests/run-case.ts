@@ -8,17 +8,10 @@
  * fail the case with the step's own error: those pipelines are tested against the real stack.
  */
 import { isDeepStrictEqual } from 'node:util';
-import {
-  compileSchema,
-  schemaKindOf,
-  tablesOf,
-  toTributaryError,
-  type ExpectedDeadLetter,
-  type Pipeline,
-  type PipelineTestCase,
-  type Rec,
-  type RecordSchema,
-} from '@tributary/contract';
+import { compileSchema, schemaKindOf, type RecordSchema } from '@tributary/contract/schema';
+import { tablesOf, type ExpectedDeadLetter, type Pipeline, type PipelineTestCase } from '@tributary/contract/spec';
+import { toTributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
 import { memoryKv } from '../memory-kv';
 import { PipelineRunner, type DatasetResult } from '../pipeline-runner';
 import { referenceKeys, storeReferences } from '../state/reference-store';

@@ -7,14 +7,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  formatProblems,
-  listPipelineTestFiles,
-  loadPipelines,
-  loadPipelineTestFiles,
-  toTributaryError,
-  type Pipeline,
-} from '@tributary/contract';
+import { formatProblems, listPipelineTestFiles, loadPipelines, loadPipelineTestFiles, type Pipeline } from '@tributary/contract/spec';
+import { toTributaryError } from '@tributary/contract/errors';
 import { testCase } from './run-case';
 
 /**

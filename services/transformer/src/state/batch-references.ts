@@ -7,7 +7,7 @@
  * source batch; `enrich` takes the latest row of its key from a position before its record's
  * (source order), and only then asks the cache and KV.
  */
-import type { Rec } from '@tributary/contract';
+import type { Rec } from '@tributary/contract/codec';
 import { referenceKey } from './reference-store';
 
 interface Entry {

@@ -22,7 +22,7 @@
  */
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 
 /** How long an input message's marker is kept (processing time). */
 export const MARKER_TTL_MS = 3_600_000;

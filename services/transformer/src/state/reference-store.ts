@@ -7,7 +7,8 @@
  * reference dataset's updates in order by sending them from one source.
  */
 import type { KV } from '@nats-io/kv';
-import type { Pipeline, Rec } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
+import type { Rec } from '@tributary/contract/codec';
 import { stateKey } from './state-key';
 
 /** KV key of the reference row of `dataset` with `fields` = `values`. */

@@ -1,7 +1,7 @@
 /**
  * `cast`: converts fields to a type; a value that cannot be converted dead-letters the record.
  */
-import { STEP_SPECS } from '@tributary/contract';
+import { STEP_SPECS } from '@tributary/contract/spec';
 import { castValue } from '../values/cast-value';
 import type { StepFactory } from './step';
 

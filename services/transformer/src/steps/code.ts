@@ -6,7 +6,8 @@
  * to stay exact under redelivery). TypeScript is compiled by the project's own build first.
  */
 import path from 'node:path';
-import { STEP_SPECS, TributaryError } from '@tributary/contract';
+import { STEP_SPECS } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import type { Step, StepFactory } from './step';
 
 /** Config shape (from the core spec). */

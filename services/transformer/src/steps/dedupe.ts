@@ -12,7 +12,8 @@
  * Entries expire with the `trib_dedupe` bucket's max age (a week, or the longest `within`).
  */
 import type { KV } from '@nats-io/kv';
-import { STEP_SPECS, TributaryError } from '@tributary/contract';
+import { STEP_SPECS } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import { castValue } from '../values/cast-value';
 import { stateKey } from '../state/state-key';
 import type { BatchItem, StepFactory, StepFailure } from './step';

@@ -4,7 +4,8 @@
  * the events with the dataset's output, before the input is acked, one message per record with
  * the ID `<input ID>:<dataset>:event:<name>:<n>`, so a redelivery publishes the same IDs.
  */
-import { STEP_SPECS, type Rec } from '@tributary/contract';
+import { STEP_SPECS } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */

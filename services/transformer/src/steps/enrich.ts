@@ -10,8 +10,10 @@
  * it with backoff, so a reference that arrives later is picked up; the pipeline waits meanwhile).
  */
 import type { KV } from '@nats-io/kv';
-import { ident, warehouseTable } from '@tributary/warehouse';
-import { STEP_SPECS, TributaryError, type Rec } from '@tributary/contract';
+import { ident, warehouseTable } from '@tributary/warehouse/sql';
+import { STEP_SPECS } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
 import type { Pool } from 'pg';
 import { LookupCache } from '../state/lookup-cache';
 import { referenceKey } from '../state/reference-store';

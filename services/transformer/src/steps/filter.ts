@@ -1,7 +1,8 @@
 /**
  * `filter`: keeps records for which the expression is truthy; the rest are counted as filtered.
  */
-import { STEP_SPECS, compileExpression } from '@tributary/contract';
+import { STEP_SPECS } from '@tributary/contract/spec';
+import { compileExpression } from '@tributary/contract/expressions';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */

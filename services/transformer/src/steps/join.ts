@@ -26,7 +26,10 @@
  *   the same ID, which JetStream or the loader's ledger drops.
  */
 import type { KV } from '@nats-io/kv';
-import { oldestSourceTime, STEP_SPECS, TributaryError, type Rec } from '@tributary/contract';
+import { oldestSourceTime } from '@tributary/contract/wire';
+import { STEP_SPECS } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
 import { KeyedState, MARKER_TTL_MS } from '../state/keyed-state';
 import { stateKey } from '../state/state-key';
 import type { BatchItem, Release, StepFactory, StepFailure } from './step';

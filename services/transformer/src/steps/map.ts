@@ -1,7 +1,9 @@
 /**
  * `map`: sets fields to JSONata expressions evaluated on the record as it was before the step.
  */
-import { STEP_SPECS, type Rec, compileExpression } from '@tributary/contract';
+import { STEP_SPECS } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
+import { compileExpression } from '@tributary/contract/expressions';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */

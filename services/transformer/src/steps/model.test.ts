@@ -7,15 +7,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  loadPipelineFile,
-  modelIdentity,
-  onnxSignature,
-  TributaryError,
-  type Pipeline,
-  type Rec,
-  type SpecProblem,
-} from '@tributary/contract';
+import { loadPipelineFile, type Pipeline, type SpecProblem } from '@tributary/contract/spec';
+import { modelIdentity, onnxSignature } from '@tributary/contract/schema';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
 import { logisticTestModel, onnxModelBytes, writeOnnxModel, type TestModel } from '@tributary/testkit';
 import { onnx } from 'onnx-proto';
 import { PipelineRunner } from '../pipeline-runner';

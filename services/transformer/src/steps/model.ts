@@ -11,7 +11,9 @@
  * the first delivery, so JetStream and the loader's ledger keep its first scores.
  */
 import path from 'node:path';
-import { inputFields, outputOf, STEP_SPECS, TributaryError, type Rec } from '@tributary/contract';
+import { inputFields, outputOf, STEP_SPECS } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
 import { Tensor } from 'onnxruntime-node';
 import { ModelFile, type ModelChange } from '../models/onnx-model';
 import type { BatchItem, StepFactory, StepFailure } from './step';

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { STEP_SPECS } from '@tributary/contract';
+import { STEP_SPECS } from '@tributary/contract/spec';
 import { STEPS } from './registry';
 
 /** The shape of a step and the registry; every other file in this folder is a step kind. */

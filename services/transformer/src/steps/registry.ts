@@ -2,7 +2,7 @@
  * The transform steps, by YAML name. A test checks this list against core's STEP_SPECS and the
  * files in this folder; the type below checks each module's shape, so `createStep` needs no cast.
  */
-import type { STEP_SPECS } from '@tributary/contract';
+import type { STEP_SPECS } from '@tributary/contract/spec';
 import type { z } from 'zod';
 import * as cast from './cast';
 import * as code from './code';

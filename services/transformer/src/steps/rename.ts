@@ -1,7 +1,7 @@
 /**
  * `rename`: renames fields (`{ old: new }`); a missing field is left missing.
  */
-import { STEP_SPECS } from '@tributary/contract';
+import { STEP_SPECS } from '@tributary/contract/spec';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */

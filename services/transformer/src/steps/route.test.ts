@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadPipelineFile } from '@tributary/contract';
+import { loadPipelineFile } from '@tributary/contract/spec';
 import { PipelineRunner } from '../pipeline-runner';
 
 const YAML = `

@@ -3,7 +3,10 @@
  * this dataset. Routed records leave this dataset (counted as filtered here, and as `routed`) and
  * become the input of their target, which lists this dataset in `from`.
  */
-import { STEP_SPECS, toTributaryError, type Rec, compileExpression } from '@tributary/contract';
+import { STEP_SPECS } from '@tributary/contract/spec';
+import { toTributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
+import { compileExpression } from '@tributary/contract/expressions';
 import type { BatchItem, StepFactory, StepFailure } from './step';
 
 /** Config shape (from the core spec). */

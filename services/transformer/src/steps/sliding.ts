@@ -20,7 +20,9 @@
  *   its values retroactively (an emitted record is never changed).
  */
 import type { KV } from '@nats-io/kv';
-import { STEP_SPECS, TributaryError, type AggregateDef, type Rec } from '@tributary/contract';
+import { STEP_SPECS, type AggregateDef } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
 import { KeyedState, MARKER_TTL_MS } from '../state/keyed-state';
 import { stateKey } from '../state/state-key';
 import type { BatchItem, StepFactory, StepFailure } from './step';

@@ -7,7 +7,9 @@
  * Steps that talk to JetStream KV or the warehouse do it only after `open` (factories touch no network).
  */
 import type { KV } from '@nats-io/kv';
-import type { Pipeline, Rec, TributaryError } from '@tributary/contract';
+import type { Pipeline } from '@tributary/contract/spec';
+import type { Rec } from '@tributary/contract/codec';
+import type { TributaryError } from '@tributary/contract/errors';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
 import type { ModelChange } from '../models/onnx-model';

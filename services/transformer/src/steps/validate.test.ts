@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadPipelineFile, type Rec } from '@tributary/contract';
+import { loadPipelineFile } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
 import { PipelineRunner } from '../pipeline-runner';
 
 const SCHEMAS = path.resolve(__dirname, '../../../../pipelines/schemas');

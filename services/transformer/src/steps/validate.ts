@@ -5,7 +5,9 @@
  * defaults and drops undeclared fields; Protobuf keeps declared fields, enums by name). The
  * schema's fingerprint goes on the dataset's processed messages (`Trib-Schema-Fingerprint`).
  */
-import { compileSchema, schemaKindOf, STEP_SPECS, TributaryError } from '@tributary/contract';
+import { compileSchema, schemaKindOf } from '@tributary/contract/schema';
+import { STEP_SPECS } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import type { StepFactory } from './step';
 
 /** Config shape (from the core spec). */

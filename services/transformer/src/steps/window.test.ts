@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadPipelineFile, type Rec } from '@tributary/contract';
+import { loadPipelineFile } from '@tributary/contract/spec';
+import { type Rec } from '@tributary/contract/codec';
 import { PipelineRunner } from '../pipeline-runner';
 
 const YAML = `

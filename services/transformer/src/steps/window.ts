@@ -9,17 +9,10 @@
  * `window-finalizer.ts`.
  */
 import Big from 'big.js';
-import {
-  avgParts,
-  decimalText,
-  STEP_SPECS,
-  TributaryError,
-  WINDOW_COLUMNS,
-  windowShape,
-  windowStarts,
-  type AggregateDef,
-  type Rec,
-} from '@tributary/contract';
+import { avgParts, STEP_SPECS, WINDOW_COLUMNS, windowShape, windowStarts, type AggregateDef } from '@tributary/contract/spec';
+import { decimalText } from '@tributary/contract/schema';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
 import { castValue } from '../values/cast-value';
 import type { BatchItem, StepFactory, StepFailure } from './step';
 

@@ -1,4 +1,5 @@
-import { FIELD_TYPES, TributaryError, type FieldType } from '@tributary/contract';
+import { FIELD_TYPES, type FieldType } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import { castValue } from './cast-value';
 
 /** The error castValue throws, or a failure when it returns instead. */

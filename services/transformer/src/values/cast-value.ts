@@ -2,16 +2,9 @@
  * Converts a value to a dataset field type, or throws TRIB_E_VALIDATION naming the field.
  * Shared by the `cast` step and the projection onto a dataset's declared fields.
  */
-import {
-  decimalText,
-  int64Value,
-  isCanonicalTimestamp,
-  parseIsoTimestamp,
-  TributaryError,
-  validDate,
-  type FieldDef,
-  type FieldType,
-} from '@tributary/contract';
+import { decimalText, int64Value, isCanonicalTimestamp, parseIsoTimestamp, validDate } from '@tributary/contract/schema';
+import { TributaryError } from '@tributary/contract/errors';
+import { type FieldDef, type FieldType } from '@tributary/contract/spec';
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 

@@ -1,7 +1,8 @@
 /**
  * Reading event times and key values the same way in every stateful step.
  */
-import { TributaryError, type Rec } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Rec } from '@tributary/contract/codec';
 import { castValue } from './cast-value';
 
 /** The event time of `record[field]` in epoch ms; a missing or unreadable value is TRIB_E_VALIDATION. */

@@ -1,4 +1,4 @@
-import { exactNumber } from '@tributary/contract';
+import { exactNumber } from '@tributary/contract/schema';
 
 /**
  * Types CSV cells from the source schema: a CSV file has only strings, the schema says which

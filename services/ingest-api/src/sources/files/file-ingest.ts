@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { RecordValidator } from '@tributary/contract';
+import type { RecordValidator } from '@tributary/contract/schema';
 import type { PullContext } from '../pull-source';
 import { FileFormatError, readItems, type FileFormat, type ReadOptions } from './record-reader';
 

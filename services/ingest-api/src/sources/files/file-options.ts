@@ -1,7 +1,8 @@
 /**
  * Reading options shared by the `file` and `object_store` sources, from their config.
  */
-import { compileRecordSchema, type Pipeline } from '@tributary/contract';
+import { compileRecordSchema } from '@tributary/contract/schema';
+import { type Pipeline } from '@tributary/contract/spec';
 import { schemaFieldTypes } from './csv-cast';
 import { globToRegExp } from './glob';
 import type { IngestFileOptions } from './file-ingest';

@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { parseJsonExact } from '@tributary/contract';
+import { parseJsonExact } from '@tributary/contract/schema';
 import { parse as parseCsv } from 'csv-parse';
 import { castCsvRow, type FieldTypes } from './csv-cast';
 import { JsonDocumentError, jsonElements } from './json-elements';

@@ -12,7 +12,8 @@ import {
   type _Object,
 } from '@aws-sdk/client-s3';
 import { createS3Client } from '@tributary/archive';
-import { TributaryError, type Pipeline } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type Pipeline } from '@tributary/contract/spec';
 
 /** An object ready to ingest. */
 export interface BucketObject {

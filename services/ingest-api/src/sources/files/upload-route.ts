@@ -10,7 +10,8 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { nuid } from '@nats-io/transport-node';
-import { findPipeline, TributaryError, type Pipeline } from '@tributary/contract';
+import { findPipeline, type Pipeline } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import { Router, type Request, type Response } from 'express';
 import { globToRegExp } from './glob';
 

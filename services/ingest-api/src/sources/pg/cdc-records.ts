@@ -2,7 +2,7 @@
  * The record a replicated change becomes: the row's columns plus `_table`, `_op`, `_lsn`
  * (commit LSN of its transaction), `_seq` (its index in the transaction) and `_commit_at`.
  */
-import { sourceTimeFromMicros } from '@tributary/contract';
+import { sourceTimeFromMicros } from '@tributary/contract/wire';
 import type { Pgoutput } from 'pg-logical-replication';
 import { formatLsn } from './lsn';
 

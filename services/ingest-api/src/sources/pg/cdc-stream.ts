@@ -5,8 +5,8 @@
  */
 import type { Client } from 'pg';
 import type { Gauge } from 'prom-client';
-import { TributaryError } from '@tributary/contract';
-import { PeriodicTask } from '@tributary/runtime';
+import { TributaryError } from '@tributary/contract/errors';
+import { PeriodicTask } from '@tributary/runtime/periodic-task';
 import type { PullContext } from '../pull-source';
 import { ChangeBatcher, type BatcherResume } from './change-batcher';
 import { changeRecord, COMMIT_TIME, isoMicros, type TxnInfo } from './cdc-records';

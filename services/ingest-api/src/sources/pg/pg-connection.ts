@@ -2,8 +2,9 @@
  * Opens clients to a pipeline's `postgres` connection. Every session runs in UTC with ISO dates,
  * so timestamps in records do not depend on the server's or the process's time zone.
  */
-import { resolveSecret, TributaryError, type Pipeline } from '@tributary/contract';
-import { withDatabaseUser } from '@tributary/runtime';
+import { resolveSecret, type Pipeline } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
+import { withDatabaseUser } from '@tributary/runtime/env-config';
 import { Client, type ClientConfig } from 'pg';
 import { recordTypes } from './pg-values';
 

@@ -4,7 +4,7 @@
  * time zone for `date` and `timestamp` and leave `int8`/`numeric` as strings; records want ISO
  * strings that do not depend on TZ and numbers where a number is exact (text otherwise).
  */
-import { exactNumber } from '@tributary/contract';
+import { exactNumber } from '@tributary/contract/schema';
 import { types } from 'pg';
 
 /** Type OIDs handled here (pg_type.oid of the built-in types). */

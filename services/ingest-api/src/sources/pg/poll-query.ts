@@ -3,7 +3,7 @@
  * (cursor column, key) so that a page boundary never splits or repeats rows with equal
  * cursor values.
  */
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 import type { Client } from 'pg';
 import { quoteIdent, splitTable } from './pg-connection';
 

@@ -2,8 +2,8 @@
  * The publication and replication slot of a `postgres_cdc` source: checked, created or extended,
  * and the slot's exported snapshot for the initial read.
  */
-import { TributaryError } from '@tributary/contract';
-import type { Logger } from '@tributary/runtime';
+import { TributaryError } from '@tributary/contract/errors';
+import type { Logger } from '@tributary/runtime/logger';
 import type { Client } from 'pg';
 import { parseLsn } from './lsn';
 import { quoteIdent, splitTable } from './pg-connection';

@@ -3,7 +3,7 @@
  * fan-out select/key/where), compiled once per spec.
  */
 import jsonata from 'jsonata';
-import { TributaryError } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
 
 /** A compiled expression. */
 export interface Expression {

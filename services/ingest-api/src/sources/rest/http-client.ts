@@ -7,7 +7,8 @@
  * Node's built-in fetch (undici) is the transport: it has timeouts via AbortSignal and needs no
  * dependency; retries, budgets and redaction are ours because they depend on the spec.
  */
-import { parseDuration, resolveSecret, TributaryError, type ConnectionSpec } from '@tributary/contract';
+import { parseDuration, resolveSecret, type ConnectionSpec } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 import { backoffDelay, sleep } from '../../scheduling/backoff';
 import { quotaHoldUntil, retryAfterMs } from './rate-limit-headers';
 

@@ -1,4 +1,4 @@
-import { restPaginationSpec } from '@tributary/contract';
+import { restPaginationSpec } from '@tributary/contract/spec';
 import { linkNext, Paginator, type PageOutcome } from './paginator';
 
 const first = new URL('https://api.example.com/items?q=1');

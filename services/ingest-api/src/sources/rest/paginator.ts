@@ -5,7 +5,8 @@
  * with pages left is not decided here: `next` says so (`capped`) and the run splits the window,
  * reports a partial sync or fails, as `on_max_pages` says.
  */
-import { TributaryError, type RestSourceSpec } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type RestSourceSpec } from '@tributary/contract/spec';
 import { compileExpression, type Expression } from './expression';
 
 type Pagination = RestSourceSpec['pagination'];

@@ -4,7 +4,8 @@
  * is taken once per run and stored with the run plan, so a resumed run requests the same units.
  */
 import { createHash } from 'node:crypto';
-import { TributaryError, type RestSourceSpec } from '@tributary/contract';
+import { TributaryError } from '@tributary/contract/errors';
+import { type RestSourceSpec } from '@tributary/contract/spec';
 import type { PullContext } from '../pull-source';
 import { asList, compileExpression, type Expression } from './expression';
 

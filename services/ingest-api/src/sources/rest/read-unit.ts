@@ -5,7 +5,7 @@
  * bound) the unit is read as deep as allowed, and what was left is a partial-sync note, never a
  * failure that would re-read the same pages for ever, and never a silent success.
  */
-import { isTributaryError, TributaryError } from '@tributary/contract';
+import { isTributaryError, TributaryError } from '@tributary/contract/errors';
 import type { PullContext } from '../pull-source';
 import { asList } from './expression';
 import type { FailedParents } from './failed-parents';

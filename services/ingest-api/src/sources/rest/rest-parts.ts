@@ -2,7 +2,9 @@
  * The shapes a rest run keeps (its cursor and plan) and shares between its files (the compiled
  * source parts), and the request/response helpers both the run and the unit reader use.
  */
-import { parseJsonExact, TributaryError, type RestSourceSpec } from '@tributary/contract';
+import { parseJsonExact } from '@tributary/contract/schema';
+import { TributaryError } from '@tributary/contract/errors';
+import { type RestSourceSpec } from '@tributary/contract/spec';
 import type { Expression } from './expression';
 import type { RestHttpClient } from './http-client';
 import type { PageState, Paginator } from './paginator';

@@ -1,4 +1,4 @@
-import { restIncrementalSpec } from '@tributary/contract';
+import { restIncrementalSpec } from '@tributary/contract/spec';
 import { coveredToEnd, halve, observeCursor, restAfter, splitDidNotNarrow } from './window-pieces';
 
 const H = 3_600_000;

@@ -7,7 +7,7 @@
  * the end covers the piece even though the API would have served more, and a piece cut short by
  * a cap goes on from the newest record read instead of being halved).
  */
-import type { RestSourceSpec } from '@tributary/contract';
+import type { RestSourceSpec } from '@tributary/contract/spec';
 import type { DeclaredTotal } from './paginator';
 import type { TimeWindow } from './windows';
 

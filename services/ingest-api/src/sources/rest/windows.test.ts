@@ -1,4 +1,4 @@
-import { restIncrementalSpec } from '@tributary/contract';
+import { restIncrementalSpec } from '@tributary/contract/spec';
 import { formatTime, parseCursorValue, startOf, syncRange, windowAt, windowCount } from './windows';
 
 const D = 86_400_000;

@@ -2,7 +2,8 @@
  * Incremental sync windows of the rest source: from the committed cursor (minus `lookback`), or
  * `start` on the first sync, up to now (plus `end`), cut into `step`-sized windows.
  */
-import { parseDuration, TributaryError, type RestSourceSpec } from '@tributary/contract';
+import { parseDuration, type RestSourceSpec } from '@tributary/contract/spec';
+import { TributaryError } from '@tributary/contract/errors';
 
 type Incremental = NonNullable<RestSourceSpec['incremental']>;
 

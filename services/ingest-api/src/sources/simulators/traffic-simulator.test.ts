@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { compileRecordSchema } from '@tributary/contract';
+import { compileRecordSchema } from '@tributary/contract/schema';
 import { TrafficSimulator } from './traffic-simulator';
 
 const SCHEMA = JSON.parse(readFileSync(path.resolve(__dirname, '../../../../../pipelines/schemas/passage.json'), 'utf8')) as unknown;

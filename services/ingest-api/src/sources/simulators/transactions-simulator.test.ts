@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { compileSchema, type Rec } from '@tributary/contract';
+import { compileSchema } from '@tributary/contract/schema';
+import { type Rec } from '@tributary/contract/codec';
 import { TransactionsSimulator } from './transactions-simulator';
 
 const SCHEMAS = path.resolve(__dirname, '../../../../../pipelines/schemas');
