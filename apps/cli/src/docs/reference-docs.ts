@@ -30,6 +30,8 @@ type JS = {
   oneOf?: JS[];
   title?: string;
   default?: unknown;
+  /** What an optional field without a value means (spec meta `unset`), shown as its default. */
+  unset?: string;
   items?: JS;
   additionalProperties?: JS | boolean;
   pattern?: string;
@@ -50,8 +52,11 @@ function fieldTable(schema: JS): string {
   const req = new Set(schema.required ?? []);
   const rows = Object.entries(props).map(([name, p]) => {
     const desc = (p.description ?? p.anyOf?.find((a) => a.description)?.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
-    const def = p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``;
-    return `| \`${name}\` | ${typeOf(p)} | ${req.has(name) && p.default === undefined ? 'yes' : ''} | ${def} | ${desc} |`;
+    const required = req.has(name) && p.default === undefined;
+    const unset = p.unset ?? p.anyOf?.find((a) => a.unset)?.unset;
+    // Every option says what it is when not written: its default value, what unset means, or none.
+    const def = p.default !== undefined ? `\`${JSON.stringify(p.default)}\`` : required ? '' : (unset ?? 'none').replace(/\|/g, '\\|');
+    return `| \`${name}\` | ${typeOf(p)} | ${required ? 'yes' : ''} | ${def} | ${desc} |`;
   });
   return ['| field | type | required | default | description |', '|---|---|---|---|---|', ...rows].join('\n');
 }

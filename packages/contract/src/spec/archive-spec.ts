@@ -21,6 +21,7 @@ export const archiveSpec = z
         'File format. `parquet` (default): columnar and compressed, read directly by DuckDB, Spark, Athena, pandas; `ndjson`: one JSON line per record, gzip-compressed, readable with `zcat`.',
     }),
     location: z.string().min(1).optional().meta({
+      unset: '`$ARCHIVE_DIR` (`.tributary/archive`)',
       description:
         'A folder (relative to the pipeline file unless absolute) or `s3://<bucket>/<prefix>` (with `connection`). Default: `$ARCHIVE_DIR` (`.tributary/archive`).',
     }),
@@ -34,11 +35,13 @@ export const archiveSpec = z
       .transform((s) => [...new Set(s)])
       .meta({ description: 'Which batches to archive: `raw` (as ingested, per source), `processed` (as loaded, per dataset).' }),
     compression: z.enum(['snappy', 'gzip', 'none']).optional().meta({
+      unset: '`snappy` (Parquet), `gzip` (NDJSON)',
       description: 'Compression: `snappy` (default for Parquet) or `gzip` (default for NDJSON, and possible for Parquet), or `none`.',
     }),
     flush: z
       .strictObject({
         interval: duration.default(5_000).meta({
+          unset: '`5s`',
           description: 'How long the archiver gathers messages before writing a file; default `5s` (keep it well below the ack wait).',
         }),
         max_messages: z.number().int().min(1).max(1000).default(100).meta({

@@ -76,13 +76,19 @@ export const fieldSpec = z.union([
         .min(1)
         .max(38)
         .optional()
-        .meta({ description: `\`decimal\` only: total significant digits (default ${DEFAULT_DECIMAL_PRECISION}).` }),
+        .meta({
+          unset: `\`${DEFAULT_DECIMAL_PRECISION}\``,
+          description: `\`decimal\` only: total significant digits (default ${DEFAULT_DECIMAL_PRECISION}).`,
+        }),
       scale: z
         .number()
         .int()
         .min(0)
         .optional()
-        .meta({ description: `\`decimal\` only: digits after the point (default ${DEFAULT_DECIMAL_SCALE}).` }),
+        .meta({
+          unset: `\`${DEFAULT_DECIMAL_SCALE}\``,
+          description: `\`decimal\` only: digits after the point (default ${DEFAULT_DECIMAL_SCALE}).`,
+        }),
     })
     .superRefine((f, ctx) => {
       if (f.type !== 'decimal' && (f.precision !== undefined || f.scale !== undefined)) {
@@ -153,6 +159,7 @@ export const sourceTimeField = z
   .string()
   .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'a field name or dotted path')
   .meta({
+    unset: 'no source time',
     description:
       "The record field holding the record's own time at the source (a dotted path to an RFC 3339 timestamp, e.g. `updated_at`); each message carries the oldest of its records' in `Trib-Source-Time`, the warehouse stores it in `_source_time` and the monitor's source freshness follows it. A record without the field (or null) has no source time; one whose value is not a timestamp is dead-lettered. Unset: no source time (the time a record was fetched is not its source's).",
   });

@@ -91,7 +91,7 @@ export const postgresConnectionSpec = z
 export const s3ConnectionSpec = z
   .strictObject({
     kind: z.literal('s3'),
-    endpoint: z.string().url().optional().meta({ description: 'Endpoint of an S3-compatible server; AWS when unset.' }),
+    endpoint: z.string().url().optional().meta({ unset: 'AWS', description: 'Endpoint of an S3-compatible server; AWS when unset.' }),
     region: z.string().default('us-east-1'),
     bucket: z.string().min(1),
     access_key_id: secretRef,
@@ -110,13 +110,15 @@ export const clickhouseConnectionSpec = z
       .regex(/^(https?:\/\/\S+|env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be an http(s) URL, env:VARIABLE or file:/path')
       .meta({ description: 'HTTP interface URL, e.g. `http://clickhouse:8123`, or `env:VAR` / `file:/path` holding it.' }),
     user: z.string().min(1).default('default').meta({ description: 'User name, or `env:VAR` / `file:/path` holding it.' }),
-    password: secretRef.optional().meta({ description: 'Password of `user`, as `env:VAR` or `file:/path`; none when unset.' }),
+    password: secretRef
+      .optional()
+      .meta({ unset: 'no password', description: 'Password of `user`, as `env:VAR` or `file:/path`; none when unset.' }),
     database: z
       .string()
       .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower snake_case')
       .default('warehouse')
       .meta({ description: 'Database of the tables (created by `migrate` when missing).' }),
-    timeout: duration.default(30_000).meta({ description: 'Per-request timeout, e.g. `10s` (default `30s`).' }),
+    timeout: duration.default(30_000).meta({ unset: '`30s`', description: 'Per-request timeout, e.g. `10s` (default `30s`).' }),
     description: z.string().optional(),
   })
   .meta({ title: 'clickhouse connection' });

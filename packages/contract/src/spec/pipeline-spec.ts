@@ -37,6 +37,7 @@ export const datasetSpec = z
       }),
     steps: z.array(stepSpec).default([]).meta({ description: 'Steps run in order on each record.' }),
     on_drift: driftPolicy.optional().meta({
+      unset: "the pipeline's",
       description: "This dataset's schema drift policy (see the pipeline's `on_drift`); the pipeline's when unset.",
     }),
   })
@@ -64,6 +65,7 @@ export const pipelineSpecSchema = z
       .meta({ description: 'Where records come from, by name.' }),
     datasets: z.record(identifier, datasetSpec).meta({ description: 'What the transformer produces, by name.' }),
     on_drift: driftPolicy.optional().meta({
+      unset: `\`${DEFAULT_DRIFT_POLICY}\`, new fields reported`,
       description: `The datasets' schema drift policy, unless a dataset sets its own; unset: \`${DEFAULT_DRIFT_POLICY}\` for missing and mistyped fields, new fields reported and left out.`,
     }),
     tables: z.record(identifier, tableSpec).default({}).meta({ description: 'Warehouse tables the loader fills, by name.' }),

@@ -16,7 +16,7 @@ export const pullScheduleSpec = z
     z
       .strictObject({
         cron: z.string().min(1).meta({ description: 'Cron expression (5 or 6 fields, seconds optional), e.g. `0 */6 * * *`.' }),
-        timezone: z.string().optional().meta({ description: 'IANA time zone of the cron expression; UTC when unset.' }),
+        timezone: z.string().optional().meta({ unset: 'UTC', description: 'IANA time zone of the cron expression; UTC when unset.' }),
       })
       .meta({ title: 'cron' }),
   ])

@@ -82,6 +82,7 @@ export const partitionOptions = {
       'Keep this long, e.g. `400d` (needs `partition`). The loader archives, then drops, every partition entirely older than now minus this, and archives and deletes DEFAULT rows that old; a row that arrives later than this goes to DEFAULT and is archived the same way.',
   }),
   retention_archive: z.boolean().optional().meta({
+    unset: '`true`',
     description:
       'Whether retention writes rows out (gzip NDJSON, `RETENTION_ARCHIVE_DIR`) before dropping them. Default true; `false` drops without a copy.',
   }),

@@ -14,6 +14,7 @@ export const accumulatingSpec = z
     mode: z.literal('accumulating'),
     key: z.array(identifier).min(1).meta({ description: 'The process instance (e.g. the order), one row each.' }),
     order_by: identifier.optional().meta({
+      unset: 'arrival order',
       description:
         'Event order field (timestamp, date or integer): `latest` takes the value of the newest event, `earliest` of the oldest, whatever the arrival order. Without it, arrival order.',
     }),

@@ -11,16 +11,18 @@ export const scd2Spec = z
     mode: z.literal('scd2'),
     key: z.array(identifier).min(1).meta({ description: 'Natural key of a dimension member.' }),
     track: z.array(identifier).min(1).optional().meta({
+      unset: 'every field but the key, `valid_from` and the delete field',
       description:
         'Columns whose change opens a new version (compared NULL-safely). Default: every field except the key, `valid_from` and the delete field. Other columns are updated in place (type 1) with the latest record of the version.',
     }),
     valid_from: identifier.optional().meta({
+      unset: 'the load time',
       description:
         'Event-time field (timestamp or date) at which each record became true: versions are ordered by it, so records may arrive out of order. Without it, the load time.',
     }),
     surrogate_key: identifier
       .optional()
-      .meta({ description: 'Name of the surrogate key column, one value per version. Default `<table>_sk`.' }),
+      .meta({ unset: '`<table>_sk`', description: 'Name of the surrogate key column, one value per version. Default `<table>_sk`.' }),
     deletes: z
       .strictObject({
         field: identifier.meta({ description: 'Field that marks a record as a delete of its member.' }),
@@ -32,6 +34,7 @@ export const scd2Spec = z
       })
       .optional()
       .meta({
+        unset: 'no deletes',
         description:
           'Delete records of a member: a record whose `field` equals `value` is a deletion (unset: every record is a new version, none deletes).',
       }),

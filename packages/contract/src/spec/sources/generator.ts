@@ -18,6 +18,7 @@ export const generatorSourceSpec = z
       .union([z.literal('unbounded'), duration])
       .default(GENERATOR_DEFAULT_DURATION_MS)
       .meta({
+        unset: '`15m`',
         description:
           'How long the generator runs after the ingest-api starts (default `15m`; `unbounded` for load tests). A demo left on must not fill the warehouse. The ingest-api setting `GENERATOR_DURATION` overrides it for every generator.',
       }),

@@ -12,10 +12,12 @@ export const postgresCdcSourceSpec = z
     connection: identifier.meta({ description: 'A `postgres` connection; its user needs the REPLICATION attribute (or superuser).' }),
     tables: z.array(qualifiedTable).min(1).meta({ description: 'Tables whose changes are captured, e.g. `[public.orders, payments]`.' }),
     publication: identifier.optional().meta({
+      unset: '`trib_<pipeline>_<source>`',
       description:
         'Publication to read; `trib_<pipeline>_<source>` when unset. Created (or extended with missing tables) when `create_publication` is on.',
     }),
     slot: identifier.optional().meta({
+      unset: '`trib_<pipeline>_<source>`',
       description: 'Logical replication slot; `trib_<pipeline>_<source>` when unset. Created on first run, with the initial snapshot.',
     }),
     create_publication: z.boolean().default(true).meta({

@@ -9,12 +9,16 @@ export const postgresPollSourceSpec = z
     kind: z.literal('postgres_poll'),
     connection: identifier.meta({ description: 'A `postgres` connection (a read-only user is enough).' }),
     table: qualifiedTable,
-    columns: z.array(column).min(1).optional().meta({ description: 'Columns to read; all when unset.' }),
+    columns: z.array(column).min(1).optional().meta({ unset: 'all columns', description: 'Columns to read; all when unset.' }),
     cursor_column: column.default('updated_at').meta({
       description:
         'A `timestamptz` (or `timestamp`, read as UTC) column every insert and update sets to the time of the change, e.g. with `now()`.',
     }),
-    key: z.array(column).min(1).optional().meta({ description: 'Tie-break columns, unique together; the primary key when unset.' }),
+    key: z
+      .array(column)
+      .min(1)
+      .optional()
+      .meta({ unset: 'the primary key', description: 'Tie-break columns, unique together; the primary key when unset.' }),
     schedule: pullScheduleSpec.default({ every: 10_000 }),
     safety_lag: duration.default(5_000).meta({
       description:

@@ -104,6 +104,7 @@ export const restPaginationSpec = z
       .strictObject({
         type: z.literal('next_url'),
         path: jsonata.optional().meta({
+          unset: 'the `Link` header\'s `rel="next"`',
           description: 'Path of the next page\'s URL (absolute or relative) in the body; when unset, the `Link: <...>; rel="next"` header.',
         }),
         ...common,
@@ -118,7 +119,9 @@ export const restIncrementalSpec = z
     start: z.string().min(1).meta({
       description: 'Where the first sync starts: an ISO date-time (`2024-01-01T00:00:00Z`) or a duration before now (`30d`).',
     }),
-    step: duration.optional().meta({ description: 'Window size: each window is requested separately; one window when unset.' }),
+    step: duration
+      .optional()
+      .meta({ unset: 'one window', description: 'Window size: each window is requested separately; one window when unset.' }),
     min_step: duration.default(60_000).meta({
       description:
         'Smallest window a split makes (`pagination.on_max_pages: split`): a result too deep at this size is read as deep as allowed and reported partial.',
@@ -128,6 +131,7 @@ export const restIncrementalSpec = z
     }),
     end: duration.default(0).meta({ description: 'Windows end this long after now (e.g. `30d` for upcoming events or forecasts).' }),
     cursor_field: jsonata.optional().meta({
+      unset: 'the window end',
       description:
         'Path of a date-time in each record: the committed cursor becomes the newest value seen (capped at the window end); the window end when unset.',
     }),
@@ -148,11 +152,14 @@ export const restParentsSpec = z
       description: 'A source (its raw stream) or dataset (its processed stream) of this pipeline whose records are the parents.',
     }),
     select: jsonata.optional().meta({
+      unset: 'the record',
       description:
         'JSONata mapping each record to a parent object (or an array of them), e.g. `_embedded.venues[0]`; the record when unset.',
     }),
     key: jsonata.meta({ description: "Path of the parent's identity; parents are de-duplicated by it (the latest wins)." }),
-    since: duration.optional().meta({ description: 'Only records published this long before the run; the whole stream when unset.' }),
+    since: duration
+      .optional()
+      .meta({ unset: 'the whole stream', description: 'Only records published this long before the run; the whole stream when unset.' }),
     where: jsonata.optional().meta({
       description: 'JSONata filter on a parent; `$window_start`, `$window_end` (ms, incremental) and `$now` (ms) are bound.',
     }),

@@ -9,10 +9,10 @@ export const dedupeStepSpec = z
     within: duration.default(24 * 3_600_000).meta({
       description: 'A record is a repeat when a record with the same key was kept less than this long before it (by `time`).',
     }),
-    time: z
-      .string()
-      .optional()
-      .meta({ description: 'Event-time field measuring `within`; the time the record is first processed when unset.' }),
+    time: z.string().optional().meta({
+      unset: 'first processing time',
+      description: 'Event-time field measuring `within`; the time the record is first processed when unset.',
+    }),
   })
   .meta({
     description:

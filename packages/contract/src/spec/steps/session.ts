@@ -23,6 +23,7 @@ export const sessionStepSpec = z
       description: "A session is closed once its key's newest event time minus this is `gap` past its end.",
     }),
     idle_timeout: duration.optional().meta({
+      unset: '`gap` + `allowed_lateness`',
       description:
         'Also close the sessions of a key that received nothing for this long (processing time); default `gap` + `allowed_lateness`. Keeps quiet keys from holding their last session forever.',
     }),
