@@ -55,6 +55,9 @@ CREATE INDEX IF NOT EXISTS stream_log_pipeline ON tributary.stream_log (pipeline
 -- A message the DLQ console replayed (header Trib-Replay-Of): the dead letter's sequence. Its records
 -- count as replayed, not as received or accepted again (docs/design.md, Counting invariant).
 ALTER TABLE tributary.stream_log ADD COLUMN IF NOT EXISTS replay_of bigint;
+-- Of filtered, records the pipeline counts elsewhere (header Trib-Routed): a dataset of a source with
+-- several datasets filters the records its siblings take (docs/design.md, Counting invariant).
+ALTER TABLE tributary.stream_log ADD COLUMN IF NOT EXISTS routed integer NOT NULL DEFAULT 0;
 
 -- One row per dead letter folded from TRIB_DLQ; seq is its stream sequence (replay ID: replay:<seq>).
 CREATE TABLE IF NOT EXISTS tributary.dead_letters (

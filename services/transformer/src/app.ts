@@ -215,6 +215,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
               [H.count]: part.length,
               // The filtered count travels once per input batch, on its first part.
               [H.filtered]: p === 0 ? r.filtered : 0,
+              [H.routed]: p === 0 && r.elsewhere > 0 ? r.elsewhere : undefined,
               // Window datasets: input records behind the partial rows (their record_count sum).
               [AGGREGATED_HEADER]: r.aggregated === undefined ? undefined : p === 0 ? r.aggregated : 0,
               [H.inputId]: inputId,

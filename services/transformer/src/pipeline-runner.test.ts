@@ -215,3 +215,62 @@ describe('PipelineRunner on a pipeline with every step kind', () => {
     expect(big.failures).toEqual([]);
   });
 });
+
+const CDC_YAML = `
+pipeline: oltp
+sources:
+  db: { kind: push }
+datasets:
+  orders:
+    from: db
+    fields: { id: { type: integer, required: true }, total: number }
+    steps:
+      - filter: "_table = 'public.orders'"
+      - drop: [_table]
+  lines:
+    from: db
+    fields: { id: { type: integer, required: true }, order_id: integer }
+    steps:
+      - filter: "_table = 'public.lines'"
+      - drop: [_table]
+      - map: { order_id: '$number(order_id)' }
+tables:
+  fact_order: { from: orders, mode: upsert, key: [id] }
+  fact_line: { from: lines, mode: upsert, key: [id] }
+`;
+
+describe('PipelineRunner on one source feeding a dataset per table (CDC)', () => {
+  let dir: string;
+  let runner: PipelineRunner;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'tributary-runner-'));
+    writeFileSync(path.join(dir, 'oltp.yaml'), CDC_YAML);
+    runner = new PipelineRunner(loadPipelineFile(path.join(dir, 'oltp.yaml')), KEY);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('counts each record once for the pipeline: what one dataset filters because another took it is counted elsewhere', async () => {
+    const input: Rec[] = [
+      { _table: 'public.orders', id: 1, total: 10 },
+      { _table: 'public.lines', id: 1, order_id: 1 },
+      { _table: 'public.lines', id: 2, order_id: 'one' }, // dead-lettered by lines
+      { _table: 'public.staff', id: 7 }, // no dataset takes it: filtered, once
+      { _table: 'public.lines', id: 3, order_id: 1 },
+    ];
+    const results = await runner.run('db', input);
+    const orders = only(results, 'orders');
+    const lines = only(results, 'lines');
+    // Per dataset, as before: every input record is kept, filtered or dead-lettered.
+    expect([orders.records.length, orders.filtered, orders.failures.length]).toEqual([1, 4, 0]);
+    expect([lines.records.length, lines.filtered, lines.failures.length]).toEqual([2, 2, 1]);
+    // The record no dataset took counts as filtered by the first dataset only.
+    expect(orders.elsewhere).toBe(3);
+    expect(lines.elsewhere).toBe(2);
+    // For the pipeline: accepted = kept + filtered + dead-lettered, each record once.
+    const filtered = results.reduce((s, r) => s + r.filtered - r.elsewhere, 0);
+    const kept = results.reduce((s, r) => s + r.records.length, 0);
+    const dead = results.reduce((s, r) => s + r.failures.length, 0);
+    expect([kept, filtered, dead]).toEqual([3, 1, 1]);
+    expect(kept + filtered + dead).toBe(input.length);
+  });
+});

@@ -30,6 +30,15 @@ export interface DatasetResult {
   filtered: number;
   /** Of `filtered`, the records a route step sent to other datasets. */
   routed: number;
+  /**
+   * Of `filtered`, the records the pipeline counts elsewhere (sent as `Trib-Routed`): those a route
+   * step sent on, and, for a dataset read straight from the source, the records another dataset
+   * of that source took (loaded or dead-lettered) or, filtered by all of them, counted as filtered
+   * by the first. So a pipeline counts each accepted record once: `filtered - elsewhere` summed.
+   */
+  elsewhere: number;
+  /** Input positions the dataset kept or dead-lettered (input indices; absent when not known record by record). */
+  taken?: Set<number>;
   /** Window datasets: input records aggregated into `records` (partial rows); their `record_count`s add up to it. */
   aggregated?: number;
   failures: Failure[];
@@ -119,7 +128,7 @@ export class PipelineRunner {
     start: BatchItem[] = input.map((record, index) => ({ record, index })),
     fromStep = 0,
   ): Promise<{ result: DatasetResult; routed: Map<string, Rec[]>; positions: number[] }> {
-    const result: DatasetResult = { dataset: ds.def.name, records: [], filtered: 0, routed: 0, failures: [] };
+    const result: DatasetResult = { dataset: ds.def.name, records: [], filtered: 0, routed: 0, elsewhere: 0, failures: [] };
     if (ctx.sourceTime) result.sourceTime = ctx.sourceTime;
     const fingerprint = ds.steps.findLast((s) => s.fingerprint)?.fingerprint;
     if (fingerprint) result.fingerprint = fingerprint;
@@ -164,6 +173,7 @@ export class PipelineRunner {
     const drift: DriftTally = new Map();
     /** The input position of each record of `result.records`. */
     const positions: number[] = [];
+    const taken = new Set<number>();
     for (const it of items) {
       try {
         const rec = ds.projection.project(it.record, drift);
@@ -171,11 +181,17 @@ export class PipelineRunner {
         else {
           result.records.push(rec);
           positions.push(it.index);
+          taken.add(it.index);
         }
       } catch (err) {
         result.failures.push({ index: it.index, record: input[it.index] ?? it.record, error: toTributaryError(err, 'TRIB_E_STEP') });
       }
     }
+    for (const f of result.failures) taken.add(f.index);
+    // Known record by record only when what was taken and what was filtered add up to the input
+    // (a window's partial rows, or a step adding records, break the one-to-one).
+    if (result.aggregated === undefined && taken.size + result.filtered === start.length) result.taken = taken;
+    result.elsewhere = result.routed;
     if (drift.size > 0) result.drift = drift;
     // Failures in input order, whichever step found them, so DLQ IDs and tests are stable.
     result.failures.sort((a, b) => a.index - b.index);
@@ -193,7 +209,35 @@ export class PipelineRunner {
     opts: { schema?: string; sourceTime?: string } = {},
   ): Promise<DatasetResult[]> {
     const times = new Map<string, string | undefined>([[source, opts.sourceTime]]);
-    return this.runDownstream(new Map([[source, records]]), [], inputId, source, new Map(), opts.schema, times);
+    const results = await this.runDownstream(new Map([[source, records]]), [], inputId, source, new Map(), opts.schema, times);
+    this.countOnce(source, records.length, results);
+    return results;
+  }
+
+  /**
+   * Several datasets reading one source (a CDC source's tables, each dataset filtering its own)
+   * each count the others' records as filtered. So that the pipeline counts every accepted record
+   * once (docs/design.md, Counting invariant), a record one dataset filtered is counted elsewhere
+   * when another took it, or, when all filtered it, by every dataset but the first. Only when each
+   * of them knows its records one by one; otherwise nothing changes.
+   */
+  private countOnce(source: string, size: number, results: DatasetResult[]): void {
+    const direct = results.filter((r) => {
+      const from = this.datasets.find((d) => d.def.name === r.dataset)?.def.from;
+      return from?.length === 1 && from[0] === source;
+    });
+    if (direct.length < 2 || direct.some((r) => r.taken === undefined)) return;
+    const takenBy = new Uint16Array(size);
+    for (const r of direct) for (const i of r.taken!) if (i < size) takenBy[i]!++;
+    direct.forEach((r, n) => {
+      let elsewhere = 0;
+      for (let i = 0; i < size; i++) {
+        if (r.taken!.has(i)) continue;
+        // Filtered here: counted by whoever took it, or (no one did) by the first dataset.
+        if (takenBy[i]! > 0 || n > 0) elsewhere++;
+      }
+      r.elsewhere += elsewhere;
+    });
   }
 
   /**

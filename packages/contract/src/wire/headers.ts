@@ -16,6 +16,12 @@ export const H = {
   contentType: 'Content-Type',
   /** Records of the input batch a transformer step filtered out for this dataset. */
   filtered: 'Trib-Filtered',
+  /**
+   * Of `Trib-Filtered`, records the pipeline counts elsewhere: sent on by a route step, or taken by
+   * another dataset of the same source (each dataset of a CDC source filters the other tables'
+   * rows). The pipeline's filtered count is filtered minus routed (docs/design.md, Counting invariant).
+   */
+  routed: 'Trib-Routed',
   /** Message ID of the batch this one was derived from. */
   inputId: 'Trib-Input-Id',
   /** Part index and count when a body was split over several messages. */

@@ -31,6 +31,7 @@ describe('foldMessage', () => {
       errorCode: null,
       records: 12,
       filtered: 0,
+      routed: 0,
       ingestedAt: '2025-01-02T03:04:05.000Z',
       seq: 7,
       replayOf: null,
@@ -61,6 +62,34 @@ describe('foldMessage', () => {
     expect(f.row).toMatchObject({ stream: 'processed', name: 'passages', records: 0, filtered: 4, ingestedAt: '1970-01-01T00:00:01.000Z' });
   });
 
+  it('reads how many of the filtered records the pipeline counts elsewhere (Trib-Routed), never more than were filtered', () => {
+    const f = foldMessage(
+      'processed',
+      msg('trib.processed.shop.orders', 4, {
+        'Nats-Msg-Id': 'x:orders',
+        [H.pipeline]: 'shop',
+        [H.dataset]: 'orders',
+        [H.count]: 2,
+        [H.filtered]: 5,
+        [H.routed]: 4,
+        [H.ingestedAt]: 1000,
+      }),
+    );
+    expect(f.problems).toEqual([]);
+    expect(f.row).toMatchObject({ name: 'orders', records: 2, filtered: 5, routed: 4 });
+    const over = foldMessage(
+      'processed',
+      msg('trib.processed.shop.orders', 5, {
+        'Nats-Msg-Id': 'y:orders',
+        [H.count]: 0,
+        [H.filtered]: 1,
+        [H.routed]: 3,
+        [H.ingestedAt]: 1000,
+      }),
+    );
+    expect(over.row.routed).toBe(1);
+  });
+
   it('records what it can when headers are missing or malformed, and says what was wrong', () => {
     const f = foldMessage('raw', msg('trib.raw.traffic.gantry', 9, { [H.count]: 'many', [H.ingestedAt]: 'yesterday' }));
     expect(f.row).toEqual({
@@ -72,6 +101,7 @@ describe('foldMessage', () => {
       errorCode: null,
       records: 0,
       filtered: 0,
+      routed: 0,
       ingestedAt: null,
       seq: 9,
       replayOf: null,

@@ -31,6 +31,8 @@ export interface StreamLogRow {
   errorCode: string | null;
   records: number;
   filtered: number;
+  /** Of `filtered`, records counted elsewhere in the pipeline (header Trib-Routed). */
+  routed: number;
   /** ISO time, or null when the header is missing or malformed. */
   ingestedAt: string | null;
   seq: number;
@@ -153,6 +155,7 @@ export function foldMessage(stream: FoldedStream, msg: StreamMessage): FoldedMes
     stage: null,
     errorCode: null,
     filtered: 0,
+    routed: 0,
     replayOf: replayOf(h, problems),
   };
 
@@ -164,7 +167,9 @@ export function foldMessage(stream: FoldedStream, msg: StreamMessage): FoldedMes
     const name = routed(h, H.dataset, tokens[1], problems);
     const records = countHeader(h, H.count, 0, problems);
     const filtered = countHeader(h, H.filtered, 0, problems);
-    return { row: { ...base, name, records, filtered }, problems };
+    // Absent when nothing of the input was counted elsewhere (most messages).
+    const elsewhere = header(h, H.routed) === undefined ? 0 : Math.min(filtered, countHeader(h, H.routed, 0, problems));
+    return { row: { ...base, name, records, filtered, routed: elsewhere }, problems };
   }
 
   const stage = routed(h, H.stage, tokens[1], problems);

@@ -7,9 +7,9 @@ import type { PoolClient } from 'pg';
 import type { StreamLogRow } from './folded-message';
 
 const INSERT_SQL = `
-INSERT INTO tributary.stream_log (stream, msg_id, pipeline, name, stage, error_code, records, filtered, ingested_at, seq, replay_of)
+INSERT INTO tributary.stream_log (stream, msg_id, pipeline, name, stage, error_code, records, filtered, ingested_at, seq, replay_of, routed)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::integer[], $8::integer[], $9::timestamptz[], $10::bigint[], $11::bigint[])
+                     $7::integer[], $8::integer[], $9::timestamptz[], $10::bigint[], $11::bigint[], $12::integer[])
 ON CONFLICT (stream, msg_id) DO NOTHING
 RETURNING msg_id`;
 
@@ -28,6 +28,7 @@ export async function insertStreamLog(db: PoolClient, rows: readonly StreamLogRo
     rows.map((x) => x.ingestedAt),
     rows.map((x) => x.seq),
     rows.map((x) => x.replayOf),
+    rows.map((x) => x.routed),
   ]);
   return new Set(r.rows.map((x) => x.msg_id));
 }

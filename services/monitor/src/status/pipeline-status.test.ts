@@ -26,6 +26,7 @@ const log = (stream: string, name: string, records: number, extra: Partial<Statu
   replay: false,
   records,
   filtered: 0,
+  routed: 0,
   maxIngestedMs: null,
   minIngestedMs: null,
   ...extra,
@@ -96,6 +97,47 @@ describe('buildPipelineStatus', () => {
       last_loaded_at: new Date(50_000).toISOString(),
       drift: [],
     });
+  });
+
+  it('counts a record filtered by the datasets of the other tables of its CDC source once: accepted = loaded + filtered + dead-lettered', () => {
+    const cdc: Pipeline = {
+      ...pipeline,
+      sources: { db: { kind: 'push' } },
+      datasets: ['orders', 'lines', 'staff'].map((name) => ({ name, from: ['db'], fields: [], steps: [] })),
+      tables: ['orders', 'lines', 'staff'].map((name) => ({ name: `fact_${name}`, from: name, mode: 'append' as const })),
+    };
+    const ledger = (table: string, records: number) => ({
+      pipeline: 'p',
+      table,
+      records,
+      written: records,
+      inserted: records,
+      updated: 0,
+      unchanged: 0,
+      skipped: 0,
+      maxIngestedMs: 1_000,
+      lastLoadedAt: new Date(1_000),
+      maxSourceTime: null,
+    });
+    // 10 records: 5 orders, 3 lines, 1 staff row, 1 of a table no dataset keeps.
+    const s = buildPipelineStatus(
+      cdc,
+      {
+        streamLog: [
+          log('raw', 'db', 10),
+          log('processed', 'orders', 5, { filtered: 5, routed: 4 }),
+          log('processed', 'lines', 3, { filtered: 7, routed: 7 }),
+          log('processed', 'staff', 1, { filtered: 9, routed: 9 }),
+        ],
+        ledger: [ledger('fact_orders', 5), ledger('fact_lines', 3), ledger('fact_staff', 1)],
+      },
+      lag,
+      1_000,
+    );
+    expect(s.datasets.lines).toEqual({ records: 3, filtered: 7, dead_lettered: 0 });
+    expect(s.filtered).toBe(1);
+    const loaded = Object.values(s.tables).reduce((n, t) => n + t.loaded, 0);
+    expect(s.accepted).toBe(loaded + s.filtered + s.dead_lettered.transform + s.dead_lettered.load);
   });
 
   it('reports zeros for every declared source, dataset and table of an idle pipeline, which is fresh', () => {

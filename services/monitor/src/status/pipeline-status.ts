@@ -60,7 +60,8 @@ export function buildPipelineStatus(pipeline: Pipeline, counts: StatusCounts, la
       acceptedTimes.maxMs = maxOf(acceptedTimes.maxMs, r.maxIngestedMs);
       acceptedTimes.minMs = minOf(acceptedTimes.minMs, r.minIngestedMs);
     } else if (r.stream === 'processed') {
-      filtered += r.filtered;
+      // Each record once: what a dataset filtered because another dataset took it is not filtered here.
+      filtered += r.filtered - r.routed;
       const d = entry(datasets, r.name, () => ({ records: 0, filtered: 0, dead_lettered: 0 }));
       d.records += r.records;
       d.filtered += r.filtered;

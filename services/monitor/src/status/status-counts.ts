@@ -15,6 +15,8 @@ export interface StreamLogSum {
   replay: boolean;
   records: number;
   filtered: number;
+  /** Of `filtered`, records the pipeline counts elsewhere (Trib-Routed). */
+  routed: number;
   /** Newest and oldest ingest time in the group, epoch ms (null when none was recorded). */
   maxIngestedMs: number | null;
   minIngestedMs: number | null;
@@ -47,6 +49,7 @@ const STREAM_LOG_SQL = `
 SELECT pipeline, stream, name, stage, replay_of IS NOT NULL AS replay,
        sum(records)::bigint AS records,
        sum(filtered)::bigint AS filtered,
+       sum(routed)::bigint AS routed,
        (extract(epoch FROM max(ingested_at)) * 1000)::float8 AS max_ingested_ms,
        (extract(epoch FROM min(ingested_at)) * 1000)::float8 AS min_ingested_ms
 FROM tributary.stream_log
@@ -80,6 +83,7 @@ export async function queryStatusCounts(pool: Pool, pipelines: readonly string[]
         replay: boolean;
         records: string;
         filtered: string;
+        routed: string;
         max_ingested_ms: number | null;
         min_ingested_ms: number | null;
       }>(STREAM_LOG_SQL, [pipelines]),
@@ -106,6 +110,7 @@ export async function queryStatusCounts(pool: Pool, pipelines: readonly string[]
         replay: r.replay,
         records: Number(r.records),
         filtered: Number(r.filtered),
+        routed: Number(r.routed),
         maxIngestedMs: r.max_ingested_ms,
         minIngestedMs: r.min_ingested_ms,
       })),
