@@ -35,6 +35,43 @@ ALTER TABLE tributary.load_ledger ADD COLUMN IF NOT EXISTS updated integer;
 ALTER TABLE tributary.load_ledger ADD COLUMN IF NOT EXISTS unchanged integer;
 CREATE INDEX IF NOT EXISTS load_ledger_loaded_at ON tributary.load_ledger (pipeline, loaded_at);
 
+-- Source transactions (docs/design.md, Source transactions): the processed messages of a change-data-
+-- capture batch wait here, one row each, until the loader has every message of the batch (group); the
+-- transaction that stages the last one loads them all and records the group as loaded.
+CREATE TABLE IF NOT EXISTS tributary.txn_parts (
+  pipeline     text        NOT NULL,
+  group_id     text        NOT NULL,  -- the raw message ID (without its part)
+  msg_id       text        NOT NULL,
+  source       text        NOT NULL,
+  part         integer     NOT NULL,  -- the raw part it came from (from 1), of parts
+  parts        integer     NOT NULL,
+  outputs      integer     NOT NULL,  -- processed messages that raw part gave
+  lsn          pg_lsn      NOT NULL,  -- commit LSN of the group's newest transaction
+  commit_time  timestamptz,
+  dataset      text        NOT NULL,
+  stream_seq   bigint      NOT NULL,
+  ingested_at  float8      NOT NULL,  -- epoch ms
+  source_time  text,                  -- the message's Trib-Source-Time
+  model        text,
+  body         bytea       NOT NULL,  -- the message's NDJSON, decoded again when the group is loaded
+  staged_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (pipeline, group_id, msg_id)
+);
+CREATE INDEX IF NOT EXISTS txn_parts_position ON tributary.txn_parts (pipeline, source, lsn);
+-- One row per loaded group: a redelivered message of it is not staged again; the monitor's
+-- "consistent as of" is the newest group loaded with no older one still waiting.
+CREATE TABLE IF NOT EXISTS tributary.txn_groups (
+  pipeline     text        NOT NULL,
+  group_id     text        NOT NULL,
+  source       text        NOT NULL,
+  lsn          pg_lsn      NOT NULL,
+  commit_time  timestamptz,
+  messages     integer     NOT NULL,
+  loaded_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (pipeline, group_id)
+);
+CREATE INDEX IF NOT EXISTS txn_groups_position ON tributary.txn_groups (pipeline, source, lsn DESC);
+
 -- One row per message seen on TRIB_RAW, TRIB_PROCESSED and TRIB_DLQ (headers only), keyed by
 -- message ID so a message re-published after the duplicate window is still counted once.
 CREATE TABLE IF NOT EXISTS tributary.stream_log (

@@ -38,7 +38,7 @@ export const DATABASE_ROLES = {
 } as const;
 
 /** A table privilege. */
-export type TablePrivilege = 'SELECT' | 'INSERT' | 'UPDATE';
+export type TablePrivilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
 
 /** Tables (schema-qualified) and the privileges needed on each. */
 export type TableNeeds = Record<string, readonly TablePrivilege[]>;
@@ -50,6 +50,8 @@ export const BOOKKEEPING_ACCESS: Record<'loader' | 'monitor', Record<string, Tab
     model_runs: ['SELECT', 'INSERT'],
     check_results: ['INSERT'],
     retention_runs: ['SELECT', 'INSERT'],
+    txn_parts: ['SELECT', 'INSERT', 'DELETE'],
+    txn_groups: ['SELECT', 'INSERT'],
   },
   monitor: {
     stream_log: ['SELECT', 'INSERT'],
@@ -61,6 +63,8 @@ export const BOOKKEEPING_ACCESS: Record<'loader' | 'monitor', Record<string, Tab
     dead_letter_state: ['SELECT', 'INSERT', 'UPDATE'],
     alert_events: ['SELECT', 'INSERT'],
     schema_drift: ['SELECT', 'INSERT', 'UPDATE'],
+    txn_parts: ['SELECT'],
+    txn_groups: ['SELECT'],
   },
 };
 

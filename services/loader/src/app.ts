@@ -16,6 +16,7 @@ import {
   archiverConsumers,
   BatchConsumer,
   deadLetterMessage,
+  failureClass,
   checkTopology,
   connectNats,
   Publisher,
@@ -37,6 +38,8 @@ import {
   STREAMS,
   subjects,
   subjectTokens,
+  txnGroupHeader,
+  type TxnGroup,
 } from '@tributary/contract/wire';
 import { decodeNdjson } from '@tributary/contract/codec';
 import { isTributaryError, TributaryError } from '@tributary/contract/errors';
@@ -86,6 +89,8 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
   const loops: BatchConsumer[] = [];
   const models = modelMetrics(metrics.registry);
   const schedulers = new Map<string, ModelScheduler>();
+  /** Each pipeline's batch loader (a dead-lettered part of a source transaction completes its group through it). */
+  const loaders = new Map<string, BatchLoader>();
   const retention = new RetentionScheduler(pool, pipelines, {
     intervalMs: config.RETENTION_INTERVAL,
     archive: deps.archivePartition ?? landingArchive(pipelines, config, localArchive(config.RETENTION_ARCHIVE_DIR)),
@@ -122,6 +127,7 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
   function decode(msg: JsMsg): LoadItem {
     const [, dataset] = subjectTokens(msg.subject);
     const sourceTime = sourceTimeHeader(msg.headers);
+    const txn = txnGroupHeader(msg.headers);
     return {
       msgId: header(msg.headers, 'Nats-Msg-Id') ?? `${STREAMS.processed}:${msg.seq}`,
       dataset: dataset!,
@@ -130,6 +136,7 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
       ...(sourceTime ? { sourceTime } : {}),
       records: decodeNdjson(msg.data),
       ...(header(msg.headers, H.model) ? { model: header(msg.headers, H.model) } : {}),
+      ...(txn ? { txn, body: Buffer.from(msg.data) } : {}),
     };
   }
 
@@ -222,6 +229,30 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
   /** Dead-letters a whole processed message that cannot be loaded (undecodable, or poison). */
   async function poison(pipeline: Pipeline, msg: JsMsg, err: unknown): Promise<void> {
     await deadLetterMessage(publisher!, msg, err, { pipeline: pipeline.name, stage: 'load', stream: STREAMS.processed });
+    // A dead-lettered part of a source transaction still completes its group (with no rows), or
+    // the rest of the transaction would wait for it for ever.
+    let txn: TxnGroup | undefined;
+    try {
+      txn = txnGroupHeader(msg.headers);
+    } catch {
+      return; // its group headers are what is broken: the group cannot be told complete (the DLQ shows it)
+    }
+    if (!txn) return;
+    const [, dataset] = subjectTokens(msg.subject);
+    const msgId = header(msg.headers, 'Nats-Msg-Id') ?? `${STREAMS.processed}:${msg.seq}`;
+    try {
+      await loaders
+        .get(pipeline.name)!
+        .load([{ msgId, dataset: dataset!, seq: msg.seq, ingestedAt: Date.now(), records: [], txn, body: Buffer.alloc(0) }], (rows) =>
+          deadLetterRows(pipeline, rows, msg.info.deliveryCount),
+        );
+    } catch (err) {
+      if (failureClass(err) === 'infrastructure') throw err; // the loop retries it
+      logger.error(
+        { err, pipeline: pipeline.name, msgId, group: txn.group },
+        'a dead-lettered part could not complete its source transaction',
+      );
+    }
   }
 
   return {
@@ -253,6 +284,7 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
         tableSinks.push(sinks);
         const blocked = await blockedTables(pool, p, metrics.registry, logger, sinks.problems);
         const loader = new BatchLoader(pool, p, blocked, logger.child({ pipeline: p.name }), sinks.sinks);
+        loaders.set(p.name, loader);
         const loop = new BatchConsumer({
           js,
           stream: STREAMS.processed,

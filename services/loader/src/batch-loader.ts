@@ -17,6 +17,7 @@ import type { Logger } from '@tributary/runtime/logger';
 import type { Pool, PoolClient } from 'pg';
 import { classifyPgError } from './postgres/pg-errors';
 import type { LoadItem, RejectedRow, RowCounts, TableRows, TableSink } from './sink';
+import { stageSourceTxns } from './source-txns';
 import { createTableSinks } from './table-sinks';
 
 export type { LoadItem, RejectedRow } from './sink';
@@ -79,8 +80,8 @@ export class BatchLoader {
    * records a sink refuses on their own (a value a ClickHouse column cannot hold).
    */
   async load(items: LoadItem[], onRejected: (rows: RejectedRow[]) => Promise<void>): Promise<TableSummary[]> {
-    const summaries = await this.loadInTransaction(items, onRejected);
-    await this.afterCommit(items);
+    const { summaries, loaded } = await this.loadInTransaction(items, onRejected);
+    await this.afterCommit(loaded);
     return summaries;
   }
 
@@ -92,26 +93,34 @@ export class BatchLoader {
     }
   }
 
-  private async loadInTransaction(items: LoadItem[], onRejected: (rows: RejectedRow[]) => Promise<void>): Promise<TableSummary[]> {
+  /**
+   * One ledger transaction: grouped messages (a source transaction's parts) are staged first and
+   * loaded only with their whole group (source-txns.ts); `loaded` is what this commit loaded.
+   */
+  private async loadInTransaction(
+    items: LoadItem[],
+    onRejected: (rows: RejectedRow[]) => Promise<void>,
+  ): Promise<{ summaries: TableSummary[]; loaded: LoadItem[] }> {
     try {
       return await this.transaction(async (c) => {
+        const loaded = await stageSourceTxns(c, this.pipeline.name, items);
         const blockedRows: RejectedRow[] = [];
-        const s = await this.loadAll(c, items, false, blockedRows);
+        const summaries = await this.loadAll(c, loaded, false, blockedRows);
         if (blockedRows.length > 0) await onRejected(blockedRows);
-        return s;
+        return { summaries, loaded };
       });
     } catch (err) {
       const e = classifyPgError(err, `loading ${items.length} message(s) of pipeline ${this.pipeline.name}`);
       if (e.code !== 'TRIB_E_LOAD_REJECTED' || items.length !== 1) throw e;
       const rejected: RejectedRow[] = [];
-      const summary = await this.transaction(async (c) => {
-        const s = await this.loadAll(c, items, true, rejected);
+      return await this.transaction(async (c) => {
+        const loaded = await stageSourceTxns(c, this.pipeline.name, items);
+        const summaries = await this.loadAll(c, loaded, true, rejected);
         // The dead letters are durable before the commit; a crash in between replays the same
         // (deduplicated) dead-letter IDs.
         if (rejected.length > 0) await onRejected(rejected);
-        return s;
+        return { summaries, loaded };
       });
-      return summary;
     }
   }
 

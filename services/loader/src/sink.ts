@@ -9,6 +9,7 @@
  */
 import type { Logger } from '@tributary/runtime/logger';
 import type { LoadMode, Pipeline, Table } from '@tributary/contract/spec';
+import type { TxnGroup } from '@tributary/contract/wire';
 import type { Rec } from '@tributary/contract/codec';
 import type { TributaryError } from '@tributary/contract/errors';
 import type { PoolClient } from 'pg';
@@ -25,6 +26,10 @@ export interface LoadItem {
   records: Rec[];
   /** `Trib-Model` of the message: the models that scored its records, for the load's lineage. */
   model?: string;
+  /** The source-transaction group it belongs to (`Trib-Txn-*`): loaded only with the whole group (source-txns.ts). */
+  txn?: TxnGroup;
+  /** The message body as received (staged as is while its group waits). */
+  body?: Buffer;
 }
 
 /** A record the warehouse refused. */

@@ -55,6 +55,7 @@ import { StatusSnapshots } from './status/status-snapshot';
 import { registerStatusMetrics } from './status/status-metrics';
 import { createStreamFold, foldSource } from './fold/stream-fold';
 import { createDriftFold, DRIFT_FOLD, readDrift } from './fold/drift-fold';
+import { readSourceConsistency } from './sources/source-consistency';
 import { ThroughputRates } from './status/throughput-rates';
 
 /** Injected dependencies; everything else comes from the config. */
@@ -204,6 +205,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
         refreshMs: config.MONITOR_REFRESH,
         sourceRuns: (now) => runs.all(now),
         readDrift: () => readDrift(pool!),
+        readConsistency: () => readSourceConsistency(pool!, pipelines),
       });
       const { folded } = registerStatusMetrics(metrics.registry, snapshots, logger);
       registerSourceMetrics(metrics.registry, snapshots);

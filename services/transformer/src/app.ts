@@ -37,8 +37,11 @@ import {
   STREAMS,
   subjects,
   subjectTokens,
+  cdcGroupOf,
+  txnHeaders,
+  type TxnGroup,
 } from '@tributary/contract/wire';
-import { decodeNdjson, NDJSON } from '@tributary/contract/codec';
+import { decodeNdjson, NDJSON, type Rec } from '@tributary/contract/codec';
 import { AGGREGATED_HEADER, loadPipelines, type Pipeline } from '@tributary/contract/spec';
 import type { TransformerConfig } from './config';
 import { PipelineRunner, type DatasetResult, type ReleasedRun } from './pipeline-runner';
@@ -158,6 +161,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
             }
           }
           const acks = sendResults(pipeline, results, {
+            txn: sourceTxnOf(pipeline, source!, inputId, msg.headers, records),
             inputId,
             ingestedAt,
             source: source!,
@@ -191,6 +195,8 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
     pipeline: Pipeline,
     results: DatasetResult[],
     meta: {
+      /** The input's source-transaction group (a `postgres_cdc` batch): every output names it. */
+      txn?: Omit<TxnGroup, 'outputs'>;
       inputId: string;
       ingestedAt: number;
       source: string;
@@ -202,9 +208,17 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
   ): Promise<void> {
     const { inputId, ingestedAt, source } = meta;
     const pending: Promise<unknown>[] = [];
-    for (const r of results) {
-      const lines = r.records.map((rec) => JSON.stringify(rec));
-      const parts = chunkLines(lines, config.TRANSFORMER_BATCH_BYTES);
+    const chunked = results.map((r) =>
+      chunkLines(
+        r.records.map((rec) => JSON.stringify(rec)),
+        config.TRANSFORMER_BATCH_BYTES,
+      ),
+    );
+    // Every processed message of a source-transaction group says how many the input gave, so the
+    // loader knows when it has them all (docs/design.md, Source transactions).
+    const txn = meta.txn ? txnHeaders({ ...meta.txn, outputs: chunked.reduce((n, c) => n + c.length, 0) }) : {};
+    for (const [k, r] of results.entries()) {
+      const parts = chunked[k]!;
       parts.forEach((part, p) => {
         pending.push(
           publisher!.publish(subjects.processed(pipeline.name, r.dataset), Buffer.from(part.join('\n')), {
@@ -225,6 +239,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
               [H.schema]: r.fingerprint,
               [H.model]: r.models?.join(', '),
               [H.part]: parts.length > 1 ? `${p + 1}/${parts.length}` : undefined,
+              ...txn,
             }),
           }),
         );
@@ -428,4 +443,27 @@ async function settleAll(pending: Promise<unknown>[]): Promise<void> {
   const settled = await Promise.allSettled(pending);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+/**
+ * The source-transaction group of a raw message (docs/design.md, Source transactions): a
+ * `postgres_cdc` change batch (not a snapshot chunk), with the commit time of its newest
+ * transaction (its records' `_commit_at`); undefined for anything else.
+ */
+function sourceTxnOf(
+  pipeline: Pipeline,
+  source: string,
+  inputId: string,
+  headers: JsMsg['headers'],
+  records: readonly Rec[],
+): Omit<TxnGroup, 'outputs'> | undefined {
+  if (pipeline.sources[source]?.kind !== 'postgres_cdc') return undefined;
+  const g = cdcGroupOf(inputId, header(headers, H.part));
+  if (!g) return undefined;
+  let newest: string | undefined;
+  for (const r of records) {
+    const at = r._commit_at;
+    if (typeof at === 'string' && (newest === undefined || at > newest)) newest = at;
+  }
+  return newest === undefined ? g : { ...g, commitAt: newest };
 }

@@ -83,6 +83,25 @@ export interface SlotLag {
   error?: string;
 }
 
+/**
+ * How far a `postgres_cdc` source's transactions are in the warehouse (docs/design.md, Source
+ * transactions): each source transaction becomes visible whole, in one commit.
+ */
+export interface SourceConsistency {
+  source: string;
+  /**
+   * Commit LSN of the newest change batch loaded with no older batch still waiting for some of its
+   * messages: every source transaction up to it is in the warehouse, each whole. Null before the first.
+   */
+  lsn: string | null;
+  /** Commit time of that batch's newest transaction (canonical, microseconds). */
+  commit_time: string | null;
+  /** Change batches some of whose messages reached the loader, waiting for the rest. */
+  waiting_batches: number;
+  /** Seconds the oldest of them has waited (null when none waits). */
+  oldest_waiting_seconds: number | null;
+}
+
 /** One pull source's runs, as `GET /api/pipelines/<name>` shows them under `source_runs`. */
 export interface SourceRunView {
   source: string;
@@ -142,6 +161,8 @@ export interface PipelineStatus {
   last_loaded_at: string | null;
   /** Replication-slot lag of each `postgres_cdc` source, read from the source database (none: no CDC source). */
   source_slots?: SlotLag[];
+  /** Per `postgres_cdc` source, the source position the warehouse is consistent as of (none: no CDC source). */
+  source_consistency?: SourceConsistency[];
   /** The pull sources' runs (set by the status snapshot, which reads them from KV). */
   source_runs?: SourceRunView[];
   /** Pull sources that read nothing for longer than the SLA (plus their period): the pipeline is then not fresh. */

@@ -10,7 +10,7 @@ import { buildPipelineStatus, type PipelineStatus } from './pipeline-status';
 import type { SlotLag } from '../sources/source-slots';
 import type { SourceRunView } from '../sources/source-runs';
 import { queryStatusCounts } from './status-counts';
-import type { DriftView } from '../api/api-types';
+import type { DriftView, SourceConsistency } from '../api/api-types';
 
 /** Status of all pipelines at one moment. */
 export interface StatusSnapshot {
@@ -33,6 +33,8 @@ export interface StatusSnapshotsOptions {
   sourceRuns?: (now: number) => Promise<Map<string, SourceRunView[]>>;
   /** Schema drift of every pipeline (fold/drift-fold.ts; absent: none shown). */
   readDrift?: () => Promise<Map<string, DriftView[]>>;
+  /** How far each CDC source's transactions are loaded (sources/source-consistency.ts; absent: not shown). */
+  readConsistency?: () => Promise<Map<string, SourceConsistency[]>>;
 }
 
 /**
@@ -78,6 +80,7 @@ export class StatusSnapshots {
       this.opts.pipelines.map((p) => p.name),
     );
     const drift = await this.opts.readDrift?.();
+    const consistency = await this.opts.readConsistency?.();
     const now = Date.now();
     // KV unavailable: the counts still show, without the source runs.
     const runs = await this.opts.sourceRuns?.(now).catch(() => undefined);
@@ -85,6 +88,8 @@ export class StatusSnapshots {
       const built = { ...buildPipelineStatus(p, counts, lag.pipelines.get(p.name)!, now), drift: drift?.get(p.name) ?? [] };
       const s = slots?.get(p.name);
       let status: PipelineStatus = s ? { ...built, source_slots: s } : built;
+      const c = consistency?.get(p.name);
+      if (c) status = { ...status, source_consistency: c };
       // Source freshness measures how far the warehouse is behind its sources: none, when caught up.
       if (status.source_freshness_seconds !== null && cdcCaughtUp(p, status, s))
         status = { ...status, source_freshness_seconds: 0, fresh: true };

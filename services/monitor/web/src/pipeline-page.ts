@@ -356,6 +356,17 @@ export function pipelinePage(name: string): Page {
                 s.lag_seconds > 300 ? 'bad' : s.active ? undefined : 'warn',
               ),
         ),
+        // Source transactions land whole: the position every transaction up to is in the warehouse.
+        ...(p.source_consistency ?? []).map((c) =>
+          tile(
+            `Consistent as of (${c.source})`,
+            c.lsn ?? 'nothing yet',
+            `${c.commit_time ? `committed ${c.commit_time}` : 'no transaction loaded'}${
+              c.waiting_batches > 0 ? ` · ${num(c.waiting_batches)} batch(es) waiting for their other messages` : ''
+            }`,
+            (c.oldest_waiting_seconds ?? 0) > 60 ? 'warn' : undefined,
+          ),
+        ),
       );
       replaceRegion(flow, flowDiagram(p));
       replaceRegion(tableCounts, tableCountsTable(p));

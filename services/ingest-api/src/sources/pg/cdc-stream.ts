@@ -117,6 +117,7 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
   };
 
   let txn: (TxnInfo & { seq: number }) | undefined;
+  const cutLogged = new Set<bigint>();
   const handle = async (ev: ReplicationEvent): Promise<void> => {
     if (ev.type === 'keepalive') {
       if (!txn) batcher.idleAt(ev.walEnd);
@@ -136,12 +137,24 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
         if (batcher.isPublished(pos)) return; // replayed after a restart: JetStream has it
         if (batcher.mustFlushBefore(pos)) await flush();
         batcher.add(pos, changeRecord(m, txn, pos.seq));
-        if (batcher.full) await flush();
+        if (batcher.full) {
+          // Only an oversized transaction (or a batch rebuilt after a crash) is cut inside a transaction.
+          if (batcher.oversized && !cutLogged.has(txn.lsn)) {
+            cutLogged.add(txn.lsn);
+            ctx.logger.warn(
+              { pipeline: ctx.pipeline.name, source: ctx.source, lsn: formatLsn(txn.lsn), records: batcher.maxTxnRecords },
+              'source transaction larger than the batch limit: published in several batches, visible in several commits',
+            );
+          }
+          await flush();
+        }
         return;
       }
       case 'commit':
         if (txn) batcher.committed(txn.lsn, txn.seq, parseLsn(m.commitEndLsn!));
         txn = undefined;
+        // Batches end at transaction ends (docs/design.md, Source transactions).
+        if (batcher.full) await flush();
         return;
       case 'message':
         if (!m.transactional && m.prefix === HEARTBEAT_PREFIX && !txn && m.messageLsn) {

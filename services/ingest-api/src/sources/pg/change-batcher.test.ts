@@ -81,3 +81,39 @@ describe('LSNs and positions', () => {
     expect(formatPos(p(0x2ff, 0)) < formatPos(p(0x300, 0))).toBe(true);
   });
 });
+
+describe('ChangeBatcher and source transactions', () => {
+  it('ends a batch only where a transaction ends, on size and on the timer', () => {
+    const b = new ChangeBatcher<string>({}, 2, 0n);
+    b.add(p(100, 0), 'a', 0);
+    b.add(p(100, 1), 'b', 0);
+    b.add(p(100, 2), 'c', 0);
+    expect(b.inTransaction).toBe(true);
+    expect(b.full).toBe(false); // over max_records, but the transaction is still open
+    expect(b.dueAt(50)).toBeUndefined(); // and no timer cuts it
+    expect(b.due(50, 1_000)).toBe(false);
+    b.committed(100n, 3, 150n);
+    expect(b.full).toBe(true);
+    expect(b.take()).toEqual({ from: p(100, 0), to: p(100, 2), records: ['a', 'b', 'c'] });
+    b.add(p(200, 0), 'd', 10);
+    b.committed(200n, 1, 250n);
+    expect(b.full).toBe(false);
+    expect(b.dueAt(50)).toBe(60);
+  });
+
+  it('cuts a transaction larger than maxTxnRecords', () => {
+    const b = new ChangeBatcher<string>({}, 2, 0n, 3);
+    b.add(p(100, 0), 'a');
+    b.add(p(100, 1), 'b');
+    expect(b.full).toBe(false);
+    b.add(p(100, 2), 'c');
+    expect(b.oversized).toBe(true);
+    expect(b.full).toBe(true);
+    expect(b.take()!.records).toEqual(['a', 'b', 'c']);
+    b.add(p(100, 3), 'd');
+    expect(b.full).toBe(false);
+    b.committed(100n, 4, 150n);
+    expect(b.full).toBe(false); // one change: below max_records, due on the timer
+    expect(b.dueAt(0)).toBeDefined();
+  });
+});

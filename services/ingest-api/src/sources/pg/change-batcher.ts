@@ -7,6 +7,10 @@
  * So the range of a batch is committed (as `pending`) before it is published: after a crash the
  * same range is rebuilt and published under the same ID, changes up to `acked` are skipped, and
  * only then does batching go on as usual. No duplicate window is relied on.
+ *
+ * A batch ends only where a source transaction ends (docs/design.md, Source transactions), so each
+ * message holds whole transactions and the loader can make each visible in one commit; only a
+ * transaction of more than `maxTxnRecords` changes is cut (it then becomes visible in parts).
  */
 import { comparePos, type ChangePos } from './lsn';
 
@@ -41,12 +45,18 @@ export class ChangeBatcher<R> {
   /** Committed transactions whose changes are not all acknowledged by JetStream yet, in commit order. */
   private readonly waiting: CommittedTxn[] = [];
   private flushable: bigint;
+  /** Commit LSN of the transaction whose changes are buffered but whose commit has not come yet. */
+  private open: bigint | undefined;
+  /** Changes of the open transaction in the buffer. */
+  private openSize = 0;
 
   constructor(
     resume: BatcherResume,
     private readonly maxRecords: number,
     /** Where the slot already is: never report less. */
     confirmed: bigint,
+    /** A transaction with more changes than this is cut into several batches (bounds memory). */
+    readonly maxTxnRecords = Math.max(100_000, maxRecords * 100),
   ) {
     this.acked = resume.acked;
     this.pending = resume.pending;
@@ -69,24 +79,41 @@ export class ChangeBatcher<R> {
   /** Adds a change not published before. */
   add(pos: ChangePos, record: R, now = Date.now()): void {
     if (this.buffer.length === 0) this.firstAt = now;
+    if (this.open !== pos.lsn) this.openSize = 0;
+    this.open = pos.lsn;
+    this.openSize++;
     this.buffer.push({ pos, record });
   }
 
-  /** Whether a batch is due now: full, or the interrupted batch is rebuilt completely. */
+  /** Whether the buffer ends inside a transaction (its commit has not come yet). */
+  get inTransaction(): boolean {
+    return this.open !== undefined;
+  }
+
+  /** Whether the open transaction outgrew `maxTxnRecords`: it is cut here, in several batches. */
+  get oversized(): boolean {
+    return this.open !== undefined && this.openSize >= this.maxTxnRecords;
+  }
+
+  /**
+   * Whether a batch is due now: at least `maxRecords` at a transaction's end (or an oversized
+   * transaction's cut), or the interrupted batch rebuilt completely.
+   */
   get full(): boolean {
     if (this.buffer.length === 0) return false;
     if (this.pending) return comparePos(this.buffer[this.buffer.length - 1]!.pos, this.pending.to) >= 0;
-    return this.buffer.length >= this.maxRecords;
+    return (this.buffer.length >= this.maxRecords && this.open === undefined) || this.oversized;
   }
 
-  /** Whether a partial batch has waited `intervalMs` (never while an interrupted batch is rebuilt). */
+  /** Whether a partial batch has waited `intervalMs` (never inside a transaction, nor while an interrupted batch is rebuilt). */
   due(intervalMs: number, now = Date.now()): boolean {
-    return this.buffer.length > 0 && !this.pending && now - this.firstAt >= intervalMs;
+    const at = this.dueAt(intervalMs);
+    return at !== undefined && now >= at;
   }
 
-  /** When a partial batch becomes due, or undefined when none is buffered. */
+  /** When a partial batch becomes due, or undefined when none is buffered (or it ends inside a transaction). */
   dueAt(intervalMs: number): number | undefined {
-    return this.buffer.length > 0 && !this.pending ? this.firstAt + intervalMs : undefined;
+    return this.buffer.length > 0 && !this.pending && this.open === undefined ? this.firstAt + intervalMs : undefined;
   }
 
   /** Changes buffered. */
@@ -101,6 +128,7 @@ export class ChangeBatcher<R> {
     const batch = { ...range, records: this.buffer.map((b) => b.record) };
     this.buffer = [];
     this.pending = undefined;
+    this.openSize = 0;
     return batch;
   }
 
@@ -112,6 +140,8 @@ export class ChangeBatcher<R> {
 
   /** Records a transaction's commit: `changes` is how many changes it had for us, `endLsn` where its commit record ends. */
   committed(lsn: bigint, changes: number, endLsn: bigint): void {
+    if (this.open === lsn) this.open = undefined;
+    this.openSize = 0;
     this.waiting.push({ lsn, lastSeq: changes - 1, endLsn });
     this.settle();
   }
