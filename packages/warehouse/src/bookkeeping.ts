@@ -119,6 +119,10 @@ CREATE INDEX IF NOT EXISTS dead_letters_pipeline ON tributary.dead_letters (pipe
 CREATE INDEX IF NOT EXISTS dead_letters_pipeline_stage ON tributary.dead_letters (pipeline, stage, seq DESC);
 -- The source schema's fingerprint (Trib-Schema-Fingerprint) the record was checked against, when known.
 ALTER TABLE tributary.dead_letters ADD COLUMN IF NOT EXISTS schema_fingerprint text;
+-- Every reason of a record with several (each { field, message }, capped), and every field they name:
+-- grouping by field counts a dead letter under each of its fields.
+ALTER TABLE tributary.dead_letters ADD COLUMN IF NOT EXISTS error_details jsonb;
+ALTER TABLE tributary.dead_letters ADD COLUMN IF NOT EXISTS error_fields text[];
 
 
 -- One row per model run (loader after loads and on schedules, or \`tributary models\`).

@@ -5,19 +5,25 @@
  * and resolves only once JetStream acknowledged everything. Each message carries the oldest source
  * time of its records (`Trib-Source-Time`, docs/design.md, Wire contract) when the source has one.
  */
-import { compileSchema, type RecordSchema, schemaKindOf } from '@tributary/contract/schema';
+import { compileSchema, type RecordSchema, type SchemaProblems, schemaKindOf, summariseProblems } from '@tributary/contract/schema';
 import { H, makeHeaders, subjects, toSourceTime } from '@tributary/contract/wire';
 import { NDJSON } from '@tributary/contract/codec';
 import { type Pipeline } from '@tributary/contract/spec';
 import { TributaryError } from '@tributary/contract/errors';
-import { publishDeadLetter, type Publisher } from '@tributary/runtime/nats';
+import { publishDeadLetter, validationError, type Publisher } from '@tributary/runtime/nats';
 import { type StageMetrics } from '@tributary/runtime/metrics';
 
-/** One rejected record in a reply. */
+/**
+ * One rejected record in a reply: `field` and `reason` sum it up (the first field; a reason naming
+ * every problem), `errors` lists every problem with its field (at most MAX_RECORD_PROBLEMS, `more`
+ * counts the rest).
+ */
 export interface Rejection {
   index: number;
   field?: string;
   reason: string;
+  errors: { field?: string; reason: string }[];
+  more?: number;
 }
 
 /** What happened to a batch of records. */
@@ -54,11 +60,7 @@ function valueAt(rec: object, path: string): unknown {
 }
 
 /** The record's source time under `rule`, or a problem when its field holds something else. */
-function recordSourceTime(
-  rec: object,
-  rule: SourceTimeRule,
-  last: { raw?: string; time?: string },
-): string | undefined | { problem: { field: string; message: string } } {
+function recordSourceTime(rec: object, rule: SourceTimeRule, last: { raw?: string; time?: string }): string | undefined | SchemaProblems {
   if ('at' in rule) return rule.at;
   const raw = valueAt(rec, rule.field);
   if (raw === undefined || raw === null) return undefined;
@@ -70,12 +72,12 @@ function recordSourceTime(
     return t;
   }
   const shown = JSON.stringify(raw) ?? String(raw);
-  return {
-    problem: {
+  return summariseProblems([
+    {
       field: rule.field,
       message: `source_time field "${rule.field}": ${shown.length > 60 ? `${shown.slice(0, 60)}...` : shown} is not an RFC 3339 timestamp`,
     },
-  };
+  ]);
 }
 
 /** Validates, batches and publishes records for the sources of a set of pipelines. */
@@ -150,7 +152,7 @@ export class RecordIngestor {
     const validate = this.validatorFor(pipeline, source);
     const fingerprint = this.fingerprints.get(`${pipeline.name}/${source}`) || undefined;
     const errors: Rejection[] = [];
-    const rejects: { index: number; record: unknown; problem: { field?: string; message: string } }[] = [];
+    const rejects: { index: number; record: unknown; problems: SchemaProblems }[] = [];
     const lines: string[] = [];
     // times[k]: the source time of lines[k] (only filled when the source has a source time).
     const times: (string | undefined)[] = [];
@@ -160,32 +162,41 @@ export class RecordIngestor {
     for (let i = 0; i < records.length; i++) {
       const sent = records[i];
       let rec = sent;
-      let problem: { field?: string; message: string } | undefined;
-      if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) problem = { message: 'a record must be a JSON object' };
+      let problems: SchemaProblems | undefined;
+      if (rec === null || typeof rec !== 'object' || Array.isArray(rec))
+        problems = summariseProblems([{ message: 'a record must be a JSON object' }]);
       else if (validate) {
         // Avro and Protobuf schemas also decode: the record travels as the schema reads it.
         const checked = validate.check(rec);
-        if ('problem' in checked) problem = checked.problem;
+        if ('problem' in checked) problems = checked;
         else rec = checked.record;
       }
       let time: string | undefined;
-      if (sourceTime && !problem) {
+      if (sourceTime && !problems) {
         const t = recordSourceTime(rec as object, sourceTime, lastTime);
-        if (typeof t === 'object') problem = t.problem;
+        if (typeof t === 'object') problems = t;
         else time = t;
       }
       const line = this.serialise(rec, i, rec === sent ? sentLines?.[i] : undefined);
-      if (problem) {
-        if (errors.length < MAX_REPORTED_ERRORS)
-          errors.push({ index: i, ...(problem.field ? { field: problem.field } : {}), reason: problem.message });
-        rejects.push({ index: i, record: rec, problem });
+      if (problems) {
+        if (errors.length < MAX_REPORTED_ERRORS) {
+          const { problem, more } = problems;
+          errors.push({
+            index: i,
+            ...(problem.field ? { field: problem.field } : {}),
+            reason: problem.message,
+            errors: problems.problems.map((p) => ({ ...(p.field ? { field: p.field } : {}), reason: p.message })),
+            ...(more ? { more } : {}),
+          });
+        }
+        rejects.push({ index: i, record: rec, problems });
       } else {
         lines.push(line);
         if (sourceTime) times.push(time);
       }
     }
     const rejected = rejects.length;
-    const dlq = rejects.map(({ index: i, record: rec, problem }) =>
+    const dlq = rejects.map(({ index: i, record: rec, problems }) =>
       publishDeadLetter(
         this.publisher,
         {
@@ -193,11 +204,7 @@ export class RecordIngestor {
           stage: 'ingest',
           name: source,
           record: (rec ?? null) as never,
-          error: {
-            code: 'TRIB_E_VALIDATION',
-            message: problem.message,
-            location: { index: i, ...(problem.field ? { field: problem.field } : {}) },
-          },
+          error: validationError(problems, { index: i }),
           attempts: 1,
           replaySubject: subjects.raw(pipeline.name, source),
           original: { msgId: id, index: i },

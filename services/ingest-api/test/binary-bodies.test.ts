@@ -2,7 +2,7 @@
  * Avro and Protobuf at the ingest API (real NATS, the app in process): bodies decoded with the
  * source's schema (an Avro container written with an older compatible version is resolved to the
  * current one), records checked and decoded by an Avro source schema with bad ones dead-lettered
- * with their reason, an incompatible writer schema refused with the reason and nothing published,
+ * with every reason (each with its field, in the reply and the dead letter), an incompatible writer schema refused with the reason and nothing published,
  * and the schema fingerprint on every raw message.
  */
 import { once } from 'node:events';
@@ -164,6 +164,27 @@ describe('binary bodies and Avro/Protobuf source schemas', () => {
     );
   });
 
+  it.each([
+    ['avro_in', 'Avro'],
+    ['proto_in', 'Protobuf'],
+    ['json_in', 'JSON Schema'],
+  ])('reports every bad field of a record (%s: %s) in the reply and the dead letter, each with its field', async (source) => {
+    const bad = tx('m2', { amount: 'lots', lat: 'north', currency: 7 });
+    const r = await post(source, JSON.stringify([tx('m1'), bad]), 'application/json');
+    expect(r.status).toBe(202);
+    expect(r.json).toMatchObject({ accepted: 1, rejected: 1 });
+    const [rejection] = r.json.errors as { index: number; field: string; reason: string; errors: { field: string; reason: string }[] }[];
+    expect(rejection!.index).toBe(1);
+    expect(rejection!.errors.map((e) => e.field).sort()).toEqual(['amount', 'currency', 'lat']);
+    for (const e of rejection!.errors) expect(e.reason).toContain(e.field);
+    expect(rejection!.reason).toMatch(/^3 problems: /);
+    const dead = (await messages(STREAMS.dlq, `trib.dlq.payments.ingest.${source}`)).map((d) => d.records[0]!);
+    const letter = dead.find((d) => (d.original as { msgId: string; index: number }).index === 1 && (d.record as Rec).tx_id === 'm2');
+    const error = letter!.error as { code: string; message: string; location: Rec; details: { field: string; message: string }[] };
+    expect(error).toMatchObject({ code: 'TRIB_E_VALIDATION', message: rejection!.reason, location: { index: 1, field: rejection!.field } });
+    expect(error.details.map((d) => [d.field, d.message])).toEqual(rejection!.errors.map((e) => [e.field, e.reason]));
+  });
+
   it('decodes length-delimited Protobuf messages with the source .proto', async () => {
     const type = protobufType(PROTO);
     const body = Buffer.concat([tx('p1', { channel: 'chip' }), tx('p2')].map((x) => type.encodeDelimited(type.fromObject(x)).finish()));
@@ -171,8 +192,8 @@ describe('binary bodies and Avro/Protobuf source schemas', () => {
     expect(r.status).toBe(202);
     expect(r.json).toMatchObject({ accepted: 2, rejected: 0 });
     const raw = await messages(STREAMS.raw, 'trib.raw.payments.proto_in');
-    expect(raw[0]!.records).toEqual([tx('p1', { channel: 'chip' }), tx('p2')]);
-    expect(raw[0]!.fingerprint).toMatch(/^protobuf:[0-9a-f]{16}$/);
+    expect(raw.at(-1)!.records).toEqual([tx('p1', { channel: 'chip' }), tx('p2')]);
+    expect(raw.at(-1)!.fingerprint).toMatch(/^protobuf:[0-9a-f]{16}$/);
   });
 
   it('answers 415 for a binary body the source has no schema of that kind for', async () => {

@@ -16,7 +16,7 @@ export {
   protobufType,
   plainProtobuf,
   type SchemaKind,
-  type SchemaProblem,
   type RecordSchema,
 } from './record-schema';
+export { MAX_RECORD_PROBLEMS, moreMarker, summariseProblems, type SchemaProblem, type SchemaProblems } from './schema-problems';
 export { daysInMonth, validDate, isCanonicalTimestamp, parseIsoTimestamp } from './timestamps';

@@ -73,10 +73,11 @@ describe('record schemas', () => {
     });
 
     it('rejects a bad record naming the field and the Avro type it should have', () => {
-      expect(schema.check(tx({ amount: 'twelve' }))).toEqual({
+      expect(schema.check(tx({ amount: 'twelve' }))).toMatchObject({
         problem: { field: 'amount', message: 'field "amount": "twelve" is not a valid Avro double' },
+        problems: [{ field: 'amount', message: 'field "amount": "twelve" is not a valid Avro double' }],
       });
-      expect(schema.check(tx({ card_id: undefined }))).toEqual({
+      expect(schema.check(tx({ card_id: undefined }))).toMatchObject({
         problem: { field: 'card_id', message: 'field "card_id" is missing (Avro type string)' },
       });
       expect(schema.check(tx({ channel: 'telepathy' }))).toMatchObject({
@@ -85,6 +86,17 @@ describe('record schemas', () => {
       expect(schema.check(tx({ at: 'yesterday' }))).toMatchObject({
         problem: { field: 'at', message: expect.stringContaining('timestamp-millis') },
       });
+    });
+
+    it('reports every bad field of a record, each with its field', () => {
+      const r = schema.check(tx({ amount: 'twelve', card_id: undefined, at: 'yesterday' }));
+      expect(r).toMatchObject({
+        problem: {
+          field: 'card_id',
+          message: expect.stringMatching(/^3 problems: field "card_id" is missing .*; field "amount": .*; field "at": /),
+        },
+      });
+      expect('problems' in r && r.problems.map((p) => p.field)).toEqual(['card_id', 'amount', 'at']);
     });
 
     it('fingerprints the canonical form: the same for a reformatted schema, different for another version', () => {
@@ -138,6 +150,12 @@ describe('record schemas', () => {
           field: 'amount',
           message: 'field "amount": "twelve" does not fit tributary.examples.payments.v2.Transaction (number expected)',
         },
+        problems: [
+          {
+            field: 'amount',
+            message: 'field "amount": "twelve" does not fit tributary.examples.payments.v2.Transaction (number expected)',
+          },
+        ],
       });
       expect(schema.check(tx({ channel: 'telepathy' }))).toMatchObject({
         problem: { field: 'channel', message: expect.stringContaining('enum') },
@@ -150,7 +168,29 @@ describe('record schemas', () => {
         'card.proto',
         'protobuf',
       );
-      expect(p2.check({ limit: 5 })).toEqual({ problem: { field: 'card_id', message: 'field "card_id" is missing (required by Card)' } });
+      expect(p2.check({ limit: 5 })).toMatchObject({
+        problem: { field: 'card_id', message: 'field "card_id" is missing (required by Card)' },
+      });
+    });
+
+    it('reports every bad field of a record, each with its field', () => {
+      const r = schema.check(tx({ amount: 'twelve', channel: 'telepathy', lat: 'north' }));
+      expect('problems' in r && r.problems.map((p) => p.field)).toEqual(['lat', 'amount', 'channel']);
+      expect(r).toMatchObject({
+        problem: { field: 'lat', message: expect.stringMatching(/^3 problems: field "lat": "north" does not fit/) },
+      });
+      const p2 = compileSchema(
+        'syntax = "proto2"; message Card { required string card_id = 1; required int32 limit = 2; optional string name = 3; }',
+        'card.proto',
+        'protobuf',
+      );
+      expect(p2.check({ limit: 'high', name: 7 })).toMatchObject({
+        problems: [
+          { field: 'card_id', message: 'field "card_id" is missing (required by Card)' },
+          { field: 'limit', message: expect.stringContaining('"high"') },
+          { field: 'name', message: expect.stringContaining('7') },
+        ],
+      });
     });
 
     it('needs `message` when the file defines several message types', () => {
@@ -181,6 +221,21 @@ describe('record schemas', () => {
       expect(schema.check(tx())).toEqual({ record: tx() });
       expect(schema.check(tx({ card_id: 'nope' }))).toMatchObject({ problem: { field: 'card_id' } });
       expect(schema.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    });
+
+    it('reports every bad field of a record, each with its field', () => {
+      const schema = compileSchema(JSON_SCHEMA, 'transaction.json', 'json_schema');
+      const r = schema.check(tx({ card_id: 'nope', amount: -1, currency: undefined }));
+      expect('problems' in r && r.problems.map((p) => p.field).sort()).toEqual(['amount', 'card_id', 'currency']);
+      expect(r).toMatchObject({ problem: { message: expect.stringMatching(/^3 problems: /) } });
+    });
+
+    it('caps the list at 20 and says how many more there were', () => {
+      const properties = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`f${i}`, { type: 'integer' }]));
+      const schema = compileSchema({ type: 'object', properties }, 'wide.json', 'json_schema');
+      const r = schema.check(Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`f${i}`, 'x'])));
+      expect(r).toMatchObject({ more: 5, problem: { message: expect.stringMatching(/^25 problems: .*; … and 5 more$/) } });
+      expect('problems' in r && r.problems).toHaveLength(20);
     });
   });
 });

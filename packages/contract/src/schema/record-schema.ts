@@ -2,7 +2,8 @@
  * Record schemas in three languages, behind one interface: JSON Schema (ajv), Avro (`avsc`) and
  * Protobuf (`protobufjs`). Each checks a record (naming the failing field and why), decodes it to
  * the schema's types (Avro: defaults filled in, undeclared fields dropped, timestamps as ISO 8601;
- * Protobuf: enum names, declared fields only), and has a fingerprint that travels in the
+ * Protobuf: enum names, declared fields only), reporting every problem, not only the first
+ * (`schema-problems.ts`), and has a fingerprint that travels in the
  * `Trib-Schema-Fingerprint` header, so a consumer knows exactly which version a batch was checked
  * against. Avro fingerprints are the standard SHA-256 of the schema's Parsing Canonical Form.
  *
@@ -14,15 +15,12 @@ import path from 'node:path';
 import avro from 'avsc';
 import protobuf from 'protobufjs';
 import { compileRecordSchema } from './json-schema';
+import { summariseProblems, type SchemaProblem, type SchemaProblems } from './schema-problems';
 
 /** A schema language. */
 export type SchemaKind = 'json_schema' | 'avro' | 'protobuf';
 
-/** Why a record does not fit a schema. */
-export interface SchemaProblem {
-  field?: string;
-  message: string;
-}
+export type { SchemaProblem, SchemaProblems } from './schema-problems';
 
 /** A compiled record schema. */
 export interface RecordSchema {
@@ -31,8 +29,8 @@ export interface RecordSchema {
   ref: string;
   /** First 16 hex digits of a SHA-256 identifying this exact schema version. */
   fingerprint: string;
-  /** The record decoded to the schema's types, or the problem. */
-  check(record: unknown): { record: Record<string, unknown> } | { problem: SchemaProblem };
+  /** The record decoded to the schema's types, or every problem (capped; `problem` sums them up). */
+  check(record: unknown): { record: Record<string, unknown> } | SchemaProblems;
 }
 
 /** The schema language of a file: `kind` when given, else by extension (`.avsc`, `.proto`, else JSON Schema). */
@@ -59,11 +57,12 @@ export function compileSchema(doc: unknown, ref: string, kind: SchemaKind, messa
     ref,
     fingerprint: hex16(JSON.stringify(doc)),
     check(record) {
-      const problem = validate(record);
-      return problem ? { problem } : { record: record as Record<string, unknown> };
+      return validate(record) ?? { record: record as Record<string, unknown> };
     },
   };
 }
+
+const notAnObject: SchemaProblems = summariseProblems([{ message: 'a record must be a JSON object' }]);
 
 const shown = (v: unknown): string => {
   const s = JSON.stringify(v);
@@ -161,22 +160,24 @@ function compileAvro(doc: unknown, ref: string): RecordSchema {
     ref,
     fingerprint: type.fingerprint('sha256').toString('hex').slice(0, 16),
     check(record) {
-      if (record === null || typeof record !== 'object' || Array.isArray(record))
-        return { problem: { message: 'a record must be a JSON object' } };
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) return notAnObject;
       const filled = fillDefaults(type, record);
-      let problem: SchemaProblem | undefined;
+      // Valid records, the common case, are checked without the hook; a bad one again with it,
+      // which reports every invalid field (avsc goes on past the first).
+      if (type.isValid(filled)) return { record: plainAvro(type.clone(filled)) as Record<string, unknown> };
+      const problems: SchemaProblem[] = [];
       type.isValid(filled, {
         errorHook: (p: string[], val: unknown, t: avro.Type) => {
-          if (problem) return;
           const field = p.join('.');
           const expected = t.typeName.startsWith('logical:') ? t.typeName.slice('logical:'.length) : t.typeName;
-          problem =
+          problems.push(
             val === undefined
               ? { field, message: `field "${field}" is missing (Avro type ${expected})` }
-              : { field, message: `field "${field}": ${shown(val)} is not a valid Avro ${expected}` };
+              : { field, message: `field "${field}": ${shown(val)} is not a valid Avro ${expected}` },
+          );
         },
       });
-      if (problem) return { problem };
+      if (problems.length > 0) return summariseProblems(problems);
       return { record: plainAvro(type.clone(filled)) as Record<string, unknown> };
     },
   };
@@ -239,30 +240,52 @@ function compileProtobuf(text: string, ref: string, message?: string): RecordSch
     ref,
     fingerprint: hex16(`${type.fullName}\n${JSON.stringify(type.root.toJSON())}`),
     check(record) {
-      if (record === null || typeof record !== 'object' || Array.isArray(record))
-        return { problem: { message: 'a record must be a JSON object' } };
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) return notAnObject;
       // Fields the message does not declare are not part of the contract: dropped, as a decoder would.
       const declared: Record<string, unknown> = {};
       for (const f of type.fieldsArray)
         if ((record as Record<string, unknown>)[f.name] !== undefined) declared[f.name] = (record as Record<string, unknown>)[f.name];
       const input = enumNamesToNumbers(type, declared) as Record<string, unknown>;
-      const err = type.verify(input);
-      if (err) {
-        // protobufjs says "amount: number expected" or "missing required 'card_id'".
-        const required = /missing required '([^']+)'/.exec(err);
-        const field = required ? required[1]! : err.split(':')[0]!.replace(/\[.*$/, '');
-        const value = input[field];
-        const missing = required || value === undefined;
-        return {
-          problem: {
-            field,
-            message: missing
-              ? `field "${field}" is missing (required by ${type.fullName.slice(1)})`
-              : `field "${field}": ${shown(value)} does not fit ${type.fullName.slice(1)} (${err.slice(err.indexOf(':') + 1).trim()})`,
-          },
-        };
-      }
+      if (type.verify(input)) return summariseProblems(protobufProblems(type, input));
       return { record: plainProtobuf(type, type.fromObject(input)) };
     },
   };
+}
+
+/**
+ * Every problem of a Protobuf record. protobufjs's `verify` names only the first, so each problem
+ * found is taken out of a copy of the record (a bad field dropped, a missing required field given
+ * its default) and the copy verified again, until it passes or the cap is reached.
+ */
+function protobufProblems(type: protobuf.Type, input: Record<string, unknown>): SchemaProblem[] {
+  const name = type.fullName.slice(1);
+  const rest: Record<string, unknown> = { ...input };
+  const problems: SchemaProblem[] = [];
+  const reported = new Set<string>();
+  // Each round drops or fills one top-level field, so this ends; a nested problem ends it early.
+  for (let err = type.verify(rest), rounds = 0; err && rounds <= 2 * type.fieldsArray.length; err = type.verify(rest), rounds++) {
+    // protobufjs says "amount: number expected" or "missing required 'card_id'".
+    const required = /missing required '([^']+)'/.exec(err);
+    const field = required ? required[1]! : err.split(':')[0]!.replace(/\[.*$/, '');
+    const top = field.split('.')[0]!;
+    const f = type.fields[top];
+    if (!f) break;
+    const value = field
+      .split('.')
+      .reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), rest);
+    if (required || value === undefined) {
+      // A required field missing, or one dropped below for its bad value: given its default.
+      if (!reported.has(field)) problems.push({ field, message: `field "${field}" is missing (required by ${name})` });
+      if (rest[top] !== undefined && top === field) break;
+      rest[top] = f.resolvedType instanceof protobuf.Type ? {} : f.repeated ? [] : f.typeDefault;
+    } else {
+      problems.push({
+        field,
+        message: `field "${field}": ${shown(value)} does not fit ${name} (${err.slice(err.indexOf(':') + 1).trim()})`,
+      });
+      delete rest[top];
+    }
+    reported.add(field);
+  }
+  return problems;
 }

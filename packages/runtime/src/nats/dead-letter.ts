@@ -6,6 +6,7 @@
 import type { JsMsg, PubAck } from '@nats-io/jetstream';
 import { type Rec } from '@tributary/contract/codec';
 import { isTributaryError, toTributaryError, type ErrorCode, type ErrorLocation } from '@tributary/contract/errors';
+import { type SchemaProblems } from '@tributary/contract/schema';
 import { H, header, makeHeaders, numberHeader, subjects, subjectTokens, type Stage } from '@tributary/contract/wire';
 import type { Publisher } from './publisher';
 
@@ -19,9 +20,12 @@ export interface DeadLetter {
   record: Rec | string | null;
   /**
    * `stack`: the stack of an error that is not one of ours (a bug), so it can be found and fixed.
-   * `details`: every reason when there are several (schema drift: one entry per field).
+   * `details`: every reason when there are several, each `{ field, message, ... }` (a source
+   * schema's or `validate` step's problems, schema drift: one entry per field), at most
+   * MAX_RECORD_PROBLEMS; `more`: how many more there were. The monitor groups a dead letter under
+   * every field its details name.
    */
-  error: { code: ErrorCode; message: string; location?: ErrorLocation; stack?: string; details?: unknown };
+  error: { code: ErrorCode; message: string; location?: ErrorLocation; stack?: string; details?: unknown; more?: number };
   attempts: number;
   /** Where the record was going: replay publishes it back there. */
   replaySubject: string;
@@ -30,6 +34,20 @@ export interface DeadLetter {
   failedAt: string;
   /** Fingerprint of the source schema the record's batch was checked against (`<kind>:<hex>`), when known. */
   schema?: string;
+}
+
+/**
+ * The error of a record that fails a schema: the summary as message, its first field in the
+ * location, every problem (capped) as details.
+ */
+export function validationError(p: SchemaProblems, location: ErrorLocation = {}): DeadLetter['error'] {
+  return {
+    code: 'TRIB_E_VALIDATION',
+    message: p.problem.message,
+    location: { ...location, ...(p.problem.field ? { field: p.problem.field } : {}) },
+    details: p.problems,
+    ...(p.more ? { more: p.more } : {}),
+  };
 }
 
 /** Publishes one dead letter with a deterministic message ID (`<msgId>` given by the caller). */

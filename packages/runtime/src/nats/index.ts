@@ -3,7 +3,7 @@
  */
 export { BatchConsumer, type BatchConsumerOptions } from './batch-consumer';
 export { natsAuthOptions, connectNats, connectTracked, type NatsAuth, type TrackedConnection } from './connect';
-export { publishDeadLetter, deadLetterMessage, type DeadLetter } from './dead-letter';
+export { publishDeadLetter, deadLetterMessage, validationError, type DeadLetter } from './dead-letter';
 export { failureClass, type FailureClass } from './failure-class';
 export {
   HEARTBEAT_SUBJECT_PREFIX,

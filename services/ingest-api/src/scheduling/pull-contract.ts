@@ -17,6 +17,7 @@
  * 4. Throw on failure: the run is logged, counted, and the next run starts from the last cursor.
  */
 import type { ErrorCode, ErrorLocation } from '@tributary/contract/errors';
+import type { SchemaProblem } from '@tributary/contract/schema';
 import type { Pipeline, PullScheduleSpec } from '@tributary/contract/spec';
 import type { Logger } from '@tributary/runtime/logger';
 import type { Registry } from 'prom-client';
@@ -70,7 +71,10 @@ export interface PullContext {
    * `<source>:<position>:dlq`; resolves after PubAck. Records that fail the source schema are
    * dead-lettered by `publish` already.
    */
-  deadLetter(item: { record: unknown; code: ErrorCode; message: string; location?: ErrorLocation }, position: string): Promise<void>;
+  deadLetter(
+    item: { record: unknown; code: ErrorCode; message: string; location?: ErrorLocation; details?: SchemaProblem[]; more?: number },
+    position: string,
+  ): Promise<void>;
   /**
    * Waits until one request of the shared budget `identity` may go: at most `requests` in any
    * sliding `perMs` (less `margin`) across every replica, source and pipeline using it (a log in

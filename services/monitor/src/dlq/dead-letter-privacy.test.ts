@@ -33,6 +33,19 @@ describe('dead-letter masking', () => {
     expect(d.error.message).toBe('plate *** is not a plate');
   });
 
+  it('masks the value in every reason of a record with several', () => {
+    const details = [
+      { field: 'plate', message: 'plate AB12CDE is not a plate' },
+      { field: 'speed_mph', message: 'speed_mph must be >= 0' },
+    ];
+    const d = mask(letter({ error: { code: 'TRIB_E_VALIDATION', message: '2 problems: plate AB12CDE ...', location: {}, details } }));
+    expect(d.error.details).toEqual([
+      { field: 'plate', message: 'plate *** is not a plate' },
+      { field: 'speed_mph', message: 'speed_mph must be >= 0' },
+    ]);
+    expect(d.error.message).toBe('2 problems: plate *** ...');
+  });
+
   it('leaves dead letters of pipelines without personal fields, and other fields, as they are', () => {
     const other = letter({ pipeline: 'unknown' });
     expect(mask(other)).toBe(other);

@@ -2,7 +2,7 @@
  * Personal data in dead letters as the API shows them: for a caller without the admin token, the
  * values of a pipeline's sensitive fields (`pii: true`, or pseudonymised with `$hmac`; see
  * `sensitiveFields` in @tributary/contract) are masked in the record, the origin and the error
- * message. The stored dead letter keeps them in clear (a fix and a replay need them): SECURITY.md
+ * message and details. The stored dead letter keeps them in clear (a fix and a replay need them): SECURITY.md
  * says what is stored where.
  */
 import { MASKED, maskFields, sensitiveFields, type Pipeline } from '@tributary/contract/spec';
@@ -27,8 +27,14 @@ export function deadLetterMasker(pipelines: readonly Pipeline[]): (d: DeadLetter
   return (d) => {
     const f = fields.get(d.pipeline);
     if (!f || f.size === 0) return d;
-    let message = d.error.message;
-    if (message) for (const v of sensitiveValues(d.record, f)) message = message.split(v).join(MASKED);
-    return { ...d, record: maskFields(d.record, f), original: maskFields(d.original, f), error: { ...d.error, message } };
+    const values = [...sensitiveValues(d.record, f)];
+    const mask = <T extends string | null | undefined>(text: T): T => {
+      let out: string | null | undefined = text;
+      if (out) for (const v of values) out = out.split(v).join(MASKED);
+      return out as T;
+    };
+    const error = { ...d.error, message: mask(d.error.message) };
+    if (d.error.details) error.details = d.error.details.map((x) => (x.message ? { ...x, message: mask(x.message) } : x));
+    return { ...d, record: maskFields(d.record, f), original: maskFields(d.original, f), error };
   };
 }

@@ -14,14 +14,23 @@ export type { DeadLetterView } from '../api/api-types';
 
 const INSERT_SQL = `
 INSERT INTO tributary.dead_letters (seq, msg_id, pipeline, stage, name, error_code, error_message, error_location,
-                                    record, original, replay_subject, attempts, ingested_at, failed_at, schema_fingerprint)
+                                    record, original, replay_subject, attempts, ingested_at, failed_at, schema_fingerprint,
+                                    error_details, error_fields)
 SELECT seq, msg_id, pipeline, stage, name, error_code, error_message, error_location::jsonb,
-       record::jsonb, original::jsonb, replay_subject, attempts, ingested_at, failed_at, schema_fingerprint
+       record::jsonb, original::jsonb, replay_subject, attempts, ingested_at, failed_at, schema_fingerprint,
+       error_details::jsonb, (SELECT coalesce(array_agg(f), '{}') FROM jsonb_array_elements_text(error_fields::jsonb) f)
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::text[], $10::text[], $11::text[], $12::integer[], $13::timestamptz[], $14::timestamptz[], $15::text[])
+            $9::text[], $10::text[], $11::text[], $12::integer[], $13::timestamptz[], $14::timestamptz[], $15::text[],
+            $16::text[], $17::text[])
   AS t(seq, msg_id, pipeline, stage, name, error_code, error_message, error_location,
-       record, original, replay_subject, attempts, ingested_at, failed_at, schema_fingerprint)
+       record, original, replay_subject, attempts, ingested_at, failed_at, schema_fingerprint, error_details, error_fields)
 ON CONFLICT (seq) DO NOTHING`;
+
+/**
+ * The fields a dead letter's error names (`error_fields`; rows folded before it existed: the
+ * location's field), as SQL over \`d\`.
+ */
+export const ERROR_FIELDS_SQL = `coalesce(d.error_fields, array_remove(ARRAY[d.error_location->>'field'], NULL))`;
 
 /** Inserts dead-letter rows in one statement (an already stored sequence is left as it is). */
 export async function insertDeadLetters(db: PoolClient, rows: readonly DeadLetterRow[]): Promise<void> {
@@ -43,6 +52,9 @@ export async function insertDeadLetters(db: PoolClient, rows: readonly DeadLette
     col('ingestedAt'),
     col('failedAt'),
     col('schemaFingerprint'),
+    col('errorDetails'),
+    // A text[] parameter cannot carry one array per row: each row's fields travel as JSON text.
+    rows.map((r) => JSON.stringify(r.errorFields)),
   ]);
 }
 
@@ -54,7 +66,7 @@ export interface DeadLetterFilter {
   name?: string;
   /** Error code, e.g. TRIB_E_VALIDATION. */
   code?: string;
-  /** The field the error names; `(none)`: errors naming no field. */
+  /** A field the error names (one of its fields when it names several); `(none)`: errors naming no field. */
   field?: string;
   /** Source schema fingerprint; `(none)`: dead letters without one. */
   schema?: string;
@@ -107,14 +119,15 @@ export function filterClause(f: DeadLetterFilter, firstParam = 1): { sql: string
     AND (${p(3)}::text IS NULL OR d.error_code = ${p(3)})
     AND (${p(4)}::text IS NULL OR d.error_message ILIKE ${p(4)} OR (CASE WHEN ${p(8)}::text[] IS NOT NULL AND jsonb_typeof(d.record) = 'object' THEN d.record - ${p(8)}::text[] ELSE d.record END)::text ILIKE ${p(4)} OR d.msg_id ILIKE ${p(4)})
     AND (${p(5)}::text = 'all' OR coalesce(s.status, 'open') = ${p(5)})
-    AND (${p(6)}::text IS NULL OR coalesce(d.error_location->>'field', '${NONE}') = ${p(6)})
+    AND (${p(6)}::text IS NULL OR (CASE WHEN ${p(6)} = '${NONE}' THEN cardinality(${ERROR_FIELDS_SQL}) = 0 ELSE ${p(6)} = ANY(${ERROR_FIELDS_SQL}) END))
     AND (${p(7)}::text IS NULL OR coalesce(d.schema_fingerprint, '${NONE}') = ${p(7)})`;
   return { sql, params };
 }
 
 /** Columns of a listing (dead letter `d` joined with its state `s`). */
 export const DEAD_LETTER_COLUMNS = `d.seq, d.msg_id, d.pipeline, d.stage, d.name, d.error_code, d.error_message, d.error_location,
-  d.record, d.original, d.replay_subject, d.attempts, d.ingested_at, d.failed_at, d.schema_fingerprint, s.status, s.at AS status_at`;
+  d.record, d.original, d.replay_subject, d.attempts, d.ingested_at, d.failed_at, d.schema_fingerprint, d.error_details,
+  s.status, s.at AS status_at`;
 
 /** A row of a listing query. */
 export interface DeadLetterDbRow {
@@ -133,6 +146,7 @@ export interface DeadLetterDbRow {
   ingested_at: Date | null;
   failed_at: Date | null;
   schema_fingerprint: string | null;
+  error_details: unknown;
   status: 'replayed' | 'discarded' | null;
   status_at: Date | null;
 }
@@ -145,7 +159,12 @@ export function toView(x: DeadLetterDbRow): DeadLetterView {
     pipeline: x.pipeline,
     stage: x.stage,
     name: x.name,
-    error: { code: x.error_code, message: x.error_message, location: x.error_location },
+    error: {
+      code: x.error_code,
+      message: x.error_message,
+      location: x.error_location,
+      ...(Array.isArray(x.error_details) ? { details: x.error_details as DeadLetterView['error']['details'] } : {}),
+    },
     record: x.record,
     original: x.original,
     replay_subject: x.replay_subject,

@@ -1,12 +1,12 @@
 /**
- * Dead letters grouped by cause: counts per stage, source or dataset, error code, field and source
- * schema fingerprint (any of them), with first and last seen and a sample, plus totals by status.
+ * Dead letters grouped by cause: counts per stage, source or dataset, error code, field (a dead
+ * letter whose error names several fields counts under each) and source schema fingerprint (any of them), with first and last seen and a sample, plus totals by status.
  * Each group carries the filter that selects exactly it, so the console can preview, fix, replay
  * or discard a whole group.
  */
 import type { Pool } from 'pg';
 import type { DeadLetterGroup, DeadLetterGroups } from '../api/api-types';
-import { filterClause, NONE, type DeadLetterFilter } from './dead-letter-store';
+import { ERROR_FIELDS_SQL, filterClause, NONE, type DeadLetterFilter } from './dead-letter-store';
 
 /** What dead letters can be grouped by, and the column each reads. */
 export const GROUP_DIMENSIONS = {
@@ -14,7 +14,8 @@ export const GROUP_DIMENSIONS = {
   stage: 'd.stage',
   name: 'd.name',
   code: 'd.error_code',
-  field: "d.error_location->>'field'",
+  // A dead letter naming several fields counts once under each (see the lateral join below).
+  field: 'ef.field',
   schema: 'd.schema_fingerprint',
 } as const;
 
@@ -30,6 +31,14 @@ export async function groupDeadLetters(pool: Pool, filter: DeadLetterFilter, by:
   const f = filterClause(filter, 1);
   const all = filterClause({ ...filter, status: 'all' }, 1);
   const from = 'FROM tributary.dead_letters d LEFT JOIN tributary.dead_letter_state s ON s.seq = d.seq';
+  // By field: one row per field the error names (a row with none under null, "(none)").
+  const fields = dims.includes('field')
+    ? ` CROSS JOIN LATERAL unnest(CASE WHEN cardinality(${ERROR_FIELDS_SQL}) = 0 THEN ARRAY[NULL::text] ELSE ${ERROR_FIELDS_SQL} END) AS ef(field)`
+    : '';
+  // A field's group shows that field's own reason, not the record's whole list.
+  const message = dims.includes('field')
+    ? `coalesce((SELECT e->>'message' FROM jsonb_array_elements(CASE WHEN jsonb_typeof(d.error_details) = 'array' THEN d.error_details ELSE '[]' END) e WHERE e->>'field' = ef.field LIMIT 1), d.error_message)`
+    : 'd.error_message';
   const [groups, totals] = await Promise.all([
     pool.query<
       Record<string, unknown> & {
@@ -42,8 +51,8 @@ export async function groupDeadLetters(pool: Pool, filter: DeadLetterFilter, by:
     >(
       `SELECT ${[...cols, ''].join(', ')}count(*)::int AS count,
               min(coalesce(d.failed_at, d.logged_at)) AS first_seen, max(coalesce(d.failed_at, d.logged_at)) AS last_seen,
-              max(d.seq) AS sample_seq, (array_agg(d.error_message ORDER BY d.seq DESC))[1] AS sample_message
-       ${from} WHERE ${f.sql}
+              max(d.seq) AS sample_seq, (array_agg(${message} ORDER BY d.seq DESC))[1] AS sample_message
+       ${from}${fields} WHERE ${f.sql}
        ${dims.length > 0 ? `GROUP BY ${dims.map((_, i) => i + 1).join(', ')}` : ''}
        ORDER BY count DESC, sample_seq DESC LIMIT ${MAX_GROUPS}`,
       f.params,

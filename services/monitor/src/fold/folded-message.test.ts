@@ -177,7 +177,27 @@ describe('foldMessage', () => {
       ingestedAt: '1970-01-01T00:00:05.000Z',
       failedAt: '2025-01-01T00:00:00.000Z',
       schemaFingerprint: 'json_schema:0123456789abcdef',
+      errorDetails: null,
+      errorFields: ['speed'],
     });
+  });
+
+  it('keeps every reason of a record with several, and every field they name', () => {
+    const details = [
+      { field: 'speed', message: 'speed must be >= 0' },
+      { field: 'lane', message: 'lane must be >= 1' },
+      { field: 'speed', message: 'speed must be a multiple of 0.5' },
+      { message: 'record must have 9 properties' },
+    ];
+    const body = {
+      record: { speed: -1, lane: 0 },
+      error: { code: 'TRIB_E_VALIDATION', message: '4 problems: ...', location: { index: 0, field: 'speed' }, details, more: 2 },
+    };
+    const f = foldMessage(
+      'dlq',
+      msg('trib.dlq.traffic.ingest.gantry', 12, { 'Nats-Msg-Id': 'x:dlq:0', [H.count]: 1, [H.ingestedAt]: 1 }, JSON.stringify(body)),
+    );
+    expect(f.deadLetter).toMatchObject({ errorDetails: JSON.stringify(details), errorFields: ['speed', 'lane'] });
   });
 
   it('keeps a dead letter whose body is not JSON, counted once, with routing from the subject', () => {

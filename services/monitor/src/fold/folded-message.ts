@@ -58,6 +58,10 @@ export interface DeadLetterRow {
   failedAt: string | null;
   /** The source schema's fingerprint (header Trib-Schema-Fingerprint), when the stage sent it. */
   schemaFingerprint: string | null;
+  /** Every reason when there are several (`error.details`, each with its field), JSON. */
+  errorDetails: string | null;
+  /** Every field the error names: those of its details, else its location's; empty when none. */
+  errorFields: string[];
 }
 
 /** What one message folds into, and what was wrong with it. */
@@ -199,12 +203,27 @@ export function foldMessage(stream: FoldedStream, msg: StreamMessage): FoldedMes
     ingestedAt: ingestedAt ?? epochMsToIso(body?.ingestedAt) ?? null,
     failedAt: failedIso,
     schemaFingerprint: header(h, H.schema) === undefined ? null : clean(header(h, H.schema)!),
+    errorDetails: Array.isArray(error?.details) ? jsonText(error.details) : null,
+    errorFields: errorFields(error),
   };
   return {
     row: { ...base, ingestedAt: deadLetter.ingestedAt, name, stage, errorCode: deadLetter.errorCode, records },
     deadLetter,
     problems,
   };
+}
+
+/** The fields an error names, in order and once each: its details' fields, else its location's. */
+function errorFields(error: Record<string, unknown> | undefined): string[] {
+  const fields = new Set<string>();
+  if (Array.isArray(error?.details))
+    for (const d of error.details as unknown[]) {
+      const f = asObject(d)?.field;
+      if (typeof f === 'string' && f !== '') fields.add(clean(f));
+    }
+  const at = asString(asObject(error?.location)?.field);
+  if (fields.size === 0 && at) fields.add(clean(at));
+  return [...fields];
 }
 
 /** The DLQ sequence a replayed message came from, or null; a malformed header is noted and ignored. */

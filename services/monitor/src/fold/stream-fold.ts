@@ -102,6 +102,7 @@ export function createStreamFold(opts: StreamFoldOptions): BatchConsumer {
               record: null,
               original: null,
               errorLocation: null,
+              errorDetails: null,
               errorMessage: `${dl.errorMessage ?? ''} ${reason}`.trim(),
             },
           },

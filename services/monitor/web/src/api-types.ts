@@ -387,7 +387,8 @@ export interface DeadLetterView {
   pipeline: string;
   stage: string;
   name: string;
-  error: { code: string | null; message: string | null; location: unknown };
+  /** `details`: every reason when there are several (each with its field; at most 20, the message says how many more). */
+  error: { code: string | null; message: string | null; location: unknown; details?: { field?: string; message?: string }[] };
   record: unknown;
   original: unknown;
   replay_subject: string | null;

@@ -84,4 +84,11 @@ describe('validate with JSON Schema, Avro and Protobuf', () => {
     expect(r.failures[0]!.error.location?.field).toBe('amount');
     expect(r.failures[0]!.error.message).toMatch(reason);
   });
+
+  it.each(['by_json', 'by_avro', 'by_proto'])('%s dead-letters a record with three bad fields naming all three', async (dataset) => {
+    const results = await runner.run('tx', [{ ...good, tx_id: 't3', amount: 'a lot', lat: 'north', currency: 7 }]);
+    const f = results.find((x) => x.dataset === dataset)!.failures[0]!;
+    expect(f.error.message).toMatch(/: 3 problems: /);
+    expect((f.error.details as { field: string }[]).map((d) => d.field).sort()).toEqual(['amount', 'currency', 'lat']);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * `validate`: dead-letters records that do not satisfy a schema, naming the failing field and
+ * `validate`: dead-letters records that do not satisfy a schema, naming every failing field and
  * why. JSON Schema (`.json`), Avro (`.avsc`) or Protobuf (`.proto`, with `message`), by extension
  * or `kind`. Avro and Protobuf also decode: the record goes on as the schema reads it (Avro fills
  * defaults and drops undeclared fields; Protobuf keeps declared fields, enums by name). The
@@ -23,7 +23,11 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
     apply(record) {
       const r = schema.check(record);
       if ('problem' in r) {
-        throw new TributaryError('TRIB_E_VALIDATION', `${config.schema}: ${r.problem.message}`, { location: { field: r.problem.field } });
+        // Every problem (capped; the message ends "… and N more" past the cap), each with its field.
+        throw new TributaryError('TRIB_E_VALIDATION', `${config.schema}: ${r.problem.message}`, {
+          location: { field: r.problem.field },
+          details: r.problems,
+        });
       }
       return r.record;
     },

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { RecordValidator } from '@tributary/contract/schema';
+import type { RecordValidator, SchemaProblems } from '@tributary/contract/schema';
 import type { PullContext } from '../pull-source';
 import { FileFormatError, readItems, type FileFormat, type ReadOptions } from './record-reader';
 
@@ -74,12 +74,19 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
     code: 'TRIB_E_PARSE' | 'TRIB_E_VALIDATION',
     message: string,
     record: unknown,
-    field?: string,
+    problems?: SchemaProblems,
   ): void => {
     rejected++;
+    const field = problems?.problem.field;
     dlq.push(
       ctx.deadLetter(
-        { record, code, message: `${job.name} line ${line}: ${message}`, location: { file: job.name, line, ...(field ? { field } : {}) } },
+        {
+          record,
+          code,
+          message: `${job.name} line ${line}: ${message}`,
+          location: { file: job.name, line, ...(field ? { field } : {}) },
+          ...(problems ? { details: problems.problems, ...(problems.more ? { more: problems.more } : {}) } : {}),
+        },
         `file:${id}:${at}`,
       ),
     );
@@ -128,7 +135,7 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
       if ('error' in item) bad(i, item.line, 'TRIB_E_PARSE', item.error, item.raw ?? null);
       else {
         const problem = o.validate?.(item.record);
-        if (problem) bad(i, item.line, 'TRIB_E_VALIDATION', problem.message, item.record, problem.field);
+        if (problem) bad(i, item.line, 'TRIB_E_VALIDATION', problem.problem.message, item.record, problem);
         else records.push(item.record);
       }
       if (index - chunkStart >= o.batchRecords) await flush(index);
