@@ -9,4 +9,5 @@ export * from './metrics';
 export * from './nats';
 export * from './periodic-task';
 export * from './run-service';
+export * from './shutdown';
 export * from './telemetry';

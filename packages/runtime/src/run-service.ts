@@ -6,12 +6,15 @@
 import type { Logger } from 'pino';
 import { isTributaryError } from '@tributary/contract/errors';
 import { createLogger } from './logger';
+import type { Stoppable } from './shutdown';
 import { startTelemetry } from './telemetry';
 
-/** The one shape of a service's app: nothing touched until `start()`, everything released by `stop()`. */
-export interface ServiceApp {
+/**
+ * The one shape of a service's app: nothing touched until `start()`, everything released by
+ * `stop()` (a `Shutdown` of ordered steps, `./shutdown.ts`).
+ */
+export interface ServiceApp extends Stoppable {
   start(): Promise<unknown>;
-  stop(): Promise<void>;
 }
 
 /** What a service's `main.ts` hands to `runService`. */
@@ -48,11 +51,6 @@ export function runService<C extends { LOG_LEVEL: string }>(def: ServiceDefiniti
       },
     };
   });
-}
-
-/** Something that can be stopped gracefully. */
-export interface Stoppable {
-  stop(): Promise<void>;
 }
 
 /** Starts a service and wires signal handling; never returns a rejected promise. */

@@ -11,6 +11,7 @@ import { checkTopology, connectTracked, Publisher, type TrackedConnection, start
 import { createLogger, type Logger } from '@tributary/runtime/logger';
 import { createMetrics } from '@tributary/runtime/metrics';
 import { createServiceApp, listen, type Listener } from '@tributary/runtime/http';
+import { Shutdown } from '@tributary/runtime/shutdown';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, Gauge } from 'prom-client';
 import { ApiKeys } from './api-keys';
@@ -115,6 +116,20 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
     res.status(status).json({ error: e.toJSON() });
   });
 
+  const shutdown = new Shutdown(logger)
+    .step('readiness', () => {
+      ready = false;
+    })
+    .step('heartbeat', () => heartbeat?.stop())
+    .step('sources', async () => {
+      for (const s of sources.splice(0)) {
+        await s.handle.stop();
+        s.logger.info('source stopped');
+      }
+    })
+    .step('HTTP server', () => listener?.close())
+    .step('NATS', () => (conn && !conn.nc.isClosed() ? conn.nc.drain() : undefined));
+
   return {
     app,
     metrics,
@@ -177,15 +192,6 @@ export function createApp(config: IngestConfig, deps: IngestDeps = {}) {
       return { port: listener.port };
     },
     /** Stops sources, finishes in-flight requests, drains NATS. */
-    async stop(): Promise<void> {
-      ready = false;
-      await heartbeat?.stop();
-      for (const s of sources.splice(0)) {
-        await s.handle.stop();
-        s.logger.info('source stopped');
-      }
-      await listener?.close();
-      await conn?.nc.drain().catch(() => undefined);
-    },
+    stop: () => shutdown.stop(),
   };
 }

@@ -28,6 +28,7 @@ import { contextFromHeaders, inSpan } from '@tributary/runtime/telemetry';
 import { createLogger, type Logger } from '@tributary/runtime/logger';
 import { createMetrics } from '@tributary/runtime/metrics';
 import { createServiceApp, listen, type Listener } from '@tributary/runtime/http';
+import { Shutdown, stopEach } from '@tributary/runtime/shutdown';
 import {
   consumers,
   H,
@@ -255,6 +256,24 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
     }
   }
 
+  const shutdown = new Shutdown(logger)
+    .step('heartbeat', () => heartbeat?.stop())
+    .step('consumers', async () => {
+      await stopEach([...loops.splice(0), ...archivers.splice(0)]);
+      logger.info(
+        { pipelines: pipelines.map((p) => p.name) },
+        'loader stopped consuming (the batches in hand finished, the queued ones handed back)',
+      );
+    })
+    .step('model schedulers', () => stopEach(schedulers.values()))
+    .step('retention', () => retention.stop())
+    .step('HTTP server', () => listener?.close())
+    .step('NATS', () => (nc && !nc.isClosed() ? nc.drain() : undefined))
+    .step('PostgreSQL pool', () => pool.end())
+    .step('table sinks', () => {
+      for (const s of tableSinks.splice(0)) s.close();
+    });
+
   return {
     app,
     metrics,
@@ -334,19 +353,6 @@ export function createApp(config: LoaderConfig, deps: LoaderDeps = {}) {
       return { port: listener.port };
     },
     /** Finishes the transactions in hand, then closes. */
-    async stop(): Promise<void> {
-      await heartbeat?.stop();
-      await Promise.all([...loops.splice(0), ...archivers.splice(0)].map((l) => l.stop()));
-      logger.info(
-        { pipelines: pipelines.map((p) => p.name) },
-        'loader stopped consuming (the batches in hand finished, the queued ones handed back)',
-      );
-      await Promise.all([...schedulers.values()].map((s) => s.stop()));
-      await retention.stop();
-      await listener?.close();
-      await nc?.drain().catch(() => undefined);
-      await pool.end().catch(() => undefined);
-      for (const s of tableSinks.splice(0)) s.close();
-    },
+    stop: () => shutdown.stop(),
   };
 }

@@ -26,6 +26,7 @@ import {
 import { createLogger, type Logger } from '@tributary/runtime/logger';
 import { createMetrics } from '@tributary/runtime/metrics';
 import { createServiceApp, listen, type Listener } from '@tributary/runtime/http';
+import { Shutdown, stopEach } from '@tributary/runtime/shutdown';
 import { Pool } from 'pg';
 import { AlertMonitor } from './alerts/alert-monitor';
 import { AlertNotifier } from './alerts/alert-notifier';
@@ -94,7 +95,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
   let jsm: JetStreamManager | undefined;
   let natsConnected = false;
   let pool: Pool | undefined;
-  let folds: BatchConsumer[] = [];
+  const folds: BatchConsumer[] = [];
   let listener: Listener | undefined;
   let heartbeat: Heartbeat | undefined;
   let live: LiveFeed | undefined;
@@ -128,40 +129,21 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
     return undefined;
   };
 
-  const stop = async (): Promise<void> => {
-    const errors: unknown[] = [];
-    const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-      try {
-        await fn();
-      } catch (err) {
-        errors.push(err);
-        logger.warn({ err }, `error while stopping: ${what}`);
-      }
-    };
-    if (heartbeat) await step('heartbeat', () => heartbeat!.stop());
-    heartbeat = undefined;
-    if (alerts) await step('alert rules', () => alerts!.stop());
-    alerts = undefined;
-    if (notifier) await step('alert notifications', () => notifier!.close());
-    notifier = undefined;
-    await step('fold loops', () => Promise.all(folds.map((f) => f.stop())));
-    folds = [];
-    if (lineage) await step('lineage', () => lineage!.stop());
-    lineage = undefined;
-    replicas.stop();
-    if (reports) await step('reports', () => reports!.stop());
-    reports = undefined;
+  const shutdown = new Shutdown(logger)
+    .step('heartbeat', () => heartbeat?.stop())
+    .step('alert rules', () => alerts?.stop())
+    .step('alert notifications', () => notifier?.close())
+    .step('fold loops', () => stopEach(folds))
+    .step('lineage', () => lineage?.stop())
+    .step('replica registry', () => replicas.stop())
+    .step('reports', () => reports?.stop())
     // Live streams never end by themselves: end them so the server can close.
-    live?.close();
-    if (listener) await step('HTTP server', listener.close);
-    listener = undefined;
+    .step('live feed', () => live?.close())
+    .step('HTTP server', () => listener?.close())
     // drain() flushes the acks of the last batches before closing.
-    if (nc && !nc.isClosed()) await step('NATS', () => nc!.drain());
-    nc = undefined;
-    if (pool) await step('PostgreSQL pool', () => pool!.end());
-    pool = undefined;
-    if (errors.length > 0) throw errors[0];
-  };
+    .step('NATS', () => (nc && !nc.isClosed() ? nc.drain() : undefined))
+    .step('PostgreSQL pool', () => pool?.end());
+  const stop = (): Promise<void> => shutdown.stop();
 
   const start = async (): Promise<{ port: number }> => {
     try {

@@ -27,6 +27,7 @@ import { contextFromHeaders, inSpan } from '@tributary/runtime/telemetry';
 import { createLogger, type Logger } from '@tributary/runtime/logger';
 import { createMetrics } from '@tributary/runtime/metrics';
 import { createServiceApp, listen, type Listener } from '@tributary/runtime/http';
+import { settleAll, Shutdown, stopEach } from '@tributary/runtime/shutdown';
 import {
   consumers,
   H,
@@ -324,6 +325,20 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
     await deadLetterMessage(publisher!, msg, err, { pipeline: pipeline.name, stage: 'transform', stream: STREAMS.raw });
   }
 
+  const shutdown = new Shutdown(logger)
+    .step('heartbeat', () => heartbeat?.stop())
+    .step('previews', () => preview?.stop())
+    .step('consumers', () => stopEach(loops.splice(0)))
+    .step('window finalizers', () => stopEach(finalizers.splice(0)))
+    .step('state sweepers', () => stopEach(sweepers.splice(0)))
+    .step('drift events', () => driftTimer?.stop())
+    .step('pipeline runners', async () => {
+      for (const r of runners.values()) await r.close();
+    })
+    .step('step services', () => opened?.close())
+    .step('HTTP server', () => listener?.close())
+    .step('NATS', () => (nc && !nc.isClosed() ? nc.drain() : undefined));
+
   return {
     app,
     metrics,
@@ -423,26 +438,8 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
       return { port: listener.port };
     },
     /** Finishes the batches in hand, then closes. */
-    async stop(): Promise<void> {
-      await heartbeat?.stop();
-      preview?.stop();
-      await Promise.all(loops.splice(0).map((l) => l.stop()));
-      await Promise.all(finalizers.splice(0).map((f) => f.stop()));
-      await Promise.all(sweepers.splice(0).map((s) => s.stop()));
-      await driftTimer?.stop();
-      for (const r of runners.values()) await r.close();
-      await opened?.close();
-      await listener?.close();
-      await nc?.drain().catch(() => undefined);
-    },
+    stop: () => shutdown.stop(),
   };
-}
-
-/** Resolves once every promise settled; rejects with the first failure. */
-async function settleAll(pending: Promise<unknown>[]): Promise<void> {
-  const settled = await Promise.allSettled(pending);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 /**
