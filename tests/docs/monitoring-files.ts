@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Document, isMap, isScalar, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
-import { ALERT_RULES, type AlertRuleSpec } from '../../services/monitor/src/alerts/alert-catalogue';
+import { ALERT_DEFAULTS, ALERT_RULES, type AlertRuleSpec } from '../../services/monitor/src/alerts/alert-catalogue';
 
 export const ROOT = path.resolve(__dirname, '../..');
 const CATALOGUE = 'services/monitor/src/alerts/alert-catalogue.ts';
@@ -71,10 +71,13 @@ const HEADER = (what: string) =>
 
 /** The alert table of docs/operations.md. */
 function alertTable(): string {
+  const holds = (r: AlertRuleSpec) =>
+    r.for === undefined ? 'at once' : r.monitor && r.for === ALERT_DEFAULTS.for ? `${r.for} (\`MONITOR_ALERT_FOR\`)` : r.for;
   const rows = ALERT_RULES.map(
-    (r: AlertRuleSpec) => `| \`${r.alert}\` | ${r.severity} | ${r.monitor ? 'monitor and Prometheus' : 'Prometheus'} | ${r.description} |`,
+    (r: AlertRuleSpec) =>
+      `| \`${r.alert}\` | ${r.severity} | ${r.monitor ? 'monitor and Prometheus' : 'Prometheus'} | ${holds(r)} | ${r.description} |`,
   );
-  return ['| alert | severity | evaluated by | fires when |', '| --- | --- | --- | --- |', ...rows].join('\n');
+  return ['| alert | severity | evaluated by | for | fires when |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }
 
 /** Replaces the generated table between its markers in `doc` (named `file` in the error). */

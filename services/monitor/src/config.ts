@@ -64,7 +64,7 @@ export const configSchema = z.object({
   MONITOR_SERVICES: envList().default(['ingest-api', 'transformer', 'loader']),
   /** How often alert rules are evaluated. */
   MONITOR_ALERT_INTERVAL: envDuration('5s'),
-  /** How long a rule's condition must hold before its alert fires (Prometheus `for`). */
+  /** How long a rule's condition must hold before its alert fires (Prometheus `for`), for the rules whose catalogue `for` is the default; the others keep their own. */
   MONITOR_ALERT_FOR: envDuration(ALERT_DEFAULTS.for),
   /** Consumer lag alert: pending + un-acked messages of a stage above this. */
   MONITOR_ALERT_LAG_MESSAGES: envInt(ALERT_DEFAULTS.lagMessages, 0),

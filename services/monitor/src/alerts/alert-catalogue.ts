@@ -16,7 +16,10 @@ import type { Severity } from './alert-condition';
 
 /** Default thresholds: the monitor's MONITOR_ALERT_* defaults and the Prometheus rules' constants. */
 export const ALERT_DEFAULTS = {
-  /** How long a condition holds before its alert fires (MONITOR_ALERT_FOR; Prometheus `for`). */
+  /**
+   * How long a condition holds before its alert fires (Prometheus `for`); the monitor holds the
+   * rules whose `for` is this one for MONITOR_ALERT_FOR instead (`monitorForMs`).
+   */
   for: '1m',
   /** Consumer lag: pending + un-acked messages of a stage (MONITOR_ALERT_LAG_MESSAGES). */
   lagMessages: 1000,
@@ -54,9 +57,9 @@ export interface AlertRuleSpec {
   /** The PromQL expression. */
   expr: string;
   /**
-   * Prometheus `for` (absent: fires at the first evaluation). The monitor holds every condition it
-   * evaluates for MONITOR_ALERT_FOR (ALERT_DEFAULTS.for) instead, so where a rule differs
-   * (TributaryMonitorStatusDown, TributarySourceFailing) the monitor fires after its own `for`.
+   * How long the condition holds before the alert fires (absent: at the first evaluation), in
+   * Prometheus and in the monitor alike (`monitorForMs`); `ALERT_DEFAULTS.for` means the default,
+   * which the monitor's MONITOR_ALERT_FOR overrides.
    */
   for?: string;
   /** The Prometheus summary annotation (a Prometheus template). */
@@ -279,3 +282,17 @@ export const REPLICATED_GAUGES = [
   'tributary_check_failing_rows',
   'tributary_consumer_outage_seconds',
 ] as const;
+
+const RULE_FOR = new Map<string, string | undefined>(ALERT_RULES.map((r) => [r.alert, (r as AlertRuleSpec).for]));
+
+/**
+ * How long the monitor holds `alert`'s condition before it fires: its rule's `for` here (as in
+ * Prometheus), `defaultForMs` (MONITOR_ALERT_FOR) where that is the default `for` or the alert is
+ * not in the catalogue, 0 (the first evaluation) for a rule without one.
+ */
+export function monitorForMs(alert: string, defaultForMs: number): number {
+  if (!RULE_FOR.has(alert)) return defaultForMs;
+  const own = RULE_FOR.get(alert);
+  if (own === undefined) return 0;
+  return own === ALERT_DEFAULTS.for ? defaultForMs : parseDuration(own);
+}

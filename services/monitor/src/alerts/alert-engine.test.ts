@@ -1,3 +1,5 @@
+import { parseDuration } from '@tributary/contract/spec';
+import { ALERT_DEFAULTS, ALERT_RULES, monitorForMs, type AlertRuleSpec } from './alert-catalogue';
 import { AlertEngine } from './alert-engine';
 import type { AlertCondition } from './alert-rules';
 
@@ -46,5 +48,31 @@ describe('AlertEngine', () => {
 
   it('fires at once with a zero `for`', () => {
     expect(new AlertEngine(0).update([lag(1)], 0)).toHaveLength(1);
+  });
+
+  it("holds each alert for its own rule's `for`", () => {
+    const e = new AlertEngine((alert) => (alert === 'TributaryConsumerLag' ? 1_000 : 0));
+    const other: AlertCondition = { ...lag(1), alert: 'TributarySourceFailing', labels: { pipeline: 'p', source: 's' } };
+    expect(e.update([lag(5), other], 0).map((t) => t.alert.alert)).toEqual(['TributarySourceFailing']);
+    expect(e.update([lag(5), other], 1_000).map((t) => t.alert.alert)).toEqual(['TributaryConsumerLag']);
+  });
+});
+
+describe('monitorForMs', () => {
+  it("takes each rule's `for` from the catalogue, MONITOR_ALERT_FOR standing in for the default", () => {
+    expect(monitorForMs('TributaryMonitorStatusDown', 1_000)).toBe(300_000);
+    expect(monitorForMs('TributarySourceFailing', 1_000)).toBe(0);
+    expect(monitorForMs('TributaryConsumerLag', 1_234)).toBe(1_234);
+    expect(monitorForMs('NotInTheCatalogue', 1_234)).toBe(1_234);
+  });
+
+  it('holds every rule the monitor evaluates exactly as long as its Prometheus rule when MONITOR_ALERT_FOR is the default', () => {
+    const monitored = (ALERT_RULES as readonly AlertRuleSpec[]).filter((r) => r.monitor);
+    expect(monitored.filter((r) => r.for !== ALERT_DEFAULTS.for).length).toBeGreaterThanOrEqual(2);
+    for (const r of monitored)
+      expect([r.alert, monitorForMs(r.alert, parseDuration(ALERT_DEFAULTS.for))]).toEqual([
+        r.alert,
+        r.for === undefined ? 0 : parseDuration(r.for),
+      ]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The alert state machine, as Prometheus runs it: a condition that starts holding makes its alert
- * `pending`; held for the `for` duration it becomes `firing` and is notified; when it stops
+ * `pending`; held for its rule's `for` duration it becomes `firing` and is notified; when it stops
  * holding a firing alert is `resolved` and notified again, a pending one is dropped silently.
  * Pure apart from the clock it is given, so transitions are unit-tested without waiting.
  */
@@ -20,7 +20,12 @@ export interface AlertTransition {
 export class AlertEngine {
   private readonly active = new Map<string, ActiveAlert>();
 
-  constructor(private readonly forMs: number) {}
+  private readonly forMs: (alert: string) => number;
+
+  /** `forMs`: how long a condition holds before its alert fires, one for all or per alert name (`monitorForMs`). */
+  constructor(forMs: number | ((alert: string) => number)) {
+    this.forMs = typeof forMs === 'number' ? () => forMs : forMs;
+  }
 
   /** Applies one evaluation's conditions; returns the alerts that fired or resolved now. */
   update(conditions: readonly AlertCondition[], now: number): AlertTransition[] {
@@ -40,7 +45,7 @@ export class AlertEngine {
         a.value = c.value;
         a.severity = c.severity;
       }
-      if (a.state === 'pending' && now - a.activeSince >= this.forMs) {
+      if (a.state === 'pending' && now - a.activeSince >= this.forMs(a.alert)) {
         a.state = 'firing';
         a.firedAt = now;
         out.push({ status: 'firing', alert: { ...a }, at: now });

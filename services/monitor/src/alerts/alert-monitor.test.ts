@@ -19,7 +19,7 @@ const breach = {
 } as unknown as PipelineStatus;
 
 describe('AlertMonitor', () => {
-  it('raises a status-down alert while status cannot be read, without resolving what held before, and notifies each change once', async () => {
+  it('raises a status-down alert after its catalogue `for` while status cannot be read, without resolving what held before, and notifies each change once', async () => {
     let down = false;
     const snapshots = {
       get: async (): Promise<StatusSnapshot> => {
@@ -43,7 +43,11 @@ describe('AlertMonitor', () => {
     });
     expect((await m.evaluate(1_000)).map((t) => `${t.status} ${t.alert.alert}`)).toEqual(['firing TributaryFreshnessBreach']);
     down = true;
-    expect((await m.evaluate(2_000)).map((t) => `${t.status} ${t.alert.alert}`)).toEqual(['firing TributaryMonitorStatusDown']);
+    // MONITOR_ALERT_FOR (forMs) is 0, but TributaryMonitorStatusDown has its own `for` in the catalogue: 5m.
+    expect(await m.evaluate(2_000)).toEqual([]);
+    expect(m.list().find((a) => a.alert === 'TributaryMonitorStatusDown')?.state).toBe('pending');
+    expect(await m.evaluate(2_000 + 299_999)).toEqual([]);
+    expect((await m.evaluate(2_000 + 300_000)).map((t) => `${t.status} ${t.alert.alert}`)).toEqual(['firing TributaryMonitorStatusDown']);
     expect(
       m
         .list()
@@ -51,7 +55,7 @@ describe('AlertMonitor', () => {
         .sort(),
     ).toEqual(['TributaryFreshnessBreach', 'TributaryMonitorStatusDown']);
     down = false;
-    expect((await m.evaluate(3_000)).map((t) => `${t.status} ${t.alert.alert}`)).toEqual(['resolved TributaryMonitorStatusDown']);
+    expect((await m.evaluate(303_000)).map((t) => `${t.status} ${t.alert.alert}`)).toEqual(['resolved TributaryMonitorStatusDown']);
     await notifier.close();
     expect(sent.map((t) => `${t.status} ${t.alert.alert}`)).toEqual([
       'firing TributaryFreshnessBreach',

@@ -24,6 +24,7 @@ import type { ClusterStatus } from '../cluster/cluster-probe';
 import type { ReplicaRegistry } from '../cluster/replica-registry';
 import type { StatusSnapshots } from '../status/status-snapshot';
 import { AlertEngine, type ActiveAlert, type AlertTransition } from './alert-engine';
+import { monitorForMs } from './alert-catalogue';
 import type { AlertNotifier } from './alert-notifier';
 import {
   evaluateRules,
@@ -47,6 +48,7 @@ export interface AlertMonitorOptions {
   pool: Pool;
   notifier: AlertNotifier;
   thresholds: RuleThresholds;
+  /** MONITOR_ALERT_FOR: the `for` of the rules whose catalogue `for` is the default (`monitorForMs`). */
   forMs: number;
   intervalMs: number;
   logger: Logger;
@@ -91,7 +93,7 @@ export class AlertMonitor {
   private reconcilePending = true;
 
   constructor(private readonly opts: AlertMonitorOptions) {
-    this.engine = new AlertEngine(opts.forMs);
+    this.engine = new AlertEngine((alert) => monitorForMs(alert, opts.forMs));
     this.task = new PeriodicTask({
       intervalMs: opts.intervalMs,
       runAtStart: true,
