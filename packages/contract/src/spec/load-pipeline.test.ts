@@ -136,6 +136,30 @@ tables:
     ]);
   });
 
+  it('refuses on_drift: evolve for tables that cannot take a new column (here scd2 and accumulating), naming the line where the policy is written', () => {
+    const f = file(
+      'evolve.yaml',
+      `${PLAIN.replace('datasets: {}\n', '')}on_drift: evolve
+datasets:
+  staff:
+    from: orders
+    fields: { id: { type: integer, required: true }, name: string, at: timestamp }
+  orders_ds:
+    from: orders
+    on_drift: evolve
+    fields: { id: { type: integer, required: true }, amount: decimal }
+tables:
+  dim_staff: { from: staff, mode: scd2, key: [id] }
+  fact_order: { from: orders_ds, mode: accumulating, key: [id], columns: { amount: sum } }
+  staff_copy: { from: staff, mode: upsert, key: [id] }
+`,
+    );
+    expect(problems(() => loadPipelineFile(f))).toEqual([
+      '4:11 on_drift: on_drift: evolve adds columns to PostgreSQL tables of mode append, upsert; table "dim_staff" (from dataset "staff") is mode scd2',
+      '11:15 datasets.orders_ds.on_drift: on_drift: evolve adds columns to PostgreSQL tables of mode append, upsert; table "fact_order" (from dataset "orders_ds") is mode accumulating',
+    ]);
+  });
+
   it('reports reference problems together with structural ones in the same file', () => {
     const f = file(
       'mixed.yaml',

@@ -1,11 +1,12 @@
 /**
- * One pipeline: live totals, flow and per-table counts, throughput and latency charts over a chosen range (from the
+ * One pipeline: live totals, flow, per-table counts and schema drift, throughput and latency charts over a chosen range (from the
  * stream log and the load ledger), errors per stage and code, and the most recent loads.
  *
  * Longer than 300 lines because it is one page whose sections share the pipeline's state and its
  * refresh.
  */
 import { get } from './api.js';
+import { driftTable } from './drift-panel.js';
 import { sourceRunsPanel } from './source-runs-panel.js';
 import { tableCountsTable } from './table-counts.js';
 import { h, replaceRegion } from './dom.js';
@@ -169,6 +170,7 @@ export function pipelinePage(name: string): Page {
   let tiles: HTMLElement;
   let flow: HTMLElement;
   let tableCounts: HTMLElement;
+  let drift: HTMLElement;
   let errors: HTMLElement;
   let loads: HTMLElement;
   let checks: HTMLElement;
@@ -240,6 +242,7 @@ export function pipelinePage(name: string): Page {
       tiles = h('section', { class: 'tiles', 'aria-label': 'Totals' });
       flow = h('div', { class: 'scroll-x' });
       tableCounts = h('div', {});
+      drift = h('div', {});
       errors = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
       loads = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
       checks = h('div', {});
@@ -261,6 +264,7 @@ export function pipelinePage(name: string): Page {
         tiles,
         h('section', { class: 'panel', 'aria-labelledby': 'h-flow' }, h('h2', { id: 'h-flow' }, 'Flow'), flow),
         h('section', { class: 'panel', 'aria-labelledby': 'h-tables' }, h('h2', { id: 'h-tables' }, 'Tables'), tableCounts),
+        h('section', { class: 'panel', 'aria-labelledby': 'h-drift' }, h('h2', { id: 'h-drift' }, 'Schema drift'), drift),
         h('div', { class: 'page-head' }, h('h2', {}, 'Over time'), rangeBar),
         h(
           'div',
@@ -370,6 +374,7 @@ export function pipelinePage(name: string): Page {
       );
       replaceRegion(flow, flowDiagram(p));
       replaceRegion(tableCounts, tableCountsTable(p));
+      replaceRegion(drift, driftTable(p.drift ?? []));
       void refresh();
     },
     unmount() {

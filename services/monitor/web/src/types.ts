@@ -14,6 +14,7 @@ export type {
   DeadLetterHints,
   DeadLetterGroups,
   DlqAction,
+  DriftView,
   ErrorGroup,
   Overview,
   PipelineOverview,
