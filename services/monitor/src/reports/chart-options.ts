@@ -42,31 +42,39 @@ function xyChart(c: ReportComponent, r: QueryResult, file: string): Option {
   const extra = {
     stack: o.stacked ? 'total' : undefined,
     areaStyle: area ? {} : undefined,
-    showSymbol: false,
     emphasis: { focus: 'series' },
   };
-  const groups = new Map<string, unknown[][]>();
+  const groups = new Map<string, Map<string, number | null>>();
+  const xs = new Map<string, unknown>();
+  const add = (name: string, x: unknown, y: number | null): void => {
+    xs.set(String(x), x);
+    if (!groups.has(name)) groups.set(name, new Map());
+    // One value per series and x, as a category axis draws it: the first row's.
+    if (!groups.get(name)!.has(String(x))) groups.get(name)!.set(String(x), y);
+  };
   if (o.series) {
     const si = columnIndex(r, o.series, c, file);
-    for (const row of r.rows) {
-      const key = String(row[si] ?? '(none)');
-      if (!groups.has(key)) groups.set(key, []);
-      groups.get(key)!.push([row[xi], num(row[ys[0]!.i])]);
-    }
-  } else
-    for (const y of ys)
-      groups.set(
-        y.name,
-        r.rows.map((row) => [row[xi], num(row[y.i])]),
-      );
-  const categories = time ? undefined : [...new Set(r.rows.map((row) => String(row[xi])))];
-  const series = [...groups].map(([name, data]) => ({
-    name,
-    type,
-    ...extra,
-    // A category axis takes values by position: align every series on the categories.
-    data: categories ? categories.map((cat) => data.find((d) => String(d[0]) === cat)?.[1] ?? null) : data,
-  }));
+    for (const row of r.rows) add(String(row[si] ?? '(none)'), row[xi], num(row[ys[0]!.i]));
+  } else for (const row of r.rows) for (const y of ys) add(y.name, row[xi], num(row[y.i]));
+  // Every series on every x of the result: a query grouped by (x, series) has no row where a
+  // series had nothing, and stacked values must line up. Absent counts as 0 in a stack (nothing
+  // there) and as a gap otherwise (unknown, not zero).
+  const xKeys = [...xs.keys()];
+  if (time) xKeys.sort((a, b) => Date.parse(a) - Date.parse(b));
+  const absent = o.stacked ? 0 : null;
+  const series = [...groups].map(([name, values]) => {
+    const points = xKeys.map((k) => (values.has(k) ? values.get(k)! : absent));
+    // A point with no neighbour draws no line: show the points where one would vanish.
+    const isolated = points.some((y, i) => y !== null && (points[i - 1] ?? null) === null && (points[i + 1] ?? null) === null);
+    return {
+      name,
+      type,
+      ...extra,
+      showSymbol: type === 'line' && isolated,
+      data: time ? xKeys.map((k, i) => [xs.get(k), points[i]]) : points,
+    };
+  });
+  const categories = time ? undefined : xKeys;
   const xAxis = time ? { type: 'time' } : { type: 'category', data: categories };
   const yAxis = { type: 'value', name: o.y_label, scale: type === 'line' && !area };
   return {
