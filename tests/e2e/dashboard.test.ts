@@ -297,4 +297,30 @@ describe('dashboard', () => {
       .waitFor({ timeout: 30_000 });
     await page.screenshot({ path: path.join(SHOTS, 'alerts.png'), fullPage: true });
   });
+
+  it('the loader logs its lifecycle at info, one line each with the pipeline: what it loads (none blocked), and that it stopped', async () => {
+    const loader = stack.procs.get('loader')!;
+    const logPath = loader.logPath;
+    await stack.stop('loader');
+    const info = readFileSync(logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            level: number | string;
+            msg: string;
+            pipeline?: string;
+            pipelines?: string[];
+            tables?: string[];
+            blocked?: string[];
+          },
+      )
+      .filter((l) => l.level === 30 || l.level === 'info');
+    const loading = info.filter((l) => l.msg.startsWith('pipeline traffic: loading'));
+    expect(loading.map((l) => [l.msg, l.pipeline, l.tables, l.blocked])).toEqual([
+      ['pipeline traffic: loading 1 table(s)', 'traffic', ['fact_passage'], []],
+    ]);
+    expect(info.filter((l) => l.msg.startsWith('loader stopped consuming')).map((l) => l.pipelines)).toEqual([['traffic']]);
+  });
 });
