@@ -1,20 +1,20 @@
 /**
- * The dashboard reads the monitor's API by the server's own types: `web/src/api-types.ts` is a
- * generated copy of `services/monitor/src/api/api-types.ts` (the browser build cannot import from
- * the server's source tree). This test fails when the copy drifts; `npm run docs:generate` (which
+ * The dashboard reads the monitor's API by the contract's own types: `web/src/api-types.ts` is a
+ * generated copy of `packages/contract/src/monitor-api.ts` (the browser build cannot import from
+ * the packages' source trees). This test fails when the copy drifts; `npm run docs:generate` (which
  * runs the docs tests with UPDATE_DOCS=1) rewrites it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const MONITOR = path.resolve(__dirname, '../../services/monitor');
-const SOURCE = path.join(MONITOR, 'src/api/api-types.ts');
+const SOURCE = path.resolve(__dirname, '../../packages/contract/src/monitor-api.ts');
 const COPY = path.join(MONITOR, 'web/src/api-types.ts');
 
 /** The copy: a header naming its source, then the source verbatim. */
 function renderApiTypesCopy(): string {
   return (
-    '// Generated from services/monitor/src/api/api-types.ts by `npm run docs:generate`: edit that file, not this one.\n' +
+    '// Generated from packages/contract/src/monitor-api.ts by `npm run docs:generate`: edit that file, not this one.\n' +
     readFileSync(SOURCE, 'utf8')
   );
 }

@@ -5,6 +5,7 @@
 export * from './codec';
 export * from './errors';
 export * from './expressions';
+export * from './monitor-api';
 export * from './reports';
 export * from './schema';
 export * from './spec';

@@ -50,7 +50,7 @@ import { prepareDatabase } from './prepare-database';
 import { ReplicaRegistry } from './cluster/replica-registry';
 import { SourceSlots } from './sources/source-slots';
 import { createSourceRouter } from './sources/source-router';
-import { registerSourceMetrics } from './sources/source-metrics';
+import { registerSourceMetrics } from './status/source-metrics';
 import { SourceRuns } from './sources/source-runs';
 import { StatusSnapshots } from './status/status-snapshot';
 import { registerStatusMetrics } from './status/status-metrics';

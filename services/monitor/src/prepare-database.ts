@@ -6,7 +6,7 @@
 import { assertTableAccess } from '@tributary/warehouse/table-access';
 import { tableNeeds } from '@tributary/warehouse/database-roles';
 import type { Pool } from 'pg';
-import { toWarehouseError } from './fold/warehouse-error';
+import { toWarehouseError } from './warehouse-error';
 
 /** Fails with TRIB_E_TOPOLOGY_MISSING naming missing tables, or TRIB_E_CONFIG naming missing privileges. */
 export async function prepareDatabase(pool: Pool): Promise<void> {

@@ -4,33 +4,12 @@
  * the same way and leave the same audit trail. The write side is in `../dlq/`.
  */
 import { parseArgs } from 'node:util';
+import type { DeadLetterGroups, DeadLetterView } from '@tributary/contract/monitor-api';
 import { UsageError, type Command, type CommandContext } from '../command';
 import { act, preview } from '../dlq/dlq-actions';
 import { FILTER_OPTIONS, filterOf, sequences } from '../dlq/dlq-selection';
 import { monitorRequest } from '../monitor-client';
 import { table } from './status';
-
-/** The fields of a dead letter this command shows. */
-interface DeadLetterView {
-  seq: number;
-  pipeline: string;
-  stage: string;
-  name: string;
-  error: { code: string | null; message: string | null };
-  record: unknown;
-  failed_at: string | null;
-  status: string;
-}
-
-/** A group of dead letters (`--group-by`). */
-interface DeadLetterGroup {
-  key: Record<string, string | null>;
-  count: number;
-  first_seen: string | null;
-  last_seen: string | null;
-  sample_seq: number;
-  sample_message: string | null;
-}
 
 const GROUP_KEYS = ['pipeline', 'stage', 'name', 'code', 'field', 'schema'];
 const SUBCOMMANDS = `dlq list [--pipeline P] [--stage ingest|transform|load] [--name N] [--code TRIB_E_...] [--field F] [--schema FP]
@@ -62,10 +41,7 @@ async function list(args: string[], { env, out }: CommandContext): Promise<numbe
   if (values.status !== undefined) query.set('status', values.status);
   if (values['group-by'] !== undefined) {
     query.set('by', values['group-by']);
-    const r = await monitorRequest<{ totals: Record<string, number>; groups: DeadLetterGroup[]; by: string[] }>(
-      env,
-      `/api/dlq/groups?${query}`,
-    );
+    const r = await monitorRequest<DeadLetterGroups>(env, `/api/dlq/groups?${query}`);
     if (values.json) return (out(JSON.stringify(r, null, 2)), 0);
     const t = r.totals;
     out(`dead letters: ${t.open ?? 0} open, ${t.replayed ?? 0} replayed, ${t.discarded ?? 0} discarded, ${t.all ?? 0} in all`);

@@ -3,43 +3,13 @@
  * (admin token), printing per record what a fix would do (preview) or did (replay's outcome).
  */
 import { parseArgs } from 'node:util';
+import type { ActionResult, PreviewAnswer, PreviewRecordView, ReplayOutcome } from '@tributary/contract/monitor-api';
 import { UsageError, type CommandContext } from '../command';
 import { monitorRequest } from '../monitor-client';
 import { FILTER_OPTIONS, FIX_OPTIONS, fixOf, selectionOf } from './dlq-selection';
 
-/** One record of a preview. */
-interface PreviewRecord {
-  seq: number;
-  stage: string;
-  name: string;
-  changed: boolean;
-  outcome: string;
-  tables: { table: string }[];
-  filtered: string[];
-  errors: { stage: string; dataset?: string; code: string; message: string }[];
-}
-
-/** One replayed record's outcome. */
-interface ReplayOutcome {
-  seq: number;
-  outcome: 'loaded' | 'filtered' | 'dead_lettered' | 'pending';
-  tables?: Record<string, number>;
-  dead_letters?: { seq: number; code: string | null; message: string | null }[];
-}
-
-/** The monitor's answer to a replay or discard. */
-interface ActionResult {
-  action_id: number;
-  requested: number;
-  done: number;
-  skipped: number;
-  failed: number;
-  errors: { seq: number; message: string }[];
-  outcomes?: ReplayOutcome[];
-}
-
 /** What a preview record says, in one line. */
-function describePreview(r: PreviewRecord): string {
+function describePreview(r: PreviewRecordView): string {
   const why = r.errors.map((e) => `${e.stage}${e.dataset ? ` ${e.dataset}` : ''}: ${e.code} ${e.message}`).join('; ');
   const where =
     r.outcome === 'load'
@@ -73,15 +43,11 @@ export async function preview(args: string[], { env, out }: CommandContext): Pro
   });
   const selection = selectionOf(positionals, values);
   const fix = fixOf(values, selection);
-  const r = await monitorRequest<{ records: PreviewRecord[]; summary: Record<string, number>; truncated: boolean }>(
-    env,
-    '/api/dlq/preview',
-    {
-      ...selection,
-      ...(fix ? { fix } : {}),
-      ...(values.limit ? { limit: Number(values.limit) } : {}),
-    },
-  );
+  const r = await monitorRequest<PreviewAnswer>(env, '/api/dlq/preview', {
+    ...selection,
+    ...(fix ? { fix } : {}),
+    ...(values.limit ? { limit: Number(values.limit) } : {}),
+  });
   if (values.json) out(JSON.stringify(r, null, 2));
   else {
     const s = r.summary;

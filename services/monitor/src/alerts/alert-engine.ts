@@ -5,8 +5,8 @@
  * Pure apart from the clock it is given, so transitions are unit-tested without waiting.
  */
 import { fingerprint, type AlertCondition } from './alert-rules';
-import type { ActiveAlert } from '../api/api-types';
-export type { ActiveAlert } from '../api/api-types';
+import type { ActiveAlert } from '@tributary/contract/monitor-api';
+export type { ActiveAlert } from '@tributary/contract/monitor-api';
 
 /** A notification-worthy change. */
 export interface AlertTransition {

@@ -16,7 +16,7 @@ import type { ClusterProbe } from '../cluster/cluster-probe';
 import { createDlqHintsRouter } from '../dlq/dlq-hints-router';
 import { createDlqRouter, type DlqRouterDeps } from '../dlq/dlq-router';
 import type { LiveFeed } from './live-feed';
-import type { AlertEvent, Overview } from './api-types';
+import type { AlertEvent, Overview } from '@tributary/contract/monitor-api';
 import { queryCheckResults, queryErrorGroups, queryPipelineSeries, queryRecentLoads } from '../status/pipeline-series';
 import type { ReplicaRegistry } from '../cluster/replica-registry';
 import type { StatusSnapshots } from '../status/status-snapshot';

@@ -11,8 +11,20 @@
  */
 import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import { readServerInfo, serverAddress } from './nats-server-info';
-import type { ClusterServer, ClusterStatus, StreamPeer, StreamReplicaState as ReplicaState, StreamReplicas } from '../api/api-types';
-export type { ClusterServer, ClusterStatus, StreamPeer, StreamReplicaState as ReplicaState, StreamReplicas } from '../api/api-types';
+import type {
+  ClusterServer,
+  ClusterStatus,
+  StreamPeer,
+  StreamReplicaState as ReplicaState,
+  StreamReplicas,
+} from '@tributary/contract/monitor-api';
+export type {
+  ClusterServer,
+  ClusterStatus,
+  StreamPeer,
+  StreamReplicaState as ReplicaState,
+  StreamReplicas,
+} from '@tributary/contract/monitor-api';
 
 /** Inputs of the probe. */
 export interface ClusterProbeOptions {

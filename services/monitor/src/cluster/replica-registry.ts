@@ -7,8 +7,8 @@
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, HEARTBEAT_SUBJECT_PREFIX, type HeartbeatBeat } from '@tributary/runtime/nats';
 import { type Logger } from '@tributary/runtime/logger';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { ReplicaView, ServiceReplicaState as ReplicaState, ServiceView } from '../api/api-types';
-export type { ReplicaView, ServiceReplicaState as ReplicaState, ServiceView } from '../api/api-types';
+import type { ReplicaView, ServiceReplicaState as ReplicaState, ServiceView } from '@tributary/contract/monitor-api';
+export type { ReplicaView, ServiceReplicaState as ReplicaState, ServiceView } from '@tributary/contract/monitor-api';
 
 /** Options of the registry. */
 export interface ReplicaRegistryOptions {

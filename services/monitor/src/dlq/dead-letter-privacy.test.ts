@@ -1,6 +1,6 @@
 import { loadPipelines } from '@tributary/contract/spec';
 import path from 'node:path';
-import type { DeadLetterView } from '../api/api-types';
+import type { DeadLetterView } from '@tributary/contract/monitor-api';
 import { deadLetterMasker } from './dead-letter-privacy';
 
 const pipelines = loadPipelines(path.resolve(__dirname, '../../../../pipelines/traffic.yaml'));

@@ -6,7 +6,7 @@
  * says what is stored where.
  */
 import { MASKED, maskFields, sensitiveFields, type Pipeline } from '@tributary/contract/spec';
-import type { DeadLetterView } from '../api/api-types';
+import type { DeadLetterView } from '@tributary/contract/monitor-api';
 
 /** Values this short are not searched for in messages (a "1" would mask every digit). */
 const MIN_MASKED_TEXT = 3;

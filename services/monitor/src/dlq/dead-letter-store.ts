@@ -3,9 +3,32 @@
  * stage with its reason, record and origin (the stream keeps them only for its max age).
  */
 import type { Pool, PoolClient } from 'pg';
-import type { DeadLetterRow } from '../fold/folded-message';
-import type { DeadLetterView } from '../api/api-types';
-export type { DeadLetterView } from '../api/api-types';
+import type { DeadLetterView } from '@tributary/contract/monitor-api';
+
+/** A row of `tributary.dead_letters` (JSON columns already serialised). */
+export interface DeadLetterRow {
+  seq: number;
+  msgId: string;
+  pipeline: string;
+  stage: string;
+  name: string;
+  errorCode: string | null;
+  errorMessage: string | null;
+  errorLocation: string | null;
+  record: string | null;
+  original: string | null;
+  replaySubject: string | null;
+  attempts: number | null;
+  ingestedAt: string | null;
+  failedAt: string | null;
+  /** The source schema's fingerprint (header Trib-Schema-Fingerprint), when the stage sent it. */
+  schemaFingerprint: string | null;
+  /** Every reason when there are several (`error.details`, each with its field), JSON. */
+  errorDetails: string | null;
+  /** Every field the error names: those of its details, else its location's; empty when none. */
+  errorFields: string[];
+}
+export type { DeadLetterView } from '@tributary/contract/monitor-api';
 
 /**
  * DDL of the dead-letter table; idempotent. Belongs in core's BOOKKEEPING_DDL (then the monitor

@@ -3,7 +3,7 @@
  * `expression` gives the whole new record, `records` replaces named ones; a fix that fails on a
  * record says why for that record; `$hmac` and invalid expressions are refused up front.
  */
-import type { DeadLetterView } from '../api/api-types';
+import type { DeadLetterView } from '@tributary/contract/monitor-api';
 import { compileFix, fixShape } from './dlq-fix';
 
 const dl = (seq: number, record: unknown): DeadLetterView => ({

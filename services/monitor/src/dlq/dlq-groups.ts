@@ -5,7 +5,7 @@
  * or discard a whole group.
  */
 import type { Pool } from 'pg';
-import type { DeadLetterGroup, DeadLetterGroups } from '../api/api-types';
+import type { DeadLetterGroup, DeadLetterGroups } from '@tributary/contract/monitor-api';
 import { ERROR_FIELDS_SQL, filterClause, NONE, type DeadLetterFilter } from './dead-letter-store';
 
 /** What dead letters can be grouped by, and the column each reads. */

@@ -7,7 +7,7 @@ import { TributaryError } from '@tributary/contract/errors';
 import { type Pipeline } from '@tributary/contract/spec';
 import express, { type Router } from 'express';
 import type { Pool } from 'pg';
-import type { DeadLetterHints } from '../api/api-types';
+import type { DeadLetterHints } from '@tributary/contract/monitor-api';
 import { listDeadLetters } from './dead-letter-store';
 import { recordHints } from './replay-target';
 

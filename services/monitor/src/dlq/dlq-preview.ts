@@ -11,7 +11,7 @@ import { previewOutcome, subjects, type PreviewError, type PreviewReply, type Pr
 import { tablesOf, type Pipeline } from '@tributary/contract/spec';
 import { TributaryError } from '@tributary/contract/errors';
 import type { Pool } from 'pg';
-import type { PreviewAnswer, PreviewRecordView } from '../api/api-types';
+import type { PreviewAnswer, PreviewRecordView } from '@tributary/contract/monitor-api';
 import type { FixFn } from './dlq-fix';
 import { selectDeadLetters, type DeadLetterSelection } from './dlq-selection';
 import { replayRecords, replayTarget, type SourceChecks } from './replay-target';

@@ -8,9 +8,9 @@
  */
 import type { Pipeline } from '@tributary/contract/spec';
 import type { Pool } from 'pg';
-import type { ReplayOutcome } from '../api/api-types';
+import type { ReplayOutcome } from '@tributary/contract/monitor-api';
 
-export type { ReplayOutcome } from '../api/api-types';
+export type { ReplayOutcome } from '@tributary/contract/monitor-api';
 
 /** One replayed dead letter. */
 export interface Replayed {

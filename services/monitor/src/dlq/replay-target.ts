@@ -6,7 +6,7 @@
  */
 import { compileSchema, schemaKindOf, type RecordSchema, type SchemaProblem } from '@tributary/contract/schema';
 import { type Pipeline } from '@tributary/contract/spec';
-import type { RecordHints } from '../api/api-types';
+import type { RecordHints } from '@tributary/contract/monitor-api';
 import type { DeadLetterView } from './dead-letter-store';
 
 /** The subject a dead letter replays to. */

@@ -12,8 +12,8 @@ import { type DriftEvent } from '@tributary/contract/spec';
 import { BatchConsumer } from '@tributary/runtime/nats';
 import { type Logger } from '@tributary/runtime/logger';
 import type { Pool } from 'pg';
-import type { DriftView } from '../api/api-types';
-import { inFoldTransaction } from './warehouse-error';
+import type { DriftView } from '@tributary/contract/monitor-api';
+import { inFoldTransaction } from '../warehouse-error';
 
 /** The stream and durable the drift fold reads. */
 export const DRIFT_FOLD = { stream: STREAMS.events, durable: consumers.monitor('drift') };

@@ -8,6 +8,9 @@
  */
 import { H, header, subjectTokens } from '@tributary/contract/wire';
 import type { MsgHdrs } from '@nats-io/transport-node';
+import type { DeadLetterRow } from '../dlq/dead-letter-store';
+
+export type { DeadLetterRow } from '../dlq/dead-letter-store';
 
 /** The streams the monitor folds, as named in `stream_log.stream`. */
 export type FoldedStream = 'raw' | 'processed' | 'dlq';
@@ -38,30 +41,6 @@ export interface StreamLogRow {
   seq: number;
   /** A replayed dead letter (header Trib-Replay-Of): its DLQ sequence; its records count as replayed, not accepted. */
   replayOf: number | null;
-}
-
-/** A row of `tributary.dead_letters` (JSON columns already serialised). */
-export interface DeadLetterRow {
-  seq: number;
-  msgId: string;
-  pipeline: string;
-  stage: string;
-  name: string;
-  errorCode: string | null;
-  errorMessage: string | null;
-  errorLocation: string | null;
-  record: string | null;
-  original: string | null;
-  replaySubject: string | null;
-  attempts: number | null;
-  ingestedAt: string | null;
-  failedAt: string | null;
-  /** The source schema's fingerprint (header Trib-Schema-Fingerprint), when the stage sent it. */
-  schemaFingerprint: string | null;
-  /** Every reason when there are several (`error.details`, each with its field), JSON. */
-  errorDetails: string | null;
-  /** Every field the error names: those of its details, else its location's; empty when none. */
-  errorFields: string[];
 }
 
 /** What one message folds into, and what was wrong with it. */

@@ -12,7 +12,7 @@ import type { Pool } from 'pg';
 import { insertDeadLetters } from '../dlq/dead-letter-store';
 import { foldMessage, type DeadLetterRow, type FoldedMessage, type FoldedStream } from './folded-message';
 import { insertStreamLog } from './stream-log-store';
-import { inFoldTransaction, toWarehouseError } from './warehouse-error';
+import { inFoldTransaction, toWarehouseError } from '../warehouse-error';
 
 /** Inputs of a fold loop. */
 export interface StreamFoldOptions {

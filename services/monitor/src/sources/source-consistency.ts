@@ -5,9 +5,9 @@
  */
 import type { Pipeline } from '@tributary/contract/spec';
 import type { Pool } from 'pg';
-import type { SourceConsistency } from '../api/api-types';
-import { toWarehouseError } from '../fold/warehouse-error';
-export type { SourceConsistency } from '../api/api-types';
+import type { SourceConsistency } from '@tributary/contract/monitor-api';
+import { toWarehouseError } from '../warehouse-error';
+export type { SourceConsistency } from '@tributary/contract/monitor-api';
 
 const SQL = `
 WITH s AS (SELECT * FROM unnest($1::text[], $2::text[]) AS s(pipeline, source)),

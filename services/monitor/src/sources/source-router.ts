@@ -12,7 +12,7 @@ import { setSourcePause } from '@tributary/runtime/nats';
 import { type Logger } from '@tributary/runtime/logger';
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { actorOf, refuseCrossSite, requireAdmin } from '../api/admin-auth';
+import { actorOf, refuseCrossSite, requireAdmin } from '../admin-auth';
 import type { SourceRuns } from './source-runs';
 
 /** What the router needs. */

@@ -11,8 +11,8 @@
 import type { KV } from '@nats-io/kv';
 import type { Pipeline } from '@tributary/contract/spec';
 import { readScheduleState, readSourcePause, type SourcePause, type SourceScheduleState } from '@tributary/runtime/nats';
-import type { SourceRunView } from '../api/api-types';
-export type { SourceRunView } from '../api/api-types';
+import type { SourceRunView } from '@tributary/contract/monitor-api';
+export type { SourceRunView } from '@tributary/contract/monitor-api';
 
 /** Source kinds that are pulled on a schedule by the ingest-api (the others are pushed to it). */
 const PUSHED = new Set(['push', 'generator']);

@@ -10,8 +10,8 @@ import { cdcSlotName, resolveSecret, type Pipeline } from '@tributary/contract/s
 import { withDatabaseUser } from '@tributary/runtime/env-config';
 import { type Logger } from '@tributary/runtime/logger';
 import { Client } from 'pg';
-import type { SlotLag } from '../api/api-types';
-export type { SlotLag } from '../api/api-types';
+import type { SlotLag } from '@tributary/contract/monitor-api';
+export type { SlotLag } from '@tributary/contract/monitor-api';
 
 interface Observed {
   confirmed: string;

@@ -8,8 +8,8 @@ import { consumers, STREAMS } from '@tributary/contract/wire';
 import { type Pipeline } from '@tributary/contract/spec';
 import type { FoldedStream } from '../fold/folded-message';
 import { foldSource } from '../fold/stream-fold';
-import type { ConsumerLag, StageLag } from '../api/api-types';
-export type { ConsumerLag, StageLag } from '../api/api-types';
+import type { ConsumerLag, StageLag } from '@tributary/contract/monitor-api';
+export type { ConsumerLag, StageLag } from '@tributary/contract/monitor-api';
 
 /** Lag of everything the monitor reports: per pipeline, and its own fold loops per stream. */
 export interface LagReport {

@@ -6,8 +6,8 @@
 import type { Pipeline } from '@tributary/contract/spec';
 import type { StatusSnapshot } from './status-snapshot';
 import type { ThroughputRates } from './throughput-rates';
-import type { ActiveAlert, ClusterStatus, Overview, PipelineTopology, ServiceView } from '../api/api-types';
-export type { Overview, PipelineOverview, PipelineTopology } from '../api/api-types';
+import type { ActiveAlert, ClusterStatus, Overview, PipelineTopology, ServiceView } from '@tributary/contract/monitor-api';
+export type { Overview, PipelineOverview, PipelineTopology } from '@tributary/contract/monitor-api';
 
 /** The flow of a pipeline from its spec. */
 export function topologyOf(p: Pipeline): PipelineTopology {

@@ -4,9 +4,9 @@
  * failure time) per time bucket; errors per stage and code; the most recent loads.
  */
 import type { Pool } from 'pg';
-import { toWarehouseError } from '../fold/warehouse-error';
-import type { CheckResult, ErrorGroup, PipelineSeries, RecentLoad } from '../api/api-types';
-export type { CheckResult, ErrorGroup, PipelineSeries, RecentLoad } from '../api/api-types';
+import { toWarehouseError } from '../warehouse-error';
+import type { CheckResult, ErrorGroup, PipelineSeries, RecentLoad } from '@tributary/contract/monitor-api';
+export type { CheckResult, ErrorGroup, PipelineSeries, RecentLoad } from '@tributary/contract/monitor-api';
 
 /** Picks a bucket size giving about 60 points over the range, in whole seconds. */
 export function stepFor(minutes: number): number {

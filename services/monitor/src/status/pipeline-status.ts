@@ -6,8 +6,8 @@ import { sourceTimeMs } from '@tributary/contract/wire';
 import { type Pipeline } from '@tributary/contract/spec';
 import type { StageLag } from './consumer-lag';
 import type { LedgerSum, StatusCounts, StreamLogSum } from './status-counts';
-import type { DatasetCounts, DeadLetteredCounts, PipelineStatus, SourceCounts, TableCounts } from '../api/api-types';
-export type { DatasetCounts, DeadLetteredCounts, PipelineStatus, SourceCounts, TableCounts } from '../api/api-types';
+import type { DatasetCounts, DeadLetteredCounts, PipelineStatus, SourceCounts, TableCounts } from '@tributary/contract/monitor-api';
+export type { DatasetCounts, DeadLetteredCounts, PipelineStatus, SourceCounts, TableCounts } from '@tributary/contract/monitor-api';
 
 function entry<T>(map: Record<string, T>, key: string, init: () => T): T {
   if (!Object.hasOwn(map, key)) map[key] = init();

@@ -3,7 +3,7 @@
  * load ledger, run in parallel), whatever the number of pipelines.
  */
 import type { Pool } from 'pg';
-import { toWarehouseError } from '../fold/warehouse-error';
+import { toWarehouseError } from '../warehouse-error';
 
 /** Sums of `tributary.stream_log` per (pipeline, stream, name, stage). */
 export interface StreamLogSum {

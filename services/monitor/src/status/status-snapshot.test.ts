@@ -1,5 +1,5 @@
 import type { Pipeline } from '@tributary/contract/spec';
-import type { SlotLag } from '../api/api-types';
+import type { SlotLag } from '@tributary/contract/monitor-api';
 import { cdcCaughtUp } from './status-snapshot';
 import type { PipelineStatus } from './pipeline-status';
 

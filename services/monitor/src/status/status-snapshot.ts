@@ -10,7 +10,7 @@ import { buildPipelineStatus, type PipelineStatus } from './pipeline-status';
 import type { SlotLag } from '../sources/source-slots';
 import type { SourceRunView } from '../sources/source-runs';
 import { queryStatusCounts } from './status-counts';
-import type { DriftView, SourceConsistency } from '../api/api-types';
+import type { DriftView, SourceConsistency } from '@tributary/contract/monitor-api';
 
 /** Status of all pipelines at one moment. */
 export interface StatusSnapshot {

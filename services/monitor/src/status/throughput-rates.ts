@@ -4,8 +4,8 @@
  * counts come from status snapshots, so rates need no extra query.
  */
 import type { PipelineStatus } from './pipeline-status';
-import type { PipelineRates } from '../api/api-types';
-export type { PipelineRates } from '../api/api-types';
+import type { PipelineRates } from '@tributary/contract/monitor-api';
+export type { PipelineRates } from '@tributary/contract/monitor-api';
 
 type Counts = Map<string, number>;
 

@@ -1,13 +1,15 @@
-// Generated from services/monitor/src/api/api-types.ts by `npm run docs:generate`: edit that file, not this one.
+// Generated from packages/contract/src/monitor-api.ts by `npm run docs:generate`: edit that file, not this one.
 /**
- * The shapes of the monitor's JSON API: the one definition the server builds its answers with and
- * the dashboard reads them by. Pure types with no imports, because the dashboard (`web/`, a
- * browser build of its own) compiles a generated copy of this file: `npm run docs:generate`
- * writes `web/src/api-types.ts`, and `tests/docs/monitor-api-types.test.ts` fails when the copy
- * differs. Change the API here; the server modules re-export these names where they build them.
+ * @tributary/contract/monitor-api: the shapes of the monitor's JSON API, the one definition the
+ * monitor builds its answers with and its readers read them by: the `tributary` CLI imports them,
+ * and the dashboard (`services/monitor/web/`, a browser build of its own) compiles a generated
+ * copy of this file, so it has no imports: `npm run docs:generate` writes
+ * `services/monitor/web/src/api-types.ts`, and `tests/docs/monitor-api-types.test.ts` fails when
+ * the copy differs. Change the API here; the monitor's modules re-export these names where they
+ * build them.
  *
- * Longer than 300 lines because the whole API as one set of types, so server and dashboard share
- * one definition.
+ * Longer than 300 lines because the whole API as one set of types, so the monitor, the CLI and
+ * the dashboard share one definition.
  */
 
 /** The lag of one durable consumer; nulls (and `error`) when NATS could not answer. */

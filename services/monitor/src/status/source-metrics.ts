@@ -4,8 +4,8 @@
  * read. A paused source is left out, as the monitor's own rules leave it out.
  */
 import { Gauge, type Registry } from 'prom-client';
-import type { StatusSnapshot, StatusSnapshots } from '../status/status-snapshot';
-import type { SourceRunView } from './source-runs';
+import type { StatusSnapshot, StatusSnapshots } from './status-snapshot';
+import type { SourceRunView } from '../sources/source-runs';
 
 /** Registers the source gauges (computed on scrape). */
 export function registerSourceMetrics(registry: Registry, snapshots: StatusSnapshots): void {
