@@ -4,13 +4,13 @@
  * translate.ts): a record pushed to ingest-api lands in PostgreSQL on each path, and the example
  * pipelines run only where the path asks for them.
  *
- * | path                     | rendered by                                     | applied as | NATS, PostgreSQL                       |
- * | ------------------------ | ----------------------------------------------- | ---------- | -------------------------------------- |
- * | chart, its own           | helm template + ci/dev-cluster.yaml + a folder  | helm       | the chart's (nats.dev, postgresql.dev) |
- * | chart, external          | helm template, examples asked for               | helm       | outside the chart (pods of the test)   |
- * | kustomize dev            | kubectl kustomize k8s/overlays/dev              | kubectl    | outside (nats, postgresql.tributary-dev) |
- * | kustomize prod (Argo CD) | kubectl kustomize k8s/overlays/prod             | argocd     | a 3-server NATS cluster, PostgreSQL    |
- * | Pulumi kind stack        | the program under mocks, its values through helm | helm      | NATS chart stood in; the chart's PostgreSQL |
+ * | path                     | rendered by                                              | applied as | NATS, PostgreSQL                            |
+ * | ------------------------ | -------------------------------------------------------- | ---------- | ------------------------------------------- |
+ * | chart, its own           | docs/deploy.md's kind `helm install`, an orders folder    | helm       | the chart's (nats.dev, postgresql.dev)      |
+ * | chart, external          | docs/deploy.md's EKS `helm upgrade`, the examples folder  | helm       | outside: 3-server NATS cluster, PostgreSQL  |
+ * | kustomize dev            | kubectl kustomize k8s/overlays/dev (examples asked for)   | kubectl    | outside (nats, postgresql.tributary-dev)    |
+ * | kustomize prod (Argo CD) | kubectl kustomize k8s/overlays/prod                       | argocd     | outside: 3-server NATS cluster, PostgreSQL  |
+ * | Pulumi kind stack        | the program under mocks, its values through helm          | helm       | NATS chart stood in; the chart's PostgreSQL |
  *
  * Not run here (no API server, controllers or CRDs): HPAs, KEDA ScaledObjects, PDBs, network
  * policies, Prometheus Operator objects, Argo CD and Flux themselves. Their contracts are checked
@@ -18,7 +18,7 @@
  * Images: scripts/images (tag `test`, shared with tests/images), stand-ins for NATS and PostgreSQL.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadPipelines } from '@tributary/contract/spec';
@@ -52,6 +52,38 @@ function localImage(image: string): string {
 
 const helm = (release: string, namespace: string, args: string[]) =>
   parseManifests(tool('helm', ['template', release, CHART, '--namespace', namespace, ...args]));
+
+/**
+ * The `helm install` / `helm upgrade --install` command of a docs/deploy.md section, rendered with
+ * `helm template` exactly as written (release, namespace, every flag), the pipeline folder the docs
+ * call `my-pipelines/` being `folder`: the docs are what this test runs, so they cannot drift.
+ */
+function documentedHelm(section: string, folder: string): K8sObject[] {
+  const doc = readFileSync(path.join(ROOT, 'docs/deploy.md'), 'utf8');
+  const at = doc.indexOf(section);
+  if (at < 0) throw new Error(`docs/deploy.md has no section '${section}'`);
+  const block = /```sh\n([\s\S]*?)```/.exec(doc.slice(at))?.[1] ?? '';
+  const line = block
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .find((l) => /^helm (install|upgrade --install) \S+ charts\/tributary /.test(l));
+  if (!line) throw new Error(`no helm install command under '${section}' in docs/deploy.md`);
+  const words = line.trim().split(/\s+/);
+  const [release, chart, ...rest] = words.slice(words[1] === 'upgrade' ? 3 : 2);
+  expect(chart).toBe('charts/tributary');
+  const args: string[] = [];
+  let namespace = 'default';
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i]!;
+    if (w === '-n' || w === '--namespace') namespace = rest[++i]!;
+    else if (w === '<(scripts/pipelines-values' && rest[i + 1] === 'my-pipelines/)') {
+      args.push(folderValues(folder));
+      i++;
+    } else if (/^[-\w.=/,:@]+$/.test(w)) args.push(w.startsWith('charts/') ? path.join(ROOT, w) : w);
+    else throw new Error(`docs/deploy.md '${section}': '${w}' is not a plain helm argument this test can run`);
+  }
+  return helm(release!, namespace, args);
+}
 
 /** Helm values of a pipeline folder, written by the documented script. */
 function folderValues(folder: string): string {
@@ -101,45 +133,31 @@ const passage = (id: string) => ({
 
 const PATHS: Path[] = [
   {
+    // docs/deploy.md, kind with Helm: the chart's own NATS and PostgreSQL, a pipeline folder.
     name: 'chart-own',
     mode: 'helm',
     before: () => [],
     externalHosts: [],
-    objects: () =>
-      helm('t', 'tributary', [
-        '-f',
-        path.join(CHART, 'ci/dev-cluster.yaml'),
-        '-f',
-        folderValues(ORDERS),
-        '--set',
-        'pipelines.examples=false',
-      ]),
+    objects: () => documentedHelm('**kind with Helm**', ORDERS),
     push: order('own-1'),
     pipelines: ['orders'],
     apiKey: 'test',
   },
   {
+    // docs/deploy.md, EKS (or any cluster) with Helm: the official NATS chart (a 3-server cluster,
+    // monitoring on its headless Service), an existing PostgreSQL, Secrets made out of band, KEDA
+    // and the Prometheus Operator. The folder shipped is the examples' own (pipelines/), so every
+    // example runs, asked for by shipping it.
     name: 'chart-ext',
     mode: 'helm',
-    before: () => external({ nats: 1, storage: '1GB' }),
-    externalHosts: ['nats', 'postgresql'],
-    objects: () =>
-      helm(
-        't',
-        'tributary',
-        [
-          ...['nats.url=nats://nats.messaging:4222', 'nats.monitorUrl=http://nats.messaging:8222', 'jetstream.storage=1Gi'],
-          ...[
-            'postgresql.url=postgres://tributary:tributary@postgresql.data:5432/tributary',
-            `secrets.hmacKey=${HMAC}`,
-            'pipelines.examples=true',
-          ],
-          ...['networkPolicy.enabled=false', 'global.spreadOverNodes=false'],
-          ...['ingest-api', 'transformer', 'loader', 'monitor'].map((c) => `components.${c}.autoscaling.mode=none`),
-        ]
-          .flatMap((s) => ['--set', s])
-          .concat(['--set-string', `secrets.apiKeys=${API_KEYS}`]),
-      ),
+    before: async () => [
+      ...(await external({ nats: 3, storage: '10GB' })),
+      secret('warehouse-db', { url: 'postgres://tributary:tributary@postgresql.data:5432/tributary' }),
+      secret('tributary-hmac', { 'hmac-key': HMAC }),
+      secret('tributary-api-keys', { 'api-keys.json': API_KEYS }),
+    ],
+    externalHosts: ['nats', 'nats-headless', 'postgresql'],
+    objects: () => documentedHelm('**EKS (or any cluster) with Helm**', 'pipelines'),
     push: passage('ext-1'),
     pipelines: EXAMPLES,
     apiKey: 'test',

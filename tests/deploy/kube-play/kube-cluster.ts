@@ -49,6 +49,8 @@ export class KubeCluster {
   readonly events: string[] = [];
   private readonly pods: PlayPod[] = [];
   private readonly secrets: string[] = [];
+  /** ConfigMaps and Secrets applied so far, by kind/name: an API server keeps them for later applies. */
+  private readonly configs = new Map<string, K8sObject>();
   private hosts: string[] = [];
 
   constructor(private readonly opts: ClusterOptions) {
@@ -97,6 +99,7 @@ export class KubeCluster {
     const services = objects.filter((o) => o.kind === 'Service').map((o) => o.metadata.name);
     this.hosts = [...new Set([...services, ...(this.opts.externalHosts ?? [])])];
     const local = localiseObjects(objects, this.hosts);
+    for (const o of local) if (o.kind === 'ConfigMap' || o.kind === 'Secret') this.configs.set(`${o.kind}/${o.metadata.name}`, o);
     for (const o of local) if (!WORKLOADS.includes(o.kind) && !CONFIG.includes(o.kind)) this.skipped.push(`${o.kind}/${o.metadata.name}`);
     const ann = (o: K8sObject, k: string) => o.metadata.annotations?.[k] ?? '';
     const hookOf = (o: K8sObject) =>
@@ -110,32 +113,33 @@ export class KubeCluster {
     const post = local.filter((o) => /post-install|PostSync/.test(hookOf(o))).sort((a, b) => weight(a) - weight(b));
     const plain = local.filter((o) => !hookOf(o));
     // Hooks one at a time (Helm and Argo CD wait for each hook Job); config objects of the release come first.
-    for (const o of pre) await this.applyGroup([o], local, deadline);
+    for (const o of pre) await this.applyGroup([o], deadline);
     if (mode === 'argocd') {
       const waves = [...new Set(plain.map((o) => Number(ann(o, 'argocd.argoproj.io/sync-wave') || 0)))].sort((a, b) => a - b);
       for (const w of waves)
         await this.applyGroup(
           plain.filter((o) => Number(ann(o, 'argocd.argoproj.io/sync-wave') || 0) === w),
-          local,
           deadline,
         );
-    } else await this.applyGroup(plain, local, deadline);
-    for (const o of post) await this.applyGroup([o], local, deadline);
+    } else await this.applyGroup(plain, deadline);
+    for (const o of post) await this.applyGroup([o], deadline);
   }
 
   /** Plays the workloads of `group` together and waits until they are ready or done. */
-  private async applyGroup(group: K8sObject[], all: K8sObject[], deadline: number): Promise<void> {
-    const configs = new Map(
-      all.filter((o) => o.kind === 'ConfigMap' || o.kind === 'Secret').map((o) => [`${o.kind}/${o.metadata.name}`, o]),
-    );
-    for (const s of group.filter((o) => o.kind === 'Secret')) await this.createSecret(s);
+  private async applyGroup(group: K8sObject[], deadline: number): Promise<void> {
+    // What pods of this group may mount or read: every ConfigMap and Secret applied so far (those
+    // the operator made before the install included), as the API server has them.
+    const configs = this.configs;
     const pods = group
       .filter((o) => WORKLOADS.includes(o.kind))
       .sort((a, b) => WORKLOADS.indexOf(a.kind) - WORKLOADS.indexOf(b.kind))
       .map((o) => toPlayPod(o, { images: this.opts.images, configs, dir: this.opts.dir, suffix: this.opts.name }));
-    const configMaps = all.filter((o) => o.kind === 'ConfigMap');
+    // For env (configMapRef) only: volumes are folders (translate.ts), binaryData is no env value.
+    const configMaps = [...configs.values()]
+      .filter((o) => o.kind === 'ConfigMap')
+      .map(({ binaryData: _binary, ...o }: K8sObject & { binaryData?: unknown }) => o as K8sObject);
     // Secrets the workloads read by env must exist as podman secrets even when applied in another group.
-    for (const s of all.filter((o) => o.kind === 'Secret')) await this.createSecret(s);
+    for (const s of [...configs.values()].filter((o) => o.kind === 'Secret')) await this.createSecret(s);
     // Played together: `kube play` returns only once a pod's init containers are done, and those
     // wait for migrate, which may be in this same group (as with `kubectl apply` and Helm).
     this.events.push(...pods.map((p) => `play ${p.owner}`));

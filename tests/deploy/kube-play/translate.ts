@@ -13,7 +13,9 @@
  *   (podman has no Job controller); a StatefulSet's volumeClaimTemplates become podman volumes.
  * - ConfigMap and Secret volumes: podman 4.3 panics on a Secret volume and cannot place a
  *   ConfigMap item in a subfolder (`schemas/passage.json`), so the runner writes each such volume
- *   as a folder, items at their paths, mounted by hostPath.
+ *   as a folder, items at their paths (binaryData decoded), mounted by hostPath. The ConfigMaps
+ *   given to `kube play` beside a pod (for `configMapRef` env) leave out binaryData, which
+ *   podman 4.3 cannot read and no env variable can hold.
  * - Secrets referenced by env: podman 4.3 reads `secretKeyRef` from a podman secret holding the
  *   Secret's `data` as JSON; the runner creates those (`podman secret create`).
  * - Images: nothing can be pulled here. Our images are the ones scripts/images builds; the NATS and
@@ -81,14 +83,22 @@ export function localiseObjects(objects: K8sObject[], hosts: string[]): K8sObjec
     const c = structuredClone(o) as any;
     if (c.kind === 'ConfigMap' || c.kind === 'Secret') {
       const data: Record<string, string> = {};
+      const binaryData: Record<string, string> = {};
       for (const [k, v] of dataOf(c)) {
         const text = v.toString('utf8');
-        const local = Buffer.from(text, 'utf8').equals(v) ? Buffer.from(localHosts(text, hosts)) : v;
-        data[k] = c.kind === 'Secret' ? local.toString('base64') : local.toString('utf8');
+        const utf8 = Buffer.from(text, 'utf8').equals(v);
+        const local = utf8 ? Buffer.from(localHosts(text, hosts)) : v;
+        // A ConfigMap's binary files (a model) stay base64 in binaryData: as text they would carry control characters.
+        if (c.kind === 'Secret') data[k] = local.toString('base64');
+        else if (utf8) data[k] = local.toString('utf8');
+        else binaryData[k] = v.toString('base64');
       }
       c.data = data;
       delete c.stringData;
-      if (c.kind === 'ConfigMap') delete c.binaryData;
+      if (c.kind === 'ConfigMap') {
+        if (Object.keys(binaryData).length) c.binaryData = binaryData;
+        else delete c.binaryData;
+      }
     }
     for (const container of podSpec(c)?.containers ?? []) localiseEnv(container, hosts);
     for (const container of podSpec(c)?.initContainers ?? []) localiseEnv(container, hosts);
