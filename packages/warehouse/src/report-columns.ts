@@ -12,7 +12,7 @@
  * Longer than 300 lines because it is one scope analysis of SELECT (FROM items, joins, CTEs,
  * subqueries, output names) whose parts only make sense together.
  */
-import { bindSql, type Report } from '@tributary/contract/reports';
+import { bindSql, checkComponentColumns, type Report } from '@tributary/contract/reports';
 import { inPostgres, renderModelSql, type Pipeline } from '@tributary/contract/spec';
 import { loadModule, parseSync } from 'libpg-query';
 import { generatedDimensionSql } from './calendar';
@@ -306,8 +306,6 @@ export async function warehouseCatalogue(pipelines: readonly Pipeline[]): Promis
 }
 
 /** The component options that name a column of their query's rows. */
-const COLUMN_OPTIONS = ['value', 'comparison', 'x', 'series', 'lat', 'lon', 'label'] as const;
-
 /**
  * Checks every query's columns (and the columns components and inline values use) against the
  * pipelines' warehouse; adds each problem to its report, with file and line.
@@ -333,22 +331,7 @@ export async function checkReportColumns(reports: readonly Report[], pipelines: 
       for (const f of check.found)
         report.problems.push({ file: report.file, line: lineAt(f.offset), message: `query ${q.name}: ${f.message}` });
     }
-    const need = (query: string, col: string | undefined, line: number, who: string): void => {
-      const cols = outputs.get(query);
-      if (col !== undefined && cols && !cols.includes(col))
-        report.problems.push({
-          file: report.file,
-          line,
-          message: `${who}: column "${col}" is not in the result of query ${query} (columns: ${cols.join(', ')})`,
-        });
-    };
-    for (const c of report.components) {
-      const o = c.options as unknown as Record<string, unknown>;
-      for (const key of COLUMN_OPTIONS) need(c.options.query, o[key] as string | undefined, c.line, `${c.kind} ${key}`);
-      for (const y of [o.y ?? []].flat() as string[]) need(c.options.query, y, c.line, `${c.kind} y`);
-      for (const col of (o.columns ?? []) as string[]) need(c.options.query, col, c.line, 'table columns');
-    }
-    for (const r of report.inline) need(r.query, r.column, r.line, `{{ ${r.query}.${r.column} }}`);
+    checkComponentColumns(report, outputs);
     if (report.problems.length > before) report.problems.sort((a, b) => a.line - b.line);
   }
 }

@@ -2,6 +2,7 @@
  * @tributary/contract/reports: report specs, their checks and the relations their SQL reads.
  */
 export { checkReports, formatReportProblems } from './check-reports';
+export { checkComponentColumns } from './component-columns';
 export { parseReport, type KnownRelations } from './parse-report';
 export { knownRelations, watchedTables, type WatchedTable } from './report-relations';
 export { reportsDir } from './reports-dir';

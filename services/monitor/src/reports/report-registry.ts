@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { isTributaryError } from '@tributary/contract/errors';
-import { knownRelations, parseReport, type Report } from '@tributary/contract/reports';
+import { checkComponentColumns, knownRelations, parseReport, type Report } from '@tributary/contract/reports';
 import { type Pipeline } from '@tributary/contract/spec';
 import type { Logger } from '@tributary/runtime/logger';
 import type { Pool } from 'pg';
@@ -133,22 +133,6 @@ export async function checkAgainstWarehouse(pool: Pool, report: Report, limits: 
       });
     }
   }
-  const need = (query: string, col: string | undefined, line: number, who: string): void => {
-    const cols = columns.get(query);
-    if (col !== undefined && cols && !cols.includes(col))
-      report.problems.push({
-        file: report.file,
-        line,
-        message: `${who}: column "${col}" is not in the result of query ${query} (columns: ${cols.join(', ')})`,
-      });
-  };
-  for (const c of report.components) {
-    const o = c.options as unknown as Record<string, unknown>;
-    for (const key of ['value', 'comparison', 'x', 'series', 'lat', 'lon', 'label'] as const)
-      need(c.options.query, o[key] as string | undefined, c.line, `${c.kind} ${key}`);
-    for (const y of [o.y ?? []].flat() as string[]) need(c.options.query, y, c.line, `${c.kind} y`);
-    for (const col of (o.columns ?? []) as string[]) need(c.options.query, col, c.line, 'table columns');
-  }
-  for (const r of report.inline) need(r.query, r.column, r.line, `{{ ${r.query}.${r.column} }}`);
+  checkComponentColumns(report, columns);
   report.problems.sort((a, b) => a.line - b.line);
 }
