@@ -10,9 +10,10 @@
  * - legitimate look-alikes: market days with five or more small payments in ten minutes, a yearly
  *   large purchase, real trips (a far city the next day).
  * Its own generator (not the simulator) because training needs the labels, and these variants,
- * that the live stream has no reason to carry. Seeded with a small PRNG so the same seed gives the
- * same world on any Node version.
+ * that the live stream has no reason to carry; the cities, categories and the seeded PRNG (the same
+ * seed gives the same world on any Node version) are the simulator's (`card-world.ts`).
  */
+import { CATEGORIES, CITIES, HOME_CITIES, prng } from '@tributary/ingest-api/dist/sources/simulators/card-world';
 
 /** A labelled payment: the record as the processor sends it, and whether it is fraud. */
 export interface LabelledPayment {
@@ -22,40 +23,10 @@ export interface LabelledPayment {
   pattern: string;
 }
 
-/** Cities: [name, country, lat, lon, currency]; the first nine are home cities. */
-const CITIES: [string, string, number, number, string][] = [
-  ['Amsterdam', 'NL', 52.37, 4.9, 'EUR'],
-  ['Rotterdam', 'NL', 51.92, 4.48, 'EUR'],
-  ['Utrecht', 'NL', 52.09, 5.12, 'EUR'],
-  ['Antwerp', 'BE', 51.22, 4.4, 'EUR'],
-  ['Brussels', 'BE', 50.85, 4.35, 'EUR'],
-  ['Paris', 'FR', 48.86, 2.35, 'EUR'],
-  ['Berlin', 'DE', 52.52, 13.4, 'EUR'],
-  ['London', 'GB', 51.51, -0.13, 'GBP'],
-  ['Madrid', 'ES', 40.42, -3.7, 'EUR'],
-  ['New York', 'US', 40.71, -74.01, 'USD'],
-  ['Chicago', 'US', 41.88, -87.63, 'USD'],
-  ['Singapore', 'SG', 1.35, 103.82, 'SGD'],
-  ['Sydney', 'AU', -33.87, 151.21, 'AUD'],
-  ['Tokyo', 'JP', 35.68, 139.69, 'JPY'],
-];
-const HOME_CITIES = 9;
-const FAR_CITIES = [9, 10, 11, 12, 13];
-const CATEGORIES = ['grocery', 'restaurant', 'fuel', 'electronics', 'clothing', 'travel', 'pharmacy', 'entertainment'];
+/** The cities cards travel to in fraud and in real trips (CITIES' far side). */
+const FAR_CITIES = ['New York', 'Chicago', 'Singapore', 'Sydney', 'Tokyo'].map((name) => CITIES.findIndex(([n]) => n === name));
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
-
-/** mulberry32: a small, well-known 32-bit PRNG; deterministic for a seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Options of a world. */
 export interface WorldOptions {

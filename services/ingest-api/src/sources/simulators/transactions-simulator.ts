@@ -8,6 +8,7 @@
  * Deterministic for a seed. Event times never go backwards per card, as card networks deliver them.
  */
 import { Faker, en } from '@faker-js/faker';
+import { CATEGORIES, CITIES, HOME_CITIES } from './card-world';
 
 /** A simulated card payment as a payment processor would send it. */
 export interface CardTransaction {
@@ -26,24 +27,6 @@ export interface CardTransaction {
   at: string;
 }
 
-/** Cities the merchants are in: [name, country, lat, lon, currency]. */
-const CITIES: [string, string, number, number, string][] = [
-  ['Amsterdam', 'NL', 52.37, 4.9, 'EUR'],
-  ['Rotterdam', 'NL', 51.92, 4.48, 'EUR'],
-  ['Utrecht', 'NL', 52.09, 5.12, 'EUR'],
-  ['Antwerp', 'BE', 51.22, 4.4, 'EUR'],
-  ['Brussels', 'BE', 50.85, 4.35, 'EUR'],
-  ['Paris', 'FR', 48.86, 2.35, 'EUR'],
-  ['Berlin', 'DE', 52.52, 13.4, 'EUR'],
-  ['London', 'GB', 51.51, -0.13, 'GBP'],
-  ['Madrid', 'ES', 40.42, -3.7, 'EUR'],
-  ['New York', 'US', 40.71, -74.01, 'USD'],
-  ['Chicago', 'US', 41.88, -87.63, 'USD'],
-  ['Des Moines', 'US', 41.59, -93.62, 'USD'],
-  ['Singapore', 'SG', 1.35, 103.82, 'SGD'],
-  ['Sydney', 'AU', -33.87, 151.21, 'AUD'],
-  ['Tokyo', 'JP', 35.68, 139.69, 'JPY'],
-];
 /**
  * Share of draws that start a fraud pattern. A pattern makes 2 to 6 payments of which 1 or 2 are
  * flagged, so about 2% of all payments are flagged: the share card networks see in alerts.
@@ -51,9 +34,6 @@ const CITIES: [string, string, number, number, string][] = [
 export const DEFAULT_FRAUD_RATIO = 0.012;
 /** A neighbouring city: the pipeline's impossible-travel rule ignores distances under 500 km. */
 const NEIGHBOUR_KM = 450;
-/** Home cities of the cards (the European ones): far-away cities are where travel fraud happens. */
-const HOME_CITIES = 9;
-const CATEGORIES = ['grocery', 'restaurant', 'fuel', 'electronics', 'clothing', 'travel', 'pharmacy', 'entertainment'];
 
 interface Card {
   id: string;
@@ -185,7 +165,7 @@ export class TransactionsSimulator {
 }
 
 /** Great-circle distance in km between two cities. */
-function distance(a: [string, string, number, number, string], b: [string, string, number, number, string]): number {
+function distance(a: (typeof CITIES)[number], b: (typeof CITIES)[number]): number {
   const [, , lat1, lon1] = a;
   const [, , lat2, lon2] = b;
   const r = Math.PI / 180;
