@@ -4,7 +4,7 @@
  */
 
 /** Attribute values; `false`/`undefined` omit the attribute, functions become listeners (`on*`). */
-type Attrs = Record<string, string | number | boolean | undefined | null | ((e: Event) => void)>;
+export type Attrs = Record<string, string | number | boolean | undefined | null | ((e: Event) => void)>;
 /** A child: a node, text, or nothing. */
 export type Child = Node | string | number | null | undefined | false | Child[];
 

@@ -8,7 +8,7 @@ import { ago, lagOf, num, rate } from './format.js';
 import type { Page } from './page.js';
 import type { ActiveAlert, Overview, PipelineOverview } from './types.js';
 import { clusterPanel } from './cluster-panel.js';
-import { dlqBadge, freshnessBadge, lagBadge, servicesTable, tile } from './widgets.js';
+import { pipelineBadges, servicesTable, tile } from './widgets.js';
 
 function pipelineCard(p: PipelineOverview): HTMLElement {
   return h(
@@ -23,14 +23,7 @@ function pipelineCard(p: PipelineOverview): HTMLElement {
         h('h2', { id: `p-${p.name}` }, h('a', { href: `/pipelines/${encodeURIComponent(p.name)}`, 'data-key': `p-${p.name}` }, p.name)),
         p.topology.description ? h('p', { class: 'sub' }, p.topology.description) : null,
       ),
-      h(
-        'div',
-        { class: 'badges' },
-        freshnessBadge(p),
-        lagBadge('transform', p.lag.transformer),
-        lagBadge('load', p.lag.loader),
-        dlqBadge(p),
-      ),
+      pipelineBadges(p),
     ),
     h(
       'dl',

@@ -15,7 +15,7 @@ import { ago, duration, lagOf, num, rate, time } from './format.js';
 import type { Page } from './page.js';
 import { timeChart, type TimeChart } from './time-chart.js';
 import type { CheckResult, ErrorGroup, Overview, RecentLoad, Series } from './types.js';
-import { dlqBadge, freshnessBadge, lagBadge, tile } from './widgets.js';
+import { dataTable, pipelineBadges, tile } from './widgets.js';
 
 const RANGES: [string, number][] = [
   ['5 m', 5],
@@ -29,137 +29,56 @@ const REFRESH_MS = 5_000;
 
 function errorsTable(pipeline: string, errors: ErrorGroup[]): HTMLElement {
   if (errors.length === 0) return h('p', { class: 'empty' }, 'No dead letters. Every record made it through or was filtered.');
-  return h(
-    'div',
-    { class: 'scroll-x' },
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'Stage'),
-          h('th', {}, 'Source / dataset'),
-          h('th', {}, 'Error'),
-          h('th', { class: 'num' }, 'Total'),
-          h('th', { class: 'num' }, 'Open'),
-          h('th', { class: 'hide-sm' }, 'Last'),
-          h('th', {}, 'Example'),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        errors.map((e) => {
-          const q = new URLSearchParams({ pipeline, stage: e.stage, name: e.name, ...(e.code ? { code: e.code } : {}) });
-          return h(
-            'tr',
-            {},
-            h('td', {}, e.stage),
-            h('td', {}, e.name),
-            h('td', {}, h('a', { href: `/dlq?${q}`, 'data-key': `err-${q}` }, e.code ?? 'unknown')),
-            h('td', { class: 'num' }, num(e.count)),
-            h('td', { class: 'num' }, num(e.open)),
-            h('td', { class: 'hide-sm' }, ago(e.last_failed_at)),
-            h('td', { class: 'msg' }, e.example ?? ''),
-          );
-        }),
-      ),
-    ),
+  const query = (e: ErrorGroup) => new URLSearchParams({ pipeline, stage: e.stage, name: e.name, ...(e.code ? { code: e.code } : {}) });
+  return dataTable<ErrorGroup>(
+    [
+      { head: 'Stage', cell: (e) => e.stage },
+      { head: 'Source / dataset', cell: (e) => e.name },
+      { head: 'Error', cell: (e) => h('a', { href: `/dlq?${query(e)}`, 'data-key': `err-${query(e)}` }, e.code ?? 'unknown') },
+      { head: 'Total', class: 'num', cell: (e) => num(e.count) },
+      { head: 'Open', class: 'num', cell: (e) => num(e.open) },
+      { head: 'Last', class: 'hide-sm', cell: (e) => ago(e.last_failed_at) },
+      { head: 'Example', cellClass: 'msg', cell: (e) => e.example ?? '' },
+    ],
+    errors,
   );
 }
 
 function checksTable(checks: CheckResult[]): HTMLElement {
-  return h(
-    'div',
-    { class: 'scroll-x' },
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'Check'),
-          h('th', {}, 'Table'),
-          h('th', {}, 'Result'),
-          h('th', { class: 'num' }, 'Failing rows'),
-          h('th', { class: 'hide-sm' }, 'Checked'),
-          h('th', {}, 'Detail'),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        checks.map((c) =>
-          h(
-            'tr',
-            {},
-            h('td', {}, h('code', {}, c.check), h('div', { class: 'sub' }, `${c.kind} · ${c.severity}`)),
-            h('td', {}, c.table ?? '–'),
-            h('td', {}, h('span', { class: `badge ${c.status === 'pass' ? 'ok' : c.severity === 'warn' ? 'warn' : 'bad'}` }, c.status)),
-            h('td', { class: 'num' }, num(c.failing_rows)),
-            h('td', { class: 'hide-sm' }, ago(c.checked_at)),
-            h('td', { class: 'msg' }, c.error ?? ''),
-          ),
-        ),
-      ),
-    ),
+  return dataTable<CheckResult>(
+    [
+      { head: 'Check', cell: (c) => [h('code', {}, c.check), h('div', { class: 'sub' }, `${c.kind} · ${c.severity}`)] },
+      { head: 'Table', cell: (c) => c.table ?? '–' },
+      {
+        head: 'Result',
+        cell: (c) => h('span', { class: `badge ${c.status === 'pass' ? 'ok' : c.severity === 'warn' ? 'warn' : 'bad'}` }, c.status),
+      },
+      { head: 'Failing rows', class: 'num', cell: (c) => num(c.failing_rows) },
+      { head: 'Checked', class: 'hide-sm', cell: (c) => ago(c.checked_at) },
+      { head: 'Detail', cellClass: 'msg', cell: (c) => c.error ?? '' },
+    ],
+    checks,
   );
 }
 
 function loadsTable(loads: RecentLoad[]): HTMLElement {
   if (loads.length === 0) return h('p', { class: 'empty' }, 'Nothing loaded yet.');
-  return h(
-    'div',
-    { class: 'scroll-x' },
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'Committed'),
-          h('th', {}, 'Table'),
-          h('th', { class: 'num' }, 'Messages'),
-          h('th', { class: 'num' }, 'Records'),
-          h('th', { class: 'num' }, 'Written'),
-          h('th', { class: 'num hide-sm' }, 'Skipped'),
-          h('th', { class: 'hide-sm' }, 'Stream seq'),
-          h('th', { class: 'num' }, 'Latency'),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        loads.map((l) =>
-          h(
-            'tr',
-            {},
-            h('td', {}, time(l.loaded_at)),
-            h('td', {}, l.table),
-            h('td', { class: 'num' }, num(l.messages)),
-            h('td', { class: 'num' }, num(l.records)),
-            h('td', { class: 'num' }, num(l.written)),
-            h('td', { class: 'num hide-sm' }, num(l.skipped)),
-            h(
-              'td',
-              { class: 'hide-sm' },
-              l.first_seq === null ? '–' : l.first_seq === l.last_seq ? String(l.first_seq) : `${l.first_seq}–${l.last_seq}`,
-            ),
-            h('td', { class: 'num' }, duration(l.max_latency_seconds)),
-          ),
-        ),
-      ),
-    ),
+  return dataTable<RecentLoad>(
+    [
+      { head: 'Committed', cell: (l) => time(l.loaded_at) },
+      { head: 'Table', cell: (l) => l.table },
+      { head: 'Messages', class: 'num', cell: (l) => num(l.messages) },
+      { head: 'Records', class: 'num', cell: (l) => num(l.records) },
+      { head: 'Written', class: 'num', cell: (l) => num(l.written) },
+      { head: 'Skipped', class: 'num hide-sm', cell: (l) => num(l.skipped) },
+      {
+        head: 'Stream seq',
+        class: 'hide-sm',
+        cell: (l) => (l.first_seq === null ? '–' : l.first_seq === l.last_seq ? String(l.first_seq) : `${l.first_seq}–${l.last_seq}`),
+      },
+      { head: 'Latency', class: 'num', cell: (l) => duration(l.max_latency_seconds) },
+    ],
+    loads,
   );
 }
 
@@ -309,14 +228,7 @@ export function pipelinePage(name: string): Page {
       replaceRegion(
         head,
         h('div', {}, h('h1', {}, p.name), p.topology.description ? h('p', { class: 'sub' }, p.topology.description) : null),
-        h(
-          'div',
-          { class: 'badges' },
-          freshnessBadge(p),
-          lagBadge('transform', p.lag.transformer),
-          lagBadge('load', p.lag.loader),
-          dlqBadge(p),
-        ),
+        pipelineBadges(p),
       );
       const loaded = Object.values(p.tables).reduce((n, t) => n + t.loaded, 0);
       const lag = (lagOf(p.lag.transformer) ?? 0) + (lagOf(p.lag.loader) ?? 0);

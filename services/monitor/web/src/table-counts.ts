@@ -7,60 +7,41 @@
 import { h } from './dom.js';
 import { duration, num } from './format.js';
 import type { PipelineOverview } from './types.js';
+import { dataTable } from './widgets.js';
 
 /** The table of per-table counts, live from the overview. */
 export function tableCountsTable(p: PipelineOverview): HTMLElement {
   if (p.topology.tables.length === 0) return h('p', { class: 'empty' }, 'This pipeline has no tables.');
-  const cell = (n: number, cls = 'num'): HTMLElement => h('td', { class: cls }, num(n));
-  return h(
-    'div',
-    { class: 'scroll-x' },
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'Table'),
-          h('th', { class: 'hide-sm' }, 'Mode'),
-          h('th', { class: 'num' }, 'Loaded'),
-          h('th', { class: 'num', title: 'Records that created a row' }, 'Inserted'),
-          h('th', { class: 'num', title: 'Records that changed a row' }, 'Updated'),
-          h('th', { class: 'num', title: 'Records whose row already held their values (not rewritten)' }, 'Unchanged'),
-          h('th', { class: 'num', title: 'Records that did nothing to the table' }, 'Skipped'),
-          h('th', { class: 'num hide-sm' }, 'Dead-lettered'),
-          h('th', { class: 'num', title: 'Now minus the newest source time loaded into the table' }, 'Source freshness'),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        p.topology.tables.map((t) => {
-          const c = p.tables[t.name];
-          return h(
-            'tr',
-            { 'data-key': `table-${t.name}` },
-            h('td', {}, t.name),
-            h('td', { class: 'hide-sm' }, t.mode),
-            cell(c?.loaded ?? 0),
-            cell(c?.inserted ?? 0),
-            cell(c?.updated ?? 0),
-            cell(c?.unchanged ?? 0),
-            cell(c?.skipped ?? 0),
-            cell(c?.dead_lettered ?? 0, 'num hide-sm'),
-            h(
-              'td',
-              { class: 'num', title: c?.newest_source_time ?? 'no source time loaded' },
-              c?.source_freshness_seconds === null || c?.source_freshness_seconds === undefined
-                ? '–'
-                : duration(c.source_freshness_seconds),
-            ),
-          );
-        }),
-      ),
-    ),
+  type Row = PipelineOverview['topology']['tables'][number];
+  const counts = (t: Row) => p.tables[t.name];
+  const count = (head: string, key: 'loaded' | 'inserted' | 'updated' | 'unchanged' | 'skipped' | 'dead_lettered', title?: string) => ({
+    head,
+    class: key === 'dead_lettered' ? 'num hide-sm' : 'num',
+    title,
+    cell: (t: Row) => num(counts(t)?.[key] ?? 0),
+  });
+  return dataTable<Row>(
+    [
+      { head: 'Table', cell: (t) => t.name },
+      { head: 'Mode', class: 'hide-sm', cell: (t) => t.mode },
+      count('Loaded', 'loaded'),
+      count('Inserted', 'inserted', 'Records that created a row'),
+      count('Updated', 'updated', 'Records that changed a row'),
+      count('Unchanged', 'unchanged', 'Records whose row already held their values (not rewritten)'),
+      count('Skipped', 'skipped', 'Records that did nothing to the table'),
+      count('Dead-lettered', 'dead_lettered'),
+      {
+        head: 'Source freshness',
+        class: 'num',
+        title: 'Now minus the newest source time loaded into the table',
+        cellAttrs: (t) => ({ title: counts(t)?.newest_source_time ?? 'no source time loaded' }),
+        cell: (t) => {
+          const s = counts(t)?.source_freshness_seconds;
+          return s === null || s === undefined ? '–' : duration(s);
+        },
+      },
+    ],
+    p.topology.tables,
+    (t) => ({ 'data-key': `table-${t.name}` }),
   );
 }

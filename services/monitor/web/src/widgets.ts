@@ -1,9 +1,55 @@
 /**
  * Small pieces several pages share: summary tiles, freshness and lag badges, service replicas.
  */
-import { h } from './dom.js';
+import { h, type Attrs, type Child } from './dom.js';
 import { ago, bytes, duration, lagOf, num } from './format.js';
 import type { PipelineOverview, Service } from './types.js';
+
+/** One column of a data table: its heading, and each row's cell. */
+export interface Column<T> {
+  head: string;
+  /** Class of the heading and the cells (`num`, `hide-sm`). */
+  class?: string;
+  /** Class of the cells alone (`msg`). */
+  cellClass?: string;
+  /** The heading's tooltip. */
+  title?: string;
+  cell: (row: T) => Child;
+  /** More attributes of a row's cell (a tooltip). */
+  cellAttrs?: (row: T) => Attrs;
+}
+
+/** A scrollable table of `rows`, one cell per column; `rowAttrs` gives a row's attributes (`data-key`). */
+export function dataTable<T>(columns: readonly Column<T>[], rows: readonly T[], rowAttrs?: (row: T) => Attrs): HTMLElement {
+  return h(
+    'div',
+    { class: 'scroll-x' },
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, ...columns.map((c) => h('th', { class: c.class, title: c.title }, c.head)))),
+      h(
+        'tbody',
+        {},
+        rows.map((r) =>
+          h('tr', rowAttrs?.(r) ?? {}, ...columns.map((c) => h('td', { class: c.cellClass ?? c.class, ...c.cellAttrs?.(r) }, c.cell(r)))),
+        ),
+      ),
+    ),
+  );
+}
+
+/** A pipeline's badges: freshness, the two stages' lag, dead letters. */
+export function pipelineBadges(p: PipelineOverview): HTMLElement {
+  return h(
+    'div',
+    { class: 'badges' },
+    freshnessBadge(p),
+    lagBadge('transform', p.lag.transformer),
+    lagBadge('load', p.lag.loader),
+    dlqBadge(p),
+  );
+}
 
 /** A summary tile. */
 export function tile(label: string, value: string, hint?: string, tone?: 'bad' | 'warn'): HTMLElement {
