@@ -34,6 +34,7 @@ export async function runChecks(pool: Pool, pipeline: string, checks: readonly C
   const results: CheckResult[] = [];
   for (const c of checks) {
     const started = Date.now();
+    const of = { pipeline, name: c.name, kind: c.kind, severity: c.severity, table: c.table };
     let r: CheckResult;
     try {
       const sql = c.failingRows(warehouseTable);
@@ -43,11 +44,7 @@ export async function runChecks(pool: Pool, pipeline: string, checks: readonly C
       );
       const n = Number(q.rows[0]!.n);
       r = {
-        pipeline,
-        name: c.name,
-        kind: c.kind,
-        severity: c.severity,
-        table: c.table,
+        ...of,
         status: n === 0 ? 'pass' : 'fail',
         failingRows: n,
         sample: q.rows[0]!.sample,
@@ -55,11 +52,7 @@ export async function runChecks(pool: Pool, pipeline: string, checks: readonly C
       };
     } catch (err) {
       r = {
-        pipeline,
-        name: c.name,
-        kind: c.kind,
-        severity: c.severity,
-        table: c.table,
+        ...of,
         status: 'error',
         failingRows: 0,
         sample: [],

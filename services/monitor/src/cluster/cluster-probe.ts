@@ -18,13 +18,7 @@ import type {
   StreamReplicaState as ReplicaState,
   StreamReplicas,
 } from '@tributary/contract/monitor-api';
-export type {
-  ClusterServer,
-  ClusterStatus,
-  StreamPeer,
-  StreamReplicaState as ReplicaState,
-  StreamReplicas,
-} from '@tributary/contract/monitor-api';
+export type { ClusterServer, ClusterStatus, StreamPeer, ReplicaState, StreamReplicas };
 
 /** Inputs of the probe. */
 export interface ClusterProbeOptions {

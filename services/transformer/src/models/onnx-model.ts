@@ -113,14 +113,7 @@ export class ModelFile {
       bytes = this.read();
     } catch (err) {
       // Gone (being replaced by a rename?): keep the model, look again at the next batch.
-      this.onChange({
-        outcome: 'rejected',
-        where: this.where,
-        file: this.file,
-        previous: previous.identity,
-        next: '',
-        reason: (err as Error).message,
-      });
+      this.reject(previous, '', err);
       return;
     }
     this.stamp = stamp;
@@ -133,15 +126,20 @@ export class ModelFile {
       this.onChange({ outcome: 'loaded', where: this.where, file: this.file, previous: previous.identity, next: next.identity });
       // Batches that took the previous model may still be running it; it is left to the GC.
     } catch (err) {
-      this.onChange({
-        outcome: 'rejected',
-        where: this.where,
-        file: this.file,
-        previous: previous.identity,
-        next: `sha256:${sha}`,
-        reason: (err as Error).message,
-      });
+      this.reject(previous, `sha256:${sha}`, err);
     }
+  }
+
+  /** Reports a replacement refused (`next`: what was found, if anything); the previous model stays. */
+  private reject(previous: LoadedModel, next: string, err: unknown): void {
+    this.onChange({
+      outcome: 'rejected',
+      where: this.where,
+      file: this.file,
+      previous: previous.identity,
+      next,
+      reason: (err as Error).message,
+    });
   }
 
   /** Throws TRIB_E_ML_MODEL when the model's signature does not fit the step's mapping. */
