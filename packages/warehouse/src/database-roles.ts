@@ -145,8 +145,7 @@ async function readerForMonitor(db: ClientBase): Promise<void> {
   );
   const needs = 'it needs CREATEROLE (or ADMIN on tributary_reader) to let the monitor run report queries as the reader';
   if (r.rows[0]?.inherit) await privileged(db, `ALTER ROLE ${ident(DATABASE_ROLES.monitor)} NOINHERIT`, needs);
-  if (!r.rows[0]?.member)
-    await privileged(db, `GRANT ${ident(DATABASE_ROLES.reader)} TO ${ident(DATABASE_ROLES.monitor)}`, needs);
+  if (!r.rows[0]?.member) await privileged(db, `GRANT ${ident(DATABASE_ROLES.reader)} TO ${ident(DATABASE_ROLES.monitor)}`, needs);
 }
 
 /** A SQL string literal (for the fixed names above). */
