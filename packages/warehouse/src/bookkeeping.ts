@@ -5,6 +5,20 @@
  * `migrate`: no service needs CREATE rights at run time.
  */
 
+/**
+ * The load counts of `tributary.load_ledger` (docs/warehouse.md, Load counts), as the loader
+ * writes them per message and table and the monitor sums them: `records = inserted + updated +
+ * unchanged + skipped`, `written = inserted + updated`.
+ */
+export interface LedgerCounts {
+  records: number;
+  written: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  skipped: number;
+}
+
 /** DDL of the bookkeeping schema; idempotent. */
 export const BOOKKEEPING_DDL = `
 CREATE SCHEMA IF NOT EXISTS tributary;

@@ -10,6 +10,7 @@
  * makes the rows visible after it (ClickHouse), so the ledger stays the one record of what was
  * loaded.
  */
+import type { LedgerCounts } from '@tributary/warehouse/bookkeeping';
 import { guardClient } from '@tributary/warehouse/guard-client';
 import { tablesOf, type Pipeline, type Table } from '@tributary/contract/spec';
 import { TributaryError } from '@tributary/contract/errors';
@@ -22,20 +23,12 @@ import { createTableSinks } from './table-sinks';
 
 export type { LoadItem, RejectedRow } from './sink';
 
-/** What a flush did, per table. */
-export interface TableSummary {
+/** What a flush did, per table: the ledger's load counts summed, and more. */
+export interface TableSummary extends LedgerCounts {
   table: string;
   messages: number;
   /** Messages skipped because the ledger already had them (redelivery). */
   replayed: number;
-  records: number;
-  /** `inserted + updated` (what the ledger called written before the four counts). */
-  written: number;
-  /** The four outcomes of the records (docs/warehouse.md, Load counts); they add up to `records`. */
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  skipped: number;
   firstSeq: number;
   lastSeq: number;
   minIngestedAt: number;

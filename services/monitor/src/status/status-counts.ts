@@ -3,6 +3,7 @@
  * load ledger, run in parallel), whatever the number of pipelines.
  */
 import type { Pool } from 'pg';
+import type { LedgerCounts } from '@tributary/warehouse/bookkeeping';
 import { toWarehouseError } from '../warehouse-error';
 
 /** Sums of `tributary.stream_log` per (pipeline, stream, name, stage). */
@@ -22,17 +23,13 @@ export interface StreamLogSum {
   minIngestedMs: number | null;
 }
 
-/** Sums of `tributary.load_ledger` per (pipeline, table). */
-export interface LedgerSum {
+/**
+ * Sums of `tributary.load_ledger` per (pipeline, table): its load counts (ledger rows from before
+ * the four counts count in none of inserted, updated, unchanged), and more.
+ */
+export interface LedgerSum extends LedgerCounts {
   pipeline: string;
   table: string;
-  records: number;
-  written: number;
-  /** The load counts (docs/warehouse.md, Load counts); ledger rows from before them count in none of the first three. */
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  skipped: number;
   maxIngestedMs: number | null;
   lastLoadedAt: Date | null;
   /** Newest source time loaded (the ledger's `source_time`), canonical with microseconds; null when none had one. */
