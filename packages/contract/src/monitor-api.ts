@@ -132,8 +132,22 @@ export interface SourceRunView {
 }
 
 /** Status of one pipeline (`GET /api/pipelines`, `GET /api/pipelines/<name>`). */
+/** A paused pipeline (key `pause.<pipeline>` in KV): its transformers take none of its records until resumed. */
+export interface PipelinePauseView {
+  at: string;
+  /** An operator, or `circuit breaker`. */
+  by: string;
+  reason?: string;
+  /** When the circuit breaker paused it: the failure rate it measured (records within `window_seconds`). */
+  breaker?: { failed: number; records: number; threshold: number; window_seconds: number; code?: string; sample?: string };
+  /** In words: "paused by circuit breaker: 412 of 500 records failed in 60s (82% > 50%), mostly TRIB_E_STEP: ..." */
+  summary: string;
+}
+
 export interface PipelineStatus {
   name: string;
+  /** Set while the pipeline is paused (by an operator or its circuit breaker); null while it runs. */
+  paused?: PipelinePauseView | null;
   sla: { freshness_seconds: number };
   /** Newest ingest time accepted minus newest ingest time loaded, in seconds (docs/design.md, Services, ports, shapes). */
   freshness_seconds: number;

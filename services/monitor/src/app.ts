@@ -51,6 +51,7 @@ import { ReplicaRegistry } from './cluster/replica-registry';
 import { SourceSlots } from './sources/source-slots';
 import { createSourceRouter } from './sources/source-router';
 import { registerSourceMetrics } from './status/source-metrics';
+import { createPauseRouter, readPauses } from './status/pipeline-pauses';
 import { SourceRuns } from './sources/source-runs';
 import { StatusSnapshots } from './status/status-snapshot';
 import { registerStatusMetrics } from './status/status-metrics';
@@ -186,6 +187,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
         ...(sourceSlots.any ? { readSlots: () => sourceSlots.read() } : {}),
         refreshMs: config.MONITOR_REFRESH,
         sourceRuns: (now) => runs.all(now),
+        ...(cursorsKv ? { readPauses: () => readPauses(cursorsKv, pipelines) } : {}),
         readDrift: () => readDrift(pool!),
         readConsistency: () => readSourceConsistency(pool!, pipelines),
       });
@@ -331,6 +333,7 @@ export function createApp(config: MonitorConfig, deps: MonitorDeps = {}): Monito
           actions: new DeadLetterActions(pool, () => publisher, logger, pipelines, monitorMetrics.dlqActions),
           preview: { pool, pipelines, nc: () => nc, checks: new SourceChecks(pipelines), timeoutMs: config.MONITOR_PREVIEW_TIMEOUT },
           sources: createSourceRouter({ pipelines, runs, kv: cursorsKv, adminToken: config.MONITOR_ADMIN_TOKEN, logger }),
+          pauses: createPauseRouter({ pipelines, kv: cursorsKv, adminToken: config.MONITOR_ADMIN_TOKEN, logger }),
         }),
       );
 

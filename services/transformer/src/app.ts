@@ -9,6 +9,7 @@
  * modules it wires.
  */
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SpanKind } from '@opentelemetry/api';
 import pLimit from 'p-limit';
@@ -29,6 +30,7 @@ import { createMetrics } from '@tributary/runtime/metrics';
 import { createServiceApp, listen, type Listener } from '@tributary/runtime/http';
 import { settleAll, Shutdown, stopEach } from '@tributary/runtime/shutdown';
 import {
+  BUCKETS,
   consumers,
   H,
   header,
@@ -53,6 +55,7 @@ import type { ModelChange } from './models/onnx-model';
 import { WindowFinalizer } from './window-finalizer';
 import { DriftEventTimer, DriftRecorder } from './drift/drift-events';
 import { startPreviewResponder } from './preview';
+import { PipelineGate } from './pipeline-gate';
 
 /** Optional injected dependencies (tests). */
 export interface TransformerDeps {
@@ -96,11 +99,17 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
     labelNames: ['pipeline', 'step', 'outcome'],
     registers: [metrics.registry],
   });
+  const breakerTrips = new Counter({
+    name: 'tributary_circuit_breaker_trips_total',
+    help: "Times a pipeline's circuit breaker paused it because its records failed at a high rate (spec `circuit_breaker`).",
+    labelNames: ['pipeline'],
+    registers: [metrics.registry],
+  });
   const drift = new DriftRecorder(metrics.registry, { intervalMs: config.TRANSFORMER_DRIFT_EVENT_INTERVAL, logger });
   let driftTimer: DriftEventTimer | undefined;
   let nc: NatsConnection | undefined;
   let publisher: Publisher | undefined;
-  const loops: BatchConsumer[] = [];
+  const gates = new Map<string, PipelineGate>();
   let listener: Listener | undefined;
   let opened: OpenedServices | undefined;
   const finalizers: WindowFinalizer[] = [];
@@ -113,7 +122,7 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
   const app = createServiceApp({
     registry: metrics.registry,
     ready: () =>
-      loops.length < pipelines.length || loops.some((l) => !l.running)
+      gates.size < pipelines.length || [...gates.values()].some((g) => !g.ready)
         ? 'consumers not running'
         : nc?.isClosed()
           ? 'NATS connection closed'
@@ -172,9 +181,13 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
           });
           // Awaited below, once out of the gate; until then a failure is not "unhandled".
           acks.catch(() => undefined);
-          return { acks };
+          // For the circuit breaker: each input record counts once, failed when any dataset dead-lettered it.
+          const failed = new Map<number, { code: string; message: string }>();
+          for (const r of results) for (const f of r.failures) if (!failed.has(f.index)) failed.set(f.index, f.error);
+          return { acks, records: records.length, failures: [...failed.values()] };
         });
         await sent.acks;
+        gates.get(pipeline.name)?.note(sent.records, sent.failures);
       },
     );
   }
@@ -328,7 +341,10 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
   const shutdown = new Shutdown(logger)
     .step('heartbeat', () => heartbeat?.stop())
     .step('previews', () => preview?.stop())
-    .step('consumers', () => stopEach(loops.splice(0)))
+    .step('consumers', async () => {
+      await stopEach(gates.values());
+      gates.clear();
+    })
     .step('window finalizers', () => stopEach(finalizers.splice(0)))
     .step('state sweepers', () => stopEach(sweepers.splice(0)))
     .step('drift events', () => driftTimer?.stop())
@@ -396,31 +412,48 @@ export function createApp(config: TransformerConfig, deps: TransformerDeps = {})
         sweeper.start();
         sweepers.push(sweeper);
       }
+      // The pipelines' pauses and circuit breakers (pipeline-gate.ts): absent bucket, never paused.
+      const cursors = await new Kvm(nc).open(BUCKETS.cursors).catch((err: unknown) => {
+        logger.warn({ err }, `KV bucket ${BUCKETS.cursors} unavailable: pipelines cannot be paused`);
+        return undefined;
+      });
       for (const p of pipelines) {
-        const loop = new BatchConsumer({
-          js,
-          stream: STREAMS.raw,
-          durable: consumers.transformer(p.name),
-          maxBatch: config.TRANSFORMER_BATCH_MESSAGES,
-          // The process's budget, shared by its pipelines: memory does not grow with their number.
-          maxBatchBytes: Math.ceil(config.TRANSFORMER_FETCH_BYTES / pipelines.length),
-          maxMessageBytes: nc!.info?.max_payload,
-          maxDeliver: config.TRIBUTARY_MAX_DELIVER,
+        const makeLoop = (): BatchConsumer =>
+          new BatchConsumer({
+            js,
+            stream: STREAMS.raw,
+            durable: consumers.transformer(p.name),
+            maxBatch: config.TRANSFORMER_BATCH_MESSAGES,
+            // The process's budget, shared by its pipelines: memory does not grow with their number.
+            maxBatchBytes: Math.ceil(config.TRANSFORMER_FETCH_BYTES / pipelines.length),
+            maxMessageBytes: nc!.info?.max_payload,
+            maxDeliver: config.TRIBUTARY_MAX_DELIVER,
+            logger: logger.child({ pipeline: p.name }),
+            handle: async (msgs) => {
+              // With reference datasets (`enrich` from a dataset) one message after the other, so a
+              // message's reference rows are in KV before the next is transformed (source order).
+              if (references.get(p.name)!.size > 0) for (const m of msgs) await handleMessage(p, m);
+              else await Promise.all(msgs.map((m) => handleMessage(p, m)));
+            },
+            onPoison: (m, err) => poison(p, m, err),
+            onIsolated: ({ failure }) => metrics.isolated.inc({ pipeline: p.name, stage: 'transform', failure }),
+            onBatch: ({ ms, ok }) =>
+              metrics.batchSeconds.observe({ pipeline: p.name, stage: 'transform', result: ok ? 'ok' : 'error' }, ms / 1000),
+          });
+        const gate = new PipelineGate({
+          pipeline: p,
+          kv: cursors,
+          makeLoop,
           logger: logger.child({ pipeline: p.name }),
-          handle: async (msgs) => {
-            // With reference datasets (`enrich` from a dataset) one message after the other, so a
-            // message's reference rows are in KV before the next is transformed (source order).
-            if (references.get(p.name)!.size > 0) for (const m of msgs) await handleMessage(p, m);
-            else await Promise.all(msgs.map((m) => handleMessage(p, m)));
+          pollMs: config.TRANSFORMER_PAUSE_POLL,
+          onTrip: (trip) => {
+            breakerTrips.inc({ pipeline: p.name });
+            logger.error({ pipeline: p.name, trip }, 'circuit breaker tripped: pausing the pipeline');
           },
-          onPoison: (m, err) => poison(p, m, err),
-          onIsolated: ({ failure }) => metrics.isolated.inc({ pipeline: p.name, stage: 'transform', failure }),
-          onBatch: ({ ms, ok }) =>
-            metrics.batchSeconds.observe({ pipeline: p.name, stage: 'transform', result: ok ? 'ok' : 'error' }, ms / 1000),
         });
-        await loop.start();
-        metrics.trackOutage({ pipeline: p.name, stage: 'transform' }, loop);
-        loops.push(loop);
+        gates.set(p.name, gate);
+        await gate.start();
+        metrics.trackOutage({ pipeline: p.name, stage: 'transform' }, gate);
       }
       driftTimer = new DriftEventTimer({
         recorder: drift,

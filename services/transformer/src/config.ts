@@ -30,6 +30,8 @@ export const configSchema = z.object({
   TRANSFORMER_FINALIZE_INTERVAL: envDuration('1s'),
   /** How often join timeouts, idle sessions and idle state of the stateful steps are swept. */
   TRANSFORMER_SWEEP_INTERVAL: envDuration('5s'),
+  /** How often each pipeline's pause (`pause.<pipeline>` in `trib_cursors`) is read: a paused pipeline's consumer loop stops within this long. */
+  TRANSFORMER_PAUSE_POLL: envDuration('1s'),
   /** Schema drift events (`trib.events.<pipeline>.drift`): at most one per dataset, field and kind per this long; the first is sent at once. */
   TRANSFORMER_DRIFT_EVENT_INTERVAL: envDuration('1m'),
   /** PostgreSQL connections per process, for `enrich` from tables and window finalization. */

@@ -10,6 +10,7 @@ import { docsCommand } from './docs';
 import { migrateCommand } from './migrate';
 import { modelsCliCommand } from './models';
 import { offsetsCommand } from './offsets';
+import { pipelinesCommand } from './pipelines';
 import { sourcesCommand } from './sources';
 import { statusCommand } from './status';
 import { testCommand } from './test';
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   checkCliCommand,
   modelsCliCommand,
   sourcesCommand,
+  pipelinesCommand,
   offsetsCommand,
   backfillCliCommand,
   statusCommand,

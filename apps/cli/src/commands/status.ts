@@ -20,6 +20,8 @@ interface PipelineStatus {
   tables: Record<string, TableCounts>;
   dead_lettered: { total: number };
   lag: Record<'transformer' | 'loader', { pending: number | null; ack_pending: number | null }>;
+  /** Set while the pipeline is paused (by an operator or its circuit breaker). */
+  paused?: { summary: string } | null;
 }
 
 /** The fields of a table's counts this command shows. */
@@ -75,6 +77,8 @@ export const statusCommand: Command = {
           `${p.sla.freshness_seconds} s`,
         ]);
       for (const line of table(rows)) out(line);
+      // A paused pipeline says so, and why (its circuit breaker, or who paused it).
+      for (const p of pipelines) if (p.paused) out(`${p.name}: ${p.paused.summary}; \`tributary pipelines resume ${p.name}\` goes on`);
       if (positionals[0]) {
         const tables = [['TABLE', 'LOADED', 'INSERTED', 'UPDATED', 'UNCHANGED', 'SKIPPED', 'DEAD-LETTERED']];
         for (const [name, t] of Object.entries(pipelines[0]!.tables)) {

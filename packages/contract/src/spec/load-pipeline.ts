@@ -266,6 +266,7 @@ export function loadPipelineFile(file: string, opts: { models?: boolean } = {}):
     dir,
     ...(spec.description ? { description: spec.description } : {}),
     slaFreshnessMs: spec.sla.freshness,
+    ...(spec.circuit_breaker ? { circuit_breaker: spec.circuit_breaker } : {}),
     connections: spec.connections,
     sources: spec.sources,
     datasets,

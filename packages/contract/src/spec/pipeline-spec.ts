@@ -19,6 +19,19 @@ import { modelsSpec } from './model-spec';
 import { checkWarehouseReferences } from './warehouse-spec';
 import { checkDriftReferences, DEFAULT_DRIFT_POLICY, driftPolicy } from './drift';
 
+/** The circuit breaker of a pipeline (docs/operations.md, Circuit breaker). */
+export const circuitBreakerSpec = z
+  .strictObject({
+    failure_rate: z.number().gt(0).max(1).default(0.5).meta({
+      description: 'Trips when more than this share of the records transformed within `window` were dead-lettered.',
+    }),
+    min_records: z.int().min(1).default(100).meta({
+      description: 'Records that must have been transformed within `window` before it may trip (a few bad records never pause a pipeline).',
+    }),
+    window: duration.default(60_000).meta({ description: 'How far back the failure rate is measured (a sliding window).' }),
+  })
+  .meta({ title: 'circuit breaker' });
+
 /** A dataset: records from sources or other datasets, run through steps, with declared output fields. */
 export const datasetSpec = z
   .strictObject({
@@ -55,6 +68,11 @@ export const pipelineSpecSchema = z
         }),
       })
       .default({ freshness: 30 * 60_000 }),
+    circuit_breaker: circuitBreakerSpec.optional().meta({
+      unset: 'off',
+      description:
+        'Pauses the pipeline when its records fail in the transformer at a high rate, instead of dead-lettering everything: accepted records then wait in the raw stream until an operator resumes it (dashboard, API or `tributary pipelines resume`). `{}` turns it on with the defaults. Records the source schema rejects at ingest are answered to the sender and do not count.',
+    }),
     connections: z
       .record(identifier, connectionSpec)
       .default({})

@@ -37,6 +37,8 @@ export interface Pipeline {
   dir: string;
   description?: string;
   slaFreshnessMs: number;
+  /** The circuit breaker (`circuit_breaker:`), when on: pause past this failure rate; `window` in ms. */
+  circuit_breaker?: { failure_rate: number; min_records: number; window: number };
   /** Named connections, referenced by sources as `connection: <name>`. */
   connections: Record<string, ConnectionSpec>;
   sources: Record<string, SourceSpec>;

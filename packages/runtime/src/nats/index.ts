@@ -15,6 +15,14 @@ export {
   type Heartbeat,
 } from './heartbeat';
 export { KvLease } from './kv-lease';
+export {
+  pipelinePauseKey,
+  readPipelinePause,
+  setPipelinePause,
+  describePause,
+  type PipelinePause,
+  type BreakerTrip,
+} from './pipeline-pause';
 export { Publisher, type PublishOptions } from './publisher';
 export {
   scheduleKey,

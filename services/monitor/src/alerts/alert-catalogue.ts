@@ -225,6 +225,17 @@ max by (pipeline) (tributary_pipeline_source_freshness_seconds)
       '{{ $labels.pipeline }}: {{ $labels.kind }} fields in dataset {{ $labels.dataset }} (schema drift; see drift in /api/pipelines)',
   },
   {
+    alert: 'TributaryCircuitBreakerOpen',
+    severity: 'critical',
+    monitor: true,
+    description:
+      "a pipeline's circuit breaker paused it: its records failed in the transformer at more than its `circuit_breaker.failure_rate`; new records wait in the raw stream until an operator resumes it (docs/operations.md, Circuit breaker)",
+    comment:
+      'The circuit breaker paused the pipeline (KV pause.<pipeline>, by "circuit breaker"): nothing is transformed or loaded until an operator fixes the cause and resumes it. A status gauge every monitor replica repeats: max.',
+    expr: 'max by (pipeline) (tributary_pipeline_paused{cause="circuit_breaker"}) > 0',
+    summary: '{{ $labels.pipeline }}: paused by its circuit breaker (records failing at a high rate); fix, then resume',
+  },
+  {
     alert: 'TributaryMessagesIsolated',
     severity: 'warning',
     monitor: false,
@@ -281,6 +292,7 @@ export const REPLICATED_GAUGES = [
   'tributary_check_failed',
   'tributary_check_failing_rows',
   'tributary_consumer_outage_seconds',
+  'tributary_pipeline_paused',
 ] as const;
 
 const RULE_FOR = new Map<string, string | undefined>(ALERT_RULES.map((r) => [r.alert, (r as AlertRuleSpec).for]));

@@ -204,6 +204,16 @@ export function evaluateRules(inputs: RuleInputs, t: RuleThresholds): AlertCondi
       value: 1,
     });
   }
+  for (const p of inputs.pipelines) {
+    if (!p.paused?.breaker) continue;
+    out.push({
+      alert: 'TributaryCircuitBreakerOpen',
+      labels: { pipeline: p.name },
+      severity: ALERT_SEVERITY.TributaryCircuitBreakerOpen,
+      summary: `${p.name}: ${p.paused.summary}`.slice(0, 300),
+      value: 1,
+    });
+  }
   for (const b of inputs.blockedTables ?? []) {
     out.push({
       alert: 'TributaryTableBlocked',

@@ -37,6 +37,8 @@ export interface ApiRouterDeps {
   adminToken: string | undefined;
   /** The pull sources' routes (`sources/source-router.ts`). */
   sources?: Router;
+  /** The pipelines' pause and resume (`status/pipeline-pauses.ts`). */
+  pauses?: Router;
   actions: DlqRouterDeps['actions'];
   preview: DlqRouterDeps['preview'];
 }
@@ -121,6 +123,7 @@ export function createApiRouter(deps: ApiRouterDeps): Router {
   );
   router.use(createDlqHintsRouter({ pool: deps.pool, pipelines: deps.preview.pipelines }));
   if (deps.sources) router.use(deps.sources);
+  if (deps.pauses) router.use(deps.pauses);
 
   // The catalogue has no code for a wrong URL; an unknown endpoint is still a JSON 404.
   router.use('/api', (req, res) => {

@@ -41,6 +41,18 @@ export function registerStatusMetrics(registry: Registry, snapshots: StatusSnaps
     },
   });
   gauge(
+    'tributary_pipeline_paused',
+    'Paused pipelines (their transformers take none of their records), by cause: circuit_breaker (records failed at a high rate) or operator.',
+    ['pipeline', 'cause'],
+    (g, s) => {
+      for (const p of s.pipelines) {
+        if (p.paused === undefined) continue;
+        g.set({ pipeline: p.name, cause: 'circuit_breaker' }, p.paused?.breaker ? 1 : 0);
+        g.set({ pipeline: p.name, cause: 'operator' }, p.paused && !p.paused.breaker ? 1 : 0);
+      }
+    },
+  );
+  gauge(
     'tributary_pipeline_records',
     'Records per pipeline since it started, by kind (accepted, rejected, filtered, dead_lettered, loaded, replayed from the DLQ), from durable state.',
     ['pipeline', 'kind'],

@@ -10,7 +10,7 @@ import { buildPipelineStatus, type PipelineStatus } from './pipeline-status';
 import type { SlotLag } from '../sources/source-slots';
 import type { SourceRunView } from '../sources/source-runs';
 import { queryStatusCounts } from './status-counts';
-import type { DriftView, SourceConsistency } from '@tributary/contract/monitor-api';
+import type { DriftView, PipelinePauseView, SourceConsistency } from '@tributary/contract/monitor-api';
 
 /** Status of all pipelines at one moment. */
 export interface StatusSnapshot {
@@ -31,6 +31,8 @@ export interface StatusSnapshotsOptions {
   refreshMs: number;
   /** The pull sources' runs of every pipeline (absent: not shown). */
   sourceRuns?: (now: number) => Promise<Map<string, SourceRunView[]>>;
+  /** The pause of every paused pipeline (absent: not shown). */
+  readPauses?: () => Promise<Map<string, PipelinePauseView>>;
   /** Schema drift of every pipeline (fold/drift-fold.ts; absent: none shown). */
   readDrift?: () => Promise<Map<string, DriftView[]>>;
   /** How far each CDC source's transactions are loaded (sources/source-consistency.ts; absent: not shown). */
@@ -84,10 +86,12 @@ export class StatusSnapshots {
     const now = Date.now();
     // KV unavailable: the counts still show, without the source runs.
     const runs = await this.opts.sourceRuns?.(now).catch(() => undefined);
+    const pauses = await this.opts.readPauses?.().catch(() => undefined);
     const pipelines = this.opts.pipelines.map((p) => {
       const built = { ...buildPipelineStatus(p, counts, lag.pipelines.get(p.name)!, now), drift: drift?.get(p.name) ?? [] };
       const s = slots?.get(p.name);
       let status: PipelineStatus = s ? { ...built, source_slots: s } : built;
+      if (pauses) status = { ...status, paused: pauses.get(p.name) ?? null };
       const c = consistency?.get(p.name);
       if (c) status = { ...status, source_consistency: c };
       // Source freshness measures how far the warehouse is behind its sources: none, when caught up.
