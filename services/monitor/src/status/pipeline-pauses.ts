@@ -13,7 +13,7 @@ import { describePause, readPipelinePause, setPipelinePause, type PipelinePause 
 import { type Logger } from '@tributary/runtime/logger';
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { actorOf, refuseCrossSite, requireAdmin } from '../api/admin-auth';
+import { actorOf, refuseCrossSite, requireAdmin } from '../admin-auth';
 import type { PipelinePauseView } from '@tributary/contract/monitor-api';
 
 /** A pause as the API shows it. */
