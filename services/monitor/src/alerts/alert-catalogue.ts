@@ -10,6 +10,9 @@
  * Every monitor replica exports the same status gauges (tributary_pipeline_*, tributary_consumer_*,
  * tributary_source_*, ...): aggregate them with `max by`, never `sum by`, or two replicas count
  * twice. The test checks every expression here and in the Grafana dashboard for that.
+ *
+ * Longer than 300 lines because it is the one list of every alert (data, one entry each), which
+ * every deploy artifact is generated from.
  */
 import { parseDuration } from '@tributary/contract/spec';
 import type { Severity } from './alert-condition';
