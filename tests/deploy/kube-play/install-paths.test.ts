@@ -226,7 +226,11 @@ function pulumiKind() {
 }
 
 beforeAll(() => {
+  // The images tests/images builds (same tag): in one `npm run test:slow` the second build is
+  // podman's layer cache only (about a minute), plus the NATS and PostgreSQL stand-ins.
+  const started = Date.now();
   execFileSync(path.join(ROOT, 'scripts/images'), ['--tag', 'test', '--stand-ins'], { cwd: ROOT, stdio: 'inherit', timeout: 25 * 60_000 });
+  process.stdout.write(`images ready in ${Math.round((Date.now() - started) / 1000)} s\n`);
 });
 
 describe.each(PATHS)('install path $name', (p) => {
@@ -236,7 +240,11 @@ describe.each(PATHS)('install path $name', (p) => {
     externalHosts: p.externalHosts,
     dir: mkdtempSync(path.join(tmpdir(), `kube-play-${p.name}-`)),
   });
-  afterAll(() => cluster.stop());
+  afterAll(async () => {
+    const started = Date.now();
+    await cluster.stop();
+    process.stdout.write(`${p.name}: torn down in ${Math.round((Date.now() - started) / 1000)} s\n`);
+  });
 
   it('installs in order, lands a pushed record in PostgreSQL, and runs exactly the pipelines it asks for', async () => {
     const started = Date.now();

@@ -255,9 +255,13 @@ export class KubeCluster {
 
   /** Removes pods, volumes, secrets and the namespace. */
   async stop(): Promise<void> {
-    for (const p of this.pods) await this.podman(['pod', 'rm', '-f', '-t', '5', p.name]).catch(() => undefined);
-    for (const v of this.pods.flatMap((p) => p.volumes)) await this.podman(['volume', 'rm', '-f', v]).catch(() => undefined);
-    for (const s of this.secrets) await this.podman(['secret', 'rm', s]).catch(() => undefined);
+    // Torn down at once, no grace period (the path is proven; its shutdown is not what is tested):
+    // one podman call per kind of thing instead of one per pod, five seconds each.
+    const pods = [...new Set(this.pods.map((p) => p.name))];
+    const volumes = [...new Set(this.pods.flatMap((p) => p.volumes))];
+    if (pods.length) await this.podman(['pod', 'rm', '-f', '-t', '0', ...pods]).catch(() => undefined);
+    if (volumes.length) await this.podman(['volume', 'rm', '-f', ...volumes]).catch(() => undefined);
+    if (this.secrets.length) await this.podman(['secret', 'rm', ...this.secrets]).catch(() => undefined);
     await run('ip', ['netns', 'del', this.netns]).catch(() => undefined);
   }
 }
