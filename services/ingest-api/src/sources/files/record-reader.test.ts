@@ -28,6 +28,27 @@ describe('readItems: CSV', () => {
     ]);
   });
 
+  it('numbers every line exactly through a long file with quoted line breaks, blank lines and bad rows', async () => {
+    // Line numbers are read from the parser as it emits each record; 10,000 rows in 4 KiB chunks
+    // cross many chunk boundaries and the reader's bookkeeping of pending lines.
+    const rows = ['id,note'];
+    const expected: unknown[] = [];
+    for (let i = 1; i <= 10_000; i++) {
+      if (i % 997 === 0) {
+        rows.push(`${i}`); // one cell: a bad row
+        expected.push({ line: rows.length, error: expect.stringContaining('Invalid Record Length'), raw: `${i}\n` });
+      } else if (i % 101 === 0) {
+        rows.push(`${i},"two`, `lines"`);
+        expected.push({ line: rows.length, record: { id: String(i), note: 'two\nlines' } });
+      } else {
+        if (i % 89 === 0) rows.push('');
+        rows.push(`${i},n${i}`);
+        expected.push({ line: rows.length, record: { id: String(i), note: `n${i}` } });
+      }
+    }
+    expect(await read(`${rows.join('\n')}\n`, {}, 4096)).toEqual(expected);
+  });
+
   it('leaves a cell that does not convert as text, for the schema check to reject by field', async () => {
     const items = await read('qty\nmany\n', { types: { qty: 'integer' } });
     expect(items).toEqual([{ line: 2, record: { qty: 'many' } }]);

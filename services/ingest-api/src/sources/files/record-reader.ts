@@ -70,7 +70,6 @@ async function* readCsv(input: Readable, o: ReadOptions): AsyncGenerator<FileIte
     delimiter: o.csv.delimiter,
     quote: o.csv.quote,
     bom: true,
-    info: true,
     raw: true, // hands on_skip the bad row's text, for the dead letter
     skip_empty_lines: true,
     skip_records_with_error: true,
@@ -79,11 +78,26 @@ async function* readCsv(input: Readable, o: ReadOptions): AsyncGenerator<FileIte
       if (err) skipped.push({ line: err.lines ?? 0, error: err.message, ...(raw ? { raw: String(raw).slice(0, 2000) } : {}) });
     },
   });
+  // Each record's line, read from the parser's `info` as it pushes the record (csv-parse pushes
+  // while it reads, so `info.lines` is then the record's last line): `info: true` builds two
+  // objects of parser state per row instead, about a tenth of the file source's CPU.
+  const lines: number[] = [];
+  const push = parser.push.bind(parser);
+  parser.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+    if (chunk !== null) lines.push(parser.info.lines);
+    return push(chunk, encoding);
+  };
   input.on('error', (err) => parser.destroy(err));
   input.pipe(parser);
-  for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    while (skipped.length > 0 && skipped[0]!.line < info.lines) yield skipped.shift()!;
-    yield { line: info.lines, record: castCsvRow(o.csv.header ? record : (rename(record, o.mapping) as Record<string, string>), o.types) };
+  let next = 0;
+  for await (const { record } of parser as AsyncIterable<{ record: Record<string, string> }>) {
+    const line = lines[next++]!;
+    if (next === 4096) {
+      lines.splice(0, next);
+      next = 0;
+    }
+    while (skipped.length > 0 && skipped[0]!.line < line) yield skipped.shift()!;
+    yield { line, record: castCsvRow(o.csv.header ? record : (rename(record, o.mapping) as Record<string, string>), o.types) };
   }
   yield* skipped.splice(0);
 }
