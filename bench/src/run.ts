@@ -17,7 +17,7 @@ import { naive, rawCopy, rawJetStream, type Measured } from './baselines';
 import { machineCpuSeconds, treeCpuSeconds } from './proc-stats';
 import { ndjsonBatches } from './records';
 import { modelPush, modelStepAlone } from './model-scenario';
-import { largeTable, manyPipelines, scd2Load, twoReplicas, windowAggregation, type ScenarioResult } from './scenarios';
+import { largeTable, manyPipelines, scd2Load, servers, twoReplicas, windowAggregation, type ScenarioResult } from './scenarios';
 import { reportLoadScenario, reportLoadTable, reportScenario, reportTable } from './report-scenarios';
 import { cdc, file as fileFolder, type SourceScenarioResult } from './source-scenarios';
 import { BenchStack, migrate, push, ROOT, SERVICE_NODE_OPTIONS, waitCount } from './stack';
@@ -134,6 +134,7 @@ async function main(): Promise<void> {
   const nats = await NatsServer.start();
   const pg = await PostgresServer.start();
   const databaseUrl = pg.url('tributary');
+  Object.assign(servers, { 'nats-server': nats.pid!, postgres: pg.pid! });
   const env = {
     NATS_URL: nats.url,
     DATABASE_URL: databaseUrl,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from 'pg';
 import type { Measured } from './baselines';
+import { treeCpuSeconds } from './proc-stats';
 import { ndjsonBatches } from './records';
 import { BenchStack, migrate, push, ROOT, waitCount } from './stack';
 
@@ -20,6 +21,16 @@ export interface ScenarioResult extends Measured {
 }
 
 type Env = Record<string, string>;
+
+/**
+ * Servers (nats-server, PostgreSQL) whose CPU every scenario reports with the services', by name
+ * and pid; set once by run.ts. PostgreSQL's CPU per record is what grows when a table does.
+ */
+export const servers: Record<string, number> = {};
+
+function cpuNow(stack: BenchStack): Record<string, number> {
+  return { ...stack.cpu(), ...Object.fromEntries(Object.entries(servers).map(([k, pid]) => [k, treeCpuSeconds(pid)])) };
+}
 
 /** Runs one scenario's services, measures `body` (records/s, CPU per million records per process, peak RSS). */
 export async function run(
@@ -37,7 +48,7 @@ export async function run(
   const stack = await BenchStack.start(env, scenario, replicas);
   try {
     await prepare?.();
-    const cpu0 = stack.cpu();
+    const cpu0 = cpuNow(stack);
     const t0 = clockBeforeStart ? started : performance.now();
     const { records, checked } = await body(stack);
     const seconds = (performance.now() - t0) / 1000;
@@ -45,7 +56,7 @@ export async function run(
       records,
       seconds,
       perSecond: records / seconds,
-      cpuSecondsPerMillion: BenchStack.perMillion(cpu0, stack.cpu(), records),
+      cpuSecondsPerMillion: BenchStack.perMillion(cpu0, cpuNow(stack), records),
       peakRssMiB: stack.peakRss(),
       checked,
     };
