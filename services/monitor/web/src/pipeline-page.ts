@@ -8,6 +8,7 @@
 import { get } from './api.js';
 import { driftTable } from './drift-panel.js';
 import { sourceRunsPanel } from './source-runs-panel.js';
+import { pipelinePausePanel } from './pipeline-pause-panel.js';
 import { tableCountsTable } from './table-counts.js';
 import { h, replaceRegion } from './dom.js';
 import { flowDiagram } from './flow-diagram.js';
@@ -96,6 +97,7 @@ export function pipelinePage(name: string): Page {
   let checksSection: HTMLElement;
   let rangeBar: HTMLElement;
   const sources = sourceRunsPanel(name);
+  const pause = pipelinePausePanel(name);
   const charts: TimeChart[] = [];
   let lastFetch = 0;
   let fetching = false;
@@ -180,6 +182,7 @@ export function pipelinePage(name: string): Page {
       const latency = h('div', { class: 'chart', role: 'img', 'aria-label': 'Seconds from ingest to warehouse commit over time' });
       main.replaceChildren(
         head,
+        pause.section,
         tiles,
         h('section', { class: 'panel', 'aria-labelledby': 'h-flow' }, h('h2', { id: 'h-flow' }, 'Flow'), flow),
         h('section', { class: 'panel', 'aria-labelledby': 'h-tables' }, h('h2', { id: 'h-tables' }, 'Tables'), tableCounts),
@@ -230,6 +233,7 @@ export function pipelinePage(name: string): Page {
         h('div', {}, h('h1', {}, p.name), p.topology.description ? h('p', { class: 'sub' }, p.topology.description) : null),
         pipelineBadges(p),
       );
+      pause.update(p.paused);
       const loaded = Object.values(p.tables).reduce((n, t) => n + t.loaded, 0);
       const lag = (lagOf(p.lag.transformer) ?? 0) + (lagOf(p.lag.loader) ?? 0);
       replaceRegion(
