@@ -24,10 +24,9 @@ describe('pipeline page: pause and resume', () => {
     ]);
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     // The admin token, as the Dead letters page stores it for the tab.
-    await page.addInitScript((token) => {
-      sessionStorage.setItem('tributary.adminToken', token);
-      sessionStorage.setItem('tributary.actor', 'pause tester');
-    }, TOKEN);
+    await page.addInitScript({
+      content: `sessionStorage.setItem('tributary.adminToken', ${JSON.stringify(TOKEN)}); sessionStorage.setItem('tributary.actor', 'pause tester');`,
+    });
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
