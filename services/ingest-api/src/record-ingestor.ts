@@ -1,4 +1,7 @@
 /**
+ * Longer than 300 lines because checking, serialising, splitting and publishing a batch are one
+ * path that every source shares, and the pre-serialised `JsonLines` path reuses its split and publish.
+ *
  * Turns parsed records into durable JetStream messages: validates each against the source
  * schema (rejects are dead-lettered one message each, with index and reason), splits the valid
  * ones into batches bounded by records and bytes, publishes them with deterministic message IDs,
@@ -48,6 +51,15 @@ const MAX_REPORTED_ERRORS = 1000;
  * modification time, a push request's header), canonical already (`toSourceTime`).
  */
 export type SourceTimeRule = { field: string } | { at: string };
+
+/**
+ * Records already serialised: each line is one JSON object's text (a source that has its records
+ * as JSON, such as PostgreSQL writing them in a CDC snapshot). Without a schema to check they are
+ * published as they are, no object built; with one, each is parsed and checked like any record.
+ */
+export class JsonLines {
+  constructor(readonly lines: readonly string[]) {}
+}
 
 /** The value at dotted `path` of `rec`, or undefined. */
 function valueAt(rec: object, path: string): unknown {
@@ -135,12 +147,13 @@ export class RecordIngestor {
    * `<source>:<Idempotency-Key>`, a pull source position, or a fresh ID. `sentLines`, when given, is
    * each record's JSON text as received (NDJSON bodies): a record the schema check leaves as it is
    * travels as that text, which saves serialising it again; JSON.parse of it gives the same record.
-   * `sourceTime`: where the records' source time comes from (none when unset).
+   * `sourceTime`: where the records' source time comes from (none when unset). `records` given as
+   * `JsonLines` skip parsing when nothing needs the objects (no schema, no source time field).
    */
   async ingest(
     pipeline: Pipeline,
     source: string,
-    records: unknown[],
+    given: unknown[] | JsonLines,
     sourceId: string,
     ingestedAt = Date.now(),
     sentLines?: readonly string[],
@@ -150,6 +163,13 @@ export class RecordIngestor {
     // two pipelines with a source of the same name and the same client key must not collide.
     const id = `${pipeline.name}/${sourceId}`;
     const validate = this.validatorFor(pipeline, source);
+    let records: unknown[];
+    if (given instanceof JsonLines) {
+      if (!validate && (!sourceTime || 'at' in sourceTime))
+        return this.publishLines(pipeline, source, id, given.lines, ingestedAt, sourceTime);
+      records = given.lines.map((line) => JSON.parse(line) as unknown);
+      sentLines = given.lines;
+    } else records = given;
     const fingerprint = this.fingerprints.get(`${pipeline.name}/${source}`) || undefined;
     const errors: Rejection[] = [];
     const rejects: { index: number; record: unknown; problems: SchemaProblems }[] = [];
@@ -216,6 +236,43 @@ export class RecordIngestor {
       ),
     );
 
+    const { messages, duplicates } = await this.publishParts(pipeline, source, id, lines, times, ingestedAt, fingerprint, dlq);
+    const m = this.opts.metrics;
+    m?.records.inc({ pipeline: pipeline.name, stage: 'ingest', name: source, outcome: 'accepted' }, lines.length);
+    if (rejected > 0) m?.records.inc({ pipeline: pipeline.name, stage: 'ingest', name: source, outcome: 'rejected' }, rejected);
+    return { accepted: lines.length, rejected, errors, messages, duplicates, batch_id: id };
+  }
+
+  /** Publishes JSON lines as they are (no schema, source time given or none): checks only their size. */
+  private async publishLines(
+    pipeline: Pipeline,
+    source: string,
+    id: string,
+    lines: readonly string[],
+    ingestedAt: number,
+    sourceTime?: { at: string },
+  ): Promise<IngestResult> {
+    for (let i = 0; i < lines.length; i++) this.serialise(undefined, i, lines[i]);
+    const times = sourceTime ? new Array<string>(lines.length).fill(sourceTime.at) : [];
+    const { messages, duplicates } = await this.publishParts(pipeline, source, id, lines, times, ingestedAt, undefined, []);
+    this.opts.metrics?.records.inc({ pipeline: pipeline.name, stage: 'ingest', name: source, outcome: 'accepted' }, lines.length);
+    return { accepted: lines.length, rejected: 0, errors: [], messages, duplicates, batch_id: id };
+  }
+
+  /**
+   * Splits `lines` into messages bounded by records and bytes and publishes them (with the
+   * dead-letter publishes `dlq` already under way); resolves once JetStream acknowledged all.
+   */
+  private async publishParts(
+    pipeline: Pipeline,
+    source: string,
+    id: string,
+    lines: readonly string[],
+    times: readonly (string | undefined)[],
+    ingestedAt: number,
+    fingerprint: string | undefined,
+    dlq: Promise<unknown>[],
+  ): Promise<{ messages: number; duplicates: number }> {
     // Split into parts bounded by records and bytes; deterministic, so a retry splits the same way.
     // Each part carries the oldest source time of its records (canonical times compare as strings).
     const parts: string[][] = [];
@@ -265,10 +322,6 @@ export class RecordIngestor {
     const duplicates = settled
       .slice(0, acks.length)
       .filter((s) => s.status === 'fulfilled' && (s.value as { duplicate?: boolean }).duplicate).length;
-
-    const m = this.opts.metrics;
-    m?.records.inc({ pipeline: pipeline.name, stage: 'ingest', name: source, outcome: 'accepted' }, lines.length);
-    if (rejected > 0) m?.records.inc({ pipeline: pipeline.name, stage: 'ingest', name: source, outcome: 'rejected' }, rejected);
-    return { accepted: lines.length, rejected, errors, messages: parts.length, duplicates, batch_id: id };
+    return { messages: parts.length, duplicates };
   }
 }

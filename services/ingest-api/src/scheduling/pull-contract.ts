@@ -21,7 +21,7 @@ import type { SchemaProblem } from '@tributary/contract/schema';
 import type { Pipeline, PullScheduleSpec } from '@tributary/contract/spec';
 import type { Logger } from '@tributary/runtime/logger';
 import type { Registry } from 'prom-client';
-import type { IngestResult, SourceTimeRule } from '../record-ingestor';
+import type { IngestResult, JsonLines, SourceTimeRule } from '../record-ingestor';
 import type { BudgetLimit } from './request-budget';
 
 /** Where a pull source remembers its position between runs (JetStream KV bucket `trib_cursors`). */
@@ -44,7 +44,7 @@ export interface SourceIngestor {
   ingest(
     pipeline: Pipeline,
     source: string,
-    records: unknown[],
+    records: unknown[] | JsonLines,
     id: string,
     ingestedAt?: number,
     sentLines?: readonly string[],
@@ -62,9 +62,9 @@ export interface PullContext {
    * Validates, batches and publishes `records` with message IDs `<source>:<position>[:<part>]`;
    * resolves after JetStream acknowledged all of them. `position` must be deterministic (see rule 1).
    * `sourceTime`: where the records' source time comes from; by default the source's
-   * `source_time` field when its spec has one, else none.
+   * `source_time` field when its spec has one, else none. `JsonLines`: records already as JSON text.
    */
-  publish(records: unknown[], position: string, sourceTime?: SourceTimeRule): Promise<IngestResult>;
+  publish(records: unknown[] | JsonLines, position: string, sourceTime?: SourceTimeRule): Promise<IngestResult>;
   /**
    * Dead-letters one item the source could not turn into records (a malformed page, a CSV row
    * that does not parse) on `trib.dlq.<pipeline>.ingest.<source>` with message ID

@@ -2,6 +2,8 @@
  * First run of a `postgres_cdc` source: create the slot and, with `snapshot: initial`, read every
  * table at the slot's consistent point before streaming from it.
  */
+import { toSourceTime } from '@tributary/contract/wire';
+import { JsonLines } from '../../record-ingestor';
 import type { PullContext } from '../pull-source';
 import { COMMIT_TIME, snapshotRecords } from './cdc-records';
 import { formatLsn } from './lsn';
@@ -30,15 +32,24 @@ export async function createSlotWithSnapshot(
     // The exported snapshot lives while `repl` stays open and idle: read everything now.
     const reader = await connectPostgres(o.url, { application: `tributary-cdc-snapshot-${o.slot}` });
     const lsnHex = created.consistentPoint.toString(16).toUpperCase().padStart(16, '0');
+    const lsn = formatLsn(created.consistentPoint);
     const inflight: Promise<unknown>[] = [];
     let rows = 0;
     ctx.logger.info({ slot: o.slot, tables: o.tables, snapshot: created.snapshotName }, 'initial snapshot started');
     try {
-      for await (const chunk of readSnapshot(reader, created.snapshotName, o.tables, o.chunkRows)) {
+      for await (const chunk of readSnapshot(reader, created.snapshotName, o.tables, o.chunkRows, { lsn })) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
-        const records = snapshotRecords(chunk.rows, chunk.table, created.consistentPoint, chunk.at, chunk.offset);
-        inflight.push(ctx.publish(records, `snap:${lsnHex}:${chunk.table}:${chunk.chunk}`, COMMIT_TIME));
-        rows += records.length;
+        const position = `snap:${lsnHex}:${chunk.table}:${chunk.chunk}`;
+        if (chunk.lines) {
+          // Every record of the chunk has the same `_commit_at`: its source time, given once.
+          const at = toSourceTime(chunk.at);
+          inflight.push(ctx.publish(new JsonLines(chunk.lines), position, at ? { at } : COMMIT_TIME));
+          rows += chunk.lines.length;
+        } else {
+          const records = snapshotRecords(chunk.rows ?? [], chunk.table, created.consistentPoint, chunk.at, chunk.offset);
+          inflight.push(ctx.publish(records, position, COMMIT_TIME));
+          rows += records.length;
+        }
         if (inflight.length >= SNAPSHOT_INFLIGHT) await inflight.shift();
       }
       await Promise.all(inflight.splice(0));

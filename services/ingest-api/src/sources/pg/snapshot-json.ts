@@ -1,0 +1,79 @@
+/**
+ * The SQL that makes PostgreSQL write a snapshot table's records as JSON text, each value exactly
+ * as `pg-values.ts` renders it for the cursor read (a number where the double is exact, the text
+ * otherwise; RFC 3339 timestamps; dates and times as text), followed by the metadata `snapshotRecords`
+ * sets (`_table`, `_op`, `_lsn`, `_seq`, `_commit_at`). Only the types below are rendered here; a
+ * table with a column of any other type (json, arrays, intervals, bytea, ...) gets `undefined` and
+ * is read through the cursor, so nothing differs between the two reads.
+ */
+import type { Client } from 'pg';
+import { quoteIdent } from './pg-connection';
+
+/** `c` as a SQL expression whose row_to_json value is the record value, by type OID. */
+const RENDER: Record<number, (c: string) => string> = {
+  // bool, int2, int4, float4, float8: row_to_json writes the type's text output (NaN and the
+  // infinities quoted), the same text the cursor read turns into a number or keeps as text.
+  16: (c) => c,
+  21: (c) => c,
+  23: (c) => c,
+  700: (c) => c,
+  701: (c) => c,
+  // oid: a number (row_to_json would quote it).
+  26: (c) => `${c}::int8`,
+  // int8: a number within +-(2^53 - 1), the text beyond.
+  20: (c) => `CASE WHEN ${c} BETWEEN -9007199254740991 AND 9007199254740991 THEN to_json(${c}) ELSE to_json(${c}::text) END`,
+  // numeric: a number where the double holds exactly the value (its shortest text reads back equal:
+  // extra_float_digits=3 makes float8 text the shortest exact one), the text otherwise (NaN,
+  // infinities, more digits than a double keeps, beyond the double's normal range).
+  1700: (c) =>
+    `CASE WHEN NOT (abs(${c}) < 1e308 AND (abs(${c}) > 1e-307 OR ${c} = 0)) THEN to_json(${c}::text) ` +
+    `WHEN ${c}::float8::text::numeric = ${c} THEN to_json(${c}) ELSE to_json(${c}::text) END`,
+  // text, varchar, bpchar (padded, as its output), name, uuid: strings.
+  25: (c) => c,
+  1043: (c) => c,
+  1042: (c) => c,
+  19: (c) => c,
+  2950: (c) => c,
+  // date, time: the ISO text (DateStyle=ISO).
+  1082: (c) => `${c}::text`,
+  1083: (c) => `${c}::text`,
+  // timestamp: `2024-01-02T03:04:05.123456` (isoTimestamp); BC and -infinity stay as their text.
+  1114: (c) => `CASE WHEN ${c} >= '0001-01-01'::timestamp THEN replace(${c}::text, ' ', 'T') ELSE ${c}::text END`,
+  // timestamptz in the session's UTC (text `... +00`): `2024-01-02T03:04:05.123456Z`.
+  1184: (c) =>
+    `CASE WHEN ${c} >= '0001-01-01 00:00:00+00'::timestamptz AND ${c} < 'infinity'::timestamptz ` +
+    `THEN replace(left(${c}::text, -3), ' ', 'T') || 'Z' ELSE ${c}::text END`,
+};
+
+/** The metadata keys the snapshot sets on every record (a column of the same name is replaced). */
+const META = new Set(['_table', '_op', '_lsn', '_seq', '_commit_at']);
+
+const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * The SELECT that yields one JSON text per row of `t`, or `undefined` when a column's type is not
+ * rendered here. Runs `SELECT * ... LIMIT 0` (in the caller's transaction) for the column types.
+ */
+export async function snapshotJsonQuery(
+  client: Client,
+  t: { sql: string; name: string },
+  meta: { lsn: string; at: string },
+): Promise<string | undefined> {
+  const { fields } = await client.query(`SELECT * FROM ${t.sql} LIMIT 0`);
+  const columns: string[] = [];
+  for (const f of fields) {
+    if (META.has(f.name)) continue;
+    const render = RENDER[f.dataTypeID];
+    if (!render) return undefined;
+    const c = quoteIdent(f.name);
+    columns.push(`${render(`s.${c}`)} AS ${c}`);
+  }
+  columns.push(
+    `${literal(t.name)}::text AS _table`,
+    `'read'::text AS _op`,
+    `${literal(meta.lsn)}::text AS _lsn`,
+    `row_number() OVER () - 1 AS _seq`,
+    `${literal(meta.at)}::text AS _commit_at`,
+  );
+  return `SELECT row_to_json(r) FROM (SELECT ${columns.join(', ')} FROM ${t.sql} s) r`;
+}
