@@ -5,8 +5,9 @@
  */
 const transform = { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const moduleNameMapper = {
-  '^@tributary/(contract|runtime|warehouse|archive|testkit)$': '<rootDir>/packages/$1/src/index.ts',
-  // Sub-entries (`@tributary/contract/spec`): a folder's index.ts or a top-level file, as each package's `exports` opens them.
+  '^@tributary/(archive|testkit)$': '<rootDir>/packages/$1/src/index.ts',
+  // contract, runtime and warehouse have no root entry, only sub-entries (`@tributary/contract/spec`):
+  // a folder's index.ts or a top-level file, as each package's `exports` opens them.
   '^@tributary/(contract|runtime|warehouse)/([a-z-]+)$': '<rootDir>/packages/$1/src/$2',
   '^@tributary/cli$': '<rootDir>/apps/cli/src/index.ts',
 };

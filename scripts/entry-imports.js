@@ -130,8 +130,7 @@ function main() {
   const files = sourceFiles(targets.length > 0 ? targets : ['packages', 'apps', 'services', 'tools', 'bench', 'tests', 'infra', 'scripts']);
   const roots = new RegExp(`['"]@tributary/(${PACKAGES.join('|')})['"]`);
   const candidates = files.filter((f) => roots.test(fs.readFileSync(f, 'utf8')));
-  // A package's own root index re-exports its entries; it is not an importer.
-  const importers = candidates.filter((f) => !PACKAGES.some((p) => f === path.join(ROOT, 'packages', p, 'src', 'index.ts')));
+  const importers = candidates;
   const index = nameIndex(entryPoints());
   const problems = [];
   let changed = 0;
