@@ -254,6 +254,8 @@ describe('monitor', () => {
         source_freshness_seconds: null,
         newest_source_time: null,
         fresh: false,
+        // Not paused by an operator or the circuit breaker.
+        paused: null,
         received: 16,
         accepted: 14,
         rejected: 2,
