@@ -46,6 +46,9 @@ tab	end', '', '', '', NULL, 'infinity', '24:00:00', 'infinity', 'infinity', NULL
     CREATE TABLE with_jsonb (id int, doc jsonb);
     INSERT INTO with_jsonb VALUES (1, '{"a": [1, 2]}'), (2, NULL);
     CREATE TABLE empty_table (id int);
+    CREATE TABLE no_columns ();
+    INSERT INTO no_columns DEFAULT VALUES;
+    INSERT INTO no_columns DEFAULT VALUES;
   `);
 });
 
@@ -66,7 +69,7 @@ async function read(snapshot: string, copy: boolean, chunkRows: number): Promise
   const reader = await connectPostgres(url);
   clients.push(reader);
   const out: SnapshotChunk[] = [];
-  for await (const c of readSnapshot(reader, snapshot, ['every_type', 'public.with_jsonb', 'empty_table'], chunkRows, {
+  for await (const c of readSnapshot(reader, snapshot, ['every_type', 'public.with_jsonb', 'empty_table', 'no_columns'], chunkRows, {
     lsn: formatLsn(LSN),
     copy,
   })) {
@@ -94,10 +97,11 @@ it('gives the records of the cursor read, in the same chunks, for every type it 
     ['public.every_type', 2, 6, 3],
     ['public.every_type', 3, 9, 1],
     ['public.with_jsonb', 0, 0, 2],
+    ['public.no_columns', 0, 0, 2],
   ]);
   expect(shape(viaCursor)).toEqual(shape(viaCopy));
   // every_type went through COPY, with_jsonb (a type not rendered in SQL) through the cursor.
-  expect(viaCopy.map((c) => (c.lines ? 'copy' : 'cursor'))).toEqual(['copy', 'copy', 'copy', 'copy', 'cursor']);
+  expect(viaCopy.map((c) => (c.lines ? 'copy' : 'cursor'))).toEqual(['copy', 'copy', 'copy', 'copy', 'cursor', 'copy']);
   // `_commit_at` is each read's own transaction start; everything else must agree.
   const sameTime = (cs: SnapshotChunk[]) => cs.map((c) => records(c).map((r) => ({ ...(r as object), _commit_at: 'T' })));
   expect(sameTime(viaCopy)).toEqual(sameTime(viaCursor));
