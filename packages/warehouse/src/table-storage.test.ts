@@ -3,7 +3,8 @@
  * mistake (or hostile name) is refused with its YAML path; plus the partition calendar and the
  * deterministic names partitions and indexes get.
  */
-import { declaredIndexName, intervalStart, nextStart, partitionName, partitionStartOf, premakeStarts, type PartitionLayout } from './index';
+import { declaredIndexName } from './declared-indexes';
+import { intervalStart, nextStart, partitionName, partitionStartOf, premakeStarts, type PartitionLayout } from './partitions';
 import { parsePipelineSpec } from '@tributary/contract/spec';
 
 const spec = (tables: string, extraDatasets = ''): string => `pipeline: p
