@@ -136,6 +136,28 @@ tables:
     ]);
   });
 
+  it('checks an upsert position: a field of the dataset, of a type that orders', () => {
+    const f = file(
+      'position.yaml',
+      `${ORDERS}datasets:
+  clean:
+    from: orders
+    fields:
+      id: string
+      lsn: string
+      ok: boolean
+tables:
+  by_lsn: { from: clean, mode: upsert, key: [id], position: lsn }
+  nowhere: { from: clean, mode: upsert, key: [id], position: missing }
+  flag: { from: clean, mode: upsert, key: [id], position: ok }
+`,
+    );
+    expect(problems(() => loadPipelineFile(f))).toEqual([
+      expect.stringMatching(/tables\.nowhere\.position: "missing" is not a field of dataset "clean"$/),
+      expect.stringMatching(/tables\.flag\.position: "ok" is a boolean field: a position is a string \(an LSN\), integer/),
+    ]);
+  });
+
   it('refuses on_drift: evolve for tables that cannot take a new column (here scd2 and accumulating), naming the line where the policy is written', () => {
     const f = file(
       'evolve.yaml',

@@ -15,6 +15,9 @@ import { SCD2_COLUMNS } from './table-columns';
 const obj = (v: unknown): Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
+/** The type of a raw field declaration (`name: type` or `{ type: ... }`). */
+const fieldType = (f: unknown): unknown => (typeof f === 'string' ? f : obj(f).type);
+
 /** A problem at a path of the document. */
 export type WarehouseProblem = ReferenceProblem;
 
@@ -47,6 +50,16 @@ export function checkWarehouseReferences(root: unknown): WarehouseProblem[] {
         if (!has(c))
           out.push({ path: ['tables', name, 'track', i], message: `"${String(c)}" is not a field of dataset "${String(t.from)}"` });
       });
+    }
+    if (t.mode === 'upsert' && t.position !== undefined) {
+      const type = has(t.position) ? fieldType(fields[String(t.position)]) : undefined;
+      if (!has(t.position))
+        out.push({ path: ['tables', name, 'position'], message: `"${String(t.position)}" is not a field of dataset "${String(t.from)}"` });
+      else if (type === 'boolean' || type === 'json')
+        out.push({
+          path: ['tables', name, 'position'],
+          message: `"${String(t.position)}" is a ${type} field: a position is a string (an LSN), integer, number, decimal, timestamp or date`,
+        });
     }
     if (t.mode === 'accumulating') {
       if (t.order_by !== undefined && !has(t.order_by))
