@@ -9,7 +9,10 @@ import type { Client } from 'pg';
 import { snapshotRecords } from '../src/sources/pg/cdc-records';
 import { formatLsn } from '../src/sources/pg/lsn';
 import { connectPostgres } from '../src/sources/pg/pg-connection';
-import { readSnapshot, type SnapshotChunk } from '../src/sources/pg/snapshot-reader';
+import { readSnapshot, type SnapshotChunk, type SnapshotTable } from '../src/sources/pg/snapshot-reader';
+import { tableKey } from '../src/sources/pg/table-key';
+
+type Rec = Record<string, unknown>;
 
 const LSN = 0x16b3748n;
 
@@ -46,6 +49,8 @@ tab	end', '', '', '', NULL, 'infinity', '24:00:00', 'infinity', 'infinity', NULL
     CREATE TABLE with_jsonb (id int, doc jsonb);
     INSERT INTO with_jsonb VALUES (1, '{"a": [1, 2]}'), (2, NULL);
     CREATE TABLE empty_table (id int);
+    CREATE TABLE keyed (region text, id int, v numeric(8,2), PRIMARY KEY (region, id));
+    INSERT INTO keyed VALUES ('b', 2, 1.5), ('a', 9, 2), ('b', 1, NULL), ('a', 10, 3), ('c', 1, 4), ('a', 1, 5), ('b', 10, 6);
     CREATE TABLE no_columns ();
     INSERT INTO no_columns DEFAULT VALUES;
     INSERT INTO no_columns DEFAULT VALUES;
@@ -69,10 +74,8 @@ async function read(snapshot: string, copy: boolean, chunkRows: number): Promise
   const reader = await connectPostgres(url);
   clients.push(reader);
   const out: SnapshotChunk[] = [];
-  for await (const c of readSnapshot(reader, snapshot, ['every_type', 'public.with_jsonb', 'empty_table', 'no_columns'], chunkRows, {
-    lsn: formatLsn(LSN),
-    copy,
-  })) {
+  const tables = ['every_type', 'public.with_jsonb', 'empty_table', 'no_columns'].map((name) => ({ name }));
+  for await (const c of readSnapshot(reader, snapshot, tables, chunkRows, { lsn: formatLsn(LSN), copy })) {
     out.push(c);
   }
   return out;
@@ -123,4 +126,39 @@ it('gives the records of the cursor read, in the same chunks, for every type it 
   expect(second!.t).toBe('quote " backslash \\ newline\ntab\tend');
   expect(third).toMatchObject({ i8: '9007199254740992', n: '12345678901234567.89', d: '0044-03-15 BC', tz: '-infinity' });
   expect(Object.keys(first!).slice(-5)).toEqual(['_table', '_op', '_lsn', '_seq', '_commit_at']);
+});
+
+it('reads a table in primary-key order, from after a key on, numbering chunks and rows on from where it resumes', async () => {
+  const snapshot = await exportSnapshot();
+  const reader = await connectPostgres(url);
+  clients.push(reader);
+  const key = await tableKey(reader, 'keyed');
+  expect(key?.map((c) => [c.name, c.type])).toEqual([
+    ['region', 'text'],
+    ['id', 'integer'],
+  ]);
+  const readAll = async (copy: boolean, from: Partial<SnapshotTable>): Promise<SnapshotChunk[]> => {
+    const r = await connectPostgres(url);
+    clients.push(r);
+    const out: SnapshotChunk[] = [];
+    for await (const c of readSnapshot(r, snapshot, [{ name: 'keyed', key, ...from }], 2, { lsn: formatLsn(LSN), copy })) out.push(c);
+    return out;
+  };
+  const keys = (cs: SnapshotChunk[]) => cs.flatMap((c) => records(c).map((r) => `${(r as Rec).region}${(r as Rec).id}:${(r as Rec)._seq}`));
+  const whole = await readAll(true, {});
+  // Key order (text by its collation, then the integer), 2 rows a chunk, each chunk's last key given.
+  expect(keys(whole)).toEqual(['a1:0', 'a9:1', 'a10:2', 'b1:3', 'b2:4', 'b10:5', 'c1:6']);
+  expect(whole.map((c) => [c.chunk, c.lastKey])).toEqual([
+    [0, ['a', '9']],
+    [1, ['b', '1']],
+    [2, ['b', '10']],
+    [3, ['c', '1']],
+  ]);
+  // Resumed after (a, 10), as chunk 5 and row 3: the same rows from there, through COPY and the cursor.
+  const resumed = await readAll(true, { after: ['a', '10'], chunk: 5, offset: 3 });
+  expect(keys(resumed)).toEqual(['b1:3', 'b2:4', 'b10:5', 'c1:6']);
+  expect(resumed.map((c) => c.chunk)).toEqual([5, 6]);
+  const viaCursor = await readAll(false, { after: ['a', '10'], chunk: 5, offset: 3 });
+  expect(keys(viaCursor)).toEqual(keys(resumed));
+  expect(viaCursor.map((c) => [c.chunk, c.lastKey])).toEqual(resumed.map((c) => [c.chunk, c.lastKey]));
 });

@@ -37,8 +37,11 @@ export class Publisher {
    * TRIB_E_UNAVAILABLE (retryable) with `details.streamFull` when the stream hit its limits.
    */
   async publish(subject: string, data: Uint8Array, opts: PublishOptions): Promise<PubAck> {
-    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    this.inFlight++;
+    // First come, first sent: a publish waits behind every earlier waiter, and a freed slot passes
+    // straight to the oldest one (a caller arriving meanwhile cannot overtake it). JetStream then
+    // stores one caller's messages in the order it published them (the CDC snapshot relies on it).
+    if (this.inFlight >= this.maxInFlight || this.waiters.length > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    else this.inFlight++;
     const span = this.tracer.startSpan(`publish ${subject}`, {
       kind: SpanKind.PRODUCER,
       attributes: {
@@ -68,8 +71,9 @@ export class Publisher {
       });
     } finally {
       span.end();
-      this.inFlight--;
-      this.waiters.shift()?.();
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.inFlight--;
     }
   }
 

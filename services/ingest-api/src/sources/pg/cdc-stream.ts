@@ -14,6 +14,7 @@ import { formatLsn, formatPos, parseLsn, type ChangePos } from './lsn';
 import { connectPostgres } from './pg-connection';
 import { ReplicationStream, type ReplicationEvent } from './replication-stream';
 import { slotLagBytes } from './replication-setup';
+import { askServer, CutoffFilter, type SnapshotCutoff } from './catch-up-snapshot';
 
 /** Prefix of the logical messages written as heartbeats. */
 export const HEARTBEAT_PREFIX = 'tributary.heartbeat';
@@ -33,6 +34,8 @@ export interface CdcStreamOptions {
   /** Persists the batcher's position (the `acked` change and the `pending` batch range). */
   save(state: BatcherResume): Promise<void>;
   lag: Gauge<'pipeline' | 'source' | 'slot'>;
+  /** Ranges a resumed snapshot read after the slot's start (`catch-up-snapshot.ts`): their earlier changes are dropped. */
+  cutoffs?: SnapshotCutoff[];
 }
 
 const TIMEOUT = Symbol('timeout');
@@ -116,7 +119,9 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
     ctx.healthy();
   };
 
-  let txn: (TxnInfo & { seq: number }) | undefined;
+  const cutoff = o.cutoffs && o.cutoffs.length > 0 ? new CutoffFilter(o.cutoffs, askServer(admin)) : undefined;
+  // `kept`: changes of the transaction up to its last one published (or to be), for `committed`.
+  let txn: (TxnInfo & { seq: number; kept: number }) | undefined;
   const cutLogged = new Set<bigint>();
   const handle = async (ev: ReplicationEvent): Promise<void> => {
     if (ev.type === 'keepalive') {
@@ -127,16 +132,23 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
     const m = ev.message;
     switch (m.tag) {
       case 'begin':
-        txn = { lsn: parseLsn(m.commitLsn!), commitAt: isoMicros(m.commitTime as bigint), seq: 0 };
+        txn = { lsn: parseLsn(m.commitLsn!), commitAt: isoMicros(m.commitTime as bigint), seq: 0, kept: 0 };
         return;
       case 'insert':
       case 'update':
       case 'delete': {
         if (!txn) throw new TributaryError('TRIB_E_INTERNAL', `postgres_cdc: ${m.tag} outside a transaction`);
         const pos: ChangePos = { lsn: txn.lsn, seq: txn.seq++ };
-        if (batcher.isPublished(pos)) return; // replayed after a restart: JetStream has it
+        if (batcher.isPublished(pos)) {
+          txn.kept = txn.seq;
+          return; // replayed after a restart: JetStream has it
+        }
+        let record: Record<string, unknown> | undefined = changeRecord(m, txn, pos.seq);
+        // A resumed snapshot read this row after the change: it is published already (positions stay as they are).
+        if (cutoff && txn.lsn < cutoff.until && !(record = await cutoff.apply(record, txn.lsn))) return;
+        txn.kept = txn.seq;
         if (batcher.mustFlushBefore(pos)) await flush();
-        batcher.add(pos, changeRecord(m, txn, pos.seq));
+        batcher.add(pos, record);
         if (batcher.full) {
           // Only an oversized transaction (or a batch rebuilt after a crash) is cut inside a transaction.
           if (batcher.oversized && !cutLogged.has(txn.lsn)) {
@@ -151,7 +163,7 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
         return;
       }
       case 'commit':
-        if (txn) batcher.committed(txn.lsn, txn.seq, parseLsn(m.commitEndLsn!));
+        if (txn) batcher.committed(txn.lsn, txn.kept, parseLsn(m.commitEndLsn!));
         txn = undefined;
         // Batches end at transaction ends (docs/design.md, Source transactions).
         if (batcher.full) await flush();

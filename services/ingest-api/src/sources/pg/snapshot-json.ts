@@ -53,15 +53,27 @@ const META = new Set(['_table', '_op', '_lsn', '_seq', '_commit_at']);
 
 const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
+/** Which rows of a table one query reads: after a key, in key order, at most `limit`; `offset` numbers them (`_seq`). */
+export interface JsonRange {
+  /** SQL condition on the table aliased `s` (e.g. `ROW(s.id) > ROW('7'::integer)`). */
+  where?: string;
+  /** ORDER BY list on `s` (the primary key). */
+  order?: string;
+  limit?: number;
+  /** `_seq` of the first row read. */
+  offset: number;
+}
+
 /**
- * The SELECT that yields one JSON text per row of `t`, or `undefined` when a column's type is not
- * rendered here. Runs `SELECT * ... LIMIT 0` (in the caller's transaction) for the column types.
+ * The SELECT that yields one JSON text per row of `t` (a range of them: see `JsonRange`), or
+ * `undefined` when a column's type is not rendered here. Runs `SELECT * ... LIMIT 0` (in the
+ * caller's transaction) for the column types.
  */
 export async function snapshotJsonQuery(
   client: Client,
   t: { sql: string; name: string },
   meta: { lsn: string; at: string },
-): Promise<string | undefined> {
+): Promise<((range: JsonRange) => string) | undefined> {
   const { fields } = await client.query(`SELECT * FROM ${t.sql} LIMIT 0`);
   const columns: string[] = [];
   for (const f of fields) {
@@ -75,10 +87,18 @@ export async function snapshotJsonQuery(
   // to each row's object (escaping four constants per row was a third of PostgreSQL's time).
   const head = `,"_table":${JSON.stringify(t.name)},"_op":"read","_lsn":${JSON.stringify(meta.lsn)},"_seq":`;
   const tail = `,"_commit_at":${JSON.stringify(meta.at)}}`;
-  const seq = 'row_number() OVER () - 1';
-  if (columns.length === 0) return `SELECT ${literal(`{${head.slice(1)}`)} || (${seq}) || ${literal(tail)} FROM ${t.sql}`;
-  return (
-    `SELECT left(row_to_json(r)::text, -1) || ${literal(head)} || (${seq}) || ${literal(tail)} ` +
-    `FROM (SELECT ${columns.join(', ')} FROM ${t.sql} s) r`
-  );
+  return (range) => {
+    // row_number() over the subquery's rows numbers them in its (key) order.
+    const seq = range.offset === 0 ? 'row_number() OVER () - 1' : `row_number() OVER () + ${range.offset - 1}`;
+    const from =
+      `${t.sql} s` +
+      (range.where ? ` WHERE ${range.where}` : '') +
+      (range.order ? ` ORDER BY ${range.order}` : '') +
+      (range.limit !== undefined ? ` LIMIT ${range.limit}` : '');
+    if (columns.length === 0) return `SELECT ${literal(`{${head.slice(1)}`)} || (${seq}) || ${literal(tail)} FROM (SELECT FROM ${from}) r`;
+    return (
+      `SELECT left(row_to_json(r)::text, -1) || ${literal(head)} || (${seq}) || ${literal(tail)} ` +
+      `FROM (SELECT ${columns.join(', ')} FROM ${from}) r`
+    );
+  };
 }
