@@ -12,7 +12,7 @@ import { type Pipeline } from '@tributary/contract/spec';
 import type { Registry } from 'prom-client';
 import type { CursorStore, PullContext, SourceIngestor } from './pull-contract';
 import { budgetKey, KvRequestBudget } from './request-budget';
-import { readPublishedRecords } from './stream-reader';
+import { readLastPublished, readPublishedRecords } from './stream-reader';
 
 /** What every run of a replica shares. */
 export interface PullContextDeps {
@@ -51,6 +51,7 @@ export function buildPullContext(
     },
     holdBudget: (identity, until) => new KvRequestBudget(deps.leases, budgetKey(identity)).block(until),
     readRecords: (from, opts) => readPublishedRecords(deps.js, pipeline, from, { ...opts, signal }),
+    lastPublished: () => readLastPublished(deps.js, pipeline.name, name),
     publish: (records, position, sourceTime = configured) => {
       // Checked before publishing: a run whose lease is gone must not publish under it.
       signal.throwIfAborted();

@@ -90,6 +90,13 @@ export interface PullContext {
    * at the newest one (it does not wait for more).
    */
   readRecords(from: string, opts?: { sinceMs?: number }): AsyncIterable<Record<string, unknown>>;
+  /**
+   * The newest message this source published that its raw stream still holds: its message ID
+   * (`<pipeline>/<source>:<position>[:<part>]`), its `Trib-Part` (`<n>/<of>`) when split, and its
+   * records; undefined when there is none. What a source can trust was stored whatever its cursor
+   * says (the CDC snapshot resumes after it).
+   */
+  lastPublished(): Promise<{ id: string; part?: string; records: Record<string, unknown>[] } | undefined>;
   /** The underlying ingestor, for sources that need another message ID scheme. */
   readonly ingestor: SourceIngestor;
   /** This source's cursors (keys `<pipeline>.<source>[.<sub>]` in `trib_cursors`). */

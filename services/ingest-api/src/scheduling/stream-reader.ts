@@ -6,7 +6,7 @@
  */
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import { decodeNdjson } from '@tributary/contract/codec';
-import { STREAMS, subjects } from '@tributary/contract/wire';
+import { H, STREAMS, subjects } from '@tributary/contract/wire';
 import { TributaryError } from '@tributary/contract/errors';
 import { type Pipeline } from '@tributary/contract/spec';
 
@@ -52,4 +52,25 @@ export async function* readPublishedRecords(
   } finally {
     await consumer.delete().catch(() => undefined);
   }
+}
+
+/**
+ * The newest message on `trib.raw.<pipeline>.<source>` (a stream message get by last subject:
+ * permission `$JS.API.STREAM.MSG.GET.TRIB_RAW`), or undefined when the stream holds none.
+ */
+export async function readLastPublished(
+  js: JetStreamClient,
+  pipeline: string,
+  source: string,
+): Promise<{ id: string; part?: string; records: Record<string, unknown>[] } | undefined> {
+  const jsm = await js.jetstreamManager();
+  const m = await jsm.streams.getMessage(STREAMS.raw, { last_by_subj: subjects.raw(pipeline, source) }).catch((err: unknown) => {
+    // "no message found" is an answer (nothing published yet), anything else is a failure.
+    if (/no message found/i.test((err as Error).message)) return null;
+    throw err;
+  });
+  if (!m) return undefined;
+  const id = m.header.get('Nats-Msg-Id');
+  const part = m.header.get(H.part) || undefined;
+  return { id, ...(part ? { part } : {}), records: m.data.byteLength > 0 ? [...decodeNdjson(m.data)] : [] };
 }

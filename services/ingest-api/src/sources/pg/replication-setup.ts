@@ -89,11 +89,6 @@ export async function slotInfo(client: Client, slot: string): Promise<SlotInfo |
   };
 }
 
-/** Drops `slot` (used when an initial snapshot was interrupted: it starts over on a new slot). */
-export async function dropSlot(client: Client, slot: string): Promise<void> {
-  await client.query('SELECT pg_drop_replication_slot($1) WHERE EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)', [slot]);
-}
-
 /** Result of creating a slot. */
 export interface CreatedSlot {
   consistentPoint: bigint;
