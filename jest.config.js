@@ -14,8 +14,8 @@ const moduleNameMapper = {
 // hyparquet and hyparquet-writer (the archive's Parquet codec) are ESM-only: Node 20.19+ loads them
 // with require(), jest's module loader does not, so swc compiles them to CommonJS like our sources.
 const transformIgnorePatterns = ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'];
-// The host realm's typed arrays (see jest/host-typed-arrays-environment.js: onnxruntime-node needs them).
-const testEnvironment = '<rootDir>/jest/host-typed-arrays-environment.js';
+// Host typed arrays for native addons, and each file's AsyncLocalStorage disabled when it ends (see the file).
+const testEnvironment = '<rootDir>/jest/test-environment.js';
 const common = { transform, transformIgnorePatterns, moduleNameMapper, testEnvironment, rootDir: __dirname };
 
 module.exports = {
