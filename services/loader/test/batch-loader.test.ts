@@ -188,6 +188,61 @@ describe('BatchLoader', () => {
     }
   });
 
+  it('upserts of keys not stored COPY straight into the table; a stored key makes the flush take the merge', async () => {
+    const writer = new TableWriter(
+      pipeline,
+      pipeline.tables.find((t) => t.name === 'dim_order')!,
+    );
+    const client = await pool.connect();
+    await client.query('DISCARD TEMP');
+    const inTx = async (records: Record<string, unknown>[], msgId: string): Promise<Map<string, unknown>> => {
+      await client.query('BEGIN');
+      try {
+        const written = await writer.write(client, [{ msgId, records, ingestedAt: Date.now() }]);
+        await client.query('COMMIT');
+        return written;
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    };
+    const staged = async (): Promise<number> =>
+      (await client.query(`SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r'`)).rows[0].n;
+    try {
+      expect(
+        await inTx(
+          [
+            { order_id: 'a', status: 'new', amount: 1, qty: 1 },
+            { order_id: 'b', status: 'new', amount: 2, qty: 1 },
+          ],
+          'u1',
+        ),
+      ).toEqual(new Map([['u1', { inserted: 2, updated: 0, unchanged: 0 }]]));
+      expect(writer.directFallbacks).toBe(0);
+      expect(await staged()).toBe(0);
+      // 'a' is stored: the COPY fails, the savepoint rolls it back, the merge updates 'a' and inserts 'c'.
+      expect(
+        await inTx(
+          [
+            { order_id: 'c', status: 'new', amount: 3, qty: 1 },
+            { order_id: 'a', status: 'paid', amount: 1, qty: 1 },
+          ],
+          'u2',
+        ),
+      ).toEqual(new Map([['u2', { inserted: 1, updated: 1, unchanged: 0 }]]));
+      expect(writer.directFallbacks).toBe(1);
+      expect(await staged()).toBe(1);
+      const rows = (await pool.query('SELECT order_id, status, _msg_id FROM warehouse.dim_order ORDER BY order_id')).rows;
+      expect(rows).toEqual([
+        { order_id: 'a', status: 'paid', _msg_id: 'u2' },
+        { order_id: 'b', status: 'new', _msg_id: 'u1' },
+        { order_id: 'c', status: 'new', _msg_id: 'u2' },
+      ]);
+    } finally {
+      client.release(true);
+    }
+  });
+
   it('upsert keeps the latest record per key in stream order, within a flush and across flushes', async () => {
     const loader = new BatchLoader(pool, pipeline);
     await loader.load(

@@ -5,7 +5,7 @@
  * (soft) delete streamed after it, and LSNs compare as LSNs (`9/0` before `10/0`), not as text.
  */
 import { stopAll } from '@tributary/testkit';
-import { BatchLoader, type LoadItem } from '../src/batch-loader';
+import { BatchLoader, type LoadItem, type RejectedRow } from '../src/batch-loader';
 import { message, noRejects, startWarehouse, type Warehouse } from './warehouse-fixture';
 
 const SPEC = `
@@ -135,4 +135,14 @@ test('an integer position compares as a number', async () => {
   await flush(msg('events', [{ id: 1, name: 'ten', seq: 10 }]));
   await flush(msg('events', [{ id: 1, name: 'eight', seq: 8 }]));
   expect(await table('by_seq')).toEqual([{ id: 1, name: 'ten', seq: 10 }]);
+});
+
+test('a malformed LSN is refused even when its key is new (the direct COPY would store it as text)', async () => {
+  const rejected: RejectedRow[] = [];
+  await new BatchLoader(w.pool, w.pipeline).load([msg('rows', [row(900, 'eve', '0/900'), row(901, 'fay', 'not-an-lsn')])], async (rows) => {
+    rejected.push(...rows);
+  });
+  expect(rejected.filter((r) => r.table.name === 'by_lsn').map((r) => [r.index, r.error.code])).toEqual([[1, 'TRIB_E_LOAD_REJECTED']]);
+  const ids = (await w.pool.query('SELECT id::int AS id FROM warehouse.by_lsn WHERE id >= 900 ORDER BY id')).rows.map((r) => r.id);
+  expect(ids).toEqual([900]);
 });

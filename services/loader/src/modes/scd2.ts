@@ -36,6 +36,12 @@
  * and time as a later record, in a version credited to another record of the flush, an ignored
  * delete).
  *
+ * A flush reads a member's stored versions only from the one holding its earliest record of the
+ * flush on (all of them when the record is older than every version): the rebuild cannot change
+ * a version that ends before that one starts (its values, start and end stay; runs of equal
+ * values never join across two stored versions; its absorbed times all lie before the earliest
+ * record), so a flush of changes costs the same however long the members' histories are.
+ *
  * Only rows that differ are written. Members are locked first (sql/lock-keys.ts); rows that stop being
  * current are updated before rows that become current, and new rows inserted last, because
  * PostgreSQL checks unique indexes row by row.
@@ -50,6 +56,12 @@ export const spec = MODE_SPECS.scd2;
 
 /** How many absorbed event times a version keeps (the latest), bounding `_absorbed_at`. */
 export const SCD2_ABSORBED_MAX = 64;
+
+/** work_mem of an scd2 flush's transaction. */
+export const SCD2_WORK_MEM = '32MB';
+
+/** The frame of a window whose aggregates read the whole partition although it is ordered (for the sort it shares). */
+const WHOLE = 'ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING';
 
 /** SQL literal of a delete marker value, compared as text so any field type works. */
 function literal(v: string | number | boolean): string {
@@ -109,7 +121,12 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
     ), old AS (
       SELECT t.${sk} AS _sk, ${cols('t')}, t."valid_from" AS _vf, t."is_deleted" AS _del, t."is_inferred" AS _inf, t."_msg_id", t."_ingested_at", t."_source_time",
         t."_last_event_at" AS _last, ${absExpr} AS _abs
-      FROM ${target} t WHERE (${K.map((k) => `t.${k}`).join(', ')}) IN (SELECT ${keyList} FROM ev)
+      FROM (SELECT ${keyList}, min(_vf) AS _min FROM ev GROUP BY ${keyList}) m
+      -- Only the member's versions from the one holding its earliest record on (the rebuild cannot
+      -- change those before it), each member's read from the (key, valid_from) index.
+      CROSS JOIN LATERAL (SELECT coalesce(max(p."valid_from"), '-infinity') AS _from FROM ${target} p
+        WHERE ${K.map((k) => `p.${k} = m.${k}`).join(' AND ')} AND p."valid_from" <= m._min) b
+      JOIN ${target} t ON ${K.map((k) => `t.${k} = m.${k}`).join(' AND ')} AND t."valid_from" >= b._from
     ), spl AS (
       -- _abs: a stored version's absorbed times (of a row from before _absorbed_at, or whose array
       -- does not end at _last_event_at, the latest one). The version splits when a record of this
@@ -141,9 +158,11 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
     ), el AS (
       -- A record at the time of a stored version replaces its values but keeps its surrogate key
       -- (the version split there, so it carries nothing).
-      SELECT DISTINCT ON (${keyList}, _vf) max(_sk) OVER (PARTITION BY ${keyList}, _vf) AS _sk, ${F.join(', ')}, _vf, _del,
-        bool_or(_inf) OVER (PARTITION BY ${keyList}, _vf) AS _inf, _msg_id, _ingested_at, _source_time, _new, _carry
-      FROM el0 ORDER BY ${keyList}, _vf, _prio DESC
+      -- The window is ordered as DISTINCT ON needs (its frame the whole partition): one sort for both.
+      SELECT DISTINCT ON (${keyList}, _vf) max(_sk) OVER e AS _sk, ${F.join(', ')}, _vf, _del,
+        bool_or(_inf) OVER e AS _inf, _msg_id, _ingested_at, _source_time, _new, _carry
+      FROM el0 WINDOW e AS (PARTITION BY ${keyList}, _vf ORDER BY _prio DESC ${WHOLE})
+      ORDER BY ${keyList}, _vf, _prio DESC
     ), r1 AS (
       SELECT el.*, CASE
           WHEN ${lag('_vf')} IS NULL THEN 1
@@ -167,7 +186,7 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
         min(_vf) FILTER (WHERE NOT _inf) OVER g AS _vf, _del, _msg_id, _ingested_at, _source_time,
         max(CASE WHEN _new THEN _msg_id END) OVER g AS _credit,
         max(_carry) OVER g AS _carry, max(CASE WHEN _carry IS NOT NULL THEN _vf END) OVER g AS _cvf
-      FROM r3 WINDOW g AS (PARTITION BY ${keyList}, _run, _sub)
+      FROM r3 WINDOW g AS (PARTITION BY ${keyList}, _run, _sub ORDER BY _inf, _vf DESC ${WHOLE})
       ORDER BY ${keyList}, _run, _sub, r3._inf, r3._vf DESC
     ), vt AS (
       SELECT ver.*, ${abExpr} AS _ab FROM ver ${timesJoin}
@@ -191,6 +210,9 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
   return {
     sessionSql,
     beforeMerge: [
+      // The plan sorts the flush's versions several times over (each a few MB for a full flush):
+      // in memory, not in temp files (PostgreSQL's default is 4MB per sort).
+      `SET LOCAL work_mem = '${SCD2_WORK_MEM}'`,
       `DELETE FROM ${plan}`,
       lockMembersSql(table.name, `SELECT ${keyHash(K.map((k) => `s.${k}`))} AS h FROM ${staging} s`),
       planSql,

@@ -1,8 +1,9 @@
 /**
  * Writes one table's share of a flush: COPY into a per-connection staging table, the partitions
  * its rows need (partitioned tables), then the load mode's merge statement, all inside the
- * caller's transaction. Plain appends first try one COPY straight into the table (`writeDirect`),
- * which halves PostgreSQL's work per row when nothing in the flush conflicts.
+ * caller's transaction. Plain appends and upserts first try one COPY straight into the table
+ * (`writeDirect`), which halves PostgreSQL's work per row when nothing in the flush conflicts (a
+ * stream of new rows, a CDC snapshot).
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -31,6 +32,9 @@ export interface EvolvedColumn {
 /** Flushes of a table that take the staging path after its direct COPY failed. */
 const DIRECT_PAUSE_FLUSHES = 32;
 
+/** What `pg_lsn` accepts (PostgreSQL's pg_lsn_in: 1-8 hex digits, a slash, 1-8 hex digits). */
+const PG_LSN = /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/;
+
 /** Loads rows into one warehouse table. */
 export class TableWriter {
   readonly dataset: Dataset;
@@ -47,7 +51,7 @@ export class TableWriter {
   /** Partitioned tables: creates the partitions of staged rows before the merge. */
   private readonly partitions: PartitionRouter | undefined;
   /** The direct path (see `writeDirect`), for the tables that may take it; else undefined. */
-  private readonly direct: { sql: string; pausedFlushes: number } | undefined;
+  private readonly direct: { sql: string; pausedFlushes: number; lsnField?: string } | undefined;
   /** Flushes whose direct COPY failed and went the staging path (tests read it). */
   directFallbacks = 0;
 
@@ -80,11 +84,19 @@ export class TableWriter {
     this.lookupSql = lookupStatements(pipeline, this.staging, lookups);
     const layout = partitionLayout(pipeline, table);
     this.partitions = layout && new PartitionRouter(table, layout, this.staging, logger);
-    // Plain appends (no lookups to fill, no partitions to create) may COPY straight into the
-    // target: nothing in the staging path changes their rows.
-    if (table.mode === 'append' && lookups.length === 0 && !layout) {
+    // Plain appends and upserts (no lookups to fill, no partitions to create) may COPY straight
+    // into the target: when no key of the flush repeats or is stored, the staging path's merge
+    // inserts every row as it is, which is what the COPY does.
+    if ((table.mode === 'append' || table.mode === 'upsert') && lookups.length === 0 && !layout) {
       const direct = [...declared, '"_msg_id"', '"_ingested_at"', '"_source_time"'];
-      this.direct = { sql: `COPY ${warehouseTable(table.name)} (${direct.join(', ')}) FROM STDIN`, pausedFlushes: 0 };
+      // An upsert's text position is compared as pg_lsn, which the merge casts (refusing a
+      // malformed one) and a COPY into a text column would not: such a flush takes the merge.
+      const position = table.mode === 'upsert' ? this.dataset.fields.find((f) => f.name === table.position) : undefined;
+      this.direct = {
+        sql: `COPY ${warehouseTable(table.name)} (${direct.join(', ')}) FROM STDIN`,
+        pausedFlushes: 0,
+        ...(position?.type === 'string' ? { lsnField: position.name } : {}),
+      };
     }
     this.mode = createMode(table, {
       dataset: this.dataset,
@@ -140,9 +152,10 @@ export class TableWriter {
   }
 
   /**
-   * The direct path of plain appends: one COPY into the target under a savepoint, which is what
-   * the staging path's merge would write when no key repeats and every row is accepted. When the
-   * COPY fails (a key already loaded or repeated in the flush, a refused value), the savepoint is
+   * The direct path of plain appends and upserts: one COPY into the target under a savepoint,
+   * which is what the staging path's merge would write when no key repeats, none is stored and
+   * every row is accepted. When the COPY fails (a key already loaded or repeated in the flush, a
+   * refused value: the table's unique key index refuses the first two), the savepoint is
    * rolled back and the staging path decides row by row; after a failure the next flushes of this
    * table take the staging path straight away, since repeats tend to come in runs (replays).
    * Returns whether the rows were written.
@@ -154,6 +167,8 @@ export class TableWriter {
       direct.pausedFlushes--;
       return false;
     }
+    const lsn = direct.lsnField;
+    if (lsn !== undefined && !items.every((it) => it.records.every((r) => r[lsn] == null || PG_LSN.test(String(r[lsn]))))) return false;
     await client.query('SAVEPOINT trib_direct');
     try {
       await pump(Readable.from([this.encode(items, false)]), client.query(copyFrom(direct.sql)));
