@@ -1,4 +1,27 @@
-import { decimalText, exactNumber, int64Value, isExactDouble, parseJsonExact } from './exact-values';
+import fc from 'fast-check';
+import { parse as parseLossless } from 'lossless-json';
+import { decimalText, exactNumber, hasLongNumber, int64Value, isExactDouble, parseJsonExact } from './exact-values';
+
+/** JSON text of values whose numbers are written as any JSON number (long ones too) and whose strings hold digits, quotes and backslashes. */
+const numberText = fc.stringMatching(/^-?(0|[1-9][0-9]{0,24})(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,4})?$/);
+const stringText = fc
+  .string({ unit: fc.constantFrom('1', '9', '0', '.', 'e', 'E', '-', '+', '"', '\\', 'x', ':', ',', '[', ' ', '\n', 'é') })
+  .map((s) => JSON.stringify(s));
+const space = fc.constantFrom('', ' ', '\n', '\t ', '\r\n');
+const { json: jsonText } = fc.letrec<{ json: string; leaf: string }>((tie) => ({
+  leaf: fc.oneof(numberText, stringText, fc.constantFrom('true', 'false', 'null')),
+  json: fc.oneof(
+    { depthSize: 'small' },
+    tie('leaf'),
+    fc
+      .tuple(fc.array(fc.tuple(space, tie('json'), space), { maxLength: 5 }))
+      .map(([items]) => `[${items.map((x) => x.join('')).join(',')}]`),
+    // Keys unique: lossless-json refuses a repeated key with another value.
+    fc
+      .uniqueArray(fc.tuple(stringText, space, tie('json')), { maxLength: 5, selector: ([k]) => k })
+      .map((entries) => `{${entries.map(([k, s, v]) => `${k}${s}:${s}${v}`).join(',')}}`),
+  ),
+}));
 
 describe('exact values', () => {
   it('parses JSON numbers a double holds as numbers and the others as their exact text', () => {
@@ -18,6 +41,24 @@ describe('exact values', () => {
   it('throws JSON.parse’s own error on bad JSON, on both paths', () => {
     expect(() => parseJsonExact('{"a": 1')).toThrow(SyntaxError);
     expect(() => parseJsonExact('{"a": 12345678901234567890')).toThrow(SyntaxError);
+  });
+
+  it('sends a text to the exact parse exactly when one of its numbers (not its strings) is long', () => {
+    // The specification: a number token of 16 number characters from a digit on, or a 3-digit exponent.
+    const long = /[0-9][0-9.eE+-]{15}|[eE][+-]?[0-9]{3}/;
+    fc.assert(
+      fc.property(jsonText, (text) => {
+        const numbers: string[] = [];
+        const exact = parseLossless(text, null, (t) => (numbers.push(t), exactNumber(t)));
+        expect(hasLongNumber(text)).toBe(numbers.some((t) => long.test(t)));
+        expect(parseJsonExact(text)).toEqual(exact);
+      }),
+      { numRuns: 500 },
+    );
+    // Digits in strings (an ID carrying an epoch time) no longer count; in numbers they do.
+    expect(hasLongNumber('{"id":"t1765076945123-12345","n":1}')).toBe(false);
+    expect(hasLongNumber('{"id":"x\\"12345678901234567\\\\","n":12345678901234567}')).toBe(true);
+    expect(hasLongNumber('{"id":"1e999","n":[1,2e300]}')).toBe(true);
   });
 
   it('tells exact doubles from inexact ones', () => {

@@ -8,9 +8,66 @@
 import Big from 'big.js';
 import { parse as parseLossless } from 'lossless-json';
 
-// Numbers of at most 15 significant digits and a small exponent always survive a double, so text
-// without a longer run of number characters (or a 3-digit exponent) takes the fast JSON.parse.
+// Numbers of at most 15 significant digits and a small exponent always survive a double, so a
+// number without a longer run of number characters (or a 3-digit exponent) needs no exact check.
 const LONG_NUMBER_RE = /[0-9][0-9.eE+-]{15}|[eE][+-]?[0-9]{3}/;
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/**
+ * Whether `text[from, to)`, JSON outside any string, holds a long number: a digit followed by 15
+ * more number characters, or a 3-digit exponent (what LONG_NUMBER_RE says of a number's text).
+ */
+function longNumberIn(text: string, from: number, to: number): boolean {
+  let run = 0;
+  for (let k = from; k < to; k++) {
+    const c = text.charCodeAt(k);
+    if (isDigit(c)) {
+      if (++run >= 16) return true;
+    } else if (c === 46 /* . */ || c === 43 /* + */ || c === 45 /* - */) {
+      if (run > 0 && ++run >= 16) return true;
+    } else if (c === 101 /* e */ || c === 69 /* E */) {
+      let m = k + 1;
+      const sign = text.charCodeAt(m);
+      if (sign === 43 || sign === 45) m++;
+      if (isDigit(text.charCodeAt(m)) && isDigit(text.charCodeAt(m + 1)) && isDigit(text.charCodeAt(m + 2))) return true;
+      if (run > 0 && ++run >= 16) return true;
+    } else run = 0;
+  }
+  return false;
+}
+
+/**
+ * Whether a number of JSON `text` may not survive a double: a long number (LONG_NUMBER_RE)
+ * outside its strings. Strings are skipped, so long digit runs inside them (IDs carrying an epoch
+ * time, phone numbers, UUIDs) keep the fast JSON.parse: testing the regular expression on the
+ * whole text sent such records to the full lossless parse, six times slower. Hand-written because
+ * a regular expression cannot tell a string from a number, and a tokenizer library is the slow
+ * parse itself; strings are skipped with `indexOf`, so only the text between them is walked.
+ * Exact for valid JSON (a property test compares it with the numbers lossless-json reads); on
+ * invalid JSON either answer is safe, both parses throw.
+ */
+export function hasLongNumber(text: string): boolean {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const quote = text.indexOf('"', i);
+    if (longNumberIn(text, i, quote < 0 ? n : quote)) return true;
+    if (quote < 0) return false;
+    // The closing quote: the next one not escaped (preceded by an even number of backslashes).
+    let j = quote + 1;
+    for (;;) {
+      j = text.indexOf('"', j);
+      if (j < 0) return false;
+      let b = j - 1;
+      while (text.charCodeAt(b) === 92 /* \\ */) b--;
+      if ((j - 1 - b) % 2 === 0) break;
+      j++;
+    }
+    i = j + 1;
+  }
+  return false;
+}
 
 /** Whether `text` (a JSON number or decimal text) reads into a double without losing anything. */
 export function isExactDouble(text: string): boolean {
@@ -32,7 +89,7 @@ export function exactNumber(text: string): number | string {
 
 /** `JSON.parse` whose numbers that a double cannot hold exactly come back as their text. */
 export function parseJsonExact(text: string): unknown {
-  if (!LONG_NUMBER_RE.test(text)) return JSON.parse(text);
+  if (!hasLongNumber(text)) return JSON.parse(text);
   try {
     return parseLossless(text, null, exactNumber);
   } catch (err) {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { fullFormats } from 'ajv-formats/dist/formats';
 import { compileRecordSchema } from './json-schema';
-import { isCanonicalTimestamp } from './timestamps';
+import { isCanonicalTimestamp, parseIsoTimestamp } from './timestamps';
 
 const rfc3339 = (fullFormats['date-time'] as { validate: (s: string) => boolean }).validate;
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');
@@ -52,5 +52,14 @@ describe('canonical timestamps', () => {
       }),
       { numRuns: 20_000 },
     );
+  });
+});
+
+describe('parseIsoTimestamp', () => {
+  it('reads years 1-99 as themselves, not as 1901-1999 as Date.UTC does', () => {
+    expect(parseIsoTimestamp('0001-01-01T00:00:00Z')).toEqual({ ms: Date.parse('0001-01-01T00:00:00Z'), micros: 0 });
+    expect(new Date(parseIsoTimestamp('0099-12-31T23:59:59.123456Z')!.ms).toISOString()).toBe('0099-12-31T23:59:59.123Z');
+    expect(new Date(parseIsoTimestamp('0004-02-29 12:00+01:00')!.ms).toISOString()).toBe('0004-02-29T11:00:00.000Z');
+    expect(new Date(parseIsoTimestamp('0100-01-01T00:00:00Z')!.ms).toISOString()).toBe('0100-01-01T00:00:00.000Z');
   });
 });

@@ -54,7 +54,14 @@ export function parseIsoTimestamp(s: string): { ms: number; micros: number } | u
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone] = m;
   if (!validDate(`${y}-${mo}-${d}`) || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return undefined;
   const fracMicros = Math.round(Number(frac.padEnd(7, '0').slice(0, 7)) / 10);
-  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec)) + Math.floor(fracMicros / 1000);
+  // Date.UTC reads years 0-99 as 1900-1999: those are computed 400 years (146,097 days, a whole
+  // Gregorian cycle) later and moved back.
+  const year = Number(y);
+  const cycle = year < 100 ? 146_097 * 86_400_000 : 0;
+  let ms =
+    Date.UTC(year + (cycle ? 400 : 0), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec)) -
+    cycle +
+    Math.floor(fracMicros / 1000);
   if (zone && zone.toUpperCase() !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');

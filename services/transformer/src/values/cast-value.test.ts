@@ -1,6 +1,7 @@
 import { FIELD_TYPES, type FieldType } from '@tributary/contract/spec';
 import { TributaryError } from '@tributary/contract/errors';
-import { castValue } from './cast-value';
+import fc from 'fast-check';
+import { canonicalUtcTimestamp, castValue, generalTimestamp } from './cast-value';
 
 /** The error castValue throws, or a failure when it returns instead. */
 function refusal(field: string, type: FieldType, value: unknown): TributaryError {
@@ -116,6 +117,33 @@ describe('castValue', () => {
       expect(castValue('f', 'timestamp', '2026-12-06T12:11:12.345678+02:00')).toBe('2026-12-06T10:11:12.345678Z');
       expect(castValue('f', 'timestamp', '2026-12-06T10:11:12.3456785Z')).toBe('2026-12-06T10:11:12.345679Z');
       expect(castValue('f', 'timestamp', '2026-12-06T23:59:59.9999999Z')).toBe('2026-12-07T00:00:00.000Z');
+    });
+    it('writes UTC timestamps of up to six fraction digits as the general parser does, by their digits alone', () => {
+      const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+      const text = fc
+        .tuple(
+          fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, '0')),
+          two(13),
+          two(32),
+          two(25),
+          two(61),
+          two(61),
+          fc.option(fc.stringMatching(/^[0-9]{1,7}$/), { nil: undefined }),
+        )
+        .map(([y, mo, d, h, mi, s, f]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${f === undefined ? '' : `.${f}`}Z`);
+      fc.assert(
+        fc.property(text, (v) => {
+          const general = generalTimestamp(v);
+          const fast = canonicalUtcTimestamp(v);
+          // Seven fraction digits round: the fast path leaves those to the general one.
+          if (fast !== undefined || !/\.[0-9]{7}Z$/.test(v)) expect(fast).toBe(general);
+          expect(general === undefined ? 'refused' : castValue('f', 'timestamp', v)).toBe(general ?? 'refused');
+        }),
+        { numRuns: 3000 },
+      );
+      expect(castValue('f', 'timestamp', '2026-12-06T10:11:12.34567Z')).toBe('2026-12-06T10:11:12.345670Z');
+      expect(castValue('f', 'timestamp', '2026-12-06T10:11:12.1Z')).toBe('2026-12-06T10:11:12.100Z');
+      expect(castValue('f', 'timestamp', '2026-12-06T10:11:12Z')).toBe('2026-12-06T10:11:12.000Z');
     });
     it('reads numbers as epoch milliseconds', () => {
       expect(castValue('f', 'timestamp', 0)).toBe('1970-01-01T00:00:00.000Z');

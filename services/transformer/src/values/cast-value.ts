@@ -15,6 +15,37 @@ function isoMicros(t: { ms: number; micros: number }): string {
 }
 const NUM_RE = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
+const UTC_TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$/;
+
+/**
+ * The canonical form of a UTC timestamp with at most six fraction digits, as `isoMicros` writes
+ * it (three digits when the microseconds are zero, six otherwise), or undefined for any other
+ * spelling. PostgreSQL's `timestamptz` text in UTC (the CDC snapshot's, `...12.34567Z`) is of
+ * this form: rewriting its digits is exact and costs no `Date` and no parse of the fields (that
+ * was 6% of the transformer's CDC snapshot profile). A property test checks it against the
+ * general path.
+ */
+export function canonicalUtcTimestamp(v: string): string | undefined {
+  if (v.length < 20 || v.length > 27 || !UTC_TS_RE.test(v)) return undefined;
+  const h = (v.charCodeAt(11) - 48) * 10 + (v.charCodeAt(12) - 48);
+  const mi = (v.charCodeAt(14) - 48) * 10 + (v.charCodeAt(15) - 48);
+  const sec = (v.charCodeAt(17) - 48) * 10 + (v.charCodeAt(18) - 48);
+  if (h > 23 || mi > 59 || sec > 59 || !validDate(v)) return undefined;
+  const frac = v.length === 20 ? '000000' : v.slice(20, -1).padEnd(6, '0');
+  return `${v.slice(0, 19)}.${frac.endsWith('000') ? frac.slice(0, 3) : frac}Z`;
+}
+
+/** A timestamp written any way `parseIsoTimestamp` reads (or epoch milliseconds) in canonical form; undefined when it is none. */
+export function generalTimestamp(value: unknown): string | undefined {
+  const t =
+    typeof value === 'number' && Number.isFinite(value)
+      ? { ms: value, micros: 0 }
+      : typeof value === 'string'
+        ? parseIsoTimestamp(value)
+        : undefined;
+  return t === undefined || !Number.isFinite(t.ms) ? undefined : isoMicros(t);
+}
+
 function fail(field: string, type: FieldType, value: unknown, reason?: string): never {
   const shown = JSON.stringify(value);
   throw new TributaryError(
@@ -60,14 +91,8 @@ export function castValue(field: string, type: FieldType, value: unknown, def?: 
     case 'timestamp': {
       // Fast path: already canonical (what Date#toISOString and most producers emit).
       if (isCanonicalTimestamp(value)) return value;
-      const t =
-        typeof value === 'number' && Number.isFinite(value)
-          ? { ms: value, micros: 0 }
-          : typeof value === 'string'
-            ? parseIsoTimestamp(value)
-            : undefined;
-      if (t === undefined || !Number.isFinite(t.ms)) return fail(field, type, value);
-      return isoMicros(t);
+      const ts = (typeof value === 'string' ? canonicalUtcTimestamp(value) : undefined) ?? generalTimestamp(value);
+      return ts ?? fail(field, type, value);
     }
     case 'date': {
       if (typeof value === 'string' && DATE_RE.test(value)) return validDate(value) ? value : fail(field, type, value);
