@@ -103,6 +103,11 @@ describe('reports', () => {
   const tile = (title: string) => page.locator('.report-tile', { has: page.getByRole('heading', { name: title, exact: true }) });
   const bigNumber = (title: string): Promise<string | null> => tile(title).locator('.big-number .value').getAttribute('data-value');
   const rowsOf = (title: string): Promise<string | null> => tile(title).getAttribute('data-rows');
+  /** The sum of a table tile's `n`th column, as its cells hold it. */
+  const columnSum = (title: string, n: number): Promise<string> =>
+    tile(title)
+      .locator(`tbody td:nth-child(${n})`)
+      .evaluateAll((tds) => String(tds.reduce((a, td) => a + Number(td.getAttribute('data-value')), 0)));
   /** Waits until `read` returns `want` (the page updates on its own; the CSP forbids waitForFunction's eval). */
   const until = (read: () => Promise<string | null>, want: string, what: string): Promise<unknown> =>
     waitFor(async () => ((await read()) === want ? true : undefined), { timeoutMs: 60_000, what });
@@ -319,8 +324,16 @@ describe('reports', () => {
     await open('traffic-live');
     await page.evaluate(() => ((globalThis as Record<string, unknown>).sameDocument = true));
     const before = Number(await bigNumber('Vehicles'));
+    // "Per gantry" is further down: shown with every vehicle, then out of view again, where its
+    // live update waits until it scrolls in.
+    const perGantry = (): Promise<string> => columnSum('Per gantry', 2);
+    await tile('Per gantry').scrollIntoViewIfNeeded();
+    await until(perGantry, String(before), 'the Per gantry tile to show every vehicle');
+    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
     expect((await stack.push('gantry', ndjson(passages(10_000, 40)), {}, 'traffic_windows')).status).toBe(202);
     await until(() => bigNumber('Vehicles'), String(before + 40), 'the Vehicles tile to count the new passages');
+    await tile('Per gantry').scrollIntoViewIfNeeded();
+    await until(perGantry, String(before + 40), 'the Per gantry tile, scrolled into view, to count the new passages');
     await expect(page.evaluate(() => (globalThis as Record<string, unknown>).sameDocument)).resolves.toBe(true);
   });
 
@@ -371,10 +384,23 @@ describe('reports', () => {
   it('re-runs the queries with the inputs: a dropdown, a text search and a date range', async () => {
     await open('traffic-live');
     await page.locator('select[data-input="gantry"] option[value="G002"]').waitFor({ state: 'attached' });
+    // "Per gantry" reads no gantry input: its query answers the same rows, and the tile keeps the
+    // table it drew (the element marked here), while the Vehicles tile draws its new number. First
+    // it shows every passage loaded (not a result the refresh policy held back before the last load).
+    const loaded = await sql(`SELECT count(*) FROM warehouse.fact_passage_live WHERE observed_at >= current_date - 1`);
+    await tile('Per gantry').scrollIntoViewIfNeeded();
+    await until(() => columnSum('Per gantry', 2), loaded, 'the Per gantry tile to show every passage loaded');
+    const perGantry = tile('Per gantry').locator('table');
+    await perGantry.evaluate((el) => el.setAttribute('data-drawn-before', ''));
+    const refreshed = (): Promise<string | null> => page.locator('.report').getAttribute('data-refreshed');
+    const before = await refreshed();
     await page.selectOption('select[data-input="gantry"]', 'G002');
     const g2 = await sql(`SELECT count(*) FROM warehouse.fact_passage_live WHERE gantry_id = 'G002' AND observed_at >= current_date - 1`);
     await until(() => bigNumber('Vehicles'), g2, 'vehicles of gantry G002');
     expect(new URL(page.url()).searchParams.get('gantry')).toBe('G002');
+    // Every query of the refresh answered and was drawn (the page sets data-refreshed after that).
+    await waitFor(async () => ((await refreshed()) !== before ? true : undefined), { timeoutMs: 60_000, what: 'the refresh with G002' });
+    await expect(perGantry.getAttribute('data-drawn-before')).resolves.toBe('');
 
     await open('card-fraud');
     const city = await sql(`SELECT city FROM warehouse.fact_fraud_alert ORDER BY at LIMIT 1`);

@@ -97,6 +97,8 @@ export function inputBar(inputs: Record<string, InputSpec>, changed: () => void)
   });
   const el = h('form', { class: 'report-inputs panel', role: 'search', onsubmit: (e: Event) => e.preventDefault() }, fields);
   if (fields.length === 0) el.hidden = true;
+  /** What each dropdown was last filled with. */
+  const filled = new Map<string, string>();
   return {
     el,
     values,
@@ -106,6 +108,10 @@ export function inputBar(inputs: Record<string, InputSpec>, changed: () => void)
         if (!r || 'error' in r) continue;
         const opts = r.rows.map((row) => ({ value: String(row[0] ?? ''), label: String(row[1] ?? row[0] ?? '') }));
         const current = values[d.name] ?? '';
+        // The same options for the same choice again (every live refresh): the list stays as it is.
+        const key = JSON.stringify([opts, current]);
+        if (filled.get(d.name) === key) continue;
+        filled.set(d.name, key);
         d.select.replaceChildren(
           ...(d.spec.all ? [h('option', { value: '' }, 'All')] : []),
           ...opts.map((o) => h('option', { value: o.value }, o.label)),

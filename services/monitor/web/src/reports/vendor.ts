@@ -6,8 +6,10 @@
 
 /** An ECharts instance. */
 export interface EChart {
-  setOption(option: unknown, notMerge?: boolean): void;
+  setOption(option: unknown, opts?: { notMerge?: boolean }): void;
   resize(): void;
+  getWidth(): number;
+  getHeight(): number;
   dispose(): void;
 }
 
