@@ -6,9 +6,13 @@
  *   browser profile) and warm (a second page), first paint and every tile's data (see
  *   report-browser.ts), against the same queries run directly with `pg` in the same run;
  * - `report-load`: the pipeline at a steady offered rate and at full load, with no report page
- *   open, then five (live updates on), then none again: what the pages cost its throughput.
+ *   open, then five (live updates on) in a browser running as it is, then five in a browser under
+ *   SCHED_IDLE (it gets only CPU the pipeline leaves: the pages' cost to the pipeline without their
+ *   browser's, which on a viewer's own machine would not share the pipeline's cores), then none
+ *   again. Each phase says what the browser took: its processes' CPU and each page's main thread.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline as pump } from 'node:stream/promises';
 import path from 'node:path';
@@ -17,7 +21,7 @@ import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyLine, PASSAGE_COPY_COLUMNS } from './baselines';
 import { treeCpuSeconds } from './proc-stats';
-import { openReport, ReportBrowser, refreshCounts, type PageMarks } from './report-browser';
+import { costSince, openReport, PageProbe, ReportBrowser, refreshCounts, type PageCost, type PageMarks } from './report-browser';
 import { BenchStack, migrate, PIPELINE_SERVICES, ROOT } from './stack';
 import { fullPush, steadyPush, type SteadyResult } from './steady';
 
@@ -39,29 +43,41 @@ export interface ReportResult {
   coldVsSql: number;
 }
 
+/** How the browser of a phase ran: as it is, or under SCHED_IDLE (only CPU nothing else wants). */
+export type BrowserScheduling = 'as is' | 'SCHED_IDLE';
+
 /** One phase of the `report-load` scenario. */
 export interface LoadPhase {
   pages: number;
+  /** The browser's scheduling (phases with pages). */
+  browser?: BrowserScheduling;
+  /** One-minute load average of the machine as the phase started. */
+  loadAverage: number;
   steady: SteadyResult;
   full: { records: number; seconds: number; perSecond: number };
   /** CPU seconds over the phase: the monitor, Chromium (all its processes), PostgreSQL. */
   cpuSeconds: Record<string, number>;
   /** Live refreshes each page made during the phase. */
   refreshes: number[];
+  /** Main-thread seconds of each page's renderer over the phase (CDP Performance.getMetrics). */
+  pageMainThread: PageCost[];
 }
 
 export interface ReportLoadResult {
   rows: number;
   phases: LoadPhase[];
-  /** Throughput lost with five pages open against the mean of the phases without, in percent. */
-  costPct: { steadyCommitted: number; full: number };
+  /** Throughput lost with the pages open against the mean of the phases without, in percent, per browser scheduling. */
+  costPct: Record<BrowserScheduling, { steadyCommitted: number; full: number }>;
 }
+
+/** Where `BENCH_REPORT_PAGE_PROF` asks for a V8 profile of the first page of each phase with pages (it costs CPU: not for figures). */
+const PAGE_PROF_DIR = process.env.BENCH_REPORT_PAGE_PROF;
 
 /**
  * Makes the fact table hold exactly `rows` passages over the last 24 hours, put in with COPY
  * (rows pushed by earlier scenarios are deleted; those of an earlier fill are kept), then ANALYZE. Untimed.
  */
-async function fillFactTable(db: Client, rows: number): Promise<void> {
+export async function fillFactTable(db: Client, rows: number): Promise<void> {
   await db.query(`DELETE FROM warehouse.fact_passage WHERE _msg_id <> 'prefill'`);
   let have = Number((await db.query('SELECT count(*) AS n FROM warehouse.fact_passage')).rows[0].n);
   if (have > rows) {
@@ -142,7 +158,7 @@ const reportUrl = (stack: BenchStack): string => `http://127.0.0.1:${stack.ports
  * tables of the bench pipeline read the same twice, a second apart. Until then every overview
  * is a new data version, so each would re-run the report's queries.
  */
-async function monitorSettled(stack: BenchStack, timeoutMs = 300_000): Promise<void> {
+export async function monitorSettled(stack: BenchStack, timeoutMs = 300_000): Promise<void> {
   const tables = async (): Promise<string> => {
     const r = await fetch(`http://127.0.0.1:${stack.ports.get('monitor')}/api/overview`);
     const o = (await r.json()) as { pipelines: { name: string; tables: unknown }[] };
@@ -209,25 +225,53 @@ export async function reportLoadScenario(
     // Warm-up: the first requests of a fresh stack compile code paths; not measured.
     await fullPush(db, stack, Math.min(opts.fullRecords, 20_000));
     await monitorSettled(stack);
-    for (const pages of [0, opts.pages, 0]) {
+    const plan: { pages: number; browser?: BrowserScheduling }[] = [
+      { pages: 0 },
+      { pages: opts.pages, browser: 'as is' },
+      { pages: opts.pages, browser: 'SCHED_IDLE' },
+      { pages: 0 },
+    ];
+    for (const { pages, browser: scheduling } of plan) {
       // Each page in a profile of its own, as five viewers: tabs of one browser share its six
       // connections to the monitor, and each page's live feed holds one of them.
       const contexts = await Promise.all(Array.from({ length: pages }, () => browser.newContext()));
       const open = [];
       for (const context of contexts) open.push((await openReport(context, reportUrl(stack))).page);
+      const probes = await Promise.all(open.map((p) => PageProbe.attach(p)));
+      if (scheduling === 'SCHED_IDLE') {
+        browser.schedule(true);
+        const t = browser.idleThreads();
+        if (t.idle !== t.all) throw new Error(`only ${t.idle} of Chromium's ${t.all} threads went under SCHED_IDLE`);
+      }
+      const profiled = PAGE_PROF_DIR && probes[0] ? probes[0] : undefined;
+      await profiled?.startProfile();
       const refreshes0 = await refreshCounts(open);
+      const main0 = await Promise.all(probes.map((p) => p.cost()));
+      const loadAverage = loadavg()[0]!;
       const cpu0 = cpu();
       const steady = await steadyPush(db, stack, opts.rate, opts.seconds);
       const full = await fullPush(db, stack, opts.fullRecords);
       const cpu1 = cpu();
+      // Back to normal first: a starved renderer would answer the readings below only slowly.
+      if (scheduling === 'SCHED_IDLE') browser.schedule(false);
+      const main1 = await Promise.all(probes.map((p) => p.cost()));
       const refreshes1 = await refreshCounts(open);
+      if (profiled) {
+        mkdirSync(PAGE_PROF_DIR!, { recursive: true });
+        await profiled.stopProfile(
+          path.join(PAGE_PROF_DIR!, `report-load-page-${scheduling === 'SCHED_IDLE' ? 'idle' : 'as-is'}.cpuprofile`),
+        );
+      }
       await Promise.all(contexts.map((c) => c.close()));
       phases.push({
         pages,
+        browser: scheduling,
+        loadAverage,
         steady,
         full,
         cpuSeconds: Object.fromEntries(Object.keys(cpu0).map((k) => [k, cpu1[k]! - cpu0[k]!])),
         refreshes: refreshes1.map((n, i) => n - refreshes0[i]!),
+        pageMainThread: main1.map((m, i) => costSince(main0[i]!, m)),
       });
     }
   } finally {
@@ -235,14 +279,13 @@ export async function reportLoadScenario(
     await stack.stop();
   }
   const without = phases.filter((p) => p.pages === 0);
-  const withPages = phases.find((p) => p.pages > 0)!;
   const mean = (f: (p: LoadPhase) => number): number => without.reduce((a, p) => a + f(p), 0) / without.length;
-  const cost = (f: (p: LoadPhase) => number): number => (1 - f(withPages) / mean(f)) * 100;
-  return {
-    rows: opts.rows,
-    phases,
-    costPct: { steadyCommitted: cost((p) => p.steady.committed), full: cost((p) => p.full.perSecond) },
+  const costs = (scheduling: BrowserScheduling): { steadyCommitted: number; full: number } => {
+    const withPages = phases.find((p) => p.browser === scheduling)!;
+    const cost = (f: (p: LoadPhase) => number): number => (1 - f(withPages) / mean(f)) * 100;
+    return { steadyCommitted: cost((p) => p.steady.committed), full: cost((p) => p.full.perSecond) };
   };
+  return { rows: opts.rows, phases, costPct: { 'as is': costs('as is'), SCHED_IDLE: costs('SCHED_IDLE') } };
 }
 
 const ms = (n: number): string => `${Math.round(n).toLocaleString('en-US')} ms`;
@@ -271,16 +314,24 @@ export function reportTable(r: ReportResult): string[] {
 
 /** The `report-load` scenario's lines of the bench table. */
 export function reportLoadTable(r: ReportLoadResult): string[] {
+  const pageMain = (p: LoadPhase): string => {
+    if (p.pageMainThread.length === 0) return '-';
+    const task = p.pageMainThread.map((c) => c.task);
+    const script = p.pageMainThread.reduce((a, c) => a + c.script, 0) / task.length;
+    return `${(task.reduce((a, b) => a + b, 0) / task.length).toFixed(2)} (script ${script.toFixed(2)})`;
+  };
+  const costLine = (s: BrowserScheduling, what: string): string =>
+    `${what}: ${r.costPct[s].steadyCommitted.toFixed(1)}% of the committed rate at the steady offered load, ${r.costPct[s].full.toFixed(1)}% of the full-load throughput`;
   return [
     `The pipeline with report pages open (the report over ${int(r.rows)}+ rows, live updates on), phase by phase:`,
     '',
-    '| pages open | steady: offered/s | committed/s | p50/p99 ms | full load records/s | CPU s: monitor / Chromium / PostgreSQL | live refreshes per page |',
-    '|---:|---:|---:|---:|---:|---|---|',
+    '| pages open | browser | load avg | steady: offered/s | committed/s | p50/p99 ms | full load records/s | CPU s: monitor / Chromium / PostgreSQL | main thread s per page | live refreshes per page |',
+    '|---:|---|---:|---:|---:|---:|---:|---|---:|---|',
     ...r.phases.map(
       (p) =>
-        `| ${p.pages} | ${int(p.steady.achieved)} | ${int(p.steady.committed)} | ${int(p.steady.p50)}/${int(p.steady.p99)} | ${int(p.full.perSecond)} | ${['monitor', 'chromium', 'postgres'].map((k) => (p.cpuSeconds[k] ?? 0).toFixed(1)).join(' / ')} | ${p.refreshes.join(', ') || '-'} |`,
+        `| ${p.pages} | ${p.browser ?? '-'} | ${p.loadAverage.toFixed(1)} | ${int(p.steady.achieved)} | ${int(p.steady.committed)} | ${int(p.steady.p50)}/${int(p.steady.p99)} | ${int(p.full.perSecond)} | ${['monitor', 'chromium', 'postgres'].map((k) => (p.cpuSeconds[k] ?? 0).toFixed(1)).join(' / ')} | ${pageMain(p)} | ${p.refreshes.join(', ') || '-'} |`,
     ),
     '',
-    `Cost of the open pages against the mean of the phases without: ${r.costPct.steadyCommitted.toFixed(1)}% of the committed rate at the steady offered load, ${r.costPct.full.toFixed(1)}% of the full-load throughput.`,
+    `Cost of the open pages against the mean of the phases without: ${costLine('as is', 'with their browser as it is')}; ${costLine('SCHED_IDLE', 'with their browser under SCHED_IDLE')}.`,
   ];
 }

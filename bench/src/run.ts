@@ -228,7 +228,7 @@ async function main(): Promise<void> {
     : undefined;
   if (reportLoad)
     say(
-      `  report-load         ${REPORT_PAGES} pages cost ${reportLoad.costPct.steadyCommitted.toFixed(1)}% at ${fmt(STEADY_RATE)}/s offered, ${reportLoad.costPct.full.toFixed(1)}% at full load`,
+      `  report-load         ${REPORT_PAGES} pages cost ${reportLoad.costPct['as is'].steadyCommitted.toFixed(1)}% at ${fmt(STEADY_RATE)}/s offered, ${reportLoad.costPct['as is'].full.toFixed(1)}% at full load; with their browser under SCHED_IDLE ${reportLoad.costPct.SCHED_IDLE.steadyCommitted.toFixed(1)}% and ${reportLoad.costPct.SCHED_IDLE.full.toFixed(1)}%`,
     );
 
   const ratio = (m: Measured, base: Measured, digits = 2): string => (m.perSecond / base.perSecond).toFixed(digits);
