@@ -6,14 +6,19 @@
  * `trib.events.<pipeline>.drift` (one per dataset, field and kind, not one per record). Then
  * `evolve` on a `postgres_cdc` source: `ALTER TABLE ... ADD COLUMN` at the source, and the column
  * appears in the warehouse table with the new values, and the monitor shows the drift on
- * /api/pipelines/<name> and fires TributarySchemaDrift.
+ * /api/pipelines/<name> and fires TributarySchemaDrift. Last, the rows loaded before a column
+ * existed get it: `tributary sources resnapshot` re-reads the CDC table while writes go on (every
+ * old row filled, none doubled, a change made meanwhile wins), a re-read redone after a crash
+ * changes nothing, and a REST source's window re-run (`tributary offsets rewind`) fills an upsert
+ * table's new column once.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { PostgresServer, waitFor } from '@tributary/testkit';
+import { FakeApis, PostgresServer, waitFor } from '@tributary/testkit';
 import { Client } from 'pg';
 import { Stack } from './stack';
 
@@ -58,8 +63,38 @@ datasets:
     fields:
       staff_id: { type: integer, required: true }
       name: string
+      source_lsn: string
+    steps:
+      - map: { source_lsn: _lsn } # the source position: an older row never replaces a newer one
 tables:
-  staff: { from: staff, mode: upsert, key: [staff_id] }
+  staff: { from: staff, mode: upsert, key: [staff_id], position: source_lsn }
+`;
+
+// A REST source read in date windows (FakeApis' /generic/offset: item i updated i minutes after a
+// base ten days back), into an upsert table whose dataset evolves.
+const FEED = `
+pipeline: feed
+connections:
+  api: { kind: http, base_url: "http://127.0.0.1:1", base_url_env: FEED_API_URL, auth: { type: bearer, secret: env:FEED_TOKEN } }
+sources:
+  items:
+    kind: rest
+    connection: api
+    schedule: { every: 1s }
+    request: { path: /generic/offset, query: { updated_after: '{{ window.start }}', updated_before: '{{ window.end }}' } }
+    records: items
+    pagination: { type: offset, size: 10, total: total }
+    incremental: { start: 11d, cursor_field: updated_at }
+datasets:
+  item_rows:
+    from: items
+    on_drift: evolve
+    fields:
+      id: { type: string, required: true }
+      n: integer
+      updated_at: timestamp
+tables:
+  items: { from: item_rows, mode: upsert, key: [id] }
 `;
 
 const RECORDS = [
@@ -71,6 +106,7 @@ const RECORDS = [
 const ndjson = (recs: object[]) => recs.map((r) => JSON.stringify(r)).join('\n');
 
 let source: PostgresServer;
+let fake: FakeApis;
 let hr: Client;
 let stack: Stack;
 let nc: NatsConnection;
@@ -81,14 +117,18 @@ beforeAll(async () => {
   hr = new Client({ connectionString: url });
   await hr.connect();
   await hr.query(`CREATE TABLE staff (staff_id int PRIMARY KEY, name text); INSERT INTO staff VALUES (1, 'Ada');`);
+  fake = await new FakeApis({ genericItems: 25 }).start();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'trib-drift-'));
   writeFileSync(path.join(dir, 'shop.yaml'), SHOP);
   writeFileSync(path.join(dir, 'hr.yaml'), STAFF);
+  writeFileSync(path.join(dir, 'feed.yaml'), FEED);
   stack = await Stack.start({
     pipelines: dir,
     // Long enough that the second push below adds to the counts without a second event.
     env: {
       HR_DB_URL: url,
+      FEED_API_URL: fake.url,
+      FEED_TOKEN: 't',
       TRANSFORMER_DRIFT_EVENT_INTERVAL: '10m',
       MONITOR_ALERT_INTERVAL: '500ms',
       MONITOR_ALERT_FOR: '1s',
@@ -101,6 +141,7 @@ afterAll(async () => {
   await hr?.end().catch(() => undefined);
   await stack?.stopAll();
   await source?.cleanup();
+  await fake?.stop();
 });
 
 /** Every message body on `subject` in `stream`, oldest first. */
@@ -280,5 +321,191 @@ describe('on_drift, per dataset, through the stack', () => {
     expect(firing.summary).toMatch(
       /^hr: field "phone" is new in dataset staff from source hr: [12] record\(s\), column added \(on_drift: evolve\)$/,
     );
+  });
+});
+describe('after evolve, the rows loaded before the column existed are read again', () => {
+  const resnapshotOf = async (): Promise<any> =>
+    ((await (await fetch(`${stack.url('monitor')}/api/pipelines/hr/sources`)).json()) as { sources: any[] }).sources.find(
+      (x) => x.source === 'hr',
+    )?.resnapshot;
+  const waitDone = (what: string, attempts?: number) =>
+    waitFor(
+      async () => {
+        const r = await resnapshotOf();
+        if (r?.state === 'failed') throw new Error(`resnapshot failed: ${r.error}`);
+        return r?.state === 'done' && (attempts === undefined || r.attempts === attempts) ? r : undefined;
+      },
+      { timeoutMs: 60_000, what },
+    );
+  /** The ledger's counts of the re-read messages of one request (`resnap:<id>:...`). */
+  const rereadCounts = async (id: string) =>
+    (
+      await stack.query(
+        `SELECT sum(records)::int AS records, sum(inserted)::int AS inserted, sum(updated)::int AS updated, sum(unchanged)::int AS unchanged
+           FROM tributary.load_ledger WHERE pipeline = 'hr' AND msg_id LIKE $1`,
+        [`%:resnap:${id}:%`],
+      )
+    )[0];
+
+  it('resnapshot: every old CDC row gets the new column once, while writes go on and the changes made meanwhile win', async () => {
+    await hr.query(`INSERT INTO staff (staff_id, name) SELECT g, 'staff ' || g FROM generate_series(100, 399) g`);
+    await waitFor(async () => ((await stack.query('SELECT count(*)::int AS n FROM warehouse.staff'))[0]!.n === 302 ? true : undefined), {
+      timeoutMs: 60_000,
+      what: '302 staff rows',
+    });
+    // A column with a default: PostgreSQL fills it in the rows it has without a change record, so
+    // only a re-read can bring their value. The next insert carries it and `evolve` adds the column.
+    await hr.query(`ALTER TABLE staff ADD COLUMN region text NOT NULL DEFAULT 'emea'; INSERT INTO staff VALUES (400, 'Lin', NULL, 'apac')`);
+    await waitFor(
+      async () =>
+        (await stack.query('SELECT region FROM warehouse.staff WHERE staff_id = 400').catch(() => []))[0]?.region === 'apac'
+          ? true
+          : undefined,
+      { timeoutMs: 60_000, what: 'the region column added and filled for the new row' },
+    );
+    expect((await stack.query('SELECT count(*)::int AS n FROM warehouse.staff WHERE region IS NULL'))[0]!.n).toBe(302);
+
+    // Writes go on during the resnapshot: updates of old rows, one after another.
+    let writing = true;
+    const writer = (async () => {
+      let i = 0;
+      while (writing) {
+        await hr.query('UPDATE staff SET region = $1 WHERE staff_id = $2', [`w${i}`, 100 + ((i * 37) % 300)]);
+        i++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return i;
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    const asked = await stack.cli(['sources', 'resnapshot', 'hr', 'hr', '--table', 'staff']);
+    expect(asked.stdout).toMatch(/^requested resnapshot [0-9a-f]{8} of public\.staff from hr\/hr$/m);
+    const running = await waitFor(async () => ((await resnapshotOf())?.lsn ? await resnapshotOf() : undefined), {
+      timeoutMs: 30_000,
+      what: 'the re-read published',
+    });
+    await new Promise((r) => setTimeout(r, 300)); // more changes after the re-read's LSN
+    writing = false;
+    const writes = await writer;
+    const done = await waitDone('the resnapshot done');
+    expect(done).toMatchObject({ table: 'public.staff', where: null, state: 'done', rows: 303, attempts: 1, lsn: running.lsn });
+    // The CLI shows it too.
+    expect((await stack.cli(['sources', 'status', 'hr', 'hr'])).stdout).toContain(`resnapshot of public.staff: done at`);
+
+    // The warehouse ends equal to the source: every old row has its region (the default, or the
+    // value written meanwhile), none doubled.
+    const source = (await hr.query('SELECT staff_id, name, region FROM staff ORDER BY staff_id')).rows;
+    await waitFor(
+      async () => {
+        const wh = await stack.query('SELECT staff_id::int AS staff_id, name, region FROM warehouse.staff ORDER BY staff_id');
+        return JSON.stringify(wh) === JSON.stringify(source) ? true : undefined;
+      },
+      { timeoutMs: 60_000, what: 'the warehouse equal to the source' },
+    );
+    const split = (
+      await stack.query(
+        `SELECT count(*) FILTER (WHERE source_lsn::pg_lsn = $1::pg_lsn)::int AS reread,
+                count(*) FILTER (WHERE source_lsn::pg_lsn > $1::pg_lsn)::int AS later,
+                count(*) FILTER (WHERE region = 'emea')::int AS defaulted
+           FROM warehouse.staff`,
+        [done.lsn],
+      )
+    )[0]!;
+    // Rows last changed before the re-read hold the re-read's row; rows changed after it hold that change.
+    expect(split.reread).toBeGreaterThan(0);
+    expect(split.later).toBeGreaterThan(0);
+    expect(split.defaulted).toBeGreaterThan(0);
+    expect(writes).toBeGreaterThan(20);
+    // Every re-read row was loaded, and none of their keys was new to the table: nothing doubled.
+    const id = /requested resnapshot ([0-9a-f]{8})/.exec(asked.stdout)![1]!;
+    expect(await rereadCounts(id)).toMatchObject({ records: 303, inserted: 0 });
+  });
+
+  it('a resnapshot cut short by a crash is read again and changes nothing the first one loaded', async () => {
+    // What a crash during the read leaves: the request `running`, one attempt taken.
+    const kv = await new Kvm(nc).open('trib_cursors');
+    const before = await stack.query('SELECT staff_id, name, region, source_lsn, _loaded_at FROM warehouse.staff ORDER BY staff_id');
+    await kv.put(
+      'cursor.hr.hr.resnapshot',
+      JSON.stringify({
+        id: 'crashed1',
+        table: 'public.staff',
+        requestedAt: Date.now(),
+        by: 'test',
+        state: 'running',
+        attempts: 1,
+        startedAt: Date.now(),
+      }),
+    );
+    const done = await waitDone('the interrupted resnapshot redone', 2);
+    expect(done).toMatchObject({ rows: 303, attempts: 2 });
+    await waitFor(async () => ((await rereadCounts('crashed1'))?.records === 303 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the redone re-read loaded',
+    });
+    // Loaded again under new IDs, and found every row as it was: the data does not change (only
+    // the position column moves to the new re-read's LSN).
+    const counts = await rereadCounts('crashed1');
+    expect(counts.inserted).toBe(0);
+    const after = await stack.query('SELECT staff_id, name, region FROM warehouse.staff ORDER BY staff_id');
+    expect(after).toEqual(before.map(({ staff_id, name, region }) => ({ staff_id, name, region })));
+  });
+
+  it("REST: a window re-run (offsets rewind) fills an upsert table's new column on the old rows, once", async () => {
+    const items = () => stack.query<{ id: string; colour?: string | null }>('SELECT * FROM warehouse.items ORDER BY id').catch(() => []);
+    await waitFor(async () => ((await items()).length === 25 ? true : undefined), { timeoutMs: 20_000, what: 'the 25 items' });
+    // The API gains a field; the next window brings two new items with it, and `evolve` adds the column.
+    fake.genericExtra = (i) => ({ colour: `c${i}` });
+    fake.addGenericItems(2);
+    await waitFor(async () => ((await items()).filter((r) => r.colour).length === 2 ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'the colour column on the two new items',
+    });
+    expect((await items()).filter((r) => r.colour === null)).toHaveLength(25);
+
+    // Re-run the windows from the start: pause, rewind the cursor, resume.
+    const rerun = async (): Promise<number> => {
+      await stack.cli(['sources', 'pause', 'feed', 'items']);
+      await waitFor(
+        // Exit 1 (refused) rejects: tried again until the run in progress ended.
+        () =>
+          stack.cli(['offsets', 'rewind', 'feed', 'items', '{}']).then(
+            () => true,
+            () => undefined,
+          ),
+        { timeoutMs: 30_000, what: 'the rewind accepted (the run in progress ended)' },
+      );
+      const at = Date.now();
+      await stack.cli(['sources', 'resume', 'feed', 'items']);
+      return at;
+    };
+    const first = await rerun();
+    await waitFor(async () => ((await items()).every((r) => r.colour) ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'every item coloured',
+    });
+    expect((await items()).map((r) => [r.id, r.colour])).toEqual(
+      Array.from({ length: 27 }, (_, i) => [`item-${String(i).padStart(4, '0')}`, `c${i}`]),
+    );
+    const loadedSince = async (t: number) =>
+      (
+        await stack.query(
+          `SELECT sum(inserted)::int AS inserted, sum(updated)::int AS updated, sum(unchanged)::int AS unchanged
+             FROM tributary.load_ledger WHERE pipeline = 'feed' AND loaded_at >= to_timestamp($1 / 1000.0)`,
+          [t],
+        )
+      )[0]!;
+    await waitFor(async () => ((await loadedSince(first)).updated === 25 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: '25 rows updated',
+    });
+    expect(await loadedSince(first)).toMatchObject({ inserted: 0, updated: 25 });
+
+    // A second re-run finds every row as it is: the column was filled once.
+    const second = await rerun();
+    await waitFor(async () => ((await loadedSince(second)).unchanged === 27 ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'the second re-run loaded, unchanged',
+    });
+    expect(await loadedSince(second)).toEqual({ inserted: 0, updated: 0, unchanged: 27 });
   });
 });

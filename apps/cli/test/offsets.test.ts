@@ -65,6 +65,19 @@ it('shows, refuses while running, then rewinds and resets a stopped source', asy
   expect(reset.stdout).toContain('2 keys deleted');
   for await (const k of await cursors.keys('cursor.>')) throw new Error(`key ${k} left`);
 
+  // Paused between runs (the next one not due yet): nothing is in progress, so it may move at once.
+  await cursors.put(cursorKey('forecast', 'daily'), JSON.stringify({ cursor: 1 }));
+  await leases.put(leaseKey('forecast', 'daily'), JSON.stringify({ holder: 'ingest-1', expiresAt: Date.now() + 60_000 }));
+  const past = { scheduledAt: 0, finishedAt: Date.now() - 5_000, outcome: 'ok' };
+  await cursors.put(scheduleKey('forecast', 'daily'), JSON.stringify({ due: Date.now() + 60_000, failures: 0, last: past }));
+  await setSourcePause(cursors, 'forecast', 'daily', { at: Date.now(), by: 'test' });
+  expect(offsets('rewind', 'forecast', 'daily', '{"cursor":0}').status).toBe(0);
+  // Paused when the run was due: refused until the scheduler says it held the run back.
+  await cursors.put(scheduleKey('forecast', 'daily'), JSON.stringify({ due: 0, failures: 0, last: past }));
+  expect(offsets('rewind', 'forecast', 'daily', '{"cursor":0}').status).toBe(1);
+  await cursors.put(scheduleKey('forecast', 'daily'), JSON.stringify({ due: 0, failures: 0, last: past, held: Date.now() }));
+  expect(offsets('rewind', 'forecast', 'daily', '{"cursor":0}').status).toBe(0);
+
   const usage = offsets('show', 'forecast', 'nosuch');
   expect(usage.status).toBe(2);
   expect(usage.stderr).toContain('pipeline "forecast" has no source "nosuch" (sources: hourly, daily)');

@@ -129,6 +129,27 @@ export interface SourceRunView {
   success_deadline_seconds: number | null;
   /** Nothing read for longer than the SLA plus the period: the pipeline is not fresh. */
   stale: boolean;
+  /** The last `tributary sources resnapshot` of a `postgres_cdc` source (whatever its state); absent or null when none. */
+  resnapshot?: SourceResnapshotView | null;
+}
+
+/** A `tributary sources resnapshot` request and how far it got. */
+export interface SourceResnapshotView {
+  /** `schema.table` on the source. */
+  table: string;
+  /** The predicate selecting the rows re-read; null: every row. */
+  where: string | null;
+  /** `requested` (waiting for the source), `running` (reading, or published and waiting for the stream to pass its LSN), `done`, `failed`. */
+  state: 'requested' | 'running' | 'done' | 'failed';
+  requested_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** The LSN the re-read was taken at (its rows' `_lsn`). */
+  lsn: string | null;
+  /** Rows published. */
+  rows: number | null;
+  attempts: number;
+  error: string | null;
 }
 
 /** Status of one pipeline (`GET /api/pipelines`, `GET /api/pipelines/<name>`). */

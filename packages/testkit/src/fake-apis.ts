@@ -107,6 +107,9 @@ export class FakeApis {
     return this.events;
   }
 
+  /** Fields added to every `/generic/*` item from now on (an API that gained fields), by the item's index. */
+  genericExtra: ((i: number) => Record<string, unknown>) | undefined;
+
   /** Adds `n` items to the `/generic/*` lists (newer than every item before them). */
   addGenericItems(n: number): void {
     this.genericTotal += n;
@@ -278,7 +281,13 @@ export class FakeApis {
     const total = this.genericTotal;
     // Item i was updated i minutes after a base ten days back: added items are newer, still past.
     const base = this.now - 10 * 86_400_000;
-    const item = (i: number) => ({ id: `item-${String(i).padStart(4, '0')}`, n: i, updated_at: new Date(base + i * 60_000).toISOString() });
+    const extra = this.genericExtra;
+    const item = (i: number) => ({
+      id: `item-${String(i).padStart(4, '0')}`,
+      n: i,
+      updated_at: new Date(base + i * 60_000).toISOString(),
+      ...extra?.(i),
+    });
     const q = url.searchParams;
     if (url.pathname === '/generic/offset') {
       // `updated_after` and `updated_before` (both exclusive) select a time window.

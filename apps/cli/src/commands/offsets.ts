@@ -40,7 +40,14 @@ async function running(cursors: KV, leases: KV, pipeline: string, source: string
   if (!held || !held.holder || held.expiresAt <= now) return undefined; // no replica runs it
   const [pause, state] = await Promise.all([readSourcePause(cursors, pipeline, source), readScheduleState(cursors, pipeline, source)]);
   if (!pause) return `replica ${held.holder} runs it: pause it first (tributary sources pause ${pipeline} ${source})`;
-  if ((state?.last?.finishedAt ?? 0) < pause.at)
+  // No run was in progress at the pause when the last one ended after it, when the next was not
+  // due yet (a run in progress has its own due time, before it started), or when the scheduler
+  // found the source paused and held its run back.
+  const idle =
+    (state?.last?.finishedAt ?? 0) >= pause.at ||
+    (state !== undefined && (state.retryAt ?? state.due) > pause.at) ||
+    (state?.held ?? 0) >= pause.at;
+  if (!idle)
     return `it is paused, but the run in progress when it was paused has not ended yet (replica ${held.holder}); try again when \`tributary sources status\` shows it`;
   return undefined;
 }

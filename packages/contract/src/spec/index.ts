@@ -162,4 +162,5 @@ export {
   type IndexMethod,
   type TableStorage,
 } from './table-storage';
+export { resnapshotTargets, sourceTableName, type ResnapshotTarget } from './resnapshot-targets';
 export { checkWarehouseReferences, resolveWarehouse, type WarehouseProblem, type WarehouseSections } from './warehouse-spec';

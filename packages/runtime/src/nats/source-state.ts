@@ -38,6 +38,11 @@ export interface SourceScheduleState {
   lastOkAt?: number;
   /** When the scheduler first saw the source (the start of "not succeeded yet"). */
   since?: number;
+  /**
+   * When the scheduler last found the source paused and held its due run back: no run of it was
+   * in progress then, so `tributary offsets` may move the cursor of a source paused before this.
+   */
+  held?: number;
 }
 
 /** An operator's pause of a source. */
@@ -91,4 +96,43 @@ export function readSourcePause(kv: KV, pipeline: string, source: string): Promi
 export async function setSourcePause(kv: KV, pipeline: string, source: string, pause: SourcePause | undefined): Promise<void> {
   if (pause) await kv.put(pauseKey(pipeline, source), JSON.stringify(pause));
   else await kv.delete(pauseKey(pipeline, source));
+}
+
+/**
+ * The cursor sub-key of a `postgres_cdc` source's resnapshot request
+ * (`cursor.<pipeline>.<source>.resnapshot`): written by `tributary sources resnapshot`, taken up
+ * and advanced by the running source, shown by `tributary sources status` and the monitor.
+ */
+export const RESNAPSHOT_SUB = 'resnapshot';
+
+/** A request to re-read one source table (or the rows of it a predicate selects), and how it went. */
+export interface SourceResnapshot {
+  /** Unique per request: part of the re-read's message IDs. */
+  id: string;
+  /** `schema.table` on the source. */
+  table: string;
+  /** A SQL predicate on the table's columns; unset: every row. */
+  where?: string;
+  requestedAt: number;
+  by: string;
+  /**
+   * `requested`: waiting for the source; `running`: being read and published (a restart reads it
+   * again from the start); `done`: every row published and the stream past the snapshot's LSN;
+   * `failed`: see `error` (the source keeps streaming).
+   */
+  state: 'requested' | 'running' | 'done' | 'failed';
+  /** Attempts taken up so far (a restart during `running` takes another). */
+  attempts?: number;
+  startedAt?: number;
+  /** The LSN the re-read's snapshot was taken at (the re-read rows' `_lsn`). */
+  lsn?: string;
+  /** Rows published. */
+  rows?: number;
+  finishedAt?: number;
+  error?: string;
+}
+
+/** The source's resnapshot request (the last one, whatever its state), or undefined. */
+export function readResnapshot(kv: KV, pipeline: string, source: string): Promise<SourceResnapshot | undefined> {
+  return readJson<SourceResnapshot>(kv, cursorKey(pipeline, source, RESNAPSHOT_SUB));
 }

@@ -129,7 +129,11 @@ export class ScheduledSource implements ScheduledPull {
         }
         // Paused by an operator: the due run waits (it runs on resume, from its cursor), the lease stays.
         if (await readSourcePause(this.o.cursors, this.o.pipeline.name, this.o.name)) {
-          if (!this.pausedLogged) this.o.logger.info('source paused; its due run waits for resume');
+          if (!this.pausedLogged) {
+            this.o.logger.info('source paused; its due run waits for resume');
+            // Said in the state too: no run is in progress now, so its cursor may be moved.
+            await this.writeState({ ...state, held: Date.now() });
+          }
           this.pausedLogged = true;
           await sleep(this.beatMs, signal);
           continue;

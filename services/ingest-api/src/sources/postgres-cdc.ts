@@ -19,6 +19,7 @@ import { createSlotWithSnapshot, resumeSnapshot } from './pg/initial-snapshot';
 import { formatLsn, formatPos, parseLsn, parsePos } from './pg/lsn';
 import { checkPostgresConnection, connectPostgres, postgresUrl } from './pg/pg-connection';
 import { ensurePublication, slotInfo } from './pg/replication-setup';
+import { Resnapshots } from './pg/resnapshot';
 
 /** Config shape of the postgres_cdc source (from the core spec). */
 export const spec = postgresCdcSourceSpec;
@@ -140,6 +141,7 @@ export const create = pullSource<typeof spec>((config, deps) => {
         confirmed: cursor.consistentPoint ? parseLsn(cursor.consistentPoint) : 0n,
         lag: slotLagGauge(ctx.metrics),
         cutoffs: cursor.cutoffs,
+        resnapshots: new Resnapshots(ctx, { url, slot, tables: config.tables, chunkRows: config.batch_records }),
         save: async (state) => {
           // Cut-offs matter only for changes committed before their snapshots: once acknowledged past them, they go.
           const until = cutoffsUntil(cursor.cutoffs);

@@ -10,8 +10,15 @@
  */
 import type { KV } from '@nats-io/kv';
 import type { Pipeline } from '@tributary/contract/spec';
-import { readScheduleState, readSourcePause, type SourcePause, type SourceScheduleState } from '@tributary/runtime/nats';
-import type { SourceRunView } from '@tributary/contract/monitor-api';
+import {
+  readResnapshot,
+  readScheduleState,
+  readSourcePause,
+  type SourcePause,
+  type SourceResnapshot,
+  type SourceScheduleState,
+} from '@tributary/runtime/nats';
+import type { SourceResnapshotView, SourceRunView } from '@tributary/contract/monitor-api';
 export type { SourceRunView } from '@tributary/contract/monitor-api';
 
 /** Source kinds that are pulled on a schedule by the ingest-api (the others are pushed to it). */
@@ -34,6 +41,22 @@ function periodMs(spec: unknown, state: SourceScheduleState | undefined): number
   return 86_400_000;
 }
 
+/** The view of a resnapshot request. */
+function resnapshotView(r: SourceResnapshot): SourceResnapshotView {
+  return {
+    table: r.table,
+    where: r.where ?? null,
+    state: r.state,
+    requested_at: new Date(r.requestedAt).toISOString(),
+    started_at: iso(r.startedAt),
+    finished_at: iso(r.finishedAt),
+    lsn: r.lsn ?? null,
+    rows: r.rows ?? null,
+    attempts: r.attempts ?? 0,
+    error: r.error ?? null,
+  };
+}
+
 /** Builds the view of one source (pure: unit-tested). */
 export function sourceRunView(
   pipeline: Pipeline,
@@ -42,6 +65,7 @@ export function sourceRunView(
   pause: SourcePause | undefined,
   now: number,
   t: SourceRunThresholds,
+  resnapshot?: SourceResnapshot,
 ): SourceRunView {
   const spec = pipeline.sources[source]!;
   const period = periodMs(spec, state);
@@ -78,6 +102,7 @@ export function sourceRunView(
     since_success_seconds: sinceSuccess,
     success_deadline_seconds: deadline,
     stale: !pause && stale,
+    ...(spec.kind === 'postgres_cdc' ? { resnapshot: resnapshot ? resnapshotView(resnapshot) : null } : {}),
   };
 }
 
@@ -98,8 +123,13 @@ export class SourceRuns {
       .map(([name]) => name);
     return Promise.all(
       names.map(async (name) => {
-        const [state, pause] = await Promise.all([readScheduleState(kv, pipeline.name, name), readSourcePause(kv, pipeline.name, name)]);
-        return sourceRunView(pipeline, name, state, pause, now, this.thresholds);
+        const cdc = pipeline.sources[name]!.kind === 'postgres_cdc';
+        const [state, pause, resnapshot] = await Promise.all([
+          readScheduleState(kv, pipeline.name, name),
+          readSourcePause(kv, pipeline.name, name),
+          cdc ? readResnapshot(kv, pipeline.name, name) : undefined,
+        ]);
+        return sourceRunView(pipeline, name, state, pause, now, this.thresholds, resnapshot);
       }),
     );
   }

@@ -9,7 +9,7 @@ import { TributaryError } from '@tributary/contract/errors';
 import { PeriodicTask } from '@tributary/runtime/periodic-task';
 import type { PullContext } from '../pull-source';
 import { ChangeBatcher, type BatcherResume } from './change-batcher';
-import { changeRecord, COMMIT_TIME, isoMicros, type TxnInfo } from './cdc-records';
+import { changeRecord, COMMIT_TIME, isoMicros, type ChangeOp, type TxnInfo } from './cdc-records';
 import { formatLsn, formatPos, parseLsn, type ChangePos } from './lsn';
 import { connectPostgres } from './pg-connection';
 import { ReplicationStream, type ReplicationEvent } from './replication-stream';
@@ -36,6 +36,16 @@ export interface CdcStreamOptions {
   lag: Gauge<'pipeline' | 'source' | 'slot'>;
   /** Ranges a resumed snapshot read after the slot's start (`catch-up-snapshot.ts`): their earlier changes are dropped. */
   cutoffs?: SnapshotCutoff[];
+  /**
+   * Resnapshot requests (`resnapshot.ts`): `poll` runs between source transactions at most every
+   * `everyMs` (it may publish the buffered batch through `flush` and then re-read a table), and
+   * `skips` drops a change the re-read holds.
+   */
+  resnapshots?: {
+    everyMs: number;
+    poll(admin: Client, flush: () => Promise<void>): Promise<void>;
+    skips(table: string, op: ChangeOp, lsn: bigint, row: Record<string, unknown>): boolean;
+  };
 }
 
 const TIMEOUT = Symbol('timeout');
@@ -120,7 +130,8 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
   };
 
   const cutoff = o.cutoffs && o.cutoffs.length > 0 ? new CutoffFilter(o.cutoffs, askServer(admin)) : undefined;
-  // `kept`: changes of the transaction up to its last one published (or to be), for `committed`.
+  // `kept`: changes of the transaction up to its last one published (or to be), for `committed`
+  // (changes dropped by a cut-off or skipped for a resnapshot are not waited for).
   let txn: (TxnInfo & { seq: number; kept: number }) | undefined;
   const cutLogged = new Set<bigint>();
   const handle = async (ev: ReplicationEvent): Promise<void> => {
@@ -146,6 +157,7 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
         let record: Record<string, unknown> | undefined = changeRecord(m, txn, pos.seq);
         // A resumed snapshot read this row after the change: it is published already (positions stay as they are).
         if (cutoff && txn.lsn < cutoff.until && !(record = await cutoff.apply(record, txn.lsn))) return;
+        if (record && o.resnapshots?.skips(record._table as string, record._op as ChangeOp, txn.lsn, record)) return;
         txn.kept = txn.seq;
         if (batcher.mustFlushBefore(pos)) await flush();
         batcher.add(pos, record);
@@ -196,12 +208,21 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
 
   const it = stream[Symbol.asyncIterator]();
   let next = it.next();
+  let pollAt = 0;
+  // Between source transactions, with nothing buffered that may not be published now (an
+  // interrupted batch being rebuilt keeps its range): a resnapshot may run.
+  const mayPoll = (): boolean => o.resnapshots !== undefined && !txn && (batcher.size === 0 || batcher.dueAt(0) !== undefined);
   try {
     for (;;) {
+      if (mayPoll() && Date.now() >= pollAt) {
+        await o.resnapshots!.poll(admin, flush);
+        pollAt = Date.now() + o.resnapshots!.everyMs;
+      }
       const dueAt = batcher.dueAt(o.flushIntervalMs);
-      const r = dueAt === undefined ? await next : await within(next, dueAt - Date.now());
+      const wakeAt = mayPoll() ? Math.min(dueAt ?? Infinity, pollAt) : dueAt;
+      const r = wakeAt === undefined ? await next : await within(next, wakeAt - Date.now());
       if (r === TIMEOUT) {
-        await flush();
+        if (dueAt !== undefined && Date.now() >= dueAt) await flush();
         continue;
       }
       if (r.done) break;
