@@ -36,11 +36,12 @@
  * and time as a later record, in a version credited to another record of the flush, an ignored
  * delete).
  *
- * A flush reads a member's stored versions only from the one holding its earliest record of the
- * flush on (all of them when the record is older than every version): the rebuild cannot change
- * a version that ends before that one starts (its values, start and end stay; runs of equal
- * values never join across two stored versions; its absorbed times all lie before the earliest
- * record), so a flush of changes costs the same however long the members' histories are.
+ * A flush plans only the member's stored versions that end after its earliest record of the flush
+ * (`valid_to`, the next version's start: the version holding that record and all after it):
+ * the rebuild cannot change a version that ends before (its values, start and end stay, since no
+ * record moves the start of the version after it earlier; runs of equal values never join two
+ * stored versions; its absorbed times all lie before the earliest record). So a flush of changes
+ * plans two rows per member however long the members' histories are.
  *
  * Only rows that differ are written. Members are locked first (sql/lock-keys.ts); rows that stop being
  * current are updated before rows that become current, and new rows inserted last, because
@@ -122,11 +123,9 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
       SELECT t.${sk} AS _sk, ${cols('t')}, t."valid_from" AS _vf, t."is_deleted" AS _del, t."is_inferred" AS _inf, t."_msg_id", t."_ingested_at", t."_source_time",
         t."_last_event_at" AS _last, ${absExpr} AS _abs
       FROM (SELECT ${keyList}, min(_vf) AS _min FROM ev GROUP BY ${keyList}) m
-      -- Only the member's versions from the one holding its earliest record on (the rebuild cannot
-      -- change those before it), each member's read from the (key, valid_from) index.
-      CROSS JOIN LATERAL (SELECT coalesce(max(p."valid_from"), '-infinity') AS _from FROM ${target} p
-        WHERE ${K.map((k) => `p.${k} = m.${k}`).join(' AND ')} AND p."valid_from" <= m._min) b
-      JOIN ${target} t ON ${K.map((k) => `t.${k} = m.${k}`).join(' AND ')} AND t."valid_from" >= b._from
+      -- Only the member's versions that end after its earliest record: the one holding it and
+      -- those after (the rebuild cannot change the ones before).
+      JOIN ${target} t ON ${K.map((k) => `t.${k} = m.${k}`).join(' AND ')} AND (t."valid_to" > m._min OR m._min IS NULL)
     ), spl AS (
       -- _abs: a stored version's absorbed times (of a row from before _absorbed_at, or whose array
       -- does not end at _last_event_at, the latest one). The version splits when a record of this
