@@ -3,8 +3,9 @@
  * real PostgreSQL: the processed messages of one CDC batch (two raw parts, three messages, two
  * tables) loaded in separate flushes show nothing until the last one, then everything in its
  * commit; a message redelivered after its group loaded changes nothing; two loaders (replicas)
- * given the last two messages of many groups at once load each group exactly once; a message
- * dead-lettered whole still completes its group.
+ * given the last two messages of many groups at once load each group exactly once; a flush
+ * holding a whole group loads it without staging; a message dead-lettered whole still completes
+ * its group.
  */
 import type { TxnGroup } from '@tributary/contract/wire';
 import { stopAll } from '@tributary/testkit';
@@ -113,6 +114,33 @@ describe('source transactions in the loader', () => {
     expect(await count('SELECT count(*) AS n FROM warehouse.orders WHERE id >= 100')).toBe(20);
     const lines = groups.reduce((n, _, i) => n + 3 + (i % 4), 0);
     expect(await count('SELECT count(*) AS n FROM warehouse.lines WHERE order_id >= 100')).toBe(lines);
+  });
+
+  it('loads a group whose every message is in the flush without staging it, and drops a copy staged before', async () => {
+    const [o, l1, l2] = order('E', 300, 5);
+    // An earlier flush staged one of its messages (this flush brings it again).
+    await loader().load([o!], noRejects);
+    expect(await count(`SELECT count(*) AS n FROM tributary.txn_parts WHERE group_id = 'shop/db:cdc:E'`)).toBe(1);
+    // Staging now fails: the whole group must load without it.
+    await w.pool.query(`CREATE FUNCTION refuse_staging() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'staged'; END$$`);
+    await w.pool.query('CREATE TRIGGER refuse BEFORE INSERT ON tributary.txn_parts FOR EACH ROW EXECUTE FUNCTION refuse_staging()');
+    try {
+      const done = await loader().load([l2!, o!, l1!], noRejects);
+      expect(done.map((s) => [s.table, s.records]).sort()).toEqual([
+        ['lines', 5],
+        ['orders', 1],
+      ]);
+      // Again, as a redelivery: loaded once.
+      expect(await loader().load([o!, l1!, l2!], noRejects)).toEqual([]);
+    } finally {
+      await w.pool.query('DROP TRIGGER refuse ON tributary.txn_parts; DROP FUNCTION refuse_staging()');
+    }
+    expect(await count(`SELECT count(*) AS n FROM tributary.txn_parts WHERE group_id = 'shop/db:cdc:E'`)).toBe(0);
+    expect((await w.pool.query(`SELECT lsn::text, messages FROM tributary.txn_groups WHERE group_id = 'shop/db:cdc:E'`)).rows).toEqual([
+      { lsn: '0/16B3748', messages: 3 },
+    ]);
+    expect(await count('SELECT count(*) AS n FROM warehouse.orders WHERE id = 300')).toBe(1);
+    expect(await count('SELECT count(*) AS n FROM warehouse.lines WHERE order_id = 300')).toBe(5);
   });
 
   it('completes a group when one of its messages was dead-lettered whole (it loads with no rows)', async () => {
