@@ -18,6 +18,7 @@ import path from 'node:path';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { setSourcePause } from '@tributary/runtime/nats';
 import { FakeApis, PostgresServer, waitFor } from '@tributary/testkit';
 import { Client } from 'pg';
 import { Stack } from './stack';
@@ -463,8 +464,11 @@ describe('after evolve, the rows loaded before the column existed are read again
     expect((await items()).filter((r) => r.colour === null)).toHaveLength(25);
 
     // Re-run the windows from the start: pause, rewind the cursor, resume.
+    // Paused and resumed by the KV key `tributary sources pause|resume` writes (each CLI start costs
+    // seconds here; the commands themselves are tested in source-runs.test.ts); rewound by the CLI.
+    const kv = await new Kvm(nc).open('trib_cursors');
     const rerun = async (): Promise<number> => {
-      await stack.cli(['sources', 'pause', 'feed', 'items']);
+      await setSourcePause(kv, 'feed', 'items', { at: Date.now(), by: 'test' });
       await waitFor(
         // Exit 1 (refused) rejects: tried again until the run in progress ended.
         () =>
@@ -475,7 +479,7 @@ describe('after evolve, the rows loaded before the column existed are read again
         { timeoutMs: 30_000, what: 'the rewind accepted (the run in progress ended)' },
       );
       const at = Date.now();
-      await stack.cli(['sources', 'resume', 'feed', 'items']);
+      await setSourcePause(kv, 'feed', 'items', undefined);
       return at;
     };
     const first = await rerun();
