@@ -1,13 +1,16 @@
 /**
  * The shipped NATS configuration (deploy/nats/nats-server.conf) with one user per service: the
  * whole pipeline works when each service connects with only its own permissions (the DLQ console's
- * preview, a request from the monitor answered by a transformer, included), and the server
+ * preview, a request from the monitor answered by a transformer, and the ingest user reading its
+ * source's newest raw message, included), and the server
  * refuses a service that steps outside them, or a wrong password.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { waitFor } from '@tributary/testkit';
+import { readLastPublished } from '../../services/ingest-api/src/scheduling/stream-reader';
 import { ndjson } from './passages';
 import { Stack } from './stack';
 
@@ -53,6 +56,17 @@ describe('least-privilege NATS users', () => {
         what: 'records loaded',
       },
     );
+  });
+
+  it("lets the ingest user read its source's newest raw message (where an interrupted CDC snapshot resumes)", async () => {
+    const nc = await connect({ servers: stack.nats.url, user: 'ingest', pass: PASSWORDS.INGEST });
+    try {
+      const last = await readLastPublished(jetstream(nc), 'traffic', 'gantry');
+      expect(last?.records.length).toBeGreaterThan(0);
+      expect(last?.records[0]).toHaveProperty('gantry_id');
+    } finally {
+      await nc.close();
+    }
   });
 
   it('lets the monitor ask a transformer for a preview of a fixed dead letter', async () => {
