@@ -10,6 +10,9 @@
  *   SCHED_IDLE (it gets only CPU the pipeline leaves: the pages' cost to the pipeline without their
  *   browser's, which on a viewer's own machine would not share the pipeline's cores), then none
  *   again. Each phase says what the browser took: its processes' CPU and each page's main thread.
+ *
+ * Longer than 300 lines because both scenarios share the fact table's fill, the monitor's settle
+ * wait and the report's file, and their bench tables read their results' shapes.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';

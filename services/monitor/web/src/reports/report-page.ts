@@ -12,6 +12,10 @@
  * again; a chart whose option keeps its shape is updated in place; the tiles a refresh changes are
  * drawn together in one animation frame; a live update of a tile out of view waits until it
  * scrolls in, and a hidden page (a background tab) asks for nothing until it is shown again.
+ *
+ * Longer than 300 lines because the page's state (each query's data version and held-back time,
+ * what each tile shows, the frame and the observers) is read and changed by every part of it;
+ * split up, each part would take all of it as arguments.
  */
 import { get } from '../api.js';
 import { h } from '../dom.js';
