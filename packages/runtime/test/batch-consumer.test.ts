@@ -126,6 +126,42 @@ describe('BatchConsumer', () => {
     expect(mostHeld).toBeLessThanOrEqual(2 + 3 + 8);
   });
 
+  it('keeps what it holds within the byte budget through a long backlog of messages that end each pull (the transformer held 70 MiB in a CDC snapshot)', async () => {
+    n++;
+    const stream = `S${n}`;
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: stream, subjects: [`s${n}.>`] });
+    await jsm.consumers.add(stream, { durable_name: 'd', ack_policy: AckPolicy.Explicit, max_deliver: 5, filter_subject: `s${n}.>` });
+    // 150 kB messages: every byte-bounded pull ends on one that no longer fits (a 409).
+    const count = 150;
+    for (let i = 0; i < count; i++) await js.publish(`s${n}.x`, Buffer.alloc(150_000, i));
+    let handled = 0;
+    let mostHeld = 0;
+    const loop = new BatchConsumer({
+      js,
+      stream,
+      durable: 'd',
+      maxBatch: 16,
+      maxBatchBytes: 400_000,
+      maxDeliver: 5,
+      logger,
+      handle: async (msgs) => {
+        await new Promise((r) => setTimeout(r, 20));
+        handled += msgs.length;
+      },
+      onPoison: async () => {},
+    });
+    await loop.start();
+    while (handled < count) {
+      mostHeld = Math.max(mostHeld, (await pendingOf(stream)).ack);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await loop.stop();
+    // The batch in hand and one queued (400 kB each) and a pull of two of the server's largest
+    // messages (1 MiB each) ahead: 2 + 2 + 15 messages of 150 kB. Before, each 409 added a pull.
+    expect(mostHeld).toBeLessThanOrEqual(2 + 2 + 15);
+  });
+
   it('hands over a large message right after an idle spell, without waiting for missed heartbeats (the loader stalled 10-12 s)', async () => {
     n++;
     const stream = `S${n}`;

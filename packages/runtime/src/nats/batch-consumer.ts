@@ -151,6 +151,11 @@ export class BatchConsumer {
       // Only while this loop waits for messages: when it holds back (queue full, handler slow),
       // nats.js holds what it pulled and must not pull more (that would grow without bound).
       if (s.type !== 'exceeded_limits' || !/message size exceeds maxbytes/i.test(s.description)) continue;
+      // nats.js still holding messages re-pulls on this 409 itself (its refill). Pulling again here
+      // too reset its count of bytes pulled, forgetting that pull: one more pull per 409 while a
+      // stage was behind, about 200 raw messages (70 MiB) held against a 4 MiB budget in the
+      // transformer during a CDC snapshot (docs/PERFORMANCE.md, sixth round).
+      if (((messages as unknown as { yields?: unknown[] }).yields?.length ?? 0) > 0) continue;
       if (this.pumpWaits || this.queueFull()) {
         // nats.js may be holding nothing and pulling nothing now; without this the pull would
         // wait for missed heartbeats once back-pressure lets go (the same 10 s stall).
