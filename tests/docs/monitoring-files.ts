@@ -5,13 +5,13 @@
  * docs/operations.md. The rules come from services/monitor/src/alerts/alert-catalogue.ts.
  * `npm run generate:monitoring` writes them; monitoring-files.test.ts fails when one differs.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Document, isMap, isScalar, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { ALERT_DEFAULTS, ALERT_RULES, type AlertRuleSpec } from '../../services/monitor/src/alerts/alert-catalogue';
+import { formatAs, ROOT, withBlock } from './generated-blocks';
 
-export const ROOT = path.resolve(__dirname, '../..');
+export { ROOT };
 const CATALOGUE = 'services/monitor/src/alerts/alert-catalogue.ts';
 export const COMMAND = 'npm run generate:monitoring';
 /** The dashboard everyone edits (export it from Grafana here); the others are copies. */
@@ -80,23 +80,6 @@ function alertTable(): string {
   return ['| alert | severity | evaluated by | for | fires when |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }
 
-/** Replaces the generated table between its markers in `doc` (named `file` in the error). */
-function withAlertTable(doc: string, file: string): string {
-  const start = doc.indexOf(TABLE_START);
-  const end = doc.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error(`${file}: the markers ${TABLE_START} and ${TABLE_END} are missing`);
-  return `${doc.slice(0, start + TABLE_START.length)}\n\n${alertTable()}\n\n${doc.slice(end)}`;
-}
-
-/**
- * Formats `text` as Prettier formats the file at `rel`, so `prettier --check` agrees (its CLI: its
- * API is ES modules only, which jest's module loader cannot import).
- */
-function format(rel: string, text: string): string {
-  const bin = path.join(ROOT, 'node_modules/.bin/prettier');
-  return execFileSync(bin, ['--stdin-filepath', path.join(ROOT, rel)], { input: text, encoding: 'utf8' });
-}
-
 /** Every generated file: repository path → content. */
 export function generatedFiles(): Map<string, string> {
   const read = (rel: string) => readFileSync(path.join(ROOT, rel), 'utf8');
@@ -114,8 +97,8 @@ export function generatedFiles(): Map<string, string> {
     ['k8s/components/monitoring/prometheus-rule.yaml', prometheusRule],
     ['charts/tributary/files/grafana-dashboard.json', dashboard],
     ['k8s/components/monitoring/grafana-dashboard.json', dashboard],
-    ['docs/operations.md', withAlertTable(read('docs/operations.md'), 'docs/operations.md')],
+    ['docs/operations.md', withBlock(read('docs/operations.md'), 'docs/operations.md', TABLE_START, TABLE_END, alertTable())],
   ]);
-  for (const [rel, text] of files) files.set(rel, format(rel, text));
+  for (const [rel, text] of files) files.set(rel, formatAs(rel, text));
   return files;
 }
