@@ -16,6 +16,7 @@ const moduleNameMapper = {
 const transformIgnorePatterns = ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'];
 // Host typed arrays for native addons, and each file's AsyncLocalStorage disabled when it ends (see the file).
 const testEnvironment = '<rootDir>/jest/test-environment.js';
+const SLOW_E2E = require('./jest/slow-e2e');
 const common = { transform, transformIgnorePatterns, moduleNameMapper, testEnvironment, rootDir: __dirname };
 
 module.exports = {
@@ -36,6 +37,8 @@ module.exports = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/tests/e2e/**/*.test.ts'],
+      // Whole-scenario suites run in the slow suite (see the file).
+      testPathIgnorePatterns: ['/node_modules/', ...SLOW_E2E.map((f) => `<rootDir>/${f}`)],
     },
     {
       ...common,
