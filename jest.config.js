@@ -16,7 +16,8 @@ const moduleNameMapper = {
 const transformIgnorePatterns = ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'];
 // Host typed arrays for native addons, and each file's AsyncLocalStorage disabled when it ends (see the file).
 const testEnvironment = '<rootDir>/jest/test-environment.js';
-const SLOW_E2E = require('./jest/slow-e2e');
+// Suites that run in `npm run test:slow` instead (see the file).
+const SLOW = require('./jest/slow-suites').map((f) => `<rootDir>/${f}`);
 const common = { transform, transformIgnorePatterns, moduleNameMapper, testEnvironment, rootDir: __dirname };
 
 module.exports = {
@@ -32,13 +33,13 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/{packages,apps,services}/*/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...SLOW],
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/tests/e2e/**/*.test.ts'],
-      // Whole-scenario suites run in the slow suite (see the file).
-      testPathIgnorePatterns: ['/node_modules/', ...SLOW_E2E.map((f) => `<rootDir>/${f}`)],
+      testPathIgnorePatterns: ['/node_modules/', ...SLOW],
     },
     {
       ...common,
