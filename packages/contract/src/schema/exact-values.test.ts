@@ -3,7 +3,11 @@ import { parse as parseLossless } from 'lossless-json';
 import { decimalText, exactNumber, hasLongNumber, int64Value, isExactDouble, parseJsonExact } from './exact-values';
 
 /** JSON text of values whose numbers are written as any JSON number (long ones too) and whose strings hold digits, quotes and backslashes. */
-const numberText = fc.stringMatching(/^-?(0|[1-9][0-9]{0,24})(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,4})?$/);
+const numberText = fc.oneof(
+  fc.stringMatching(/^-?(0|[1-9][0-9]{0,24})(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,4})?$/),
+  // Doubles as JavaScript prints them (up to 17 digits, exponents to 308): long, yet exact.
+  fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
+);
 const stringText = fc
   .string({ unit: fc.constantFrom('1', '9', '0', '.', 'e', 'E', '-', '+', '"', '\\', 'x', ':', ',', '[', ' ', '\n', 'é') })
   .map((s) => JSON.stringify(s));
@@ -44,8 +48,10 @@ describe('exact values', () => {
   });
 
   it('sends a text to the exact parse exactly when one of its numbers (not its strings) is long', () => {
-    // The specification: a number token of 16 number characters from a digit on, or a 3-digit exponent.
-    const long = /[0-9][0-9.eE+-]{15}|[eE][+-]?[0-9]{3}/;
+    // The specification: a number token of 16 number characters from a digit on, or a 3-digit
+    // exponent, unless it is the shortest text of the double it reads into.
+    const longRe = /[0-9][0-9.eE+-]{15}|[eE][+-]?[0-9]{3}/;
+    const long = { test: (t: string) => longRe.test(t) && String(Number(t)) !== t };
     fc.assert(
       fc.property(jsonText, (text) => {
         const numbers: string[] = [];
@@ -59,6 +65,11 @@ describe('exact values', () => {
     expect(hasLongNumber('{"id":"t1765076945123-12345","n":1}')).toBe(false);
     expect(hasLongNumber('{"id":"x\\"12345678901234567\\\\","n":12345678901234567}')).toBe(true);
     expect(hasLongNumber('{"id":"1e999","n":[1,2e300]}')).toBe(true);
+    // A double's own text (a model's score, a float8 column) reads back exactly: the fast parse.
+    expect(hasLongNumber('{"p":0.12345678901234568,"q":-1.2345678901234568e-7}')).toBe(false);
+    expect(hasLongNumber('{"p":0.123456789012345678}')).toBe(true);
+    expect(hasLongNumber('{"p":1.0000000000000000}')).toBe(true);
+    expect(parseJsonExact('{"p":0.12345678901234568,"big":9007199254740993}')).toEqual({ p: 0.12345678901234568, big: '9007199254740993' });
   });
 
   it('tells exact doubles from inexact ones', () => {

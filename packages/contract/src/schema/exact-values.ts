@@ -13,34 +13,50 @@ import { parse as parseLossless } from 'lossless-json';
 const LONG_NUMBER_RE = /[0-9][0-9.eE+-]{15}|[eE][+-]?[0-9]{3}/;
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isNumberChar = (c: number): boolean => isDigit(c) || c === 46 || c === 43 || c === 45 || c === 101 || c === 69; // . + - e E
 
 /**
- * Whether `text[from, to)`, JSON outside any string, holds a long number: a digit followed by 15
- * more number characters, or a 3-digit exponent (what LONG_NUMBER_RE says of a number's text).
+ * Whether `text[from, to)`, JSON outside any string, holds a number a double may not hold: a long
+ * number (what LONG_NUMBER_RE says of a number's text) that is not the double's own shortest text.
+ * A double printed by JavaScript or PostgreSQL (`0.12345678901234568`, a model's score, a float8
+ * column) has up to 17 digits, and reads back into the same double: `isExactDouble` would keep it
+ * as that number, so the plain JSON.parse gives the same value and the slow parse is not needed.
  */
 function longNumberIn(text: string, from: number, to: number): boolean {
-  let run = 0;
+  let k = from;
+  while (k < to) {
+    const c = text.charCodeAt(k);
+    // A number token starts at a digit or a minus sign (`true`/`false` hold an `e` but no digit).
+    if (!isDigit(c) && c !== 45) {
+      k++;
+      continue;
+    }
+    const start = k;
+    while (k < to && isNumberChar(text.charCodeAt(k))) k++;
+    if (k - start < 16 && !hasLongExponent(text, start, k)) continue;
+    const token = text.slice(start, k);
+    if (LONG_NUMBER_RE.test(token) && String(Number(token)) !== token) return true;
+  }
+  return false;
+}
+
+/** Whether `text[from, to)` holds an exponent of three digits or more (`1e300`, `2E-400`). */
+function hasLongExponent(text: string, from: number, to: number): boolean {
   for (let k = from; k < to; k++) {
     const c = text.charCodeAt(k);
-    if (isDigit(c)) {
-      if (++run >= 16) return true;
-    } else if (c === 46 /* . */ || c === 43 /* + */ || c === 45 /* - */) {
-      if (run > 0 && ++run >= 16) return true;
-    } else if (c === 101 /* e */ || c === 69 /* E */) {
-      let m = k + 1;
-      const sign = text.charCodeAt(m);
-      if (sign === 43 || sign === 45) m++;
-      if (isDigit(text.charCodeAt(m)) && isDigit(text.charCodeAt(m + 1)) && isDigit(text.charCodeAt(m + 2))) return true;
-      if (run > 0 && ++run >= 16) return true;
-    } else run = 0;
+    if (c !== 101 && c !== 69) continue;
+    let m = k + 1;
+    const sign = text.charCodeAt(m);
+    if (sign === 43 || sign === 45) m++;
+    return m + 2 < to && isDigit(text.charCodeAt(m)) && isDigit(text.charCodeAt(m + 1)) && isDigit(text.charCodeAt(m + 2));
   }
   return false;
 }
 
 /**
  * Whether a number of JSON `text` may not survive a double: a long number (LONG_NUMBER_RE)
- * outside its strings. Strings are skipped, so long digit runs inside them (IDs carrying an epoch
- * time, phone numbers, UUIDs) keep the fast JSON.parse: testing the regular expression on the
+ * outside its strings that is not a double's own shortest text. Strings are skipped, so long
+ * digit runs inside them (IDs carrying an epoch time, phone numbers, UUIDs) keep the fast JSON.parse: testing the regular expression on the
  * whole text sent such records to the full lossless parse, six times slower. Hand-written because
  * a regular expression cannot tell a string from a number, and a tokenizer library is the slow
  * parse itself; strings are skipped with `indexOf`, so only the text between them is walked.
@@ -73,7 +89,7 @@ export function hasLongNumber(text: string): boolean {
 export function isExactDouble(text: string): boolean {
   const n = Number(text);
   if (!Number.isFinite(n)) return false;
-  if (!LONG_NUMBER_RE.test(text)) return true;
+  if (!LONG_NUMBER_RE.test(text) || String(n) === text) return true;
   try {
     return new Big(text).eq(new Big(String(n)));
   } catch {
