@@ -11,7 +11,7 @@ import type { BatchItem } from '@tributary/transformer/dist/steps/step';
 import type { Client } from 'pg';
 import { ndjsonBatches } from './records';
 import { run, type ScenarioResult } from './scenarios';
-import { push, ROOT, waitCount } from './stack';
+import { ledgerInserted, push, ROOT, waitCount } from './stack';
 
 const PIPELINES = path.join(ROOT, 'bench/pipelines-model');
 
@@ -69,13 +69,16 @@ export function modelPush(db: Client, base: Record<string, string>, n: number): 
   const env = { ...base, TRIBUTARY_PIPELINES: PIPELINES };
   return run(env, 'model', 1, async (stack) => {
     await push(stack.ingestPort, 'benchmodel', 'gantry', ndjsonBatches(n, 5_000, `m${Date.now()}`), 4);
-    await waitCount(db, 'SELECT count(*) AS n FROM warehouse.fact_passage_scored', n);
-    const { rows } = await db.query<{ n: string; models: string }>(
-      'SELECT count(fraud_probability) AS n, count(DISTINCT fraud_model) AS models FROM warehouse.fact_passage_scored',
-    );
-    if (Number(rows[0]!.n) !== n || Number(rows[0]!.models) !== 1) {
-      throw new Error(`model scenario: ${rows[0]!.n} scored rows of ${n}, ${rows[0]!.models} models`);
-    }
-    return { records: n, checked: `${n} rows, each with a score and the model's identity` };
+    await waitCount(db, ledgerInserted('benchmodel', 'fact_passage_scored'), n);
+    const checked = async (): Promise<string> => {
+      const { rows } = await db.query<{ n: string; models: string }>(
+        'SELECT count(fraud_probability) AS n, count(DISTINCT fraud_model) AS models FROM warehouse.fact_passage_scored',
+      );
+      if (Number(rows[0]!.n) !== n || Number(rows[0]!.models) !== 1) {
+        throw new Error(`model scenario: ${rows[0]!.n} scored rows of ${n}, ${rows[0]!.models} models`);
+      }
+      return `${n} rows, each with a score and the model's identity`;
+    };
+    return { records: n, checked };
   });
 }

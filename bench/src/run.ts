@@ -20,7 +20,7 @@ import { modelPush, modelStepAlone } from './model-scenario';
 import { largeTable, manyPipelines, scd2Load, servers, twoReplicas, windowAggregation, type ScenarioResult } from './scenarios';
 import { reportLoadScenario, reportLoadTable, reportScenario, reportTable } from './report-scenarios';
 import { cdc, file as fileFolder, type SourceScenarioResult } from './source-scenarios';
-import { BenchStack, migrate, push, ROOT, SERVICE_NODE_OPTIONS, waitCount } from './stack';
+import { BenchStack, ledgerInserted, migrate, push, ROOT, SERVICE_NODE_OPTIONS, waitCount } from './stack';
 import { COUNT_PASSAGES, ledgerLatency, steadyPush, type Latency } from './steady';
 
 const N = Number(process.env.BENCH_RECORDS ?? 300_000);
@@ -80,15 +80,18 @@ function serverCpu(servers: Servers): Record<string, number> {
 async function tributaryPush(db: Client, stack: BenchStack, servers: Servers): Promise<E2E> {
   const bodies = ndjsonBatches(N, 5_000, `t${Date.now()}`);
   const before = await count(db, COUNT_PASSAGES);
+  const loaded = await count(db, ledgerInserted('bench', 'fact_passage'));
   const cpu0 = { ...stack.cpu(), ...serverCpu(servers) };
   const machine0 = machineCpuSeconds();
   const since = new Date();
   const t0 = performance.now();
   await push(stack.ingestPort, 'bench', 'gantry', bodies, 4);
-  await waitCount(db, COUNT_PASSAGES, before + N);
+  await waitCount(db, ledgerInserted('bench', 'fact_passage'), loaded + N);
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = { ...stack.cpu(), ...serverCpu(servers) };
   const machine1 = machineCpuSeconds();
+  const rows = await count(db, COUNT_PASSAGES);
+  if (rows !== before + N) throw new Error(`push: ${rows - before} rows added to warehouse.fact_passage, expected ${N}`);
   return {
     records: N,
     seconds,

@@ -10,7 +10,7 @@ import type { Client } from 'pg';
 import type { Measured } from './baselines';
 import { treeCpuSeconds } from './proc-stats';
 import { ndjsonBatches } from './records';
-import { BenchStack, migrate, push, ROOT, waitCount } from './stack';
+import { BenchStack, ledgerInserted, migrate, push, ROOT, waitCount } from './stack';
 
 /** A scenario's figures. */
 export interface ScenarioResult extends Measured {
@@ -41,7 +41,8 @@ export async function run(
   env: Env,
   scenario: string,
   replicas: number,
-  body: (stack: BenchStack) => Promise<{ records: number; checked: string }>,
+  /** The measured work; `checked` may be a check run after the clock stops (an exact count of the rows). */
+  body: (stack: BenchStack) => Promise<{ records: number; checked: string | (() => Promise<string>) }>,
   /** Untimed set-up before the measurement. */
   prepare?: () => Promise<void>,
   /** Start the clock before the services start (a CDC snapshot begins as soon as the ingest-api does). */
@@ -59,13 +60,14 @@ export async function run(
     const t0 = clockBeforeStart ? started : performance.now();
     const { records, checked } = await body(stack);
     const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = cpuNow(stack);
     return {
       records,
       seconds,
       perSecond: records / seconds,
-      cpuSecondsPerMillion: BenchStack.perMillion(cpu0, cpuNow(stack), records),
+      cpuSecondsPerMillion: BenchStack.perMillion(cpu0, cpu1, records),
       peakRssMiB: stack.peakRss(),
-      checked,
+      checked: typeof checked === 'string' ? checked : await checked(),
     };
   } finally {
     await stack.stop();
@@ -139,15 +141,19 @@ export function scd2Load(db: Client, base: Env, n: number): Promise<ScenarioResu
 export function twoReplicas(db: Client, base: Env, n: number): Promise<ScenarioResult> {
   return run(base, 'replicas', 2, async (stack) => {
     const before = Number((await db.query('SELECT count(*) AS n FROM warehouse.fact_passage')).rows[0].n);
+    const loaded = Number((await db.query(ledgerInserted('bench', 'fact_passage'))).rows[0].n);
     await push(stack.ingestPort, 'bench', 'gantry', ndjsonBatches(n, 5_000, `r${Date.now()}`), 4);
-    await waitCount(db, 'SELECT count(*) AS n FROM warehouse.fact_passage', before + n);
-    const { rows } = await db.query<{ n: string; keys: string }>(
-      'SELECT count(*) AS n, count(DISTINCT event_id) AS keys FROM warehouse.fact_passage',
-    );
-    if (Number(rows[0]!.n) !== before + n || rows[0]!.n !== rows[0]!.keys) {
-      throw new Error(`replica scenario: ${rows[0]!.n} rows with ${rows[0]!.keys} distinct keys, expected ${before + n}`);
-    }
-    return { records: n, checked: `${n} rows added, no duplicate keys` };
+    await waitCount(db, ledgerInserted('bench', 'fact_passage'), loaded + n);
+    const checked = async (): Promise<string> => {
+      const { rows } = await db.query<{ n: string; keys: string }>(
+        'SELECT count(*) AS n, count(DISTINCT event_id) AS keys FROM warehouse.fact_passage',
+      );
+      if (Number(rows[0]!.n) !== before + n || rows[0]!.n !== rows[0]!.keys) {
+        throw new Error(`replica scenario: ${rows[0]!.n} rows with ${rows[0]!.keys} distinct keys, expected ${before + n}`);
+      }
+      return `${n} rows added, no duplicate keys`;
+    };
+    return { records: n, checked };
   });
 }
 
@@ -174,13 +180,20 @@ export function largeTable(db: Client, base: Env, n: number, rows: number): Prom
     1,
     async (stack) => {
       const runId = `l${Date.now()}`;
+      const loaded = Number((await db.query(ledgerInserted('bench', 'fact_passage'))).rows[0].n);
       await push(stack.ingestPort, 'bench', 'gantry', ndjsonBatches(n, 5_000, runId), 4);
-      // Only this run's keys (`<runId>-<i>`, a range of the unique index, which also keeps each key
-      // once) are counted, and nothing else is counted inside the measurement: a count(*) of the
-      // whole table every 100 ms cost PostgreSQL more than the load did (53 CPU s per million
-      // records against 8 for the push into an empty table).
-      await waitCount(db, `SELECT count(*) AS n FROM warehouse.fact_passage WHERE event_id > '${runId}-' AND event_id < '${runId}.'`, n);
-      return { records: n, checked: `${n} rows with this run's keys added to a table of ${before.toLocaleString('en-US')}` };
+      // Nothing is counted inside the measurement (the ledger says when the rows are committed):
+      // a count(*) of the whole table every 100 ms cost PostgreSQL more than the load did (53 CPU s
+      // per million records against 8 for the push into an empty table). Only this run's keys
+      // (`<runId>-<i>`, a range of the unique index) are counted, once the clock has stopped.
+      await waitCount(db, ledgerInserted('bench', 'fact_passage'), loaded + n);
+      const checked = async (): Promise<string> => {
+        const sql = `SELECT count(*) AS n FROM warehouse.fact_passage WHERE event_id > '${runId}-' AND event_id < '${runId}.'`;
+        const rows = Number((await db.query(sql)).rows[0].n);
+        if (rows !== n) throw new Error(`large-table scenario: ${rows} rows with this run's keys, expected ${n}`);
+        return `${n} rows with this run's keys added to a table of ${before.toLocaleString('en-US')}`;
+      };
+      return { records: n, checked };
     },
     prefill,
   );
@@ -204,8 +217,15 @@ export async function manyPipelines(db: Client, base: Env, n: number, count: num
       await Promise.all(
         names.map((name, i) => push(stack.ingestPort, name, 'gantry', ndjsonBatches(per, 5_000, `m${i}-${Date.now()}`), 1)),
       );
-      for (const name of names) await waitCount(db, `SELECT count(*) AS n FROM warehouse.fact_passage_${name}`, per);
-      return { records: per * count, checked: `${per.toLocaleString('en-US')} rows in each of ${count} pipelines' tables` };
+      for (const name of names) await waitCount(db, ledgerInserted(name, `fact_passage_${name}`), per);
+      const checked = async (): Promise<string> => {
+        for (const name of names) {
+          const rows = Number((await db.query(`SELECT count(*) AS n FROM warehouse.fact_passage_${name}`)).rows[0].n);
+          if (rows !== per) throw new Error(`pipelines scenario: ${rows} rows in fact_passage_${name}, expected ${per}`);
+        }
+        return `${per.toLocaleString('en-US')} rows in each of ${count} pipelines' tables`;
+      };
+      return { records: per * count, checked };
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -16,7 +16,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { Measured } from './baselines';
 import { percentile } from './records';
 import { run, type ScenarioResult } from './scenarios';
-import { waitCount } from './stack';
+import { ledgerInserted, waitCount } from './stack';
 
 /** A scenario measured against a baseline of its own (the same rows, copied by hand). */
 export interface SourceScenarioResult extends ScenarioResult {
@@ -40,9 +40,16 @@ const measure = (
   env: Env,
   scenario: string,
   records: number,
-  body: () => Promise<string>,
+  /** The measured wait; what it returns (a check run after the clock stops, or its text) is `checked`. */
+  body: () => Promise<string | (() => Promise<string>)>,
   clockBeforeStart = false,
 ): Promise<ScenarioResult> => run(env, scenario, 1, async () => ({ records, checked: await body() }), undefined, clockBeforeStart);
+
+/** Throws unless `warehouse.<table>` holds exactly `rows` rows (run after the clock stops). */
+async function expectCount(db: Client, table: string, rows: number): Promise<void> {
+  const n = Number((await db.query(`SELECT count(*) AS n FROM warehouse.${table}`)).rows[0].n);
+  if (n !== rows) throw new Error(`warehouse.${table} holds ${n} rows, expected ${rows}`);
+}
 
 /** COPY of `sql`'s rows out of `sourceUrl` straight into `table` of the warehouse. */
 async function copyAcross(sourceUrl: string, sql: string, warehouseUrl: string, table: string, columns: string): Promise<Measured> {
@@ -127,8 +134,11 @@ export async function cdc(
       'cdc-snapshot',
       rows,
       async () => {
-        await waitCount(db, 'SELECT count(*) AS n FROM warehouse.cdc_orders', rows);
-        return `${rows.toLocaleString('en-US')} snapshot rows in warehouse.cdc_orders`;
+        await waitCount(db, ledgerInserted('benchcdc', 'cdc_orders'), rows);
+        return async () => {
+          await expectCount(db, 'cdc_orders', rows);
+          return `${rows.toLocaleString('en-US')} snapshot rows in warehouse.cdc_orders`;
+        };
       },
       true,
     );
@@ -233,8 +243,11 @@ export async function file(warehouseUrl: string, db: Client, base: Env, rows: nu
     const result = await measure(env, 'file', rows, async () => {
       texts.forEach((text, f) => writeFileSync(path.join(staging, `orders-${f}.csv`), text));
       for (let f = 0; f < files; f++) renameSync(path.join(staging, `orders-${f}.csv`), path.join(folder, `orders-${f}.csv`));
-      await waitCount(db, 'SELECT count(*) AS n FROM warehouse.file_orders', rows);
-      return `${rows.toLocaleString('en-US')} rows from ${files} files in warehouse.file_orders`;
+      await waitCount(db, ledgerInserted('benchfile', 'file_orders'), rows);
+      return async () => {
+        await expectCount(db, 'file_orders', rows);
+        return `${rows.toLocaleString('en-US')} rows from ${files} files in warehouse.file_orders`;
+      };
     });
     return { ...result, baseline };
   } finally {
