@@ -43,6 +43,16 @@
  * stored versions; its absorbed times all lie before the earliest record). So a flush of changes
  * plans two rows per member however long the members' histories are.
  *
+ * Members whose records of the flush are all changes after their current version (the streaming
+ * case) skip the plan's window passes: each record no delete, with an event time, later than the
+ * member's record before it and of another state; and either no version stored, or the current
+ * version no inferred member, starting and having last absorbed a record before the first record,
+ * and of another state than it. What the plan would do is then known without it: the current
+ * version closes at the first record (its `_absorbed_at` normalised as the plan's `_abs` and
+ * bounded, `_last_event_at` its latest), and each record is a new version to the next record's
+ * time, credited to its message, written into the plan table with the rest. The plan reads the
+ * members left.
+ *
  * Only rows that differ are written. Members are locked first (sql/lock-keys.ts); rows that stop being
  * current are updated before rows that become current, and new rows inserted last, because
  * PostgreSQL checks unique indexes row by row.
@@ -113,10 +123,43 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
       ON COMMIT DELETE ROWS`,
   ];
 
+  const keyEq = (a: string, b: string): string => K.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+  // A stored version's absorbed times as the plan normalises them (absExpr), and the bound it keeps.
+  const keptAbs = `(${absExpr})[greatest(1, cardinality(${absExpr}) - ${SCD2_ABSORBED_MAX - 1}):]`;
+
+  // The streaming case without the plan's window passes (module comment, "Members whose records
+  // of the flush are all changes"): close the current version, plan the new ones as the plan would.
+  const directSql = `WITH r AS (
+      -- _ok: no delete, an event time, after the member's record before it and of another state.
+      SELECT s.*, lead(_vf) OVER w AS _next, row_number() OVER w = 1 AS _first,
+        NOT _del AND _vf IS NOT NULL AND (${lag('_vf')} IS NULL OR (${lag('_vf')} < _vf AND ${trackedDiffers})) AS _ok
+      FROM (SELECT s.*, ${vfExpr} AS _vf, ${delExpr} AS _del FROM ${staging} s) s
+      WINDOW w AS (PARTITION BY ${keyList} ORDER BY _vf)
+    ), c AS (
+      SELECT r.*, bool_and(_ok) OVER (PARTITION BY ${keyList}) AS _all FROM r
+    ), m AS (
+      -- The members taken: the first record after the current version and of another state, or no version stored.
+      SELECT ${K.map((k) => `c.${k}`).join(', ')}, c._vf, t.${sk} AS _osk
+      FROM c LEFT JOIN ${target} t ON ${keyEq('t', 'c')} AND t."is_current"
+      WHERE c._first AND c._all AND CASE WHEN t.${sk} IS NULL THEN NOT EXISTS (SELECT 1 FROM ${target} o WHERE ${keyEq('o', 'c')})
+        ELSE NOT t."is_inferred" AND c._vf > t."valid_from" AND c._vf > coalesce(t."_last_event_at", '-infinity')
+          AND ${TR.length > 0 ? `ROW(${TR.map((x) => `t.${x}`).join(', ')}) IS DISTINCT FROM ROW(${TR.map((x) => `c.${x}`).join(', ')})` : 'false'} END
+    ), closed AS (
+      UPDATE ${target} t SET "valid_to" = m._vf, "is_current" = false,
+        "_last_event_at" = ${track ? `coalesce((${absExpr})[cardinality(${absExpr})], t."valid_from")` : 'NULL'},
+        "_absorbed_at" = ${keptAbs}, "_loaded_at" = now()
+      FROM m WHERE t.${sk} = m._osk
+    )
+    INSERT INTO ${plan} (_sk, ${F.join(', ')}, _vf, _vt, _last, _abs, _cur, _del, _msg_id, _ingested_at, _source_time, _changed, _credit)
+    SELECT NULL, ${cols('c')}, c._vf, coalesce(c._next, 'infinity'), ${track ? 'c._vf' : 'NULL'}, NULL, c._next IS NULL, false,
+      c._msg_id, c._ingested_at, c._source_time, true, c._msg_id
+    FROM c JOIN m ON ${keyEq('m', 'c')}`;
+
   const planSql = `INSERT INTO ${plan} (_sk, ${F.join(', ')}, _vf, _vt, _last, _abs, _cur, _del, _msg_id, _ingested_at, _source_time, _changed, _credit)
     WITH ev AS (
       SELECT DISTINCT ON (${keyList}, _vf) ${F.join(', ')}, _vf, _del, _msg_id, _ingested_at, _source_time, _ord
-      FROM (SELECT s.*, ${vfExpr} AS _vf, ${delExpr} AS _del FROM ${staging} s) s
+      -- The members the direct statement planned are in the plan already.
+      FROM (SELECT s.*, ${vfExpr} AS _vf, ${delExpr} AS _del FROM ${staging} s WHERE NOT EXISTS (SELECT 1 FROM ${plan} p WHERE ${keyEq('p', 's')})) s
       ${ignoreDeletes ? 'WHERE NOT _del' : ''}
       ORDER BY ${keyList}, _vf, _ord DESC
     ), old AS (
@@ -214,6 +257,7 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
       `SET LOCAL work_mem = '${SCD2_WORK_MEM}'`,
       `DELETE FROM ${plan}`,
       lockMembersSql(table.name, `SELECT ${keyHash(K.map((k) => `s.${k}`))} AS h FROM ${staging} s`),
+      directSql,
       planSql,
       update(false),
       update(true),
