@@ -9,9 +9,43 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { decodeNdjson, type Rec } from '@tributary/contract/codec';
 import type { Pipeline } from '@tributary/contract/spec';
 import { STREAMS } from '@tributary/contract/wire';
-import { waitFor } from '@tributary/testkit';
-import type { Client } from 'pg';
-import type { PullHarness } from './pull-harness';
+import { PostgresServer, waitFor } from '@tributary/testkit';
+import { Client } from 'pg';
+import { PullHarness } from './pull-harness';
+
+/** What `useSourceDatabase` gives the tests of a file, set before they run. */
+export interface SourceDatabase {
+  h: PullHarness;
+  /** The source database's URL (the pipeline reads it from `RESUME_DB_URL`). */
+  url: string;
+  /** A client of it for the test's own reads and writes. */
+  db: Client;
+}
+
+/**
+ * A private PostgreSQL with logical decoding (`slots` replication slots and WAL senders) and a
+ * `PullHarness`, started before the file's tests and stopped after them; database `name` is the
+ * source.
+ */
+export function useSourceDatabase(name: string, slots: number): SourceDatabase {
+  const src = {} as SourceDatabase;
+  beforeAll(async () => {
+    let pg: PostgresServer;
+    [pg, src.h] = await Promise.all([
+      PostgresServer.start({ settings: { wal_level: 'logical', max_replication_slots: slots, max_wal_senders: slots } }),
+      PullHarness.start(),
+    ]);
+    src.url = await pg.createDatabase(name);
+    src.db = new Client({ connectionString: src.url });
+    src.db.on('error', () => undefined);
+    await src.db.connect();
+  });
+  afterAll(async () => {
+    await src.db?.end();
+    await src.h?.close();
+  });
+  return src;
+}
 
 /** The pipeline: source `changes` on tables `<name>_items` (int key) and `<name>_tags` (text key). */
 export const PIPELINE = (name: string): string => `

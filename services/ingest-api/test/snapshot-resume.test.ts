@@ -12,37 +12,18 @@ import { Kvm } from '@nats-io/kv';
 import { BUCKETS } from '@tributary/contract/wire';
 import type { Pipeline } from '@tributary/contract/spec';
 import { Publisher, type PublishOptions } from '@tributary/runtime/nats';
-import { PostgresServer, stopAll } from '@tributary/testkit';
+import { stopAll } from '@tributary/testkit';
 import { Client } from 'pg';
 import { Registry } from 'prom-client';
 import { RecordIngestor } from '../src/record-ingestor';
 import type { PullContextDeps } from '../src/scheduling/pull-context';
 import { create as createCdc } from '../src/sources/postgres-cdc';
 import type { CursorStore, PullContext } from '../src/sources/pull-source';
-import { PullHarness } from './pull-harness';
-import { expectExactlyOnce, PIPELINE, streamed, Workload } from './cdc-workload';
+import { expectExactlyOnce, PIPELINE, streamed, useSourceDatabase, Workload } from './cdc-workload';
 
 afterAll(stopAll);
 
-let pg: PostgresServer;
-let h: PullHarness;
-let url: string;
-let db: Client;
-
-beforeAll(async () => {
-  [pg, h] = await Promise.all([
-    PostgresServer.start({ settings: { wal_level: 'logical', max_replication_slots: 16, max_wal_senders: 16 } }),
-    PullHarness.start(),
-  ]);
-  url = await pg.createDatabase('resume');
-  db = new Client({ connectionString: url });
-  db.on('error', () => undefined);
-  await db.connect();
-});
-afterAll(async () => {
-  await db?.end();
-  await h?.close();
-});
+const src = useSourceDatabase('resume', 16);
 
 /** Publishes to JetStream until `limit` raw messages went out, then refuses like a dead process. */
 class DyingPublisher extends Publisher {
@@ -61,13 +42,13 @@ class DyingPublisher extends Publisher {
 
 /** Run dependencies whose ingestor splits a 20-row chunk into 3 messages (7 + 7 + 6 records). */
 async function deps(limit = Infinity): Promise<PullContextDeps> {
-  const js = jetstream(h.env.nc);
+  const js = jetstream(src.h.env.nc);
   const publisher = new DyingPublisher(js, limit);
   return {
     ingestor: new RecordIngestor(publisher, { batchRecords: 7, batchBytes: 768 * 1024 }),
     publisher,
     js,
-    leases: await new Kvm(h.env.nc).open(BUCKETS.leases),
+    leases: await new Kvm(src.h.env.nc).open(BUCKETS.leases),
     registry: new Registry(),
   };
 }
@@ -80,7 +61,7 @@ interface CommitDeath {
 
 /** A cursor store (fresh, as a new process has) that dies at the commit `death` names. */
 function cursors(pipeline: Pipeline, death?: CommitDeath): CursorStore {
-  const store = h.cursorStore(pipeline, 'changes');
+  const store = src.h.cursorStore(pipeline, 'changes');
   return {
     get: (sub) => store.get(sub),
     commit: async (value, sub) => {
@@ -98,7 +79,7 @@ function run(pipeline: Pipeline, ctx: PullContext): Promise<unknown> {
     pipeline,
     name: 'changes',
     ingestor: undefined as never,
-    logger: h.logger,
+    logger: src.h.logger,
   });
   return source.run(ctx).then(
     () => undefined,
@@ -110,9 +91,9 @@ function run(pipeline: Pipeline, ctx: PullContext): Promise<unknown> {
 type Death = { messages: number } | CommitDeath;
 
 async function scenario(name: string, deaths: Death[]): Promise<void> {
-  process.env.RESUME_DB_URL = url;
-  const pipeline = h.pipeline(PIPELINE(name));
-  const bg = new Client({ connectionString: url });
+  process.env.RESUME_DB_URL = src.url;
+  const pipeline = src.h.pipeline(PIPELINE(name));
+  const bg = new Client({ connectionString: src.url });
   bg.on('error', () => undefined);
   await bg.connect();
   const work = new Workload(name, bg);
@@ -122,7 +103,7 @@ async function scenario(name: string, deaths: Death[]): Promise<void> {
   try {
     await work.setup();
     for (const death of deaths) {
-      const ctx = await h.context(pipeline, 'changes', {
+      const ctx = await src.h.context(pipeline, 'changes', {
         deps: await deps('messages' in death ? death.messages : Infinity),
         cursors: cursors(pipeline, 'commit' in death ? death : undefined),
       });
@@ -133,10 +114,10 @@ async function scenario(name: string, deaths: Death[]): Promise<void> {
     }
     // The last run resumes and streams; it is stopped once a marker written last has arrived.
     const ac = new AbortController();
-    const ctx = await h.context(pipeline, 'changes', { deps: await deps(), cursors: cursors(pipeline), signal: ac.signal });
+    const ctx = await src.h.context(pipeline, 'changes', { deps: await deps(), cursors: cursors(pipeline), signal: ac.signal });
     const running = run(pipeline, ctx);
     await work.more(30);
-    await streamed(h, db, pipeline, name, writer);
+    await streamed(src.h, src.db, pipeline, name, writer);
     ac.abort();
     expect(await running).toBeUndefined();
   } finally {
@@ -144,7 +125,7 @@ async function scenario(name: string, deaths: Death[]): Promise<void> {
     await bg.end();
   }
 
-  await expectExactlyOnce(h, db, name);
+  await expectExactlyOnce(src.h, src.db, name);
 }
 
 describe('postgres_cdc initial snapshot cut short, resumed on the same slot', () => {
