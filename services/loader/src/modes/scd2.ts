@@ -155,6 +155,11 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
       c._msg_id, c._ingested_at, c._source_time, true, c._msg_id
     FROM c JOIN m ON ${keyEq('m', 'c')}`;
 
+  // Whether the direct statement left records to the plan: it plans one row per record it takes.
+  // Uncorrelated, so PostgreSQL evaluates it once before anything else (a one-time filter): the
+  // plan reads nothing when it took them all.
+  const rest = `(SELECT count(*) FROM ${staging}) > (SELECT count(*) FROM ${plan})`;
+
   const planSql = `INSERT INTO ${plan} (_sk, ${F.join(', ')}, _vf, _vt, _last, _abs, _cur, _del, _msg_id, _ingested_at, _source_time, _changed, _credit)
     WITH ev AS (
       SELECT DISTINCT ON (${keyList}, _vf) ${F.join(', ')}, _vf, _del, _msg_id, _ingested_at, _source_time, _ord
@@ -243,11 +248,13 @@ export const create: ModeFactory<typeof spec> = (table, { dataset, target, stagi
       t.${sk} IS NULL OR ROW(${cols('t')}, t."valid_from", t."valid_to", t."is_current", t."is_deleted", t."is_inferred", t."_last_event_at", t."_absorbed_at")
         IS DISTINCT FROM ROW(${cols('f')}, f._vf, f._vt, f._cur, f._del, false, f._last, f._abs),
       f._credit
-    FROM fin f LEFT JOIN ${target} t ON t.${sk} = f._sk`;
+    FROM fin f LEFT JOIN ${target} t ON t.${sk} = f._sk
+    WHERE ${rest}`;
 
   const update = (current: boolean): string =>
     `UPDATE ${target} t SET ${[...F.map((c) => `${c} = p.${c}`), '"valid_from" = p._vf', '"valid_to" = p._vt', '"is_current" = p._cur', '"is_deleted" = p._del', '"is_inferred" = false', '"_last_event_at" = p._last', '"_absorbed_at" = p._abs', '"_msg_id" = p._msg_id', '"_ingested_at" = p._ingested_at', '"_source_time" = p._source_time', '"_loaded_at" = now()'].join(', ')}
-     FROM ${plan} p WHERE t.${sk} = p._sk AND p._changed AND ${current ? '' : 'NOT '}p._cur`;
+     FROM ${plan} p WHERE t.${sk} = p._sk AND p._changed AND ${current ? '' : 'NOT '}p._cur
+       AND EXISTS (SELECT FROM ${plan} WHERE _sk IS NOT NULL)`; // once, as rest: no stored version planned, nothing to read
 
   return {
     sessionSql,
