@@ -8,8 +8,9 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { RecordValidator, SchemaProblems } from '@tributary/contract/schema';
+import { JsonLines } from '../../record-ingestor';
 import type { PullContext } from '../pull-source';
-import { FileFormatError, readItems, type FileFormat, type ReadOptions } from './record-reader';
+import { FileFormatError, readItemBatches, type FileFormat, type ReadOptions } from './record-reader';
 
 /** What is remembered per file content (sub-key `file.<contentId>` of the source's cursor). */
 export interface FileState {
@@ -63,6 +64,8 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
   // Short, fixed-length form of the content identity for message IDs.
   const id = createHash('sha256').update(job.contentId).digest('hex').slice(0, 16);
   let chunkStart = Math.floor(state.items / o.batchRecords) * o.batchRecords;
+  // A CSV file of a source without a schema comes as JSON text, published as it is (no object per row).
+  const asText = job.format === 'csv' && !o.validate;
   let records: unknown[] = [];
   let dlq: Promise<void>[] = [];
   let rejected = 0;
@@ -104,7 +107,13 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
     chunkStart = end;
     // Dead letters first: the offset must not pass a bad row whose DLQ message is not durable.
     const durable = Promise.all(dead).then(() =>
-      batch.length > 0 ? ctx.publish(batch, `file:${id}:${start}`, job.modifiedAt ? { at: job.modifiedAt } : undefined) : undefined,
+      batch.length > 0
+        ? ctx.publish(
+            asText ? new JsonLines(batch as string[]) : batch,
+            `file:${id}:${start}`,
+            job.modifiedAt ? { at: job.modifiedAt } : undefined,
+          )
+        : undefined,
     );
     committed = Promise.all([committed, durable]).then(async () => {
       state.items = end;
@@ -128,17 +137,20 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
 
   const input = await job.open();
   try {
-    for await (const item of readItems(input, { ...o.read, format: job.format })) {
-      const i = index++;
-      if (i < state.items) continue; // published before a restart
-      ctx.signal.throwIfAborted();
-      if ('error' in item) bad(i, item.line, 'TRIB_E_PARSE', item.error, item.raw ?? null);
-      else {
-        const problem = o.validate?.(item.record);
-        if (problem) bad(i, item.line, 'TRIB_E_VALIDATION', problem.problem.message, item.record, problem);
-        else records.push(item.record);
+    for await (const batch of readItemBatches(input, { ...o.read, format: job.format, json: asText })) {
+      for (const item of batch) {
+        const i = index++;
+        if (i < state.items) continue; // published before a restart
+        ctx.signal.throwIfAborted();
+        if ('error' in item) bad(i, item.line, 'TRIB_E_PARSE', item.error, item.raw ?? null);
+        else if ('json' in item) records.push(item.json);
+        else {
+          const problem = o.validate?.(item.record);
+          if (problem) bad(i, item.line, 'TRIB_E_VALIDATION', problem.problem.message, item.record, problem);
+          else records.push(item.record);
+        }
+        if (index - chunkStart >= o.batchRecords) await flush(index);
       }
-      if (index - chunkStart >= o.batchRecords) await flush(index);
     }
     await flush(index);
     await settle();

@@ -63,6 +63,87 @@ describe('readItems: CSV', () => {
   });
 });
 
+/** Items with every record as JSON text, for comparing the two CSV paths. */
+const asText = (items: FileItem[]): FileItem[] => items.map((i) => ('record' in i ? { line: i.line, json: JSON.stringify(i.record) } : i));
+
+/** A small deterministic generator (mulberry32), so a failing case can be replayed. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('readItems: CSV as JSON text', () => {
+  it('writes simple rows as JSON text, bad rows as errors with line and raw text', async () => {
+    const text = '\uFEFFOrder ID,qty,note\n1,2,a\\b\t\n\n2,x\n3,4,\u00e9\u{1F600}\n4,5,6,7';
+    const o = { mapping: { 'Order ID': 'order_id' } };
+    const items = await read(text, { ...o, json: true });
+    expect(items).toEqual(asText(await read(text, o)));
+    expect(items).toEqual([
+      { line: 2, json: '{"order_id":"1","qty":"2","note":"a\\\\b\\t"}' },
+      // csv-parse's raw text of a row starts with the empty lines before it.
+      { line: 4, error: 'Invalid Record Length: columns length is 3, got 2 on line 4', raw: '\n2,x\n' },
+      { line: 5, json: '{"order_id":"3","qty":"4","note":"\u00e9\u{1F600}"}' },
+      { line: 6, error: 'Invalid Record Length: columns length is 3, got 4 on line 6', raw: '4,5,6,7' },
+    ]);
+  });
+
+  it('goes on with csv-parse from the first quoted line, numbering lines as csv-parse does', async () => {
+    const text = 'id,note\n1,a\n\n2,"b\nc"\n3,d\n4\n5,"e""f"\n';
+    const items = await read(text, { json: true });
+    expect(items).toEqual(asText(await read(text, {})));
+    expect(items).toEqual([
+      { line: 2, json: '{"id":"1","note":"a"}' },
+      { line: 5, json: '{"id":"2","note":"b\\nc"}' },
+      { line: 6, json: '{"id":"3","note":"d"}' },
+      { line: 7, error: 'Invalid Record Length: columns length is 2, got 1 on line 7', raw: '4\n' },
+      { line: 8, json: '{"id":"5","note":"e\\"f"}' },
+    ]);
+  });
+
+  it('gives the same items as csv-parse for random files, whatever the chunk size', async () => {
+    // Mostly simple rows, with every so often a quoted cell, a quote inside a cell, a CRLF, an
+    // empty line, a row of the wrong length; headers with repeated or numeric names; no header.
+    const next = random(18);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)]!;
+    const cell = (): string =>
+      next() < 0.97
+        ? pick(['1', 'ab', '', ' x ', '-2.50', 'é', '\\', '\t', '\u{1F600}'])
+        : pick(['"q"', '"a,b"', '"l\n2"', 'a"b', '"x"y', '""', '"unclosed', "'s'", "'a;b'", "'u"]);
+    for (let round = 0; round < 200; round++) {
+      const header =
+        round % 10 === 0
+          ? pick([
+              ['a', 'a', 'b'],
+              ['1', 'b'],
+              ['__proto__', 'b'],
+              ['"h"', 'b'],
+            ])
+          : ['a', 'b', 'c'];
+      const csv = round % 7 === 0 ? { delimiter: ';', quote: "'", header: false, columns: ['x', 'y', 'z'] } : BASE.csv;
+      const width = csv.header ? header.length : 3;
+      const rows = csv.header ? [header.join(csv.delimiter)] : [];
+      for (let r = 0, n = Math.floor(next() * 60); r < n; r++) {
+        const roll = next();
+        if (roll < 0.03) rows.push('');
+        else {
+          const cells = Array.from({ length: roll < 0.06 ? width + pick([-1, 1]) : width }, cell);
+          rows.push(cells.join(csv.delimiter) + (next() < 0.01 ? '\r' : ''));
+        }
+      }
+      const text = rows.join('\n') + (next() < 0.5 ? '\n' : '');
+      const chunk = pick([2, 3, 7, 64, 4096]);
+      const o = { csv, mapping: { b: 'bee', y: 'why' } };
+      const want = asText(await read(text, o, chunk));
+      expect({ round, text, items: await read(text, { ...o, json: true }, chunk) }).toEqual({ round, text, items: want });
+    }
+  });
+});
+
 describe('readItems: NDJSON', () => {
   it('reads one record per line, numbering lines from 1 and skipping blank ones; bad lines are errors', async () => {
     const items = await read('{"a":1}\n\n{"a":2\n[1]\n{"b":3}\r\n', { format: 'ndjson', mapping: { b: 'bee' } });
