@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream';
-import { FileFormatError, formatFor, readItems, type FileItem, type ReadOptions } from './record-reader';
+import { FileFormatError, formatFor, readCsvWithCsvParse, readItems, type FileItem, type ReadOptions } from './record-reader';
 
 const BASE: ReadOptions = { format: 'csv', csv: { delimiter: ',', quote: '"', header: true }, mapping: {}, types: undefined };
 
 /** Reads everything, feeding the text in small chunks so items straddle chunk boundaries. */
-async function read(text: string, o: Partial<ReadOptions>, chunk = 3): Promise<FileItem[]> {
+async function read(text: string, o: Partial<ReadOptions>, chunk = 3, reader = readItems): Promise<FileItem[]> {
   const parts: Buffer[] = [];
   const buf = Buffer.from(text);
   for (let i = 0; i < buf.length; i += chunk) parts.push(buf.subarray(i, i + chunk));
   const out: FileItem[] = [];
-  for await (const item of readItems(Readable.from(parts), { ...BASE, ...o })) out.push(item);
+  for await (const item of reader(Readable.from(parts), { ...BASE, ...o })) out.push(item);
   return out;
 }
 
@@ -105,14 +105,14 @@ describe('readItems: CSV as JSON text', () => {
     ]);
   });
 
-  it('gives the same items as csv-parse for random files, whatever the chunk size', async () => {
+  it('gives the same items as csv-parse for random files, as text or as typed objects, whatever the chunk size', async () => {
     // Mostly simple rows, with every so often a quoted cell, a quote inside a cell, a CRLF, an
     // empty line, a row of the wrong length; headers with repeated or numeric names; no header.
     const next = random(18);
     const pick = <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)]!;
     const cell = (): string =>
       next() < 0.97
-        ? pick(['1', 'ab', '', ' x ', '-2.50', 'é', '\\', '\t', '\u{1F600}'])
+        ? pick(['1', 'ab', '', ' x ', '-2.50', 'é', '\\', '\t', '\u{1F600}', 'TRUE', 'false', '12345678901234567890.5', ' 7'])
         : pick(['"q"', '"a,b"', '"l\n2"', 'a"b', '"x"y', '""', '"unclosed', "'s'", "'a;b'", "'u"]);
     for (let round = 0; round < 200; round++) {
       const header =
@@ -137,9 +137,11 @@ describe('readItems: CSV as JSON text', () => {
       }
       const text = rows.join('\n') + (next() < 0.5 ? '\n' : '');
       const chunk = pick([2, 3, 7, 64, 4096]);
-      const o = { csv, mapping: { b: 'bee', y: 'why' } };
-      const want = asText(await read(text, o, chunk));
-      expect({ round, text, items: await read(text, { ...o, json: true }, chunk) }).toEqual({ round, text, items: want });
+      // As JSON text (no schema), or as objects typed by a schema.
+      const types = round % 2 === 0 ? { a: 'integer', bee: 'number', c: 'boolean', x: 'number', why: 'string' } : undefined;
+      const o = { csv, mapping: { b: 'bee', y: 'why' }, types, json: round % 4 !== 2 };
+      const want = await read(text, o, chunk, readCsvWithCsvParse);
+      expect({ round, text, items: await read(text, o, chunk) }).toEqual({ round, text, items: o.json ? asText(want) : want });
     }
   });
 });

@@ -39,7 +39,7 @@ export interface ReadOptions {
   /** Column or key renames, file name to field name. */
   mapping: Record<string, string>;
   types: FieldTypes;
-  /** CSV records as JSON text (`json` items), for a source without a schema: no object per row where the file allows. Other formats ignore it. */
+  /** CSV records as JSON text (`json` items), for a source without a schema: no object per row where the file allows (with `types`, the cast object's text). Other formats ignore it. */
   json?: boolean;
 }
 
@@ -176,24 +176,22 @@ function plainColumns(names: string[]): boolean {
 }
 
 /**
- * CSV. Hand-written fast path, because csv-parse cost about 8 µs per row of the ingest-api's ~19
- * in the `file` bench (it walks the bytes one at a time, copying each into its raw buffer) and a
- * source without a schema wants each row as JSON text, not an object: while lines hold neither
- * the quote character nor a carriage return, a line is exactly its cells split on the delimiter,
- * so it is written straight as a JSON object. From the first line that is not that simple (a
- * quoted cell, CRLF line ends), or from the start when the header itself is not, the rest of the
- * file goes through csv-parse with the columns already read, so its quoting rules, errors and
- * line numbers are csv-parse's (the differential test in record-reader.test.ts holds the two equal).
+ * CSV. Hand-written fast path, because csv-parse cost about 8 µs per row of the ingest-api's ~18
+ * in the `file` bench (it walks the bytes one at a time, copying each into its raw buffer, and
+ * builds a raw string per row): while lines hold neither the quote character nor a carriage
+ * return, a line is exactly its cells split on the delimiter. A source without a schema gets each
+ * row written straight as JSON text (no object per row); with one, the object csv-parse would
+ * build, cast. From the first line that is not that simple (a quoted cell, CRLF line ends), or
+ * from the start when the header itself is not, the rest of the file goes through csv-parse with
+ * the columns already read, so its quoting rules, errors, raw text and line numbers are
+ * csv-parse's (the differential test in record-reader.test.ts holds the two equal).
  */
 async function* readCsv(input: Readable, o: ReadOptions): AsyncGenerator<FileItem[]> {
   const headerColumns = (header: string[]): string[] => header.map((h) => renamed(h, o.mapping));
   const fromConfig = !o.csv.header && o.csv.columns;
   const columnsOption = o.csv.header ? headerColumns : (o.csv.columns ?? true);
-  // Without the JSON-text path (a schema types the cells), csv-parse reads the whole file.
-  if (!o.json || o.types) {
-    yield* single(readCsvParse(input, o, columnsOption, !o.csv.header));
-    return;
-  }
+  // Rows as JSON text written from the cells, or (cells typed by a schema) as objects.
+  const asText = o.json === true && !o.types;
   input.setEncoding('utf8');
   const it = (input as AsyncIterable<string>)[Symbol.asyncIterator]();
   const { delimiter, quote } = o.csv;
@@ -270,6 +268,12 @@ async function* readCsv(input: Readable, o: ReadOptions): AsyncGenerator<FileIte
               error: `Invalid Record Length: columns length is ${n}, got ${cells.length} on line ${lineNo + 1}`,
               raw: raw.slice(0, 2000),
             });
+          } else if (!asText) {
+            // The object csv-parse would build (same keys in the same order), then cast.
+            const rec: Record<string, string> = {};
+            for (let i = 0; i < n; i++) rec[names[i]!] = cells[i]!;
+            const record = castCsvRow(rec, o.types);
+            out.push(o.json ? { line: lineNo + 1, json: JSON.stringify(record) } : { line: lineNo + 1, record });
           } else {
             let json: string;
             // A line with nothing JSON escapes (quotes, backslashes, control characters,
@@ -330,6 +334,11 @@ async function* readJson(input: Readable, o: ReadOptions): AsyncGenerator<FileIt
     if (err instanceof JsonDocumentError) throw new FileFormatError(err.message, err.line);
     throw err;
   }
+}
+
+/** The items of a CSV file read by csv-parse alone: what the fast path of readCsv is held equal to (tests). */
+export async function* readCsvWithCsvParse(input: Readable, o: ReadOptions): AsyncGenerator<FileItem> {
+  yield* readCsvParse(input, o, o.csv.header ? (h) => h.map((c) => renamed(c, o.mapping)) : (o.csv.columns ?? true), !o.csv.header);
 }
 
 /** Each item as a batch of its own. */
