@@ -243,6 +243,34 @@ describe('BatchLoader', () => {
     }
   });
 
+  it('a flush of many COPY chunks: a stored key early in the first fails the direct COPY mid-stream, the merge keeps stream order across chunks', async () => {
+    // About 60 bytes of COPY text per row: 20,000 rows are some twenty 64 KiB chunks.
+    const rows = (from: number, n: number, status: string): Record<string, unknown>[] =>
+      Array.from({ length: n }, (_, i) => ({ order_id: `c${from + i}`, status, amount: from + i, qty: 1 }));
+    const loader = new BatchLoader(pool, pipeline);
+    await loader.load([item('c1', 1, rows(0, 1, 'first'))], noRejects);
+    // c0 is stored (first row of the flush); c5 repeats at the far end of the flush, many chunks later.
+    const later = [...rows(0, 10_000, 'second'), ...rows(10_000, 10_000, 'second'), { order_id: 'c5', status: 'last', amount: 5, qty: 1 }];
+    const s = await loader.load([item('c2', 2, later)], noRejects);
+    expect(s.find((x) => x.table === 'fact_order_first')).toMatchObject({ records: 20_001, inserted: 19_999, skipped: 2 });
+    expect(s.find((x) => x.table === 'dim_order')).toMatchObject({ records: 20_001, inserted: 19_999, updated: 1, skipped: 1 });
+    expect(await count('fact_order_event')).toBe(20_002);
+    const first = await pool.query(`SELECT order_id, status FROM warehouse.fact_order_first WHERE order_id IN ('c0', 'c5', 'c19999') ORDER BY order_id`);
+    expect(first.rows).toEqual([
+      { order_id: 'c0', status: 'first' },
+      { order_id: 'c19999', status: 'second' },
+      { order_id: 'c5', status: 'second' },
+    ]);
+    const dim = await pool.query(`SELECT order_id, status FROM warehouse.dim_order WHERE order_id IN ('c0', 'c5') ORDER BY order_id`);
+    expect(dim.rows).toEqual([
+      { order_id: 'c0', status: 'second' },
+      { order_id: 'c5', status: 'last' },
+    ]);
+    // The session is usable after the failed COPY: the next flush loads.
+    await loader.load([item('c3', 3, rows(30_000, 3, 'third'))], noRejects);
+    expect(await count('fact_order_first')).toBe(20_003);
+  });
+
   it('upsert keeps the latest record per key in stream order, within a flush and across flushes', async () => {
     const loader = new BatchLoader(pool, pipeline);
     await loader.load(

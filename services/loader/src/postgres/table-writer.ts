@@ -32,6 +32,9 @@ export interface EvolvedColumn {
 /** Flushes of a table that take the staging path after its direct COPY failed. */
 const DIRECT_PAUSE_FLUSHES = 32;
 
+/** COPY text per CopyData message, in characters (a chunk of 64 KiB cost no more CPU than one of the whole flush). */
+const COPY_CHUNK = 64 * 1024;
+
 /** What `pg_lsn` accepts (PostgreSQL's pg_lsn_in: 1-8 hex digits, a slash, 1-8 hex digits). */
 const PG_LSN = /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/;
 
@@ -109,23 +112,31 @@ export class TableWriter {
     });
   }
 
-  /** Encodes rows as COPY text; `staged` adds the staging table's `_ord` column. */
-  private encode(items: TableRows[], staged = true): Buffer {
+  /**
+   * Encodes rows as COPY text, in chunks of about COPY_CHUNK characters; `staged` adds the staging
+   * table's `_ord` column. Rows are appended to one string and cut into a Buffer at each chunk:
+   * an array of row strings joined at the end cost twice the CPU (in-process, the push's rows:
+   * 2.1 against 1.2 µs per row), and the whole flush's text never exists at once (the generator
+   * is pulled as the COPY stream takes its chunks).
+   */
+  private *encode(items: TableRows[], staged = true): Generator<Buffer> {
     const fields = this.dataset.fields;
-    const parts: string[] = [];
+    let text = '';
     let ord = 0;
     for (const it of items) {
       const tail = `${copyValue('text', it.msgId)}\t${copyValue('text', new Date(it.ingestedAt).toISOString())}\t${copyValue('text', it.sourceTime ?? null)}`;
       for (const rec of it.records) {
-        // One string per row, built in place: no array of values per row.
-        let line = '';
-        for (let i = 0; i < fields.length; i++) line += `${copyValue(fields[i]!.type, rec[fields[i]!.name])}\t`;
+        for (let i = 0; i < fields.length; i++) text += `${copyValue(fields[i]!.type, rec[fields[i]!.name])}\t`;
         // Evolved columns hold values as they arrived: each is encoded by its own JSON type.
-        for (const e of this.evolved) line += `${copyValue(inferFieldType(rec[e.name]) ?? 'string', rec[e.name])}\t`;
-        parts.push(staged ? `${line}${tail}\t${ord++}\n` : `${line}${tail}\n`);
+        for (const e of this.evolved) text += `${copyValue(inferFieldType(rec[e.name]) ?? 'string', rec[e.name])}\t`;
+        text += staged ? `${tail}\t${ord++}\n` : `${tail}\n`;
+        if (text.length >= COPY_CHUNK) {
+          yield Buffer.from(text);
+          text = '';
+        }
       }
     }
-    return Buffer.from(parts.join(''));
+    if (text.length > 0) yield Buffer.from(text);
   }
 
   /** Writes `items` in the open transaction; returns what each message's records did (the mode's counts). */
@@ -143,7 +154,7 @@ export class TableWriter {
       this.prepared.add(client);
     }
     await client.query(`TRUNCATE ${this.staging}`);
-    await pump(Readable.from([this.encode(items)]), client.query(copyFrom(this.copySql)));
+    await pump(Readable.from(this.encode(items)), client.query(copyFrom(this.copySql)));
     await this.partitions?.ensure(client);
     for (const stmt of [...this.lookupSql, ...(this.mode.beforeMerge ?? [])]) await client.query(stmt);
     const r = await client.query<{ _msg_id: string } & RowCounts>(this.mode.mergeSql);
@@ -171,7 +182,7 @@ export class TableWriter {
     if (lsn !== undefined && !items.every((it) => it.records.every((r) => r[lsn] == null || PG_LSN.test(String(r[lsn]))))) return false;
     await client.query('SAVEPOINT trib_direct');
     try {
-      await pump(Readable.from([this.encode(items, false)]), client.query(copyFrom(direct.sql)));
+      await pump(Readable.from(this.encode(items, false)), client.query(copyFrom(direct.sql)));
     } catch (err) {
       if (!isDataError(err)) throw err;
       await client.query('ROLLBACK TO SAVEPOINT trib_direct');
