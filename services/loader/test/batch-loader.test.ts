@@ -255,7 +255,9 @@ describe('BatchLoader', () => {
     expect(s.find((x) => x.table === 'fact_order_first')).toMatchObject({ records: 20_001, inserted: 19_999, skipped: 2 });
     expect(s.find((x) => x.table === 'dim_order')).toMatchObject({ records: 20_001, inserted: 19_999, updated: 1, skipped: 1 });
     expect(await count('fact_order_event')).toBe(20_002);
-    const first = await pool.query(`SELECT order_id, status FROM warehouse.fact_order_first WHERE order_id IN ('c0', 'c5', 'c19999') ORDER BY order_id`);
+    const first = await pool.query(
+      `SELECT order_id, status FROM warehouse.fact_order_first WHERE order_id IN ('c0', 'c5', 'c19999') ORDER BY order_id`,
+    );
     expect(first.rows).toEqual([
       { order_id: 'c0', status: 'first' },
       { order_id: 'c19999', status: 'second' },
