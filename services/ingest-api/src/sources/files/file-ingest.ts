@@ -64,8 +64,8 @@ export async function ingestFile(ctx: PullContext, job: FileJob, o: IngestFileOp
   // Short, fixed-length form of the content identity for message IDs.
   const id = createHash('sha256').update(job.contentId).digest('hex').slice(0, 16);
   let chunkStart = Math.floor(state.items / o.batchRecords) * o.batchRecords;
-  // A CSV file of a source without a schema comes as JSON text, published as it is (no object per row).
-  const asText = job.format === 'csv' && !o.validate;
+  // A file of a source without a schema comes as JSON text, published as it is (no object per row).
+  const asText = !o.validate;
   let records: unknown[] = [];
   let dlq: Promise<void>[] = [];
   let rejected = 0;

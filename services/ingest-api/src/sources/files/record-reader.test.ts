@@ -158,6 +158,22 @@ describe('readItems: NDJSON', () => {
   });
 });
 
+describe('readItems: NDJSON and JSON as JSON text', () => {
+  it('hands on one-line texts as they are (every digit kept), renamed or multi-line ones serialised; bad ones are errors as before', async () => {
+    const text = '{"a": 1.50, "n": 12345678901234567890123}\n{"a":2\n[1]\n';
+    expect(await read(text, { format: 'ndjson', json: true })).toEqual([
+      { line: 1, json: '{"a": 1.50, "n": 12345678901234567890123}' },
+      { line: 2, error: expect.stringContaining('invalid JSON'), raw: '{"a":2' },
+      { line: 3, error: 'not a JSON object', raw: '[1]' },
+    ]);
+    expect(await read('{"b": 1}\n', { format: 'ndjson', json: true, mapping: { b: 'bee' } })).toEqual([{ line: 1, json: '{"bee":1}' }]);
+    expect(await read('[{"a": 1},\n {"a":\n 2}]', { format: 'json', json: true })).toEqual([
+      { line: 1, json: '{"a": 1}' },
+      { line: 2, json: '{"a":2}' },
+    ]);
+  });
+});
+
 describe('readItems: JSON', () => {
   it('streams the elements of an array with the line each starts on; a broken element is one error', async () => {
     const text = '[\n  {"a": 1, "s": "x}]\\"y"},\n  {"a": 2,, },\n  {"a": [3, {"b": 4}]},\n  7\n]\n';

@@ -39,7 +39,11 @@ export interface ReadOptions {
   /** Column or key renames, file name to field name. */
   mapping: Record<string, string>;
   types: FieldTypes;
-  /** CSV records as JSON text (`json` items), for a source without a schema: no object per row where the file allows (with `types`, the cast object's text). Other formats ignore it. */
+  /**
+   * Records as JSON text (`json` items), for a source without a schema: CSV rows written from their
+   * cells, no object per row where the file allows (with `types`, the cast object's text); NDJSON
+   * lines and JSON elements as they are in the file, unless `mapping` renames keys.
+   */
   json?: boolean;
 }
 
@@ -60,15 +64,23 @@ function rename(rec: Record<string, unknown>, mapping: Record<string, string>): 
   return out;
 }
 
-function objectOrError(line: number, text: string, mapping: Record<string, string>): FileItem {
+/** A line break: a record's text in a message is one line. */
+const LINE_BREAK = /[\r\n]/;
+
+function objectOrError(line: number, text: string, o: ReadOptions): FileItem {
+  // As JSON text, a one-line text without renames travels as it is: JSON.parse only checks it
+  // (every digit of a long number stays as written). Else parsed exactly, renamed (and serialised).
+  const asIs = o.json === true && Object.keys(o.mapping).length === 0 && !LINE_BREAK.test(text);
   let v: unknown;
   try {
-    v = parseJsonExact(text);
+    v = asIs ? JSON.parse(text) : parseJsonExact(text);
   } catch (err) {
     return { line, error: `invalid JSON: ${(err as Error).message}`, raw: text.slice(0, 2000) };
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return { line, error: 'not a JSON object', raw: text.slice(0, 2000) };
-  return { line, record: rename(v as Record<string, unknown>, mapping) };
+  if (asIs) return { line, json: text };
+  const record = rename(v as Record<string, unknown>, o.mapping);
+  return o.json ? { line, json: JSON.stringify(record) } : { line, record };
 }
 
 /** Options of csv-parse for a file (or the rest of one, from a record boundary on, with its columns known). */
@@ -320,7 +332,7 @@ async function* readNdjson(input: Readable, o: ReadOptions): AsyncGenerator<File
     n++;
     const text = (n === 1 ? raw.replace(/^\uFEFF/, '') : raw).trim();
     if (text === '') continue;
-    yield objectOrError(n, text.charCodeAt(0) === 0x1e ? text.slice(1) : text, o.mapping);
+    yield objectOrError(n, text.charCodeAt(0) === 0x1e ? text.slice(1) : text, o);
   }
 }
 
@@ -328,7 +340,7 @@ async function* readJson(input: Readable, o: ReadOptions): AsyncGenerator<FileIt
   input.setEncoding('utf8');
   try {
     for await (const el of jsonElements(input as AsyncIterable<string>)) {
-      yield 'error' in el ? { line: el.line, error: el.error } : objectOrError(el.line, el.text, o.mapping);
+      yield 'error' in el ? { line: el.line, error: el.error } : objectOrError(el.line, el.text, o);
     }
   } catch (err) {
     if (err instanceof JsonDocumentError) throw new FileFormatError(err.message, err.line);
