@@ -3,8 +3,8 @@
  * (commit LSN of its transaction), `_seq` (its index in the transaction) and `_commit_at`.
  */
 import { sourceTimeFromMicros } from '@tributary/contract/wire';
-import type { Pgoutput } from 'pg-logical-replication';
 import { formatLsn } from './lsn';
+import type { RowChange } from './replication-stream';
 
 /** Operations a record can carry; `read` is a row of the initial snapshot. */
 export type ChangeOp = 'insert' | 'update' | 'delete' | 'read';
@@ -12,6 +12,8 @@ export type ChangeOp = 'insert' | 'update' | 'delete' | 'read';
 /** The transaction a change belongs to. */
 export interface TxnInfo {
   lsn: bigint;
+  /** `lsn` as PostgreSQL writes it (`formatLsn`), once per transaction. */
+  lsnText: string;
   /** Commit time, ISO 8601 with microseconds. */
   commitAt: string;
 }
@@ -22,27 +24,25 @@ export const isoMicros: (us: bigint) => string = sourceTimeFromMicros;
 /** Where a change's source time is: its transaction's commit time (a snapshot row: the snapshot's start). */
 export const COMMIT_TIME = { field: '_commit_at' } as const;
 
-/** A record for one insert, update or delete. */
-export function changeRecord(
-  msg: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete,
-  txn: TxnInfo,
-  seq: number,
-): Record<string, unknown> {
-  const meta = {
-    _table: `${msg.relation.schema}.${msg.relation.name}`,
-    _op: msg.tag as ChangeOp,
-    _lsn: formatLsn(txn.lsn),
-    _seq: seq,
-    _commit_at: txn.commitAt,
-  };
-  if (msg.tag === 'insert') return { ...msg.new, ...meta };
-  if (msg.tag === 'update') {
+/**
+ * The record of one insert, update or delete: its row (the new one; a delete's old row or key)
+ * with the metadata added in place, as `snapshotRecords` does. The decoder's tuples are fresh
+ * objects owned by the caller (`RowDecoder`); copying each into a new record showed in the
+ * stream's profile. Keys, their order and values are those of `{ ...row, ...meta }`.
+ */
+export function changeRecord(change: RowChange, txn: TxnInfo, seq: number): Record<string, unknown> {
+  const rec = change.tag === 'delete' ? (change.old ?? change.key ?? {}) : change.new!;
+  rec._table = change.table;
+  rec._op = change.tag;
+  rec._lsn = txn.lsnText;
+  rec._seq = seq;
+  rec._commit_at = txn.commitAt;
+  if (change.tag === 'update') {
     // The old row (REPLICA IDENTITY FULL) or old key (the key changed) when the server sends one.
-    const before = msg.old ?? msg.key;
-    return { ...msg.new, ...meta, ...(before ? { _before: { ...before } } : {}) };
+    const before = change.old ?? change.key;
+    if (before) rec._before = before;
   }
-  // A delete carries the key columns (the whole old row with REPLICA IDENTITY FULL).
-  return { ...(msg.old ?? msg.key ?? {}), ...meta };
+  return rec;
 }
 
 /**

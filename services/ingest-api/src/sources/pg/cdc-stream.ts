@@ -4,15 +4,16 @@
  * slot's lag.
  */
 import type { Client } from 'pg';
+import type { Pgoutput } from 'pg-logical-replication';
 import type { Gauge } from 'prom-client';
 import { TributaryError } from '@tributary/contract/errors';
 import { PeriodicTask } from '@tributary/runtime/periodic-task';
 import type { PullContext } from '../pull-source';
-import { ChangeBatcher, type BatcherResume } from './change-batcher';
+import { ChangeBatcher, type BatcherResume, type ChangeBatch } from './change-batcher';
 import { changeRecord, COMMIT_TIME, isoMicros, type ChangeOp, type TxnInfo } from './cdc-records';
 import { formatLsn, formatPos, parseLsn, type ChangePos } from './lsn';
 import { connectPostgres } from './pg-connection';
-import { ReplicationStream, type ReplicationEvent } from './replication-stream';
+import { ReplicationStream, type ReplicationEvent, type RowChange } from './replication-stream';
 import { slotLagBytes } from './replication-setup';
 import { askServer, CutoffFilter, type SnapshotCutoff } from './catch-up-snapshot';
 
@@ -49,6 +50,7 @@ export interface CdcStreamOptions {
 }
 
 const TIMEOUT = Symbol('timeout');
+const FAILED = Symbol('failed');
 
 /** Resolves with `p`'s result, or TIMEOUT after `ms` (leaving `p` to be awaited later). */
 function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
@@ -118,9 +120,24 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
   status.start();
   beat.start();
 
-  const flush = async (): Promise<void> => {
-    const batch = batcher.take();
-    if (!batch) return;
+  // Batches are published one after the other while the loop reads on, so the next batches fill
+  // during the round trips of this one (they were the stream's pauses: reading stopped for three
+  // of them per batch). Each batch still goes through the same steps in the same order: its range
+  // committed, the publish acknowledged, its end committed, and only then the position reported to
+  // PostgreSQL; a batch waiting its turn has committed nothing, so a restart rebuilds it freely.
+  // At most `maxQueued` batches wait (memory), then reading waits for the oldest.
+  const maxQueued = Math.max(1, Math.min(4, Math.floor(20_000 / o.batchRecords)));
+  const queued: Promise<void>[] = [];
+  let last: Promise<void> = Promise.resolve();
+  // A failed publish stops the loop, also while it waits on the slot (`interrupt` ends that wait).
+  // Not a promise raced on every wait: one that never settles keeps every race's result alive.
+  let failure: { err: unknown } | undefined;
+  let interrupt: (() => void) | undefined;
+  const broke = (err: unknown): void => {
+    failure ??= { err };
+    interrupt?.();
+  };
+  const publish = async (batch: ChangeBatch<Record<string, unknown>>): Promise<void> => {
     await o.save({ acked: batcher.ackedPos, pending: { from: batch.from, to: batch.to } });
     await ctx.publish(batch.records, `cdc:${formatPos(batch.from)}-${formatPos(batch.to)}`, COMMIT_TIME);
     batcher.published(batch.to);
@@ -128,58 +145,83 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
     stream.acknowledge(batcher.flushLsn);
     ctx.healthy();
   };
+  /** Queues the buffered changes for publishing, after the batches before them (resolves once queued). */
+  const flush = async (): Promise<void> => {
+    while (queued.length >= maxQueued) await queued[0];
+    const batch = batcher.take();
+    if (!batch) return;
+    // After a failure nothing more is published: the chain stays rejected.
+    const p = last.then(() => publish(batch));
+    last = p;
+    queued.push(p);
+    p.then(() => void queued.shift(), broke);
+  };
+  /** Publishes the buffered changes and waits until everything queued is acknowledged. */
+  const drain = async (): Promise<void> => {
+    await flush();
+    await last;
+  };
 
   const cutoff = o.cutoffs && o.cutoffs.length > 0 ? new CutoffFilter(o.cutoffs, askServer(admin)) : undefined;
   // `kept`: changes of the transaction up to its last one published (or to be), for `committed`
   // (changes dropped by a cut-off or skipped for a resnapshot are not waited for).
   let txn: (TxnInfo & { seq: number; kept: number }) | undefined;
   const cutLogged = new Set<bigint>();
-  const handle = async (ev: ReplicationEvent): Promise<void> => {
-    if (ev.type === 'keepalive') {
-      if (!txn) batcher.idleAt(ev.walEnd);
-      if (ev.replyRequested) stream.acknowledge(batcher.flushLsn);
-      return;
+  // The handlers answer synchronously unless they must wait (a flush, a cut-off's question to the
+  // server): most changes then cost no promise.
+  const add = (pos: ChangePos, record: Record<string, unknown>): Promise<void> | undefined => {
+    batcher.add(pos, record);
+    if (!batcher.full) return undefined;
+    // Only an oversized transaction (or a batch rebuilt after a crash) is cut inside a transaction.
+    if (batcher.oversized && !cutLogged.has(pos.lsn)) {
+      cutLogged.add(pos.lsn);
+      ctx.logger.warn(
+        { pipeline: ctx.pipeline.name, source: ctx.source, lsn: formatLsn(pos.lsn), records: batcher.maxTxnRecords },
+        'source transaction larger than the batch limit: published in several batches, visible in several commits',
+      );
     }
-    const m = ev.message;
-    switch (m.tag) {
+    return flush();
+  };
+  const keep = (pos: ChangePos, record: Record<string, unknown>): Promise<void> | undefined => {
+    if (o.resnapshots?.skips(record._table as string, record._op as ChangeOp, pos.lsn, record)) return undefined;
+    txn!.kept = pos.seq + 1;
+    if (batcher.mustFlushBefore(pos)) return flush().then(() => add(pos, record));
+    return add(pos, record);
+  };
+  const change = (c: RowChange): Promise<void> | undefined => {
+    if (!txn) throw new TributaryError('TRIB_E_INTERNAL', `postgres_cdc: ${c.tag} outside a transaction`);
+    const pos: ChangePos = { lsn: txn.lsn, seq: txn.seq++ };
+    if (batcher.isPublished(pos)) {
+      txn.kept = txn.seq;
+      return undefined; // replayed after a restart: JetStream has it
+    }
+    const record = changeRecord(c, txn, pos.seq);
+    // A resumed snapshot read this row after the change: it is published already (positions stay as they are).
+    if (cutoff && txn.lsn < cutoff.until) return cutoff.apply(record, txn.lsn).then((r) => (r ? keep(pos, r) : undefined));
+    return keep(pos, record);
+  };
+  const handle = (ev: ReplicationEvent): Promise<void> | undefined => {
+    switch (ev.type) {
+      case 'keepalive':
+        if (!txn) batcher.idleAt(ev.walEnd);
+        if (ev.replyRequested) stream.acknowledge(batcher.flushLsn);
+        return undefined;
       case 'begin':
-        txn = { lsn: parseLsn(m.commitLsn!), commitAt: isoMicros(m.commitTime as bigint), seq: 0, kept: 0 };
-        return;
-      case 'insert':
-      case 'update':
-      case 'delete': {
-        if (!txn) throw new TributaryError('TRIB_E_INTERNAL', `postgres_cdc: ${m.tag} outside a transaction`);
-        const pos: ChangePos = { lsn: txn.lsn, seq: txn.seq++ };
-        if (batcher.isPublished(pos)) {
-          txn.kept = txn.seq;
-          return; // replayed after a restart: JetStream has it
-        }
-        let record: Record<string, unknown> | undefined = changeRecord(m, txn, pos.seq);
-        // A resumed snapshot read this row after the change: it is published already (positions stay as they are).
-        if (cutoff && txn.lsn < cutoff.until && !(record = await cutoff.apply(record, txn.lsn))) return;
-        if (record && o.resnapshots?.skips(record._table as string, record._op as ChangeOp, txn.lsn, record)) return;
-        txn.kept = txn.seq;
-        if (batcher.mustFlushBefore(pos)) await flush();
-        batcher.add(pos, record);
-        if (batcher.full) {
-          // Only an oversized transaction (or a batch rebuilt after a crash) is cut inside a transaction.
-          if (batcher.oversized && !cutLogged.has(txn.lsn)) {
-            cutLogged.add(txn.lsn);
-            ctx.logger.warn(
-              { pipeline: ctx.pipeline.name, source: ctx.source, lsn: formatLsn(txn.lsn), records: batcher.maxTxnRecords },
-              'source transaction larger than the batch limit: published in several batches, visible in several commits',
-            );
-          }
-          await flush();
-        }
-        return;
-      }
+        txn = { lsn: ev.commitLsn, lsnText: formatLsn(ev.commitLsn), commitAt: isoMicros(ev.commitTime), seq: 0, kept: 0 };
+        return undefined;
+      case 'row':
+        return change(ev.change);
       case 'commit':
-        if (txn) batcher.committed(txn.lsn, txn.kept, parseLsn(m.commitEndLsn!));
+        if (txn) batcher.committed(txn.lsn, txn.kept, ev.commitEndLsn);
         txn = undefined;
         // Batches end at transaction ends (docs/design.md, Source transactions).
-        if (batcher.full) await flush();
-        return;
+        return batcher.full ? flush() : undefined;
+      case 'change':
+        return other(ev.walStart, ev.message);
+    }
+  };
+  const other = async (walStart: bigint, m: Pgoutput.Message): Promise<void> => {
+    switch (m.tag) {
       case 'message':
         if (!m.transactional && m.prefix === HEARTBEAT_PREFIX && !txn && m.messageLsn) {
           batcher.idleAt(parseLsn(m.messageLsn));
@@ -197,12 +239,12 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
               code: 'TRIB_E_VALIDATION',
               message: `TRUNCATE of ${table} is not replicated as records; reload the table if its rows matter downstream`,
             },
-            `cdc:truncate:${txn ? formatLsn(txn.lsn) : ev.walStart.toString(16)}:${table}`,
+            `cdc:truncate:${txn ? formatLsn(txn.lsn) : walStart.toString(16)}:${table}`,
           );
         }
         return;
       default:
-        return; // relation, type and origin messages only feed the parser
+        return; // relation, type and origin messages only feed the decoder
     }
   };
 
@@ -215,19 +257,26 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
   try {
     for (;;) {
       if (mayPoll() && Date.now() >= pollAt) {
-        await o.resnapshots!.poll(admin, flush);
+        await o.resnapshots!.poll(admin, drain);
         pollAt = Date.now() + o.resnapshots!.everyMs;
       }
       const dueAt = batcher.dueAt(o.flushIntervalMs);
       const wakeAt = mayPoll() ? Math.min(dueAt ?? Infinity, pollAt) : dueAt;
-      const r = wakeAt === undefined ? await next : await within(next, wakeAt - Date.now());
+      if (failure) throw failure.err;
+      const read = Promise.race([next, new Promise<typeof FAILED>((resolve) => (interrupt = () => resolve(FAILED)))]);
+      const r = wakeAt === undefined ? await read : await within(read, wakeAt - Date.now());
+      interrupt = undefined;
+      if (r === FAILED) throw failure!.err;
       if (r === TIMEOUT) {
         if (dueAt !== undefined && Date.now() >= dueAt) await flush();
         continue;
       }
       if (r.done) break;
       next = it.next();
-      await handle(r.value);
+      for (const ev of r.value) {
+        const wait = handle(ev);
+        if (wait) await wait;
+      }
     }
   } catch (err) {
     if (!ctx.signal.aborted)
@@ -238,6 +287,8 @@ export async function streamChanges(o: CdcStreamOptions): Promise<void> {
     const stopped = Promise.all([status.stop(), beat.stop()]);
     stream.destroy();
     next.catch(() => undefined); // the read in flight fails with the destroyed stream
+    // Batches in flight finish their steps (or fail) before the run ends, as when the loop awaited them.
+    await last.catch(() => undefined);
     await endClient(repl);
     await endClient(admin);
     await stopped;
