@@ -113,7 +113,23 @@ describe('readItems: CSV as JSON text', () => {
     const cell = (): string =>
       next() < 0.97
         ? pick(['1', 'ab', '', ' x ', '-2.50', 'é', '\\', '\t', '\u{1F600}', 'TRUE', 'false', '12345678901234567890.5', ' 7'])
-        : pick(['"q"', '"a,b"', '"l\n2"', 'a"b', '"x"y', '""', '"unclosed', "'s'", "'a;b'", "'u"]);
+        : pick([
+            '"q"',
+            '"a,b"',
+            '"l\n2"',
+            'a"b',
+            '"x"y',
+            '""',
+            '"unclosed',
+            "'s'",
+            "'a;b'",
+            "'u",
+            '"d""q"',
+            '"e"""',
+            '"" ',
+            ' "q"',
+            '"a""',
+          ]);
     for (let round = 0; round < 200; round++) {
       const header =
         round % 10 === 0

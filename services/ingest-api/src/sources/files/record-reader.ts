@@ -179,6 +179,46 @@ async function* readCsvParse(
 const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
+ * The cells of a one-line row with `"`-quoted cells, or undefined unless each quoted cell is whole
+ * and regular: it starts the cell, its quotes inside are doubled, and its closing quote ends the
+ * cell (delimiter or end of line); no quote elsewhere. Anything else (a cell going on to the next
+ * line, a stray quote) is left to csv-parse, whose errors it is.
+ */
+function splitQuoted(line: string, delimiter: string): string[] | undefined {
+  const cells: string[] = [];
+  let pos = 0;
+  for (;;) {
+    if (line.charCodeAt(pos) === 34 /* " */) {
+      let value = '';
+      let from = pos + 1;
+      for (;;) {
+        const q = line.indexOf('"', from);
+        if (q === -1) return undefined;
+        value += line.slice(from, q);
+        if (line.charCodeAt(q + 1) === 34) {
+          value += '"';
+          from = q + 2;
+          continue;
+        }
+        pos = q + 1;
+        break;
+      }
+      cells.push(value);
+      if (pos === line.length) return cells;
+      if (!line.startsWith(delimiter, pos)) return undefined;
+      pos += delimiter.length;
+    } else {
+      const d = line.indexOf(delimiter, pos);
+      const cell = line.slice(pos, d === -1 ? line.length : d);
+      if (cell.indexOf('"') !== -1) return undefined;
+      cells.push(cell);
+      if (d === -1) return cells;
+      pos = d + delimiter.length;
+    }
+  }
+}
+
+/**
  * Whether rows may be written as JSON text under these column names: an object csv-parse builds
  * would serialise to the same text (no repeated name, no `__proto__`, no array-index name, which
  * an object would move to the front).
@@ -191,9 +231,10 @@ function plainColumns(names: string[]): boolean {
  * CSV. Hand-written fast path, because csv-parse cost about 8 µs per row of the ingest-api's ~18
  * in the `file` bench (it walks the bytes one at a time, copying each into its raw buffer, and
  * builds a raw string per row): while lines hold neither the quote character nor a carriage
- * return, a line is exactly its cells split on the delimiter. A source without a schema gets each
+ * return, a line is exactly its cells split on the delimiter (and with `"` quotes, a line of whole,
+ * regular quoted cells is split by splitQuoted). A source without a schema gets each
  * row written straight as JSON text (no object per row); with one, the object csv-parse would
- * build, cast. From the first line that is not that simple (a quoted cell, CRLF line ends), or
+ * build, cast. From the first line that is not that simple (a cell over two lines, a stray quote, CRLF line ends), or
  * from the start when the header itself is not, the rest of the file goes through csv-parse with
  * the columns already read, so its quoting rules, errors, raw text and line numbers are
  * csv-parse's (the differential test in record-reader.test.ts holds the two equal).
@@ -257,21 +298,26 @@ async function* readCsv(input: Readable, o: ReadOptions): AsyncGenerator<FileIte
       }
       const line = text.slice(start, nl);
       if (line !== '') {
+        // A line with quoted cells is split here only when each is whole and regular (see splitQuoted).
+        let quoted: string[] | undefined;
         if (!simple && (line.indexOf(quote) !== -1 || line.indexOf('\r') !== -1)) {
-          rest = text.slice(start);
-          restLine = lineNo + 1;
-          if (out.length > 0) yield out;
-          break read;
+          quoted = quote === '"' && line.indexOf('\r') === -1 ? splitQuoted(line, delimiter) : undefined;
+          if (!quoted) {
+            rest = text.slice(start);
+            restLine = lineNo + 1;
+            if (out.length > 0) yield out;
+            break read;
+          }
         }
         if (!names) {
-          if (!setNames(headerColumns(line.split(delimiter)))) {
+          if (!setNames(headerColumns(quoted ?? line.split(delimiter)))) {
             rest = text.slice(start);
             restLine = lineNo + 1;
             if (out.length > 0) yield out;
             break read;
           }
         } else {
-          const cells = line.split(delimiter);
+          const cells = quoted ?? line.split(delimiter);
           const n = keys.length;
           if (cells.length !== n) {
             const raw = '\n'.repeat(blanks) + (nl < text.length ? `${line}\n` : line);
