@@ -72,8 +72,8 @@ export function compileExpression(source: string, where: string, hmacKey: string
     );
   }
   // $hmac(value): keyed pseudonym (HMAC-SHA256, 128 bits as hex) so joins still work on the value.
-  const digest = hmacSha256Hex(hmacKey);
-  const hmac = (value: unknown): unknown => (value === undefined || value === null ? value : digest(String(value)).slice(0, 32));
+  const digest = hmacSha256Hex(hmacKey, 32);
+  const hmac = (value: unknown): unknown => (value === undefined || value === null ? value : digest(String(value)));
   expr.registerFunction('hmac', hmac, '<j-:s>');
   // $distance_km(lat1, lon1, lat2, lon2): great-circle distance (JSONata has no trigonometry).
   expr.registerFunction('distance_km', distanceKm);
