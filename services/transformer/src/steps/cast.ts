@@ -4,6 +4,7 @@
 import { STEP_SPECS } from '@tributary/contract/spec';
 import { castValue } from '../values/cast-value';
 import type { StepFactory } from './step';
+import { copyRecord } from '../values/copy-record';
 
 /** Config shape (from the core spec). */
 export const spec = STEP_SPECS.cast;
@@ -14,7 +15,7 @@ export const create: StepFactory<typeof spec> = (config) => {
   return {
     kind: 'cast',
     apply(record) {
-      const out = { ...record };
+      const out = copyRecord(record);
       for (const [field, type] of pairs) if (field in out) out[field] = castValue(field, type, out[field]);
       return out;
     },

@@ -18,6 +18,7 @@ import type { Pool } from 'pg';
 import { LookupCache } from '../state/lookup-cache';
 import { referenceKey } from '../state/reference-store';
 import type { BatchItem, StepFactory, StepFailure } from './step';
+import { copyRecord } from '../values/copy-record';
 
 /** Config shape (from the core spec). */
 export const spec = STEP_SPECS.enrich;
@@ -137,7 +138,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
           }
           continue;
         }
-        const rec = { ...it.record };
+        const rec = copyRecord(it.record);
         for (const [name, field] of Object.entries(config.fields)) rec[name] = ref ? (ref[field] ?? null) : null;
         out.push({ record: rec, index: it.index });
       }

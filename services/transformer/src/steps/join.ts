@@ -33,6 +33,7 @@ import { type Rec } from '@tributary/contract/codec';
 import { KeyedState, MARKER_TTL_MS } from '../state/keyed-state';
 import { stateKey } from '../state/state-key';
 import type { BatchItem, Release, StepFactory, StepFailure } from './step';
+import { copyRecord } from '../values/copy-record';
 import { eventTime, keyValues } from '../values/time-value';
 
 /** Config shape (from the core spec). */
@@ -94,7 +95,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
   let state: KeyedState<JoinState, Output> | undefined;
 
   const joined = (rec: Rec, partner: Rec | undefined): Rec => {
-    const out = { ...rec };
+    const out = copyRecord(rec);
     for (const [name, field] of Object.entries(config.fields)) out[name] = partner ? (partner[field] ?? null) : null;
     return out;
   };

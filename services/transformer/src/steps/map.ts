@@ -5,6 +5,7 @@ import { STEP_SPECS } from '@tributary/contract/spec';
 import { type Rec } from '@tributary/contract/codec';
 import { compileExpression } from '@tributary/contract/expressions';
 import type { StepFactory } from './step';
+import { copyRecord } from '../values/copy-record';
 
 /** Config shape (from the core spec). */
 export const spec = STEP_SPECS.map;
@@ -28,7 +29,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
   return {
     kind: 'map',
     apply(record) {
-      const out = { ...record };
+      const out = copyRecord(record);
       for (let i = 0; i < exprs.length; i++) {
         const [field, expr] = exprs[i]!;
         const v = expr.evaluate(record);

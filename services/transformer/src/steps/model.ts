@@ -17,6 +17,7 @@ import { type Rec } from '@tributary/contract/codec';
 import { Tensor } from 'onnxruntime-node';
 import { ModelFile, type ModelChange } from '../models/onnx-model';
 import type { BatchItem, StepFactory, StepFailure } from './step';
+import { copyRecord } from '../values/copy-record';
 
 /** Config shape (from the core spec). */
 export const spec = STEP_SPECS.model;
@@ -141,7 +142,7 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
           return { ...o, data: t.data as ArrayLike<number | bigint>, width: t.dims.length === 2 ? Number(t.dims[1]) : 1 };
         });
         scored.forEach((it, r) => {
-          const rec: Rec = { ...it.record };
+          const rec = copyRecord(it.record);
           for (const o of reads) rec[o.field] = Number(o.data[r * o.width + o.index]);
           rec[config.model_field] = m.identity;
           out.set(it.index, rec);
@@ -162,7 +163,8 @@ export const create: StepFactory<typeof spec> = (config, deps) => {
             });
           } else kept.push({ record: rec, index: it.index, ...(it.from ? { from: it.from } : {}) });
         } else if (skipped.has(it)) {
-          const rec: Rec = { ...it.record, [config.model_field]: null };
+          const rec = copyRecord(it.record);
+          rec[config.model_field] = null;
           for (const o of outputs) rec[o.field] = null;
           kept.push({ record: rec, index: it.index, ...(it.from ? { from: it.from } : {}) });
         }

@@ -3,6 +3,7 @@
  */
 import { STEP_SPECS } from '@tributary/contract/spec';
 import type { StepFactory } from './step';
+import { copyRecord } from '../values/copy-record';
 
 /** Config shape (from the core spec). */
 export const spec = STEP_SPECS.rename;
@@ -13,7 +14,7 @@ export const create: StepFactory<typeof spec> = (config) => {
   return {
     kind: 'rename',
     apply(record) {
-      const out = { ...record };
+      const out = copyRecord(record);
       for (const [from, to] of pairs) {
         if (from in out) {
           out[to] = out[from];
