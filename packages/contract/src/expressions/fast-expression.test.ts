@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import jsonata from 'jsonata';
-import { compileFast, FALLBACK, jsonataRound } from './fast-expression';
+import { compileFast, FALLBACK, jsonataRound, shiftedRound } from './fast-expression';
 
 const hmac = (v: unknown): unknown =>
   v === undefined || v === null ? v : createHmac('sha256', 'k').update(String(v)).digest('hex').slice(0, 32);
@@ -100,6 +100,39 @@ describe('fast JSONata subset', () => {
     expect(fastAnswers).toBeGreaterThan(2000);
   });
 
+  it('rounds with decimals by arithmetic exactly as through the text, ties and near-ties included', async () => {
+    const anyDouble = fc.double({ noNaN: true, noDefaultInfinity: true });
+    // Values at, next to and between ties at p decimals, and products like the bench's mph -> km/h.
+    const nearTie = fc
+      .tuple(fc.integer({ min: -20_000_000, max: 20_000_000 }), fc.integer({ min: 1, max: 15 }), fc.integer({ min: -3, max: 3 }))
+      .map(([k, p, ulps]) => {
+        let x = (k + 0.5) / 10 ** p;
+        for (let i = 0; i < Math.abs(ulps); i++) x = ulps > 0 ? nextUp(x) : -nextUp(-x);
+        return x;
+      });
+    const product = fc.integer({ min: 0, max: 2_000_000 }).map((n) => (n / 10) * 1.609344);
+    const value = fc.oneof(
+      anyDouble,
+      nearTie,
+      product,
+      fc.integer({ min: -1e9, max: 1e9 }).map((n) => n / 1000),
+    );
+    fc.assert(
+      fc.property(value, fc.integer({ min: -3, max: 17 }), (x, p) => {
+        expect(Object.is(jsonataRound(x, p), shiftedRound(x, p))).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
+    // And against JSONata's own $round, on fewer values (it evaluates asynchronously).
+    const expr = jsonata('$round(x, p)');
+    await fc.assert(
+      fc.asyncProperty(value, fc.integer({ min: 0, max: 15 }), async (x, p) => {
+        expect(jsonataRound(x, p)).toBe(await expr.evaluate({ x, p }));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('rounds half to even like JSONata', () => {
     expect([0.5, 1.5, 2.5, -0.5, -1.5].map((x) => jsonataRound(x))).toEqual([0, 2, 2, 0, -2]);
     expect(jsonataRound(2.675, 2)).toBe(2.68);
@@ -107,3 +140,12 @@ describe('fast JSONata subset', () => {
     expect(jsonataRound(98.9, 0)).toBe(99);
   });
 });
+
+/** The next double above `x` (finite `x`). */
+function nextUp(x: number): number {
+  if (x === 0) return Number.MIN_VALUE;
+  const b = new Float64Array([x]);
+  const i = new BigInt64Array(b.buffer);
+  i[0] = i[0]! + (x > 0 ? 1n : -1n);
+  return b[0]!;
+}
