@@ -12,8 +12,10 @@ export const configSchema = z.object({
   TRANSFORMER_PORT: envPort(8082),
   /** Raw messages handled at once per pipeline. */
   TRANSFORMER_BATCH_MESSAGES: envInt(16, 1),
+  // 2 MiB, not 4: on a quiet machine the push's peak RSS 204/196 -> 175/176 MiB and the file
+  // scenario's 218/207 -> 191/202, CPU per record the same (docs/PERFORMANCE.md, seventh round).
   /** Raw message bytes taken in one batch, shared by the process's pipelines (at least one message each); as much again is queued, and pulled ahead. Bounds memory when messages are large. */
-  TRANSFORMER_FETCH_BYTES: envInt(4 * 1024 * 1024, 1024),
+  TRANSFORMER_FETCH_BYTES: envInt(2 * 1024 * 1024, 1024),
   /**
    * Inputs decoded and transformed at the same time, across the process's pipelines (their
    * publishes overlap regardless). Low keeps the working set small: records die young, which
