@@ -148,6 +148,7 @@ export async function cdc(
     const txns = Math.round((rate * seconds) / perTxn);
     let next = rows + 1;
     let line = 1;
+    let offeredRate = 0;
     const stream = await measure(env, 'cdc-stream', txns * perTxn, async () => {
       const since = new Date();
       const t0 = performance.now();
@@ -174,6 +175,7 @@ export async function cdc(
         }),
       );
       const offered = (performance.now() - t0) / 1000;
+      offeredRate = (txns * perTxn) / offered;
       // Each source transaction inserts one order (its update and delete touch snapshot rows):
       // wait on the ledger for them, and count and time the rows once the clock has stopped.
       await waitCount(db, ledgerInserted('benchcdc', 'cdc_orders'), rows + txns);
@@ -213,7 +215,13 @@ export async function cdc(
       { ...snapshot, baseline },
       {
         ...stream,
-        baseline: { records: txns * perTxn, seconds, perSecond: rate, what: `the offered rate, ${rate.toLocaleString('en-US')} changes/s` },
+        baseline: {
+          records: txns * perTxn,
+          seconds,
+          perSecond: rate,
+          // The writers share the two cores with the stack and may fall short of the target.
+          what: `the target rate, ${rate.toLocaleString('en-US')} changes/s (its writers offered ${Math.round(offeredRate).toLocaleString('en-US')})`,
+        },
       },
     ];
   } finally {
